@@ -1,0 +1,37 @@
+import type { MemoryType } from "./memory-type.js";
+
+/** Kind of allocator state change (same numbers as the protocol's EventOp). */
+export const ChangeOp = {
+  ALLOCATE: 1,
+  DEALLOCATE: 2,
+} as const;
+export type ChangeOp = (typeof ChangeOp)[keyof typeof ChangeOp];
+
+/**
+ * One state change of a device's allocator, stamped inside the allocator's critical section.
+ * This is what GraphTracker processors receive, in `seq` order per device.
+ */
+export interface AllocationChange {
+  op: ChangeOp;
+  deviceId: number;
+  memoryType: MemoryType;
+  /** Per-device sequence number (1, 2, 3 ...), taken under the allocator lock. */
+  seq: number;
+  /** Unique within (process, device); the identity of the allocation. */
+  allocationId: number;
+  /** Address (per-bank offset for banked memory), bytes. Reused after a free. */
+  address: number;
+  /** Total bytes across all banks. */
+  sizeBytes: number;
+  /** Monotonic ns from the device's injected clock. */
+  timestampNs: number;
+}
+
+/**
+ * Receives allocator changes from a GraphTracker, in sequence order per device. If `process` returns a
+ * promise, the tracker delivers that processor's next change only after it settles. A processor that
+ * throws or rejects is isolated: the workload never sees the error (the tracker counts it).
+ */
+export interface AllocationProcessor {
+  process(change: AllocationChange): void | Promise<void>;
+}

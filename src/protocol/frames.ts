@@ -1,0 +1,121 @@
+import type { LiveAllocation } from "./event.js";
+
+/**
+ * Native protocol frames (decoded form). The byte layout is specified in docs/PROTOCOL.md.
+ * Every frame on the wire is: u32 LE length (bytes after this field) · u8 frame type · payload.
+ */
+export const FrameType = {
+  /** client → server, first frame of every connection. */
+  HELLO: 1,
+  /** server → client, answer to HELLO: the connection is accepted. */
+  WELCOME: 2,
+  /** client → server: a batch of fixed-size event records. */
+  EVENTS: 3,
+  /** client → server: start of a device snapshot (resync). */
+  SNAPSHOT_BEGIN: 4,
+  /** client → server: some live allocations of the snapshot in progress. */
+  SNAPSHOT_CHUNK: 5,
+  /** client → server: end of a device snapshot; the server swaps it in. */
+  SNAPSHOT_END: 6,
+  /** server → client: please send a snapshot of a device (gap timeout, server restart...). */
+  RESYNC_REQUEST: 7,
+  /** server → client, last frame before the server closes the connection. */
+  ERROR: 8,
+  /** client → server: the process is ending cleanly; release its memory now. */
+  GOODBYE: 9,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+export const PROTOCOL_MAGIC = 0x48435741; // "AWCH" as LE u32 bytes: 41 57 43 48
+export const PROTOCOL_VERSION = 1;
+/** Default and hard ceiling for one frame (length field value), bytes. */
+export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
+
+/** Capacity of one device, as the client describes it. */
+export interface DeviceDescriptor {
+  deviceId: number;
+  name: string;
+  architecture: string;
+  /** Capacity per memory type in bytes, indexed by MemoryType (length MEMORY_TYPE_COUNT). 0 = none. */
+  capacityBytes: number[];
+}
+
+export interface HelloFrame {
+  type: typeof FrameType.HELLO;
+  version: number;
+  /** 32 lowercase hex characters (16 random bytes), chosen by the client once per process. */
+  sessionId: string;
+  pid: number;
+  /** Process start time in clock ticks since boot (/proc/<pid>/stat field 22); 0 when unknown. */
+  processStartTicks: number;
+  processName: string;
+  devices: DeviceDescriptor[];
+}
+
+export interface WelcomeFrame {
+  type: typeof FrameType.WELCOME;
+  version: number;
+  /** Largest frame the server accepts, bytes. */
+  maxFrameBytes: number;
+}
+
+export interface EventsFrame {
+  type: typeof FrameType.EVENTS;
+  count: number;
+  /**
+   * The records, count × EVENT_RECORD_BYTES bytes. A view into the decoder's buffer: valid only
+   * during the callback that received the frame; copy what you keep.
+   */
+  records: Uint8Array;
+}
+
+export interface SnapshotBeginFrame {
+  type: typeof FrameType.SNAPSHOT_BEGIN;
+  deviceId: number;
+  /** The device's sequence number the snapshot reflects: every change with seq <= watermark is in it. */
+  watermarkSeq: number;
+  /** Number of live allocations that the chunks will carry. */
+  totalAllocations: number;
+}
+
+export interface SnapshotChunkFrame {
+  type: typeof FrameType.SNAPSHOT_CHUNK;
+  deviceId: number;
+  allocations: LiveAllocation[];
+}
+
+export interface SnapshotEndFrame {
+  type: typeof FrameType.SNAPSHOT_END;
+  deviceId: number;
+  watermarkSeq: number;
+}
+
+export interface ResyncRequestFrame {
+  type: typeof FrameType.RESYNC_REQUEST;
+  /** Device to resync, or ALL_DEVICES. */
+  deviceId: number;
+  reason: string;
+}
+export const ALL_DEVICES = 0xffff;
+
+export interface ErrorFrame {
+  type: typeof FrameType.ERROR;
+  /** A stable ProtocolErrorCode (or server error code). */
+  code: string;
+  message: string;
+}
+
+export interface GoodbyeFrame {
+  type: typeof FrameType.GOODBYE;
+}
+
+export type Frame =
+  | HelloFrame
+  | WelcomeFrame
+  | EventsFrame
+  | SnapshotBeginFrame
+  | SnapshotChunkFrame
+  | SnapshotEndFrame
+  | ResyncRequestFrame
+  | ErrorFrame
+  | GoodbyeFrame;
