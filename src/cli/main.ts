@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// The composition root: the only place that wires the parts together. Each subcommand lives in
+// src/cli/commands/<name>.ts and exports a function returning a commander Command.
+import { Command } from "commander";
+
+const program = new Command("allocwatch")
+  .description("Exact, cross-process tracker of accelerator device memory (tt-metal model).")
+  .version("0.1.0")
+  .showHelpAfterError("(run with --help for usage)");
+
+// Subcommands register here, one line each, in the order `--help` lists them.
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`allocwatch: ${message}\n`);
+  process.exitCode = 1;
+});
