@@ -1,0 +1,82 @@
+// Dependency arrows are enforced, not hoped for (DESIGN.md): every import in src/ is checked
+// against the allowed layer graph.
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+// Walk up from the compiled test to the folder holding package.json (works from any output folder).
+function findRepoRoot(start: string): string {
+  let dir = start;
+  while (!existsSync(join(dir, "package.json"))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${start}`);
+    dir = parent;
+  }
+  return dir;
+}
+const repoRoot = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
+const srcRoot = join(repoRoot, "src");
+
+/** Which layers each layer may import (besides itself). */
+const allowed: Record<string, readonly string[]> = {
+  protocol: [],
+  device: [],
+  client: ["protocol", "device"],
+  server: ["protocol", "device"],
+  monitor: ["server/api-types"],
+  cli: ["*"],
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith(".ts") ? [path] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  const specifiers: string[] = [];
+  for (const match of text.matchAll(
+    /(?:import|export)\s[^"']*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g,
+  )) {
+    specifiers.push((match[1] ?? match[2])!);
+  }
+  return specifiers;
+}
+
+function layerOf(pathInSrc: string): string {
+  return pathInSrc.split(sep)[0]!;
+}
+
+test("every import in src/ follows the layer arrows", () => {
+  const violations: string[] = [];
+  for (const file of sourceFiles(srcRoot)) {
+    const from = relative(srcRoot, file);
+    const layer = layerOf(from);
+    const rules = allowed[layer];
+    if (!rules) continue; // a folder outside the layer map (e.g. demo entry points) is checked by review
+    for (const specifier of importsOf(file)) {
+      const pure = layer === "protocol" || layer === "device";
+      if (specifier.startsWith("node:") || !specifier.startsWith(".")) {
+        if (pure) violations.push(`${from} imports ${specifier} (pure layer: no runtime or package imports)`);
+        continue;
+      }
+      const target = relative(srcRoot, resolve(dirname(file), specifier)).replace(/\.js$/, "");
+      const targetLayer = layerOf(target);
+      if (targetLayer === layer || rules.includes("*")) continue;
+      const ok = rules.some((rule) => target === rule || targetLayer === rule);
+      if (!ok)
+        violations.push(`${from} imports ${target} (${layer} may import: ${rules.join(", ") || "nothing"})`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+test("the layer check sees real imports (guards against a scanner that matches nothing)", () => {
+  const cliImports = sourceFiles(join(srcRoot, "cli")).flatMap(importsOf);
+  assert.ok(cliImports.includes("commander"), "src/cli/main.ts imports commander");
+});
