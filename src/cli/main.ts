@@ -2,6 +2,7 @@
 // The composition root: the only place that wires the parts together. Each subcommand lives in
 // src/cli/commands/<name>.ts and exports a function returning a commander Command.
 import { Command } from "commander";
+import { smiCommand } from "./commands/smi.js";
 
 const program = new Command("allocwatch")
   .description("Exact, cross-process tracker of accelerator device memory (tt-metal model).")
@@ -9,6 +10,7 @@ const program = new Command("allocwatch")
   .showHelpAfterError("(run with --help for usage)");
 
 // Subcommands register here, one line each, in the order `--help` lists them.
+program.addCommand(smiCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);

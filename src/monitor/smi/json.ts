@@ -1,0 +1,50 @@
+import type { Summary } from "./summary.js";
+
+/** `allocwatch smi --json`: the stable, scriptable form of the smi screen. Byte fields are bytes. */
+export interface SmiJson {
+  devices: {
+    id: number;
+    name: string;
+    architecture?: string;
+    memory: Record<string, { used: number; total: number; peak: number; allocations: number }>;
+    allocations: number;
+  }[];
+  processes: {
+    pid: number;
+    name: string;
+    sessionId?: string;
+    state?: string;
+    devices: { id: number; used: Record<string, number> }[];
+  }[];
+  anomalies: { total: number; byKind: Record<string, number> };
+}
+
+/** Projects a server summary onto the smi JSON shape (devices by id, processes by pid). */
+export function toSmiJson(summary: Summary): SmiJson {
+  return {
+    devices: [...summary.devices]
+      .sort((a, b) => a.id - b.id)
+      .map((d) => ({
+        id: d.id,
+        name: d.name,
+        ...(d.architecture !== undefined ? { architecture: d.architecture } : {}),
+        memory: Object.fromEntries(
+          Object.entries(d.memory).map(([type, u]) => [
+            type,
+            { used: u.used, total: u.total, peak: u.peak, allocations: u.allocations },
+          ]),
+        ),
+        allocations: d.allocations,
+      })),
+    processes: [...summary.processes]
+      .sort((a, b) => a.pid - b.pid)
+      .map((p) => ({
+        pid: p.pid,
+        name: p.name,
+        ...(p.sessionId !== undefined ? { sessionId: p.sessionId } : {}),
+        ...(p.state !== undefined ? { state: p.state } : {}),
+        devices: [...p.devices].sort((a, b) => a.id - b.id).map((d) => ({ id: d.id, used: { ...d.used } })),
+      })),
+    anomalies: { total: summary.anomalies.total, byKind: { ...summary.anomalies.byKind } },
+  };
+}
