@@ -27,6 +27,15 @@ export interface ForkOptions {
   readyTimeoutMs?: number;
 }
 
+/**
+ * With BENCH_CPU_PROF_DIR set, every bench child writes a V8 CPU profile there when it exits
+ * (summarise it with bench/tools/profile-summary.js).
+ */
+function profilingFlags(): string[] {
+  const dir = process.env["BENCH_CPU_PROF_DIR"];
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
+}
+
 export class BenchChild<Ready = unknown> {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
@@ -35,7 +44,7 @@ export class BenchChild<Ready = unknown> {
   private constructor(
     readonly process: ChildProcess,
     readonly ready: Ready,
-    private readonly label: string,
+    readonly label: string,
   ) {
     process.on("message", (message: Reply) => {
       const waiter = this.pending.get(message.id);
@@ -56,7 +65,7 @@ export class BenchChild<Ready = unknown> {
     const path = fileURLToPath(script);
     const label = path.split("/").slice(-2).join("/");
     const child = fork(path, options.args ?? [], {
-      execArgv: options.execArgv ?? [],
+      execArgv: [...(options.execArgv ?? []), ...profilingFlags()],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     return new Promise((resolve, reject) => {
