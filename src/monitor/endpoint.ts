@@ -1,7 +1,8 @@
+import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from "../server/api-types.js";
 import { InvalidEndpointError } from "./errors.js";
 
 /** The server's default HTTP address (`allocwatch serve` listens here unless told otherwise). */
-export const DEFAULT_SERVER_URL = "http://127.0.0.1:7477";
+export const DEFAULT_SERVER_URL = `http://${DEFAULT_HTTP_HOST}:${DEFAULT_HTTP_PORT}`;
 
 export interface EndpointSources {
   /** `--server URL` (a full http:// URL). */

@@ -1,15 +1,25 @@
 // A fixed server summary shared by the smi tests: two devices, two processes, one anomaly kind.
-import type { Summary } from "../../src/monitor/smi/summary.js";
+import {
+  API_MEMORY_TYPES,
+  type ApiMemoryType,
+  type MemoryUsage,
+  type SummaryResponse,
+} from "../../src/server/api-types.js";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 const KiB = 1024;
 
-function usage(used: number, total: number, allocations: number, peak = used) {
+function usage(used: number, total: number, allocations: number, peak = used): MemoryUsage {
   return { used, total, peak, allocations };
 }
 
-export const fixtureSummary: Summary = {
+/** Bytes per memory type, every type present (0 unless given). */
+function used(bytes: Partial<Record<ApiMemoryType, number>>): Record<ApiMemoryType, number> {
+  return Object.fromEntries(API_MEMORY_TYPES.map((t) => [t, bytes[t] ?? 0])) as Record<ApiMemoryType, number>;
+}
+
+export const fixtureSummary: SummaryResponse = {
   devices: [
     {
       id: 1,
@@ -49,9 +59,14 @@ export const fixtureSummary: Summary = {
       sessionId: "ab".repeat(16),
       state: "connected",
       connections: 2,
+      source: "native",
       devices: [
-        { id: 1, used: { DRAM: 11 * GiB } },
-        { id: 0, used: { DRAM: 1 * GiB, L1: 4 * MiB, TRACE: 8 * MiB, CB: 900 * KiB, KERNEL: 300 } },
+        { id: 1, used: used({ DRAM: 11 * GiB }), allocations: 40 },
+        {
+          id: 0,
+          used: used({ DRAM: 1 * GiB, L1: 4 * MiB, TRACE: 8 * MiB, CB: 900 * KiB, KERNEL: 300 }),
+          allocations: 100,
+        },
       ],
     },
     {
@@ -60,8 +75,27 @@ export const fixtureSummary: Summary = {
       sessionId: "cd".repeat(16),
       state: "connected",
       connections: 1,
-      devices: [{ id: 0, used: { DRAM: 0.5 * GiB, L1: 8 * MiB + 512 * KiB, L1_SMALL: 64 * KiB } }],
+      source: "native",
+      devices: [
+        {
+          id: 0,
+          used: used({ DRAM: 0.5 * GiB, L1: 8 * MiB + 512 * KiB, L1_SMALL: 64 * KiB }),
+          allocations: 60,
+        },
+      ],
     },
   ],
-  anomalies: { total: 3, byKind: { unknown_free: 2, overlap: 1 } },
+  anomalies: { total: 3, byKind: { UNKNOWN_FREE: 2, ADDRESS_OVERLAP: 1 } },
+  server: {
+    version: "0.1.0",
+    uptimeMs: 5000,
+    sessions: 2,
+    connections: 3,
+    eventsApplied: 1000,
+    socketPath: "/run/user/1000/allocwatch.sock",
+    eventsStale: 0,
+    resyncRequests: 0,
+    snapshotsApplied: 0,
+    protocolErrors: 0,
+  },
 };

@@ -4,7 +4,7 @@ import { toSmiJson } from "../../src/monitor/smi/json.js";
 import { fixtureSummary } from "./smi-fixture.js";
 
 test("smi --json has devices (by id) with every memory type, processes (by pid) with per-device use, anomalies", () => {
-  const json = toSmiJson({ ...fixtureSummary, server: { uptimeMs: 5 } });
+  const json = toSmiJson(fixtureSummary);
   assert.deepEqual(
     json.devices.map((d) => d.id),
     [0, 1],
@@ -33,7 +33,7 @@ test("smi --json has devices (by id) with every memory type, processes (by pid) 
     [0, 1],
   );
   assert.equal(json.processes[1]!.devices[1]!.used["DRAM"], 11 * 1024 ** 3);
-  assert.deepEqual(json.anomalies, { total: 3, byKind: { unknown_free: 2, overlap: 1 } });
+  assert.deepEqual(json.anomalies, { total: 3, byKind: { UNKNOWN_FREE: 2, ADDRESS_OVERLAP: 1 } });
   assert.equal("server" in json, false);
   // Plain data: survives a JSON round trip unchanged.
   assert.deepEqual(JSON.parse(JSON.stringify(json)), json);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { renderSmi } from "../../src/monitor/smi/render.js";
-import type { Summary } from "../../src/monitor/smi/summary.js";
+import type { SummaryResponse as Summary } from "../../src/server/api-types.js";
 import { fixtureSummary } from "./smi-fixture.js";
 
 const ESC = String.fromCharCode(27);
@@ -20,7 +20,7 @@ const EXPECTED = [
   "4242  llama-serve       0    1.0 GiB  4.0 MiB       0 B  8.0 MiB  900.0 KiB   300 B  connected",
   "4242  llama-serve       1   11.0 GiB      0 B       0 B      0 B        0 B     0 B  connected",
   "",
-  "Anomalies: 3 (overlap 1, unknown_free 2)  — see /api/v1/anomalies",
+  "Anomalies: 3 (ADDRESS_OVERLAP 1, UNKNOWN_FREE 2)  — see /api/v1/anomalies",
   "",
 ].join("\n");
 
@@ -60,7 +60,12 @@ test("colour marks the bar only (red at >= 90%, green below 75%) and does not sh
 });
 
 test("an empty server says so instead of printing empty tables", () => {
-  const text = renderSmi({ devices: [], processes: [], anomalies: { total: 0, byKind: {} } });
+  const text = renderSmi({
+    ...fixtureSummary,
+    devices: [],
+    processes: [],
+    anomalies: { total: 0, byKind: {} },
+  });
   assert.match(text, /^No devices reported yet/m);
   assert.match(text, /^Processes: none reporting\.$/m);
   assert.match(text, /^Anomalies: none$/m);
@@ -68,14 +73,24 @@ test("an empty server says so instead of printing empty tables", () => {
 
 test("a connected process that holds nothing still gets a row", () => {
   const summary: Summary = {
+    ...fixtureSummary,
     devices: [],
-    processes: [{ pid: 9, name: "idle", devices: [] }],
-    anomalies: { total: 0, byKind: {} },
+    processes: [
+      {
+        pid: 9,
+        name: "idle",
+        sessionId: "0".repeat(32),
+        state: "connected",
+        connections: 1,
+        source: "native",
+        devices: [],
+      },
+    ],
   };
   const row = renderSmi(summary)
     .split("\n")
     .find((l) => l.includes("idle"));
-  assert.equal(row, "  9  idle          -   0 B  0 B       0 B    0 B  0 B     0 B");
+  assert.equal(row, "  9  idle          -   0 B  0 B       0 B    0 B  0 B     0 B  connected");
 });
 
 test("the title carries the reading time when given", () => {

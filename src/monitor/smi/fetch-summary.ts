@@ -1,14 +1,12 @@
+import { ApiRoute, type SummaryResponse as Summary } from "../../server/api-types.js";
 import { BadServerResponseError, ServerUnreachableError } from "../errors.js";
-import type { Summary } from "./summary.js";
-
-export const SUMMARY_PATH = "/api/v1/summary";
 
 /**
  * Reads `GET /api/v1/summary` from the server at `baseUrl`. Throws ServerUnreachableError when nothing
  * answers within `timeoutMs`, BadServerResponseError when the answer is not a summary.
  */
 export async function fetchSummary(baseUrl: string, timeoutMs = 2000): Promise<Summary> {
-  const url = baseUrl + SUMMARY_PATH;
+  const url = baseUrl + ApiRoute.SUMMARY;
   let response: Response;
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });

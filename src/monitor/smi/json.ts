@@ -1,4 +1,4 @@
-import type { Summary } from "./summary.js";
+import type { SummaryResponse as Summary } from "../../server/api-types.js";
 
 /** `allocwatch smi --json`: the stable, scriptable form of the smi screen. Byte fields are bytes. */
 export interface SmiJson {
@@ -14,7 +14,7 @@ export interface SmiJson {
     name: string;
     sessionId?: string;
     state?: string;
-    devices: { id: number; used: Record<string, number> }[];
+    devices: { id: number; used: Record<string, number>; allocations: number }[];
   }[];
   anomalies: { total: number; byKind: Record<string, number> };
 }
@@ -43,7 +43,9 @@ export function toSmiJson(summary: Summary): SmiJson {
         name: p.name,
         ...(p.sessionId !== undefined ? { sessionId: p.sessionId } : {}),
         ...(p.state !== undefined ? { state: p.state } : {}),
-        devices: [...p.devices].sort((a, b) => a.id - b.id).map((d) => ({ id: d.id, used: { ...d.used } })),
+        devices: [...p.devices]
+          .sort((a, b) => a.id - b.id)
+          .map((d) => ({ id: d.id, used: { ...d.used }, allocations: d.allocations })),
       })),
     anomalies: { total: summary.anomalies.total, byKind: { ...summary.anomalies.byKind } },
   };

@@ -1,5 +1,11 @@
+import type {
+  ApiMemoryType,
+  DeviceSummary,
+  MemoryUsage,
+  ProcessSummary,
+  SummaryResponse as Summary,
+} from "../../server/api-types.js";
 import { usageBar } from "./bar.js";
-import type { DeviceSummary, MemoryUsage, ProcessSummary, Summary } from "./summary.js";
 import { type Column, layoutTable } from "./table.js";
 import { formatBytes, percent } from "./units.js";
 
@@ -38,7 +44,8 @@ export function renderSmi(summary: Summary, options: RenderOptions = {}): string
   return lines.join("\n") + "\n";
 }
 
-function usage(device: DeviceSummary, type: string): MemoryUsage {
+function usage(device: DeviceSummary, type: ApiMemoryType): MemoryUsage {
+  // Defensive: a server of another version may omit a type.
   return device.memory[type] ?? NO_USAGE;
 }
 
@@ -101,7 +108,8 @@ function processTable(summary: Summary): string[] {
   for (const process of processes) {
     const devices = [...process.devices].sort((a, b) => a.id - b.id);
     // A process that holds nothing yet still gets a row: it is connected and may allocate any moment.
-    const shown = devices.length > 0 ? devices : [{ id: -1, used: {} as Record<string, number> }];
+    const shown: { id: number; used: Partial<Record<ApiMemoryType, number>> }[] =
+      devices.length > 0 ? devices : [{ id: -1, used: {} }];
     for (const device of shown) {
       rows.push([
         String(process.pid),
