@@ -1,6 +1,8 @@
 /**
  * The native protocol codec in one import. Wire layout: docs/PROTOCOL.md.
  */
+
+export { type ConnectionPhase, type ConnectionSide, ConnectionState } from "./connection-state.js";
 export { decodeFrameBody } from "./decode-frame.js";
 export {
   encodeError,

@@ -1,0 +1,156 @@
+// Hand-written wire bytes (not produced by our encoder) with the frames or error they must decode to.
+// The HELLO and EVENTS examples are the worked examples of docs/PROTOCOL.md.
+import { FrameType } from "../../src/protocol/frames.js";
+import { fromHex, type PlainFrame } from "./wire-fixtures.js";
+
+export interface GoldenVector {
+  name: string;
+  bytes: Uint8Array;
+  frames: PlainFrame[];
+  /** Error code the stream ends with, or undefined for a clean stream. */
+  code: string | undefined;
+}
+
+export const HELLO_HEX = `
+7b000000                          # length 123
+01                                # type HELLO
+41574348                          # magic "AWCH"
+0100                              # version 1
+00112233445566778899aabbccddeeff  # session id
+d2040000                          # pid 1234
+2e16000000000000                  # process start ticks 5678
+0700 707974686f6e33               # process name "python3"
+0100                              # 1 device
+0000                              #   device id 0
+0400 6e313530                     #   name "n150"
+0b00 776f726d686f6c655f6230       #   architecture "wormhole_b0"
+0000000003000000                  #   DRAM 12884901888
+00e0160000000000                  #   L1 1499136
+0000000000000000                  #   SYSTEM_MEMORY 0
+0000010000000000                  #   L1_SMALL 65536
+0000000000000000                  #   TRACE 0
+0000000000000000                  #   CB 0
+0000000000000000                  #   KERNEL 0
+`;
+
+export const HELLO_FRAME: PlainFrame = {
+  type: FrameType.HELLO,
+  version: 1,
+  sessionId: "00112233445566778899aabbccddeeff",
+  pid: 1234,
+  processStartTicks: 5678,
+  processName: "python3",
+  devices: [
+    {
+      deviceId: 0,
+      name: "n150",
+      architecture: "wormhole_b0",
+      capacityBytes: [12884901888, 1499136, 0, 65536, 0, 0, 0],
+    },
+  ],
+};
+
+const EVENT_1 = `
+01 00 0000 00000000               # ALLOC, DRAM, device 0, reserved
+0100000000000000                  # seq 1
+0100000000000000                  # allocation id 1
+0010000000000000                  # address 0x1000
+0010000000000000                  # size 4096
+7b00000000000000                  # timestamp 123 ns`;
+const EVENT_2 = `
+02 00 0000 00000000               # FREE, DRAM, device 0, reserved
+0200000000000000                  # seq 2
+0100000000000000                  # allocation id 1
+0010000000000000                  # address 0x1000
+0010000000000000                  # size 4096
+c801000000000000                  # timestamp 456 ns`;
+
+export const EVENTS_HEX = `
+65000000                          # length 101 = 1 + 4 + 2 * 48
+03                                # type EVENTS
+02000000                          # count 2
+${EVENT_1}
+${EVENT_2}
+`;
+
+const EVENTS_FRAME: PlainFrame = {
+  type: FrameType.EVENTS,
+  count: 2,
+  records: Array.from(fromHex(EVENT_1 + EVENT_2), (b) => b.toString(16).padStart(2, "0")).join(""),
+};
+
+const WELCOME_HEX = "0b000000 02 41574348 0100 00001000"; // maxFrameBytes 1 MiB
+const SNAPSHOT_HEX = `
+0f000000 04 0300 0900000000000000 01000000          # BEGIN device 3, watermark 9, 1 allocation
+27000000 05 0300 01000000                           # CHUNK device 3, 1 record
+  01 00000000000000 0700000000000000 0000200000000000 0004000000000000  # L1, id 7, addr 0x200000, 1 KiB
+0b000000 06 0300 0900000000000000                   # END device 3, watermark 9
+`;
+const RESYNC_HEX = "0a000000 07 ffff 0500 676170203f"; // all devices, "gap ?"
+const ERROR_HEX = "0a000000 08 0300 4f4f4d 0200 6869"; // code "OOM", message "hi"
+const GOODBYE_HEX = "01000000 09";
+
+function v(name: string, text: string, frames: PlainFrame[], code?: string): GoldenVector {
+  return { name, bytes: fromHex(text), frames, code };
+}
+
+export const GOLDEN_VECTORS: GoldenVector[] = [
+  v("empty stream", "", []),
+  v("HELLO", HELLO_HEX, [HELLO_FRAME]),
+  v("EVENTS", EVENTS_HEX, [EVENTS_FRAME]),
+  v("EVENTS with zero records", "05000000 03 00000000", [{ type: FrameType.EVENTS, count: 0, records: "" }]),
+  v("WELCOME", WELCOME_HEX, [{ type: FrameType.WELCOME, version: 1, maxFrameBytes: 1 << 20 }]),
+  v("snapshot begin, chunk, end", SNAPSHOT_HEX, [
+    { type: FrameType.SNAPSHOT_BEGIN, deviceId: 3, watermarkSeq: 9, totalAllocations: 1 },
+    {
+      type: FrameType.SNAPSHOT_CHUNK,
+      deviceId: 3,
+      allocations: [{ allocationId: 7, memoryType: 1, address: 0x200000, sizeBytes: 1024 }],
+    },
+    { type: FrameType.SNAPSHOT_END, deviceId: 3, watermarkSeq: 9 },
+  ]),
+  v("RESYNC_REQUEST", RESYNC_HEX, [{ type: FrameType.RESYNC_REQUEST, deviceId: 0xffff, reason: "gap ?" }]),
+  v("ERROR", ERROR_HEX, [{ type: FrameType.ERROR, code: "OOM", message: "hi" }]),
+  v("GOODBYE", GOODBYE_HEX, [{ type: FrameType.GOODBYE }]),
+  v("a whole conversation", HELLO_HEX + EVENTS_HEX + SNAPSHOT_HEX + GOODBYE_HEX, [
+    HELLO_FRAME,
+    EVENTS_FRAME,
+    { type: FrameType.SNAPSHOT_BEGIN, deviceId: 3, watermarkSeq: 9, totalAllocations: 1 },
+    {
+      type: FrameType.SNAPSHOT_CHUNK,
+      deviceId: 3,
+      allocations: [{ allocationId: 7, memoryType: 1, address: 0x200000, sizeBytes: 1024 }],
+    },
+    { type: FrameType.SNAPSHOT_END, deviceId: 3, watermarkSeq: 9 },
+    { type: FrameType.GOODBYE },
+  ]),
+  v(
+    "frames then an unknown type",
+    GOODBYE_HEX + "01000000 63",
+    [{ type: FrameType.GOODBYE }],
+    "PROTO_UNKNOWN_FRAME_TYPE",
+  ),
+  v("oversized length", "01001000 03", [], "PROTO_FRAME_TOO_LARGE"),
+  v("zero length", "00000000", [], "PROTO_EMPTY_FRAME"),
+  v(
+    "truncated in the length field",
+    GOODBYE_HEX + "0100",
+    [{ type: FrameType.GOODBYE }],
+    "PROTO_TRUNCATED_FRAME",
+  ),
+  v("truncated in the body", EVENTS_HEX.slice(0, 200), [], "PROTO_TRUNCATED_FRAME"),
+  v("wrong magic", HELLO_HEX.replace("41574348", "41574349"), [], "PROTO_BAD_MAGIC"),
+  v(
+    "version 2",
+    HELLO_HEX.replace('41574348                          # magic "AWCH"\n0100', "41574348 0200"),
+    [],
+    "PROTO_UNSUPPORTED_VERSION",
+  ),
+  v(
+    "EVENTS count disagrees with length",
+    "65000000 03 03000000" + EVENT_1 + EVENT_2,
+    [],
+    "PROTO_LENGTH_MISMATCH",
+  ),
+  v("GOODBYE with a payload", "02000000 09 00", [], "PROTO_LENGTH_MISMATCH"),
+];
