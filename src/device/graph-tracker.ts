@@ -1,0 +1,408 @@
+import type { AllocationChange, AllocationProcessor } from "./change.js";
+import { HookedDeallocationError, InvalidDeviceOptionsError } from "./errors.js";
+
+/**
+ * What a capture hook is told about a buffer (tt-metal's IGraphHooks receives the Buffer itself;
+ * this is the part of it that a capture needs).
+ */
+export interface HookedBuffer {
+  readonly deviceId: number;
+  readonly memoryType: number;
+  readonly sizeBytes: number;
+  readonly pageSizeBytes: number;
+}
+
+/**
+ * Capture mode (tt-metal's IGraphHooks). When the top hook of the stack claims an allocation, the buffer
+ * gets address 0, no device memory, no allocation id and no sequence number: nothing happened to the
+ * allocator, so no processor hears about it. A hook may only claim the deallocation of a buffer whose
+ * allocation it (or an earlier hook) claimed.
+ */
+export interface GraphHooks {
+  hookAllocate(buffer: HookedBuffer): boolean;
+  hookDeallocate(buffer: HookedBuffer): boolean;
+}
+
+/**
+ * A per-device lock around a buffer's lifecycle step: taken before the allocator is asked for an address
+ * and released after the ALLOC is tracked; taken before the memory is released and held until the FREE is
+ * tracked.
+ *
+ * Why it is no longer what makes tracking correct: every change already carries the sequence number its
+ * allocator took inside its own critical section, and the identity is the allocation id. Whoever applies
+ * the changes (a processor, the server) orders them by number, so reports may travel over any number of
+ * threads, queues and connections and still be applied in the allocator's order. A lock held while
+ * reporting could not give that: it orders the calls that *send* reports, never their arrival on
+ * different connections.
+ *
+ * What it still gives in-process observers: because the lock is taken *before* the address is chosen
+ * (unlike the seed's Option 3, which takes it after `allocate_buffer` returned and leaves the window
+ * open), the lifecycle steps of one device are tracked in the same order the allocator performed them.
+ * A synchronous processor therefore sees each change at once (nothing waits in the reorder stage), and an
+ * observer that only knows addresses (a legacy tt-metal frame writer, a debug log) sees the FREE of an
+ * address before anyone can allocate it again and the ALLOC before anyone can free it — as long as it
+ * writes synchronously to one FIFO sink. In one JavaScript realm a synchronous lifecycle step cannot be
+ * interleaved anyway, so the default lock only checks nesting; across worker threads sharing a device,
+ * inject a lock that lives in shared memory (see `GraphTrackerOptions.lifecycleLock`).
+ */
+export interface LifecycleLock {
+  acquire(): void;
+  release(): void;
+}
+
+/** How a device's changes reach this tracker. */
+export type DeviceSequencing =
+  /** Every change of the device is tracked here (a device used by one realm): gaps are waited for. */
+  | { kind: "dense"; nextSeq: number }
+  /**
+   * Other realms change the device too (a device shared by worker threads): this tracker sees an
+   * increasing subsequence, so gaps are expected and nothing is held.
+   */
+  | { kind: "sparse" };
+
+export interface GraphTrackerOptions {
+  /**
+   * Most changes held per device while waiting for a missing sequence number. When exceeded, the oldest
+   * gap is given up (counted in `gapsSkipped`) so memory stays bounded. Default 65536.
+   */
+  maxHeldPerDevice?: number;
+  /** Most changes queued for one asynchronous processor; beyond it changes are dropped and counted. Default 65536. */
+  maxQueuedPerProcessor?: number;
+  /** Lock factory for a device's lifecycle (see LifecycleLock). Default: an in-realm lock. */
+  lifecycleLock?: (deviceId: number) => LifecycleLock;
+}
+
+/** Counters of a tracker since it was created. All are counts of changes or events. */
+export interface GraphTrackerCounters {
+  /** Changes passed to `track`. */
+  tracked: number;
+  /** Changes released from the reorder stage to the processors. */
+  released: number;
+  /** Changes currently held in reorder stages. */
+  held: number;
+  /** Gaps given up because a reorder stage was full. */
+  gapsSkipped: number;
+  /** Changes that arrived after their number had already been passed (delivered anyway). */
+  lateChanges: number;
+  /** Changes whose number was already held (the second copy is dropped). */
+  duplicateChanges: number;
+  /** Processor calls that threw or rejected. */
+  processorErrors: number;
+  /** Changes dropped because an asynchronous processor's queue was full. */
+  processorDrops: number;
+}
+
+const DEFAULT_MAX_HELD = 65536;
+const DEFAULT_MAX_QUEUED = 65536;
+
+/** One processor with its own queue: an asynchronous processor holds back only itself. */
+class ProcessorLane {
+  private readonly queue: AllocationChange[] = [];
+  private head = 0;
+  busy = false;
+
+  constructor(
+    readonly processor: AllocationProcessor,
+    private readonly tracker: GraphTracker,
+    private readonly maxQueued: number,
+  ) {}
+
+  offer(change: AllocationChange): void {
+    if (!this.busy) {
+      this.run(change);
+      return;
+    }
+    if (this.queue.length - this.head >= this.maxQueued) {
+      this.tracker.counters.processorDrops++;
+      return;
+    }
+    this.queue.push(change);
+  }
+
+  get idle(): boolean {
+    return !this.busy && this.head === this.queue.length;
+  }
+
+  private run(change: AllocationChange): void {
+    let result: void | Promise<void>;
+    try {
+      result = this.processor.process(change);
+    } catch {
+      this.tracker.counters.processorErrors++;
+      return;
+    }
+    if (result !== undefined && typeof (result as Promise<void>).then === "function") {
+      this.busy = true;
+      (result as Promise<void>).then(
+        () => this.settled(),
+        () => {
+          this.tracker.counters.processorErrors++;
+          this.settled();
+        },
+      );
+    }
+  }
+
+  private settled(): void {
+    this.busy = false;
+    while (!this.busy && this.head < this.queue.length) {
+      const next = this.queue[this.head]!;
+      this.queue[this.head] = undefined as unknown as AllocationChange;
+      this.head++;
+      this.run(next);
+    }
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    }
+    if (this.idle) this.tracker.laneIdle();
+  }
+}
+
+/** Per-device reorder stage: releases changes in sequence order. */
+class DeviceOrder {
+  nextSeq = 1;
+  sparse = false;
+  readonly held = new Map<number, AllocationChange>();
+}
+
+/** In-realm lock: a synchronous step cannot be interleaved in one realm, so it only counts nesting. */
+class RealmLifecycleLock implements LifecycleLock {
+  private depth = 0;
+  acquire(): void {
+    this.depth++;
+  }
+  release(): void {
+    if (this.depth > 0) this.depth--;
+  }
+}
+
+/**
+ * Fans a device's allocator changes out to processors, in sequence order per device, and consults the
+ * capture hook stack. Inject an instance where you can; `defaultGraphTracker` is the process-wide one.
+ * Tracking never throws into the workload: processor failures are counted.
+ */
+export class GraphTracker {
+  readonly counters: GraphTrackerCounters = {
+    tracked: 0,
+    released: 0,
+    held: 0,
+    gapsSkipped: 0,
+    lateChanges: 0,
+    duplicateChanges: 0,
+    processorErrors: 0,
+    processorDrops: 0,
+  };
+
+  private readonly hooks: GraphHooks[] = [];
+  private readonly hooked = new WeakSet<object>();
+  private lanes: ProcessorLane[] = [];
+  private readonly orders = new Map<number, DeviceOrder>();
+  private readonly locks = new Map<number, LifecycleLock>();
+  private readonly idleWaiters: (() => void)[] = [];
+  private readonly maxHeld: number;
+  private readonly maxQueued: number;
+  private readonly lockFactory: (deviceId: number) => LifecycleLock;
+
+  constructor(options: GraphTrackerOptions = {}) {
+    this.maxHeld = positiveInteger(options.maxHeldPerDevice, DEFAULT_MAX_HELD, "maxHeldPerDevice");
+    this.maxQueued = positiveInteger(
+      options.maxQueuedPerProcessor,
+      DEFAULT_MAX_QUEUED,
+      "maxQueuedPerProcessor",
+    );
+    this.lockFactory = options.lifecycleLock ?? (() => new RealmLifecycleLock());
+  }
+
+  // ---- capture hooks ----------------------------------------------------------------------------
+
+  pushHook(hooks: GraphHooks): void {
+    this.hooks.push(hooks);
+  }
+
+  popHook(): GraphHooks | undefined {
+    return this.hooks.pop();
+  }
+
+  /** True when the top hook captures this allocation (the buffer then gets no memory). */
+  hookAllocate(buffer: HookedBuffer): boolean {
+    const hook = this.hooks[this.hooks.length - 1];
+    if (hook === undefined || !hook.hookAllocate(buffer)) return false;
+    this.hooked.add(buffer);
+    return true;
+  }
+
+  /**
+   * True when the top hook captures this deallocation. Throws HookedDeallocationError (before anything
+   * changed) when a hook claims the deallocation of a buffer that owns real memory: honouring it would
+   * leak that memory in the allocator.
+   */
+  hookDeallocate(buffer: HookedBuffer): boolean {
+    const hook = this.hooks[this.hooks.length - 1];
+    if (hook === undefined || !hook.hookDeallocate(buffer)) return false;
+    if (!this.hooked.delete(buffer)) throw new HookedDeallocationError(buffer.deviceId);
+    return true;
+  }
+
+  // ---- processors ---------------------------------------------------------------------------------
+
+  addProcessor(processor: AllocationProcessor): void {
+    this.lanes = [...this.lanes, new ProcessorLane(processor, this, this.maxQueued)];
+  }
+
+  /** Removes a processor; changes queued for it are discarded. Returns false if it was not added. */
+  removeProcessor(processor: AllocationProcessor): boolean {
+    const kept = this.lanes.filter((lane) => lane.processor !== processor);
+    const removed = kept.length !== this.lanes.length;
+    this.lanes = kept;
+    if (removed) this.laneIdle();
+    return removed;
+  }
+
+  /** Resolves when no asynchronous processor has a change in flight or queued. */
+  whenIdle(): Promise<void> {
+    if (this.lanes.every((lane) => lane.idle)) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** @internal called by a lane that drained its queue. */
+  laneIdle(): void {
+    if (this.idleWaiters.length === 0 || !this.lanes.every((lane) => lane.idle)) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  // ---- sequencing ---------------------------------------------------------------------------------
+
+  /**
+   * Tell the tracker how a device's changes reach it. Without this a device is "dense" starting at
+   * sequence number 1. Call it before the device's first tracked change when the device already changed
+   * before this tracker saw it (dense from the allocator's next number) or when other realms share it.
+   */
+  observeDevice(deviceId: number, sequencing: DeviceSequencing): void {
+    const order = this.orderOf(deviceId);
+    if (sequencing.kind === "sparse") {
+      order.sparse = true;
+      this.flush(deviceId);
+      return;
+    }
+    order.sparse = false;
+    order.nextSeq = sequencing.nextSeq;
+    this.drain(order);
+  }
+
+  /** True once the tracker has been told about or seen a change of this device. */
+  knowsDevice(deviceId: number): boolean {
+    return this.orders.has(deviceId);
+  }
+
+  /**
+   * Report one allocator change. Released to every processor in sequence order per device: a change that
+   * arrives before a lower number of its device waits in that device's reorder stage.
+   */
+  track(change: AllocationChange): void {
+    this.counters.tracked++;
+    const order = this.orderOf(change.deviceId);
+    if (order.sparse) {
+      if (change.seq < order.nextSeq) this.counters.lateChanges++;
+      else order.nextSeq = change.seq + 1;
+      this.release(change);
+      return;
+    }
+    if (change.seq === order.nextSeq) {
+      order.nextSeq++;
+      this.release(change);
+      this.drain(order);
+    } else if (change.seq < order.nextSeq) {
+      this.counters.lateChanges++;
+      this.release(change);
+    } else if (order.held.has(change.seq)) {
+      this.counters.duplicateChanges++;
+    } else {
+      order.held.set(change.seq, change);
+      this.counters.held++;
+      if (order.held.size > this.maxHeld) {
+        order.nextSeq = lowestKey(order.held);
+        this.counters.gapsSkipped++;
+        this.drain(order);
+      }
+    }
+  }
+
+  /** Give up every gap of a device: release its held changes in order now. */
+  flush(deviceId: number): void {
+    const order = this.orders.get(deviceId);
+    if (order === undefined) return;
+    while (order.held.size > 0) {
+      order.nextSeq = lowestKey(order.held);
+      this.counters.gapsSkipped++;
+      this.drain(order);
+    }
+  }
+
+  /** Changes of a device waiting for a missing number. */
+  heldCount(deviceId: number): number {
+    return this.orders.get(deviceId)?.held.size ?? 0;
+  }
+
+  // ---- lifecycle lock ------------------------------------------------------------------------------
+
+  /** Run one lifecycle step of a device (allocation through report, or release through report) under its lock. */
+  withLifecycleLock<T>(deviceId: number, step: () => T): T {
+    let lock = this.locks.get(deviceId);
+    if (lock === undefined) {
+      lock = this.lockFactory(deviceId);
+      this.locks.set(deviceId, lock);
+    }
+    lock.acquire();
+    try {
+      return step();
+    } finally {
+      lock.release();
+    }
+  }
+
+  private orderOf(deviceId: number): DeviceOrder {
+    let order = this.orders.get(deviceId);
+    if (order === undefined) {
+      order = new DeviceOrder();
+      this.orders.set(deviceId, order);
+    }
+    return order;
+  }
+
+  private drain(order: DeviceOrder): void {
+    for (;;) {
+      const next = order.held.get(order.nextSeq);
+      if (next === undefined) return;
+      order.held.delete(order.nextSeq);
+      this.counters.held--;
+      order.nextSeq++;
+      this.release(next);
+    }
+  }
+
+  private release(change: AllocationChange): void {
+    this.counters.released++;
+    const lanes = this.lanes;
+    for (let i = 0; i < lanes.length; i++) lanes[i]!.offer(change);
+  }
+}
+
+function lowestKey(map: Map<number, unknown>): number {
+  let lowest = Number.POSITIVE_INFINITY;
+  for (const key of map.keys()) if (key < lowest) lowest = key;
+  return lowest;
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new InvalidDeviceOptionsError(
+      `GraphTracker option ${name} must be a positive integer, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/** The process-wide tracker, for code that cannot be handed one (as tt-metal's GraphTracker::instance()). */
+export const defaultGraphTracker = new GraphTracker();

@@ -1,0 +1,416 @@
+import { type AllocationChange, ChangeOp } from "./change.js";
+import type { MemoryType } from "./memory-type.js";
+
+/**
+ * Replays a stream of allocation reports the way a tracking server would, and reports every way the
+ * replayed state disagrees with what an allocator could possibly have done.
+ *
+ * Two replay modes, so the same stream can be judged both ways:
+ * - "ordered": allocwatch's server. Each (process, device) stream is sorted by `seq`; identity is the
+ *   allocation id. A missing or repeated number is an anomaly of its own.
+ * - "naive": the original allocation server. Events are applied in arrival order; identity is
+ *   (device, address); a repeated ALLOC at a live address raises a reference count instead of
+ *   replacing it (the original's "cached program buffers" rule), so a lost FREE leaves a phantom leak.
+ */
+export type ReplayMode = "ordered" | "naive";
+
+/** One report as the checker sees it: an AllocationChange plus the reporting process. */
+export interface ReplayEvent {
+  op: ChangeOp;
+  /** Reporting process; streams are per (process, device). Defaults to 0. */
+  processId?: number;
+  deviceId: number;
+  memoryType: MemoryType;
+  /** Per-(process, device) sequence number. Ignored in naive mode. */
+  seq: number;
+  /** Identity in ordered mode. Ignored in naive mode. */
+  allocationId: number;
+  /** Per-bank offset, bytes. Identity (with the device) in naive mode. */
+  address: number;
+  /** Total bytes. A FREE of 0 bytes means "size not reported" (as the original's FREE) and is not compared. */
+  sizeBytes: number;
+  /**
+   * Extent of the allocation in each bank it occupies, bytes: the range checked for overlaps is
+   * [address, address + sizePerBankBytes). Defaults to sizeBytes (one bank).
+   */
+  sizePerBankBytes?: number;
+}
+
+export const AnomalyKind = {
+  /** A FREE whose identity is not live (the seed's "Deallocation for unknown buffer"). */
+  UNKNOWN_FREE: "unknownFree",
+  /** An ALLOC whose identity is already live. */
+  DUPLICATE_ALLOC: "duplicateAlloc",
+  /** An ALLOC whose bank range intersects another live allocation of the same memory type. */
+  OVERLAP: "overlap",
+  /** A FREE whose size differs from the size its ALLOC reported. */
+  SIZE_MISMATCH: "sizeMismatch",
+  /** A FREE whose address differs from the address its ALLOC reported (ordered mode only). */
+  ADDRESS_MISMATCH: "addressMismatch",
+  /** A run of missing sequence numbers (ordered mode only; one anomaly per run). */
+  SEQUENCE_GAP: "sequenceGap",
+  /** The same sequence number reported twice (ordered mode only). */
+  DUPLICATE_SEQ: "duplicateSeq",
+} as const;
+export type AnomalyKind = (typeof AnomalyKind)[keyof typeof AnomalyKind];
+export const ANOMALY_KINDS: readonly AnomalyKind[] = Object.values(AnomalyKind);
+
+export interface Anomaly {
+  kind: AnomalyKind;
+  processId: number;
+  deviceId: number;
+  /** The event that revealed it (for a gap: the first event after the gap). */
+  event: ReplayEvent;
+  /** Human-readable detail, e.g. the missing range or the two sizes. */
+  detail: string;
+}
+
+/** One allocation the replay believes live. */
+export interface ReplayedAllocation {
+  /** In naive mode: the id carried by the ALLOC that created the entry (informational). */
+  allocationId: number;
+  memoryType: MemoryType;
+  address: number;
+  sizeBytes: number;
+  /** Naive mode: how many ALLOCs are outstanding at this (device, address). Always 1 in ordered mode. */
+  refCount: number;
+}
+
+export interface ReplayReport {
+  mode: ReplayMode;
+  /** Events replayed. */
+  events: number;
+  /** Total anomalies of every kind. */
+  anomalies: number;
+  byKind: Record<AnomalyKind, number>;
+  /** The first `maxSamples` anomalies, in the order found. */
+  samples: Anomaly[];
+  /** Live set per stream, keyed by streamKey(processId, deviceId). */
+  live: Map<string, ReplayedAllocation[]>;
+}
+
+export interface ReplayOptions {
+  mode: ReplayMode;
+  /** First sequence number of every stream (ordered mode). Default 1, as the protocol states. */
+  firstSeq?: number;
+  /** How many anomalies to keep with details. Default 20. */
+  maxSamples?: number;
+}
+
+export function streamKey(processId: number, deviceId: number): string {
+  return `${processId}:${deviceId}`;
+}
+
+/** Replay `events` in the given mode and collect every anomaly. */
+export function replayEvents(events: Iterable<ReplayEvent>, options: ReplayOptions): ReplayReport {
+  const maxSamples = options.maxSamples ?? 20;
+  const report: ReplayReport = {
+    mode: options.mode,
+    events: 0,
+    anomalies: 0,
+    byKind: emptyCounts(),
+    samples: [],
+    live: new Map(),
+  };
+  const note = (kind: AnomalyKind, event: ReplayEvent, detail: string): void => {
+    report.anomalies++;
+    report.byKind[kind]++;
+    if (report.samples.length < maxSamples) {
+      report.samples.push({
+        kind,
+        processId: event.processId ?? 0,
+        deviceId: event.deviceId,
+        event,
+        detail,
+      });
+    }
+  };
+
+  const streams = new Map<string, ReplayEvent[]>();
+  for (const event of events) {
+    report.events++;
+    const key = streamKey(event.processId ?? 0, event.deviceId);
+    let stream = streams.get(key);
+    if (stream === undefined) {
+      stream = [];
+      streams.set(key, stream);
+    }
+    stream.push(event);
+  }
+
+  for (const [key, stream] of streams) {
+    const state = new StreamState();
+    if (options.mode === "ordered") {
+      // A stable sort keeps duplicates of one seq in arrival order, so the second is the one flagged.
+      stream.sort((a, b) => a.seq - b.seq);
+      let expected = options.firstSeq ?? 1;
+      for (const event of stream) {
+        if (event.seq < expected) {
+          note(AnomalyKind.DUPLICATE_SEQ, event, `seq ${event.seq} reported again`);
+          continue;
+        }
+        if (event.seq > expected) {
+          const missing = event.seq - expected;
+          note(
+            AnomalyKind.SEQUENCE_GAP,
+            event,
+            missing === 1 ? `seq ${expected} missing` : `seq ${expected}..${event.seq - 1} missing`,
+          );
+        }
+        expected = event.seq + 1;
+        applyOrdered(state, event, note);
+      }
+    } else {
+      for (const event of stream) applyNaive(state, event, note);
+    }
+    report.live.set(key, state.liveAllocations());
+  }
+  return report;
+}
+
+type Note = (kind: AnomalyKind, event: ReplayEvent, detail: string) => void;
+
+interface LiveEntry extends ReplayedAllocation {
+  extentBytes: number;
+}
+
+/** Live entries of one stream, by identity, plus a per-memory-type address index for overlap checks. */
+class StreamState {
+  readonly byIdentity = new Map<number | string, LiveEntry>();
+  /** Per memory type, live entries sorted by address (duplicates of an address allowed). */
+  private readonly byAddress = new Map<MemoryType, LiveEntry[]>();
+  /** Per memory type, the largest extent ever inserted: bounds how far left an overlap can start. */
+  private readonly maxExtent = new Map<MemoryType, number>();
+
+  /** Live entries of the same memory type whose range intersects `entry`'s, other than itself. */
+  overlapping(entry: LiveEntry): LiveEntry[] {
+    const sorted = this.byAddress.get(entry.memoryType);
+    if (sorted === undefined) return [];
+    const end = entry.address + entry.extentBytes;
+    const reach = this.maxExtent.get(entry.memoryType) ?? 0;
+    const found: LiveEntry[] = [];
+    // Entries starting in [address - reach, end) are the only candidates.
+    for (let i = lowerBound(sorted, entry.address - reach); i < sorted.length; i++) {
+      const other = sorted[i]!;
+      if (other.address >= end) break;
+      if (other !== entry && other.address + other.extentBytes > entry.address) found.push(other);
+    }
+    return found;
+  }
+
+  insert(identity: number | string, entry: LiveEntry): void {
+    this.byIdentity.set(identity, entry);
+    let sorted = this.byAddress.get(entry.memoryType);
+    if (sorted === undefined) {
+      sorted = [];
+      this.byAddress.set(entry.memoryType, sorted);
+    }
+    sorted.splice(lowerBound(sorted, entry.address), 0, entry);
+    if (entry.extentBytes > (this.maxExtent.get(entry.memoryType) ?? 0)) {
+      this.maxExtent.set(entry.memoryType, entry.extentBytes);
+    }
+  }
+
+  remove(identity: number | string, entry: LiveEntry): void {
+    this.byIdentity.delete(identity);
+    const sorted = this.byAddress.get(entry.memoryType)!;
+    for (let i = lowerBound(sorted, entry.address); i < sorted.length; i++) {
+      if (sorted[i] === entry) {
+        sorted.splice(i, 1);
+        return;
+      }
+    }
+  }
+
+  liveAllocations(): ReplayedAllocation[] {
+    const out: ReplayedAllocation[] = [];
+    for (const e of this.byIdentity.values()) {
+      out.push({
+        allocationId: e.allocationId,
+        memoryType: e.memoryType,
+        address: e.address,
+        sizeBytes: e.sizeBytes,
+        refCount: e.refCount,
+      });
+    }
+    return out;
+  }
+}
+
+function lowerBound(sorted: readonly LiveEntry[], address: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]!.address < address) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function entryOf(event: ReplayEvent): LiveEntry {
+  return {
+    allocationId: event.allocationId,
+    memoryType: event.memoryType,
+    address: event.address,
+    sizeBytes: event.sizeBytes,
+    refCount: 1,
+    extentBytes: event.sizePerBankBytes ?? event.sizeBytes,
+  };
+}
+
+function checkOverlap(state: StreamState, entry: LiveEntry, event: ReplayEvent, note: Note): void {
+  const others = state.overlapping(entry);
+  if (others.length > 0) {
+    const first = others[0]!;
+    note(
+      AnomalyKind.OVERLAP,
+      event,
+      `[${hex(entry.address)}, ${hex(entry.address + entry.extentBytes)}) overlaps ${others.length} live ` +
+        `allocation(s), first [${hex(first.address)}, ${hex(first.address + first.extentBytes)})`,
+    );
+  }
+}
+
+function checkFreeSize(live: LiveEntry, event: ReplayEvent, note: Note): void {
+  if (event.sizeBytes !== 0 && event.sizeBytes !== live.sizeBytes) {
+    note(
+      AnomalyKind.SIZE_MISMATCH,
+      event,
+      `FREE of ${event.sizeBytes} bytes for an allocation of ${live.sizeBytes} bytes`,
+    );
+  }
+}
+
+function applyOrdered(state: StreamState, event: ReplayEvent, note: Note): void {
+  const id = event.allocationId;
+  const live = state.byIdentity.get(id);
+  if (event.op === ChangeOp.ALLOCATE) {
+    if (live !== undefined) {
+      note(AnomalyKind.DUPLICATE_ALLOC, event, `allocation ${id} is already live`);
+      return;
+    }
+    const entry = entryOf(event);
+    checkOverlap(state, entry, event, note);
+    state.insert(id, entry);
+    return;
+  }
+  if (live === undefined) {
+    note(AnomalyKind.UNKNOWN_FREE, event, `allocation ${id} is not live`);
+    return;
+  }
+  checkFreeSize(live, event, note);
+  if (event.address !== live.address) {
+    note(
+      AnomalyKind.ADDRESS_MISMATCH,
+      event,
+      `FREE at ${hex(event.address)} for an allocation at ${hex(live.address)}`,
+    );
+  }
+  state.remove(id, live);
+}
+
+function applyNaive(state: StreamState, event: ReplayEvent, note: Note): void {
+  // The original keyed its records by (device_id, address) only: the stream already fixes the device.
+  const key = event.address;
+  const live = state.byIdentity.get(key);
+  if (event.op === ChangeOp.ALLOCATE) {
+    if (live !== undefined) {
+      live.refCount++;
+      note(
+        AnomalyKind.DUPLICATE_ALLOC,
+        event,
+        `address ${hex(key)} is already live (ref count now ${live.refCount})`,
+      );
+      return;
+    }
+    const entry = entryOf(event);
+    checkOverlap(state, entry, event, note);
+    state.insert(key, entry);
+    return;
+  }
+  if (live === undefined) {
+    note(AnomalyKind.UNKNOWN_FREE, event, `no live allocation at ${hex(key)}`);
+    return;
+  }
+  checkFreeSize(live, event, note);
+  live.refCount--;
+  if (live.refCount === 0) state.remove(key, live);
+}
+
+/** What the allocator itself says is live (its snapshot's allocations). */
+export interface AllocatorLiveAllocation {
+  allocationId: number;
+  memoryType: MemoryType;
+  address: number;
+  sizeBytes: number;
+}
+
+export interface LiveSetComparison {
+  equal: boolean;
+  /** Live in the allocator, absent from the replay (a lost ALLOC or a spurious FREE). */
+  missing: AllocatorLiveAllocation[];
+  /** Live in the replay, absent from the allocator (a phantom leak). */
+  extra: ReplayedAllocation[];
+}
+
+/**
+ * Compare a replayed live set with the allocator's own. Ordered mode matches by allocation id and
+ * requires type, address and size to agree; naive mode has no ids to trust and matches by
+ * (memory type, address, size), one replayed entry per allocator allocation.
+ */
+export function compareLiveSets(
+  mode: ReplayMode,
+  replayed: readonly ReplayedAllocation[],
+  allocator: readonly AllocatorLiveAllocation[],
+): LiveSetComparison {
+  const keyOf = (a: AllocatorLiveAllocation): string =>
+    mode === "ordered"
+      ? `${a.allocationId}/${a.memoryType}/${a.address}/${a.sizeBytes}`
+      : `${a.memoryType}/${a.address}/${a.sizeBytes}`;
+  const remaining = new Map<string, ReplayedAllocation[]>();
+  for (const r of replayed) {
+    const k = keyOf(r);
+    const list = remaining.get(k);
+    if (list === undefined) remaining.set(k, [r]);
+    else list.push(r);
+  }
+  const missing: AllocatorLiveAllocation[] = [];
+  for (const a of allocator) {
+    const list = remaining.get(keyOf(a));
+    if (list === undefined || list.length === 0) missing.push(a);
+    else list.pop();
+  }
+  const extra: ReplayedAllocation[] = [];
+  for (const list of remaining.values()) extra.push(...list);
+  return { equal: missing.length === 0 && extra.length === 0, missing, extra };
+}
+
+/** Convert a tracked change into a replay event of the given process. */
+export function replayEventOf(
+  change: AllocationChange,
+  processId = 0,
+  sizePerBankBytes?: number,
+): ReplayEvent {
+  return {
+    op: change.op,
+    processId,
+    deviceId: change.deviceId,
+    memoryType: change.memoryType,
+    seq: change.seq,
+    allocationId: change.allocationId,
+    address: change.address,
+    sizeBytes: change.sizeBytes,
+    ...(sizePerBankBytes === undefined ? {} : { sizePerBankBytes }),
+  };
+}
+
+function emptyCounts(): Record<AnomalyKind, number> {
+  const counts = {} as Record<AnomalyKind, number>;
+  for (const kind of ANOMALY_KINDS) counts[kind] = 0;
+  return counts;
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
