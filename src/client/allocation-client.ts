@@ -1,0 +1,589 @@
+import { encodeGoodbye, encodeHello } from "../protocol/encode-frame.js";
+import { isProtocolError } from "../protocol/errors.js";
+import { EventBatchEncoder } from "../protocol/event-batch-encoder.js";
+import {
+  ALL_DEVICES,
+  DEFAULT_MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  type ResyncRequestFrame,
+  type WelcomeFrame,
+} from "../protocol/frames.js";
+import { EVENT_RECORD_BYTES, LENGTH_FIELD_BYTES, maxEventsPerFrame } from "../protocol/layout.js";
+import { Connection } from "./connection.js";
+import {
+  CallbackFailedError,
+  type ClientError,
+  ConnectionFailedError,
+  InvalidClientOptionError,
+  SnapshotFailedError,
+} from "./errors.js";
+import { FrameQueue } from "./frame-queue.js";
+import { type ResolvedClientOptions, resolveClientOptions } from "./options.js";
+import { currentProcessIdentity } from "./process-identity.js";
+import { encodeSnapshotFrames } from "./snapshot-frames.js";
+import type {
+  AllocationClientOptions,
+  ClientCounters,
+  ClientState,
+  DeviceSnapshot,
+  FlushOptions,
+} from "./types.js";
+
+const DEFAULT_FLUSH_TIMEOUT_MS = 5000;
+
+/** What the client knows about one device's stream. */
+interface DeviceTrack {
+  readonly deviceId: number;
+  /**
+   * Events of this device are dropped until its next snapshot is taken: they would reach the server
+   * after a gap anyway, and the snapshot will contain their effect. Only set when a snapshot source exists.
+   */
+  gated: boolean;
+  /** Waiting in resyncQueue for a snapshot. */
+  resyncPending: boolean;
+  /** Events with seq <= this are covered by the last snapshot sent. */
+  watermarkSeq: number;
+  /** Events lost since the last snapshot (observability; without a source this never heals). */
+  lostEvents: number;
+}
+
+interface FlushWaiter {
+  /** Settled when settledFrames reaches this frame ordinal... */
+  targetFrame: number;
+  /** ...and each of these devices has had its snapshot enqueued. */
+  devices: Set<number>;
+  resolve: () => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Carries a process's allocator changes to the allocation server over a Unix socket.
+ *
+ * - `record()` is the allocation path: a few checks and one 48-byte record write into the current
+ *   batch. It never throws, never blocks and never touches the socket.
+ * - Batches are written from a timer (`flushIntervalMs`) or, when a batch fills, from setImmediate,
+ *   respecting socket backpressure: while the socket is full, events wait in a bounded queue.
+ * - When the queue is full, or there is no server, events are dropped and counted and the device is
+ *   gated; once the server is reachable and the queue has drained, a snapshot of the device (taken from
+ *   the snapshot source, watermarked with the allocator's seq) is sent before its later events.
+ * - Reconnects with exponential backoff; every new connection resyncs every device (the server may be
+ *   a new one that knows nothing).
+ * - Never keeps the process alive on its own: the socket and retry timers are unref'd; the socket is
+ *   ref'd only while flush() or close() wait.
+ */
+export class AllocationClient {
+  readonly sessionId: string;
+  readonly socketPath: string;
+  private readonly options: ResolvedClientOptions;
+  private readonly hello: Uint8Array;
+  private readonly encoder: EventBatchEncoder;
+  private readonly queue = new FrameQueue();
+  /** Indexed by device id (sparse). */
+  private readonly tracks: (DeviceTrack | undefined)[] = [];
+  private readonly trackList: DeviceTrack[] = [];
+  private readonly resyncQueue: number[] = [];
+  private currentState: ClientState = "connecting";
+  private connection: Connection | undefined;
+  private socketWritable = false;
+  private everWelcomed = false;
+  private maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
+  private batchLimit: number;
+  private reconnectDelayMs: number;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushTimerArmed = false;
+  private pumpScheduled = false;
+  private snapshotRetryTimer: NodeJS.Timeout | undefined;
+  /** Frames pushed to the queue since construction (ordinal of the last one). */
+  private enqueuedFrames = 0;
+  /** Frames handed to the kernel or dropped, in queue order. */
+  private settledFrames = 0;
+  private readonly waiters: FlushWaiter[] = [];
+  private closeDone: Promise<void> | undefined;
+  private resolveClosed: (() => void) | undefined;
+  private readonly stats = {
+    sent: 0,
+    dropped: 0,
+    coveredBySnapshot: 0,
+    invalid: 0,
+    resyncs: 0,
+    resyncRequests: 0,
+    reconnects: 0,
+    disconnects: 0,
+    batches: 0,
+    errors: 0,
+  };
+  private readonly tick = () => {
+    this.flushTimerArmed = false;
+    this.pump();
+  };
+  private readonly immediatePump = () => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
+
+  /** Throws InvalidClientOptionError (code AWC_INVALID_OPTION) for bad options; never throws afterwards. */
+  constructor(options: AllocationClientOptions) {
+    this.options = resolveClientOptions(options);
+    this.sessionId = this.options.sessionId;
+    this.socketPath = this.options.socketPath;
+    const identity = currentProcessIdentity(this.options.processName);
+    try {
+      this.hello = encodeHello({
+        version: PROTOCOL_VERSION,
+        sessionId: this.sessionId,
+        pid: identity.pid,
+        processStartTicks: identity.startTicks,
+        processName: identity.name,
+        devices: this.options.devices.map((d) => ({ ...d, capacityBytes: [...d.capacityBytes] })),
+      });
+    } catch (error) {
+      if (isProtocolError(error)) throw new InvalidClientOptionError("devices/processName", error.message);
+      throw error;
+    }
+    this.encoder = new EventBatchEncoder(this.options.batchMaxEvents);
+    this.batchLimit = this.options.batchMaxEvents;
+    this.reconnectDelayMs = this.options.reconnectInitialMs;
+    for (const device of this.options.devices) {
+      const track = this.trackFor(device.deviceId)!;
+      if (this.options.initialSnapshot) {
+        track.gated = true;
+        this.requestResync(track);
+      }
+    }
+    this.connect();
+  }
+
+  get state(): ClientState {
+    return this.currentState;
+  }
+
+  get counters(): ClientCounters {
+    return {
+      ...this.stats,
+      queueBytes: this.queue.eventBytes + this.encoder.count * EVENT_RECORD_BYTES,
+    };
+  }
+
+  /** Devices that lost events since their last snapshot or are waiting for one, ascending. */
+  dirtyDevices(): number[] {
+    return this.trackList
+      .filter((t) => t.gated || t.lostEvents > 0)
+      .map((t) => t.deviceId)
+      .sort((a, b) => a - b);
+  }
+
+  /**
+   * Records one allocator change. The hot path: allocation-free, never throws, never blocks.
+   * `op` 1 = ALLOC, 2 = FREE; the numbers are those of AllocationChange / AllocationEvent.
+   */
+  record(
+    op: number,
+    deviceId: number,
+    memoryType: number,
+    seq: number,
+    allocationId: number,
+    address: number,
+    sizeBytes: number,
+    timestampNs: number,
+  ): void {
+    const track = this.tracks[deviceId] ?? this.trackFor(deviceId);
+    if (track === undefined) {
+      this.stats.invalid++;
+      return;
+    }
+    if (seq <= track.watermarkSeq) {
+      this.stats.coveredBySnapshot++;
+      return;
+    }
+    const state = this.currentState;
+    if (
+      track.gated ||
+      (state !== "ready" && state !== "connecting") ||
+      this.queue.eventBytes + (this.encoder.count + 1) * EVENT_RECORD_BYTES > this.options.maxQueueBytes
+    ) {
+      this.lose(track, 1);
+      return;
+    }
+    try {
+      this.encoder.append(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestampNs);
+    } catch {
+      // The encoder refuses values the wire cannot carry, so a frame we send always decodes.
+      this.stats.invalid++;
+      return;
+    }
+    if (this.encoder.count >= this.batchLimit) {
+      this.sealBatch();
+      if (!this.pumpScheduled) {
+        this.pumpScheduled = true;
+        setImmediate(this.immediatePump);
+      }
+    } else if (!this.flushTimerArmed) {
+      this.armFlushTimer();
+    }
+  }
+
+  /**
+   * Resolves when everything recorded before the call has been handed to the kernel or dropped (and
+   * counted), and every device that needed a snapshot at the call has had one handed over — or when
+   * there is no server (it never waits for one to appear), or after `timeoutMs`. Never rejects.
+   */
+  flush(options: FlushOptions = {}): Promise<void> {
+    const timeoutMs = flushTimeout(options);
+    const state = this.currentState;
+    if (state === "closed" || state === "backoff" || this.connection === undefined) return Promise.resolve();
+    if (this.encoder.count > 0) this.sealBatch();
+    const devices = new Set<number>();
+    for (const track of this.trackList) if (track.resyncPending) devices.add(track.deviceId);
+    const targetFrame = this.enqueuedFrames;
+    if (devices.size === 0 && this.settledFrames >= targetFrame) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const waiter: FlushWaiter = {
+        targetFrame,
+        devices,
+        resolve,
+        timer: setTimeout(() => this.releaseWaiter(waiter), timeoutMs),
+      };
+      this.waiters.push(waiter);
+      this.connection?.ref();
+      this.schedulePump();
+    });
+  }
+
+  /**
+   * flush(), then GOODBYE (the server releases this connection's session memory at once if it was the
+   * last) and end the connection. Events recorded afterwards are dropped. Never rejects; idempotent.
+   */
+  close(options: FlushOptions = {}): Promise<void> {
+    if (this.closeDone === undefined) this.closeDone = this.closeNow(flushTimeout(options));
+    return this.closeDone;
+  }
+
+  private async closeNow(timeoutMs: number): Promise<void> {
+    const started = Date.now();
+    await this.flush({ timeoutMs });
+    this.setState("closing");
+    this.cancelTimers();
+    const connection = this.connection;
+    if (connection === undefined) {
+      this.setState("closed");
+      return;
+    }
+    const closed = new Promise<void>((resolve) => {
+      this.resolveClosed = resolve;
+    });
+    connection.ref();
+    if (connection.isWelcomed) connection.end(encodeGoodbye());
+    else connection.destroy();
+    const remainingMs = Math.max(1, timeoutMs - (Date.now() - started));
+    const timer = setTimeout(() => connection.destroy(), remainingMs);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  // ---- connection life cycle ----
+
+  private connect(): void {
+    this.reconnectTimer = undefined;
+    this.setState("connecting");
+    this.socketWritable = false;
+    let connection: Connection;
+    try {
+      connection = new Connection(this.socketPath, this.hello, this.options.handshakeTimeoutMs, {
+        onWelcome: (frame) => {
+          if (this.connection === connection) this.handleWelcome(frame);
+        },
+        onResyncRequest: (frame) => {
+          if (this.connection === connection) this.handleResyncRequest(frame);
+        },
+        onDrain: () => {
+          if (this.connection !== connection) return;
+          this.socketWritable = true;
+          this.pump();
+        },
+        onWritten: () => {
+          if (this.connection !== connection) return;
+          this.settledFrames++;
+          if (this.waiters.length > 0) this.settleWaiters();
+        },
+        onClosed: (error) => {
+          if (this.connection === connection) this.handleClosed(error);
+        },
+      });
+    } catch (error) {
+      // net.createConnection reports failures asynchronously; this only guards against the unexpected.
+      this.report(new ConnectionFailedError(this.socketPath, error));
+      this.handleClosed(undefined);
+      return;
+    }
+    this.connection = connection;
+    if (this.waiters.length > 0) connection.ref();
+  }
+
+  private handleWelcome(frame: WelcomeFrame): void {
+    if (this.everWelcomed) this.stats.reconnects++;
+    this.everWelcomed = true;
+    this.reconnectDelayMs = this.options.reconnectInitialMs;
+    this.maxFrameBytes = frame.maxFrameBytes;
+    this.batchLimit = Math.min(this.options.batchMaxEvents, maxEventsPerFrame(frame.maxFrameBytes));
+    this.socketWritable = true;
+    if (this.currentState === "connecting") this.setState("ready");
+    this.pump();
+  }
+
+  private handleResyncRequest(frame: ResyncRequestFrame): void {
+    this.stats.resyncRequests++;
+    if (this.options.snapshot === undefined) {
+      this.report(
+        new SnapshotFailedError(
+          frame.deviceId,
+          new Error(`server asked for a resync (${frame.reason}) but no snapshot source is set`),
+        ),
+      );
+      return;
+    }
+    if (frame.deviceId === ALL_DEVICES) {
+      for (const track of this.trackList) this.requestResync(track);
+    } else {
+      const track = this.trackFor(frame.deviceId);
+      if (track !== undefined) this.requestResync(track);
+    }
+    this.schedulePump();
+  }
+
+  private handleClosed(error: ClientError | undefined): void {
+    this.connection = undefined;
+    this.socketWritable = false;
+    this.stats.disconnects++;
+    const closing = this.currentState === "closing" || this.currentState === "closed";
+    if (error !== undefined && !closing) this.report(error);
+    // What the kernel did not get is gone, and a new server may know nothing: resync every device.
+    const lost = this.queue.clear();
+    const pending = this.encoder.count;
+    this.encoder.reset();
+    this.stats.dropped += lost.events + pending;
+    this.settledFrames = this.enqueuedFrames;
+    for (const track of this.trackList) {
+      if (this.options.snapshot !== undefined) {
+        track.gated = true;
+        this.requestResync(track);
+      }
+    }
+    if (lost.events + pending > 0 && this.options.snapshot === undefined) {
+      for (const track of this.trackList) track.lostEvents++;
+    }
+    this.releaseAllWaiters();
+    if (closing) {
+      this.setState("closed");
+      this.resolveClosed?.();
+      return;
+    }
+    this.setState("backoff");
+    const delay = this.reconnectDelayMs;
+    this.reconnectDelayMs = Math.min(this.options.reconnectMaxMs, this.reconnectDelayMs * 2);
+    // Up to 25% jitter so that many clients of a restarted server do not reconnect in lockstep.
+    this.reconnectTimer = setTimeout(() => this.connect(), Math.round(delay * (1 + Math.random() * 0.25)));
+    this.reconnectTimer.unref();
+  }
+
+  // ---- batching and writing ----
+
+  private sealBatch(): void {
+    const events = this.encoder.count;
+    this.queue.push(this.encoder.finish(), events);
+    this.enqueuedFrames++;
+  }
+
+  private armFlushTimer(): void {
+    this.flushTimerArmed = true;
+    // One timer object for the client's life: refresh() re-arms it without allocating. It stays ref'd
+    // because it is short and one-shot: a workload that ends right after recording still gets its
+    // last batch handed to the kernel.
+    if (this.flushTimer === undefined) this.flushTimer = setTimeout(this.tick, this.options.flushIntervalMs);
+    else this.flushTimer.refresh();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(this.immediatePump);
+  }
+
+  /** Writes queued frames while the socket accepts them; takes pending snapshots once the queue is empty. */
+  private pump(): void {
+    const connection = this.connection;
+    if (connection === undefined || !connection.isWelcomed) return;
+    if (this.encoder.count > 0) this.sealBatch();
+    while (this.socketWritable) {
+      const frame = this.queue.peek();
+      if (frame !== undefined) {
+        const events = this.queue.peekEventCount();
+        this.queue.shift();
+        if (frame.length - LENGTH_FIELD_BYTES > this.maxFrameBytes) {
+          // Sealed before WELCOME announced a smaller limit: the server would reject it.
+          this.dropOversized(events);
+          continue;
+        }
+        if (events > 0) {
+          this.stats.sent += events;
+          this.stats.batches++;
+        }
+        this.socketWritable = connection.write(frame);
+        continue;
+      }
+      if (this.resyncQueue.length > 0 && this.currentState === "ready") {
+        this.enqueueSnapshot(this.resyncQueue.shift()!);
+        continue;
+      }
+      break;
+    }
+    if (this.waiters.length > 0) this.settleWaiters();
+  }
+
+  private dropOversized(events: number): void {
+    this.stats.dropped += events;
+    this.settledFrames++;
+    for (const track of this.trackList) this.lose(track, 0);
+  }
+
+  // ---- dirty devices and snapshots ----
+
+  private trackFor(deviceId: number): DeviceTrack | undefined {
+    if (!Number.isInteger(deviceId) || deviceId < 0 || deviceId >= ALL_DEVICES) return undefined;
+    let track = this.tracks[deviceId];
+    if (track === undefined) {
+      track = { deviceId, gated: false, resyncPending: false, watermarkSeq: 0, lostEvents: 0 };
+      this.tracks[deviceId] = track;
+      this.trackList.push(track);
+    }
+    return track;
+  }
+
+  /** Counts `events` lost for `track` and, when a snapshot can heal it, gates it until one is sent. */
+  private lose(track: DeviceTrack, events: number): void {
+    this.stats.dropped += events;
+    track.lostEvents += events;
+    if (this.options.snapshot !== undefined && !track.gated) {
+      track.gated = true;
+      this.requestResync(track);
+    }
+  }
+
+  private requestResync(track: DeviceTrack): void {
+    if (track.resyncPending) return;
+    track.resyncPending = true;
+    this.resyncQueue.push(track.deviceId);
+    if (this.currentState === "ready") this.schedulePump();
+  }
+
+  /** Takes the device's snapshot now and queues its frames behind everything already written. */
+  private enqueueSnapshot(deviceId: number): void {
+    const track = this.tracks[deviceId]!;
+    track.resyncPending = false;
+    let frames: Uint8Array[];
+    let snapshot: DeviceSnapshot | undefined;
+    try {
+      snapshot = this.options.snapshot?.(deviceId);
+      if (snapshot === undefined) throw new Error("the snapshot source returned nothing for this device");
+      if (!Number.isSafeInteger(snapshot.seq) || snapshot.seq < 0) {
+        throw new Error(`snapshot seq ${snapshot.seq} is not a non-negative integer`);
+      }
+      frames = encodeSnapshotFrames(deviceId, snapshot, this.maxFrameBytes);
+    } catch (error) {
+      this.report(new SnapshotFailedError(deviceId, error));
+      this.forgetWaitingDevice(deviceId);
+      this.retrySnapshotLater(track);
+      return;
+    }
+    for (const frame of frames) {
+      this.queue.push(frame, 0);
+      this.enqueuedFrames++;
+    }
+    track.watermarkSeq = Math.max(track.watermarkSeq, snapshot.seq);
+    track.gated = false;
+    track.lostEvents = 0;
+    this.stats.resyncs++;
+    for (const waiter of this.waiters) {
+      if (waiter.devices.delete(deviceId))
+        waiter.targetFrame = Math.max(waiter.targetFrame, this.enqueuedFrames);
+    }
+  }
+
+  /** A failing source is retried at the slowest reconnect pace: it must not spin, nor be given up. */
+  private retrySnapshotLater(track: DeviceTrack): void {
+    if (this.snapshotRetryTimer !== undefined) return;
+    this.snapshotRetryTimer = setTimeout(() => {
+      this.snapshotRetryTimer = undefined;
+      if (this.currentState === "ready") this.requestResync(track);
+      else if (this.currentState !== "closed" && this.currentState !== "closing") track.resyncPending = false;
+    }, this.options.reconnectMaxMs);
+    this.snapshotRetryTimer.unref();
+  }
+
+  // ---- flush waiters ----
+
+  private settleWaiters(): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const waiter = this.waiters[i];
+      if (waiter.devices.size === 0 && this.settledFrames >= waiter.targetFrame) this.releaseWaiter(waiter);
+    }
+  }
+
+  private forgetWaitingDevice(deviceId: number): void {
+    for (const waiter of this.waiters) waiter.devices.delete(deviceId);
+  }
+
+  private releaseWaiter(waiter: FlushWaiter): void {
+    const at = this.waiters.indexOf(waiter);
+    if (at < 0) return;
+    this.waiters.splice(at, 1);
+    clearTimeout(waiter.timer);
+    waiter.resolve();
+    if (this.waiters.length === 0 && this.currentState !== "closing") this.connection?.unref();
+  }
+
+  private releaseAllWaiters(): void {
+    while (this.waiters.length > 0) this.releaseWaiter(this.waiters[0]);
+  }
+
+  // ---- state, errors, timers ----
+
+  private setState(state: ClientState): void {
+    if (this.currentState === state) return;
+    this.currentState = state;
+    const callback = this.options.onStateChange;
+    if (callback === undefined) return;
+    try {
+      callback(state);
+    } catch (error) {
+      this.report(new CallbackFailedError("onStateChange", error));
+    }
+  }
+
+  private report(error: ClientError): void {
+    this.stats.errors++;
+    const callback = this.options.onError;
+    if (callback === undefined) return;
+    try {
+      callback(error);
+    } catch {
+      // An onError that throws has nowhere left to report to; the count above is all we can keep.
+    }
+  }
+
+  private cancelTimers(): void {
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    if (this.snapshotRetryTimer !== undefined) clearTimeout(this.snapshotRetryTimer);
+    this.reconnectTimer = undefined;
+    this.snapshotRetryTimer = undefined;
+    this.flushTimerArmed = false;
+  }
+}
+
+function flushTimeout(options: FlushOptions): number {
+  const timeoutMs = options?.timeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS;
+  return Number.isFinite(timeoutMs) && timeoutMs > 0
+    ? Math.min(timeoutMs, 2 ** 31 - 1)
+    : DEFAULT_FLUSH_TIMEOUT_MS;
+}

@@ -1,0 +1,38 @@
+import { encodeSnapshotBegin, encodeSnapshotChunk, encodeSnapshotEnd } from "../protocol/encode-frame.js";
+import type { LiveAllocation } from "../protocol/event.js";
+import { maxAllocationsPerChunk } from "../protocol/layout.js";
+import type { DeviceSnapshot } from "./types.js";
+
+/**
+ * The frames of one device snapshot: SNAPSHOT_BEGIN, as many SNAPSHOT_CHUNKs as the server's frame limit
+ * requires, SNAPSHOT_END. Throws ProtocolError for a snapshot the wire cannot carry (a bad source).
+ */
+export function encodeSnapshotFrames(
+  deviceId: number,
+  snapshot: DeviceSnapshot,
+  maxFrameBytes: number,
+): Uint8Array[] {
+  const { seq, allocations } = snapshot;
+  const total = allocations.length;
+  const perChunk = maxAllocationsPerChunk(maxFrameBytes);
+  const frames: Uint8Array[] = [
+    encodeSnapshotBegin({ deviceId, watermarkSeq: seq, totalAllocations: total }),
+  ];
+  for (let start = 0; start < total; start += perChunk) {
+    const end = Math.min(total, start + perChunk);
+    const chunk: LiveAllocation[] = new Array(end - start);
+    for (let i = start; i < end; i++) {
+      // Copy only the wire fields: a source may hand out richer objects (banks, page size...).
+      const a = allocations[i];
+      chunk[i - start] = {
+        allocationId: a.allocationId,
+        memoryType: a.memoryType,
+        address: a.address,
+        sizeBytes: a.sizeBytes,
+      };
+    }
+    frames.push(encodeSnapshotChunk({ deviceId, allocations: chunk }));
+  }
+  frames.push(encodeSnapshotEnd({ deviceId, watermarkSeq: seq }));
+  return frames;
+}
