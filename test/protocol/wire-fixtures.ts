@@ -117,79 +117,109 @@ export const arbDeviceId = fc.integer({ min: 0, max: 0xfffe });
 export const arbMemoryType = fc.integer({ min: 0, max: MEMORY_TYPE_COUNT - 1 }) as fc.Arbitrary<MemoryType>;
 export const arbSessionId = fc.uint8Array({ minLength: 16, maxLength: 16 }).map(hex);
 
-export const arbEvent: fc.Arbitrary<AllocationEvent> = fc.record({
-  op: fc.constantFrom(1 as const, 2 as const),
-  deviceId: arbDeviceId,
-  memoryType: arbMemoryType,
-  seq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
-  allocationId: arbU64,
-  address: arbU64,
-  sizeBytes: arbU64,
-  timestampNs: arbU64,
-});
+export const arbEvent: fc.Arbitrary<AllocationEvent> = fc.record(
+  {
+    op: fc.constantFrom(1 as const, 2 as const),
+    deviceId: arbDeviceId,
+    memoryType: arbMemoryType,
+    seq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+    allocationId: arbU64,
+    address: arbU64,
+    sizeBytes: arbU64,
+    timestampNs: arbU64,
+  },
+  { noNullPrototype: true },
+);
 
-export const arbLiveAllocation: fc.Arbitrary<LiveAllocation> = fc.record({
-  allocationId: arbU64,
-  memoryType: arbMemoryType,
-  address: arbU64,
-  sizeBytes: arbU64,
-});
+export const arbLiveAllocation: fc.Arbitrary<LiveAllocation> = fc.record(
+  {
+    allocationId: arbU64,
+    memoryType: arbMemoryType,
+    address: arbU64,
+    sizeBytes: arbU64,
+  },
+  { noNullPrototype: true },
+);
 
-export const arbDevice: fc.Arbitrary<DeviceDescriptor> = fc.record({
-  deviceId: arbDeviceId,
-  name: arbText(MAX_DEVICE_NAME_BYTES),
-  architecture: arbText(MAX_ARCHITECTURE_BYTES),
-  capacityBytes: fc.array(arbU64, { minLength: MEMORY_TYPE_COUNT, maxLength: MEMORY_TYPE_COUNT }),
-});
+export const arbDevice: fc.Arbitrary<DeviceDescriptor> = fc.record(
+  {
+    deviceId: arbDeviceId,
+    name: arbText(MAX_DEVICE_NAME_BYTES),
+    architecture: arbText(MAX_ARCHITECTURE_BYTES),
+    capacityBytes: fc.array(arbU64, { minLength: MEMORY_TYPE_COUNT, maxLength: MEMORY_TYPE_COUNT }),
+  },
+  { noNullPrototype: true },
+);
 
-export const arbHello: fc.Arbitrary<HelloFrame> = fc.record({
-  type: fc.constant(FrameType.HELLO),
-  version: fc.constant(PROTOCOL_VERSION),
-  sessionId: arbSessionId,
-  pid: fc.integer({ min: 0, max: 0xffffffff }),
-  processStartTicks: arbU64,
-  processName: arbText(MAX_PROCESS_NAME_BYTES),
-  devices: fc.uniqueArray(arbDevice, { selector: (d) => d.deviceId, maxLength: 6 }),
-});
+export const arbHello: fc.Arbitrary<HelloFrame> = fc.record(
+  {
+    type: fc.constant(FrameType.HELLO),
+    version: fc.constant(PROTOCOL_VERSION),
+    sessionId: arbSessionId,
+    pid: fc.integer({ min: 0, max: 0xffffffff }),
+    processStartTicks: arbU64,
+    processName: arbText(MAX_PROCESS_NAME_BYTES),
+    devices: fc.uniqueArray(arbDevice, { selector: (d) => d.deviceId, maxLength: 6 }),
+  },
+  { noNullPrototype: true },
+);
 
 const ERROR_CODE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
 
 /** Every frame type, EVENTS in decoded form with its records encoded from `events`. */
 export const arbFrame: fc.Arbitrary<Frame> = fc.oneof(
   arbHello,
-  fc.record({
-    type: fc.constant(FrameType.WELCOME),
-    version: fc.constant(PROTOCOL_VERSION),
-    maxFrameBytes: fc.integer({ min: 1024, max: 1 << 20 }),
-  }),
+  fc.record(
+    {
+      type: fc.constant(FrameType.WELCOME),
+      version: fc.constant(PROTOCOL_VERSION),
+      maxFrameBytes: fc.integer({ min: 1024, max: 1 << 20 }),
+    },
+    { noNullPrototype: true },
+  ),
   fc.array(arbEvent, { maxLength: 40 }).map((events) => eventsFrame(events)),
-  fc.record({
-    type: fc.constant(FrameType.SNAPSHOT_BEGIN),
-    deviceId: arbDeviceId,
-    watermarkSeq: arbU64,
-    totalAllocations: fc.integer({ min: 0, max: 0xffffffff }),
-  }),
-  fc.record({
-    type: fc.constant(FrameType.SNAPSHOT_CHUNK),
-    deviceId: arbDeviceId,
-    allocations: fc.array(arbLiveAllocation, { maxLength: 40 }),
-  }),
-  fc.record({ type: fc.constant(FrameType.SNAPSHOT_END), deviceId: arbDeviceId, watermarkSeq: arbU64 }),
-  fc.record({
-    type: fc.constant(FrameType.RESYNC_REQUEST),
-    deviceId: fc.integer({ min: 0, max: 0xffff }),
-    reason: arbText(1024),
-  }),
-  fc.record({
-    type: fc.constant(FrameType.ERROR),
-    code: fc
-      .tuple(
-        fc.constantFrom(...ERROR_CODE_CHARS.slice(0, 26)),
-        fc.string({ unit: fc.constantFrom(...ERROR_CODE_CHARS), maxLength: 63 }),
-      )
-      .map(([first, rest]) => first + rest),
-    message: arbText(4096),
-  }),
+  fc.record(
+    {
+      type: fc.constant(FrameType.SNAPSHOT_BEGIN),
+      deviceId: arbDeviceId,
+      watermarkSeq: arbU64,
+      totalAllocations: fc.integer({ min: 0, max: 0xffffffff }),
+    },
+    { noNullPrototype: true },
+  ),
+  fc.record(
+    {
+      type: fc.constant(FrameType.SNAPSHOT_CHUNK),
+      deviceId: arbDeviceId,
+      allocations: fc.array(arbLiveAllocation, { maxLength: 40 }),
+    },
+    { noNullPrototype: true },
+  ),
+  fc.record(
+    { type: fc.constant(FrameType.SNAPSHOT_END), deviceId: arbDeviceId, watermarkSeq: arbU64 },
+    { noNullPrototype: true },
+  ),
+  fc.record(
+    {
+      type: fc.constant(FrameType.RESYNC_REQUEST),
+      deviceId: fc.integer({ min: 0, max: 0xffff }),
+      reason: arbText(1024),
+    },
+    { noNullPrototype: true },
+  ),
+  fc.record(
+    {
+      type: fc.constant(FrameType.ERROR),
+      code: fc
+        .tuple(
+          fc.constantFrom(...ERROR_CODE_CHARS.slice(0, 26)),
+          fc.string({ unit: fc.constantFrom(...ERROR_CODE_CHARS), maxLength: 63 }),
+        )
+        .map(([first, rest]) => first + rest),
+      message: arbText(4096),
+    },
+    { noNullPrototype: true },
+  ),
   fc.constant({ type: FrameType.GOODBYE }),
 ) as fc.Arbitrary<Frame>;
 
