@@ -2,6 +2,7 @@
 // The composition root: the only place that wires the parts together. Each subcommand lives in
 // src/cli/commands/<name>.ts and exports a function returning a commander Command.
 import { Command } from "commander";
+import { raceCommand } from "./commands/race.js";
 import { smiCommand } from "./commands/smi.js";
 
 const program = new Command("allocwatch")
@@ -11,6 +12,7 @@ const program = new Command("allocwatch")
 
 // Subcommands register here, one line each, in the order `--help` lists them.
 program.addCommand(smiCommand());
+program.addCommand(raceCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
