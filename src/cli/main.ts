@@ -2,7 +2,9 @@
 // The composition root: the only place that wires the parts together. Each subcommand lives in
 // src/cli/commands/<name>.ts and exports a function returning a commander Command.
 import { Command } from "commander";
+import { demoCommand } from "./commands/demo.js";
 import { raceCommand } from "./commands/race.js";
+import { serveCommand } from "./commands/serve.js";
 import { smiCommand } from "./commands/smi.js";
 
 const program = new Command("allocwatch")
@@ -11,7 +13,9 @@ const program = new Command("allocwatch")
   .showHelpAfterError("(run with --help for usage)");
 
 // Subcommands register here, one line each, in the order `--help` lists them.
+program.addCommand(serveCommand());
 program.addCommand(smiCommand());
+program.addCommand(demoCommand());
 program.addCommand(raceCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -1,0 +1,102 @@
+import { Command, InvalidArgumentError } from "commander";
+import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from "../../server/api-types.js";
+import { ServerError } from "../../server/errors.js";
+import { parseHttpAddress } from "../../server/http-api.js";
+import { type RunningServer, startServer } from "../../server/server.js";
+
+interface ServeOptions {
+  socket?: string;
+  http?: string;
+  graceMs?: number;
+  gapTimeoutMs?: number;
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+function parseMs(value: string): number {
+  const ms = Number(value);
+  if (!Number.isSafeInteger(ms) || ms < 0)
+    throw new InvalidArgumentError("use a whole number of milliseconds, e.g. 2000");
+  return ms;
+}
+
+function parseHttp(value: string): string {
+  try {
+    parseHttpAddress(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return value;
+}
+
+/** `allocwatch serve`: the allocation server (Unix socket for clients, HTTP API for monitors). */
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description("run the allocation server: clients report on a Unix socket, monitors read the HTTP API")
+    .option(
+      "--socket <path>",
+      "Unix socket path (default $ALLOCWATCH_SOCKET, $XDG_RUNTIME_DIR/allocwatch.sock, /tmp/allocwatch-<uid>.sock)",
+    )
+    .option(
+      "--http <host:port>",
+      `HTTP API address, port 0 = any (default ${DEFAULT_HTTP_HOST}:${DEFAULT_HTTP_PORT}, or $ALLOCWATCH_HTTP)`,
+      parseHttp,
+    )
+    .option(
+      "--grace-ms <ms>",
+      "how long a disconnected live process may take to reconnect before its memory is released",
+      parseMs,
+    )
+    .option(
+      "--gap-timeout-ms <ms>",
+      "how long a missing sequence number is awaited before a resync is requested",
+      parseMs,
+    )
+    .option("--verbose", "log every event")
+    .option("--quiet", "log warnings and errors only")
+    .action(async (options: ServeOptions) => {
+      let server: RunningServer;
+      try {
+        server = await startServer({
+          socketPath: options.socket,
+          http:
+            options.http ??
+            nonEmpty(process.env["ALLOCWATCH_HTTP"]) ??
+            `${DEFAULT_HTTP_HOST}:${DEFAULT_HTTP_PORT}`,
+          graceMs: options.graceMs,
+          gapTimeoutMs: options.gapTimeoutMs,
+          verbose: options.verbose,
+          logLevel: options.quiet ? "warn" : "info",
+        });
+      } catch (error) {
+        if (error instanceof ServerError) {
+          process.stderr.write(`allocwatch serve: ${error.message}\n`);
+          process.exit(1);
+        }
+        throw error;
+      }
+      process.stdout.write(
+        `allocwatch server ready\n` +
+          `  clients connect to  ${server.socketPath}\n` +
+          (server.httpUrl !== undefined
+            ? `  HTTP API            ${server.httpUrl}/api/v1/summary\n` +
+              `  look with           allocwatch smi --server ${server.httpUrl}\n`
+            : "") +
+          `  stop with Ctrl+C\n`,
+      );
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
+          server.close().then(resolve, resolve);
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+      });
+      process.exit(0);
+    });
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}

@@ -1,0 +1,79 @@
+import type { AnomaliesResponse, AnomalyKind, AnomalyRecord } from "./api-types.js";
+
+/** Default number of recent anomalies kept. */
+export const DEFAULT_RECENT_ANOMALIES = 256;
+
+/** Who an anomaly concerns; a connection without a session yet passes NO_SESSION. */
+export interface AnomalySubject {
+  readonly sessionId: string;
+  readonly pid: number;
+}
+export const NO_SESSION: AnomalySubject = { sessionId: "", pid: 0 };
+
+/**
+ * Counts anomalies by kind and keeps the most recent ones in a ring of fixed size, so that a client
+ * flooding bad events costs a bounded amount of memory. Anomalies are rare by definition, so one object
+ * per recorded anomaly is fine here (unlike the registry's per-allocation state).
+ */
+export class AnomalyLog {
+  private readonly counts = new Map<AnomalyKind, number>();
+  private readonly ring: (AnomalyRecord | undefined)[];
+  private next = 0;
+  private totalCount = 0;
+  private readonly listeners: ((record: AnomalyRecord) => void)[] = [];
+
+  constructor(
+    readonly capacity: number = DEFAULT_RECENT_ANOMALIES,
+    private readonly wallClockMs: () => number = Date.now,
+  ) {
+    this.ring = new Array(capacity);
+  }
+
+  get total(): number {
+    return this.totalCount;
+  }
+
+  count(kind: AnomalyKind): number {
+    return this.counts.get(kind) ?? 0;
+  }
+
+  /** Calls `listener` for every anomaly recorded from now on (logging). */
+  onRecord(listener: (record: AnomalyRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  record(kind: AnomalyKind, subject: AnomalySubject, deviceId: number | null, detail: string): void {
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+    this.totalCount++;
+    const record: AnomalyRecord = {
+      kind,
+      sessionId: subject.sessionId,
+      pid: subject.pid,
+      deviceId,
+      detail,
+      timeMs: this.wallClockMs(),
+    };
+    if (this.capacity > 0) {
+      this.ring[this.next] = record;
+      this.next = (this.next + 1) % this.capacity;
+    }
+    for (const listener of this.listeners) listener(record);
+  }
+
+  byKind(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [kind, n] of this.counts) out[kind] = n;
+    return out;
+  }
+
+  /** Counts and the recent list, most recent first. */
+  view(): AnomaliesResponse {
+    const recent: AnomalyRecord[] = [];
+    for (let i = 1; i <= this.capacity; i++) {
+      const record = this.ring[(this.next - i + this.capacity) % this.capacity];
+      if (record === undefined) break;
+      recent.push(record);
+    }
+    return { total: this.totalCount, byKind: this.byKind(), recent };
+  }
+}

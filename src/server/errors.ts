@@ -1,0 +1,97 @@
+/**
+ * Every way the server can refuse something, each with a stable string code (callers and tests match on
+ * `code`, never on `message`). Codes are upper case so that they can travel in an ERROR frame as they are.
+ */
+export const ServerErrorCode = {
+  /** An option (CLI flag or startServer option) is invalid; the message says the fix. */
+  INVALID_OPTION: "SERVER_INVALID_OPTION",
+  /** Another server answers on the socket path. */
+  ALREADY_RUNNING: "SERVER_ALREADY_RUNNING",
+  /** The socket path exists and is not a socket: we refuse to delete someone's file. */
+  SOCKET_PATH_OCCUPIED: "SERVER_SOCKET_PATH_OCCUPIED",
+  /** Listening failed for another reason (permissions, missing directory, address in use...). */
+  LISTEN_FAILED: "SERVER_LISTEN_FAILED",
+  /** The first frame of a connection was not HELLO. */
+  HELLO_REQUIRED: "SERVER_HELLO_REQUIRED",
+  /** A frame that a client may not send in the connection's state (a second HELLO, a WELCOME...). */
+  UNEXPECTED_FRAME: "SERVER_UNEXPECTED_FRAME",
+  /** HELLO reuses a live session id with another pid or process start time. */
+  SESSION_CONFLICT: "SERVER_SESSION_CONFLICT",
+  /** A defect in the server while handling a connection's frame; that connection is closed. */
+  INTERNAL: "SERVER_INTERNAL_ERROR",
+  /** The server is shutting down; sent in the ERROR frame that closes every connection. */
+  SHUTTING_DOWN: "SERVER_SHUTTING_DOWN",
+  /** HTTP: malformed request parameter. */
+  BAD_REQUEST: "BAD_REQUEST",
+  /** HTTP: no such route or resource. */
+  NOT_FOUND: "NOT_FOUND",
+  /** HTTP: the route exists but not for this method. */
+  METHOD_NOT_ALLOWED: "METHOD_NOT_ALLOWED",
+} as const;
+export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
+
+export class ServerError extends Error {
+  override readonly name: string = "ServerError";
+  readonly code: ServerErrorCode;
+
+  constructor(code: ServerErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** An option failed validation at the edge (CLI or startServer). */
+export class InvalidOptionError extends ServerError {
+  override readonly name = "InvalidOptionError";
+  constructor(message: string) {
+    super(ServerErrorCode.INVALID_OPTION, message);
+  }
+}
+
+/** A live server already listens on the socket path. */
+export class ServerAlreadyRunningError extends ServerError {
+  override readonly name = "ServerAlreadyRunningError";
+  readonly socketPath: string;
+  constructor(socketPath: string) {
+    super(
+      ServerErrorCode.ALREADY_RUNNING,
+      `another allocwatch server is already listening on ${socketPath} ` +
+        "(stop it first, or start this one with --socket PATH)",
+    );
+    this.socketPath = socketPath;
+  }
+}
+
+/** The socket path is taken by something that is not a socket. */
+export class SocketPathOccupiedError extends ServerError {
+  override readonly name = "SocketPathOccupiedError";
+  constructor(socketPath: string) {
+    super(
+      ServerErrorCode.SOCKET_PATH_OCCUPIED,
+      `${socketPath} exists and is not a socket; remove it or pass --socket PATH`,
+    );
+  }
+}
+
+/** Binding the socket or the HTTP port failed. */
+export class ListenError extends ServerError {
+  override readonly name = "ListenError";
+  constructor(message: string) {
+    super(ServerErrorCode.LISTEN_FAILED, message);
+  }
+}
+
+/** A client broke the connection protocol (frame order); sent in an ERROR frame before the close. */
+export class ConnectionProtocolError extends ServerError {
+  override readonly name = "ConnectionProtocolError";
+}
+
+/** An HTTP request the API refuses, with the status it answers. */
+export class ApiRequestError extends ServerError {
+  override readonly name = "ApiRequestError";
+  readonly status: number;
+  constructor(status: number, code: ServerErrorCode, message: string) {
+    super(code, message);
+    this.status = status;
+  }
+}

@@ -1,0 +1,167 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import type { AllocationSort, ApiErrorResponse, HealthResponse } from "./api-types.js";
+import { ApiRequestError, InvalidOptionError, ListenError, ServerErrorCode } from "./errors.js";
+import type { ServerQueries } from "./queries.js";
+
+export const MAX_ALLOCATIONS_LIMIT = 10_000;
+export const DEFAULT_ALLOCATIONS_LIMIT = 100;
+const SORTS: readonly AllocationSort[] = ["size", "address", "age"];
+const SESSION_ID_PATTERN = /^[0-9a-f]{32}$/;
+const DEVICE_ROUTE = /^\/api\/v1\/devices\/([^/]+)\/allocations$/;
+
+export interface HttpAddress {
+  host: string;
+  /** 0 = let the OS choose. */
+  port: number;
+}
+
+/** Parses `--http host:port` (`[::1]:7477` for IPv6). */
+export function parseHttpAddress(text: string): HttpAddress {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[3]) : Number.NaN;
+  if (!match || port > 65535) {
+    throw new InvalidOptionError(
+      `--http must be HOST:PORT with PORT in 0..65535 (e.g. 127.0.0.1:7477), got "${text}"`,
+    );
+  }
+  return { host: match[1] ?? match[2]!, port };
+}
+
+/** The running HTTP API. */
+export interface HttpApi {
+  /** The bound address (the real port when 0 was asked). */
+  readonly address: HttpAddress;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Serves the query API (routes and shapes: api-types.ts). Read-only, GET only. */
+export async function startHttpApi(
+  queries: ServerQueries,
+  address: HttpAddress,
+  log: Logger,
+): Promise<HttpApi> {
+  const server = createServer((request, response) => handle(queries, request, response, log));
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error) =>
+      reject(new ListenError(`cannot serve HTTP on ${address.host}:${address.port}: ${error.message}`)),
+    );
+    server.listen(address.port, address.host, () => resolve());
+  });
+  const bound = server.address() as AddressInfo;
+  const host = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
+  return {
+    address: { host: bound.address, port: bound.port },
+    url: `http://${host}:${bound.port}`,
+    close: () => closeServer(server),
+  };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+function handle(
+  queries: ServerQueries,
+  request: IncomingMessage,
+  response: ServerResponse,
+  log: Logger,
+): void {
+  try {
+    const url = new URL(request.url ?? "/", "http://localhost");
+    const body = route(queries, request.method ?? "GET", url);
+    send(response, 200, body);
+  } catch (error) {
+    if (error instanceof ApiRequestError) {
+      const body: ApiErrorResponse = { error: { code: error.code, message: error.message } };
+      send(response, error.status, body);
+      return;
+    }
+    log.error({ err: error, url: request.url }, "HTTP API handler failed");
+    send(response, 500, { error: { code: "INTERNAL", message: "internal server error" } });
+  }
+}
+
+function route(queries: ServerQueries, method: string, url: URL): unknown {
+  const path = url.pathname;
+  const known =
+    path === "/healthz" ||
+    path === "/api/v1/summary" ||
+    path === "/api/v1/anomalies" ||
+    DEVICE_ROUTE.test(path);
+  if (!known) throw new ApiRequestError(404, ServerErrorCode.NOT_FOUND, `no route ${path}`);
+  if (method !== "GET" && method !== "HEAD") {
+    throw new ApiRequestError(
+      405,
+      ServerErrorCode.METHOD_NOT_ALLOWED,
+      `${method} ${path}: only GET is supported`,
+    );
+  }
+  if (path === "/healthz") return { status: "ok", uptimeMs: queries.uptimeMs() } satisfies HealthResponse;
+  if (path === "/api/v1/summary") return queries.summary();
+  if (path === "/api/v1/anomalies") return queries.anomalies();
+  const match = DEVICE_ROUTE.exec(path)!;
+  const deviceId = parseDeviceId(match[1]);
+  const limit = parseLimit(url.searchParams.get("limit"));
+  const sort = parseSort(url.searchParams.get("sort"));
+  const session = parseSession(url.searchParams.get("session"));
+  for (const key of url.searchParams.keys()) {
+    if (key !== "limit" && key !== "sort" && key !== "session") {
+      throw badRequest(`unknown query parameter "${key}" (allowed: limit, sort, session)`);
+    }
+  }
+  const result = queries.allocations(deviceId, sort, limit, session);
+  if (result === undefined)
+    throw new ApiRequestError(404, ServerErrorCode.NOT_FOUND, `no device ${deviceId}`);
+  return result;
+}
+
+function parseDeviceId(text: string): number {
+  const id = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(id >= 0 && id < 0xffff)) throw badRequest(`device id must be an integer in 0..65534, got "${text}"`);
+  return id;
+}
+
+function parseLimit(text: string | null): number {
+  if (text === null) return DEFAULT_ALLOCATIONS_LIMIT;
+  const limit = /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(limit >= 1 && limit <= MAX_ALLOCATIONS_LIMIT)) {
+    throw badRequest(`limit must be an integer in 1..${MAX_ALLOCATIONS_LIMIT}, got "${text}"`);
+  }
+  return limit;
+}
+
+function parseSort(text: string | null): AllocationSort {
+  if (text === null) return "size";
+  if (!(SORTS as readonly string[]).includes(text)) {
+    throw badRequest(`sort must be one of ${SORTS.join(", ")}, got "${text}"`);
+  }
+  return text as AllocationSort;
+}
+
+function parseSession(text: string | null): string | undefined {
+  if (text === null) return undefined;
+  if (!SESSION_ID_PATTERN.test(text))
+    throw badRequest(`session must be 32 lowercase hex characters, got "${text}"`);
+  return text;
+}
+
+function badRequest(message: string): ApiRequestError {
+  return new ApiRequestError(400, ServerErrorCode.BAD_REQUEST, message);
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+  });
+  response.end(text);
+}

@@ -1,0 +1,131 @@
+import { MEMORY_TYPE_COUNT } from "../protocol/memory-type.js";
+import type { AnomalyLog } from "./anomaly-log.js";
+import {
+  type AllocationSort,
+  type AllocationsResponse,
+  type AnomaliesResponse,
+  API_MEMORY_TYPES,
+  type ApiMemoryType,
+  type DeviceSummary,
+  type MemoryUsage,
+  type ProcessSummary,
+  type SummaryResponse,
+} from "./api-types.js";
+import type { ConnectionCounters } from "./connection.js";
+import type { DeviceCatalog } from "./device-catalog.js";
+import type { Registry } from "./registry.js";
+import type { SequencerCounters } from "./sequencer.js";
+import type { SessionTable } from "./session-table.js";
+import type { TimerScheduler } from "./timers.js";
+
+export interface QuerySources {
+  registry: Registry;
+  catalog: DeviceCatalog;
+  sessions: SessionTable;
+  anomalies: AnomalyLog;
+  sequencerCounters: SequencerCounters;
+  connectionCounters: ConnectionCounters;
+  timers: TimerScheduler;
+  version: string;
+  socketPath: string;
+  startedAtMs: number;
+}
+
+/**
+ * Builds the API's answers from the incrementally maintained totals (invariant 6): the summary costs
+ * O(devices × types + sessions × devices), whatever the number of live allocations.
+ */
+export class ServerQueries {
+  constructor(private readonly sources: QuerySources) {}
+
+  summary(): SummaryResponse {
+    const { registry, catalog, sessions, anomalies } = this.sources;
+    const ids = new Set<number>(catalog.ids());
+    for (const device of registry.devices()) ids.add(device.deviceId);
+    const devices: DeviceSummary[] = [];
+    for (const id of [...ids].sort((a, b) => a - b)) {
+      const descriptor = catalog.get(id);
+      const totals = registry.findDevice(id);
+      const memory = {} as Record<ApiMemoryType, MemoryUsage>;
+      for (let t = 0; t < MEMORY_TYPE_COUNT; t++) {
+        memory[API_MEMORY_TYPES[t]] = {
+          used: totals?.usedBytes[t] ?? 0,
+          total: descriptor?.capacityBytes[t] ?? 0,
+          peak: totals?.peakBytes[t] ?? 0,
+          allocations: totals?.allocations[t] ?? 0,
+        };
+      }
+      devices.push({
+        id,
+        name: descriptor?.name ?? "unknown",
+        architecture: descriptor?.architecture ?? "unknown",
+        memory,
+        allocations: totals?.liveAllocations ?? 0,
+      });
+    }
+
+    const processes: ProcessSummary[] = [];
+    for (const session of sessions.values()) {
+      const deviceIds = [...session.account.ledgers.keys()].sort((a, b) => a - b);
+      processes.push({
+        pid: session.pid,
+        name: session.identity.processName,
+        sessionId: session.sessionId,
+        state: session.state,
+        connections: session.connectionCount,
+        source: session.identity.source,
+        devices: deviceIds.map((id) => {
+          const ledger = session.account.ledgers.get(id)!;
+          const used = {} as Record<ApiMemoryType, number>;
+          for (let t = 0; t < MEMORY_TYPE_COUNT; t++) used[API_MEMORY_TYPES[t]] = ledger.usedBytes[t];
+          return { id, used, allocations: ledger.byId.size };
+        }),
+      });
+    }
+    processes.sort((a, b) => a.pid - b.pid || a.sessionId.localeCompare(b.sessionId));
+
+    return {
+      devices,
+      processes,
+      anomalies: { total: anomalies.total, byKind: anomalies.byKind() },
+      server: this.serverInfo(),
+    };
+  }
+
+  /** undefined when the device is unknown. */
+  allocations(
+    deviceId: number,
+    sort: AllocationSort,
+    limit: number,
+    sessionId: string | undefined,
+  ): AllocationsResponse | undefined {
+    const { registry, catalog, timers } = this.sources;
+    if (registry.findDevice(deviceId) === undefined && catalog.get(deviceId) === undefined) return undefined;
+    const { total, allocations } = registry.listAllocations(deviceId, sort, limit, timers.nowMs(), sessionId);
+    return { deviceId, sort, limit, total, allocations };
+  }
+
+  anomalies(): AnomaliesResponse {
+    return this.sources.anomalies.view();
+  }
+
+  uptimeMs(): number {
+    return Math.round(this.sources.timers.nowMs() - this.sources.startedAtMs);
+  }
+
+  private serverInfo(): SummaryResponse["server"] {
+    const { registry, sessions, sequencerCounters, connectionCounters } = this.sources;
+    return {
+      version: this.sources.version,
+      uptimeMs: this.uptimeMs(),
+      sessions: sessions.size,
+      connections: connectionCounters.open,
+      eventsApplied: registry.eventsApplied,
+      socketPath: this.sources.socketPath,
+      eventsStale: sequencerCounters.staleDiscarded,
+      resyncRequests: sequencerCounters.resyncRequests,
+      snapshotsApplied: sequencerCounters.snapshotsApplied,
+      protocolErrors: connectionCounters.protocolErrors,
+    };
+  }
+}

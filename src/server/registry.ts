@@ -1,0 +1,477 @@
+import { MEMORY_TYPE_COUNT, MEMORY_TYPE_NAMES } from "../protocol/memory-type.js";
+import type { AnomalyLog, AnomalySubject } from "./anomaly-log.js";
+import type { AllocationSort, AllocationView } from "./api-types.js";
+
+/**
+ * The live state of every device: the hot path of the server. Every applied ALLOC/FREE goes through
+ * `allocate` / `free`, which are plain loops over typed arrays and numeric Maps, with no allocation per
+ * event once the arrays have grown.
+ *
+ * Layout (why): one JS object per live allocation costs ~100+ bytes of headers and pointers and stresses
+ * the GC at a million live allocations. Instead a live allocation is a *slot* index into parallel typed
+ * arrays (struct of arrays, 37 bytes per slot), plus one entry in its ledger's `byId` Map and one in an
+ * address index Map. Freed slots are chained into a free list through `sameAddressNext`, so no extra
+ * array is needed for it.
+ *
+ * Totals are maintained incrementally per ledger (session × device × type), per device (× type) and
+ * per session, so the summary never walks allocations (invariant 6).
+ */
+
+const NO_SLOT = -1;
+const INITIAL_SLOTS = 1024;
+
+/** Totals of one device over every session, per memory type. */
+export class DeviceTotals {
+  /** Bytes held by live allocations, indexed by MemoryType. */
+  readonly usedBytes = new Float64Array(MEMORY_TYPE_COUNT);
+  /** Highest usedBytes since the server started, indexed by MemoryType. */
+  readonly peakBytes = new Float64Array(MEMORY_TYPE_COUNT);
+  /** Live allocation count, indexed by MemoryType. */
+  readonly allocations = new Float64Array(MEMORY_TYPE_COUNT);
+  liveAllocations = 0;
+  /** Ledgers (one per session that touched the device); queries of one device walk only these. */
+  readonly ledgers = new Set<Ledger>();
+  constructor(readonly deviceId: number) {}
+}
+
+/** One session's bookkeeping in the registry: its identity for anomaly reports and its ledgers. */
+export class SessionAccount implements AnomalySubject {
+  /** deviceId → ledger. */
+  readonly ledgers = new Map<number, Ledger>();
+  released = false;
+  constructor(
+    readonly sessionId: string,
+    readonly pid: number,
+  ) {}
+
+  /** Live allocations of the session across its devices. */
+  get liveAllocations(): number {
+    let n = 0;
+    for (const ledger of this.ledgers.values()) n += ledger.byId.size;
+    return n;
+  }
+}
+
+/** The live allocations of one session on one device, with their totals. */
+export class Ledger {
+  /** allocationId → slot. */
+  readonly byId = new Map<number, number>();
+  /** Per memory type: start address → first slot of the chain of live slots starting there. */
+  readonly byAddress: (Map<number, number> | undefined)[] = new Array(MEMORY_TYPE_COUNT).fill(undefined);
+  /** Bytes held, indexed by MemoryType. */
+  readonly usedBytes = new Float64Array(MEMORY_TYPE_COUNT);
+  /** Highest usedBytes of this ledger, indexed by MemoryType. */
+  readonly peakBytes = new Float64Array(MEMORY_TYPE_COUNT);
+  /** Live allocation count, indexed by MemoryType. */
+  readonly allocations = new Float64Array(MEMORY_TYPE_COUNT);
+  constructor(
+    readonly account: SessionAccount,
+    readonly device: DeviceTotals,
+  ) {}
+
+  get deviceId(): number {
+    return this.device.deviceId;
+  }
+}
+
+export class Registry {
+  private capacity = INITIAL_SLOTS;
+  private allocationIdOf = new Float64Array(INITIAL_SLOTS);
+  private addressOf = new Float64Array(INITIAL_SLOTS);
+  private sizeOf = new Float64Array(INITIAL_SLOTS);
+  private allocatedAtMsOf = new Float64Array(INITIAL_SLOTS);
+  private typeOf = new Uint8Array(INITIAL_SLOTS);
+  /** Live slot: next live slot with the same (ledger, type, address), or NO_SLOT. Free slot: next free slot. */
+  private sameAddressNext = new Int32Array(INITIAL_SLOTS);
+  private freeHead = NO_SLOT;
+  /** Slots [0, highWater) have been handed out at least once. */
+  private highWater = 0;
+  private live = 0;
+  private applied = 0;
+  private readonly devicesById = new Map<number, DeviceTotals>();
+  private readonly accounts = new Set<SessionAccount>();
+
+  constructor(private readonly anomalies: AnomalyLog) {}
+
+  /** Live allocations over every device and session. */
+  get liveAllocations(): number {
+    return this.live;
+  }
+
+  /** ALLOC and FREE events applied (anomalous ones included) since start. */
+  get eventsApplied(): number {
+    return this.applied;
+  }
+
+  /** Slots allocated in the typed arrays (capacity), for memory accounting in tests and benches. */
+  get slotCapacity(): number {
+    return this.capacity;
+  }
+
+  openAccount(sessionId: string, pid: number): SessionAccount {
+    const account = new SessionAccount(sessionId, pid);
+    this.accounts.add(account);
+    return account;
+  }
+
+  /** The totals of `deviceId`, created on first use (a device may be named by events before a descriptor). */
+  device(deviceId: number): DeviceTotals {
+    let totals = this.devicesById.get(deviceId);
+    if (totals === undefined) {
+      totals = new DeviceTotals(deviceId);
+      this.devicesById.set(deviceId, totals);
+    }
+    return totals;
+  }
+
+  findDevice(deviceId: number): DeviceTotals | undefined {
+    return this.devicesById.get(deviceId);
+  }
+
+  devices(): IterableIterator<DeviceTotals> {
+    return this.devicesById.values();
+  }
+
+  /** The ledger of (account, deviceId), created on first use. Callers keep it to skip lookups per event. */
+  ledger(account: SessionAccount, deviceId: number): Ledger {
+    let ledger = account.ledgers.get(deviceId);
+    if (ledger === undefined) {
+      const device = this.device(deviceId);
+      ledger = new Ledger(account, device);
+      account.ledgers.set(deviceId, ledger);
+      device.ledgers.add(ledger);
+    }
+    return ledger;
+  }
+
+  /**
+   * Records a new live allocation. Returns false (and changes nothing) when `allocationId` is already
+   * live in the ledger: a DUPLICATE_ALLOCATION anomaly. An allocation starting at the address of another
+   * live allocation of the same ledger and type is recorded, with an ADDRESS_OVERLAP anomaly.
+   */
+  allocate(
+    ledger: Ledger,
+    memoryType: number,
+    allocationId: number,
+    address: number,
+    sizeBytes: number,
+    nowMs: number,
+  ): boolean {
+    this.applied++;
+    const byId = ledger.byId;
+    if (byId.has(allocationId)) {
+      this.anomalies.record(
+        "DUPLICATE_ALLOCATION",
+        ledger.account,
+        ledger.deviceId,
+        `allocation ${allocationId} (${MEMORY_TYPE_NAMES[memoryType]}, ${sizeBytes} bytes at 0x${address.toString(16)}) is already live`,
+      );
+      return false;
+    }
+    const slot = this.takeSlot();
+    this.allocationIdOf[slot] = allocationId;
+    this.addressOf[slot] = address;
+    this.sizeOf[slot] = sizeBytes;
+    this.allocatedAtMsOf[slot] = nowMs;
+    this.typeOf[slot] = memoryType;
+    byId.set(allocationId, slot);
+
+    let index = ledger.byAddress[memoryType];
+    if (index === undefined) {
+      index = new Map();
+      ledger.byAddress[memoryType] = index;
+    }
+    const head = index.get(address);
+    if (head === undefined) {
+      this.sameAddressNext[slot] = NO_SLOT;
+    } else {
+      this.sameAddressNext[slot] = head;
+      this.anomalies.record(
+        "ADDRESS_OVERLAP",
+        ledger.account,
+        ledger.deviceId,
+        `allocation ${allocationId} starts at 0x${address.toString(16)} (${MEMORY_TYPE_NAMES[memoryType]}), ` +
+          `where live allocation ${this.allocationIdOf[head]} starts`,
+      );
+    }
+    index.set(address, slot);
+
+    const used = ledger.usedBytes[memoryType] + sizeBytes;
+    ledger.usedBytes[memoryType] = used;
+    if (used > ledger.peakBytes[memoryType]) ledger.peakBytes[memoryType] = used;
+    ledger.allocations[memoryType]++;
+    const device = ledger.device;
+    const deviceUsed = device.usedBytes[memoryType] + sizeBytes;
+    device.usedBytes[memoryType] = deviceUsed;
+    if (deviceUsed > device.peakBytes[memoryType]) device.peakBytes[memoryType] = deviceUsed;
+    device.allocations[memoryType]++;
+    device.liveAllocations++;
+    this.live++;
+    return true;
+  }
+
+  /**
+   * Releases a live allocation. Returns false when it is not live (UNKNOWN_FREE). A memory type or size
+   * that differs from the ALLOC's is a FREE_MISMATCH anomaly; the stored values are released.
+   * Pass `sizeBytes` < 0 when the source does not know the size (legacy FREE frames carry 0).
+   */
+  free(ledger: Ledger, memoryType: number, allocationId: number, sizeBytes: number): boolean {
+    this.applied++;
+    const slot = ledger.byId.get(allocationId);
+    if (slot === undefined) {
+      this.anomalies.record(
+        "UNKNOWN_FREE",
+        ledger.account,
+        ledger.deviceId,
+        `free of allocation ${allocationId} (${MEMORY_TYPE_NAMES[memoryType]}), which is not live`,
+      );
+      return false;
+    }
+    const storedType = this.typeOf[slot];
+    const storedSize = this.sizeOf[slot];
+    if (storedType !== memoryType || (sizeBytes >= 0 && storedSize !== sizeBytes)) {
+      this.anomalies.record(
+        "FREE_MISMATCH",
+        ledger.account,
+        ledger.deviceId,
+        `free of allocation ${allocationId} says ${MEMORY_TYPE_NAMES[memoryType]} ${sizeBytes} bytes; ` +
+          `it was allocated as ${MEMORY_TYPE_NAMES[storedType]} ${storedSize} bytes`,
+      );
+    }
+    this.release(ledger, slot);
+    return true;
+  }
+
+  /** Whether `allocationId` is live in the ledger. */
+  has(ledger: Ledger, allocationId: number): boolean {
+    return ledger.byId.has(allocationId);
+  }
+
+  /** Releases every live allocation of the ledger (a snapshot is about to replace them). */
+  clearLedger(ledger: Ledger): void {
+    for (const slot of ledger.byId.values()) this.releaseTotals(ledger, slot);
+    ledger.byId.clear();
+    ledger.byAddress.fill(undefined);
+  }
+
+  /** Releases everything the session holds and forgets it; its ledgers stay readable but empty. */
+  releaseAccount(account: SessionAccount): void {
+    if (account.released) return;
+    for (const ledger of account.ledgers.values()) {
+      this.clearLedger(ledger);
+      ledger.device.ledgers.delete(ledger);
+    }
+    account.released = true;
+    this.accounts.delete(account);
+  }
+
+  /**
+   * Up to `limit` live allocations of a device (optionally of one session), in `sort` order: size
+   * largest first, address lowest first, age oldest first. Walks only that device's allocations and
+   * keeps the best `limit` in a bounded heap (O(n log limit)).
+   */
+  listAllocations(
+    deviceId: number,
+    sort: AllocationSort,
+    limit: number,
+    nowMs: number,
+    sessionId?: string,
+  ): { total: number; allocations: AllocationView[] } {
+    const device = this.devicesById.get(deviceId);
+    if (device === undefined || limit <= 0) return { total: 0, allocations: [] };
+    const heap = new SelectionHeap(limit);
+    const owners: Ledger[] = [];
+    let total = 0;
+    for (const ledger of device.ledgers) {
+      if (sessionId !== undefined && ledger.account.sessionId !== sessionId) continue;
+      const owner = owners.length;
+      owners.push(ledger);
+      for (const slot of ledger.byId.values()) {
+        total++;
+        // Smaller key = listed first.
+        const key =
+          sort === "size"
+            ? -this.sizeOf[slot]
+            : sort === "address"
+              ? this.addressOf[slot]
+              : this.allocatedAtMsOf[slot];
+        heap.offer(key, this.allocationIdOf[slot], slot, owner);
+      }
+    }
+    const order = heap.sorted();
+    const allocations: AllocationView[] = new Array(order.length);
+    for (let i = 0; i < order.length; i++) {
+      const slot = heap.slots[order[i]];
+      const ledger = owners[heap.owners[order[i]]];
+      allocations[i] = {
+        sessionId: ledger.account.sessionId,
+        pid: ledger.account.pid,
+        deviceId,
+        memoryType: MEMORY_TYPE_NAMES[this.typeOf[slot]],
+        allocationId: this.allocationIdOf[slot],
+        address: this.addressOf[slot],
+        sizeBytes: this.sizeOf[slot],
+        ageMs: Math.max(0, nowMs - this.allocatedAtMsOf[slot]),
+      };
+    }
+    return { total, allocations };
+  }
+
+  /** Every live allocation of a ledger, for tests and snapshot comparisons (walks that ledger only). */
+  ledgerContents(
+    ledger: Ledger,
+  ): { allocationId: number; memoryType: number; address: number; sizeBytes: number }[] {
+    const out = [];
+    for (const slot of ledger.byId.values()) {
+      out.push({
+        allocationId: this.allocationIdOf[slot],
+        memoryType: this.typeOf[slot],
+        address: this.addressOf[slot],
+        sizeBytes: this.sizeOf[slot],
+      });
+    }
+    return out;
+  }
+
+  private release(ledger: Ledger, slot: number): void {
+    ledger.byId.delete(this.allocationIdOf[slot]);
+    this.releaseTotals(ledger, slot);
+  }
+
+  /** Unlinks the slot from its address index, subtracts it from the totals and frees the slot. */
+  private releaseTotals(ledger: Ledger, slot: number): void {
+    const memoryType = this.typeOf[slot];
+    const sizeBytes = this.sizeOf[slot];
+    const index = ledger.byAddress[memoryType];
+    if (index !== undefined) {
+      const address = this.addressOf[slot];
+      const head = index.get(address);
+      if (head === slot) {
+        const next = this.sameAddressNext[slot];
+        if (next === NO_SLOT) index.delete(address);
+        else index.set(address, next);
+      } else if (head !== undefined) {
+        // Rare (only after an ADDRESS_OVERLAP): walk the short chain.
+        let prev = head;
+        while (this.sameAddressNext[prev] !== NO_SLOT && this.sameAddressNext[prev] !== slot) {
+          prev = this.sameAddressNext[prev];
+        }
+        if (this.sameAddressNext[prev] === slot) this.sameAddressNext[prev] = this.sameAddressNext[slot];
+      }
+    }
+    ledger.usedBytes[memoryType] -= sizeBytes;
+    ledger.allocations[memoryType]--;
+    const device = ledger.device;
+    device.usedBytes[memoryType] -= sizeBytes;
+    device.allocations[memoryType]--;
+    device.liveAllocations--;
+    this.live--;
+    this.sameAddressNext[slot] = this.freeHead;
+    this.freeHead = slot;
+  }
+
+  private takeSlot(): number {
+    const free = this.freeHead;
+    if (free !== NO_SLOT) {
+      this.freeHead = this.sameAddressNext[free];
+      return free;
+    }
+    if (this.highWater === this.capacity) this.grow();
+    return this.highWater++;
+  }
+
+  private grow(): void {
+    const capacity = this.capacity * 2;
+    this.allocationIdOf = grownFloat64(this.allocationIdOf, capacity);
+    this.addressOf = grownFloat64(this.addressOf, capacity);
+    this.sizeOf = grownFloat64(this.sizeOf, capacity);
+    this.allocatedAtMsOf = grownFloat64(this.allocatedAtMsOf, capacity);
+    const types = new Uint8Array(capacity);
+    types.set(this.typeOf);
+    this.typeOf = types;
+    const next = new Int32Array(capacity);
+    next.set(this.sameAddressNext);
+    this.sameAddressNext = next;
+    this.capacity = capacity;
+  }
+}
+
+function grownFloat64(array: Float64Array, capacity: number): Float64Array<ArrayBuffer> {
+  const grown = new Float64Array(capacity);
+  grown.set(array);
+  return grown;
+}
+
+/**
+ * Keeps the `limit` entries with the smallest (key, tieBreak) seen: a max-heap whose root is the worst
+ * kept entry, so each offer is O(log limit).
+ */
+class SelectionHeap {
+  readonly keys: Float64Array;
+  readonly ties: Float64Array;
+  readonly slots: Int32Array;
+  readonly owners: Int32Array;
+  private size = 0;
+
+  constructor(private readonly limit: number) {
+    this.keys = new Float64Array(limit);
+    this.ties = new Float64Array(limit);
+    this.slots = new Int32Array(limit);
+    this.owners = new Int32Array(limit);
+  }
+
+  offer(key: number, tie: number, slot: number, owner: number): void {
+    if (this.size < this.limit) {
+      let i = this.size++;
+      this.put(i, key, tie, slot, owner);
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (!this.worse(i, parent)) break;
+        this.swap(i, parent);
+        i = parent;
+      }
+      return;
+    }
+    // Not better than the worst kept: skip.
+    if (key > this.keys[0] || (key === this.keys[0] && tie >= this.ties[0])) return;
+    this.put(0, key, tie, slot, owner);
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let worst = i;
+      if (left < this.size && this.worse(left, worst)) worst = left;
+      if (right < this.size && this.worse(right, worst)) worst = right;
+      if (worst === i) break;
+      this.swap(i, worst);
+      i = worst;
+    }
+  }
+
+  /** Heap positions in ascending (key, tie) order. */
+  sorted(): number[] {
+    const order = Array.from({ length: this.size }, (_, i) => i);
+    order.sort((a, b) => this.keys[a] - this.keys[b] || this.ties[a] - this.ties[b]);
+    return order;
+  }
+
+  private worse(a: number, b: number): boolean {
+    return this.keys[a] > this.keys[b] || (this.keys[a] === this.keys[b] && this.ties[a] > this.ties[b]);
+  }
+
+  private put(i: number, key: number, tie: number, slot: number, owner: number): void {
+    this.keys[i] = key;
+    this.ties[i] = tie;
+    this.slots[i] = slot;
+    this.owners[i] = owner;
+  }
+
+  private swap(a: number, b: number): void {
+    const key = this.keys[a];
+    const tie = this.ties[a];
+    const slot = this.slots[a];
+    const owner = this.owners[a];
+    this.put(a, this.keys[b], this.ties[b], this.slots[b], this.owners[b]);
+    this.put(b, key, tie, slot, owner);
+  }
+}

@@ -1,0 +1,214 @@
+import type { LiveAllocation } from "../protocol/event.js";
+import type { AnomalyLog } from "./anomaly-log.js";
+import type { ProcessState } from "./api-types.js";
+import type { Ledger, Registry, SessionAccount } from "./registry.js";
+import { Sequencer, type SequencerCounters, type SequencerOptions } from "./sequencer.js";
+import type { TimerScheduler } from "./timers.js";
+
+/**
+ * One link from a session to its process: a native connection, or a legacy adapter's connection.
+ * The session never sees sockets, only this.
+ */
+export interface SessionPeer {
+  /** Unique among the server's connections; tags snapshots with the connection that sends them. */
+  readonly id: number;
+  /** Asks the process for a snapshot of `deviceId` (ALL_DEVICES for every device). */
+  requestResync(deviceId: number, reason: string): void;
+  /** Closes the link, telling the peer why when the transport can (ERROR frame). */
+  close(code: string, message: string): void;
+}
+
+/** Who a session is. pid + processStartTicks identify the process even across pid reuse. */
+export interface SessionIdentity {
+  /** Native: 32 hex chars from HELLO. Other sources choose a key unique among sessions. */
+  sessionId: string;
+  pid: number;
+  /** /proc/<pid>/stat field 22 of the process; 0 when unknown (then only the pid is checked). */
+  processStartTicks: number;
+  processName: string;
+  /** "native", or the adapter that feeds the session (e.g. "legacy"). */
+  source: string;
+}
+
+export interface SessionDeps {
+  registry: Registry;
+  anomalies: AnomalyLog;
+  counters: SequencerCounters;
+  timers: TimerScheduler;
+  sequencerOptions: SequencerOptions;
+}
+
+/**
+ * One client process, possibly over several connections. Sequenced sources (the native protocol) call
+ * `event` and the snapshot methods: a Sequencer per device puts them in order. Sources without sequence
+ * numbers (the legacy tt-metal protocol, one FIFO connection per process) call `allocateUnsequenced` /
+ * `freeUnsequenced` with allocation ids they derive from their own identity.
+ */
+export class Session {
+  readonly account: SessionAccount;
+  /** GOODBYE received: release at once when the last connection closes. */
+  goodbyeReceived = false;
+  private released = false;
+  private readonly peers: SessionPeer[] = [];
+  private nextPeer = 0;
+  private readonly sequencers = new Map<number, Sequencer>();
+  /** Cache of the last device's sequencer: batches are usually runs of one device. */
+  private lastDeviceId = -1;
+  private lastSequencer: Sequencer | undefined;
+  /** Resyncs asked while no connection was open, sent on the next attach. deviceId → reason. */
+  private readonly pendingResyncs = new Map<number, string>();
+
+  constructor(
+    readonly identity: SessionIdentity,
+    private readonly deps: SessionDeps,
+  ) {
+    this.account = deps.registry.openAccount(identity.sessionId, identity.pid);
+  }
+
+  get sessionId(): string {
+    return this.identity.sessionId;
+  }
+
+  get pid(): number {
+    return this.identity.pid;
+  }
+
+  get connectionCount(): number {
+    return this.peers.length;
+  }
+
+  get state(): ProcessState {
+    return this.peers.length > 0 ? "connected" : "disconnected";
+  }
+
+  get isReleased(): boolean {
+    return this.released;
+  }
+
+  /** The connections, for shutdown and reaping. */
+  connections(): readonly SessionPeer[] {
+    return this.peers;
+  }
+
+  attach(peer: SessionPeer): void {
+    this.peers.push(peer);
+    if (this.pendingResyncs.size > 0) {
+      for (const [deviceId, reason] of this.pendingResyncs) peer.requestResync(deviceId, reason);
+      this.pendingResyncs.clear();
+    }
+  }
+
+  /** Removes the peer; returns the number of connections left. */
+  detach(peer: SessionPeer): number {
+    const i = this.peers.indexOf(peer);
+    if (i >= 0) this.peers.splice(i, 1);
+    for (const sequencer of this.sequencers.values()) sequencer.sourceClosed(peer.id);
+    return this.peers.length;
+  }
+
+  /** One sequenced event (native EVENTS record). */
+  event(
+    op: number,
+    deviceId: number,
+    memoryType: number,
+    seq: number,
+    allocationId: number,
+    address: number,
+    sizeBytes: number,
+  ): void {
+    if (this.released) return;
+    const sequencer = deviceId === this.lastDeviceId ? this.lastSequencer! : this.sequencer(deviceId);
+    sequencer.push(op, memoryType, seq, allocationId, address, sizeBytes);
+  }
+
+  snapshotBegin(peer: SessionPeer, deviceId: number, watermarkSeq: number, totalAllocations: number): void {
+    if (this.released) return;
+    this.sequencer(deviceId).beginSnapshot(peer.id, watermarkSeq, totalAllocations);
+  }
+
+  snapshotChunk(peer: SessionPeer, deviceId: number, allocations: readonly LiveAllocation[]): void {
+    if (this.released) return;
+    this.sequencer(deviceId).snapshotChunk(peer.id, allocations);
+  }
+
+  snapshotEnd(peer: SessionPeer, deviceId: number, watermarkSeq: number): void {
+    if (this.released) return;
+    this.sequencer(deviceId).endSnapshot(peer.id, watermarkSeq);
+  }
+
+  /** An allocation from a source without sequence numbers, applied as it comes. */
+  allocateUnsequenced(
+    deviceId: number,
+    memoryType: number,
+    allocationId: number,
+    address: number,
+    sizeBytes: number,
+  ): boolean {
+    if (this.released) return false;
+    return this.deps.registry.allocate(
+      this.ledger(deviceId),
+      memoryType,
+      allocationId,
+      address,
+      sizeBytes,
+      this.deps.timers.nowMs(),
+    );
+  }
+
+  /** A free from a source without sequence numbers; `sizeBytes` < 0 when the source does not send it. */
+  freeUnsequenced(deviceId: number, memoryType: number, allocationId: number, sizeBytes: number): boolean {
+    if (this.released) return false;
+    return this.deps.registry.free(this.ledger(deviceId), memoryType, allocationId, sizeBytes);
+  }
+
+  /** Whether an allocation id is live on a device (lets adapters keep their own reference counts). */
+  isLive(deviceId: number, allocationId: number): boolean {
+    const ledger = this.account.ledgers.get(deviceId);
+    return ledger?.byId.has(allocationId) === true;
+  }
+
+  /** Asks for a snapshot on one of the live connections (round robin), or on the next one to attach. */
+  requestResync(deviceId: number, reason: string): void {
+    if (this.released) return;
+    if (this.peers.length === 0) {
+      this.pendingResyncs.set(deviceId, reason);
+      return;
+    }
+    const peer = this.peers[this.nextPeer++ % this.peers.length];
+    peer.requestResync(deviceId, reason);
+  }
+
+  /** Releases all the session's memory and stops its timers. Idempotent. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const sequencer of this.sequencers.values()) sequencer.dispose();
+    this.sequencers.clear();
+    this.lastSequencer = undefined;
+    this.lastDeviceId = -1;
+    this.deps.registry.releaseAccount(this.account);
+  }
+
+  private ledger(deviceId: number): Ledger {
+    return this.deps.registry.ledger(this.account, deviceId);
+  }
+
+  private sequencer(deviceId: number): Sequencer {
+    let sequencer = this.sequencers.get(deviceId);
+    if (sequencer === undefined) {
+      sequencer = new Sequencer(deviceId, {
+        registry: this.deps.registry,
+        ledger: this.ledger(deviceId),
+        anomalies: this.deps.anomalies,
+        counters: this.deps.counters,
+        timers: this.deps.timers,
+        options: this.deps.sequencerOptions,
+        requestResync: (id, reason) => this.requestResync(id, reason),
+      });
+      this.sequencers.set(deviceId, sequencer);
+    }
+    this.lastDeviceId = deviceId;
+    this.lastSequencer = sequencer;
+    return sequencer;
+  }
+}
