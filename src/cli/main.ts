@@ -4,7 +4,6 @@
 import { Command } from "commander";
 import { demoCommand } from "./commands/demo.js";
 import { raceCommand } from "./commands/race.js";
-import { serveCommand } from "./commands/serve.js";
 import { smiCommand } from "./commands/smi.js";
 
 const program = new Command("allocwatch")
@@ -13,7 +12,6 @@ const program = new Command("allocwatch")
   .showHelpAfterError("(run with --help for usage)");
 
 // Subcommands register here, one line each, in the order `--help` lists them.
-program.addCommand(serveCommand());
 program.addCommand(smiCommand());
 program.addCommand(demoCommand());
 program.addCommand(raceCommand());

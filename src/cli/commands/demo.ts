@@ -1,0 +1,99 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+import { describeDemoLine } from "../../demo/progress-line.js";
+import { type DemoOptions, startDemo } from "../../demo/run-demo.js";
+import { DEVICE_PRESETS } from "../../device/presets.js";
+
+export interface DemoCliOptions {
+  processes: number;
+  devices: number;
+  leak: number[];
+  duration?: number;
+  socket?: string;
+  preset: string;
+  workers: number;
+  stepMs: number;
+}
+
+export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`use a whole number from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError("use a positive number of seconds, e.g. 30");
+  return n;
+}
+
+/** The demo's options, shared by `allocwatch demo` and `allocwatch start`. */
+export function addDemoOptions(command: Command): Command {
+  return command
+    .option("-p, --processes <n>", "workload processes", integer(1, 64), 3)
+    .option("-d, --devices <n>", "simulated devices per process", integer(1, 8), 2)
+    .option(
+      "--leak <index>",
+      "make process <index> (0-based) leak its outputs; repeatable",
+      (value: string, previous: number[]) => [...previous, integer(0, 63)(value)],
+      [] as number[],
+    )
+    .option("--duration <s>", "stop after this many seconds (default: run until Ctrl+C)", seconds)
+    .addOption(
+      new Option("--preset <name>", "device preset")
+        .choices(Object.keys(DEVICE_PRESETS))
+        .default("wormhole_b0_n150"),
+    )
+    .option("--workers <n>", "worker threads per process that free tensors", integer(0, 16), 2)
+    .option("--step-ms <ms>", "pause between forward passes, ms", integer(0, 60_000), 200);
+}
+
+export function demoOptions(options: DemoCliOptions, log: DemoOptions["log"]): DemoOptions {
+  return {
+    processes: options.processes,
+    devices: options.devices,
+    leak: options.leak,
+    ...(options.duration !== undefined ? { durationS: options.duration } : {}),
+    ...(options.socket !== undefined ? { socketPath: options.socket } : {}),
+    preset: options.preset,
+    workers: options.workers,
+    stepMs: options.stepMs,
+    log,
+  };
+}
+
+/** `allocwatch demo`: realistic workload processes reporting to a running server. */
+export function demoCommand(): Command {
+  return addDemoOptions(
+    new Command("demo")
+      .description("run workload processes on simulated devices that report to the allocation server")
+      .option("--socket <path>", "server socket (default $ALLOCWATCH_SOCKET or the per-user path)"),
+  ).action(async (options: DemoCliOptions) => {
+    const fleet = startDemo(
+      demoOptions(options, (line, child) => process.stdout.write(describeDemoLine(line, child) + "\n")),
+    );
+    const pids = fleet.children.map((c) => c.pid).join(", ");
+    process.stdout.write(
+      `allocwatch demo: ${options.processes} processes (pids ${pids}), ${options.devices} device(s) each` +
+        `${options.leak.length > 0 ? `, leaking: process ${options.leak.join(", ")}` : ""}. ` +
+        "Watch them with `allocwatch smi --watch`; Ctrl+C stops.\n",
+    );
+    const onSignal = () => void fleet.stop();
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    const exits = await fleet.exited;
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    const failed = exits.filter((e) => e.code !== 0 && e.signal !== "SIGTERM" && e.signal !== "SIGINT");
+    for (const e of failed) {
+      process.stderr.write(
+        `allocwatch demo: process ${e.index} (pid ${e.pid}) ended with ${e.signal ?? `code ${e.code}`}\n`,
+      );
+    }
+    if (failed.length > 0) process.exitCode = 1;
+  });
+}

@@ -1,0 +1,39 @@
+import { AllocationClient } from "../client/allocation-client.js";
+import { deviceOptions } from "../client/device-description.js";
+import { TrackingProcessor } from "../client/tracking-processor.js";
+import type { Device } from "../device/device.js";
+import { GraphTracker } from "../device/graph-tracker.js";
+
+export interface ReportingOptions {
+  devices: readonly Device[];
+  /** The process's session: every thread's client passes the same one. */
+  sessionId: string;
+  socketPath?: string;
+  processName: string;
+}
+
+export interface Reporting {
+  tracker: GraphTracker;
+  client: AllocationClient;
+}
+
+/**
+ * One thread's tracking: a GraphTracker whose processor feeds this thread's AllocationClient. Each thread
+ * gets its own (a client belongs to one event loop); the shared session id makes them one process.
+ */
+export function startReporting(options: ReportingOptions): Reporting {
+  const tracker = new GraphTracker();
+  const client = new AllocationClient({
+    ...deviceOptions(options.devices),
+    sessionId: options.sessionId,
+    processName: options.processName,
+    ...(options.socketPath ? { socketPath: options.socketPath } : {}),
+  });
+  tracker.addProcessor(new TrackingProcessor(client));
+  return { tracker, client };
+}
+
+/** ns since `originNs` (the process's session start), from the monotonic clock. */
+export function monotonicClock(originNs: bigint): () => number {
+  return () => Number(process.hrtime.bigint() - originNs);
+}

@@ -1,0 +1,47 @@
+import { Fleet } from "./fleet.js";
+
+export interface DemoOptions {
+  /** Workload processes to start. */
+  processes: number;
+  /** Simulated devices per process (ids 0 .. devices-1, the same ids in every process). */
+  devices: number;
+  /** Indexes (0-based) of the processes that leak. */
+  leak: readonly number[];
+  /** Seconds to run; undefined = until stopped. */
+  durationS?: number;
+  /** Server socket; undefined = the clients' default resolution. */
+  socketPath?: string;
+  preset: string;
+  /** Free-worker threads per process. */
+  workers: number;
+  /** Pause between forward passes, ms. */
+  stepMs: number;
+  /** Receives the children's output lines (JSON milestones on stdout, anything on stderr). */
+  log: (line: string, child: { index: number; pid: number }) => void;
+}
+
+const processEntry = new URL("./process-main.js", import.meta.url);
+
+/** Starts the demo's workload processes (see process-main.ts); stop them with `fleet.stop()`. */
+export function startDemo(options: DemoOptions): Fleet {
+  return new Fleet({
+    entry: processEntry.pathname,
+    count: options.processes,
+    log: options.log,
+    argsFor: (index) => [
+      "--index",
+      String(index),
+      "--devices",
+      String(options.devices),
+      "--preset",
+      options.preset,
+      "--workers",
+      String(options.workers),
+      "--step-ms",
+      String(options.stepMs),
+      ...(options.durationS !== undefined ? ["--duration", String(options.durationS)] : []),
+      ...(options.leak.includes(index) ? ["--leak"] : []),
+      ...(options.socketPath ? ["--socket", options.socketPath] : []),
+    ],
+  });
+}
