@@ -45,6 +45,8 @@ export interface ClientCounters {
   coveredBySnapshot: number;
   /** Events the wire cannot carry (bad op, memory type, device id, seq 0, value >= 2^53): a caller bug. */
   invalid: number;
+  /** Events sent with timestamp 0 because theirs was outside [0, 2^53) ns or not an integer. */
+  repairedTimestamps: number;
   /** Device snapshots sent (SNAPSHOT_BEGIN .. SNAPSHOT_END). */
   resyncs: number;
   /** RESYNC_REQUEST frames received from the server. */
