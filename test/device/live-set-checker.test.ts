@@ -1,0 +1,144 @@
+// The live-set checker finds each kind of anomaly, in the mode where it can happen.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ChangeOp } from "../../src/device/change.js";
+import { Device } from "../../src/device/device.js";
+import {
+  type AnomalyKind,
+  compareLiveSets,
+  type ReplayEvent,
+  replayEvents,
+  streamKey,
+} from "../../src/device/live-set-checker.js";
+import { MemoryType } from "../../src/device/memory-type.js";
+import { TINY } from "../../src/device/presets.js";
+
+const A = ChangeOp.ALLOCATE;
+const F = ChangeOp.DEALLOCATE;
+
+function ev(
+  op: ChangeOp,
+  seq: number,
+  allocationId: number,
+  address: number,
+  sizeBytes = 64,
+  extra = {},
+): ReplayEvent {
+  return { op, deviceId: 0, memoryType: MemoryType.DRAM, seq, allocationId, address, sizeBytes, ...extra };
+}
+
+function only(kind: AnomalyKind, report: ReturnType<typeof replayEvents>): void {
+  const nonzero = Object.entries(report.byKind).filter(([, n]) => n > 0);
+  assert.deepEqual(nonzero, [[kind, 1]]);
+  assert.equal(report.anomalies, 1);
+  assert.equal(report.samples[0]!.kind, kind);
+}
+
+test("a clean stream has no anomaly in either mode, whatever its arrival order in ordered mode", () => {
+  const stream = [ev(A, 1, 1, 0x100), ev(A, 2, 2, 0x200), ev(F, 3, 1, 0x100), ev(A, 4, 3, 0x100)];
+  assert.equal(replayEvents(stream, { mode: "naive" }).anomalies, 0);
+  const shuffled = [stream[3]!, stream[1]!, stream[2]!, stream[0]!];
+  const ordered = replayEvents(shuffled, { mode: "ordered" });
+  assert.equal(ordered.anomalies, 0);
+  assert.deepEqual(
+    ordered.live
+      .get(streamKey(0, 0))!
+      .map((a) => a.allocationId)
+      .sort(),
+    [2, 3],
+  );
+});
+
+test("unknown free: FREE of an allocation that is not live (the seed's 'unknown buffer')", () => {
+  only("unknownFree", replayEvents([ev(F, 1, 1, 0x100)], { mode: "ordered", firstSeq: 1 }));
+  // The seed's interleaving, naive: FREE(0x1000) arrives before the ALLOC that it frees.
+  const seed = [ev(F, 0, 0, 0x1000), ev(A, 0, 0, 0x1000), ev(A, 0, 0, 0x1000)];
+  const naive = replayEvents(seed, { mode: "naive" });
+  assert.equal(naive.byKind.unknownFree, 1);
+  assert.equal(naive.byKind.duplicateAlloc, 1);
+  assert.equal(naive.live.get(streamKey(0, 0))![0]!.refCount, 2, "a phantom reference remains");
+});
+
+test("duplicate allocation: ALLOC of an identity that is already live", () => {
+  only("duplicateAlloc", replayEvents([ev(A, 1, 1, 0x100), ev(A, 2, 1, 0x100)], { mode: "ordered" }));
+  only("duplicateAlloc", replayEvents([ev(A, 0, 1, 0x100), ev(A, 0, 2, 0x100)], { mode: "naive" }));
+});
+
+test("overlap: two live allocations whose bank ranges intersect", () => {
+  const events = [
+    ev(A, 1, 1, 0x100, 4096, { sizePerBankBytes: 0x100 }),
+    ev(A, 2, 2, 0x180, 4096, { sizePerBankBytes: 0x40 }),
+  ];
+  only("overlap", replayEvents(events, { mode: "ordered" }));
+  // Adjacent ranges, and the same range in another memory type, do not overlap.
+  const clean = [
+    ev(A, 1, 1, 0x100, 4096, { sizePerBankBytes: 0x100 }),
+    ev(A, 2, 2, 0x200, 4096, { sizePerBankBytes: 0x100 }),
+    { ...ev(A, 3, 3, 0x100, 4096, { sizePerBankBytes: 0x100 }), memoryType: MemoryType.L1 },
+  ];
+  assert.equal(replayEvents(clean, { mode: "ordered" }).anomalies, 0);
+  // An overlap with an earlier, larger allocation further left is found too.
+  const far = [
+    ev(A, 1, 1, 0x000, 4096, { sizePerBankBytes: 0x1000 }),
+    ev(A, 2, 2, 0x100, 64, { sizePerBankBytes: 0x40 }),
+    ev(A, 3, 3, 0x800, 64, { sizePerBankBytes: 0x40 }),
+  ];
+  assert.equal(replayEvents(far, { mode: "ordered" }).byKind.overlap, 2);
+});
+
+test("size mismatch: a FREE whose size differs from its ALLOC (size 0 means not reported)", () => {
+  only("sizeMismatch", replayEvents([ev(A, 1, 1, 0x100, 64), ev(F, 2, 1, 0x100, 128)], { mode: "ordered" }));
+  assert.equal(replayEvents([ev(A, 0, 1, 0x100, 64), ev(F, 0, 1, 0x100, 0)], { mode: "naive" }).anomalies, 0);
+});
+
+test("address mismatch: a FREE of an allocation id at another address", () => {
+  only("addressMismatch", replayEvents([ev(A, 1, 1, 0x100), ev(F, 2, 1, 0x200)], { mode: "ordered" }));
+});
+
+test("sequence gap: one anomaly per run of missing numbers", () => {
+  const report = replayEvents([ev(A, 1, 1, 0x100), ev(A, 4, 2, 0x200)], { mode: "ordered" });
+  only("sequenceGap", report);
+  assert.equal(report.samples[0]!.detail, "seq 2..3 missing");
+});
+
+test("duplicate sequence number", () => {
+  only("duplicateSeq", replayEvents([ev(A, 1, 1, 0x100), ev(A, 1, 1, 0x100)], { mode: "ordered" }));
+});
+
+test("streams are per (process, device): the same numbers in two processes are not duplicates", () => {
+  const events = [ev(A, 1, 1, 0x100, 64, { processId: 10 }), ev(A, 1, 1, 0x100, 64, { processId: 11 })];
+  const report = replayEvents(events, { mode: "ordered" });
+  assert.equal(report.anomalies, 0);
+  assert.deepEqual([...report.live.keys()].sort(), ["10:0", "11:0"]);
+});
+
+test("the replayed live set is compared with the allocator's snapshot", () => {
+  const device = Device.create(TINY, { id: 0 });
+  const a = device.allocator.allocate({ memoryType: MemoryType.DRAM, sizeBytes: 64, pageSizeBytes: 64 });
+  const b = device.allocator.allocate({ memoryType: MemoryType.DRAM, sizeBytes: 128, pageSizeBytes: 64 });
+  const snapshot = device.allocator.snapshot().allocations;
+  const alloc = (x: typeof a) => ev(A, x.seq, x.allocationId, x.address, x.sizeBytes);
+
+  const exact = replayEvents([alloc(b), alloc(a)], { mode: "ordered" }).live.get("0:0")!;
+  assert.deepEqual(compareLiveSets("ordered", exact, snapshot), { equal: true, missing: [], extra: [] });
+
+  const lost = replayEvents([alloc(a)], { mode: "ordered", firstSeq: 1 }).live.get("0:0")!;
+  const cmp = compareLiveSets("ordered", lost, snapshot);
+  assert.equal(cmp.equal, false);
+  assert.deepEqual(
+    cmp.missing.map((m) => m.allocationId),
+    [b.allocationId],
+  );
+
+  const phantom = [
+    ...exact,
+    { allocationId: 99, memoryType: MemoryType.DRAM, address: 0x4000, sizeBytes: 64, refCount: 1 },
+  ];
+  assert.deepEqual(
+    compareLiveSets("ordered", phantom, snapshot).extra.map((e) => e.allocationId),
+    [99],
+  );
+  // Naive mode cannot trust ids: it matches by type, address and size.
+  const renumbered = exact.map((e) => ({ ...e, allocationId: 0 }));
+  assert.equal(compareLiveSets("naive", renumbered, snapshot).equal, true);
+});
