@@ -1,0 +1,119 @@
+// Builds a Sequencer over a real Registry with a hand-driven clock, and generates valid event streams.
+import fc from "fast-check";
+import type { LiveAllocation } from "../../src/protocol/event.js";
+import { AnomalyLog } from "../../src/server/anomaly-log.js";
+import { Registry } from "../../src/server/registry.js";
+import { Sequencer, SequencerCounters } from "../../src/server/sequencer.js";
+import { ManualTimers } from "../../src/server/timers.js";
+
+export interface StreamEvent {
+  op: 1 | 2;
+  deviceId: number;
+  memoryType: number;
+  seq: number;
+  allocationId: number;
+  address: number;
+  sizeBytes: number;
+}
+
+export function makeSequencer(options: { reorderCapacity?: number; gapTimeoutMs?: number } = {}) {
+  const anomalies = new AnomalyLog(64);
+  const registry = new Registry(anomalies);
+  const account = registry.openAccount("a".repeat(32), 1234);
+  const ledger = registry.ledger(account, 0);
+  const counters = new SequencerCounters();
+  const timers = new ManualTimers();
+  const resyncs: { deviceId: number; reason: string }[] = [];
+  const sequencer = new Sequencer(0, {
+    registry,
+    ledger,
+    anomalies,
+    counters,
+    timers,
+    options: {
+      reorderCapacity: options.reorderCapacity ?? 1024,
+      gapTimeoutMs: options.gapTimeoutMs ?? 100,
+      maxSnapshotAllocations: 1_000_000,
+    },
+    requestResync: (deviceId, reason) => resyncs.push({ deviceId, reason }),
+  });
+  const push = (e: StreamEvent) =>
+    sequencer.push(e.op, e.memoryType, e.seq, e.allocationId, e.address, e.sizeBytes);
+  const liveSet = () => sortById(registry.ledgerContents(ledger));
+  return { sequencer, registry, ledger, anomalies, counters, timers, resyncs, push, liveSet };
+}
+
+export function sortById<T extends { allocationId: number }>(list: T[]): T[] {
+  return list.slice().sort((a, b) => a.allocationId - b.allocationId);
+}
+
+/** What the runtime would hold after applying `events` in seq order (per device). */
+export function liveAfter(
+  events: readonly StreamEvent[],
+  deviceId: number,
+  throughSeq = Infinity,
+): LiveAllocation[] {
+  const live = new Map<number, LiveAllocation>();
+  for (const e of [...events].filter((e) => e.deviceId === deviceId).sort((a, b) => a.seq - b.seq)) {
+    if (e.seq > throughSeq) break;
+    if (e.op === 1) {
+      live.set(e.allocationId, {
+        allocationId: e.allocationId,
+        memoryType: e.memoryType as LiveAllocation["memoryType"],
+        address: e.address,
+        sizeBytes: e.sizeBytes,
+      });
+    } else live.delete(e.allocationId);
+  }
+  return sortById([...live.values()]);
+}
+
+/**
+ * A valid stream for `devices` devices: each device's events have seq 1..n, ids are never reused,
+ * frees free live allocations, and addresses are reused after frees (as a real allocator does).
+ */
+export function streamArb(devices: number, maxLength: number): fc.Arbitrary<StreamEvent[]> {
+  return fc
+    .array(
+      fc.record({
+        deviceId: fc.nat(devices - 1),
+        free: fc.boolean(),
+        pick: fc.nat(),
+        memoryType: fc.nat(6),
+        sizeBytes: fc.integer({ min: 1, max: 1 << 24 }),
+      }),
+      { maxLength },
+    )
+    .map((commands) => {
+      const out: StreamEvent[] = [];
+      const state = Array.from({ length: devices }, () => ({
+        seq: 0,
+        nextId: 1,
+        live: [] as StreamEvent[],
+        freeAddresses: [] as number[],
+        top: 0,
+      }));
+      for (const c of commands) {
+        const s = state[c.deviceId];
+        if (c.free && s.live.length > 0) {
+          const [victim] = s.live.splice(c.pick % s.live.length, 1);
+          s.freeAddresses.push(victim.address);
+          out.push({ ...victim, op: 2, seq: ++s.seq });
+        } else {
+          const address = s.freeAddresses.pop() ?? (s.top += 1 << 24);
+          const alloc: StreamEvent = {
+            op: 1,
+            deviceId: c.deviceId,
+            memoryType: c.memoryType,
+            seq: ++s.seq,
+            allocationId: s.nextId++,
+            address,
+            sizeBytes: c.sizeBytes,
+          };
+          s.live.push(alloc);
+          out.push(alloc);
+        }
+      }
+      return out;
+    });
+}
