@@ -100,7 +100,11 @@ export function streamArb(devices: number, maxLength: number): fc.Arbitrary<Stre
           s.freeAddresses.push(victim.address);
           out.push({ ...victim, op: 2, seq: ++s.seq });
         } else {
-          const address = s.freeAddresses.pop() ?? (s.top += 1 << 24);
+          let address = s.freeAddresses.pop();
+          if (address === undefined) {
+            s.top += 1 << 24;
+            address = s.top;
+          }
           const alloc: StreamEvent = {
             op: 1,
             deviceId: c.deviceId,
