@@ -5,6 +5,7 @@ import { Command } from "commander";
 import { demoCommand } from "./commands/demo.js";
 import { raceCommand } from "./commands/race.js";
 import { smiCommand } from "./commands/smi.js";
+import { startCommand } from "./commands/start.js";
 
 const program = new Command("allocwatch")
   .description("Exact, cross-process tracker of accelerator device memory (tt-metal model).")
@@ -14,6 +15,7 @@ const program = new Command("allocwatch")
 // Subcommands register here, one line each, in the order `--help` lists them.
 program.addCommand(smiCommand());
 program.addCommand(demoCommand());
+program.addCommand(startCommand());
 program.addCommand(raceCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -10,12 +10,12 @@ export interface FreeWorkerData {
   processName: string;
   socketPath: string | undefined;
   originNs: bigint;
-  /** One Int32 per worker: buffers posted to it and not yet freed. */
+  /** One Int32 per worker: bytes of the buffers posted to it and not yet freed. */
   inFlight: SharedArrayBuffer;
 }
 
 export type ToFreeWorker =
-  | { kind: "free"; transfers: BufferTransfer[] }
+  | { kind: "free"; transfer: BufferTransfer }
   | { kind: "drain"; token: number }
   | { kind: "close" };
 
@@ -28,34 +28,36 @@ export interface FreePoolOptions {
   processName: string;
   socketPath: string | undefined;
   originNs: bigint;
-  /** Most buffers waiting to be freed per worker; beyond it the caller frees in place. Default 8. */
-  maxInFlightPerWorker?: number;
+  /**
+   * Most bytes waiting to be freed on all workers together; beyond it the caller frees in place, so a
+   * lagging worker cannot run the device out of L1. Default 32 MiB.
+   */
+  maxInFlightBytes?: number;
 }
 
 const workerEntry = new URL("./free-worker.js", import.meta.url);
 
 /**
  * Worker threads that free buffers the main thread hands them, as a runtime frees tensors from another
- * thread. Bounded: when a worker lags `maxInFlightPerWorker` buffers behind, the buffer is freed in place.
- * Transfers are posted once per turn of the event loop, batched, so a step costs a few messages.
+ * thread: the worker's FREE races the main thread's next allocations on the shared allocator.
+ * Bounded: when a worker lags too many bytes behind, the buffer is freed in place instead.
  */
 export class FreePool {
   /** Buffers handed to a worker thread, and freed here because their worker was too far behind. */
   readonly counters = { handedOver: 0, freedInPlace: 0 };
   private readonly workers: Worker[] = [];
   private readonly inFlight: Int32Array;
-  private readonly pending: BufferTransfer[][];
-  private readonly maxInFlight: number;
+  private readonly maxInFlightBytesPerWorker: number;
   private next = 0;
-  private flushScheduled = false;
   private token = 0;
   private readonly waiting = new Map<number, () => void>();
 
   constructor(options: FreePoolOptions) {
     const shared = new SharedArrayBuffer(4 * options.workers);
     this.inFlight = new Int32Array(shared);
-    this.pending = Array.from({ length: options.workers }, () => []);
-    this.maxInFlight = options.maxInFlightPerWorker ?? 8;
+    this.maxInFlightBytesPerWorker = Math.floor(
+      (options.maxInFlightBytes ?? 32 * 1024 * 1024) / options.workers,
+    );
     for (let index = 0; index < options.workers; index++) {
       const data: FreeWorkerData = {
         index,
@@ -78,23 +80,18 @@ export class FreePool {
   release(buffer: Buffer): void {
     const index = this.next;
     this.next = (this.next + 1) % this.workers.length;
-    if (Atomics.load(this.inFlight, index) >= this.maxInFlight) {
+    if (Atomics.load(this.inFlight, index) + buffer.sizeBytes > this.maxInFlightBytesPerWorker) {
       buffer.deallocate();
       this.counters.freedInPlace++;
       return;
     }
-    Atomics.add(this.inFlight, index, 1);
+    Atomics.add(this.inFlight, index, buffer.sizeBytes);
     this.counters.handedOver++;
-    this.pending[index]!.push(buffer.transfer());
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(() => this.post());
-    }
+    this.workers[index]!.postMessage({ kind: "free", transfer: buffer.transfer() } satisfies ToFreeWorker);
   }
 
   /** Resolves when every buffer handed over so far is freed and each worker's client has flushed. */
   async drain(): Promise<void> {
-    this.post();
     await Promise.all(
       this.workers.map((worker) => {
         const token = ++this.token;
@@ -109,9 +106,8 @@ export class FreePool {
     );
   }
 
-  /** Drains, closes every worker's client (GOODBYE) and ends the threads. */
+  /** Closes every worker's client (GOODBYE) once its frees are done, and ends the threads. */
   async close(): Promise<void> {
-    this.post();
     await Promise.all(
       this.workers.map(
         (worker) =>
@@ -121,14 +117,5 @@ export class FreePool {
           }),
       ),
     );
-  }
-
-  private post(): void {
-    this.flushScheduled = false;
-    this.pending.forEach((transfers, index) => {
-      if (transfers.length === 0) return;
-      this.workers[index]!.postMessage({ kind: "free", transfers } satisfies ToFreeWorker);
-      this.pending[index] = [];
-    });
   }
 }

@@ -15,16 +15,20 @@ const { tracker, client } = startReporting({
   processName: data.processName,
   ...(data.socketPath ? { socketPath: data.socketPath } : {}),
 });
+// This thread only frees, and a buffer adopted from another thread does not introduce its device to the
+// tracker (Buffer.adopt skips that step), which would then wait forever for seq 1. Other threads change
+// these devices too, so this thread sees an increasing subsequence: say so up front.
+for (const id of devices.keys()) tracker.observeDevice(id, { kind: "sparse" });
 const inFlight = new Int32Array(data.inFlight);
 
 parentPort!.on("message", (message: ToFreeWorker) => {
   switch (message.kind) {
-    case "free":
-      for (const transfer of message.transfers) {
-        Buffer.adopt(devices.get(transfer.deviceId)!, transfer, { tracker }).deallocate();
-      }
-      Atomics.sub(inFlight, data.index, message.transfers.length);
+    case "free": {
+      const { transfer } = message;
+      Buffer.adopt(devices.get(transfer.deviceId)!, transfer, { tracker }).deallocate();
+      Atomics.sub(inFlight, data.index, transfer.sizeBytes);
       break;
+    }
     case "drain":
       void client.flush().then(() => parentPort!.postMessage({ kind: "drained", token: message.token }));
       break;
