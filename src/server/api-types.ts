@@ -151,6 +151,12 @@ export interface AllocationsResponse {
  * - REORDER_OVERFLOW: an event too far ahead of the missing one to buffer; a resync was requested.
  * - SNAPSHOT_INVALID: a snapshot that disagrees with itself (count, watermark) or was cut off.
  * - PROTOCOL_ERROR: a connection sent bytes the protocol refuses; it got an ERROR frame and was closed.
+ * Legacy tt-metal protocol only (src/server/legacy):
+ * - INVALID_DEVICE_ID / INVALID_SIZE / INVALID_BUFFER_TYPE / INVALID_BUFFER_ID / INVALID_PID: a legacy
+ *   frame with that field out of range; the frame was ignored.
+ * - LEGACY_BAD_FRAME: a legacy frame skipped whole (unknown or server-to-client type); the connection
+ *   is closed after a bounded number of them.
+ * - REORDERED_FREE: a FREE held by the reorder window met a late ALLOC of the same key; both dropped.
  */
 export type AnomalyKind =
   | "DUPLICATE_ALLOCATION"
@@ -162,7 +168,14 @@ export type AnomalyKind =
   | "SEQUENCE_GAP"
   | "REORDER_OVERFLOW"
   | "SNAPSHOT_INVALID"
-  | "PROTOCOL_ERROR";
+  | "PROTOCOL_ERROR"
+  | "INVALID_DEVICE_ID"
+  | "INVALID_SIZE"
+  | "INVALID_BUFFER_TYPE"
+  | "INVALID_BUFFER_ID"
+  | "INVALID_PID"
+  | "LEGACY_BAD_FRAME"
+  | "REORDERED_FREE";
 
 export interface AnomalyRecord {
   kind: AnomalyKind;

@@ -8,6 +8,8 @@ import { Connection, ConnectionCounters } from "./connection.js";
 import { DeviceCatalog } from "./device-catalog.js";
 import { InvalidOptionError, ServerErrorCode } from "./errors.js";
 import { type HttpAddress, type HttpApi, parseHttpAddress, startHttpApi } from "./http-api.js";
+import { LegacyAdapter } from "./legacy/adapter.js";
+import { type LegacyOptions, resolveLegacyOptions } from "./legacy/options.js";
 import { defaultSocketPath, listenUnixSocket } from "./listener.js";
 import { type ProcessLiveness, procLiveness } from "./process-liveness.js";
 import { ServerQueries } from "./queries.js";
@@ -45,6 +47,8 @@ export interface ServerOptions {
   verbose?: boolean;
   /** A ready logger (tests, embedding); otherwise pino writes JSON lines to stderr. */
   logger?: Logger;
+  /** Also serve the original tt-metal protocol (src/server/legacy) with these options; absent = off. */
+  legacy?: Partial<LegacyOptions>;
   /** Injected for tests: process liveness check and clock/timers. */
   liveness?: ProcessLiveness;
   timers?: TimerScheduler;
@@ -61,6 +65,8 @@ export interface RunningServer {
   readonly queries: ServerQueries;
   readonly sessions: SessionTable;
   readonly log: Logger;
+  /** The legacy tt-metal protocol adapter, when `legacy` was given. */
+  readonly legacy: LegacyAdapter | undefined;
   /** Stops accepting, sends ERROR(SERVER_SHUTTING_DOWN) to every connection, removes the socket. */
   close(): Promise<void>;
 }
@@ -107,6 +113,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         ? parseHttpAddress(options.http)
         : (options.http ?? { host: DEFAULT_HTTP_HOST, port: DEFAULT_HTTP_PORT });
   const socketPath = options.socketPath ?? defaultSocketPath();
+  const legacyOptions = options.legacy === undefined ? undefined : resolveLegacyOptions(options.legacy);
   if (socketPath === "") throw new InvalidOptionError("--socket must not be empty");
 
   const verbose = options.verbose === true;
@@ -189,6 +196,24 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   };
 
   const listener = await listenUnixSocket(socketPath, onSocket);
+  let legacy: LegacyAdapter | undefined;
+  if (legacyOptions !== undefined) {
+    legacy = new LegacyAdapter(legacyOptions, {
+      sessions,
+      registry,
+      anomalies,
+      catalog,
+      timers,
+      log,
+      counters: connectionCounters,
+    });
+    try {
+      await legacy.listen();
+    } catch (error) {
+      await listener.close();
+      throw error;
+    }
+  }
   let http: HttpApi | undefined;
   const queries = new ServerQueries({
     registry,
@@ -206,7 +231,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     try {
       http = await startHttpApi(queries, httpAddress, log);
     } catch (error) {
-      await listener.close();
+      await Promise.all([listener.close(), legacy?.close()]);
       throw error;
     }
   }
@@ -218,7 +243,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     closing ??= (async () => {
       shuttingDown = true;
       reaper.stop();
-      const stopped = Promise.all([listener.close(), http?.close()]);
+      const stopped = Promise.all([listener.close(), http?.close(), legacy?.close()]);
       for (const connection of [...connections]) {
         (connection as SessionPeer).close(
           ServerErrorCode.SHUTTING_DOWN,
@@ -240,6 +265,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     queries,
     sessions,
     log,
+    legacy,
     close,
   };
 }

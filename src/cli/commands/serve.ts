@@ -2,9 +2,15 @@ import { Command, InvalidArgumentError } from "commander";
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from "../../server/api-types.js";
 import { ServerError } from "../../server/errors.js";
 import { parseHttpAddress } from "../../server/http-api.js";
+import { parseLegacyFrame, parseReorderWindowMs } from "../../server/legacy/options.js";
+import {
+  type LegacyServeFlags,
+  legacyServeOptions,
+  parseLegacyDeviceFlag,
+} from "../../server/legacy/serve-flags.js";
 import { type RunningServer, startServer } from "../../server/server.js";
 
-interface ServeOptions {
+interface ServeOptions extends LegacyServeFlags {
   socket?: string;
   http?: string;
   graceMs?: number;
@@ -52,6 +58,26 @@ export function serveCommand(): Command {
       "how long a missing sequence number is awaited before a resync is requested",
       parseMs,
     )
+    .option(
+      "--legacy-socket [path]",
+      "also accept the original tt-metal allocation protocol on this socket (default /tmp/tt_allocation_server.sock)",
+    )
+    .option(
+      "--legacy-frame <112|144|auto>",
+      "legacy frame size, or detect it per connection (default auto)",
+      (v) => cliArgument(() => parseLegacyFrame(v)),
+    )
+    .option(
+      "--legacy-device <ID=PRESET>",
+      "capacities of a legacy device id (repeatable; FIRST-LAST=PRESET for a range)",
+      (v, previous: LegacyServeFlags["legacyDevice"]) =>
+        cliArgument(() => parseLegacyDeviceFlag(v, previous)),
+    )
+    .option(
+      "--legacy-reorder-window <ms>",
+      "heuristic: hold a legacy FREE of an unknown buffer this long for a late ALLOC (default 0 = off)",
+      (v) => cliArgument(() => parseReorderWindowMs(v)),
+    )
     .option("--verbose", "log every event")
     .option("--quiet", "log warnings and errors only")
     .action(async (options: ServeOptions) => {
@@ -66,6 +92,7 @@ export function serveCommand(): Command {
           graceMs: options.graceMs,
           gapTimeoutMs: options.gapTimeoutMs,
           verbose: options.verbose,
+          legacy: legacyServeOptions(options),
           logLevel: options.quiet ? "warn" : "info",
         });
       } catch (error) {
@@ -82,6 +109,7 @@ export function serveCommand(): Command {
             ? `  HTTP API            ${server.httpUrl}/api/v1/summary\n` +
               `  look with           allocwatch smi --server ${server.httpUrl}\n`
             : "") +
+          (server.legacy !== undefined ? `  legacy tt-metal     ${server.legacy.socketPath}\n` : "") +
           `  stop with Ctrl+C\n`,
       );
       await new Promise<void>((resolve) => {
@@ -95,6 +123,15 @@ export function serveCommand(): Command {
       });
       process.exit(0);
     });
+}
+
+/** Turns an option parser's InvalidOptionError into commander's usage error. */
+function cliArgument<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
