@@ -1,0 +1,115 @@
+import { ChurnStream } from "../fixtures/churn.js";
+import { RawSession } from "../fixtures/raw-session.js";
+import { SERVER_PROCESS_SCRIPT } from "../fixtures/scripts.js";
+import type { AppliedReport, ServerProcessReady } from "../fixtures/server-process.js";
+import type { Benchmark, OpenBenchmark } from "../harness/benchmark.js";
+import { BenchChild } from "../harness/child.js";
+
+/** Client library default batch: what real clients send. */
+const EVENTS_PER_FRAME = 2048;
+
+/**
+ * One server process with `connections` raw sessions (one device each) holding `liveTotal` live
+ * allocations between them. Each run writes `eventsPerRun` pre-encoded churn events (half FREE, half
+ * ALLOC) spread over the connections, as fast as the sockets take them, and times first write →
+ * the server's applied counter reaching the total (on the host's shared monotonic clock).
+ */
+class IngestRig {
+  private applied = 0;
+
+  private constructor(
+    private readonly server: BenchChild<ServerProcessReady>,
+    private readonly sessions: RawSession[],
+    private readonly streams: ChurnStream[],
+  ) {}
+
+  static async open(connections: number, liveTotal: number): Promise<IngestRig> {
+    const server = await BenchChild.start<ServerProcessReady>(SERVER_PROCESS_SCRIPT);
+    try {
+      const sessions: RawSession[] = [];
+      const streams: ChurnStream[] = [];
+      for (let c = 0; c < connections; c++) {
+        sessions.push(await RawSession.open(server.ready.socketPath, [0], `ingest-${c}`));
+        streams.push(new ChurnStream(0, Math.ceil(liveTotal / connections), EVENTS_PER_FRAME));
+      }
+      const rig = new IngestRig(server, sessions, streams);
+      await rig.send(streams.map((s) => s.prefillFrames()));
+      return rig;
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
+  }
+
+  /** Events per second of one run of `events` churn events. */
+  async run(events: number): Promise<number> {
+    const perConnection = Math.ceil(events / this.sessions.length);
+    const frames = this.streams.map((s) => s.churnFrames(perConnection));
+    const { elapsedNs, count } = await this.send(frames);
+    return (count / elapsedNs) * 1e9;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.sessions.map((s) => s.close()));
+    await this.server.stop();
+  }
+
+  private async send(framesPerSession: Uint8Array[][]): Promise<{ elapsedNs: number; count: number }> {
+    let count = 0;
+    for (const frames of framesPerSession) {
+      for (const frame of frames) count += eventsIn(frame);
+    }
+    const target = this.applied + count;
+    const started = Number(process.hrtime.bigint());
+    const done = this.server.request<AppliedReport>({
+      type: "waitApplied",
+      count: target,
+      timeoutMs: 120_000,
+    });
+    await Promise.all(this.sessions.map((s, i) => s.writeFrames(framesPerSession[i]!)));
+    const report = await done;
+    this.applied = target;
+    return { elapsedNs: report.appliedAtNs - started, count };
+  }
+}
+
+/** Record count of an encoded EVENTS frame (u32 after length and type). */
+function eventsIn(frame: Uint8Array): number {
+  return (frame[5]! | (frame[6]! << 8) | (frame[7]! << 16) | (frame[8]! << 24)) >>> 0;
+}
+
+export const ingest: Benchmark = {
+  name: "ingest_events_per_s",
+  tier: "e2e",
+  description:
+    "server apply rate: pre-encoded EVENTS (half ALLOC, half FREE, 100k live) written by one process over 1 " +
+    "and over 8 Unix-socket connections; anomaly detection on",
+  metrics: [
+    { name: "ingest_events_per_s", unit: "events/s", target: 2_000_000, comparison: ">=" },
+    { name: "ingest_events_per_s_8conn", unit: "events/s", target: 2_000_000, comparison: ">=" },
+  ],
+  async open(context): Promise<OpenBenchmark> {
+    const live = context.quick ? 20_000 : 100_000;
+    const events = context.quick ? 200_000 : 2_000_000;
+    context.progress(`prefilling ${live} live allocations on 2 servers (1 and 8 connections)`);
+    const one = await IngestRig.open(1, live);
+    let eight: IngestRig;
+    try {
+      eight = await IngestRig.open(8, live);
+    } catch (error) {
+      await one.close();
+      throw error;
+    }
+    return {
+      async runOnce() {
+        return {
+          ingest_events_per_s: await one.run(events),
+          ingest_events_per_s_8conn: await eight.run(events),
+        };
+      },
+      async close() {
+        await Promise.all([one.close(), eight.close()]);
+      },
+    };
+  },
+};
