@@ -65,7 +65,10 @@ test("worker threads sharing a device report over their own connections in one s
       }
     }
     const events = server.events.sort((a, b) => a.seq - b.seq);
-    events.forEach((e, i) => assert.equal(e.seq, i + 1));
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      Array.from({ length: total }, (_, i) => i + 1),
+    );
     // Applied in seq order (what the server's sequencer does), they give the allocator's live set.
     const live = new Map<number, number>();
     for (const e of events) {
