@@ -232,6 +232,7 @@ export class Buffer implements HookedBuffer {
       const captured = this.tracker.hookDeallocate(this);
       if (!captured && !this.hookedValue) {
         this.validateSubDeviceManager("deallocate");
+        this.introduceDevice();
         this.tracker.withLifecycleLock(this.deviceId, () => {
           const grant = this.device.allocator.deallocate(this.memoryType, this.addressValue);
           this.statusValue = BufferStatus.DEALLOCATED;

@@ -180,3 +180,21 @@ test("the lifecycle lock is taken before the address is chosen and released afte
     "release at seq 2",
   ]);
 });
+
+test("a FREE reaches a tracker that never saw the device allocate (adopted buffer), local or shared device", () => {
+  for (const shared of [false, true]) {
+    const device = Device.create(TINY, { id: 9, shared });
+    const first = new GraphTracker();
+    const a = Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker: first });
+    Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker: first });
+    const second = new GraphTracker();
+    const got: AllocationChange[] = [];
+    second.addProcessor({ process: (c) => void got.push(c) });
+    Buffer.adopt(device, a.transfer(), { tracker: second }).deallocate();
+    assert.deepEqual(
+      got.map((c) => [c.op, c.seq]),
+      [[ChangeOp.DEALLOCATE, 3]],
+      `shared=${shared}: delivered at once, not held waiting for numbers 1 and 2`,
+    );
+  }
+});
