@@ -12,6 +12,8 @@ export interface FreeWorkerData {
   originNs: bigint;
   /** One Int32 per worker: bytes of the buffers posted to it and not yet freed. */
   inFlight: SharedArrayBuffer;
+  /** How long the worker waits for its connection before it reports ready anyway, ms. */
+  connectTimeoutMs: number;
 }
 
 export type ToFreeWorker =
@@ -19,7 +21,10 @@ export type ToFreeWorker =
   | { kind: "drain"; token: number }
   | { kind: "close" };
 
-type FromFreeWorker = { kind: "drained"; token: number } | { kind: "closed" };
+type FromFreeWorker =
+  | { kind: "ready"; connected: boolean }
+  | { kind: "drained"; token: number }
+  | { kind: "closed" };
 
 export interface FreePoolOptions {
   workers: number;
@@ -33,6 +38,8 @@ export interface FreePoolOptions {
    * lagging worker cannot run the device out of L1. Default 32 MiB.
    */
   maxInFlightBytes?: number;
+  /** How long each worker waits for its connection at start, ms (see `ready`). Default 3000. */
+  connectTimeoutMs?: number;
 }
 
 const workerEntry = new URL("./free-worker.js", import.meta.url);
@@ -51,10 +58,13 @@ export class FreePool {
   private next = 0;
   private token = 0;
   private readonly waiting = new Map<number, () => void>();
+  /** Resolves when every worker has its connection (or gave up waiting for it). */
+  readonly ready: Promise<void>;
 
   constructor(options: FreePoolOptions) {
     const shared = new SharedArrayBuffer(4 * options.workers);
     this.inFlight = new Int32Array(shared);
+    const readies: Promise<void>[] = [];
     this.maxInFlightBytesPerWorker = Math.floor(
       (options.maxInFlightBytes ?? 32 * 1024 * 1024) / options.workers,
     );
@@ -67,13 +77,21 @@ export class FreePool {
         socketPath: options.socketPath,
         originNs: options.originNs,
         inFlight: shared,
+        connectTimeoutMs: options.connectTimeoutMs ?? 3000,
       };
       const worker = new Worker(workerEntry, { workerData: data });
-      worker.on("message", (message: FromFreeWorker) => {
-        if (message.kind === "drained") this.waiting.get(message.token)?.();
-      });
+      readies.push(
+        new Promise<void>((resolve) => {
+          worker.on("message", (message: FromFreeWorker) => {
+            if (message.kind === "ready") resolve();
+            else if (message.kind === "drained") this.waiting.get(message.token)?.();
+          });
+          worker.once("exit", () => resolve());
+        }),
+      );
       this.workers.push(worker);
     }
+    this.ready = Promise.all(readies).then(() => undefined);
   }
 
   /** Frees `buffer` on a worker thread (round robin), or here when that worker is too far behind. */

@@ -4,7 +4,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { Buffer } from "../device/buffer.js";
 import { Device } from "../device/device.js";
 import type { FreeWorkerData, ToFreeWorker } from "./free-pool.js";
-import { monotonicClock, startReporting } from "./reporting.js";
+import { monotonicClock, startReporting, whenConnected } from "./reporting.js";
 
 const data = workerData as FreeWorkerData;
 const clock = monotonicClock(data.originNs);
@@ -20,6 +20,9 @@ const { tracker, client } = startReporting({
 // these devices too, so this thread sees an increasing subsequence: say so up front.
 for (const id of devices.keys()) tracker.observeDevice(id, { kind: "sparse" });
 const inFlight = new Int32Array(data.inFlight);
+void whenConnected(client, data.connectTimeoutMs).then((connected) =>
+  parentPort!.postMessage({ kind: "ready", connected }),
+);
 
 parentPort!.on("message", (message: ToFreeWorker) => {
   switch (message.kind) {

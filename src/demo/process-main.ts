@@ -11,7 +11,7 @@ import { DEVICE_PRESETS } from "../device/presets.js";
 import { FreePool } from "./free-pool.js";
 import { InferenceWorkload } from "./inference.js";
 import { modelFor } from "./models.js";
-import { monotonicClock, startReporting } from "./reporting.js";
+import { monotonicClock, startReporting, whenConnected } from "./reporting.js";
 
 const { values } = parseArgs({
   options: {
@@ -123,6 +123,9 @@ const stop = () => {
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
 
+// Like a runtime that opens its devices before it runs: every thread's connection first (a worker that
+// connects late would leave a gap the server must wait out), but never wait long for an absent server.
+await Promise.all([whenConnected(client, 3000), pool?.ready]);
 for (const workload of workloads) workload.load();
 say("started", {
   sessionId,

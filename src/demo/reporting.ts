@@ -37,3 +37,17 @@ export function startReporting(options: ReportingOptions): Reporting {
 export function monotonicClock(originNs: bigint): () => number {
   return () => Number(process.hrtime.bigint() - originNs);
 }
+
+/**
+ * Resolves once `client` has its connection (WELCOME received), or after `timeoutMs` without one: a
+ * workload waits briefly at start-up so its first changes are sent rather than folded into a snapshot,
+ * and never waits for a server that is not there.
+ */
+export async function whenConnected(client: AllocationClient, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (client.state !== "ready") {
+    if (Date.now() >= deadline || client.state === "closed") return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}
