@@ -5,13 +5,15 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
+import type { AnomaliesResponse, SummaryResponse } from "../../src/server/api-types.js";
 import type { LegacyOptions } from "../../src/server/legacy/options.js";
 import { type RunningServer, type ServerOptions, startServer } from "../../src/server/server.js";
 
 export interface LegacyTestServer extends RunningServer {
   legacyPath: string;
   connectLegacy(): Promise<RawLegacyClient>;
-  get(route: string): Promise<any>;
+  anomalies(): Promise<AnomaliesResponse>;
+  summary(): Promise<SummaryResponse>;
   stop(): Promise<void>;
 }
 
@@ -32,9 +34,11 @@ export async function startLegacyServer(
     ...server,
     legacyPath,
     connectLegacy: () => RawLegacyClient.connect(legacyPath),
-    async get(route: string) {
-      const response = await fetch(`${server.httpUrl}${route}`);
-      return response.json();
+    async anomalies() {
+      return (await fetch(`${server.httpUrl}/api/v1/anomalies`)).json() as Promise<AnomaliesResponse>;
+    },
+    async summary() {
+      return (await fetch(`${server.httpUrl}/api/v1/summary`)).json() as Promise<SummaryResponse>;
     },
     async stop() {
       await server.close();

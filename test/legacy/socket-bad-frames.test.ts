@@ -31,12 +31,12 @@ async function dram(deviceId: number): Promise<bigint> {
 }
 
 test("unknown types are skipped and counted; the connection survives below the bound", async () => {
-  const before = (await server.get("/api/v1/anomalies")).byKind["LEGACY_BAD_FRAME"] ?? 0;
+  const before = (await server.anomalies()).byKind["LEGACY_BAD_FRAME"] ?? 0;
   const c = await server.connectLegacy();
   await c.write(concat([typed(13), alloc(0, 100, 0x10), typed(255), query(0)]));
   const r = await c.read(144);
   assert.equal(u64(r, RESPONSE_OFFSETS[144].dram), 100n);
-  const after = (await server.get("/api/v1/anomalies")).byKind["LEGACY_BAD_FRAME"];
+  const after = (await server.anomalies()).byKind["LEGACY_BAD_FRAME"];
   assert.equal(after - before, 2);
   c.close();
 });
@@ -46,11 +46,9 @@ test("at the bound the connection is closed and the frames after it are not appl
   await c.write(concat([typed(20), typed(21), typed(22), alloc(2, 5000, 0x20), query(2)]));
   await c.closed;
   assert.equal(await dram(2), 0n, "the ALLOC after the third bad frame was never read");
-  const summary = await server.get("/api/v1/anomalies");
+  const summary = await server.anomalies();
   assert.ok(
-    summary.recent.some(
-      (a: any) => a.kind === "PROTOCOL_ERROR" && /LEGACY_TOO_MANY_BAD_FRAMES/.test(a.detail),
-    ),
+    summary.recent.some((a) => a.kind === "PROTOCOL_ERROR" && /LEGACY_TOO_MANY_BAD_FRAMES/.test(a.detail)),
   );
 });
 
@@ -65,8 +63,8 @@ test("a 112-byte client on a server fixed at 144: closed at the first frame, no 
   await c.write(concat(frames));
   await c.closed;
   assert.equal(await dram(3), 0n);
-  const summary = await server.get("/api/v1/anomalies");
-  assert.ok(summary.recent.some((a: any) => /LEGACY_MALFORMED_FRAME/.test(a.detail)));
+  const summary = await server.anomalies();
+  assert.ok(summary.recent.some((a) => /LEGACY_MALFORMED_FRAME/.test(a.detail)));
 });
 
 test("garbage on one connection does not disturb another one mid-stream", async () => {
@@ -82,7 +80,7 @@ test("garbage on one connection does not disturb another one mid-stream", async 
 });
 
 test("invalid device, size, buffer type and pid are counted by kind and ignored", async () => {
-  const beforeKinds = (await server.get("/api/v1/anomalies")).byKind;
+  const beforeKinds = (await server.anomalies()).byKind;
   const c = await server.connectLegacy();
   await c.write(
     concat([
@@ -97,7 +95,7 @@ test("invalid device, size, buffer type and pid are counted by kind and ignored"
   );
   const r = await c.read(144);
   assert.equal(u64(r, RESPONSE_OFFSETS[144].dram), 0n);
-  const kinds = (await server.get("/api/v1/anomalies")).byKind;
+  const kinds = (await server.anomalies()).byKind;
   const delta = (k: string) => (kinds[k] ?? 0) - (beforeKinds[k] ?? 0);
   assert.equal(delta("INVALID_DEVICE_ID"), 2);
   assert.equal(delta("INVALID_SIZE"), 2);

@@ -62,7 +62,7 @@ for (const [frameBytes, deviceId] of [
       assert.equal(reply[0], TYPE.RESPONSE, `cut ${cut}`);
       assert.equal(u64(reply, RESPONSE_OFFSETS[frameBytes].dram), BigInt(cut * keptBytes), `cut ${cut}`);
     }
-    const anomalies = await server.get("/api/v1/anomalies");
+    const anomalies = await server.anomalies();
     assert.equal(anomalies.total, 0, JSON.stringify(anomalies.recent.slice(0, 3)));
     c.close();
   });
