@@ -1,7 +1,17 @@
+import { e2eThroughput } from "./e2e/e2e-throughput.js";
 import { ingest } from "./e2e/ingest.js";
+import { visibilityLatency } from "./e2e/visibility-latency.js";
 import type { Benchmark } from "./harness/benchmark.js";
+import { allocatorPairs } from "./micro/allocator-pairs.js";
 import { codecDecode } from "./micro/codec-decode.js";
 import { codecEncode } from "./micro/codec-encode.js";
 
 /** Every benchmark, in the order the table lists them: micro tier first, then end-to-end. */
-export const BENCHMARKS: readonly Benchmark[] = [codecEncode, codecDecode, ingest];
+export const BENCHMARKS: readonly Benchmark[] = [
+  allocatorPairs,
+  codecEncode,
+  codecDecode,
+  ingest,
+  e2eThroughput,
+  visibilityLatency,
+];

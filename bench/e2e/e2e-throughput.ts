@@ -1,0 +1,82 @@
+import type { ClientCounters } from "../../src/client/types.js";
+import type { FullSpeedReport } from "../fixtures/runtime-process.js";
+import { RUNTIME_PROCESS_SCRIPT, SERVER_PROCESS_SCRIPT } from "../fixtures/scripts.js";
+import type { AppliedReport, ServerProcessReady } from "../fixtures/server-process.js";
+import type { Benchmark, OpenBenchmark } from "../harness/benchmark.js";
+import { BenchChild } from "../harness/child.js";
+import { BenchmarkFailedError } from "../harness/errors.js";
+
+const CLIENT_PROCESSES = 4;
+
+/**
+ * 4 runtime processes (Device + GraphTracker + AllocationClient) allocate and free at full speed for a
+ * fixed window against one server process. The figure is the aggregate the server absorbed: events
+ * recorded by all clients / (first client start → server has applied everything they sent). A server
+ * that falls behind shows as a long drain after the clients stop, and as client drops once their
+ * bounded queues fill: both are reported.
+ */
+export const e2eThroughput: Benchmark = {
+  name: "e2e_events_per_s",
+  tier: "e2e",
+  description: "4 runtime client processes at full speed against one server; aggregate events/s applied",
+  metrics: [
+    { name: "e2e_events_per_s", unit: "events/s", target: 1_000_000, comparison: ">=" },
+    { name: "e2e_drain_ms", unit: "ms", comparison: "<=" },
+    { name: "e2e_dropped_events", unit: "events", target: 0, comparison: "<=" },
+  ],
+  async open(context): Promise<OpenBenchmark> {
+    const durationMs = context.quick ? 500 : 3000;
+    const server = await BenchChild.start<ServerProcessReady>(SERVER_PROCESS_SCRIPT);
+    const clients: BenchChild[] = [];
+    try {
+      for (let i = 0; i < CLIENT_PROCESSES; i++) {
+        clients.push(await BenchChild.start(RUNTIME_PROCESS_SCRIPT, { args: [server.ready.socketPath] }));
+      }
+    } catch (error) {
+      await Promise.all([...clients.map((c) => c.stop()), server.stop()]);
+      throw error;
+    }
+    // Client counters are cumulative: a run's share is the difference to the previous run's totals.
+    const initial = await Promise.all(clients.map((c) => c.request<ClientCounters>({ type: "counters" })));
+    let sentBefore = initial.reduce((sum, c) => sum + c.sent, 0);
+    let droppedBefore = initial.reduce((sum, c) => sum + c.dropped, 0);
+    return {
+      async runOnce() {
+        const before = await server.request<{ eventsApplied: number }>({ type: "info" });
+        const reports = await Promise.all(
+          clients.map((c) => c.request<FullSpeedReport>({ type: "fullSpeed", durationMs })),
+        );
+        let events = 0;
+        let sent = 0;
+        let dropped = 0;
+        for (const r of reports) {
+          events += r.events;
+          sent += r.counters.sent;
+          dropped += r.counters.dropped;
+        }
+        const runSent = sent - sentBefore;
+        if (runSent === 0) throw new BenchmarkFailedError("clients sent nothing");
+        // Everything handed to the sockets in this run must be applied (drops are healed by snapshots).
+        const applied = await server.request<AppliedReport>({
+          type: "waitApplied",
+          count: before.eventsApplied + runSent,
+          timeoutMs: context.quick ? 10_000 : 60_000,
+        });
+        sentBefore = sent;
+        const startedNs = Math.min(...reports.map((r) => r.startedNs));
+        const endedNs = Math.max(...reports.map((r) => r.endedNs));
+        const runDropped = dropped - droppedBefore;
+        droppedBefore = dropped;
+        return {
+          e2e_events_per_s: (events / (applied.appliedAtNs - startedNs)) * 1e9,
+          e2e_drain_ms: Math.max(0, applied.appliedAtNs - endedNs) / 1e6,
+          e2e_dropped_events: runDropped,
+        };
+      },
+      async close() {
+        await Promise.all(clients.map((c) => c.stop()));
+        await server.stop();
+      },
+    };
+  },
+};
