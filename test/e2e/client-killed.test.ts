@@ -1,0 +1,91 @@
+// DESIGN invariant 5 (nothing stale): a client process killed with SIGKILL mid-run disappears from
+// `allocwatch smi --json` within 1 s — its memory released at once, the other process's untouched.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import type { SummaryResponse } from "../../src/server/api-types.js";
+import {
+  freePort,
+  type Proc,
+  runCli,
+  scratch,
+  startDemoProcess,
+  startServerProcess,
+  summaryOf,
+  waitFor,
+} from "./harness.js";
+
+const { dir, cleanup } = scratch();
+const procs: Proc[] = [];
+after(async () => {
+  for (const p of procs) p.kill("SIGKILL");
+  await Promise.all(procs.map((p) => p.exited));
+  cleanup();
+});
+
+const holds = (summary: SummaryResponse, pid: number) => summary.processes.some((p) => p.pid === pid);
+
+test("a SIGKILLed client's memory is gone from smi --json within 1 s", { timeout: 30_000 }, async () => {
+  const socket = join(dir, "server.sock");
+  const server = await startServerProcess(socket, await freePort());
+  procs.push(server);
+  const victim = startDemoProcess(socket, [
+    "--index",
+    "0",
+    "--devices",
+    "2",
+    "--workers",
+    "1",
+    "--step-ms",
+    "20",
+  ]);
+  const survivor = startDemoProcess(socket, [
+    "--index",
+    "1",
+    "--devices",
+    "2",
+    "--workers",
+    "1",
+    "--step-ms",
+    "20",
+  ]);
+  procs.push(victim, survivor);
+  await Promise.all([victim.milestone("started", 15_000), survivor.milestone("started", 15_000)]);
+  // Mid-run: both hold DRAM on the server.
+  const before = await waitFor("both processes to hold memory", 10_000, async () => {
+    const s = await summaryOf(server);
+    const ok = [victim.pid, survivor.pid].every((pid) =>
+      s.processes.some((p) => p.pid === pid && p.devices.some((d) => d.used.DRAM > 0)),
+    );
+    return ok ? s : undefined;
+  });
+  const survivorDram = before.processes.find((p) => p.pid === survivor.pid)!.devices[0]!.used.DRAM;
+
+  victim.kill("SIGKILL");
+  const killedAt = Date.now();
+  const after = await waitFor("the killed process to disappear", 5_000, async () => {
+    const s = await summaryOf(server);
+    return holds(s, victim.pid) ? undefined : s;
+  });
+  const goneMs = Date.now() - killedAt;
+  assert.ok(goneMs < 1000, `the killed process stayed ${goneMs} ms`);
+  // Device totals are the survivor's alone now.
+  for (const device of after.devices) {
+    const own = after.processes.find((p) => p.pid === survivor.pid)!.devices.find((d) => d.id === device.id)!;
+    assert.equal(device.memory.DRAM.used, own.used.DRAM);
+  }
+  assert.equal(
+    after.processes.find((p) => p.pid === survivor.pid)!.devices[0]!.used.DRAM >= survivorDram,
+    true,
+  );
+
+  // And smi --json (the user's view) agrees.
+  const smi = await runCli(["smi", "--json", "--server", server.url]);
+  assert.equal(smi.code, 0, smi.stderr);
+  const json = JSON.parse(smi.stdout) as { processes: { pid: number }[] };
+  assert.deepEqual(
+    json.processes.map((p) => p.pid),
+    [survivor.pid],
+  );
+  assert.equal((await victim.exited).signal, "SIGKILL");
+});
