@@ -3,12 +3,14 @@ import { ingest } from "./e2e/ingest.js";
 import { visibilityLatency } from "./e2e/visibility-latency.js";
 import type { Benchmark } from "./harness/benchmark.js";
 import { allocatorPairs } from "./micro/allocator-pairs.js";
+import { clientOverhead } from "./micro/client-overhead.js";
 import { codecDecode } from "./micro/codec-decode.js";
 import { codecEncode } from "./micro/codec-encode.js";
 
 /** Every benchmark, in the order the table lists them: micro tier first, then end-to-end. */
 export const BENCHMARKS: readonly Benchmark[] = [
   allocatorPairs,
+  clientOverhead,
   codecEncode,
   codecDecode,
   ingest,

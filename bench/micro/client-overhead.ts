@@ -1,0 +1,116 @@
+import { AllocationClient } from "../../src/client/allocation-client.js";
+import { deviceOptions } from "../../src/client/device-description.js";
+import { TrackingProcessor } from "../../src/client/tracking-processor.js";
+import { Device } from "../../src/device/device.js";
+import { GraphTracker } from "../../src/device/graph-tracker.js";
+import { WORMHOLE_B0_N150 } from "../../src/device/presets.js";
+import { monotonicNs, RuntimeChurn, yieldToEventLoop } from "../fixtures/runtime-churn.js";
+import { SERVER_PROCESS_SCRIPT } from "../fixtures/scripts.js";
+import type { ServerProcessReady } from "../fixtures/server-process.js";
+import type { Benchmark, OpenBenchmark } from "../harness/benchmark.js";
+import { BenchChild } from "../harness/child.js";
+import { BenchmarkFailedError } from "../harness/errors.js";
+
+const LIVE_BLOCKS = 1000;
+/** One client batch (2048 events) between yields, so the client writes as it would in a workload. */
+const CHUNK_PAIRS = 1024;
+
+interface Timing {
+  /** CPU time of this process (user + system, every thread), ns. */
+  cpuNs: number;
+  wallNs: number;
+}
+
+async function timedPairs(churn: RuntimeChurn, pairs: number, after?: () => Promise<void>): Promise<Timing> {
+  const cpuStarted = process.cpuUsage();
+  const started = monotonicNs();
+  for (let done = 0; done < pairs; done += CHUNK_PAIRS) {
+    churn.pairs(Math.min(CHUNK_PAIRS, pairs - done));
+    await yieldToEventLoop();
+  }
+  if (after !== undefined) await after();
+  const wallNs = monotonicNs() - started;
+  const cpu = process.cpuUsage(cpuStarted);
+  return { cpuNs: (cpu.user + cpu.system) * 1000, wallNs };
+}
+
+/**
+ * What tracking adds to the runtime's Buffer create + deallocate path. Two identical devices in this
+ * process run the same churn in the same run: one through a GraphTracker with no processor
+ * (untracked), one through a GraphTracker feeding a TrackingProcessor → AllocationClient connected to a
+ * real server process (tracked). The tracked time includes the client's batching and socket writes on
+ * this thread (flush() waits until every event is handed to the kernel). The order alternates per run.
+ *
+ * The headline compares CPU time of this process (process.cpuUsage), not wall time: on a shared machine
+ * the wall clock also counts time the process waited for a core or for the server to read its socket,
+ * which the workload does not pay in CPU. The wall-clock difference is reported beside it.
+ */
+export const clientOverhead: Benchmark = {
+  name: "client_overhead_ns_per_event",
+  tier: "micro",
+  description:
+    "(tracked − untracked) time of Buffer create+deallocate pairs / events; tracked = TrackingProcessor + " +
+    "AllocationClient to a real server",
+  metrics: [
+    { name: "client_overhead_ns_per_event", unit: "ns/event", target: 150, comparison: "<=" },
+    { name: "client_overhead_wall_ns_per_event", unit: "ns/event", comparison: "<=" },
+    { name: "client_untracked_ns_per_event", unit: "ns/event", comparison: "<=" },
+  ],
+  warmupRuns: 2,
+  async open(context): Promise<OpenBenchmark> {
+    const pairs = context.quick ? 50_000 : 300_000;
+    const server = await BenchChild.start<ServerProcessReady>(SERVER_PROCESS_SCRIPT);
+    const untrackedDevice = Device.create(WORMHOLE_B0_N150, { id: 0, clock: monotonicNs });
+    const untracked = new RuntimeChurn(untrackedDevice, new GraphTracker(), LIVE_BLOCKS);
+    const trackedDevice = Device.create(WORMHOLE_B0_N150, { id: 0, clock: monotonicNs });
+    const tracker = new GraphTracker();
+    const client = new AllocationClient({
+      socketPath: server.ready.socketPath,
+      processName: "bench-client-overhead",
+      ...deviceOptions([trackedDevice]),
+    });
+    tracker.addProcessor(new TrackingProcessor(client));
+    const deadline = Date.now() + 10_000;
+    while (client.state !== "ready") {
+      if (Date.now() > deadline) {
+        await client.close();
+        await server.stop();
+        throw new BenchmarkFailedError(`client state ${client.state} after 10 s`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const tracked = new RuntimeChurn(trackedDevice, tracker, LIVE_BLOCKS);
+    await client.flush();
+    let run = 0;
+    let droppedBefore = client.counters.dropped;
+    return {
+      async runOnce() {
+        const flush = () => client.flush({ timeoutMs: 30_000 });
+        let base: Timing;
+        let withTracking: Timing;
+        if (run++ % 2 === 0) {
+          base = await timedPairs(untracked, pairs);
+          withTracking = await timedPairs(tracked, pairs, flush);
+        } else {
+          withTracking = await timedPairs(tracked, pairs, flush);
+          base = await timedPairs(untracked, pairs);
+        }
+        const dropped = client.counters.dropped - droppedBefore;
+        droppedBefore = client.counters.dropped;
+        if (dropped > 0)
+          context.progress(`client dropped ${dropped} events (queue full): overhead understated`);
+        const events = 2 * pairs;
+        return {
+          client_overhead_ns_per_event: (withTracking.cpuNs - base.cpuNs) / events,
+          client_overhead_wall_ns_per_event: (withTracking.wallNs - base.wallNs) / events,
+          client_untracked_ns_per_event: base.cpuNs / events,
+        };
+      },
+      async close() {
+        await client.close();
+        untracked.release();
+        await server.stop();
+      },
+    };
+  },
+};
