@@ -1,0 +1,88 @@
+// DESIGN invariants 3 and 5: the server killed (SIGKILL) mid-run and restarted on the same socket.
+// The clients never block or throw; they reconnect, resync from their allocators, and the restarted
+// server's view is exactly their live sets.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import {
+  compareWithServer,
+  freePort,
+  type Proc,
+  readLiveSet,
+  scratch,
+  sleep,
+  startDemoProcess,
+  startServerProcess,
+  waitFor,
+} from "./harness.js";
+
+const { dir, cleanup } = scratch();
+const procs: Proc[] = [];
+after(async () => {
+  for (const p of procs) p.kill("SIGKILL");
+  await Promise.all(procs.map((p) => p.exited));
+  cleanup();
+});
+
+test("server SIGKILLed and restarted mid-run: clients carry on, resync, and the view is exact", {
+  timeout: 40_000,
+}, async () => {
+  const socket = join(dir, "server.sock");
+  const port = await freePort();
+  const first = await startServerProcess(socket, port);
+  procs.push(first);
+  const outputs = [join(dir, "live-0.json"), join(dir, "live-1.json")];
+  const clients = outputs.map((out, i) =>
+    startDemoProcess(socket, [
+      "--index",
+      String(i),
+      "--devices",
+      "2",
+      "--workers",
+      "2",
+      "--step-ms",
+      "20",
+      "--steps",
+      "120",
+      "--progress-ms",
+      "200",
+      "--hold",
+      "--live-set-out",
+      out,
+    ]),
+  );
+  procs.push(...clients);
+  await Promise.all(clients.map((c) => c.milestone("progress", 20_000)));
+
+  first.kill("SIGKILL");
+  await first.exited;
+  const stepsAtKill = clients.map((c) => c.lines.length);
+  await sleep(400);
+  // The workloads kept running while no server existed (nothing blocks on tracking).
+  for (const [i, c] of clients.entries()) {
+    assert.ok(
+      c.lines.length > stepsAtKill[i]! || c.lines.some((l) => l.includes('"finished"')),
+      `client ${i} stalled`,
+    );
+  }
+  const second = await startServerProcess(socket, port);
+  procs.push(second);
+
+  await Promise.all(clients.map((c) => c.milestone("finished", 30_000)));
+  const liveSets = outputs.map(readLiveSet);
+  const problems = await waitFor("the restarted server to converge", 15_000, async () => {
+    const found = await compareWithServer(second, liveSets);
+    return found.length === 0 ? found : undefined;
+  }).catch(() => compareWithServer(second, liveSets));
+  assert.deepEqual(problems, []);
+
+  const finished = await Promise.all(clients.map((c) => c.milestone("finished", 1000)));
+  for (const f of finished) assert.ok(Number(f["reconnects"]) >= 1, `pid ${f["pid"]} never reconnected`);
+  for (const c of clients) c.kill("SIGTERM");
+  const exits = await Promise.all(clients.map((c) => c.exited));
+  assert.deepEqual(
+    exits.map((e) => e.code),
+    [0, 0],
+  );
+  for (const c of clients) assert.deepEqual(c.stderr, [], "a client printed an error");
+});
