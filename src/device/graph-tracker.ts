@@ -1,3 +1,4 @@
+import type { CriticalSection } from "./allocator/lock.js";
 import type { AllocationChange, AllocationProcessor } from "./change.js";
 import { HookedDeallocationError, InvalidDeviceOptionsError } from "./errors.js";
 
@@ -42,13 +43,14 @@ export interface GraphHooks {
  * observer that only knows addresses (a legacy tt-metal frame writer, a debug log) sees the FREE of an
  * address before anyone can allocate it again and the ALLOC before anyone can free it — as long as it
  * writes synchronously to one FIFO sink. In one JavaScript realm a synchronous lifecycle step cannot be
- * interleaved anyway, so the default lock only checks nesting; across worker threads sharing a device,
- * inject a lock that lives in shared memory (see `GraphTrackerOptions.lifecycleLock`).
+ * interleaved anyway, so the default lock only counts nesting; across worker threads sharing a device,
+ * inject a lock that lives in shared memory, e.g. `() => new AtomicsMutex(word, 0)` over an Int32Array of a
+ * SharedArrayBuffer every thread was given (see `GraphTrackerOptions.lifecycleLock`). Such a lock is not
+ * re-entrant: a processor must not allocate or free buffers of the same device.
+ *
+ * It is the allocator's CriticalSection shape (enter / leave), so the allocator's locks plug in.
  */
-export interface LifecycleLock {
-  acquire(): void;
-  release(): void;
-}
+export type LifecycleLock = CriticalSection;
 
 /** How a device's changes reach this tracker. */
 export type DeviceSequencing =
@@ -169,10 +171,10 @@ class DeviceOrder {
 /** In-realm lock: a synchronous step cannot be interleaved in one realm, so it only counts nesting. */
 class RealmLifecycleLock implements LifecycleLock {
   private depth = 0;
-  acquire(): void {
+  enter(): void {
     this.depth++;
   }
-  release(): void {
+  leave(): void {
     if (this.depth > 0) this.depth--;
   }
 }
@@ -353,11 +355,11 @@ export class GraphTracker {
       lock = this.lockFactory(deviceId);
       this.locks.set(deviceId, lock);
     }
-    lock.acquire();
+    lock.enter();
     try {
       return step();
     } finally {
-      lock.release();
+      lock.leave();
     }
   }
 

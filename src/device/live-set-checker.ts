@@ -41,7 +41,7 @@ export const AnomalyKind = {
   UNKNOWN_FREE: "unknownFree",
   /** An ALLOC whose identity is already live. */
   DUPLICATE_ALLOC: "duplicateAlloc",
-  /** An ALLOC whose bank range intersects another live allocation of the same memory type. */
+  /** An ALLOC whose bank range intersects another live allocation of the same address space (memory type or region). */
   OVERLAP: "overlap",
   /** A FREE whose size differs from the size its ALLOC reported. */
   SIZE_MISMATCH: "sizeMismatch",
@@ -95,6 +95,12 @@ export interface ReplayOptions {
   firstSeq?: number;
   /** How many anomalies to keep with details. Default 20. */
   maxSamples?: number;
+  /**
+   * Which address range a memory type allocates from, for the overlap check: types that share one
+   * allocator region (L1 and CB in tt-metal) must map to the same number, e.g.
+   * `(t) => device.layout.regionOfType[t]`. Default: each memory type its own range.
+   */
+  addressSpaceOf?: (memoryType: MemoryType) => number;
 }
 
 export function streamKey(processId: number, deviceId: number): string {
@@ -138,8 +144,9 @@ export function replayEvents(events: Iterable<ReplayEvent>, options: ReplayOptio
     stream.push(event);
   }
 
+  const addressSpaceOf = options.addressSpaceOf ?? ((memoryType: MemoryType) => memoryType);
   for (const [key, stream] of streams) {
-    const state = new StreamState();
+    const state = new StreamState(addressSpaceOf);
     if (options.mode === "ordered") {
       // A stable sort keeps duplicates of one seq in arrival order, so the second is the one flagged.
       stream.sort((a, b) => a.seq - b.seq);
@@ -177,17 +184,20 @@ interface LiveEntry extends ReplayedAllocation {
 /** Live entries of one stream, by identity, plus a per-memory-type address index for overlap checks. */
 class StreamState {
   readonly byIdentity = new Map<number | string, LiveEntry>();
-  /** Per memory type, live entries sorted by address (duplicates of an address allowed). */
-  private readonly byAddress = new Map<MemoryType, LiveEntry[]>();
-  /** Per memory type, the largest extent ever inserted: bounds how far left an overlap can start. */
-  private readonly maxExtent = new Map<MemoryType, number>();
+  /** Per address space, live entries sorted by address (duplicates of an address allowed). */
+  private readonly byAddress = new Map<number, LiveEntry[]>();
+  /** Per address space, the largest extent ever inserted: bounds how far left an overlap can start. */
+  private readonly maxExtent = new Map<number, number>();
 
-  /** Live entries of the same memory type whose range intersects `entry`'s, other than itself. */
+  constructor(private readonly addressSpaceOf: (memoryType: MemoryType) => number) {}
+
+  /** Live entries of the same address space whose range intersects `entry`'s, other than itself. */
   overlapping(entry: LiveEntry): LiveEntry[] {
-    const sorted = this.byAddress.get(entry.memoryType);
+    const space = this.addressSpaceOf(entry.memoryType);
+    const sorted = this.byAddress.get(space);
     if (sorted === undefined) return [];
     const end = entry.address + entry.extentBytes;
-    const reach = this.maxExtent.get(entry.memoryType) ?? 0;
+    const reach = this.maxExtent.get(space) ?? 0;
     const found: LiveEntry[] = [];
     // Entries starting in [address - reach, end) are the only candidates.
     for (let i = lowerBound(sorted, entry.address - reach); i < sorted.length; i++) {
@@ -200,20 +210,21 @@ class StreamState {
 
   insert(identity: number | string, entry: LiveEntry): void {
     this.byIdentity.set(identity, entry);
-    let sorted = this.byAddress.get(entry.memoryType);
+    const space = this.addressSpaceOf(entry.memoryType);
+    let sorted = this.byAddress.get(space);
     if (sorted === undefined) {
       sorted = [];
-      this.byAddress.set(entry.memoryType, sorted);
+      this.byAddress.set(space, sorted);
     }
     sorted.splice(lowerBound(sorted, entry.address), 0, entry);
-    if (entry.extentBytes > (this.maxExtent.get(entry.memoryType) ?? 0)) {
-      this.maxExtent.set(entry.memoryType, entry.extentBytes);
+    if (entry.extentBytes > (this.maxExtent.get(space) ?? 0)) {
+      this.maxExtent.set(space, entry.extentBytes);
     }
   }
 
   remove(identity: number | string, entry: LiveEntry): void {
     this.byIdentity.delete(identity);
-    const sorted = this.byAddress.get(entry.memoryType)!;
+    const sorted = this.byAddress.get(this.addressSpaceOf(entry.memoryType))!;
     for (let i = lowerBound(sorted, entry.address); i < sorted.length; i++) {
       if (sorted[i] === entry) {
         sorted.splice(i, 1);

@@ -158,11 +158,11 @@ test("the lifecycle lock is taken before the address is chosen and released afte
   let held = false;
   const tracker = new GraphTracker({
     lifecycleLock: () => ({
-      acquire() {
+      enter() {
         held = true;
         log.push(`acquire at seq ${device.allocator.lastSeq}`);
       },
-      release() {
+      leave() {
         held = false;
         log.push(`release at seq ${device.allocator.lastSeq}`);
       },

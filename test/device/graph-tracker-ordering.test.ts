@@ -3,9 +3,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { AtomicsMutex } from "../../src/device/allocator/lock.js";
+import { Buffer } from "../../src/device/buffer.js";
 import { type AllocationChange, ChangeOp } from "../../src/device/change.js";
+import { Device } from "../../src/device/device.js";
 import { GraphTracker } from "../../src/device/graph-tracker.js";
 import { MemoryType } from "../../src/device/memory-type.js";
+import { TINY } from "../../src/device/presets.js";
 
 function change(deviceId: number, seq: number): AllocationChange {
   return {
@@ -168,8 +172,8 @@ test("the lifecycle lock spans the whole step and is released when the step thro
   const events: string[] = [];
   const tracker = new GraphTracker({
     lifecycleLock: (deviceId) => ({
-      acquire: () => events.push(`acquire ${deviceId}`),
-      release: () => events.push(`release ${deviceId}`),
+      enter: () => events.push(`acquire ${deviceId}`),
+      leave: () => events.push(`release ${deviceId}`),
     }),
   });
   tracker.withLifecycleLock(2, () => events.push("step"));
@@ -179,4 +183,19 @@ test("the lifecycle lock spans the whole step and is released when the step thro
     }),
   );
   assert.deepEqual(events, ["acquire 2", "step", "release 2", "acquire 2", "release 2"]);
+});
+
+test("a shared-memory mutex plugs in as the lifecycle lock (for devices shared by worker threads)", () => {
+  const word = new Int32Array(new SharedArrayBuffer(4));
+  let lockedDuringReport = false;
+  const tracker = new GraphTracker({ lifecycleLock: () => new AtomicsMutex(word, 0) });
+  tracker.addProcessor({
+    process() {
+      lockedDuringReport = Atomics.load(word, 0) !== 0;
+    },
+  });
+  const device = Device.create(TINY, { id: 4, shared: true });
+  Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker }).deallocate();
+  assert.equal(lockedDuringReport, true);
+  assert.equal(Atomics.load(word, 0), 0, "released after the step");
 });

@@ -84,6 +84,14 @@ test("overlap: two live allocations whose bank ranges intersect", () => {
     ev(A, 3, 3, 0x800, 64, { sizePerBankBytes: 0x40 }),
   ];
   assert.equal(replayEvents(far, { mode: "ordered" }).byKind.overlap, 2);
+  // Types that share a region (L1 and CB) share one address space when the caller says so.
+  const shared = [
+    { ...ev(A, 1, 1, 0x100, 64, { sizePerBankBytes: 0x40 }), memoryType: MemoryType.L1 },
+    { ...ev(A, 2, 2, 0x120, 64, { sizePerBankBytes: 0x40 }), memoryType: MemoryType.CB },
+  ];
+  assert.equal(replayEvents(shared, { mode: "ordered" }).anomalies, 0);
+  const regionOf = Device.create(TINY, { id: 0 }).layout.regionOfType;
+  only("overlap", replayEvents(shared, { mode: "ordered", addressSpaceOf: (t) => regionOf[t]! }));
 });
 
 test("size mismatch: a FREE whose size differs from its ALLOC (size 0 means not reported)", () => {
