@@ -1,5 +1,7 @@
 import { e2eThroughput } from "./e2e/e2e-throughput.js";
 import { ingest } from "./e2e/ingest.js";
+import { serverMemory } from "./e2e/server-memory.js";
+import { summaryQuery } from "./e2e/summary-query.js";
 import { visibilityLatency } from "./e2e/visibility-latency.js";
 import type { Benchmark } from "./harness/benchmark.js";
 import { allocatorPairs } from "./micro/allocator-pairs.js";
@@ -16,4 +18,6 @@ export const BENCHMARKS: readonly Benchmark[] = [
   ingest,
   e2eThroughput,
   visibilityLatency,
+  serverMemory,
+  summaryQuery,
 ];
