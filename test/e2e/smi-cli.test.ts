@@ -1,0 +1,102 @@
+// `allocwatch smi` against nothing and against a real server fed by a real workload process.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import {
+  freePort,
+  type Proc,
+  runCli,
+  scratch,
+  startDemoProcess,
+  startServerProcess,
+  waitFor,
+} from "./harness.js";
+
+const { dir, cleanup } = scratch();
+const procs: Proc[] = [];
+after(async () => {
+  for (const p of procs) p.kill("SIGKILL");
+  await Promise.all(procs.map((p) => p.exited));
+  cleanup();
+});
+
+test("with no server, smi prints one line that says what to do, and exits 1", async () => {
+  const port = await freePort();
+  for (const args of [["smi"], ["smi", "--json"]]) {
+    const { code, stdout, stderr } = await runCli([...args, "--http", `127.0.0.1:${port}`]);
+    assert.equal(code, 1);
+    assert.equal(stdout, "");
+    assert.equal(
+      stderr,
+      `allocwatch: no allocation server at http://127.0.0.1:${port} (start one with \`allocwatch serve\`)\n`,
+    );
+  }
+});
+
+test("ALLOCWATCH_HTTP chooses the server address", async () => {
+  const port = await freePort();
+  const viaEnv = await runCli(["smi"], { ...process.env, ALLOCWATCH_HTTP: `127.0.0.1:${port}` });
+  assert.match(viaEnv.stderr, new RegExp(`no allocation server at http://127\\.0\\.0\\.1:${port} `));
+});
+
+test("smi --json: devices with every memory type, processes with per-device use, anomalies", {
+  timeout: 30_000,
+}, async () => {
+  const socket = join(dir, "server.sock");
+  const server = await startServerProcess(socket, await freePort());
+  procs.push(server);
+  const client = startDemoProcess(socket, [
+    "--index",
+    "0",
+    "--devices",
+    "2",
+    "--workers",
+    "1",
+    "--step-ms",
+    "50",
+  ]);
+  procs.push(client);
+  await client.milestone("started", 15_000);
+  const json = await waitFor("the process to show up", 10_000, async () => {
+    const { code, stdout } = await runCli(["smi", "--json", "--server", server.url]);
+    if (code !== 0) return undefined;
+    const parsed = JSON.parse(stdout);
+    return parsed.processes.length === 1 ? parsed : undefined;
+  });
+  assert.deepEqual(Object.keys(json).sort(), ["anomalies", "devices", "processes"]);
+  assert.deepEqual(
+    json.devices.map((d: { id: number }) => d.id),
+    [0, 1],
+  );
+  for (const device of json.devices) {
+    assert.equal(typeof device.name, "string");
+    assert.deepEqual(Object.keys(device.memory), [
+      "DRAM",
+      "L1",
+      "SYSTEM_MEMORY",
+      "L1_SMALL",
+      "TRACE",
+      "CB",
+      "KERNEL",
+    ]);
+    for (const usage of Object.values(device.memory) as Record<string, number>[]) {
+      assert.deepEqual(Object.keys(usage).sort(), ["allocations", "peak", "total", "used"]);
+      for (const v of Object.values(usage)) assert.ok(Number.isSafeInteger(v) && v >= 0);
+    }
+    assert.ok(device.memory.DRAM.used > 0 && device.memory.DRAM.total > device.memory.DRAM.used);
+  }
+  const [proc] = json.processes;
+  assert.equal(proc.pid, client.pid);
+  assert.equal(proc.name, "llama-decoder");
+  assert.deepEqual(
+    proc.devices.map((d: { id: number }) => d.id),
+    [0, 1],
+  );
+  assert.ok(proc.devices[0].used.DRAM > 0);
+  assert.equal(typeof json.anomalies.total, "number");
+
+  // The table form shows the same process.
+  const table = await runCli(["smi", "--server", server.url]);
+  assert.equal(table.code, 0);
+  assert.match(table.stdout, new RegExp(`^\\s*${client.pid}\\s+llama-decoder\\s+0\\s`, "m"));
+});
