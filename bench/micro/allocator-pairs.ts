@@ -91,7 +91,7 @@ export const allocatorPairs: Benchmark = {
   ],
   warmupRuns: 2,
   async open(context) {
-    const pairs = context.quick ? 100_000 : 1_000_000;
+    const pairs = context.quick ? 50_000 : 1_000_000;
     const firstFit = new FragmentedDevice(FitPolicy.FIRST_FIT, pairs);
     const bestFit = new FragmentedDevice(FitPolicy.BEST_FIT, pairs);
     context.progress(`free blocks: first-fit ${firstFit.freeBlocks}, best-fit ${bestFit.freeBlocks}`);
