@@ -15,9 +15,8 @@ const { tracker, client } = startReporting({
   processName: data.processName,
   ...(data.socketPath ? { socketPath: data.socketPath } : {}),
 });
-// This thread only frees, and a buffer adopted from another thread does not introduce its device to the
-// tracker (Buffer.adopt skips that step), which would then wait forever for seq 1. Other threads change
-// these devices too, so this thread sees an increasing subsequence: say so up front.
+// Other threads change these devices too, so this thread's tracker sees an increasing subsequence of
+// each device's numbers: say so up front rather than let it wait for numbers it will never see.
 for (const id of devices.keys()) tracker.observeDevice(id, { kind: "sparse" });
 const inFlight = new Int32Array(data.inFlight);
 void whenConnected(client, data.connectTimeoutMs).then((connected) =>
