@@ -18,11 +18,13 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
+const IDLE = "(idle)";
+
 export interface SelfTimeEntry {
   /** functionName (file:line), "(anonymous)" for unnamed functions. */
   name: string;
   selfMs: number;
-  /** Share of all sampled time, percent. */
+  /** Share of the busy (non-idle) sampled time, percent; 0 for "(idle)" itself. */
   percent: number;
 }
 
@@ -39,15 +41,20 @@ export function selfTimes(profile: CpuProfile, cwd = process.cwd()): SelfTimeEnt
     frameOf.set(node.id, `${functionName || "(anonymous)"}${where}`);
   }
   const selfUs = new Map<string, number>();
-  let totalUs = 0;
+  let busyUs = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     const name = frameOf.get(profile.samples[i]!) ?? "?";
     const delta = profile.timeDeltas[i] ?? 0;
     selfUs.set(name, (selfUs.get(name) ?? 0) + delta);
-    totalUs += delta;
+    // Idle = the event loop waiting: a child that waits for its parent is not slow, so it is left out.
+    if (name !== IDLE) busyUs += delta;
   }
   return [...selfUs.entries()]
-    .map(([name, us]) => ({ name, selfMs: us / 1000, percent: totalUs > 0 ? (100 * us) / totalUs : 0 }))
+    .map(([name, us]) => ({
+      name,
+      selfMs: us / 1000,
+      percent: name !== IDLE && busyUs > 0 ? (100 * us) / busyUs : 0,
+    }))
     .sort((a, b) => b.selfMs - a.selfMs);
 }
 
@@ -58,8 +65,12 @@ function main(argv: string[]): void {
   for (const file of files) {
     const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
     const totalMs = (profile.endTime - profile.startTime) / 1000;
-    process.stdout.write(`${file}: ${totalMs.toFixed(0)} ms sampled\n`);
-    for (const entry of selfTimes(profile).slice(0, top)) {
+    const entries = selfTimes(profile);
+    const idleMs = entries.find((e) => e.name === IDLE)?.selfMs ?? 0;
+    process.stdout.write(
+      `${file}: ${totalMs.toFixed(0)} ms sampled, ${idleMs.toFixed(0)} ms idle; % of busy time:\n`,
+    );
+    for (const entry of entries.filter((e) => e.name !== IDLE).slice(0, top)) {
       process.stdout.write(
         `  ${entry.percent.toFixed(1).padStart(5)}%  ${entry.selfMs.toFixed(1).padStart(9)} ms  ${entry.name}\n`,
       );
