@@ -206,6 +206,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       timers,
       log,
       counters: connectionCounters,
+      liveness,
     });
     try {
       await legacy.listen();

@@ -103,3 +103,21 @@ test("invalid device, size, buffer type and pid are counted by kind and ignored"
   assert.equal(delta("INVALID_PID"), 1);
   c.close();
 });
+
+test("frames naming a pid that is not running open no session; the connection carries on", async () => {
+  const c = await server.connectLegacy();
+  const deadPid = 0x3ffffff0; // above any pid_max: never a running process
+  const before = (await server.anomalies()).byKind["INVALID_PID"] ?? 0;
+  await c.write(
+    concat([
+      request(144, { type: TYPE.ALLOC, deviceId: 7, size: 64, bufferType: 0, pid: deadPid, bufferId: 0x70 }),
+      alloc(7, 32, 0x71),
+      query(7),
+    ]),
+  );
+  const r = await c.read(144);
+  assert.equal(u64(r, RESPONSE_OFFSETS[144].dram), 32n);
+  assert.equal((await server.anomalies()).byKind["INVALID_PID"], before + 1);
+  assert.ok(!(await server.summary()).processes.some((p) => p.pid === deadPid));
+  c.close();
+});

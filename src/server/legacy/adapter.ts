@@ -15,6 +15,7 @@ import type { AnomalyKind } from "../api-types.js";
 import type { ConnectionCounters } from "../connection.js";
 import type { DeviceCatalog } from "../device-catalog.js";
 import { listenUnixSocket, type UnixListener } from "../listener.js";
+import { type ProcessLiveness, procLiveness } from "../process-liveness.js";
 import type { Registry } from "../registry.js";
 import type { Session, SessionPeer } from "../session.js";
 import type { SessionTable } from "../session-table.js";
@@ -41,6 +42,8 @@ export interface LegacyAdapterDeps {
   counters?: ConnectionCounters;
   /** How a pid's start time and name are found (tests inject a fake). Default: /proc. */
   identify?: IdentifyProcess;
+  /** The reaper's liveness check, so that a pid it would reap at once never opens a session. */
+  liveness?: ProcessLiveness;
 }
 
 /** One legacy process as seen through one connection. */
@@ -66,6 +69,7 @@ export class LegacyAdapter implements LegacyConnectionHandler {
   private readonly connections = new Map<LegacyConnection, Map<number, Binding>>();
   private readonly processes = new WeakMap<Session, LegacyProcess>();
   private readonly identify: IdentifyProcess;
+  private readonly liveness: ProcessLiveness;
   private stopped = false;
 
   constructor(
@@ -74,6 +78,7 @@ export class LegacyAdapter implements LegacyConnectionHandler {
   ) {
     this.devices = new LegacyDeviceTable(options.devices);
     this.identify = deps.identify ?? procIdentity;
+    this.liveness = deps.liveness ?? procLiveness;
     // Configured devices appear in the summary (with capacities) before any legacy client connects.
     for (const descriptor of this.devices.descriptors()) {
       deps.catalog.describe(descriptor, NO_PROCESS);
@@ -309,6 +314,16 @@ export class LegacyAdapter implements LegacyConnectionHandler {
     if (bindings === undefined) return undefined;
     let binding = bindings.get(m.processId);
     if (binding === undefined || binding.session.isReleased) {
+      if (!this.liveness.isAlive(m.processId, 0)) {
+        // The reaper would release such a session at once (and close this connection with it): a pid
+        // from another PID namespace, a made-up one, or frames read after their process exited.
+        this.anomaly(
+          "INVALID_PID",
+          m,
+          `${LEGACY_MESSAGE_TYPE_NAMES[m.type]} from process_id ${m.processId}, which is not a running process visible to the server`,
+        );
+        return undefined;
+      }
       binding = this.bind(connection, m.processId);
       if (binding === undefined) return undefined;
       bindings.set(m.processId, binding);
