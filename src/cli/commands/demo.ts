@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { resolveSocketPath } from "../../client/socket-path.js";
 import { describeDemoLine } from "../../demo/progress-line.js";
 import { type DemoOptions, startDemo } from "../../demo/run-demo.js";
 import { DEVICE_PRESETS } from "../../device/presets.js";
@@ -73,6 +75,14 @@ export function demoCommand(): Command {
       .description("run workload processes on simulated devices that report to the allocation server")
       .option("--socket <path>", "server socket (default $ALLOCWATCH_SOCKET or the per-user path)"),
   ).action(async (options: DemoCliOptions) => {
+    const socketPath = resolveSocketPath(options.socket);
+    if (!existsSync(socketPath)) {
+      // Not an error: the clients keep trying and report (after a resync) once a server appears.
+      process.stderr.write(
+        `allocwatch demo: no allocation server at ${socketPath} yet (start one with \`allocwatch serve\`); ` +
+          "the workloads run anyway and report as soon as it is there\n",
+      );
+    }
     const fleet = startDemo(
       demoOptions(options, (line, child) => process.stdout.write(describeDemoLine(line, child) + "\n")),
     );
