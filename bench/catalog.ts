@@ -8,6 +8,7 @@ import { allocatorPairs } from "./micro/allocator-pairs.js";
 import { clientOverhead } from "./micro/client-overhead.js";
 import { codecDecode } from "./micro/codec-decode.js";
 import { codecEncode } from "./micro/codec-encode.js";
+import { legacyDecode } from "./micro/legacy-decode.js";
 
 /** Every benchmark, in the order the table lists them: micro tier first, then end-to-end. */
 export const BENCHMARKS: readonly Benchmark[] = [
@@ -15,6 +16,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   clientOverhead,
   codecEncode,
   codecDecode,
+  legacyDecode,
   ingest,
   e2eThroughput,
   visibilityLatency,
