@@ -4,6 +4,7 @@
 import { Command } from "commander";
 import { demoCommand } from "./commands/demo.js";
 import { raceCommand } from "./commands/race.js";
+import { serveCommand } from "./commands/serve.js";
 import { smiCommand } from "./commands/smi.js";
 import { startCommand } from "./commands/start.js";
 
@@ -13,6 +14,7 @@ const program = new Command("allocwatch")
   .showHelpAfterError("(run with --help for usage)");
 
 // Subcommands register here, one line each, in the order `--help` lists them.
+program.addCommand(serveCommand());
 program.addCommand(smiCommand());
 program.addCommand(demoCommand());
 program.addCommand(startCommand());
