@@ -135,7 +135,7 @@ export class LegacyFrameDecoder {
         position = take;
         if (!this.detect(false)) return;
       }
-      this.reportLayout("fixed by configuration");
+      if (!this.layoutReported) this.reportLayout("fixed by configuration"); // auto: reported by choose()
       this.drainPending();
       if (this.failedWith !== undefined) return;
       this.cut(chunk, position);
@@ -151,10 +151,7 @@ export class LegacyFrameDecoder {
   /** The peer has sent nothing for a while: settles auto-detection when exactly 112 bytes are held. */
   idle(): void {
     if (!this.awaitingIdleHint) return;
-    if (this.detect(true)) {
-      this.reportLayout("");
-      this.drainPending();
-    }
+    if (this.detect(true)) this.drainPending();
   }
 
   /** The stream ended. Reports a truncated frame if bytes are left over. */

@@ -10,7 +10,7 @@ import {
 } from "../../protocol/legacy/layout.js";
 import type { LegacyMessage } from "../../protocol/legacy/message.js";
 import { MemoryType } from "../../protocol/memory-type.js";
-import type { AnomalyLog, AnomalySubject } from "../anomaly-log.js";
+import { type AnomalyLog, type AnomalySubject, NO_SESSION } from "../anomaly-log.js";
 import type { AnomalyKind } from "../api-types.js";
 import type { ConnectionCounters } from "../connection.js";
 import type { DeviceCatalog } from "../device-catalog.js";
@@ -52,7 +52,6 @@ interface Binding {
   peer: SessionPeer;
 }
 
-const NO_PROCESS: AnomalySubject = { sessionId: "", pid: 0 };
 let nextPeerId = -1;
 
 /**
@@ -81,7 +80,7 @@ export class LegacyAdapter implements LegacyConnectionHandler {
     this.liveness = deps.liveness ?? procLiveness;
     // Configured devices appear in the summary (with capacities) before any legacy client connects.
     for (const descriptor of this.devices.descriptors()) {
-      deps.catalog.describe(descriptor, NO_PROCESS);
+      deps.catalog.describe(descriptor, NO_SESSION);
       deps.registry.device(descriptor.deviceId);
     }
     deps.sessions.listen({
@@ -382,8 +381,6 @@ export class LegacyAdapter implements LegacyConnectionHandler {
   private subjectOf(connection: LegacyConnection): AnomalySubject {
     const bindings = this.connections.get(connection);
     if (bindings !== undefined) for (const b of bindings.values()) return b.session.account;
-    return NO_SESSION_SUBJECT;
+    return NO_SESSION;
   }
 }
-
-const NO_SESSION_SUBJECT = NO_PROCESS;
