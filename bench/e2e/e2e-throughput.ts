@@ -1,7 +1,7 @@
 import type { ClientCounters } from "../../src/client/types.js";
 import type { FullSpeedReport } from "../fixtures/runtime-process.js";
 import { RUNTIME_PROCESS_SCRIPT, SERVER_PROCESS_SCRIPT } from "../fixtures/scripts.js";
-import type { AppliedReport, ServerProcessReady } from "../fixtures/server-process.js";
+import type { AppliedReport, ServerProcessInfo, ServerProcessReady } from "../fixtures/server-process.js";
 import type { Benchmark, OpenBenchmark } from "../harness/benchmark.js";
 import { BenchChild } from "../harness/child.js";
 import { BenchmarkFailedError } from "../harness/errors.js";
@@ -74,6 +74,10 @@ export const e2eThroughput: Benchmark = {
         };
       },
       async close() {
+        const info = await server.request<ServerProcessInfo>({ type: "info" });
+        if (info.anomalies > 0 || info.eventsStale > 0) {
+          context.progress(`server recorded ${info.anomalies} anomalies, ${info.eventsStale} stale events`);
+        }
         await Promise.all(clients.map((c) => c.stop()));
         await server.stop();
       },

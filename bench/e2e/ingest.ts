@@ -1,9 +1,10 @@
 import { ChurnStream } from "../fixtures/churn.js";
 import { RawSession } from "../fixtures/raw-session.js";
 import { SERVER_PROCESS_SCRIPT } from "../fixtures/scripts.js";
-import type { AppliedReport, ServerProcessReady } from "../fixtures/server-process.js";
+import type { AppliedReport, ServerProcessInfo, ServerProcessReady } from "../fixtures/server-process.js";
 import type { Benchmark, OpenBenchmark } from "../harness/benchmark.js";
 import { BenchChild } from "../harness/child.js";
+import { BenchmarkFailedError } from "../harness/errors.js";
 
 /** Client library default batch: what real clients send. */
 const EVENTS_PER_FRAME = 2048;
@@ -46,6 +47,12 @@ class IngestRig {
     const perConnection = Math.ceil(events / this.sessions.length);
     const frames = this.streams.map((s) => s.churnFrames(perConnection));
     const { elapsedNs, count } = await this.send(frames);
+    const info = await this.server.request<ServerProcessInfo>({ type: "info" });
+    if (info.anomalies > 0 || info.protocolErrors > 0) {
+      throw new BenchmarkFailedError(
+        `the server recorded ${info.anomalies} anomalies and ${info.protocolErrors} protocol errors: the churn stream is wrong`,
+      );
+    }
     return (count / elapsedNs) * 1e9;
   }
 
