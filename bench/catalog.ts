@@ -9,6 +9,7 @@ import { clientOverhead } from "./micro/client-overhead.js";
 import { codecDecode } from "./micro/codec-decode.js";
 import { codecEncode } from "./micro/codec-encode.js";
 import { legacyDecode } from "./micro/legacy-decode.js";
+import { registryApply } from "./micro/registry-apply.js";
 
 /** Every benchmark, in the order the table lists them: micro tier first, then end-to-end. */
 export const BENCHMARKS: readonly Benchmark[] = [
@@ -16,6 +17,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   clientOverhead,
   codecEncode,
   codecDecode,
+  registryApply,
   legacyDecode,
   ingest,
   e2eThroughput,
