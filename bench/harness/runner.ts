@@ -1,7 +1,7 @@
 import { loadavg } from "node:os";
 import type { RunnerOptions } from "./args.js";
 import { type Benchmark, type BenchmarkContext, MIN_MEASURED_RUNS, type RunValues } from "./benchmark.js";
-import { UnknownBenchmarkError } from "./errors.js";
+import { BenchmarkFailedError, UnknownBenchmarkError } from "./errors.js";
 import { describeMachine, roundLoad } from "./machine.js";
 import type { BenchReport, MetricResult } from "./report.js";
 import { median } from "./stats.js";
@@ -50,12 +50,13 @@ export async function runBenchmarks(
       io.progress(`${tag}: opening`);
       const open = await benchmark.open(context);
       try {
+        const runLimitMs = options.quick ? QUICK_RUN_LIMIT_MS : RUN_LIMIT_MS;
         for (let i = 0; i < warmups; i++) {
           io.progress(`${tag}: warm-up ${i + 1}/${warmups}`);
-          await open.runOnce();
+          await withinLimit(open.runOnce(), runLimitMs);
         }
         for (let i = 0; i < runCount; i++) {
-          const values = await open.runOnce();
+          const values = await withinLimit(open.runOnce(), runLimitMs);
           runs.push(values);
           io.progress(`${tag}: run ${i + 1}/${runCount} ${describeRun(values)}`);
         }
@@ -96,6 +97,21 @@ export async function runBenchmarks(
     durationMs: Math.round(performance.now() - started),
     results,
   };
+}
+
+/** A run that takes longer than this is a hung fixture, not a slow result: fail it and move on, ms. */
+const RUN_LIMIT_MS = 180_000;
+const QUICK_RUN_LIMIT_MS = 30_000;
+
+function withinLimit<T>(work: Promise<T>, limitMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new BenchmarkFailedError(`a run took longer than ${limitMs} ms`)),
+      limitMs,
+    );
+  });
+  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }
 
 function describeRun(values: RunValues): string {
