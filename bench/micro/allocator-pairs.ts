@@ -17,7 +17,7 @@ const REQUEST_SHAPES = 256;
  * Each pair allocates a random size and frees a random live block (the new block takes its place), so
  * the live count and the fragmentation stay put from run to run.
  */
-class FragmentedDevice {
+export class FragmentedDevice {
   readonly device: Device;
   private readonly live = new Float64Array(LIVE_BLOCKS);
   private readonly requests: AllocationRequest[] = [];
