@@ -155,11 +155,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         reattached ? "connection joined session" : "session opened",
       ),
     idle: (s) => log.info({ sessionId: s.sessionId, pid: s.pid }, "session has no connection left"),
-    released: (s, reason) =>
-      log.info(
-        { sessionId: s.sessionId, pid: s.pid, reason, allocations: s.account.liveAllocations },
-        "session released",
-      ),
+    released: (s, reason, allocations) =>
+      log.info({ sessionId: s.sessionId, pid: s.pid, reason, allocations }, "session released"),
   });
   const reaper = new Reaper(sessions, liveness, timers, {
     graceMs,

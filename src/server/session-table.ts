@@ -13,7 +13,8 @@ export interface SessionTableHooks {
   idle?(session: Session): void;
   /** A connection came back to an idle session. */
   reattached?(session: Session): void;
-  released?(session: Session, reason: ReleaseReason): void;
+  /** `allocationsReleased`: live allocations the session held when it was released. */
+  released?(session: Session, reason: ReleaseReason, allocationsReleased: number): void;
 }
 
 /**
@@ -91,9 +92,10 @@ export class SessionTable {
   /** Releases the session's memory, closes its connections and forgets it. */
   release(session: Session, reason: ReleaseReason, closeCode = "SERVER_SESSION_RELEASED"): void {
     if (session.isReleased) return;
+    const allocations = session.account.liveAllocations;
     session.release();
     if (this.byId.get(session.sessionId) === session) this.byId.delete(session.sessionId);
     for (const peer of session.connections().slice()) peer.close(closeCode, `session released: ${reason}`);
-    for (const h of this.hooks) h.released?.(session, reason);
+    for (const h of this.hooks) h.released?.(session, reason, allocations);
   }
 }

@@ -1,0 +1,95 @@
+// Gaps and snapshots end to end over a real socket: a missing seq makes the server send RESYNC_REQUEST
+// after the gap timeout; the client's watermarked snapshot heals the view; a descriptor conflict between
+// two sessions is an anomaly, not a crash.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import {
+  encodeEvents,
+  encodeSnapshotBegin,
+  encodeSnapshotChunk,
+  encodeSnapshotEnd,
+} from "../../src/protocol/encode-frame.js";
+import { FrameType, type ResyncRequestFrame } from "../../src/protocol/frames.js";
+import { newSessionId, RawClient, TEST_DEVICE } from "./raw-client.js";
+import { startTestServer, type TestServer } from "./test-server.js";
+
+let server: TestServer;
+before(async () => {
+  server = await startTestServer({ gapTimeoutMs: 100 });
+});
+after(async () => {
+  await server.stop();
+});
+
+const event = (seq: number, op: 1 | 2 = 1) => ({
+  op,
+  deviceId: 0,
+  memoryType: 0 as const,
+  seq,
+  allocationId: seq,
+  address: seq * 4096,
+  sizeBytes: 4096,
+  timestampNs: 0,
+});
+
+test("a gap gets a RESYNC_REQUEST after the timeout; the snapshot makes the view exact", async () => {
+  const sessionId = newSessionId();
+  const client = await RawClient.handshake(server.socketPath, { sessionId });
+  const started = performance.now();
+  client.send(encodeEvents([event(1), event(3), event(4)])); // seq 2 "lost"
+  const request = (await client.waitFor(
+    (f) => f.type === FrameType.RESYNC_REQUEST,
+    2000,
+  )) as ResyncRequestFrame;
+  const waited = performance.now() - started;
+  assert.ok(waited >= 90, `asked after ${waited.toFixed(0)} ms`);
+  assert.equal(request.deviceId, 0);
+  assert.match(request.reason, /gap/);
+  const live = () => server.queries.summary().processes.find((p) => p.sessionId === sessionId)!.devices[0];
+  assert.equal(live().allocations, 1, "nothing past the hole is applied");
+
+  // Snapshot at watermark 4 (seq 2 allocated id 2), then seq 5 frees id 1.
+  client.send(encodeSnapshotBegin({ deviceId: 0, watermarkSeq: 4, totalAllocations: 4 }));
+  client.send(
+    encodeSnapshotChunk({
+      deviceId: 0,
+      allocations: [1, 2, 3, 4].map((id) => ({
+        allocationId: id,
+        memoryType: 0,
+        address: id * 4096,
+        sizeBytes: 4096,
+      })),
+    }),
+  );
+  client.send(encodeSnapshotEnd({ deviceId: 0, watermarkSeq: 4 }));
+  client.send(encodeEvents([event(3), { ...event(1, 2), seq: 5 }])); // seq 3 is stale now
+  for (let i = 0; i < 200 && live().allocations !== 3; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(live().allocations, 3);
+  assert.equal(live().used.DRAM, 3 * 4096);
+  const { body } = await server.get("/api/v1/anomalies");
+  assert.deepEqual(body.byKind, { SEQUENCE_GAP: 1 });
+  assert.ok(server.queries.summary().server.eventsStale >= 1);
+  client.destroy();
+});
+
+test("conflicting device descriptors from two sessions: an anomaly, both served, first description kept", async () => {
+  const a = await RawClient.handshake(server.socketPath, {
+    devices: [{ ...TEST_DEVICE, deviceId: 5, name: "first" }],
+  });
+  const b = await RawClient.handshake(server.socketPath, {
+    devices: [
+      {
+        ...TEST_DEVICE,
+        deviceId: 5,
+        name: "second",
+        capacityBytes: TEST_DEVICE.capacityBytes.map((c) => c * 2),
+      },
+    ],
+  });
+  assert.ok(a.isOpen && b.isOpen);
+  const summary = server.queries.summary();
+  assert.equal(summary.devices.find((d) => d.id === 5)!.name, "first");
+  assert.equal(summary.anomalies.byKind.DESCRIPTOR_CONFLICT, 1);
+  a.destroy();
+  b.destroy();
+});
