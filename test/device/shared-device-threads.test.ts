@@ -89,7 +89,9 @@ test("4 worker threads on one shared device: unique gap-free seqs, exact replay,
   assert.ok(crossThreadFrees > 100, `expected many cross-thread frees, got ${crossThreadFrees}`);
   assert.equal(changes.length, allocator.lastSeq);
   changes.sort((a, b) => a.seq - b.seq);
-  changes.forEach((change, i) => assert.equal(change.seq, i + 1, "seqs are unique and gap-free"));
+  changes.forEach((change, i) => {
+    assert.equal(change.seq, i + 1, "seqs are unique and gap-free");
+  });
 
   // Replay in seq order: every free names a live allocation at its address, no two live allocations share
   // an address in one region, and ids are never reused.
