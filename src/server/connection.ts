@@ -31,6 +31,8 @@ export interface ConnectionDeps {
   logEvents: boolean;
   /** How long the peer may take to close after our ERROR frame before we destroy the socket, ms. */
   closeTimeoutMs: number;
+  /** How long a new connection may take to send HELLO, ms (a silent peer must not hold a socket forever). */
+  helloTimeoutMs: number;
 }
 
 let nextConnectionId = 1;
@@ -64,6 +66,11 @@ export class Connection implements SessionPeer {
       this.deps.log.debug({ connection: this.id, err: error }, "connection error"),
     );
     socket.on("close", () => this.onClose());
+    socket.setTimeout(deps.helloTimeoutMs, () => {
+      if (this.session === undefined) {
+        this.fail(ServerErrorCode.HELLO_TIMEOUT, `no HELLO within ${deps.helloTimeoutMs} ms of connecting`);
+      }
+    });
   }
 
   /** Session of this connection once HELLO is accepted. */
@@ -202,6 +209,7 @@ export class Connection implements SessionPeer {
       }
       throw error;
     }
+    this.socket.setTimeout(0);
     this.socket.write(encodeWelcome({ version: PROTOCOL_VERSION, maxFrameBytes: this.deps.maxFrameBytes }));
   }
 

@@ -11,8 +11,8 @@ export const ServerErrorCode = {
   SOCKET_PATH_OCCUPIED: "SERVER_SOCKET_PATH_OCCUPIED",
   /** Listening failed for another reason (permissions, missing directory, address in use...). */
   LISTEN_FAILED: "SERVER_LISTEN_FAILED",
-  /** The first frame of a connection was not HELLO. */
-  HELLO_REQUIRED: "SERVER_HELLO_REQUIRED",
+  /** A connection sent no HELLO within the handshake timeout. */
+  HELLO_TIMEOUT: "SERVER_HELLO_TIMEOUT",
   /** A frame that a client may not send in the connection's state (a second HELLO, a WELCOME...). */
   UNEXPECTED_FRAME: "SERVER_UNEXPECTED_FRAME",
   /** HELLO reuses a live session id with another pid or process start time. */

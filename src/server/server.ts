@@ -39,6 +39,8 @@ export interface ServerOptions {
   sweepIntervalMs?: number;
   /** Largest frame accepted and announced in WELCOME, bytes. Default and maximum 1 MiB. */
   maxFrameBytes?: number;
+  /** How long a new connection may take to send HELLO, ms. Default 10000. */
+  helloTimeoutMs?: number;
   /** Recent anomalies kept for the API. Default 256. */
   recentAnomalies?: number;
   /** Log level when no `logger` is given. Default "info". */
@@ -101,6 +103,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       `maxFrameBytes must be in ${MIN_MAX_FRAME_BYTES}..${DEFAULT_MAX_FRAME_BYTES}, got ${maxFrameBytes}`,
     );
   }
+  const helloTimeoutMs = positiveInteger(options.helloTimeoutMs, 10_000, "helloTimeoutMs");
   const recentAnomalies = nonNegativeInteger(
     options.recentAnomalies,
     DEFAULT_RECENT_ANOMALIES,
@@ -180,6 +183,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       maxFrameBytes,
       logEvents: verbose,
       closeTimeoutMs: 2000,
+      helloTimeoutMs,
     });
     connections.add(connection);
     const closed = new Promise<void>((resolve) =>
