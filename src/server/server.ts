@@ -21,6 +21,7 @@ import { SessionTable } from "./session-table.js";
 import { systemTimers, type TimerScheduler } from "./timers.js";
 
 export const SERVER_VERSION = "0.1.0";
+const ANOMALY_LOG_LINES_PER_S = 20;
 
 export type LogLevel = "silent" | "error" | "warn" | "info" | "debug";
 
@@ -124,7 +125,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     options.logger ??
     pino(
       { level: verbose ? "debug" : (options.logLevel ?? "info"), base: { pid: process.pid } },
-      pino.destination({ dest: 2, sync: !verbose }),
+      // Synchronous: lines are never lost at exit, and even --verbose is a debugging mode, not a hot path.
+      pino.destination({ dest: 2, sync: true }),
     );
   const timers = options.timers ?? systemTimers;
   const liveness = options.liveness ?? procLiveness;
@@ -148,9 +150,26 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     },
     catalog,
   );
-  anomalies.onRecord((a) =>
-    log.warn({ anomaly: a.kind, sessionId: a.sessionId, pid: a.pid, deviceId: a.deviceId }, a.detail),
-  );
+  // A broken client can produce anomalies at event rate: log at most ANOMALY_LOG_LINES_PER_S lines a
+  // second and say how many were left out (the API still counts every one).
+  let anomalyWindowStartMs = Number.NEGATIVE_INFINITY;
+  let anomalyLinesInWindow = 0;
+  let anomalyLinesSuppressed = 0;
+  anomalies.onRecord((a) => {
+    const now = timers.nowMs();
+    if (now - anomalyWindowStartMs >= 1000) {
+      if (anomalyLinesSuppressed > 0)
+        log.warn({ suppressed: anomalyLinesSuppressed }, "anomaly log lines suppressed");
+      anomalyWindowStartMs = now;
+      anomalyLinesInWindow = 0;
+      anomalyLinesSuppressed = 0;
+    }
+    if (anomalyLinesInWindow++ < ANOMALY_LOG_LINES_PER_S) {
+      log.warn({ anomaly: a.kind, sessionId: a.sessionId, pid: a.pid, deviceId: a.deviceId }, a.detail);
+    } else {
+      anomalyLinesSuppressed++;
+    }
+  });
   sessions.listen({
     opened: (s, reattached) =>
       log.info(
