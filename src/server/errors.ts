@@ -19,6 +19,8 @@ export const ServerErrorCode = {
   SESSION_CONFLICT: "SERVER_SESSION_CONFLICT",
   /** A defect in the server while handling a connection's frame; that connection is closed. */
   INTERNAL: "SERVER_INTERNAL_ERROR",
+  /** The session was released (process gone, grace expired); sent to connections it still had. */
+  SESSION_RELEASED: "SERVER_SESSION_RELEASED",
   /** The server is shutting down; sent in the ERROR frame that closes every connection. */
   SHUTTING_DOWN: "SERVER_SHUTTING_DOWN",
   /** HTTP: malformed request parameter. */

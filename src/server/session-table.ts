@@ -90,7 +90,11 @@ export class SessionTable {
   }
 
   /** Releases the session's memory, closes its connections and forgets it. */
-  release(session: Session, reason: ReleaseReason, closeCode = "SERVER_SESSION_RELEASED"): void {
+  release(
+    session: Session,
+    reason: ReleaseReason,
+    closeCode: string = ServerErrorCode.SESSION_RELEASED,
+  ): void {
     if (session.isReleased) return;
     const allocations = session.account.liveAllocations;
     session.release();

@@ -7,7 +7,8 @@ import { type RunningServer, type ServerOptions, startServer } from "../../src/s
 
 export interface TestServer extends RunningServer {
   dir: string;
-  /** GET `path` on the HTTP API: status and parsed JSON body. */
+  /** GET `path` on the HTTP API: status and parsed JSON body (loosely typed: tests probe every shape). */
+  // biome-ignore lint/suspicious/noExplicitAny: test probe of arbitrary JSON responses
   get(path: string): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
 }
