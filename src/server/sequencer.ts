@@ -5,7 +5,11 @@ import type { TimerScheduler } from "./timers.js";
 
 /** Tunables of every sequencer, validated once at the edge (server options). */
 export interface SequencerOptions {
-  /** Events that may wait for a missing sequence number, per (session, device). Power of two. */
+  /**
+   * Most events that may wait for a missing sequence number, per (session, device); power of two. The
+   * ring starts at min(1024, this) slots and doubles as needed (34 bytes per slot), so a connection
+   * that lags others by thousands of events costs memory only while it lags.
+   */
   reorderCapacity: number;
   /** How long a missing sequence number is waited for before a resync is requested, ms. */
   gapTimeoutMs: number;
@@ -14,7 +18,7 @@ export interface SequencerOptions {
 }
 
 export const DEFAULT_SEQUENCER_OPTIONS: SequencerOptions = {
-  reorderCapacity: 16384,
+  reorderCapacity: 1 << 20,
   gapTimeoutMs: 500,
   maxSnapshotAllocations: 16_000_000,
 };
@@ -50,6 +54,7 @@ export interface SequencerDeps {
 }
 
 const OP_ALLOC = 1;
+const INITIAL_RING_SLOTS = 1024;
 const EMPTY = 0;
 
 /**
@@ -80,8 +85,10 @@ export class Sequencer {
   /** Watermark of the last snapshot applied (seq <= it are stale, not duplicates). */
   private lastWatermark = 0;
 
+  /** Current ring size (power of two, <= maxCapacity) and its index mask. */
   private capacity: number;
   private mask: number;
+  private readonly maxCapacity: number;
   private ops: Uint8Array | undefined;
   private types: Uint8Array | undefined;
   private seqs: Float64Array | undefined;
@@ -104,7 +111,8 @@ export class Sequencer {
     readonly deviceId: number,
     private readonly deps: SequencerDeps,
   ) {
-    this.capacity = deps.options.reorderCapacity;
+    this.maxCapacity = deps.options.reorderCapacity;
+    this.capacity = Math.min(INITIAL_RING_SLOTS, this.maxCapacity);
     this.mask = this.capacity - 1;
   }
 
@@ -283,9 +291,13 @@ export class Sequencer {
       this.apply(op, this.types![i], this.ids![i], this.addresses![i], this.sizes![i]);
       this.nextSeq++;
     }
-    if (this.buffered === 0 && this.lostThrough < this.nextSeq) {
-      this.clearGapTimer();
-      this.resyncPending = false;
+    if (this.buffered === 0) {
+      // A ring grown for a lag episode is given back once it empties.
+      if (this.capacity >= 16 * INITIAL_RING_SLOTS) this.releaseRing();
+      if (this.lostThrough < this.nextSeq) {
+        this.clearGapTimer();
+        this.resyncPending = false;
+      }
     }
   }
 
@@ -298,7 +310,7 @@ export class Sequencer {
     sizeBytes: number,
     base: number,
   ): void {
-    if (seq >= base + this.capacity) {
+    if (seq >= base + this.maxCapacity) {
       this.deps.counters.overflowDropped++;
       if (seq > this.lostThrough) this.lostThrough = seq;
       if (!this.resyncPending && this.snapshot === undefined) {
@@ -306,13 +318,14 @@ export class Sequencer {
           "REORDER_OVERFLOW",
           this.deps.ledger.account,
           this.deviceId,
-          `seq ${seq} is ${seq - base} ahead of the missing seq ${base}; the reorder buffer holds ${this.capacity}`,
+          `seq ${seq} is ${seq - base} ahead of the missing seq ${base}; the reorder buffer holds ${this.maxCapacity}`,
         );
         this.askForResync(`reorder buffer overflow at seq ${seq}`);
       }
       return;
     }
     if (this.ops === undefined) this.allocateRing();
+    if (seq >= base + this.capacity) this.growRing(seq - base + 1);
     const i = seq & this.mask;
     if (this.ops![i] !== EMPTY) {
       this.duplicate(seq, "is already waiting in the reorder buffer");
@@ -419,6 +432,48 @@ export class Sequencer {
       this.askForResync(`still waiting for a snapshot (stalled at seq ${this.nextSeq})`);
     }
     this.armGapTimer();
+  }
+
+  /**
+   * Doubles the ring until it holds `window` slots. Every buffered seq lies in [base, base + old
+   * capacity), so re-indexing with the larger mask cannot collide.
+   */
+  private growRing(window: number): void {
+    let capacity = this.capacity;
+    while (capacity < window) capacity *= 2;
+    const mask = capacity - 1;
+    const ops = new Uint8Array(capacity);
+    const types = new Uint8Array(capacity);
+    const seqs = new Float64Array(capacity);
+    const ids = new Float64Array(capacity);
+    const addresses = new Float64Array(capacity);
+    const sizes = new Float64Array(capacity);
+    const oldOps = this.ops!;
+    for (let i = 0; i < this.capacity; i++) {
+      if (oldOps[i] === EMPTY) continue;
+      const seq = this.seqs![i];
+      const j = seq & mask;
+      ops[j] = oldOps[i];
+      types[j] = this.types![i];
+      seqs[j] = seq;
+      ids[j] = this.ids![i];
+      addresses[j] = this.addresses![i];
+      sizes[j] = this.sizes![i];
+    }
+    this.ops = ops;
+    this.types = types;
+    this.seqs = seqs;
+    this.ids = ids;
+    this.addresses = addresses;
+    this.sizes = sizes;
+    this.capacity = capacity;
+    this.mask = mask;
+  }
+
+  private releaseRing(): void {
+    this.ops = this.types = this.seqs = this.ids = this.addresses = this.sizes = undefined;
+    this.capacity = Math.min(INITIAL_RING_SLOTS, this.maxCapacity);
+    this.mask = this.capacity - 1;
   }
 
   private allocateRing(): void {

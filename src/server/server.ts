@@ -34,7 +34,10 @@ export interface ServerOptions {
   graceMs?: number;
   /** How long a missing sequence number is waited for before a resync is requested, ms. Default 500. */
   gapTimeoutMs?: number;
-  /** Events buffered per (session, device) while waiting for a missing one; power of two. Default 16384. */
+  /**
+   * Most events buffered per (session, device) while waiting for a missing one; power of two. The buffer
+   * grows to this only while a connection lags (34 bytes per slot). Default 2^20.
+   */
   reorderCapacity?: number;
   /** Period of the liveness sweep over all sessions, ms. Default 1000. */
   sweepIntervalMs?: number;
