@@ -19,7 +19,8 @@ export interface SequencerOptions {
 
 export const DEFAULT_SEQUENCER_OPTIONS: SequencerOptions = {
   reorderCapacity: 1 << 20,
-  gapTimeoutMs: 500,
+  // Generous: a connection lagging behind its siblings on a loaded host is not a lost event.
+  gapTimeoutMs: 1000,
   maxSnapshotAllocations: 16_000_000,
 };
 

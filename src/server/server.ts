@@ -32,7 +32,7 @@ export interface ServerOptions {
   http?: string | HttpAddress | false;
   /** Reconnect grace for an idle session whose process is alive, ms. Default 2000. */
   graceMs?: number;
-  /** How long a missing sequence number is waited for before a resync is requested, ms. Default 500. */
+  /** How long a missing sequence number is waited for before a resync is requested, ms. Default 1000. */
   gapTimeoutMs?: number;
   /**
    * Most events buffered per (session, device) while waiting for a missing one; power of two. The buffer
