@@ -53,7 +53,8 @@ const C_REQUESTED = C_LIVE + TYPE_COUNT; // + memory type: requested bytes
 const COUNTERS = C_REQUESTED + TYPE_COUNT;
 
 const COUNTERS_OFFSET = CONTROL_WORDS * 4;
-const REGIONS_OFFSET = Math.ceil((COUNTERS_OFFSET + COUNTERS * 8) / 8) * 8;
+// Free lists start on a 64-byte boundary so that each block record fills exactly one cache line.
+const REGIONS_OFFSET = Math.ceil((COUNTERS_OFFSET + COUNTERS * 8) / 64) * 64;
 
 /** Bytes of state buffer an allocator for `layout` with `capacity` blocks per region needs. */
 export function allocatorStateBytes(layout: MemoryLayout, capacity: number): number {

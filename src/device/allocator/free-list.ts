@@ -74,6 +74,8 @@ export class FreeList {
   private splitLeft = NONE;
   private splitRight = NONE;
   private bestSlot = NONE;
+  /** Scratch path of remove(); per thread, not part of the (possibly shared) state. */
+  private readonly path = new Int32Array(256);
 
   /**
    * @param buffer shared or plain; the list lives at [byteOffset, byteOffset + byteLength(capacity)).
@@ -207,7 +209,7 @@ export class FreeList {
     const freeSize = this.size[f]!;
     let a: number;
     if (freeSize === sizeBytes) {
-      h[H_ROOT] = this.remove(h[H_ROOT]!, this.address[f]!);
+      this.remove(this.address[f]!);
       h[H_FREE_BLOCKS]!--;
       a = f;
     } else {
@@ -260,7 +262,7 @@ export class FreeList {
     const prevFree = p !== NONE && this.state[p] === SlotState.FREE;
     const nextFree = n !== NONE && this.state[n] === SlotState.FREE;
     if (prevFree && nextFree) {
-      h[H_ROOT] = this.remove(h[H_ROOT]!, this.address[n]!);
+      this.remove(this.address[n]!);
       this.size[p]! += blockSize + this.size[n]!;
       this.unlink(a);
       this.unlink(n);
@@ -282,7 +284,7 @@ export class FreeList {
       this.refresh(h[H_ROOT]!, this.address[n]!);
     } else {
       this.makeFreeNode(a);
-      h[H_ROOT] = this.insert(h[H_ROOT]!, a);
+      this.insert(a);
       h[H_FREE_BLOCKS]!++;
     }
   }
@@ -335,13 +337,16 @@ export class FreeList {
     this.maxFree[s] = this.size[s]!;
   }
 
-  private update(t: number): void {
+  /** Recomputes t's subtree maximum; returns whether it changed. */
+  private update(t: number): boolean {
     let m = this.size[t]!;
     const l = this.left[t]!;
     const r = this.right[t]!;
     if (l !== NONE && this.maxFree[l]! > m) m = this.maxFree[l]!;
     if (r !== NONE && this.maxFree[r]! > m) m = this.maxFree[r]!;
+    if (this.maxFree[t] === m) return false;
     this.maxFree[t] = m;
+    return true;
   }
 
   /** Splits tree t into keys < key (splitLeft) and keys >= key (splitRight). */
@@ -378,38 +383,83 @@ export class FreeList {
     return b;
   }
 
-  private insert(t: number, n: number): number {
-    if (t === NONE) return n;
-    if (this.priority[n]! > this.priority[t]!) {
-      this.split(t, this.address[n]!);
-      this.left[n] = this.splitLeft;
-      this.right[n] = this.splitRight;
-      this.update(n);
-      return n;
+  /**
+   * Inserts free node n. Iterative: on the way down every ancestor's maximum becomes max(old, size of n),
+   * so no second pass is needed; only the subtree n lands on is split.
+   */
+  private insert(n: number): void {
+    const key = this.address[n]!;
+    const s = this.size[n]!;
+    const pn = this.priority[n]!;
+    let parent = NONE;
+    let goLeft = false;
+    let t = this.header[H_ROOT]!;
+    while (t !== NONE && this.priority[t]! >= pn) {
+      if (this.maxFree[t]! < s) this.maxFree[t] = s;
+      parent = t;
+      goLeft = key < this.address[t]!;
+      t = goLeft ? this.left[t]! : this.right[t]!;
     }
-    if (this.address[n]! < this.address[t]!) this.left[t] = this.insert(this.left[t]!, n);
-    else this.right[t] = this.insert(this.right[t]!, n);
-    this.update(t);
-    return t;
+    this.split(t, key);
+    this.left[n] = this.splitLeft;
+    this.right[n] = this.splitRight;
+    this.update(n);
+    if (parent === NONE) this.header[H_ROOT] = n;
+    else if (goLeft) this.left[parent] = n;
+    else this.right[parent] = n;
   }
 
-  private remove(t: number, key: number): number {
+  /**
+   * Removes the free node keyed `key` (it must be present). Iterative with a path stack, so ancestors are
+   * recomputed bottom-up only while their maximum changes.
+   */
+  private remove(key: number): void {
+    const path = this.path;
+    let depth = 0;
+    let t = this.header[H_ROOT]!;
+    while (this.address[t] !== key) {
+      if (depth === path.length) {
+        // Deeper than any treap of random priorities gets in practice; stay correct anyway.
+        this.header[H_ROOT] = this.removeRecursive(this.header[H_ROOT]!, key);
+        return;
+      }
+      path[depth++] = t;
+      t = key < this.address[t]! ? this.left[t]! : this.right[t]!;
+    }
+    const m = this.merge(this.left[t]!, this.right[t]!);
+    if (depth === 0) {
+      this.header[H_ROOT] = m;
+      return;
+    }
+    const p = path[depth - 1]!;
+    if (this.left[p] === t) this.left[p] = m;
+    else this.right[p] = m;
+    for (let d = depth - 1; d >= 0; d--) if (!this.update(path[d]!)) break;
+  }
+
+  private removeRecursive(t: number, key: number): number {
     if (t === NONE) return NONE;
     const k = this.address[t]!;
     if (k === key) return this.merge(this.left[t]!, this.right[t]!);
-    if (key < k) this.left[t] = this.remove(this.left[t]!, key);
-    else this.right[t] = this.remove(this.right[t]!, key);
+    if (key < k) this.left[t] = this.removeRecursive(this.left[t]!, key);
+    else this.right[t] = this.removeRecursive(this.right[t]!, key);
     this.update(t);
     return t;
   }
 
-  /** Recomputes the augmentation on the path to `key` after that node's size changed. */
-  private refresh(t: number, key: number): void {
-    if (t === NONE) return;
+  /**
+   * Recomputes the augmentation on the path to `key` after that node's size changed. Ancestors are only
+   * revisited while the maximum keeps changing (most changes stop a level or two above the node).
+   */
+  private refresh(t: number, key: number): boolean {
+    if (t === NONE) return false;
     const k = this.address[t]!;
-    if (key < k) this.refresh(this.left[t]!, key);
-    else if (key > k) this.refresh(this.right[t]!, key);
-    this.update(t);
+    if (key < k) {
+      if (!this.refresh(this.left[t]!, key)) return false;
+    } else if (key > k) {
+      if (!this.refresh(this.right[t]!, key)) return false;
+    }
+    return this.update(t);
   }
 
   /** Lowest-addressed (bottom-up) or highest-addressed (top-down) free block of at least `n` bytes. */
