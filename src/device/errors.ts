@@ -27,6 +27,7 @@ export const DeviceErrorCode = {
   SUB_DEVICE_MANAGER_MISMATCH: "DEVICE_SUB_DEVICE_MANAGER_MISMATCH",
   HOOKED_DEALLOCATION: "DEVICE_HOOKED_DEALLOCATION",
   BUFFER_NOT_ALLOCATED: "DEVICE_BUFFER_NOT_ALLOCATED",
+  REENTRANT_CALL: "DEVICE_REENTRANT_CALL",
 } as const;
 export type DeviceErrorCode = (typeof DeviceErrorCode)[keyof typeof DeviceErrorCode];
 
@@ -125,6 +126,20 @@ export class DeviceClosedError extends DeviceError {
     readonly operation: string,
   ) {
     super(`Cannot ${operation}: device ${deviceId} is closed`);
+  }
+}
+
+/** The allocator was called from its own inCriticalSection callback (its lock is not re-entrant). */
+export class ReentrantCallError extends DeviceError {
+  readonly code = DeviceErrorCode.REENTRANT_CALL;
+  constructor(
+    readonly deviceId: number,
+    readonly operation: string,
+  ) {
+    super(
+      `Cannot ${operation} on device ${deviceId} from an inCriticalSection callback: ` +
+        `the allocator lock is held; record the change and act on it after the call returns`,
+    );
   }
 }
 

@@ -14,6 +14,7 @@ import {
   InvalidPageSizeError,
   InvalidSizeError,
   OutOfMemoryError,
+  ReentrantCallError,
   UnknownAllocationError,
 } from "../errors.js";
 import type { MemoryLayout, MemoryRegion } from "../layout.js";
@@ -92,6 +93,8 @@ export class Allocator {
   // Per memory type, resolved once so the hot path does plain array reads.
   private readonly listOfType: FreeList[];
   private readonly regionOfType: MemoryRegion[];
+  /** True while this thread runs an inCriticalSection callback (the lock is held: re-entry would deadlock). */
+  private inCallback = false;
 
   constructor(options: AllocatorOptions) {
     const { layout, buffer, capacity } = options;
@@ -137,6 +140,7 @@ export class Allocator {
 
   /** Marks the device closed (on every thread sharing it): later changes throw DeviceClosedError. */
   close(): void {
+    if (this.inCallback) throw new ReentrantCallError(this.deviceId, "close the device");
     this.lock.enter();
     Atomics.store(this.control, CONTROL_CLOSED, 1);
     this.lock.leave();
@@ -149,6 +153,7 @@ export class Allocator {
    * `inCriticalSection` nothing changed and no sequence number was taken.
    */
   allocate(request: AllocationRequest, inCriticalSection?: InCriticalSection): Allocation {
+    if (this.inCallback) throw new ReentrantCallError(this.deviceId, "allocate");
     const memoryType = request.memoryType;
     const list = this.listOfType[memoryType];
     if (list === undefined) throw new InvalidMemoryTypeError(memoryType);
@@ -200,7 +205,7 @@ export class Allocator {
         bankCount,
         memoryType,
       };
-      if (inCriticalSection !== undefined) inCriticalSection(allocation);
+      if (inCriticalSection !== undefined) this.runCallback(inCriticalSection, allocation);
       return allocation;
     } finally {
       this.lock.leave();
@@ -212,6 +217,7 @@ export class Allocator {
    * the memory can be handed out again. Throws UnknownAllocationError (nothing changed) if there is none.
    */
   deallocate(memoryType: MemoryType, address: number, inCriticalSection?: InCriticalSection): Deallocation {
+    if (this.inCallback) throw new ReentrantCallError(this.deviceId, "deallocate");
     const list = this.listOfType[memoryType];
     if (list === undefined) throw new InvalidMemoryTypeError(memoryType);
     const region = this.regionOfType[memoryType]!;
@@ -243,15 +249,25 @@ export class Allocator {
         bankCount,
         memoryType,
       };
-      if (inCriticalSection !== undefined) inCriticalSection(deallocation);
+      if (inCriticalSection !== undefined) this.runCallback(inCriticalSection, deallocation);
       return deallocation;
     } finally {
       this.lock.leave();
     }
   }
 
+  private runCallback(callback: InCriticalSection, change: Allocation): void {
+    this.inCallback = true;
+    try {
+      callback(change);
+    } finally {
+      this.inCallback = false;
+    }
+  }
+
   /** The live set and the sequence number it reflects, taken under the lock. Ordered by region, address. */
   snapshot(): AllocatorSnapshot {
+    if (this.inCallback) throw new ReentrantCallError(this.deviceId, "take a snapshot");
     this.lock.enter();
     try {
       const allocations: SnapshotAllocation[] = [];
@@ -279,6 +295,7 @@ export class Allocator {
     if (list === undefined) throw new InvalidMemoryTypeError(memoryType);
     const region = this.regionOfType[memoryType]!;
     const banks = region.bankCount;
+    if (this.inCallback) throw new ReentrantCallError(this.deviceId, "read statistics");
     this.lock.enter();
     try {
       const c = this.counters;
@@ -304,6 +321,7 @@ export class Allocator {
     const list = this.listOfType[memoryType];
     if (list === undefined) throw new InvalidMemoryTypeError(memoryType);
     const base = this.regionOfType[memoryType]!.baseAddressBytes;
+    if (this.inCallback) throw new ReentrantCallError(this.deviceId, "list blocks");
     this.lock.enter();
     try {
       const views: BlockView[] = [];
