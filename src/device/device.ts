@@ -19,7 +19,7 @@ export interface DeviceOptions {
   id: number;
   /** Display name; default "<preset name>:<id>". */
   name?: string;
-  /** Monotonic ns clock; default Date.now() in ns (inject a real monotonic clock from the edge). */
+  /** Monotonic ns clock; default ms-resolution ns since load (inject a finer monotonic clock from the edge). */
   clock?: Clock;
   /** Keep the allocator state in a SharedArrayBuffer for worker threads (default false). */
   shared?: boolean;
@@ -43,7 +43,10 @@ export interface SharedDeviceHandle {
 export const DEFAULT_MAX_BLOCKS_PER_REGION = 16384;
 const CONTROL_LOCK_WORD = 0;
 
-const defaultClock: Clock = () => Date.now() * 1e6;
+// ns since this module loaded. Only Date (ms resolution) is available to a pure layer; the edge injects a
+// finer monotonic clock. Relative, because wall-clock ns (~1.7e18) would not fit the wire's 2^53 limit.
+const clockOriginMs = Date.now();
+const defaultClock: Clock = () => (Date.now() - clockOriginMs) * 1e6;
 
 function checkOptions(options: DeviceOptions): void {
   const fail = (message: string): never => {
@@ -73,6 +76,7 @@ export class Device {
   readonly shared: boolean;
   private readonly state: ArrayBuffer | SharedArrayBuffer;
   private readonly maxBlocksPerRegion: number;
+  private subDeviceManagerId = 0;
 
   private constructor(
     id: number,
@@ -168,6 +172,30 @@ export class Device {
       options.clock ?? defaultClock,
       false,
     );
+  }
+
+  /**
+   * The active sub-device manager (tt-metal's get_active_sub_device_manager_id): 0 is the default manager.
+   * Buffers allocated for a sub-device remember it and refuse to deallocate under another one. Per thread:
+   * a shared device's view in each worker keeps its own.
+   */
+  get activeSubDeviceManagerId(): number {
+    return this.subDeviceManagerId;
+  }
+
+  /** Make `managerId` the active sub-device manager (tt-metal's load_sub_device_manager). */
+  loadSubDeviceManager(managerId: number): void {
+    if (!Number.isInteger(managerId) || managerId < 0) {
+      throw new InvalidDeviceOptionsError(
+        `sub-device manager id must be a non-negative integer, got ${managerId}`,
+      );
+    }
+    this.subDeviceManagerId = managerId;
+  }
+
+  /** Back to the default manager (tt-metal's clear_loaded_sub_device_manager). */
+  clearLoadedSubDeviceManager(): void {
+    this.subDeviceManagerId = 0;
   }
 
   /** False once close() was called on any thread sharing the device. */

@@ -2,7 +2,7 @@
 // and leaves nothing allocated or reported behind.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Buffer, type BufferDevice, BufferStatus } from "../../src/device/buffer.js";
+import { Buffer, BufferStatus } from "../../src/device/buffer.js";
 import type { AllocationChange } from "../../src/device/change.js";
 import { Device } from "../../src/device/device.js";
 import { GraphTracker } from "../../src/device/graph-tracker.js";
@@ -57,22 +57,14 @@ test("invalid memory type is refused", () => {
 
 test("wrong sub-device manager: allocate and deallocate refuse once another manager is active", () => {
   const { device, tracker, changes } = setup();
-  // A device view with a switchable active sub-device manager (tt-metal's load_sub_device_manager).
-  const view: BufferDevice & { activeSubDeviceManagerId: number } = {
-    id: device.id,
-    allocator: device.allocator,
-    shared: false,
-    clock: device.clock,
-    isInitialized: () => device.isInitialized(),
-    activeSubDeviceManagerId: 1,
-  };
+  device.loadSubDeviceManager(1);
   const buffer = Buffer.create(
-    view,
+    device,
     { memoryType: MemoryType.L1, sizeBytes: 64, subDeviceId: 0 },
     { tracker },
   );
   assert.equal(buffer.subDeviceManagerId, 1);
-  view.activeSubDeviceManagerId = 2;
+  device.loadSubDeviceManager(2);
   assert.throws(() => buffer.deallocate(), {
     code: "DEVICE_SUB_DEVICE_MANAGER_MISMATCH",
     message:
@@ -82,12 +74,12 @@ test("wrong sub-device manager: allocate and deallocate refuse once another mana
   assert.equal(buffer.status, BufferStatus.ALLOCATED, "nothing changed");
   assert.equal(changes.length, 1);
 
-  const adopted = Buffer.adopt(view, { ...buffer.transfer(), subDeviceManagerId: 3 }, { tracker });
+  const adopted = Buffer.adopt(device, { ...buffer.transfer(), subDeviceManagerId: 3 }, { tracker });
   assert.throws(() => adopted.deallocate(), { code: "DEVICE_SUB_DEVICE_MANAGER_MISMATCH" });
 
-  view.activeSubDeviceManagerId = 1;
+  device.loadSubDeviceManager(1);
   buffer.deallocate();
-  Buffer.adopt(view, { ...adopted.transfer(), subDeviceManagerId: 1 }, { tracker }).deallocate();
+  Buffer.adopt(device, { ...adopted.transfer(), subDeviceManagerId: 1 }, { tracker }).deallocate();
   assert.equal(changes.length, 2);
   assert.equal(device.allocator.snapshot().allocations.length, 0);
 });
@@ -165,4 +157,13 @@ test("transferring a buffer that is not allocated or not owned is an error", () 
     code: "DEVICE_BUFFER_NOT_ALLOCATED",
     message: "Cannot transfer a buffer on device 5 that is not allocated (or not owned)",
   });
+});
+
+test("an invalid sub-device manager id is refused with the value in the message", () => {
+  const { device } = setup();
+  assert.throws(() => device.loadSubDeviceManager(-1), {
+    code: "DEVICE_INVALID_OPTIONS",
+    message: /sub-device manager id must be a non-negative integer, got -1/,
+  });
+  assert.equal(device.activeSubDeviceManagerId, 0, "the active manager did not change");
 });
