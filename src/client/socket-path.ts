@@ -1,13 +1,10 @@
-import { join } from "node:path";
+import { defaultSocketPath, SOCKET_PATH_ENV } from "../protocol/socket-path.js";
 
-/** Name of the environment variable that overrides the socket path for clients and the server. */
-export const SOCKET_PATH_ENV = "ALLOCWATCH_SOCKET";
+export { SOCKET_PATH_ENV };
 
 /**
- * The one place that decides where the allocation server listens and clients connect:
- * `$ALLOCWATCH_SOCKET`, else `$XDG_RUNTIME_DIR/allocwatch.sock` (per-user, mode 0700 directory),
- * else `/tmp/allocwatch-<uid>.sock`. An explicit path (e.g. `--socket`) wins over all of them.
- * Empty strings count as unset, as shells produce them with `VAR= cmd`.
+ * The socket a client connects to: an explicit path (e.g. `--socket`) wins; otherwise the protocol's
+ * default for this environment and user (see protocol/socket-path.ts).
  */
 export function resolveSocketPath(
   explicitPath?: string,
@@ -15,11 +12,7 @@ export function resolveSocketPath(
   uid: number = currentUid(),
 ): string {
   if (explicitPath !== undefined && explicitPath !== "") return explicitPath;
-  const fromEnv = env[SOCKET_PATH_ENV];
-  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
-  const runtimeDir = env["XDG_RUNTIME_DIR"];
-  if (runtimeDir !== undefined && runtimeDir !== "") return join(runtimeDir, "allocwatch.sock");
-  return `/tmp/allocwatch-${uid}.sock`;
+  return defaultSocketPath(env, uid);
 }
 
 function currentUid(): number {

@@ -1,25 +1,14 @@
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { join } from "node:path";
+import { defaultSocketPath as protocolDefaultSocketPath } from "../protocol/socket-path.js";
 import { ListenError, ServerAlreadyRunningError, SocketPathOccupiedError } from "./errors.js";
 
-/** Environment variable that overrides the socket path (same rule as the client's). */
-export const SOCKET_PATH_ENV = "ALLOCWATCH_SOCKET";
-
-/**
- * The per-user default socket path: `$ALLOCWATCH_SOCKET`, else `$XDG_RUNTIME_DIR/allocwatch.sock`
- * (a mode-0700 per-user directory), else `/tmp/allocwatch-<uid>.sock`. Empty values count as unset.
- * Must match the client's rule (src/client/socket-path.ts); the layer arrows forbid sharing the code.
- */
+/** The default socket path for this process's environment and user (the protocol's rule). */
 export function defaultSocketPath(
   env: Readonly<Record<string, string | undefined>> = process.env,
   uid: number = typeof process.getuid === "function" ? process.getuid() : 0,
 ): string {
-  const fromEnv = env[SOCKET_PATH_ENV];
-  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
-  const runtimeDir = env["XDG_RUNTIME_DIR"];
-  if (runtimeDir !== undefined && runtimeDir !== "") return join(runtimeDir, "allocwatch.sock");
-  return `/tmp/allocwatch-${uid}.sock`;
+  return protocolDefaultSocketPath(env, uid);
 }
 
 /** A bound, listening Unix socket. */
