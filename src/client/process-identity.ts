@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
+import { parseProcStat } from "../protocol/proc-stat.js";
 
 /**
  * Who this process is, as the HELLO frame states it. pid + start ticks identify a process across pid
@@ -27,16 +28,9 @@ export function readProcessStartTicks(pid: number): number {
   return parseStartTicks(stat);
 }
 
-/**
- * Field 22 of a /proc/<pid>/stat line. Field 2 is the command name in parentheses and may itself hold
- * spaces and ')' characters, so fields are counted from the LAST ')': the next field is field 3.
- */
+/** Field 22 of a /proc/<pid>/stat line (start ticks), or 0 when the line is not one. */
 export function parseStartTicks(statLine: string): number {
-  const close = statLine.lastIndexOf(")");
-  if (close < 0) return 0;
-  const fields = statLine.slice(close + 2).split(" ");
-  const value = Number(fields[22 - 3]);
-  return Number.isSafeInteger(value) && value >= 0 ? value : 0;
+  return parseProcStat(statLine)?.startTicks ?? 0;
 }
 
 /** This process's identity; `name` defaults to the script name (or the executable when there is none). */

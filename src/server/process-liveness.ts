@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { parseProcStat } from "../protocol/proc-stat.js";
 
 /** Answers "is the process that opened this session still running?". Injected so tests can fake it. */
 export interface ProcessLiveness {
@@ -23,31 +24,17 @@ export const procLiveness: ProcessLiveness = {
       if (code === "ENOENT" || code === "ESRCH") return false;
     }
     if (stat !== undefined) {
-      const fields = statFields(stat);
-      if (fields !== undefined) {
-        const state = fields[0];
+      const parsed = parseProcStat(stat);
+      if (parsed !== undefined) {
+        const state = parsed.state;
         if (state === "Z" || state === "X" || state === "x") return false;
-        const ticks = Number(fields[22 - 3]);
-        if (startTicks !== 0 && Number.isSafeInteger(ticks) && ticks !== startTicks) return false;
+        if (startTicks !== 0 && parsed.startTicks !== 0 && parsed.startTicks !== startTicks) return false;
         return true;
       }
     }
     return killZero(pid);
   },
 };
-
-/**
- * Fields 3.. of a /proc/<pid>/stat line. Field 2 is the command name in parentheses and may contain
- * spaces and ')' itself, so fields are counted from the LAST ')'.
- */
-export function statFields(statLine: string): string[] | undefined {
-  const close = statLine.lastIndexOf(")");
-  if (close < 0) return undefined;
-  return statLine
-    .slice(close + 2)
-    .trimEnd()
-    .split(" ");
-}
 
 function killZero(pid: number): boolean {
   try {

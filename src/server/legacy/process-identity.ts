@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { statFields } from "../process-liveness.js";
+import { parseProcStat } from "../../protocol/proc-stat.js";
 
 /** What the server can learn about a legacy client's pid (legacy frames carry only the pid). */
 export interface LegacyProcessIdentity {
@@ -16,9 +16,7 @@ export const procIdentity: IdentifyProcess = (pid) => {
   let startTicks = 0;
   let name = `pid ${pid}`;
   try {
-    const fields = statFields(readFileSync(`/proc/${pid}/stat`, "latin1"));
-    const ticks = Number(fields?.[22 - 3]);
-    if (Number.isSafeInteger(ticks) && ticks > 0) startTicks = ticks;
+    startTicks = parseProcStat(readFileSync(`/proc/${pid}/stat`, "latin1"))?.startTicks ?? 0;
   } catch {
     // not visible (exited, or another pid namespace)
   }
