@@ -2,26 +2,19 @@
 // `allocwatch smi --json` within 1 s — its memory released at once, the other process's untouched.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import type { SummaryResponse } from "../../src/server/api-types.js";
 import {
   freePort,
-  type Proc,
+  processScope,
   runCli,
-  scratch,
   startDemoProcess,
   startServerProcess,
   summaryOf,
   waitFor,
 } from "./harness.js";
 
-const { dir, cleanup } = scratch();
-const procs: Proc[] = [];
-after(async () => {
-  for (const p of procs) p.kill("SIGKILL");
-  await Promise.all(procs.map((p) => p.exited));
-  cleanup();
-});
+const { dir, procs } = processScope();
 
 const holds = (summary: SummaryResponse, pid: number) => summary.processes.some((p) => p.pid === pid);
 

@@ -3,14 +3,13 @@
 // equals every process's allocator live set — ids, addresses, sizes, totals — with zero anomalies.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import {
   compareWithServer,
   freePort,
   getJson,
-  type Proc,
+  processScope,
   readLiveSet,
-  scratch,
   startDemoProcess,
   startServerProcess,
   summaryOf,
@@ -19,13 +18,7 @@ import {
 
 const PROCESSES = 4;
 const MIN_EVENTS = 50_000;
-const { dir, cleanup } = scratch();
-const procs: Proc[] = [];
-after(async () => {
-  for (const p of procs) p.kill("SIGKILL");
-  await Promise.all(procs.map((p) => p.exited));
-  cleanup();
-});
+const { dir, procs } = processScope();
 
 test("4 processes x 2 devices x 50k events: the server's view is exactly the processes' live sets", {
   timeout: 45_000,

@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { AllocationsResponse, SummaryResponse } from "../../src/server/api-types.js";
 
@@ -16,6 +17,21 @@ export const DEMO_PROCESS = fileURLToPath(new URL("../../src/demo/process-main.j
 export function scratch(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "allocwatch-e2e-"));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A test file's scratch folder and the processes it starts: after the file's tests, every process still
+ * running is SIGKILLed and awaited, and the folder removed (a failed assertion must not leave processes).
+ */
+export function processScope(): { dir: string; procs: Proc[] } {
+  const { dir, cleanup } = scratch();
+  const procs: Proc[] = [];
+  after(async () => {
+    for (const p of procs) p.kill("SIGKILL");
+    await Promise.all(procs.map((p) => p.exited));
+    cleanup();
+  });
+  return { dir, procs };
 }
 
 /** A TCP port that was free a moment ago. */

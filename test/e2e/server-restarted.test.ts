@@ -3,26 +3,19 @@
 // server's view is exactly their live sets.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import {
   compareWithServer,
   freePort,
-  type Proc,
+  processScope,
   readLiveSet,
-  scratch,
   sleep,
   startDemoProcess,
   startServerProcess,
   waitFor,
 } from "./harness.js";
 
-const { dir, cleanup } = scratch();
-const procs: Proc[] = [];
-after(async () => {
-  for (const p of procs) p.kill("SIGKILL");
-  await Promise.all(procs.map((p) => p.exited));
-  cleanup();
-});
+const { dir, procs } = processScope();
 
 test("server SIGKILLed and restarted mid-run: clients carry on, resync, and the view is exact", {
   timeout: 40_000,

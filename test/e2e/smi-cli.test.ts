@@ -1,24 +1,10 @@
 // `allocwatch smi` against nothing and against a real server fed by a real workload process.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, test } from "node:test";
-import {
-  freePort,
-  type Proc,
-  runCli,
-  scratch,
-  startDemoProcess,
-  startServerProcess,
-  waitFor,
-} from "./harness.js";
+import { test } from "node:test";
+import { freePort, processScope, runCli, startDemoProcess, startServerProcess, waitFor } from "./harness.js";
 
-const { dir, cleanup } = scratch();
-const procs: Proc[] = [];
-after(async () => {
-  for (const p of procs) p.kill("SIGKILL");
-  await Promise.all(procs.map((p) => p.exited));
-  cleanup();
-});
+const { dir, procs } = processScope();
 
 test("with no server, smi prints one line that says what to do, and exits 1", async () => {
   const port = await freePort();
