@@ -14,27 +14,20 @@ import type { MemoryType } from "./memory-type.js";
  */
 export type ReplayMode = "ordered" | "naive";
 
-/** One report as the checker sees it: an AllocationChange plus the reporting process. */
-export interface ReplayEvent {
-  op: ChangeOp;
+/**
+ * One report as the checker sees it: an AllocationChange (its timestamp not needed) plus the reporting
+ * process. In naive mode `seq` and `allocationId` are ignored and (device, address) is the identity; a FREE
+ * of 0 bytes means "size not reported" (as the original's FREE) and its size is not compared.
+ */
+export type ReplayEvent = Omit<AllocationChange, "timestampNs"> & {
   /** Reporting process; streams are per (process, device). Defaults to 0. */
   processId?: number;
-  deviceId: number;
-  memoryType: MemoryType;
-  /** Per-(process, device) sequence number. Ignored in naive mode. */
-  seq: number;
-  /** Identity in ordered mode. Ignored in naive mode. */
-  allocationId: number;
-  /** Per-bank offset, bytes. Identity (with the device) in naive mode. */
-  address: number;
-  /** Total bytes. A FREE of 0 bytes means "size not reported" (as the original's FREE) and is not compared. */
-  sizeBytes: number;
   /**
    * Extent of the allocation in each bank it occupies, bytes: the range checked for overlaps is
    * [address, address + sizePerBankBytes). Defaults to sizeBytes (one bank).
    */
   sizePerBankBytes?: number;
-}
+};
 
 export const AnomalyKind = {
   /** A FREE whose identity is not live (the seed's "Deallocation for unknown buffer"). */
