@@ -19,7 +19,7 @@ import {
 } from "../errors.js";
 import type { MemoryLayout, MemoryRegion } from "../layout.js";
 import { MEMORY_TYPES, type MemoryType } from "../memory-type.js";
-import { FreeList, NONE, SlotState, TABLE_FULL } from "./free-list.js";
+import { FreeList, NONE, SlotState, TABLE_FULL, TreeOrder } from "./free-list.js";
 import type { CriticalSection } from "./lock.js";
 import {
   type Allocation,
@@ -107,8 +107,10 @@ export class Allocator {
     this.control = new Int32Array(buffer, 0, CONTROL_WORDS);
     this.counters = new Float64Array(buffer, COUNTERS_OFFSET, COUNTERS);
     const listBytes = FreeList.byteLength(capacity);
+    const order = this.bestFit ? TreeOrder.BY_SIZE : TreeOrder.BY_ADDRESS;
     this.lists = layout.regions.map(
-      (region, i) => new FreeList(buffer, REGIONS_OFFSET + i * listBytes, capacity, region.sizePerBankBytes),
+      (region, i) =>
+        new FreeList(buffer, REGIONS_OFFSET + i * listBytes, capacity, region.sizePerBankBytes, order),
     );
     this.listOfType = layout.regionOfType.map((r) => this.lists[r]!);
     this.regionOfType = layout.regionOfType.map((r) => layout.regions[r]!);
@@ -178,7 +180,7 @@ export class Allocator {
       if (this.control[CONTROL_CLOSED] !== 0) throw new DeviceClosedError(this.deviceId, "allocate");
       const allocationId = counters[C_NEXT_ID]!;
       const tag = bankCount === 1 && region.bankCount !== 1 ? memoryType | TAG_ONE_BANK : memoryType;
-      const slot = list.allocate(sizePerBankBytes, bottomUp, this.bestFit, tag, allocationId, sizeBytes);
+      const slot = list.allocate(sizePerBankBytes, bottomUp, tag, allocationId, sizeBytes);
       if (slot < 0) {
         if (slot === TABLE_FULL) throw new BlockTableFullError(memoryType, this.capacity);
         throw new OutOfMemoryError({

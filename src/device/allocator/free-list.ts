@@ -9,14 +9,15 @@
  *
  * Structures, all indexed by block slot:
  * - every block (free or allocated) sits in a doubly linked list in address order (coalescing is O(1));
- * - free blocks also sit in a treap keyed by address whose nodes carry the largest free size of their
- *   subtree, so exact first fit (lowest fitting address bottom-up, highest top-down) is one O(log n)
- *   descent, and the largest free block is read at the root;
+ * - free blocks also sit in a FreeTree, ordered by address (first fit) or by size (best fit), chosen when
+ *   the list is built;
  * - allocated blocks sit in an open-addressing hash table keyed by address (deallocation by address).
  * Unused slots are chained through `next`.
  */
 
-export const NONE = -1;
+import { FreeTree, NONE, TreeOrder } from "./free-tree.js";
+
+export { NONE, TreeOrder };
 /** allocate() result: no free block is large enough. */
 export const NO_FIT = -1;
 /** allocate() result: a new block was needed but every slot is in use. */
@@ -25,12 +26,10 @@ export const TABLE_FULL = -2;
 export const SlotState = { UNUSED: 0, FREE: 1, ALLOCATED: 2 } as const;
 
 // Int32 header
-const H_ROOT = 0;
-const H_HEAD = 1;
-const H_UNUSED = 2;
-const H_FREE_BLOCKS = 3;
-const H_ALLOCATED_BLOCKS = 4;
-const HEADER_INTS = 8;
+const H_HEAD = 0;
+const H_UNUSED = 1;
+const H_ALLOCATED_BLOCKS = 2;
+const HEADER_INTS = 4;
 // Float64 header
 const F_FREE_BYTES = 0;
 const HEADER_DOUBLES = 2;
@@ -48,46 +47,43 @@ function roundUp8(bytes: number): number {
 export class FreeList {
   /** Bytes of buffer a list of `capacity` blocks needs (a multiple of 8). */
   static byteLength(capacity: number): number {
-    const doubles = HEADER_DOUBLES + 5 * capacity;
-    const ints = HEADER_INTS + 5 * capacity + tableSizeFor(capacity);
-    return roundUp8(doubles * 8 + ints * 4 + 2 * capacity);
+    const doubles = HEADER_DOUBLES + 4 * capacity;
+    const ints = HEADER_INTS + 2 * capacity + tableSizeFor(capacity);
+    return FreeTree.byteLength(capacity) + roundUp8(doubles * 8 + ints * 4 + 2 * capacity);
   }
 
   private readonly header: Int32Array;
   private readonly headerF: Float64Array;
   private readonly address: Float64Array;
   private readonly size: Float64Array;
-  private readonly maxFree: Float64Array;
   private readonly allocationIds: Float64Array;
   private readonly requested: Float64Array;
   private readonly prev: Int32Array;
   private readonly next: Int32Array;
-  private readonly left: Int32Array;
-  private readonly right: Int32Array;
-  private readonly priority: Int32Array;
   private readonly table: Int32Array;
   private readonly state: Uint8Array;
   private readonly tags: Uint8Array;
   private readonly tableMask: number;
   private readonly tableShift: number;
-  // Scratch results of split() and the best-fit search (single-threaded within the critical section).
-  private splitLeft = NONE;
-  private splitRight = NONE;
-  private bestSlot = NONE;
-  /** Scratch path of remove(); per thread, not part of the (possibly shared) state. */
-  private readonly path = new Int32Array(256);
+  private readonly tree: FreeTree;
+  private readonly bestFit: boolean;
 
   /**
-   * @param buffer shared or plain; the list lives at [byteOffset, byteOffset + byteLength(capacity)).
+   * @param buffer shared or plain; the list lives at [byteOffset, byteOffset + byteLength(capacity)),
+   *   byteOffset a multiple of 8.
    * @param sizeBytes size of the region in each bank.
+   * @param order BY_ADDRESS for first fit, BY_SIZE for best fit: every thread sharing the buffer must agree.
    */
   constructor(
     buffer: ArrayBufferLike,
     byteOffset: number,
     readonly capacity: number,
     readonly sizeBytes: number,
+    order: TreeOrder,
   ) {
-    let at = byteOffset;
+    this.tree = new FreeTree(buffer, byteOffset, capacity, order);
+    this.bestFit = order === TreeOrder.BY_SIZE;
+    let at = byteOffset + FreeTree.byteLength(capacity);
     const doubles = (count: number): Float64Array => {
       const view = new Float64Array(buffer, at, count);
       at += count * 8;
@@ -101,15 +97,11 @@ export class FreeList {
     this.headerF = doubles(HEADER_DOUBLES);
     this.address = doubles(capacity);
     this.size = doubles(capacity);
-    this.maxFree = doubles(capacity);
     this.allocationIds = doubles(capacity);
     this.requested = doubles(capacity);
     this.header = ints(HEADER_INTS);
     this.prev = ints(capacity);
     this.next = ints(capacity);
-    this.left = ints(capacity);
-    this.right = ints(capacity);
-    this.priority = ints(capacity);
     const tableSize = tableSizeFor(capacity);
     this.table = ints(tableSize);
     this.tableMask = tableSize - 1;
@@ -124,16 +116,11 @@ export class FreeList {
     for (let i = 0; i < this.capacity; i++) {
       this.next[i] = i + 1 < this.capacity ? i + 1 : NONE;
       this.state[i] = SlotState.UNUSED;
-      // Fixed pseudo-random treap priority per slot (no RNG state to share between threads).
-      let x = Math.imul(i + 1, 0x9e3779b1);
-      x ^= x >>> 15;
-      this.priority[i] = Math.imul(x, 0x85ebca6b) ^ (x >>> 13);
     }
     this.table.fill(0);
-    h[H_ROOT] = NONE;
+    this.tree.format();
     h[H_HEAD] = NONE;
     h[H_UNUSED] = this.capacity > 0 ? 0 : NONE;
-    h[H_FREE_BLOCKS] = 0;
     h[H_ALLOCATED_BLOCKS] = 0;
     this.headerF[F_FREE_BYTES] = 0;
     if (this.sizeBytes > 0 && this.capacity > 0) {
@@ -142,10 +129,9 @@ export class FreeList {
       this.size[s] = this.sizeBytes;
       this.prev[s] = NONE;
       this.next[s] = NONE;
-      this.makeFreeNode(s);
-      h[H_ROOT] = s;
+      this.state[s] = SlotState.FREE;
+      this.tree.insert(s, 0, this.sizeBytes);
       h[H_HEAD] = s;
-      h[H_FREE_BLOCKS] = 1;
       this.headerF[F_FREE_BYTES] = this.sizeBytes;
     }
   }
@@ -154,14 +140,13 @@ export class FreeList {
     return this.headerF[F_FREE_BYTES]!;
   }
   get freeBlocks(): number {
-    return this.header[H_FREE_BLOCKS]!;
+    return this.tree.count;
   }
   get allocatedBlocks(): number {
     return this.header[H_ALLOCATED_BLOCKS]!;
   }
   get largestFreeBytes(): number {
-    const root = this.header[H_ROOT]!;
-    return root === NONE ? 0 : this.maxFree[root]!;
+    return this.tree.largestBytes;
   }
   /** First block in address order, or NONE. Walk with nextOf(). */
   get firstBlock(): number {
@@ -198,42 +183,43 @@ export class FreeList {
   allocate(
     sizeBytes: number,
     bottomUp: boolean,
-    bestFit: boolean,
     tag: number,
     allocationId: number,
     requestedBytes: number,
   ): number {
-    const f = bestFit ? this.findBest(sizeBytes, bottomUp) : this.findFirst(sizeBytes, bottomUp);
+    const tree = this.tree;
+    const f = this.bestFit ? tree.findBest(sizeBytes, bottomUp) : tree.findFirst(sizeBytes, bottomUp);
     if (f === NONE) return NO_FIT;
-    const h = this.header;
     const freeSize = this.size[f]!;
     let a: number;
     if (freeSize === sizeBytes) {
-      this.remove(this.address[f]!);
-      h[H_FREE_BLOCKS]!--;
+      tree.remove(f);
       a = f;
     } else {
       a = this.takeSlot();
       if (a === NONE) return TABLE_FULL;
       const start = this.address[f]!;
+      let rest = start;
       if (bottomUp) {
         this.address[a] = start;
-        this.address[f] = start + sizeBytes;
+        rest = start + sizeBytes;
+        this.address[f] = rest;
         this.linkBefore(a, f);
       } else {
         this.address[a] = start + freeSize - sizeBytes;
         this.linkAfter(a, f);
       }
-      this.size[f] = freeSize - sizeBytes;
-      // The free block's key may have moved up, but no other free block lies in between: order holds.
-      this.refresh(h[H_ROOT]!, this.address[f]!);
+      const restSize = freeSize - sizeBytes;
+      this.size[f] = restSize;
+      // The free block's start may have moved up, but no other free block lies in between: order holds.
+      tree.resize(f, rest, restSize);
     }
     this.size[a] = sizeBytes;
     this.state[a] = SlotState.ALLOCATED;
     this.tags[a] = tag;
     this.allocationIds[a] = allocationId;
     this.requested[a] = requestedBytes;
-    h[H_ALLOCATED_BLOCKS]!++;
+    this.header[H_ALLOCATED_BLOCKS]!++;
     this.headerF[F_FREE_BYTES]! -= sizeBytes;
     this.tableInsert(a);
     return a;
@@ -252,41 +238,71 @@ export class FreeList {
 
   /** Frees an allocated block (from find()) and merges it with free neighbours. */
   release(a: number): void {
-    const h = this.header;
+    const tree = this.tree;
     this.tableRemove(a);
     const blockSize = this.size[a]!;
     this.headerF[F_FREE_BYTES]! += blockSize;
-    h[H_ALLOCATED_BLOCKS]!--;
+    this.header[H_ALLOCATED_BLOCKS]!--;
     const p = this.prev[a]!;
     const n = this.next[a]!;
     const prevFree = p !== NONE && this.state[p] === SlotState.FREE;
     const nextFree = n !== NONE && this.state[n] === SlotState.FREE;
     if (prevFree && nextFree) {
-      this.remove(this.address[n]!);
-      this.size[p]! += blockSize + this.size[n]!;
+      tree.remove(n);
+      const merged = this.size[p]! + blockSize + this.size[n]!;
+      this.size[p] = merged;
       this.unlink(a);
       this.unlink(n);
       this.releaseSlot(a);
       this.releaseSlot(n);
-      h[H_FREE_BLOCKS]!--;
-      this.refresh(h[H_ROOT]!, this.address[p]!);
+      tree.resize(p, this.address[p]!, merged);
     } else if (prevFree) {
-      this.size[p]! += blockSize;
+      const merged = this.size[p]! + blockSize;
+      this.size[p] = merged;
       this.unlink(a);
       this.releaseSlot(a);
-      this.refresh(h[H_ROOT]!, this.address[p]!);
+      tree.resize(p, this.address[p]!, merged);
     } else if (nextFree) {
-      // Moving the next block's key down to ours keeps the treap order: `a` was allocated, not free.
-      this.address[n] = this.address[a]!;
-      this.size[n]! += blockSize;
+      // Moving the next block's start down to ours keeps the address order: `a` was allocated, not free.
+      const start = this.address[a]!;
+      const merged = this.size[n]! + blockSize;
+      this.address[n] = start;
+      this.size[n] = merged;
       this.unlink(a);
       this.releaseSlot(a);
-      this.refresh(h[H_ROOT]!, this.address[n]!);
+      tree.resize(n, start, merged);
     } else {
-      this.makeFreeNode(a);
-      this.insert(a);
-      h[H_FREE_BLOCKS]!++;
+      this.state[a] = SlotState.FREE;
+      tree.insert(a, this.address[a]!, blockSize);
     }
+  }
+
+  /**
+   * Describes the first broken invariant of the list, or returns undefined (for tests): the tree's own
+   * structure, and that it holds exactly the free blocks of the block list with their addresses and sizes.
+   */
+  checkInvariants(): string | undefined {
+    const problem = this.tree.checkInvariants();
+    if (problem !== undefined) return `tree: ${problem}`;
+    const free: number[] = [];
+    for (let s = this.firstBlock; s !== NONE; s = this.next[s]!) {
+      if (this.state[s] === SlotState.FREE) free.push(s);
+    }
+    const inTree = this.tree.slotsInOrder();
+    if (inTree.length !== free.length) return `${inTree.length} blocks in the tree, ${free.length} free`;
+    const expected = this.bestFit
+      ? free.slice().sort((a, b) => this.size[a]! - this.size[b]! || this.address[a]! - this.address[b]!)
+      : free;
+    for (let i = 0; i < expected.length; i++) {
+      if (inTree[i] !== expected[i]) return `tree position ${i}: slot ${inTree[i]}, expected ${expected[i]}`;
+    }
+    for (const s of free) {
+      const view = this.tree.viewOf(s);
+      if (view.address !== this.address[s] || view.sizeBytes !== this.size[s]) {
+        return `slot ${s}: tree holds ${view.address}+${view.sizeBytes}, list ${this.address[s]}+${this.size[s]}`;
+      }
+    }
+    return undefined;
   }
 
   // ---- block list and slots ----
@@ -326,175 +342,6 @@ export class FreeList {
     if (p === NONE) this.header[H_HEAD] = n;
     else this.next[p] = n;
     if (n !== NONE) this.prev[n] = p;
-  }
-
-  // ---- treap of free blocks, keyed by address, augmented with the subtree's largest free size ----
-
-  private makeFreeNode(s: number): void {
-    this.state[s] = SlotState.FREE;
-    this.left[s] = NONE;
-    this.right[s] = NONE;
-    this.maxFree[s] = this.size[s]!;
-  }
-
-  /** Recomputes t's subtree maximum; returns whether it changed. */
-  private update(t: number): boolean {
-    let m = this.size[t]!;
-    const l = this.left[t]!;
-    const r = this.right[t]!;
-    if (l !== NONE && this.maxFree[l]! > m) m = this.maxFree[l]!;
-    if (r !== NONE && this.maxFree[r]! > m) m = this.maxFree[r]!;
-    if (this.maxFree[t] === m) return false;
-    this.maxFree[t] = m;
-    return true;
-  }
-
-  /** Splits tree t into keys < key (splitLeft) and keys >= key (splitRight). */
-  private split(t: number, key: number): void {
-    if (t === NONE) {
-      this.splitLeft = NONE;
-      this.splitRight = NONE;
-      return;
-    }
-    if (this.address[t]! < key) {
-      this.split(this.right[t]!, key);
-      this.right[t] = this.splitLeft;
-      this.update(t);
-      this.splitLeft = t;
-    } else {
-      this.split(this.left[t]!, key);
-      this.left[t] = this.splitRight;
-      this.update(t);
-      this.splitRight = t;
-    }
-  }
-
-  /** Joins trees a and b where every key of a is below every key of b. */
-  private merge(a: number, b: number): number {
-    if (a === NONE) return b;
-    if (b === NONE) return a;
-    if (this.priority[a]! > this.priority[b]!) {
-      this.right[a] = this.merge(this.right[a]!, b);
-      this.update(a);
-      return a;
-    }
-    this.left[b] = this.merge(a, this.left[b]!);
-    this.update(b);
-    return b;
-  }
-
-  /**
-   * Inserts free node n. Iterative: on the way down every ancestor's maximum becomes max(old, size of n),
-   * so no second pass is needed; only the subtree n lands on is split.
-   */
-  private insert(n: number): void {
-    const key = this.address[n]!;
-    const s = this.size[n]!;
-    const pn = this.priority[n]!;
-    let parent = NONE;
-    let goLeft = false;
-    let t = this.header[H_ROOT]!;
-    while (t !== NONE && this.priority[t]! >= pn) {
-      if (this.maxFree[t]! < s) this.maxFree[t] = s;
-      parent = t;
-      goLeft = key < this.address[t]!;
-      t = goLeft ? this.left[t]! : this.right[t]!;
-    }
-    this.split(t, key);
-    this.left[n] = this.splitLeft;
-    this.right[n] = this.splitRight;
-    this.update(n);
-    if (parent === NONE) this.header[H_ROOT] = n;
-    else if (goLeft) this.left[parent] = n;
-    else this.right[parent] = n;
-  }
-
-  /**
-   * Removes the free node keyed `key` (it must be present). Iterative with a path stack, so ancestors are
-   * recomputed bottom-up only while their maximum changes.
-   */
-  private remove(key: number): void {
-    const path = this.path;
-    let depth = 0;
-    let t = this.header[H_ROOT]!;
-    while (this.address[t] !== key) {
-      if (depth === path.length) {
-        // Deeper than any treap of random priorities gets in practice; stay correct anyway.
-        this.header[H_ROOT] = this.removeRecursive(this.header[H_ROOT]!, key);
-        return;
-      }
-      path[depth++] = t;
-      t = key < this.address[t]! ? this.left[t]! : this.right[t]!;
-    }
-    const m = this.merge(this.left[t]!, this.right[t]!);
-    if (depth === 0) {
-      this.header[H_ROOT] = m;
-      return;
-    }
-    const p = path[depth - 1]!;
-    if (this.left[p] === t) this.left[p] = m;
-    else this.right[p] = m;
-    for (let d = depth - 1; d >= 0; d--) if (!this.update(path[d]!)) break;
-  }
-
-  private removeRecursive(t: number, key: number): number {
-    if (t === NONE) return NONE;
-    const k = this.address[t]!;
-    if (k === key) return this.merge(this.left[t]!, this.right[t]!);
-    if (key < k) this.left[t] = this.removeRecursive(this.left[t]!, key);
-    else this.right[t] = this.removeRecursive(this.right[t]!, key);
-    this.update(t);
-    return t;
-  }
-
-  /**
-   * Recomputes the augmentation on the path to `key` after that node's size changed. Ancestors are only
-   * revisited while the maximum keeps changing (most changes stop a level or two above the node).
-   */
-  private refresh(t: number, key: number): boolean {
-    if (t === NONE) return false;
-    const k = this.address[t]!;
-    if (key < k) {
-      if (!this.refresh(this.left[t]!, key)) return false;
-    } else if (key > k) {
-      if (!this.refresh(this.right[t]!, key)) return false;
-    }
-    return this.update(t);
-  }
-
-  /** Lowest-addressed (bottom-up) or highest-addressed (top-down) free block of at least `n` bytes. */
-  private findFirst(n: number, bottomUp: boolean): number {
-    let t = this.header[H_ROOT]!;
-    if (t === NONE || this.maxFree[t]! < n) return NONE;
-    const near = bottomUp ? this.left : this.right;
-    const far = bottomUp ? this.right : this.left;
-    for (;;) {
-      const c = near[t]!;
-      if (c !== NONE && this.maxFree[c]! >= n) t = c;
-      else if (this.size[t]! >= n) return t;
-      else t = far[t]!;
-    }
-  }
-
-  /** Smallest free block of at least `n` bytes; ties go to the lowest (bottom-up) or highest address. */
-  private findBest(n: number, bottomUp: boolean): number {
-    this.bestSlot = NONE;
-    this.searchBest(this.header[H_ROOT]!, n, bottomUp);
-    return this.bestSlot;
-  }
-
-  private searchBest(t: number, n: number, bottomUp: boolean): void {
-    // Visits only subtrees holding a fit; stops early on an exact fit in the preferred direction.
-    if (t === NONE || this.maxFree[t]! < n) return;
-    const best = this.bestSlot;
-    if (best !== NONE && this.size[best] === n) return;
-    this.searchBest(bottomUp ? this.left[t]! : this.right[t]!, n, bottomUp);
-    const s = this.size[t]!;
-    if (s >= n) {
-      const b = this.bestSlot;
-      if (b === NONE || s < this.size[b]!) this.bestSlot = t;
-    }
-    this.searchBest(bottomUp ? this.right[t]! : this.left[t]!, n, bottomUp);
   }
 
   // ---- hash table of allocated blocks, keyed by address (linear probing, backward-shift deletion) ----
