@@ -1,6 +1,6 @@
 import { ProtocolError, ProtocolErrorCode } from "./errors.js";
 import type { LiveAllocation } from "./event.js";
-import { validateEventRecord } from "./event-record.js";
+import { eventRecordsView, validateEventRecords } from "./event-record.js";
 import {
   ALL_DEVICES,
   DEFAULT_MAX_FRAME_BYTES,
@@ -87,11 +87,10 @@ function decodeEvents(body: Uint8Array): Frame {
       `EVENTS: count ${count} needs ${count * EVENT_RECORD_BYTES} record bytes, frame has ${recordBytes}`,
     );
   }
+  // A view, not a copy: the records stay in the socket chunk (or the decoder's assembly buffer).
   const records = body.subarray(EVENTS_HEADER_BYTES);
-  for (let i = 0; i < count; i++) {
-    const problem = validateEventRecord(records, i);
-    if (problem !== undefined) throw problem;
-  }
+  const problem = validateEventRecords(records, eventRecordsView(records), count);
+  if (problem !== undefined) throw problem;
   return { type: FrameType.EVENTS, count, records };
 }
 

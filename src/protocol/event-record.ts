@@ -42,6 +42,89 @@ export function readEventRecord(records: Uint8Array, index: number, out: Allocat
   return out;
 }
 
+const TWO_POW_32 = 4294967296;
+
+/*
+ * Allocation-free field access for the server's hot loop: one DataView per frame (records are at any
+ * byte offset of a socket chunk, and DataView reads unaligned little-endian words in one load, about
+ * twice as fast as assembling bytes), then plain reads by record byte offset (index × EVENT_RECORD_BYTES).
+ * A u64 is read as two u32 words; the decoder has checked that every high word is < 2^21, so the sum
+ * is exact. Only for records that came out of a FrameDecoder.
+ */
+
+/** A DataView over an EVENTS frame's `records`, for the event* readers below. */
+export function eventRecordsView(records: Uint8Array): DataView {
+  return new DataView(records.buffer, records.byteOffset, records.byteLength);
+}
+
+export function eventOp(view: DataView, offset: number): number {
+  return view.getUint8(offset);
+}
+
+export function eventMemoryType(view: DataView, offset: number): number {
+  return view.getUint8(offset + 1);
+}
+
+export function eventDeviceId(view: DataView, offset: number): number {
+  return view.getUint16(offset + 2, true);
+}
+
+export function eventSeq(view: DataView, offset: number): number {
+  return view.getUint32(offset + 12, true) * TWO_POW_32 + view.getUint32(offset + 8, true);
+}
+
+export function eventAllocationId(view: DataView, offset: number): number {
+  return view.getUint32(offset + 20, true) * TWO_POW_32 + view.getUint32(offset + 16, true);
+}
+
+export function eventAddress(view: DataView, offset: number): number {
+  return view.getUint32(offset + 28, true) * TWO_POW_32 + view.getUint32(offset + 24, true);
+}
+
+export function eventSizeBytes(view: DataView, offset: number): number {
+  return view.getUint32(offset + 36, true) * TWO_POW_32 + view.getUint32(offset + 32, true);
+}
+
+/** A u64 is < 2^53 exactly when its high 32-bit word is < 2^21. */
+const U64_HIGH_WORD_SHIFT = 21;
+
+/**
+ * Checks the records [0, count) of an EVENTS frame, `view` being eventRecordsView(records). One pass
+ * of word reads and bit tests per record; the first record that fails is re-checked by
+ * validateEventRecord for the exact error. Undefined when every record is valid.
+ */
+export function validateEventRecords(
+  records: Uint8Array,
+  view: DataView,
+  count: number,
+): ProtocolError | undefined {
+  for (let i = 0, o = 0; i < count; i++, o += EVENT_RECORD_BYTES) {
+    // op u8 | memoryType u8 << 8 | deviceId u16 << 16
+    const head = view.getUint32(o, true);
+    const op = head & 0xff;
+    const highWords =
+      view.getUint32(o + 12, true) |
+      view.getUint32(o + 20, true) |
+      view.getUint32(o + 28, true) |
+      view.getUint32(o + 36, true) |
+      view.getUint32(o + 44, true);
+    if (
+      (op !== 1 && op !== 2) ||
+      ((head >>> 8) & 0xff) >= MEMORY_TYPE_COUNT ||
+      head >>> 16 === ALL_DEVICES ||
+      view.getUint32(o + 4, true) !== 0 ||
+      highWords >>> U64_HIGH_WORD_SHIFT !== 0 ||
+      (view.getUint32(o + 8, true) === 0 && view.getUint32(o + 12, true) === 0)
+    ) {
+      return (
+        validateEventRecord(records, i) ??
+        new ProtocolError(ProtocolErrorCode.INVALID_FIELD, `event record ${i} is invalid`)
+      );
+    }
+  }
+  return undefined;
+}
+
 /** A fresh event object to pass as `out` to readEventRecord. */
 export function emptyAllocationEvent(): AllocationEvent {
   return {

@@ -214,10 +214,15 @@ export class Connection implements SessionPeer {
   }
 
   private onEvents(session: Session, records: Uint8Array, count: number): void {
+    if (!this.deps.logEvents) {
+      session.events(records, count);
+      return;
+    }
+    // --verbose: one log line per event, so one decoded event object per record (a debugging mode).
     const event = this.event;
     for (let i = 0; i < count; i++) {
       readEventRecord(records, i, event);
-      if (this.deps.logEvents) this.deps.log.debug({ sessionId: session.sessionId, ...event }, "event");
+      this.deps.log.debug({ sessionId: session.sessionId, ...event }, "event");
       session.event(
         event.op,
         event.deviceId,

@@ -78,7 +78,7 @@ export class ServerQueries {
           const ledger = session.account.ledgers.get(id)!;
           const used = {} as Record<ApiMemoryType, number>;
           for (let t = 0; t < MEMORY_TYPE_COUNT; t++) used[API_MEMORY_TYPES[t]] = ledger.usedBytes[t];
-          return { id, used, allocations: ledger.byId.size };
+          return { id, used, allocations: ledger.liveAllocations };
         }),
       });
     }

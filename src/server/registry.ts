@@ -1,23 +1,23 @@
 import { MEMORY_TYPE_COUNT, MEMORY_TYPE_NAMES } from "../protocol/memory-type.js";
 import type { AnomalyLog, AnomalySubject } from "./anomaly-log.js";
 import type { AllocationSort, AllocationView } from "./api-types.js";
+import { NO_SLOT, SlotIndex } from "./slot-index.js";
 
 /**
  * The live state of every device: the hot path of the server. Every applied ALLOC/FREE goes through
- * `allocate` / `free`, which are plain loops over typed arrays and numeric Maps, with no allocation per
- * event once the arrays have grown.
+ * `allocate` / `free`, which are plain loops over typed arrays and open-addressing hash tables
+ * (SlotIndex), with no allocation per event once the arrays have grown.
  *
  * Layout (why): one JS object per live allocation costs ~100+ bytes of headers and pointers and stresses
  * the GC at a million live allocations. Instead a live allocation is a *slot* index into parallel typed
- * arrays (struct of arrays, 37 bytes per slot), plus one entry in its ledger's `byId` Map and one in an
- * address index Map. Freed slots are chained into a free list through `sameAddressNext`, so no extra
+ * arrays (struct of arrays, 37 bytes per slot), plus one bucket in its ledger's `byId` index and one in
+ * an address index (12 bytes per bucket, at most 5/8 full). Freed slots are chained into a free list through `sameAddressNext`, so no extra
  * array is needed for it.
  *
  * Totals are maintained incrementally per ledger (session × device × type), per device (× type) and
  * per session, so the summary never walks allocations (invariant 6).
  */
 
-const NO_SLOT = -1;
 const INITIAL_SLOTS = 1024;
 
 /** Totals of one device over every session, per memory type. */
@@ -47,7 +47,7 @@ export class SessionAccount implements AnomalySubject {
   /** Live allocations of the session across its devices. */
   get liveAllocations(): number {
     let n = 0;
-    for (const ledger of this.ledgers.values()) n += ledger.byId.size;
+    for (const ledger of this.ledgers.values()) n += ledger.liveAllocations;
     return n;
   }
 }
@@ -55,9 +55,9 @@ export class SessionAccount implements AnomalySubject {
 /** The live allocations of one session on one device, with their totals. */
 export class Ledger {
   /** allocationId → slot. */
-  readonly byId = new Map<number, number>();
+  readonly byId = new SlotIndex();
   /** Per memory type: start address → first slot of the chain of live slots starting there. */
-  readonly byAddress: (Map<number, number> | undefined)[] = new Array(MEMORY_TYPE_COUNT).fill(undefined);
+  readonly byAddress: (SlotIndex | undefined)[] = new Array(MEMORY_TYPE_COUNT).fill(undefined);
   /** Bytes held, indexed by MemoryType. */
   readonly usedBytes = new Float64Array(MEMORY_TYPE_COUNT);
   /** Highest usedBytes of this ledger, indexed by MemoryType. */
@@ -71,6 +71,11 @@ export class Ledger {
 
   get deviceId(): number {
     return this.device.deviceId;
+  }
+
+  /** Live allocations of this ledger. */
+  get liveAllocations(): number {
+    return this.byId.size;
   }
 }
 
@@ -158,8 +163,10 @@ export class Registry {
     nowMs: number,
   ): boolean {
     this.applied++;
-    const byId = ledger.byId;
-    if (byId.has(allocationId)) {
+    const slot = this.takeSlot();
+    const existing = ledger.byId.insertIfAbsent(allocationId, slot);
+    if (existing !== NO_SLOT) {
+      this.giveBackSlot(slot);
       this.anomalies.record(
         "DUPLICATE_ALLOCATION",
         ledger.account,
@@ -168,24 +175,21 @@ export class Registry {
       );
       return false;
     }
-    const slot = this.takeSlot();
     this.allocationIdOf[slot] = allocationId;
     this.addressOf[slot] = address;
     this.sizeOf[slot] = sizeBytes;
     this.allocatedAtMsOf[slot] = nowMs;
     this.typeOf[slot] = memoryType;
-    byId.set(allocationId, slot);
 
     let index = ledger.byAddress[memoryType];
     if (index === undefined) {
-      index = new Map();
+      index = new SlotIndex();
       ledger.byAddress[memoryType] = index;
     }
-    const head = index.get(address);
-    if (head === undefined) {
-      this.sameAddressNext[slot] = NO_SLOT;
-    } else {
-      this.sameAddressNext[slot] = head;
+    // The new slot becomes the head of the chain of live slots at this address.
+    const head = index.set(address, slot);
+    this.sameAddressNext[slot] = head;
+    if (head !== NO_SLOT) {
       this.anomalies.record(
         "ADDRESS_OVERLAP",
         ledger.account,
@@ -194,7 +198,6 @@ export class Registry {
           `where live allocation ${this.allocationIdOf[head]} starts`,
       );
     }
-    index.set(address, slot);
 
     const used = ledger.usedBytes[memoryType] + sizeBytes;
     ledger.usedBytes[memoryType] = used;
@@ -217,8 +220,8 @@ export class Registry {
    */
   free(ledger: Ledger, memoryType: number, allocationId: number, sizeBytes: number): boolean {
     this.applied++;
-    const slot = ledger.byId.get(allocationId);
-    if (slot === undefined) {
+    const slot = ledger.byId.delete(allocationId);
+    if (slot === NO_SLOT) {
       this.anomalies.record(
         "UNKNOWN_FREE",
         ledger.account,
@@ -238,7 +241,8 @@ export class Registry {
           `it was allocated as ${MEMORY_TYPE_NAMES[storedType]} ${storedSize} bytes`,
       );
     }
-    this.release(ledger, slot);
+    this.unlinkAddress(ledger, slot);
+    this.releaseSlot(ledger, slot);
     return true;
   }
 
@@ -249,8 +253,13 @@ export class Registry {
 
   /** Releases every live allocation of the ledger (a snapshot is about to replace them). */
   clearLedger(ledger: Ledger): void {
-    for (const slot of ledger.byId.values()) this.releaseTotals(ledger, slot);
-    ledger.byId.clear();
+    const byId = ledger.byId;
+    // The address indexes are dropped whole, so slots are not unlinked from them one by one.
+    for (let bucket = 0; bucket < byId.bucketCount; bucket++) {
+      const slot = byId.slotAt(bucket);
+      if (slot !== NO_SLOT) this.releaseSlot(ledger, slot);
+    }
+    byId.clear();
     ledger.byAddress.fill(undefined);
   }
 
@@ -286,7 +295,10 @@ export class Registry {
       if (sessionId !== undefined && ledger.account.sessionId !== sessionId) continue;
       const owner = owners.length;
       owners.push(ledger);
-      for (const slot of ledger.byId.values()) {
+      const byId = ledger.byId;
+      for (let bucket = 0; bucket < byId.bucketCount; bucket++) {
+        const slot = byId.slotAt(bucket);
+        if (slot === NO_SLOT) continue;
         total++;
         // Smaller key = listed first.
         const key =
@@ -322,7 +334,10 @@ export class Registry {
     ledger: Ledger,
   ): { allocationId: number; memoryType: number; address: number; sizeBytes: number }[] {
     const out = [];
-    for (const slot of ledger.byId.values()) {
+    const byId = ledger.byId;
+    for (let bucket = 0; bucket < byId.bucketCount; bucket++) {
+      const slot = byId.slotAt(bucket);
+      if (slot === NO_SLOT) continue;
       out.push({
         allocationId: this.allocationIdOf[slot],
         memoryType: this.typeOf[slot],
@@ -333,32 +348,32 @@ export class Registry {
     return out;
   }
 
-  private release(ledger: Ledger, slot: number): void {
-    ledger.byId.delete(this.allocationIdOf[slot]);
-    this.releaseTotals(ledger, slot);
+  /** Removes the slot from its (ledger, type, address) chain. */
+  private unlinkAddress(ledger: Ledger, slot: number): void {
+    const index = ledger.byAddress[this.typeOf[slot]];
+    if (index === undefined) return;
+    const address = this.addressOf[slot];
+    const next = this.sameAddressNext[slot];
+    const head = index.delete(address);
+    if (head === slot) {
+      if (next !== NO_SLOT) index.set(address, next);
+      return;
+    }
+    if (head === NO_SLOT) return;
+    // Rare (only after an ADDRESS_OVERLAP): the slot sits further down the chain; put the head back
+    // and unlink the slot from the short chain.
+    index.set(address, head);
+    let prev = head;
+    while (this.sameAddressNext[prev] !== NO_SLOT && this.sameAddressNext[prev] !== slot) {
+      prev = this.sameAddressNext[prev];
+    }
+    if (this.sameAddressNext[prev] === slot) this.sameAddressNext[prev] = next;
   }
 
-  /** Unlinks the slot from its address index, subtracts it from the totals and frees the slot. */
-  private releaseTotals(ledger: Ledger, slot: number): void {
+  /** Subtracts the slot from the totals and puts it on the free list. */
+  private releaseSlot(ledger: Ledger, slot: number): void {
     const memoryType = this.typeOf[slot];
     const sizeBytes = this.sizeOf[slot];
-    const index = ledger.byAddress[memoryType];
-    if (index !== undefined) {
-      const address = this.addressOf[slot];
-      const head = index.get(address);
-      if (head === slot) {
-        const next = this.sameAddressNext[slot];
-        if (next === NO_SLOT) index.delete(address);
-        else index.set(address, next);
-      } else if (head !== undefined) {
-        // Rare (only after an ADDRESS_OVERLAP): walk the short chain.
-        let prev = head;
-        while (this.sameAddressNext[prev] !== NO_SLOT && this.sameAddressNext[prev] !== slot) {
-          prev = this.sameAddressNext[prev];
-        }
-        if (this.sameAddressNext[prev] === slot) this.sameAddressNext[prev] = this.sameAddressNext[slot];
-      }
-    }
     ledger.usedBytes[memoryType] -= sizeBytes;
     ledger.allocations[memoryType]--;
     const device = ledger.device;
@@ -366,6 +381,10 @@ export class Registry {
     device.allocations[memoryType]--;
     device.liveAllocations--;
     this.live--;
+    this.giveBackSlot(slot);
+  }
+
+  private giveBackSlot(slot: number): void {
     this.sameAddressNext[slot] = this.freeHead;
     this.freeHead = slot;
   }

@@ -132,7 +132,10 @@ export class Sequencer {
     return this.snapshot !== undefined;
   }
 
-  /** One event, in whatever order it arrived. */
+  /**
+   * One event, in whatever order it arrived. `nowMs` (the clock when its batch arrived) stamps the
+   * allocations it applies; a batch reads the clock once, not once per event.
+   */
   push(
     op: number,
     memoryType: number,
@@ -140,6 +143,7 @@ export class Sequencer {
     allocationId: number,
     address: number,
     sizeBytes: number,
+    nowMs: number = this.deps.timers.nowMs(),
   ): void {
     if (seq > this.maxSeqSeen) this.maxSeqSeen = seq;
     const snapshot = this.snapshot;
@@ -152,9 +156,10 @@ export class Sequencer {
       return;
     }
     if (seq === this.nextSeq) {
-      this.apply(op, memoryType, allocationId, address, sizeBytes);
+      // The common case: in order, applied at once without touching the ring.
+      this.apply(op, memoryType, allocationId, address, sizeBytes, nowMs);
       this.nextSeq++;
-      if (this.buffered > 0) this.drain();
+      if (this.buffered > 0) this.drain(nowMs);
       return;
     }
     if (seq < this.nextSeq) {
@@ -242,7 +247,7 @@ export class Sequencer {
     this.lastWatermark = snapshot.watermarkSeq;
     this.nextSeq = snapshot.watermarkSeq + 1;
     this.resyncPending = false;
-    if (this.buffered > 0) this.drain();
+    if (this.buffered > 0) this.drain(now);
     if (this.lostThrough >= this.nextSeq) {
       // An event newer than the watermark was dropped while we waited: this snapshot cannot heal it.
       this.askForResync(
@@ -272,15 +277,16 @@ export class Sequencer {
     allocationId: number,
     address: number,
     sizeBytes: number,
+    nowMs: number,
   ): void {
-    const { registry, ledger } = this.deps;
+    const deps = this.deps;
     if (op === OP_ALLOC)
-      registry.allocate(ledger, memoryType, allocationId, address, sizeBytes, this.deps.timers.nowMs());
-    else registry.free(ledger, memoryType, allocationId, sizeBytes);
+      deps.registry.allocate(deps.ledger, memoryType, allocationId, address, sizeBytes, nowMs);
+    else deps.registry.free(deps.ledger, memoryType, allocationId, sizeBytes);
   }
 
   /** Applies buffered events from nextSeq on while they are contiguous. */
-  private drain(): void {
+  private drain(nowMs: number): void {
     const ops = this.ops!;
     const seqs = this.seqs!;
     for (;;) {
@@ -289,7 +295,7 @@ export class Sequencer {
       const op = ops[i];
       ops[i] = EMPTY;
       this.buffered--;
-      this.apply(op, this.types![i], this.ids![i], this.addresses![i], this.sizes![i]);
+      this.apply(op, this.types![i], this.ids![i], this.addresses![i], this.sizes![i], nowMs);
       this.nextSeq++;
     }
     if (this.buffered === 0) {

@@ -1,4 +1,15 @@
 import type { LiveAllocation } from "../protocol/event.js";
+import {
+  eventAddress,
+  eventAllocationId,
+  eventDeviceId,
+  eventMemoryType,
+  eventOp,
+  eventRecordsView,
+  eventSeq,
+  eventSizeBytes,
+} from "../protocol/event-record.js";
+import { EVENT_RECORD_BYTES } from "../protocol/layout.js";
 import type { AnomalyLog } from "./anomaly-log.js";
 import type { ProcessState } from "./api-types.js";
 import type { Ledger, Registry, SessionAccount } from "./registry.js";
@@ -104,6 +115,29 @@ export class Session {
     if (i >= 0) this.peers.splice(i, 1);
     for (const sequencer of this.sequencers.values()) sequencer.sourceClosed(peer.id);
     return this.peers.length;
+  }
+
+  /**
+   * Every record of one EVENTS frame, in order: the server's per-event loop. Reads the fields straight
+   * from the frame bytes (no event object) and the clock once for the whole batch.
+   */
+  events(records: Uint8Array, count: number): void {
+    if (this.released) return;
+    const nowMs = this.deps.timers.nowMs();
+    const view = eventRecordsView(records);
+    for (let i = 0, o = 0; i < count; i++, o += EVENT_RECORD_BYTES) {
+      const deviceId = eventDeviceId(view, o);
+      const sequencer = deviceId === this.lastDeviceId ? this.lastSequencer! : this.sequencer(deviceId);
+      sequencer.push(
+        eventOp(view, o),
+        eventMemoryType(view, o),
+        eventSeq(view, o),
+        eventAllocationId(view, o),
+        eventAddress(view, o),
+        eventSizeBytes(view, o),
+        nowMs,
+      );
+    }
   }
 
   /** One sequenced event (native EVENTS record). */

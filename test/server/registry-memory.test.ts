@@ -1,5 +1,5 @@
 // The registry stays small per live allocation (target <= 250 bytes at 1M live): struct-of-arrays
-// slots plus two numeric Map entries, no object per allocation.
+// slots plus one bucket in each of two open-addressing hash tables (SlotIndex), no object per allocation.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
