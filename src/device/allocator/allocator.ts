@@ -198,10 +198,12 @@ export class Allocator {
       counters[C_ALLOCATED + memoryType]! += sizePerBankBytes;
       counters[C_LIVE + memoryType]!++;
       counters[C_REQUESTED + memoryType]! += sizeBytes;
+      // Math.trunc (an identity on these integers) hands V8 a small integer instead of a boxed double read
+      // from a Float64Array, so the result object's fields stay unboxed: no extra heap number per field.
       const allocation: Allocation = {
-        allocationId,
-        address: region.baseAddressBytes + list.offsetOf(slot),
-        seq,
+        allocationId: Math.trunc(allocationId),
+        address: Math.trunc(region.baseAddressBytes + list.offsetOf(slot)),
+        seq: Math.trunc(seq),
         sizeBytes,
         sizePerBankBytes,
         bankCount,
@@ -242,12 +244,13 @@ export class Allocator {
       counters[C_LIVE + memoryType]!--;
       counters[C_REQUESTED + memoryType]! -= sizeBytes;
       const bankCount = (tag & TAG_ONE_BANK) !== 0 ? 1 : region.bankCount;
+      // Math.trunc: see allocate(); `address` matched a block, so it is an integer.
       const deallocation: Deallocation = {
-        allocationId,
-        address,
-        seq,
-        sizeBytes,
-        sizePerBankBytes,
+        allocationId: Math.trunc(allocationId),
+        address: Math.trunc(address),
+        seq: Math.trunc(seq),
+        sizeBytes: Math.trunc(sizeBytes),
+        sizePerBankBytes: Math.trunc(sizePerBankBytes),
         bankCount,
         memoryType,
       };
