@@ -99,6 +99,11 @@ export class AllocationClient {
   /** Frames handed to the kernel or dropped, in queue order. */
   private settledFrames = 0;
   private readonly waiters: FlushWaiter[] = [];
+  /**
+   * Frames passed to the connection whose write callback has not come yet, in write order (undefined for
+   * frames the encoder does not reuse). Their bytes belong to the socket until then.
+   */
+  private writing: (Uint8Array | undefined)[] = [];
   private closeDone: Promise<void> | undefined;
   private resolveClosed: (() => void) | undefined;
   private readonly stats = {
@@ -342,6 +347,8 @@ export class AllocationClient {
         },
         onWritten: () => {
           if (this.connection !== connection) return;
+          const frame = this.writing.shift();
+          if (frame !== undefined) this.encoder.recycle(frame);
           this.settledFrames++;
           if (this.waiters.length > 0) this.settleWaiters();
         },
@@ -393,6 +400,7 @@ export class AllocationClient {
   private handleClosed(error: ClientError | undefined): void {
     this.connection = undefined;
     this.socketWritable = false;
+    this.writing = [];
     this.stats.disconnects++;
     const closing = this.currentState === "closing" || this.currentState === "closed";
     if (error !== undefined && !closing) this.report(error);
@@ -467,6 +475,7 @@ export class AllocationClient {
           this.stats.sent += events;
           this.stats.batches++;
         }
+        this.writing.push(events > 0 ? frame : undefined);
         this.socketWritable = connection.write(frame);
         continue;
       }

@@ -233,13 +233,18 @@ export class Buffer implements HookedBuffer {
       if (!captured && !this.hookedValue) {
         this.validateSubDeviceManager("deallocate");
         this.introduceDevice();
-        this.tracker.withLifecycleLock(this.deviceId, () => {
+        // The lock entered and left here rather than through withLifecycleLock: no closure per step.
+        const lock = this.tracker.lifecycleLock(this.deviceId);
+        lock.enter();
+        try {
           const grant = this.device.allocator.deallocate(this.memoryType, this.addressValue);
           this.statusValue = BufferStatus.DEALLOCATED;
           this.tracker.track(
             this.change(ChangeOp.DEALLOCATE, grant.seq, grant.allocationId, grant.sizeBytes),
           );
-        });
+        } finally {
+          lock.leave();
+        }
       }
     }
     this.statusValue = BufferStatus.DEALLOCATED;
@@ -291,21 +296,27 @@ export class Buffer implements HookedBuffer {
     this.introduceDevice();
     // The lock is taken before the allocator chooses the address and released after the ALLOC is tracked
     // (see LifecycleLock for what it does and does not order).
-    this.tracker.withLifecycleLock(this.deviceId, () => {
-      const grant = this.device.allocator.allocate({
-        memoryType: this.memoryType,
-        sizeBytes: this.sizeBytes,
-        pageSizeBytes: this.pageSizeBytes,
-        interleaved: this.interleaved,
-        ...(this.bottomUp === undefined ? {} : { bottomUp: this.bottomUp }),
-      });
+    // One object shape for every request (undefined bottomUp means the type's default).
+    const request: AllocationRequest = {
+      memoryType: this.memoryType,
+      sizeBytes: this.sizeBytes,
+      pageSizeBytes: this.pageSizeBytes,
+      interleaved: this.interleaved,
+      bottomUp: this.bottomUp,
+    };
+    const lock = this.tracker.lifecycleLock(this.deviceId);
+    lock.enter();
+    try {
+      const grant = this.device.allocator.allocate(request);
       this.addressValue = grant.address;
       this.allocationIdValue = grant.allocationId;
       this.sizePerBankValue = grant.sizePerBankBytes;
       // As in tt-metal, the status is ALLOCATED before the tracker hears about it.
       this.statusValue = BufferStatus.ALLOCATED;
       this.tracker.track(this.change(ChangeOp.ALLOCATE, grant.seq, grant.allocationId, grant.sizeBytes));
-    });
+    } finally {
+      lock.leave();
+    }
   }
 
   /**

@@ -200,7 +200,12 @@ export class GraphTracker {
   private readonly hooked = new WeakSet<object>();
   private lanes: ProcessorLane[] = [];
   private readonly orders = new Map<number, DeviceOrder>();
+  /** The device of the latest lookup and its order: most workloads track one device at a time. */
+  private recentDeviceId = Number.NaN;
+  private recentOrder: DeviceOrder | undefined;
   private readonly locks = new Map<number, LifecycleLock>();
+  private recentLockDeviceId = Number.NaN;
+  private recentLock: LifecycleLock | undefined;
   private readonly idleWaiters: (() => void)[] = [];
   private readonly maxHeld: number;
   private readonly maxQueued: number;
@@ -228,8 +233,9 @@ export class GraphTracker {
 
   /** True when the top hook captures this allocation (the buffer then gets no memory). */
   hookAllocate(buffer: HookedBuffer): boolean {
-    const hook = this.hooks[this.hooks.length - 1];
-    if (hook === undefined || !hook.hookAllocate(buffer)) return false;
+    // Length first: reading index -1 of an empty array is a slow named-property lookup on every buffer.
+    const top = this.hooks.length - 1;
+    if (top < 0 || !this.hooks[top]!.hookAllocate(buffer)) return false;
     this.hooked.add(buffer);
     return true;
   }
@@ -240,8 +246,8 @@ export class GraphTracker {
    * leak that memory in the allocator.
    */
   hookDeallocate(buffer: HookedBuffer): boolean {
-    const hook = this.hooks[this.hooks.length - 1];
-    if (hook === undefined || !hook.hookDeallocate(buffer)) return false;
+    const top = this.hooks.length - 1;
+    if (top < 0 || !this.hooks[top]!.hookDeallocate(buffer)) return false;
     if (!this.hooked.delete(buffer)) throw new HookedDeallocationError(buffer.deviceId);
     return true;
   }
@@ -294,7 +300,7 @@ export class GraphTracker {
 
   /** True once the tracker has been told about or seen a change of this device. */
   knowsDevice(deviceId: number): boolean {
-    return this.orders.has(deviceId);
+    return deviceId === this.recentDeviceId || this.orders.has(deviceId);
   }
 
   /**
@@ -311,9 +317,10 @@ export class GraphTracker {
       return;
     }
     if (change.seq === order.nextSeq) {
+      // The common case (a synchronous lifecycle step): nothing held, nothing to drain.
       order.nextSeq++;
       this.release(change);
-      this.drain(order);
+      if (order.held.size !== 0) this.drain(order);
     } else if (change.seq < order.nextSeq) {
       this.counters.lateChanges++;
       this.release(change);
@@ -350,11 +357,7 @@ export class GraphTracker {
 
   /** Run one lifecycle step of a device (allocation through report, or release through report) under its lock. */
   withLifecycleLock<T>(deviceId: number, step: () => T): T {
-    let lock = this.locks.get(deviceId);
-    if (lock === undefined) {
-      lock = this.lockFactory(deviceId);
-      this.locks.set(deviceId, lock);
-    }
+    const lock = this.lifecycleLock(deviceId);
     lock.enter();
     try {
       return step();
@@ -363,12 +366,31 @@ export class GraphTracker {
     }
   }
 
+  /**
+   * The lifecycle lock of a device, for callers on the allocation path that enter and leave it
+   * themselves (no closure per step). Always leave it in a `finally`.
+   */
+  lifecycleLock(deviceId: number): LifecycleLock {
+    if (deviceId === this.recentLockDeviceId) return this.recentLock!;
+    let lock = this.locks.get(deviceId);
+    if (lock === undefined) {
+      lock = this.lockFactory(deviceId);
+      this.locks.set(deviceId, lock);
+    }
+    this.recentLockDeviceId = deviceId;
+    this.recentLock = lock;
+    return lock;
+  }
+
   private orderOf(deviceId: number): DeviceOrder {
+    if (deviceId === this.recentDeviceId) return this.recentOrder!;
     let order = this.orders.get(deviceId);
     if (order === undefined) {
       order = new DeviceOrder();
       this.orders.set(deviceId, order);
     }
+    this.recentDeviceId = deviceId;
+    this.recentOrder = order;
     return order;
   }
 

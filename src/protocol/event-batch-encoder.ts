@@ -1,20 +1,32 @@
 import { ProtocolError, ProtocolErrorCode } from "./errors.js";
 import { ALL_DEVICES, DEFAULT_MAX_FRAME_BYTES, FrameType } from "./frames.js";
 import { EVENT_RECORD_BYTES, EVENTS_HEADER_BYTES, LENGTH_FIELD_BYTES, maxEventsPerFrame } from "./layout.js";
-import { isU64, writeU16, writeU32, writeU64 } from "./little-endian.js";
+import { isU64, writeU32 } from "./little-endian.js";
 import { MEMORY_TYPE_COUNT } from "./memory-type.js";
 
 /** Bytes before the first record in an encoded EVENTS frame: length u32 + type u8 + count u32. */
 const RECORDS_START = LENGTH_FIELD_BYTES + EVENTS_HEADER_BYTES;
+const TWO_POW_32 = 4294967296;
+/** A u64 is < 2^53 exactly when its high 32-bit word is < 2^21. */
+const U64_HIGH_WORD_LIMIT = 0x200000;
+
+/** Spare batch buffers kept for reuse: enough to cover the frames the socket is still writing. */
+const MAX_SPARE_BUFFERS = 4;
 
 /**
- * Builds one EVENTS frame at a time in a buffer allocated once: `append` writes a 48-byte record in
- * place (no allocation), `finish` returns the frame and starts the next one.
+ * Builds one EVENTS frame at a time in place: `append` writes a 48-byte record into the batch buffer
+ * (no allocation), `finish` returns the frame and starts the next one. A (nearly) full batch is handed
+ * over as is, and the encoder continues in a spare buffer; `recycle` gives a written frame's buffer
+ * back, so a steady stream of full batches allocates nothing. (Allocating and copying a fresh ~100 KB
+ * frame per batch cost more than encoding its 2048 records.)
  */
 export class EventBatchEncoder {
   /** Most events one frame of this encoder holds. */
   readonly capacityEvents: number;
-  private readonly buffer: Uint8Array;
+  private buffer: Uint8Array;
+  /** The same bytes as `buffer`: DataView writes are unaligned-safe and little-endian on any host. */
+  private view: DataView;
+  private readonly spares: Uint8Array[] = [];
   private eventCount = 0;
 
   /**
@@ -31,6 +43,7 @@ export class EventBatchEncoder {
     }
     this.capacityEvents = capacityEvents;
     this.buffer = new Uint8Array(RECORDS_START + capacityEvents * EVENT_RECORD_BYTES);
+    this.view = new DataView(this.buffer.buffer);
   }
 
   /** Events appended since the last finish(). */
@@ -63,31 +76,98 @@ export class EventBatchEncoder {
     timestampNs: number,
   ): boolean {
     if (this.eventCount === this.capacityEvents) return false;
-    checkEvent(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestampNs);
-    const b = this.buffer;
+    // Each u64 is split into 32-bit words once; the same words prove the value is an integer in
+    // [0, 2^53) (they add back up to it and the high word is < 2^21), so checking costs no extra pass.
+    // `%` on a double would be a call to fmod per field: this was most of the client's per-event cost.
+    const seqLow = seq >>> 0;
+    const seqHigh = (seq / TWO_POW_32) >>> 0;
+    const idLow = allocationId >>> 0;
+    const idHigh = (allocationId / TWO_POW_32) >>> 0;
+    const addressLow = address >>> 0;
+    const addressHigh = (address / TWO_POW_32) >>> 0;
+    const sizeLow = sizeBytes >>> 0;
+    const sizeHigh = (sizeBytes / TWO_POW_32) >>> 0;
+    const timeLow = timestampNs >>> 0;
+    const timeHigh = (timestampNs / TWO_POW_32) >>> 0;
+    if (
+      !(
+        (op === 1 || op === 2) &&
+        memoryType >>> 0 === memoryType &&
+        memoryType < MEMORY_TYPE_COUNT &&
+        deviceId >>> 0 === deviceId &&
+        deviceId < ALL_DEVICES &&
+        seq !== 0 &&
+        seqHigh < U64_HIGH_WORD_LIMIT &&
+        seqHigh * TWO_POW_32 + seqLow === seq &&
+        idHigh < U64_HIGH_WORD_LIMIT &&
+        idHigh * TWO_POW_32 + idLow === allocationId &&
+        addressHigh < U64_HIGH_WORD_LIMIT &&
+        addressHigh * TWO_POW_32 + addressLow === address &&
+        sizeHigh < U64_HIGH_WORD_LIMIT &&
+        sizeHigh * TWO_POW_32 + sizeLow === sizeBytes &&
+        timeHigh < U64_HIGH_WORD_LIMIT &&
+        timeHigh * TWO_POW_32 + timeLow === timestampNs
+      )
+    ) {
+      // Names the culprit with the code the decoder would report (always throws here).
+      checkEvent(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestampNs);
+    }
+    const v = this.view;
     const o = RECORDS_START + this.eventCount * EVENT_RECORD_BYTES;
-    b[o] = op;
-    b[o + 1] = memoryType;
-    writeU16(b, o + 2, deviceId);
-    writeU32(b, o + 4, 0);
-    writeU64(b, o + 8, seq);
-    writeU64(b, o + 16, allocationId);
-    writeU64(b, o + 24, address);
-    writeU64(b, o + 32, sizeBytes);
-    writeU64(b, o + 40, timestampNs);
+    // op u8 · memoryType u8 · deviceId u16 in one little-endian word, then the reserved word.
+    v.setUint32(o, op | (memoryType << 8) | (deviceId << 16), true);
+    v.setUint32(o + 4, 0, true);
+    v.setUint32(o + 8, seqLow, true);
+    v.setUint32(o + 12, seqHigh, true);
+    v.setUint32(o + 16, idLow, true);
+    v.setUint32(o + 20, idHigh, true);
+    v.setUint32(o + 24, addressLow, true);
+    v.setUint32(o + 28, addressHigh, true);
+    v.setUint32(o + 32, sizeLow, true);
+    v.setUint32(o + 36, sizeHigh, true);
+    v.setUint32(o + 40, timeLow, true);
+    v.setUint32(o + 44, timeHigh, true);
     this.eventCount++;
     return true;
   }
 
-  /** The finished EVENTS frame (a fresh copy, length field included); the encoder starts empty again. */
+  /**
+   * The finished EVENTS frame (length field included); the encoder starts empty again. A frame that
+   * fills at least 3/4 of the batch buffer is that buffer (the encoder moves on to a spare one); a smaller
+   * one is a copy, so that a queue of small frames never pins whole batch buffers. Either way, later
+   * appends never change a returned frame.
+   */
   finish(): Uint8Array {
     const size = this.bytes;
-    writeU32(this.buffer, 0, size - LENGTH_FIELD_BYTES);
-    this.buffer[LENGTH_FIELD_BYTES] = FrameType.EVENTS;
-    writeU32(this.buffer, LENGTH_FIELD_BYTES + 1, this.eventCount);
-    const frame = this.buffer.slice(0, size);
+    const buffer = this.buffer;
+    writeU32(buffer, 0, size - LENGTH_FIELD_BYTES);
+    buffer[LENGTH_FIELD_BYTES] = FrameType.EVENTS;
+    writeU32(buffer, LENGTH_FIELD_BYTES + 1, this.eventCount);
     this.eventCount = 0;
-    return frame;
+    if (size * 4 < buffer.length * 3) return buffer.slice(0, size);
+    const next = this.spares.pop() ?? new Uint8Array(buffer.length);
+    this.buffer = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+    return buffer.subarray(0, size);
+  }
+
+  /**
+   * Hands back a frame from finish() that nothing reads any more (the socket has written it), so its
+   * buffer serves a later batch. Copied frames, frames of other origins and surplus buffers are left to
+   * the garbage collector. Do not touch the frame afterwards.
+   */
+  recycle(frame: Uint8Array): void {
+    const spares = this.spares;
+    if (
+      frame.byteOffset !== 0 ||
+      frame.buffer.byteLength !== this.buffer.length ||
+      frame.buffer === this.buffer.buffer ||
+      spares.length >= MAX_SPARE_BUFFERS
+    ) {
+      return;
+    }
+    for (let i = 0; i < spares.length; i++) if (spares[i]!.buffer === frame.buffer) return;
+    spares.push(new Uint8Array(frame.buffer, 0, this.buffer.length));
   }
 
   /** Drops the events appended since the last finish(). */
