@@ -230,7 +230,8 @@ export class Allocator {
     try {
       if (this.control[CONTROL_CLOSED] !== 0) throw new DeviceClosedError(this.deviceId, "deallocate");
       const slot = list.find(address - region.baseAddressBytes);
-      const tag = slot === NONE ? -1 : list.tagOf(slot);
+      // `slot < 0` is NONE, tested without reading the imported binding (see NIL in free-tree.ts).
+      const tag = slot < 0 ? -1 : list.tagOf(slot);
       if ((tag & TAG_TYPE_MASK) !== memoryType) {
         throw new UnknownAllocationError(memoryType, address);
       }

@@ -18,12 +18,22 @@
 import { FreeTree, NONE, TreeOrder } from "./free-tree.js";
 
 export { NONE, TreeOrder };
-/** allocate() result: no free block is large enough. */
-export const NO_FIT = -1;
-/** allocate() result: a new block was needed but every slot is in use. */
-export const TABLE_FULL = -2;
 
-export const SlotState = { UNUSED: 0, FREE: 1, ALLOCATED: 2 } as const;
+// Private copies of the exported constants for the hot paths (see NIL in free-tree.ts: V8 re-reads an
+// exported binding from its module cell at every use).
+const NIL = -1;
+const NO_FIT_RESULT = -1;
+const TABLE_FULL_RESULT = -2;
+const UNUSED = 0;
+const FREE = 1;
+const ALLOCATED = 2;
+
+/** allocate() result: no free block is large enough. */
+export const NO_FIT = NO_FIT_RESULT;
+/** allocate() result: a new block was needed but every slot is in use. */
+export const TABLE_FULL = TABLE_FULL_RESULT;
+
+export const SlotState = { UNUSED, FREE, ALLOCATED } as const;
 
 // Int32 header
 const H_HEAD = 0;
@@ -114,22 +124,22 @@ export class FreeList {
   format(): void {
     const h = this.header;
     for (let i = 0; i < this.capacity; i++) {
-      this.next[i] = i + 1 < this.capacity ? i + 1 : NONE;
-      this.state[i] = SlotState.UNUSED;
+      this.next[i] = i + 1 < this.capacity ? i + 1 : NIL;
+      this.state[i] = UNUSED;
     }
     this.table.fill(0);
     this.tree.format();
-    h[H_HEAD] = NONE;
-    h[H_UNUSED] = this.capacity > 0 ? 0 : NONE;
+    h[H_HEAD] = NIL;
+    h[H_UNUSED] = this.capacity > 0 ? 0 : NIL;
     h[H_ALLOCATED_BLOCKS] = 0;
     this.headerF[F_FREE_BYTES] = 0;
     if (this.sizeBytes > 0 && this.capacity > 0) {
       const s = this.takeSlot();
       this.address[s] = 0;
       this.size[s] = this.sizeBytes;
-      this.prev[s] = NONE;
-      this.next[s] = NONE;
-      this.state[s] = SlotState.FREE;
+      this.prev[s] = NIL;
+      this.next[s] = NIL;
+      this.state[s] = FREE;
       this.tree.insert(s, 0, this.sizeBytes);
       h[H_HEAD] = s;
       this.headerF[F_FREE_BYTES] = this.sizeBytes;
@@ -189,7 +199,7 @@ export class FreeList {
   ): number {
     const tree = this.tree;
     const f = this.bestFit ? tree.findBest(sizeBytes, bottomUp) : tree.findFirst(sizeBytes, bottomUp);
-    if (f === NONE) return NO_FIT;
+    if (f === NIL) return NO_FIT_RESULT;
     const freeSize = this.size[f]!;
     let a: number;
     if (freeSize === sizeBytes) {
@@ -197,7 +207,7 @@ export class FreeList {
       a = f;
     } else {
       a = this.takeSlot();
-      if (a === NONE) return TABLE_FULL;
+      if (a === NIL) return TABLE_FULL_RESULT;
       const start = this.address[f]!;
       let rest = start;
       if (bottomUp) {
@@ -215,7 +225,7 @@ export class FreeList {
       tree.resize(f, rest, restSize);
     }
     this.size[a] = sizeBytes;
-    this.state[a] = SlotState.ALLOCATED;
+    this.state[a] = ALLOCATED;
     this.tags[a] = tag;
     this.allocationIds[a] = allocationId;
     this.requested[a] = requestedBytes;
@@ -230,7 +240,7 @@ export class FreeList {
     let i = this.hash(offset);
     for (;;) {
       const v = this.table[i]!;
-      if (v === 0) return NONE;
+      if (v === 0) return NIL;
       if (this.address[v - 1] === offset) return v - 1;
       i = (i + 1) & this.tableMask;
     }
@@ -245,8 +255,8 @@ export class FreeList {
     this.header[H_ALLOCATED_BLOCKS]!--;
     const p = this.prev[a]!;
     const n = this.next[a]!;
-    const prevFree = p !== NONE && this.state[p] === SlotState.FREE;
-    const nextFree = n !== NONE && this.state[n] === SlotState.FREE;
+    const prevFree = p !== NIL && this.state[p] === FREE;
+    const nextFree = n !== NIL && this.state[n] === FREE;
     if (prevFree && nextFree) {
       tree.remove(n);
       const merged = this.size[p]! + blockSize + this.size[n]!;
@@ -272,7 +282,7 @@ export class FreeList {
       this.releaseSlot(a);
       tree.resize(n, start, merged);
     } else {
-      this.state[a] = SlotState.FREE;
+      this.state[a] = FREE;
       tree.insert(a, this.address[a]!, blockSize);
     }
   }
@@ -285,8 +295,8 @@ export class FreeList {
     const problem = this.tree.checkInvariants();
     if (problem !== undefined) return `tree: ${problem}`;
     const free: number[] = [];
-    for (let s = this.firstBlock; s !== NONE; s = this.next[s]!) {
-      if (this.state[s] === SlotState.FREE) free.push(s);
+    for (let s = this.firstBlock; s !== NIL; s = this.next[s]!) {
+      if (this.state[s] === FREE) free.push(s);
     }
     const inTree = this.tree.slotsInOrder();
     if (inTree.length !== free.length) return `${inTree.length} blocks in the tree, ${free.length} free`;
@@ -309,12 +319,12 @@ export class FreeList {
 
   private takeSlot(): number {
     const s = this.header[H_UNUSED]!;
-    if (s !== NONE) this.header[H_UNUSED] = this.next[s]!;
+    if (s !== NIL) this.header[H_UNUSED] = this.next[s]!;
     return s;
   }
 
   private releaseSlot(s: number): void {
-    this.state[s] = SlotState.UNUSED;
+    this.state[s] = UNUSED;
     this.next[s] = this.header[H_UNUSED]!;
     this.header[H_UNUSED] = s;
   }
@@ -323,7 +333,7 @@ export class FreeList {
     const p = this.prev[f]!;
     this.prev[a] = p;
     this.next[a] = f;
-    if (p === NONE) this.header[H_HEAD] = a;
+    if (p === NIL) this.header[H_HEAD] = a;
     else this.next[p] = a;
     this.prev[f] = a;
   }
@@ -332,16 +342,16 @@ export class FreeList {
     const n = this.next[f]!;
     this.next[a] = n;
     this.prev[a] = f;
-    if (n !== NONE) this.prev[n] = a;
+    if (n !== NIL) this.prev[n] = a;
     this.next[f] = a;
   }
 
   private unlink(x: number): void {
     const p = this.prev[x]!;
     const n = this.next[x]!;
-    if (p === NONE) this.header[H_HEAD] = n;
+    if (p === NIL) this.header[H_HEAD] = n;
     else this.next[p] = n;
-    if (n !== NONE) this.prev[n] = p;
+    if (n !== NIL) this.prev[n] = p;
   }
 
   // ---- hash table of allocated blocks, keyed by address (linear probing, backward-shift deletion) ----

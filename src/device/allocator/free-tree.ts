@@ -17,7 +17,12 @@
  * Block slots are the caller's (FreeList's) numbering; the tree copies each free block's address and size.
  */
 
-export const NONE = -1;
+/**
+ * "No node / no slot". Hot code reads the private NIL instead: V8 keeps an exported binding in a module
+ * cell and re-reads and hole-checks it at every use, even in optimised code; a private constant folds.
+ */
+const NIL = -1;
+export const NONE = NIL;
 
 export const TreeOrder = { BY_ADDRESS: 0, BY_SIZE: 1 } as const;
 export type TreeOrder = (typeof TreeOrder)[keyof typeof TreeOrder];
@@ -47,11 +52,11 @@ export class FreeTree {
   private readonly priority: Int32Array;
   /** Per node: the block slot it stands for. */
   private readonly slot: Int32Array;
-  /** Per block slot: its node, or NONE when the block is not free. */
+  /** Per block slot: its node, or NIL when the block is not free. */
   private readonly nodeOf: Int32Array;
   private readonly bySize: boolean;
   // Scratch result of merge(): the deepest node whose children changed (one thread inside the lock).
-  private mergeBottom = NONE;
+  private mergeBottom = NIL;
 
   constructor(
     buffer: ArrayBufferLike,
@@ -85,10 +90,10 @@ export class FreeTree {
 
   /** Empties the tree. Only the creator of the buffer calls this. */
   format(): void {
-    this.header[T_ROOT] = NONE;
+    this.header[T_ROOT] = NIL;
     this.header[T_COUNT] = 0;
     this.header[T_RANDOM] = 0x2545f491;
-    this.nodeOf.fill(NONE);
+    this.nodeOf.fill(NIL);
   }
 
   /** Free blocks in the tree. */
@@ -99,9 +104,9 @@ export class FreeTree {
   /** Size of the largest free block, bytes (0 when there is none). */
   get largestBytes(): number {
     let t = this.header[T_ROOT]!;
-    if (t === NONE) return 0;
+    if (t === NIL) return 0;
     if (!this.bySize) return this.maxSize[t]!;
-    while (this.right[t] !== NONE) t = this.right[t]!;
+    while (this.right[t] !== NIL) t = this.right[t]!;
     return this.size[t]!;
   }
 
@@ -127,7 +132,7 @@ export class FreeTree {
   remove(slot: number): void {
     const x = this.nodeOf[slot]!;
     this.detach(x);
-    this.nodeOf[slot] = NONE;
+    this.nodeOf[slot] = NIL;
     const last = this.header[T_COUNT]! - 1;
     this.header[T_COUNT] = last;
     if (x !== last) this.move(last, x);
@@ -152,7 +157,7 @@ export class FreeTree {
     const maxSize = this.maxSize;
     if (sizeBytes > old) {
       // Growing: raise the ancestors' maxima until one already covers the new size.
-      for (let t = x; t !== NONE && maxSize[t]! < sizeBytes; t = this.parent[t]!) maxSize[t] = sizeBytes;
+      for (let t = x; t !== NIL && maxSize[t]! < sizeBytes; t = this.parent[t]!) maxSize[t] = sizeBytes;
     } else if (sizeBytes < old) {
       this.fixUp(x);
     }
@@ -162,12 +167,12 @@ export class FreeTree {
   findFirst(n: number, bottomUp: boolean): number {
     let t = this.header[T_ROOT]!;
     const maxSize = this.maxSize;
-    if (t === NONE || maxSize[t]! < n) return NONE;
+    if (t === NIL || maxSize[t]! < n) return NIL;
     const near = bottomUp ? this.left : this.right;
     const far = bottomUp ? this.right : this.left;
     for (;;) {
       const c = near[t]!;
-      if (c !== NONE && maxSize[c]! >= n) t = c;
+      if (c !== NIL && maxSize[c]! >= n) t = c;
       else if (this.size[t]! >= n) return this.slot[t]!;
       else t = far[t]!;
     }
@@ -180,9 +185,9 @@ export class FreeTree {
   findBest(n: number, bottomUp: boolean): number {
     const size = this.size;
     let t = this.header[T_ROOT]!;
-    let best = NONE;
+    let best = NIL;
     // Lower bound of (n, -inf): the first block in (size, address) order with size >= n.
-    while (t !== NONE) {
+    while (t !== NIL) {
       if (size[t]! >= n) {
         best = t;
         t = this.left[t]!;
@@ -190,11 +195,11 @@ export class FreeTree {
         t = this.right[t]!;
       }
     }
-    if (best === NONE || bottomUp) return best === NONE ? NONE : this.slot[best]!;
+    if (best === NIL || bottomUp) return best === NIL ? NIL : this.slot[best]!;
     // Top-down: the last block of that size, i.e. the last key <= (size, +inf).
     const s = size[best]!;
     t = this.header[T_ROOT]!;
-    while (t !== NONE) {
+    while (t !== NIL) {
       if (size[t]! <= s) {
         best = t;
         t = this.right[t]!;
@@ -216,8 +221,8 @@ export class FreeTree {
     const out: number[] = [];
     const stack: number[] = [];
     let t = this.header[T_ROOT]!;
-    while (t !== NONE || stack.length > 0) {
-      while (t !== NONE) {
+    while (t !== NIL || stack.length > 0) {
+      while (t !== NIL) {
         stack.push(t);
         t = this.left[t]!;
       }
@@ -232,10 +237,10 @@ export class FreeTree {
   checkInvariants(): string | undefined {
     const count = this.count;
     const root = this.header[T_ROOT]!;
-    if ((root === NONE) !== (count === 0)) return `root ${root} with ${count} nodes`;
-    if (root !== NONE && this.parent[root] !== NONE) return `root ${root} has a parent`;
+    if ((root === NIL) !== (count === 0)) return `root ${root} with ${count} nodes`;
+    if (root !== NIL && this.parent[root] !== NIL) return `root ${root} has a parent`;
     let seen = 0;
-    const stack = root === NONE ? [] : [root];
+    const stack = root === NIL ? [] : [root];
     while (stack.length > 0) {
       const t = stack.pop()!;
       seen++;
@@ -243,7 +248,7 @@ export class FreeTree {
       if (this.nodeOf[this.slot[t]!] !== t) return `node ${t}: nodeOf[slot] disagrees`;
       let m = this.size[t]!;
       for (const c of [this.left[t]!, this.right[t]!]) {
-        if (c === NONE) continue;
+        if (c === NIL) continue;
         if (this.parent[c] !== t) return `node ${c}: parent pointer`;
         if (this.priority[c]! > this.priority[t]!) return `node ${c}: heap order`;
         if (this.maxSize[c]! > m) m = this.maxSize[c]!;
@@ -279,11 +284,11 @@ export class FreeTree {
     const parent = this.parent;
     const k = key[x]!;
     const s = size[x]!;
-    let p = NONE;
+    let p = NIL;
     let goLeft = false;
     let t = this.header[T_ROOT]!;
     if (this.bySize) {
-      while (t !== NONE) {
+      while (t !== NIL) {
         p = t;
         const st = size[t]!;
         goLeft = s < st || (s === st && k < key[t]!);
@@ -291,18 +296,18 @@ export class FreeTree {
       }
     } else {
       // Every node passed gains x in its subtree: raise its maximum on the way down.
-      while (t !== NONE) {
+      while (t !== NIL) {
         if (maxSize[t]! < s) maxSize[t] = s;
         p = t;
         goLeft = k < key[t]!;
         t = goLeft ? left[t]! : right[t]!;
       }
     }
-    left[x] = NONE;
-    right[x] = NONE;
+    left[x] = NIL;
+    right[x] = NIL;
     maxSize[x] = s;
     parent[x] = p;
-    if (p === NONE) {
+    if (p === NIL) {
       this.header[T_ROOT] = x;
       return;
     }
@@ -310,22 +315,22 @@ export class FreeTree {
     else right[p] = x;
     const priority = this.priority;
     const px = priority[x]!;
-    while (p !== NONE && priority[p]! < px) {
+    while (p !== NIL && priority[p]! < px) {
       const g = parent[p]!;
       if (left[p] === x) {
         const b = right[x]!;
         left[p] = b;
-        if (b !== NONE) parent[b] = p;
+        if (b !== NIL) parent[b] = p;
         right[x] = p;
       } else {
         const b = left[x]!;
         right[p] = b;
-        if (b !== NONE) parent[b] = p;
+        if (b !== NIL) parent[b] = p;
         left[x] = p;
       }
       parent[p] = x;
       parent[x] = g;
-      if (g === NONE) this.header[T_ROOT] = x;
+      if (g === NIL) this.header[T_ROOT] = x;
       else if (left[g] === p) left[g] = x;
       else right[g] = x;
       if (!this.bySize) {
@@ -342,19 +347,19 @@ export class FreeTree {
     const r = this.right[x]!;
     const p = this.parent[x]!;
     let m: number;
-    if (l === NONE) m = r;
-    else if (r === NONE) m = l;
+    if (l === NIL) m = r;
+    else if (r === NIL) m = l;
     else m = this.merge(l, r);
-    if (p === NONE) this.header[T_ROOT] = m;
+    if (p === NIL) this.header[T_ROOT] = m;
     else if (this.left[p] === x) this.left[p] = m;
     else this.right[p] = m;
-    if (m !== NONE) this.parent[m] = p;
+    if (m !== NIL) this.parent[m] = p;
     if (this.bySize) return;
-    if (l !== NONE && r !== NONE) {
+    if (l !== NIL && r !== NIL) {
       // Every node on the merge path got new children: recompute them all, up to the merged root.
       for (let t = this.mergeBottom; t !== p; t = this.parent[t]!) this.recompute(t);
     }
-    if (p !== NONE) this.fixUp(p);
+    if (p !== NIL) this.fixUp(p);
   }
 
   /**
@@ -367,10 +372,10 @@ export class FreeTree {
     const right = this.right;
     const parent = this.parent;
     const priority = this.priority;
-    let root = NONE;
-    let top = NONE;
+    let root = NIL;
+    let top = NIL;
     let hangLeft = false;
-    while (a !== NONE && b !== NONE) {
+    while (a !== NIL && b !== NIL) {
       let pick: number;
       let pickLeft: boolean;
       if (priority[a]! > priority[b]!) {
@@ -382,7 +387,7 @@ export class FreeTree {
         b = left[b]!;
         pickLeft = true;
       }
-      if (top === NONE) root = pick;
+      if (top === NIL) root = pick;
       else {
         if (hangLeft) left[top] = pick;
         else right[top] = pick;
@@ -391,10 +396,10 @@ export class FreeTree {
       top = pick;
       hangLeft = pickLeft;
     }
-    const rest = a !== NONE ? a : b;
+    const rest = a !== NIL ? a : b;
     if (hangLeft) left[top] = rest;
     else right[top] = rest;
-    if (rest !== NONE) parent[rest] = top;
+    if (rest !== NIL) parent[rest] = top;
     this.mergeBottom = top;
     return root;
   }
@@ -414,16 +419,16 @@ export class FreeTree {
     this.parent[to] = p;
     this.slot[to] = s;
     this.nodeOf[s] = to;
-    if (p === NONE) this.header[T_ROOT] = to;
+    if (p === NIL) this.header[T_ROOT] = to;
     else if (this.left[p] === from) this.left[p] = to;
     else this.right[p] = to;
-    if (l !== NONE) this.parent[l] = to;
-    if (r !== NONE) this.parent[r] = to;
+    if (l !== NIL) this.parent[l] = to;
+    if (r !== NIL) this.parent[r] = to;
   }
 
   /** Recomputes maxima from t upwards while they change (BY_ADDRESS). */
   private fixUp(t: number): void {
-    while (t !== NONE && this.recompute(t)) t = this.parent[t]!;
+    while (t !== NIL && this.recompute(t)) t = this.parent[t]!;
   }
 
   /** Recomputes t's subtree maximum from its children; returns whether it changed. */
@@ -432,8 +437,8 @@ export class FreeTree {
     let m = this.size[t]!;
     const l = this.left[t]!;
     const r = this.right[t]!;
-    if (l !== NONE && maxSize[l]! > m) m = maxSize[l]!;
-    if (r !== NONE && maxSize[r]! > m) m = maxSize[r]!;
+    if (l !== NIL && maxSize[l]! > m) m = maxSize[l]!;
+    if (r !== NIL && maxSize[r]! > m) m = maxSize[r]!;
     if (maxSize[t] === m) return false;
     maxSize[t] = m;
     return true;
