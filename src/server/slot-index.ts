@@ -8,7 +8,8 @@ const MAX_LOAD_DENOMINATOR = 8;
 /** Buckets are halved when the table falls below 1/8 full, so a session that shrank gives memory back. */
 const MIN_LOAD_DENOMINATOR = 8;
 const MAX_BUCKETS = 1 << 30;
-const TWO_POW_32 = 4294967296;
+/** 2^-32: multiplying by it is exact and cheaper than dividing by 2^32. */
+const TWO_POW_MINUS_32 = 1 / 4294967296;
 
 /**
  * An open-addressing hash table from integer keys in [0, 2^53) (allocation ids, device addresses) to
@@ -190,7 +191,7 @@ export class SlotIndex {
 /** Home bucket of an integer key in [0, 2^53): both 32-bit words mixed (multiply, xor-shift). */
 function bucketOf(key: number, mask: number): number {
   const low = key >>> 0;
-  const high = (key / TWO_POW_32) >>> 0;
+  const high = (key * TWO_POW_MINUS_32) >>> 0;
   let h = Math.imul(low ^ Math.imul(high, 0x85ebca6b), 0x9e3779b1);
   h ^= h >>> 16;
   return h & mask;
