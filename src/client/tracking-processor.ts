@@ -1,10 +1,12 @@
-import type { AllocationChange, AllocationProcessor } from "../device/change.js";
+import type { AllocationChange, AllocationProcessor, ChangeOp } from "../device/change.js";
+import type { MemoryType } from "../device/memory-type.js";
 import type { AllocationClient } from "./allocation-client.js";
 
 /**
  * The GraphTracker processor that feeds an AllocationClient. Synchronous on purpose: a processor that
  * returns nothing is called inline, so each change costs one record() (a typed-array write) and the
- * tracker never queues for it. ChangeOp and the device MemoryType use the wire's numbers (a protocol
+ * tracker never queues for it; with processFields, a Buffer's change reaches record() without a change
+ * object being built. ChangeOp and the device MemoryType use the wire's numbers (a protocol
  * test holds the tables equal), so fields pass through unconverted.
  */
 export class TrackingProcessor implements AllocationProcessor {
@@ -21,5 +23,19 @@ export class TrackingProcessor implements AllocationProcessor {
       change.sizeBytes,
       change.timestampNs,
     );
+  }
+
+  /** The tracker's object-free path: the same record(), fields passed straight through. */
+  processFields(
+    op: ChangeOp,
+    deviceId: number,
+    memoryType: MemoryType,
+    seq: number,
+    allocationId: number,
+    address: number,
+    sizeBytes: number,
+    timestampNs: number,
+  ): void {
+    this.client.record(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestampNs);
   }
 }

@@ -18,7 +18,7 @@
  *   so deallocation is only a state change here.
  */
 import type { Allocation, AllocationRequest, Deallocation } from "./allocator/types.js";
-import { type AllocationChange, ChangeOp } from "./change.js";
+import { ChangeOp } from "./change.js";
 import {
   BufferNotAllocatedError,
   DeviceClosedError,
@@ -239,9 +239,7 @@ export class Buffer implements HookedBuffer {
         try {
           const grant = this.device.allocator.deallocate(this.memoryType, this.addressValue);
           this.statusValue = BufferStatus.DEALLOCATED;
-          this.tracker.track(
-            this.change(ChangeOp.DEALLOCATE, grant.seq, grant.allocationId, grant.sizeBytes),
-          );
+          this.report(ChangeOp.DEALLOCATE, grant.seq, grant.allocationId, grant.sizeBytes);
         } finally {
           lock.leave();
         }
@@ -313,7 +311,7 @@ export class Buffer implements HookedBuffer {
       this.sizePerBankValue = grant.sizePerBankBytes;
       // As in tt-metal, the status is ALLOCATED before the tracker hears about it.
       this.statusValue = BufferStatus.ALLOCATED;
-      this.tracker.track(this.change(ChangeOp.ALLOCATE, grant.seq, grant.allocationId, grant.sizeBytes));
+      this.report(ChangeOp.ALLOCATE, grant.seq, grant.allocationId, grant.sizeBytes);
     } finally {
       lock.leave();
     }
@@ -339,17 +337,18 @@ export class Buffer implements HookedBuffer {
     }
   }
 
-  private change(op: ChangeOp, seq: number, allocationId: number, sizeBytes: number): AllocationChange {
-    return {
+  /** Tell the tracker about a change of this buffer, as fields (no change object on the common path). */
+  private report(op: ChangeOp, seq: number, allocationId: number, sizeBytes: number): void {
+    this.tracker.trackFields(
       op,
-      deviceId: this.deviceId,
-      memoryType: this.memoryType,
+      this.deviceId,
+      this.memoryType,
       seq,
       allocationId,
-      address: this.addressValue,
+      this.addressValue,
       sizeBytes,
-      timestampNs: this.device.clock(),
-    };
+      this.device.clock(),
+    );
   }
 }
 

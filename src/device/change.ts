@@ -34,4 +34,19 @@ export interface AllocationChange {
  */
 export interface AllocationProcessor {
   process(change: AllocationChange): void | Promise<void>;
+  /**
+   * Optional synchronous form of `process` that takes the change's fields as arguments. When a processor
+   * has it, the tracker calls it instead of `process` for every change, and the allocation path need not
+   * build a change object for it (that allocation was a measurable part of the cost of tracking).
+   */
+  processFields?(
+    op: ChangeOp,
+    deviceId: number,
+    memoryType: MemoryType,
+    seq: number,
+    allocationId: number,
+    address: number,
+    sizeBytes: number,
+    timestampNs: number,
+  ): void;
 }

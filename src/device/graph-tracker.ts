@@ -1,6 +1,7 @@
 import type { CriticalSection } from "./allocator/lock.js";
-import type { AllocationChange, AllocationProcessor } from "./change.js";
+import type { AllocationChange, AllocationProcessor, ChangeOp } from "./change.js";
 import { HookedDeallocationError, InvalidDeviceOptionsError } from "./errors.js";
+import type { MemoryType } from "./memory-type.js";
 
 /**
  * What a capture hook is told about a buffer (tt-metal's IGraphHooks receives the Buffer itself;
@@ -102,14 +103,57 @@ class ProcessorLane {
   private readonly queue: AllocationChange[] = [];
   private head = 0;
   busy = false;
+  /** The processor takes fields (processFields): synchronous, never queued. Decided once, here. */
+  readonly takesFields: boolean;
 
   constructor(
     readonly processor: AllocationProcessor,
     private readonly tracker: GraphTracker,
     private readonly maxQueued: number,
-  ) {}
+  ) {
+    this.takesFields = typeof processor.processFields === "function";
+  }
+
+  offerFields(
+    op: ChangeOp,
+    deviceId: number,
+    memoryType: MemoryType,
+    seq: number,
+    allocationId: number,
+    address: number,
+    sizeBytes: number,
+    timestampNs: number,
+  ): void {
+    try {
+      this.processor.processFields!(
+        op,
+        deviceId,
+        memoryType,
+        seq,
+        allocationId,
+        address,
+        sizeBytes,
+        timestampNs,
+      );
+    } catch {
+      this.tracker.counters.processorErrors++;
+    }
+  }
 
   offer(change: AllocationChange): void {
+    if (this.takesFields) {
+      this.offerFields(
+        change.op,
+        change.deviceId,
+        change.memoryType,
+        change.seq,
+        change.allocationId,
+        change.address,
+        change.sizeBytes,
+        change.timestampNs,
+      );
+      return;
+    }
     if (!this.busy) {
       this.run(change);
       return;
@@ -199,6 +243,8 @@ export class GraphTracker {
   private readonly hooks: GraphHooks[] = [];
   private readonly hooked = new WeakSet<object>();
   private lanes: ProcessorLane[] = [];
+  /** Every lane takes fields (true with no lanes): trackFields may then skip the change object. */
+  private fieldLanesOnly = true;
   private readonly orders = new Map<number, DeviceOrder>();
   /** The device of the latest lookup and its order: most workloads track one device at a time. */
   private recentDeviceId = Number.NaN;
@@ -256,6 +302,7 @@ export class GraphTracker {
 
   addProcessor(processor: AllocationProcessor): void {
     this.lanes = [...this.lanes, new ProcessorLane(processor, this, this.maxQueued)];
+    this.fieldLanesOnly = this.lanes.every((lane) => lane.takesFields);
   }
 
   /** Removes a processor; changes queued for it are discarded. Returns false if it was not added. */
@@ -263,6 +310,7 @@ export class GraphTracker {
     const kept = this.lanes.filter((lane) => lane.processor !== processor);
     const removed = kept.length !== this.lanes.length;
     this.lanes = kept;
+    this.fieldLanesOnly = kept.every((lane) => lane.takesFields);
     if (removed) this.laneIdle();
     return removed;
   }
@@ -335,6 +383,38 @@ export class GraphTracker {
         this.drain(order);
       }
     }
+  }
+
+  /**
+   * `track` for a change given as fields (what a Buffer reports). When the change is next in its
+   * device's order and every processor takes fields, it goes straight to them and no change object is
+   * built; otherwise it takes the general path.
+   */
+  trackFields(
+    op: ChangeOp,
+    deviceId: number,
+    memoryType: MemoryType,
+    seq: number,
+    allocationId: number,
+    address: number,
+    sizeBytes: number,
+    timestampNs: number,
+  ): void {
+    const order = this.orderOf(deviceId);
+    if (
+      this.fieldLanesOnly &&
+      (order.sparse ? seq >= order.nextSeq : seq === order.nextSeq && order.held.size === 0)
+    ) {
+      this.counters.tracked++;
+      this.counters.released++;
+      order.nextSeq = seq + 1;
+      const lanes = this.lanes;
+      for (let i = 0; i < lanes.length; i++) {
+        lanes[i]!.offerFields(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestampNs);
+      }
+      return;
+    }
+    this.track({ op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestampNs });
   }
 
   /** Give up every gap of a device: release its held changes in order now. */
