@@ -30,6 +30,8 @@ import type {
 } from "./types.js";
 
 const DEFAULT_FLUSH_TIMEOUT_MS = 5000;
+/** Private copy for record(): V8 re-reads an imported binding from its module cell at every use. */
+const RECORD_BYTES = EVENT_RECORD_BYTES;
 
 /** What the client knows about one device's stream. */
 interface DeviceTrack {
@@ -206,7 +208,7 @@ export class AllocationClient {
     if (
       track.gated ||
       (state !== "ready" && state !== "connecting") ||
-      this.queue.eventBytes + (this.encoder.count + 1) * EVENT_RECORD_BYTES > this.options.maxQueueBytes
+      this.queue.eventBytes + (this.encoder.count + 1) * RECORD_BYTES > this.options.maxQueueBytes
     ) {
       this.lose(track, 1);
       return;

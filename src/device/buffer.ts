@@ -30,6 +30,15 @@ import {
 import { defaultGraphTracker, type GraphTracker, type HookedBuffer } from "./graph-tracker.js";
 import { MEMORY_TYPES, type MemoryType } from "./memory-type.js";
 
+// Private copies of constants for the allocation path: V8 re-reads an imported or exported binding from
+// its module cell (with a check that it is initialised) at every use, a local constant it folds.
+const REQUESTED = "ALLOCATION_REQUESTED";
+const ALLOCATED = "ALLOCATED";
+const DEALLOCATED = "DEALLOCATED";
+const OP_ALLOCATE: ChangeOp = ChangeOp.ALLOCATE;
+const OP_DEALLOCATE: ChangeOp = ChangeOp.DEALLOCATE;
+const MEMORY_TYPE_LIMIT = MEMORY_TYPES.length;
+
 /** The part of an allocator a buffer uses (the device's Allocator). */
 export interface BufferAllocator {
   allocate(request: AllocationRequest): Allocation;
@@ -55,9 +64,9 @@ export interface BufferDevice {
 }
 
 export const BufferStatus = {
-  ALLOCATION_REQUESTED: "ALLOCATION_REQUESTED",
-  ALLOCATED: "ALLOCATED",
-  DEALLOCATED: "DEALLOCATED",
+  ALLOCATION_REQUESTED: REQUESTED,
+  ALLOCATED,
+  DEALLOCATED,
 } as const;
 export type BufferStatus = (typeof BufferStatus)[keyof typeof BufferStatus];
 
@@ -105,7 +114,7 @@ export class Buffer implements HookedBuffer {
   /** The sub-device manager active when the buffer was created for a sub-device; undefined otherwise. */
   readonly subDeviceManagerId: number | undefined;
 
-  private statusValue: BufferStatus = BufferStatus.ALLOCATION_REQUESTED;
+  private statusValue: BufferStatus = REQUESTED;
   private addressValue = 0;
   private allocationIdValue: number | undefined;
   private sizePerBankValue = 0;
@@ -139,7 +148,7 @@ export class Buffer implements HookedBuffer {
     const buffer = new Buffer(device, spec, true, options.tracker ?? defaultGraphTracker);
     if (buffer.sizeBytes === 0) {
       // tt-metal: a zero-size buffer is "allocated" without asking the allocator.
-      buffer.statusValue = BufferStatus.ALLOCATED;
+      buffer.statusValue = ALLOCATED;
       return buffer;
     }
     buffer.allocateImpl();
@@ -158,7 +167,7 @@ export class Buffer implements HookedBuffer {
   ): Buffer {
     const buffer = new Buffer(device, spec, false, options.tracker ?? defaultGraphTracker);
     buffer.addressValue = address;
-    buffer.statusValue = BufferStatus.ALLOCATED;
+    buffer.statusValue = ALLOCATED;
     return buffer;
   }
 
@@ -181,7 +190,7 @@ export class Buffer implements HookedBuffer {
     buffer.addressValue = transfer.address;
     buffer.allocationIdValue = transfer.allocationId;
     buffer.sizePerBankValue = transfer.sizePerBankBytes;
-    buffer.statusValue = BufferStatus.ALLOCATED;
+    buffer.statusValue = ALLOCATED;
     return buffer;
   }
 
@@ -190,12 +199,12 @@ export class Buffer implements HookedBuffer {
   }
 
   isAllocated(): boolean {
-    return this.statusValue === BufferStatus.ALLOCATED;
+    return this.statusValue === ALLOCATED;
   }
 
   /** Per-bank offset, bytes. 0 for a captured or zero-size buffer. Throws while allocation is only requested. */
   get address(): number {
-    if (this.statusValue === BufferStatus.ALLOCATION_REQUESTED) {
+    if (this.statusValue === REQUESTED) {
       throw new BufferNotAllocatedError(this.deviceId, "query the address of");
     }
     return this.addressValue;
@@ -227,7 +236,7 @@ export class Buffer implements HookedBuffer {
    */
   deallocate(): void {
     if (!this.ownsDataValue) return;
-    if (this.statusValue !== BufferStatus.ALLOCATED) return;
+    if (this.statusValue !== ALLOCATED) return;
     if (this.device.isInitialized() && this.sizeBytes !== 0) {
       const captured = this.tracker.hookDeallocate(this);
       if (!captured && !this.hookedValue) {
@@ -238,14 +247,14 @@ export class Buffer implements HookedBuffer {
         lock.enter();
         try {
           const grant = this.device.allocator.deallocate(this.memoryType, this.addressValue);
-          this.statusValue = BufferStatus.DEALLOCATED;
-          this.report(ChangeOp.DEALLOCATE, grant.seq, grant.allocationId, grant.sizeBytes);
+          this.statusValue = DEALLOCATED;
+          this.report(OP_DEALLOCATE, grant.seq, grant.allocationId, grant.sizeBytes);
         } finally {
           lock.leave();
         }
       }
     }
-    this.statusValue = BufferStatus.DEALLOCATED;
+    this.statusValue = DEALLOCATED;
   }
 
   /**
@@ -254,7 +263,7 @@ export class Buffer implements HookedBuffer {
    * by the buffer that owns it.
    */
   markAsDeallocated(): void {
-    this.statusValue = BufferStatus.DEALLOCATED;
+    this.statusValue = DEALLOCATED;
   }
 
   /**
@@ -262,11 +271,7 @@ export class Buffer implements HookedBuffer {
    * This buffer becomes a non-owning view, so deallocating it here is a no-op.
    */
   transfer(): BufferTransfer {
-    if (
-      this.statusValue !== BufferStatus.ALLOCATED ||
-      !this.ownsDataValue ||
-      this.allocationIdValue === undefined
-    ) {
+    if (this.statusValue !== ALLOCATED || !this.ownsDataValue || this.allocationIdValue === undefined) {
       throw new BufferNotAllocatedError(this.deviceId, "transfer");
     }
     this.ownsDataValue = false;
@@ -286,7 +291,7 @@ export class Buffer implements HookedBuffer {
     if (this.tracker.hookAllocate(this)) {
       this.addressValue = 0;
       this.hookedValue = true;
-      this.statusValue = BufferStatus.ALLOCATED;
+      this.statusValue = ALLOCATED;
       return;
     }
     this.validateSubDeviceManager("allocate");
@@ -310,8 +315,8 @@ export class Buffer implements HookedBuffer {
       this.allocationIdValue = grant.allocationId;
       this.sizePerBankValue = grant.sizePerBankBytes;
       // As in tt-metal, the status is ALLOCATED before the tracker hears about it.
-      this.statusValue = BufferStatus.ALLOCATED;
-      this.report(ChangeOp.ALLOCATE, grant.seq, grant.allocationId, grant.sizeBytes);
+      this.statusValue = ALLOCATED;
+      this.report(OP_ALLOCATE, grant.seq, grant.allocationId, grant.sizeBytes);
     } finally {
       lock.leave();
     }
@@ -357,7 +362,10 @@ function activeManagerOf(device: BufferDevice): number {
 }
 
 function validateSpec(memoryType: number, sizeBytes: number, pageSizeBytes: number): void {
-  if (!MEMORY_TYPES.includes(memoryType as MemoryType)) throw new InvalidMemoryTypeError(memoryType);
+  // MEMORY_TYPES are 0 .. MEMORY_TYPE_LIMIT - 1.
+  if (!(memoryType >>> 0 === memoryType && memoryType < MEMORY_TYPE_LIMIT)) {
+    throw new InvalidMemoryTypeError(memoryType);
+  }
   if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0) throw new InvalidSizeError(sizeBytes);
   if (sizeBytes === 0) return;
   if (!Number.isSafeInteger(pageSizeBytes) || pageSizeBytes <= 0 || sizeBytes % pageSizeBytes !== 0) {

@@ -6,6 +6,10 @@ import { MEMORY_TYPE_COUNT } from "./memory-type.js";
 
 /** Bytes before the first record in an encoded EVENTS frame: length u32 + type u8 + count u32. */
 const RECORDS_START = LENGTH_FIELD_BYTES + EVENTS_HEADER_BYTES;
+// Private copies for append(): V8 re-reads an imported binding from its module cell at every use.
+const RECORD_BYTES = EVENT_RECORD_BYTES;
+const TYPE_LIMIT = MEMORY_TYPE_COUNT;
+const DEVICE_LIMIT = ALL_DEVICES;
 const TWO_POW_32 = 4294967296;
 /** A u64 is < 2^53 exactly when its high 32-bit word is < 2^21. */
 const U64_HIGH_WORD_LIMIT = 0x200000;
@@ -93,9 +97,9 @@ export class EventBatchEncoder {
       !(
         (op === 1 || op === 2) &&
         memoryType >>> 0 === memoryType &&
-        memoryType < MEMORY_TYPE_COUNT &&
+        memoryType < TYPE_LIMIT &&
         deviceId >>> 0 === deviceId &&
-        deviceId < ALL_DEVICES &&
+        deviceId < DEVICE_LIMIT &&
         seq !== 0 &&
         seqHigh < U64_HIGH_WORD_LIMIT &&
         seqHigh * TWO_POW_32 + seqLow === seq &&
@@ -113,7 +117,7 @@ export class EventBatchEncoder {
       checkEvent(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestampNs);
     }
     const v = this.view;
-    const o = RECORDS_START + this.eventCount * EVENT_RECORD_BYTES;
+    const o = RECORDS_START + this.eventCount * RECORD_BYTES;
     // op u8 · memoryType u8 · deviceId u16 in one little-endian word, then the reserved word.
     v.setUint32(o, op | (memoryType << 8) | (deviceId << 16), true);
     v.setUint32(o + 4, 0, true);
