@@ -54,7 +54,7 @@ const C_REQUESTED = C_LIVE + TYPE_COUNT; // + memory type: requested bytes
 const COUNTERS = C_REQUESTED + TYPE_COUNT;
 
 const COUNTERS_OFFSET = CONTROL_WORDS * 4;
-// Free lists start on a 64-byte boundary so that each block record fills exactly one cache line.
+// Free lists start on a 64-byte boundary (their typed arrays need 8-byte alignment; a cache line is 64).
 const REGIONS_OFFSET = Math.ceil((COUNTERS_OFFSET + COUNTERS * 8) / 64) * 64;
 
 /** Bytes of state buffer an allocator for `layout` with `capacity` blocks per region needs. */
