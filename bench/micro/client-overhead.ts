@@ -21,6 +21,14 @@ interface Timing {
   wallNs: number;
 }
 
+/** Each run alternates untracked and tracked slices this many times. */
+const SLICES = 10;
+
+function add(total: Timing, part: Timing): void {
+  total.cpuNs += part.cpuNs;
+  total.wallNs += part.wallNs;
+}
+
 async function timedPairs(churn: RuntimeChurn, pairs: number, after?: () => Promise<void>): Promise<Timing> {
   const cpuStarted = process.cpuUsage();
   const started = monotonicNs();
@@ -39,7 +47,8 @@ async function timedPairs(churn: RuntimeChurn, pairs: number, after?: () => Prom
  * process run the same churn in the same run: one through a GraphTracker with no processor
  * (untracked), one through a GraphTracker feeding a TrackingProcessor → AllocationClient connected to a
  * real server process (tracked). The tracked time includes the client's batching and socket writes on
- * this thread (flush() waits until every event is handed to the kernel). The order alternates per run.
+ * this thread (flush() waits until every event is handed to the kernel). A run interleaves 10 slices of
+ * each, alternating which goes first.
  *
  * The headline compares CPU time of this process (process.cpuUsage), not wall time: on a shared machine
  * the wall clock also counts time the process waited for a core or for the server to read its socket,
@@ -58,7 +67,7 @@ export const clientOverhead: Benchmark = {
   ],
   warmupRuns: 2,
   async open(context): Promise<OpenBenchmark> {
-    const pairs = context.quick ? 50_000 : 300_000;
+    const pairs = context.quick ? 50_000 : 1_000_000;
     const server = await BenchChild.start<ServerProcessReady>(SERVER_PROCESS_SCRIPT);
     const untrackedDevice = Device.create(WORMHOLE_B0_N150, { id: 0, clock: monotonicNs });
     const untracked = new RuntimeChurn(untrackedDevice, new GraphTracker(), LIVE_BLOCKS);
@@ -86,20 +95,23 @@ export const clientOverhead: Benchmark = {
     return {
       async runOnce() {
         const flush = () => client.flush({ timeoutMs: 30_000 });
-        let base: Timing;
-        let withTracking: Timing;
-        if (run++ % 2 === 0) {
-          base = await timedPairs(untracked, pairs);
-          withTracking = await timedPairs(tracked, pairs, flush);
-        } else {
-          withTracking = await timedPairs(tracked, pairs, flush);
-          base = await timedPairs(untracked, pairs);
+        // Interleaved slices cancel drifts (GC, CPU frequency, neighbours) that would otherwise land
+        // on one variant only; the order alternates per slice.
+        const base: Timing = { cpuNs: 0, wallNs: 0 };
+        const withTracking: Timing = { cpuNs: 0, wallNs: 0 };
+        const slicePairs = Math.ceil(pairs / SLICES);
+        for (let slice = 0; slice < SLICES; slice++) {
+          const untrackedFirst = (run + slice) % 2 === 0;
+          if (untrackedFirst) add(base, await timedPairs(untracked, slicePairs));
+          add(withTracking, await timedPairs(tracked, slicePairs, flush));
+          if (!untrackedFirst) add(base, await timedPairs(untracked, slicePairs));
         }
+        run++;
         const dropped = client.counters.dropped - droppedBefore;
         droppedBefore = client.counters.dropped;
         if (dropped > 0)
           context.progress(`client dropped ${dropped} events (queue full): overhead understated`);
-        const events = 2 * pairs;
+        const events = 2 * slicePairs * SLICES;
         return {
           client_overhead_ns_per_event: (withTracking.cpuNs - base.cpuNs) / events,
           client_overhead_wall_ns_per_event: (withTracking.wallNs - base.wallNs) / events,
