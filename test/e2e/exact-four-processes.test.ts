@@ -25,7 +25,7 @@ test("4 processes x 2 devices x 50k events: the server's view is exactly the pro
 }, async () => {
   const socket = join(dir, "server.sock");
   // Four producers at full speed on two shared cores starve the server: a connection's backlog may wait
-  // longer than the default 500 ms gap timeout while another connection's later events are read. The
+  // longer than the default 1 s gap timeout while another connection's later events are read. The
   // timeout only decides how soon a real loss is healed; exactness must not depend on it.
   const server = await startServerProcess(socket, await freePort(), ["--gap-timeout-ms", "5000"]);
   procs.push(server);
