@@ -2,6 +2,7 @@
 // The composition root: the only place that wires the parts together. Each subcommand lives in
 // src/cli/commands/<name>.ts and exports a function returning a commander Command.
 import { Command } from "commander";
+import { VERSION } from "../version.js";
 import { demoCommand } from "./commands/demo.js";
 import { raceCommand } from "./commands/race.js";
 import { serveCommand } from "./commands/serve.js";
@@ -10,7 +11,7 @@ import { startCommand } from "./commands/start.js";
 
 const program = new Command("allocwatch")
   .description("Exact, cross-process tracker of accelerator device memory (tt-metal model).")
-  .version("0.1.0")
+  .version(VERSION)
   .showHelpAfterError("(run with --help for usage)");
 
 // Subcommands register here, one line each, in the order `--help` lists them.

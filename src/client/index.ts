@@ -1,4 +1,38 @@
-/** The client library's public surface: what a workload (or the CLI) imports. */
+/**
+ * The client library's public surface: what a workload (or the CLI) imports; the package exports it as
+ * "allocwatch/client". It also re-exports the runtime model a reporting program drives (src/device), so
+ * that one import serves it. tt-metal's Buffer is exported as DeviceBuffer: a binding named Buffer would
+ * shadow Node's global Buffer in every importer.
+ */
+export { FitPolicy } from "../device/allocator/types.js";
+export {
+  Buffer as DeviceBuffer,
+  type BufferDevice,
+  type BufferOptions,
+  type BufferSpec,
+  BufferStatus,
+  type BufferTransfer,
+} from "../device/buffer.js";
+export { type AllocationChange, type AllocationProcessor, ChangeOp } from "../device/change.js";
+export {
+  type Clock,
+  DEFAULT_MAX_BLOCKS_PER_REGION,
+  Device,
+  type DeviceOptions,
+  type SharedDeviceHandle,
+} from "../device/device.js";
+export * from "../device/errors.js";
+export {
+  defaultGraphTracker,
+  type GraphHooks,
+  GraphTracker,
+  type GraphTrackerCounters,
+  type GraphTrackerOptions,
+  type HookedBuffer,
+} from "../device/graph-tracker.js";
+export { type MemoryLayout, type MemoryRegion, memoryLayout } from "../device/layout.js";
+export { MEMORY_TYPES, MemoryType, type MemoryTypeName } from "../device/memory-type.js";
+export * from "../device/presets.js";
 export { AllocationClient } from "./allocation-client.js";
 export { describeDevice, deviceOptions, deviceSnapshotSource } from "./device-description.js";
 export * from "./errors.js";

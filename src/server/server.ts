@@ -2,6 +2,7 @@ import type { Socket } from "node:net";
 import pino, { type Logger } from "pino";
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/frames.js";
 import { MIN_MAX_FRAME_BYTES } from "../protocol/layout.js";
+import { VERSION } from "../version.js";
 import { AnomalyLog, DEFAULT_RECENT_ANOMALIES } from "./anomaly-log.js";
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from "./api-types.js";
 import { Connection, ConnectionCounters } from "./connection.js";
@@ -20,7 +21,8 @@ import type { SessionPeer } from "./session.js";
 import { SessionTable } from "./session-table.js";
 import { systemTimers, type TimerScheduler } from "./timers.js";
 
-export const SERVER_VERSION = "0.1.0";
+/** The package version (package.json), reported by the HTTP API. */
+export const SERVER_VERSION: string = VERSION;
 const ANOMALY_LOG_LINES_PER_S = 20;
 
 export type LogLevel = "silent" | "error" | "warn" | "info" | "debug";
