@@ -38,7 +38,7 @@ export interface ConnectionDeps {
 let nextConnectionId = 1;
 
 /**
- * Owns one client socket (STYLE rule 2): feeds its chunks to the decoder and the frame-order state
+ * Owns one client socket (docs/DESIGN.md rule 2): feeds its chunks to the decoder and the frame-order state
  * machine, and dispatches frames to the session. Every failure takes one path (`fail`): an ERROR frame,
  * a count, and the end of this socket; other connections never notice.
  */
@@ -98,7 +98,7 @@ export class Connection implements SessionPeer {
     try {
       error = this.decoder.feed(chunk, this.onFrame);
     } catch (bug) {
-      // A defect of ours must cost this connection, never the server (invariant 4).
+      // A defect of ours must cost this connection, never the server (docs/DESIGN.md invariant 4).
       this.deps.log.error({ connection: this.id, err: bug }, "internal error while handling a frame");
       this.fail(ServerErrorCode.INTERNAL, "internal server error while handling a frame");
       return;

@@ -32,8 +32,8 @@ export interface QuerySources {
 }
 
 /**
- * Builds the API's answers from the incrementally maintained totals (invariant 6): the summary costs
- * O(devices × types + sessions × devices), whatever the number of live allocations.
+ * Builds the API's answers from the incrementally maintained totals (docs/DESIGN.md invariant 6): the summary
+ * costs O(devices × types + sessions × devices), whatever the number of live allocations.
  */
 export class ServerQueries {
   constructor(private readonly sources: QuerySources) {}

@@ -21,7 +21,7 @@ export const DEFAULT_REAPER_OPTIONS: ReaperOptions = {
 const MAX_RECHECK_MS = 200;
 
 /**
- * Decides when a session's memory is released (invariant 5):
+ * Decides when a session's memory is released (docs/DESIGN.md invariant 5):
  * - its last connection closed after GOODBYE, or its process is gone → at once;
  * - otherwise the process gets `graceMs` to reconnect (and resync), then the memory is released.
  * A SIGKILLed process closes its sockets *before* it becomes a zombie, so at the moment the server sees

@@ -15,7 +15,7 @@ import { NO_SLOT, SlotIndex } from "./slot-index.js";
  * array is needed for it.
  *
  * Totals are maintained incrementally per ledger (session × device × type), per device (× type) and
- * per session, so the summary never walks allocations (invariant 6).
+ * per session, so the summary never walks allocations (docs/DESIGN.md invariant 6).
  */
 
 const INITIAL_SLOTS = 1024;

@@ -59,7 +59,7 @@ const INITIAL_RING_SLOTS = 1024;
 const EMPTY = 0;
 
 /**
- * Applies one (session, device)'s events in sequence order (invariant 2), whatever order and
+ * Applies one (session, device)'s events in sequence order (docs/DESIGN.md invariant 2), whatever order and
  * connection they arrive on.
  *
  * - The registry always reflects exactly the device's state after seq `nextSeq - 1`: nothing is applied

@@ -1,4 +1,4 @@
-// DESIGN invariant 5 (nothing stale): a client process killed with SIGKILL mid-run disappears from
+// docs/DESIGN.md invariant 5 (nothing stale): a client process killed with SIGKILL mid-run disappears from
 // `allocwatch smi --json` within 1 s — its memory released at once, the other process's untouched.
 import assert from "node:assert/strict";
 import { join } from "node:path";

@@ -1,5 +1,5 @@
-// DESIGN invariant 1 (exact), end to end: 4 real processes x 2 devices, each with 2 free-worker threads
-// (3 connections per process, one session), >= 50k alloc/free events per process; the server's view
+// docs/DESIGN.md invariant 1 (exact), end to end: 4 real processes x 2 devices, each with 2 free-worker
+// threads (3 connections per process, one session), >= 50k alloc/free events per process; the server's view
 // equals every process's allocator live set — ids, addresses, sizes, totals — with zero anomalies.
 import assert from "node:assert/strict";
 import { join } from "node:path";

@@ -1,4 +1,4 @@
-// DESIGN invariants 3 and 5: the server killed (SIGKILL) mid-run and restarted on the same socket.
+// docs/DESIGN.md invariants 3 and 5: the server killed (SIGKILL) mid-run and restarted on the same socket.
 // The clients never block or throw; they reconnect, resync from their allocators, and the restarted
 // server's view is exactly their live sets.
 import assert from "node:assert/strict";

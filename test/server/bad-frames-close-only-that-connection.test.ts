@@ -1,5 +1,5 @@
-// Invariant 4 (robust): garbage, a truncated frame, an oversized length, a wrong version, or frames out
-// of order each get an ERROR frame and a close; another connected client's view is unaffected.
+// docs/DESIGN.md invariant 4 (robust): garbage, a truncated frame, an oversized length, a wrong version, or
+// frames out of order each get an ERROR frame and a close; another connected client's view is unaffected.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { encodeEvents, encodeHello } from "../../src/protocol/encode-frame.js";

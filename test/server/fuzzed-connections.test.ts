@@ -1,5 +1,5 @@
-// Invariant 4: no input crashes the server. Random bytes and mutated valid streams, in random chunks,
-// over real connections: each either stays open or gets an ERROR frame and a close; the server keeps
+// docs/DESIGN.md invariant 4: no input crashes the server. Random bytes and mutated valid streams, in random
+// chunks, over real connections: each either stays open or gets an ERROR frame and a close; the server keeps
 // answering and a well-behaved client still gets exact service afterwards.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";

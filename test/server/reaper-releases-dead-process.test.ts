@@ -1,6 +1,6 @@
-// Invariant 5: a process that dies has its memory released at once (within 1 s of SIGKILL), a live one
-// that disconnects keeps it for the grace period, GOODBYE releases immediately, and pid reuse (same pid,
-// other start time) does not fool the check.
+// docs/DESIGN.md invariant 5: a process that dies has its memory released at once (within 1 s of SIGKILL), a
+// live one that disconnects keeps it for the grace period, GOODBYE releases immediately, and pid reuse (same
+// pid, other start time) does not fool the check.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";

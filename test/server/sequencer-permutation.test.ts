@@ -1,5 +1,5 @@
-// Invariant 2: whatever order a session's events arrive in, the sequencer applies them in seq order,
-// so the final live set is exactly the runtime's, with no anomaly.
+// docs/DESIGN.md invariant 2: whatever order a session's events arrive in, the sequencer applies them in seq
+// order, so the final live set is exactly the runtime's, with no anomaly.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";

@@ -1,5 +1,5 @@
-// Invariant 2 over several connections: each connection is FIFO, but fast-check's scheduler interleaves
-// the connections' deliveries arbitrarily. The session's live set per device must end exact.
+// docs/DESIGN.md invariant 2 over several connections: each connection is FIFO, but fast-check's scheduler
+// interleaves the connections' deliveries arbitrarily. The session's live set per device must end exact.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
