@@ -1,5 +1,5 @@
 // Builds and reads original tt-metal AllocMessage frames straight from the documented byte layout
-// (shared/reference/original-system.md §2.4), independently of src/protocol/legacy: the tests check
+// (docs/PROTOCOL.md, L2), independently of src/protocol/legacy: the tests check
 // the project's codec against these hand-written offsets, never against itself.
 
 export const TYPE = {

@@ -4,7 +4,7 @@
  * no magic. Two sizes shipped: 112 bytes (server @02f8b0c/@4503985, allocation_client.py,
  * allocation_monitor_client @90698e2) and 144 bytes (server @a81ea34, tt_smi_umd, the final tt-metal
  * client). Offsets 0..71 are the same in both; the response fields after that differ.
- * Reference: shared/reference/original-system.md §2. Documented in docs/PROTOCOL.md ("Legacy protocol").
+ * Documented in docs/PROTOCOL.md ("Legacy protocol", L2 and L3).
  */
 
 /** `AllocMessage::Type`, the u8 at offset 0. */
