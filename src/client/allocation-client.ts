@@ -1,35 +1,18 @@
-import { encodeGoodbye, encodeHello } from "../protocol/encode-frame.js";
-import { isProtocolError } from "../protocol/errors.js";
+import { encodeGoodbye } from "../protocol/encode-frame.js";
 import { EventBatchEncoder } from "../protocol/event-batch-encoder.js";
-import {
-  DEFAULT_MAX_FRAME_BYTES,
-  PROTOCOL_VERSION,
-  type ResyncRequestFrame,
-  type WelcomeFrame,
-} from "../protocol/frames.js";
+import { DEFAULT_MAX_FRAME_BYTES, type ResyncRequestFrame, type WelcomeFrame } from "../protocol/frames.js";
 import { EVENT_RECORD_BYTES, LENGTH_FIELD_BYTES, maxEventsPerFrame } from "../protocol/layout.js";
+import { encodeClientHello } from "./client-hello.js";
+import { ClientListeners } from "./client-listeners.js";
 import { Connection } from "./connection.js";
 import { DeviceResyncState, type DeviceTrack } from "./device-resync-state.js";
-import {
-  CallbackFailedError,
-  type ClientError,
-  ConnectionFailedError,
-  InvalidClientOptionError,
-  SnapshotFailedError,
-} from "./errors.js";
-import { FlushWaiters, flushTimeoutMs } from "./flush-waiters.js";
+import { type ClientError, ConnectionFailedError, SnapshotFailedError } from "./errors.js";
+import { FlushWaiters } from "./flush-waiters.js";
 import { FrameQueue } from "./frame-queue.js";
-import { type ResolvedClientOptions, resolveClientOptions } from "./options.js";
-import { currentProcessIdentity } from "./process-identity.js";
+import { flushTimeoutMs, type ResolvedClientOptions, resolveClientOptions } from "./options.js";
 import { ReconnectBackoff } from "./reconnect-backoff.js";
-import { encodeSnapshotFrames } from "./snapshot-frames.js";
-import type {
-  AllocationClientOptions,
-  ClientCounters,
-  ClientState,
-  DeviceSnapshot,
-  FlushOptions,
-} from "./types.js";
+import { takeSnapshotFrames } from "./snapshot-frames.js";
+import type { AllocationClientOptions, ClientCounters, ClientState, FlushOptions } from "./types.js";
 
 /** Private copy for record(): V8 re-reads an imported binding from its module cell at every use. */
 const RECORD_BYTES = EVENT_RECORD_BYTES;
@@ -53,6 +36,7 @@ export class AllocationClient {
   readonly sessionId: string;
   readonly socketPath: string;
   private readonly options: ResolvedClientOptions;
+  private readonly listeners: ClientListeners;
   private readonly hello: Uint8Array;
   private readonly encoder: EventBatchEncoder;
   private readonly queue = new FrameQueue();
@@ -74,10 +58,6 @@ export class AllocationClient {
   private flushTimerArmed = false;
   private pumpScheduled = false;
   private snapshotRetryTimer: NodeJS.Timeout | undefined;
-  /** Frames pushed to the queue since construction (ordinal of the last one). */
-  private enqueuedFrames = 0;
-  /** Frames handed to the kernel or dropped, in queue order. */
-  private settledFrames = 0;
   /**
    * Frames passed to the connection whose write callback has not come yet, in write order (undefined for
    * frames the encoder does not reuse). Their bytes belong to the socket until then.
@@ -96,7 +76,6 @@ export class AllocationClient {
     reconnects: 0,
     disconnects: 0,
     batches: 0,
-    errors: 0,
   };
   private readonly tick = () => {
     this.flushTimerArmed = false;
@@ -112,20 +91,8 @@ export class AllocationClient {
     this.options = resolveClientOptions(options);
     this.sessionId = this.options.sessionId;
     this.socketPath = this.options.socketPath;
-    const identity = currentProcessIdentity(this.options.processName);
-    try {
-      this.hello = encodeHello({
-        version: PROTOCOL_VERSION,
-        sessionId: this.sessionId,
-        pid: identity.pid,
-        processStartTicks: identity.startTicks,
-        processName: identity.name,
-        devices: this.options.devices.map((d) => ({ ...d, capacityBytes: [...d.capacityBytes] })),
-      });
-    } catch (error) {
-      if (isProtocolError(error)) throw new InvalidClientOptionError("devices/processName", error.message);
-      throw error;
-    }
+    this.listeners = new ClientListeners(this.options.onError, this.options.onStateChange);
+    this.hello = encodeClientHello(this.options);
     this.encoder = new EventBatchEncoder(this.options.batchMaxEvents);
     this.batchLimit = this.options.batchMaxEvents;
     this.backoff = new ReconnectBackoff(this.options.reconnectInitialMs, this.options.reconnectMaxMs);
@@ -145,6 +112,7 @@ export class AllocationClient {
   get counters(): ClientCounters {
     return {
       ...this.stats,
+      errors: this.listeners.errors,
       queueBytes: this.queue.eventBytes + this.encoder.count * EVENT_RECORD_BYTES,
     };
   }
@@ -253,9 +221,8 @@ export class AllocationClient {
     if (state === "closed" || state === "backoff" || this.connection === undefined) return Promise.resolve();
     if (this.encoder.count > 0) this.sealBatch();
     const devices = this.devices.pendingDevices();
-    const targetFrame = this.enqueuedFrames;
-    if (devices.size === 0 && this.settledFrames >= targetFrame) return Promise.resolve();
-    const flushed = this.waiters.add(targetFrame, devices, timeoutMs);
+    if (devices.size === 0 && this.waiters.drained) return Promise.resolve();
+    const flushed = this.waiters.add(devices, timeoutMs);
     this.connection?.ref();
     this.schedulePump();
     return flushed;
@@ -316,8 +283,8 @@ export class AllocationClient {
           if (this.connection !== connection) return;
           const frame = this.writing.shift();
           if (frame !== undefined) this.encoder.recycle(frame);
-          this.settledFrames++;
-          if (this.waiters.count > 0) this.waiters.settle(this.settledFrames);
+          this.waiters.frameSettled();
+          if (this.waiters.count > 0) this.waiters.settle();
         },
         onClosed: (error) => {
           if (this.connection === connection) this.handleClosed(error);
@@ -325,7 +292,7 @@ export class AllocationClient {
       });
     } catch (error) {
       // net.createConnection reports failures asynchronously; this only guards against the unexpected.
-      this.report(new ConnectionFailedError(this.socketPath, error));
+      this.listeners.report(new ConnectionFailedError(this.socketPath, error));
       this.handleClosed(undefined);
       return;
     }
@@ -347,7 +314,7 @@ export class AllocationClient {
   private handleResyncRequest(frame: ResyncRequestFrame): void {
     this.stats.resyncRequests++;
     if (this.options.snapshot === undefined) {
-      this.report(
+      this.listeners.report(
         new SnapshotFailedError(
           frame.deviceId,
           new Error(`server asked for a resync (${frame.reason}) but no snapshot source is set`),
@@ -365,15 +332,14 @@ export class AllocationClient {
     this.writing = [];
     this.stats.disconnects++;
     const closing = this.currentState === "closing" || this.currentState === "closed";
-    if (error !== undefined && !closing) this.report(error);
+    if (error !== undefined && !closing) this.listeners.report(error);
     // What the kernel did not get is gone, and a new server may know nothing: resync every device.
     const lost = this.queue.clear();
     const pending = this.encoder.count;
     this.encoder.reset();
     this.stats.dropped += lost.events + pending;
-    this.settledFrames = this.enqueuedFrames;
     this.devices.connectionLost(lost.events + pending > 0);
-    this.waiters.releaseAll();
+    this.waiters.connectionLost();
     if (closing) {
       this.setState("closed");
       this.resolveClosed?.();
@@ -389,7 +355,7 @@ export class AllocationClient {
   private sealBatch(): void {
     const events = this.encoder.count;
     this.queue.push(this.encoder.finish(), events);
-    this.enqueuedFrames++;
+    this.waiters.frameEnqueued();
   }
 
   private armFlushTimer(): void {
@@ -437,12 +403,12 @@ export class AllocationClient {
       }
       break;
     }
-    if (this.waiters.count > 0) this.waiters.settle(this.settledFrames);
+    if (this.waiters.count > 0) this.waiters.settle();
   }
 
   private dropOversized(events: number): void {
     this.stats.dropped += events;
-    this.settledFrames++;
+    this.waiters.frameSettled();
     this.devices.loseOnEveryDevice(0);
   }
 
@@ -457,28 +423,22 @@ export class AllocationClient {
   /** Takes the device's snapshot now and queues its frames behind everything already written. */
   private enqueueSnapshot(track: DeviceTrack): void {
     const deviceId = track.deviceId;
-    let frames: Uint8Array[];
-    let snapshot: DeviceSnapshot | undefined;
+    let snapshot: { seq: number; frames: Uint8Array[] };
     try {
-      snapshot = this.options.snapshot?.(deviceId);
-      if (snapshot === undefined) throw new Error("the snapshot source returned nothing for this device");
-      if (!Number.isSafeInteger(snapshot.seq) || snapshot.seq < 0) {
-        throw new Error(`snapshot seq ${snapshot.seq} is not a non-negative integer`);
-      }
-      frames = encodeSnapshotFrames(deviceId, snapshot, this.maxFrameBytes);
+      snapshot = takeSnapshotFrames(this.options.snapshot, deviceId, this.maxFrameBytes);
     } catch (error) {
-      this.report(new SnapshotFailedError(deviceId, error));
+      this.listeners.report(new SnapshotFailedError(deviceId, error));
       this.waiters.snapshotFailed(deviceId);
       this.retrySnapshotLater(track);
       return;
     }
-    for (const frame of frames) {
+    for (const frame of snapshot.frames) {
       this.queue.push(frame, 0);
-      this.enqueuedFrames++;
+      this.waiters.frameEnqueued();
     }
     this.devices.snapshotEnqueued(track, snapshot.seq);
     this.stats.resyncs++;
-    this.waiters.snapshotEnqueued(deviceId, this.enqueuedFrames);
+    this.waiters.snapshotEnqueued(deviceId);
   }
 
   /** A failing source is retried at the slowest reconnect pace: it must not spin, nor be given up. */
@@ -498,24 +458,7 @@ export class AllocationClient {
   private setState(state: ClientState): void {
     if (this.currentState === state) return;
     this.currentState = state;
-    const callback = this.options.onStateChange;
-    if (callback === undefined) return;
-    try {
-      callback(state);
-    } catch (error) {
-      this.report(new CallbackFailedError("onStateChange", error));
-    }
-  }
-
-  private report(error: ClientError): void {
-    this.stats.errors++;
-    const callback = this.options.onError;
-    if (callback === undefined) return;
-    try {
-      callback(error);
-    } catch {
-      // An onError that throws has nowhere left to report to; the count above is all we can keep.
-    }
+    this.listeners.stateChanged(state);
   }
 
   private cancelTimers(): void {

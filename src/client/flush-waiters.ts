@@ -1,17 +1,3 @@
-import type { FlushOptions } from "./types.js";
-
-export const DEFAULT_FLUSH_TIMEOUT_MS = 5000;
-/** setTimeout's largest delay; a longer one would fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** The wait that flush() and close() allow: `timeoutMs` when it is a positive number, else the default. */
-export function flushTimeoutMs(options: FlushOptions): number {
-  const timeoutMs = options?.timeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS;
-  return Number.isFinite(timeoutMs) && timeoutMs > 0
-    ? Math.min(timeoutMs, MAX_TIMER_MS)
-    : DEFAULT_FLUSH_TIMEOUT_MS;
-}
-
 interface FlushWaiter {
   /** Settled when the settled-frame count reaches this frame ordinal... */
   targetFrame: number;
@@ -22,13 +8,17 @@ interface FlushWaiter {
 }
 
 /**
- * The pending flush() calls. Frames are counted by ordinal (the client numbers every frame it enqueues
- * and counts those handed to the kernel or dropped, in queue order), so a waiter only needs the ordinal
- * of the last frame it waits for. A device snapshot enqueued for a waiter moves its target past the
- * snapshot's frames. Every waiter is released by its timeout at the latest; none is ever rejected.
+ * The pending flush() calls and the frame counts they wait on. Frames settle in queue order (handed to
+ * the kernel or dropped), so a waiter only needs the ordinal of the last frame enqueued before it. A
+ * device snapshot enqueued for a waiter moves its target past the snapshot's frames. Every waiter is
+ * released by its timeout at the latest; none is ever rejected.
  */
 export class FlushWaiters {
   private readonly waiting: FlushWaiter[] = [];
+  /** Frames enqueued since construction (ordinal of the last one). */
+  private enqueuedFrames = 0;
+  /** Frames handed to the kernel or dropped, in queue order. */
+  private settledFrames = 0;
 
   /** `onAllReleased` runs each time the last pending waiter is released (the socket may be unref'd). */
   constructor(private readonly onAllReleased: () => void) {}
@@ -38,14 +28,34 @@ export class FlushWaiters {
     return this.waiting.length;
   }
 
+  /** Every frame enqueued so far has settled. */
+  get drained(): boolean {
+    return this.settledFrames >= this.enqueuedFrames;
+  }
+
+  frameEnqueued(): void {
+    this.enqueuedFrames++;
+  }
+
+  /** The oldest unsettled frame reached the kernel or was dropped; settle() releases who waited for it. */
+  frameSettled(): void {
+    this.settledFrames++;
+  }
+
+  /** The connection is gone with every unsettled frame: nothing is left to wait for. */
+  connectionLost(): void {
+    this.settledFrames = this.enqueuedFrames;
+    this.releaseAll();
+  }
+
   /**
-   * Resolves once `settle()` has reported `targetFrame` settled and every device in `devices` has had its
+   * Resolves once every frame enqueued so far has settled and every device in `devices` has had its
    * snapshot enqueued (or given up on), or after `timeoutMs`.
    */
-  add(targetFrame: number, devices: Set<number>, timeoutMs: number): Promise<void> {
+  add(devices: Set<number>, timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const waiter: FlushWaiter = {
-        targetFrame,
+        targetFrame: this.enqueuedFrames,
         devices,
         resolve,
         timer: setTimeout(() => this.release(waiter), timeoutMs),
@@ -55,17 +65,18 @@ export class FlushWaiters {
   }
 
   /** Releases every waiter whose frames are all settled and whose devices all have their snapshot. */
-  settle(settledFrames: number): void {
+  settle(): void {
     for (let i = this.waiting.length - 1; i >= 0; i--) {
       const waiter = this.waiting[i];
-      if (waiter.devices.size === 0 && settledFrames >= waiter.targetFrame) this.release(waiter);
+      if (waiter.devices.size === 0 && this.settledFrames >= waiter.targetFrame) this.release(waiter);
     }
   }
 
-  /** The device's snapshot was queued, its last frame being ordinal `lastFrame`: waiters for it wait for that. */
-  snapshotEnqueued(deviceId: number, lastFrame: number): void {
+  /** The device's snapshot frames were just enqueued: waiters for the device now wait for them. */
+  snapshotEnqueued(deviceId: number): void {
     for (const waiter of this.waiting) {
-      if (waiter.devices.delete(deviceId)) waiter.targetFrame = Math.max(waiter.targetFrame, lastFrame);
+      if (waiter.devices.delete(deviceId))
+        waiter.targetFrame = Math.max(waiter.targetFrame, this.enqueuedFrames);
     }
   }
 
