@@ -1,3 +1,6 @@
+// Longer than the ~400-line guideline on purpose: record(), the pump and the connection callbacks share
+// the batch, queue and connection state, and splitting them would put a hop on record()'s per-event path.
+// Resync state, flush waiters, backoff, HELLO, snapshot taking and the workload's callbacks live apart.
 import { encodeGoodbye } from "../protocol/encode-frame.js";
 import { EventBatchEncoder } from "../protocol/event-batch-encoder.js";
 import { DEFAULT_MAX_FRAME_BYTES, type ResyncRequestFrame, type WelcomeFrame } from "../protocol/frames.js";

@@ -85,7 +85,7 @@ export class FlushWaiters {
     for (const waiter of this.waiting) waiter.devices.delete(deviceId);
   }
 
-  releaseAll(): void {
+  private releaseAll(): void {
     while (this.waiting.length > 0) this.release(this.waiting[0]);
   }
 
