@@ -1,62 +1,24 @@
-import { encodeGoodbye, encodeHello } from "../protocol/encode-frame.js";
-import { isProtocolError } from "../protocol/errors.js";
+// Longer than the ~400-line guideline on purpose: record(), the pump and the connection callbacks share
+// the batch, queue and connection state, and splitting them would put a hop on record()'s per-event path.
+// Resync state, flush waiters, backoff, HELLO, snapshot taking and the workload's callbacks live apart.
+import { encodeGoodbye } from "../protocol/encode-frame.js";
 import { EventBatchEncoder } from "../protocol/event-batch-encoder.js";
-import {
-  ALL_DEVICES,
-  DEFAULT_MAX_FRAME_BYTES,
-  PROTOCOL_VERSION,
-  type ResyncRequestFrame,
-  type WelcomeFrame,
-} from "../protocol/frames.js";
+import { DEFAULT_MAX_FRAME_BYTES, type ResyncRequestFrame, type WelcomeFrame } from "../protocol/frames.js";
 import { EVENT_RECORD_BYTES, LENGTH_FIELD_BYTES, maxEventsPerFrame } from "../protocol/layout.js";
+import { encodeClientHello } from "./client-hello.js";
+import { ClientListeners } from "./client-listeners.js";
 import { Connection } from "./connection.js";
-import {
-  CallbackFailedError,
-  type ClientError,
-  ConnectionFailedError,
-  InvalidClientOptionError,
-  SnapshotFailedError,
-} from "./errors.js";
+import { DeviceResyncState, type DeviceTrack } from "./device-resync-state.js";
+import { type ClientError, ConnectionFailedError, SnapshotFailedError } from "./errors.js";
+import { FlushWaiters } from "./flush-waiters.js";
 import { FrameQueue } from "./frame-queue.js";
-import { type ResolvedClientOptions, resolveClientOptions } from "./options.js";
-import { currentProcessIdentity } from "./process-identity.js";
-import { encodeSnapshotFrames } from "./snapshot-frames.js";
-import type {
-  AllocationClientOptions,
-  ClientCounters,
-  ClientState,
-  DeviceSnapshot,
-  FlushOptions,
-} from "./types.js";
+import { flushTimeoutMs, type ResolvedClientOptions, resolveClientOptions } from "./options.js";
+import { ReconnectBackoff } from "./reconnect-backoff.js";
+import { takeSnapshotFrames } from "./snapshot-frames.js";
+import type { AllocationClientOptions, ClientCounters, ClientState, FlushOptions } from "./types.js";
 
-const DEFAULT_FLUSH_TIMEOUT_MS = 5000;
 /** Private copy for record(): V8 re-reads an imported binding from its module cell at every use. */
 const RECORD_BYTES = EVENT_RECORD_BYTES;
-
-/** What the client knows about one device's stream. */
-interface DeviceTrack {
-  readonly deviceId: number;
-  /**
-   * Events of this device are dropped until its next snapshot is taken: they would reach the server
-   * after a gap anyway, and the snapshot will contain their effect. Only set when a snapshot source exists.
-   */
-  gated: boolean;
-  /** Waiting in resyncQueue for a snapshot. */
-  resyncPending: boolean;
-  /** Events with seq <= this are covered by the last snapshot sent. */
-  watermarkSeq: number;
-  /** Events lost since the last snapshot (observability; without a source this never heals). */
-  lostEvents: number;
-}
-
-interface FlushWaiter {
-  /** Settled when settledFrames reaches this frame ordinal... */
-  targetFrame: number;
-  /** ...and each of these devices has had its snapshot enqueued. */
-  devices: Set<number>;
-  resolve: () => void;
-  timer: NodeJS.Timeout;
-}
 
 /**
  * Carries a process's allocator changes to the allocation server over a Unix socket.
@@ -77,30 +39,28 @@ export class AllocationClient {
   readonly sessionId: string;
   readonly socketPath: string;
   private readonly options: ResolvedClientOptions;
+  private readonly listeners: ClientListeners;
   private readonly hello: Uint8Array;
   private readonly encoder: EventBatchEncoder;
   private readonly queue = new FrameQueue();
-  /** Indexed by device id (sparse). */
-  private readonly tracks: (DeviceTrack | undefined)[] = [];
-  private readonly trackList: DeviceTrack[] = [];
-  private readonly resyncQueue: number[] = [];
+  private readonly devices: DeviceResyncState;
+  /** devices.byId, held here so that record() reaches a track with one load, as before the split. */
+  private readonly tracks: readonly (DeviceTrack | undefined)[];
+  private readonly waiters = new FlushWaiters(() => {
+    if (this.currentState !== "closing") this.connection?.unref();
+  });
+  private readonly backoff: ReconnectBackoff;
   private currentState: ClientState = "connecting";
   private connection: Connection | undefined;
   private socketWritable = false;
   private everWelcomed = false;
   private maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
   private batchLimit: number;
-  private reconnectDelayMs: number;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private flushTimerArmed = false;
   private pumpScheduled = false;
   private snapshotRetryTimer: NodeJS.Timeout | undefined;
-  /** Frames pushed to the queue since construction (ordinal of the last one). */
-  private enqueuedFrames = 0;
-  /** Frames handed to the kernel or dropped, in queue order. */
-  private settledFrames = 0;
-  private readonly waiters: FlushWaiter[] = [];
   /**
    * Frames passed to the connection whose write callback has not come yet, in write order (undefined for
    * frames the encoder does not reuse). Their bytes belong to the socket until then.
@@ -119,7 +79,6 @@ export class AllocationClient {
     reconnects: 0,
     disconnects: 0,
     batches: 0,
-    errors: 0,
   };
   private readonly tick = () => {
     this.flushTimerArmed = false;
@@ -135,30 +94,17 @@ export class AllocationClient {
     this.options = resolveClientOptions(options);
     this.sessionId = this.options.sessionId;
     this.socketPath = this.options.socketPath;
-    const identity = currentProcessIdentity(this.options.processName);
-    try {
-      this.hello = encodeHello({
-        version: PROTOCOL_VERSION,
-        sessionId: this.sessionId,
-        pid: identity.pid,
-        processStartTicks: identity.startTicks,
-        processName: identity.name,
-        devices: this.options.devices.map((d) => ({ ...d, capacityBytes: [...d.capacityBytes] })),
-      });
-    } catch (error) {
-      if (isProtocolError(error)) throw new InvalidClientOptionError("devices/processName", error.message);
-      throw error;
-    }
+    this.listeners = new ClientListeners(this.options.onError, this.options.onStateChange);
+    this.hello = encodeClientHello(this.options);
     this.encoder = new EventBatchEncoder(this.options.batchMaxEvents);
     this.batchLimit = this.options.batchMaxEvents;
-    this.reconnectDelayMs = this.options.reconnectInitialMs;
-    for (const device of this.options.devices) {
-      const track = this.trackFor(device.deviceId)!;
-      if (this.options.initialSnapshot) {
-        track.gated = true;
-        this.requestResync(track);
-      }
-    }
+    this.backoff = new ReconnectBackoff(this.options.reconnectInitialMs, this.options.reconnectMaxMs);
+    this.devices = new DeviceResyncState(this.options.snapshot !== undefined, () => {
+      if (this.currentState === "ready") this.schedulePump();
+    });
+    this.tracks = this.devices.byId;
+    for (const device of this.options.devices) this.devices.trackFor(device.deviceId);
+    if (this.options.initialSnapshot) this.devices.gateAll();
     this.connect();
   }
 
@@ -169,16 +115,14 @@ export class AllocationClient {
   get counters(): ClientCounters {
     return {
       ...this.stats,
+      errors: this.listeners.errors,
       queueBytes: this.queue.eventBytes + this.encoder.count * EVENT_RECORD_BYTES,
     };
   }
 
   /** Devices that lost events since their last snapshot or are waiting for one, ascending. */
   dirtyDevices(): number[] {
-    return this.trackList
-      .filter((t) => t.gated || t.lostEvents > 0)
-      .map((t) => t.deviceId)
-      .sort((a, b) => a - b);
+    return this.devices.dirtyDevices();
   }
 
   /**
@@ -195,7 +139,7 @@ export class AllocationClient {
     sizeBytes: number,
     timestampNs: number,
   ): void {
-    const track = this.tracks[deviceId] ?? this.trackFor(deviceId);
+    const track = this.tracks[deviceId] ?? this.devices.trackFor(deviceId);
     if (track === undefined) {
       this.stats.invalid++;
       return;
@@ -275,25 +219,16 @@ export class AllocationClient {
    * there is no server (it never waits for one to appear), or after `timeoutMs`. Never rejects.
    */
   flush(options: FlushOptions = {}): Promise<void> {
-    const timeoutMs = flushTimeout(options);
+    const timeoutMs = flushTimeoutMs(options);
     const state = this.currentState;
     if (state === "closed" || state === "backoff" || this.connection === undefined) return Promise.resolve();
     if (this.encoder.count > 0) this.sealBatch();
-    const devices = new Set<number>();
-    for (const track of this.trackList) if (track.resyncPending) devices.add(track.deviceId);
-    const targetFrame = this.enqueuedFrames;
-    if (devices.size === 0 && this.settledFrames >= targetFrame) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const waiter: FlushWaiter = {
-        targetFrame,
-        devices,
-        resolve,
-        timer: setTimeout(() => this.releaseWaiter(waiter), timeoutMs),
-      };
-      this.waiters.push(waiter);
-      this.connection?.ref();
-      this.schedulePump();
-    });
+    const devices = this.devices.pendingDevices();
+    if (devices.size === 0 && this.waiters.drained) return Promise.resolve();
+    const flushed = this.waiters.add(devices, timeoutMs);
+    this.connection?.ref();
+    this.schedulePump();
+    return flushed;
   }
 
   /**
@@ -301,7 +236,7 @@ export class AllocationClient {
    * last) and end the connection. Events recorded afterwards are dropped. Never rejects; idempotent.
    */
   close(options: FlushOptions = {}): Promise<void> {
-    if (this.closeDone === undefined) this.closeDone = this.closeNow(flushTimeout(options));
+    if (this.closeDone === undefined) this.closeDone = this.closeNow(flushTimeoutMs(options));
     return this.closeDone;
   }
 
@@ -351,8 +286,8 @@ export class AllocationClient {
           if (this.connection !== connection) return;
           const frame = this.writing.shift();
           if (frame !== undefined) this.encoder.recycle(frame);
-          this.settledFrames++;
-          if (this.waiters.length > 0) this.settleWaiters();
+          this.waiters.frameSettled();
+          if (this.waiters.count > 0) this.waiters.settle();
         },
         onClosed: (error) => {
           if (this.connection === connection) this.handleClosed(error);
@@ -360,18 +295,18 @@ export class AllocationClient {
       });
     } catch (error) {
       // net.createConnection reports failures asynchronously; this only guards against the unexpected.
-      this.report(new ConnectionFailedError(this.socketPath, error));
+      this.listeners.report(new ConnectionFailedError(this.socketPath, error));
       this.handleClosed(undefined);
       return;
     }
     this.connection = connection;
-    if (this.waiters.length > 0) connection.ref();
+    if (this.waiters.count > 0) connection.ref();
   }
 
   private handleWelcome(frame: WelcomeFrame): void {
     if (this.everWelcomed) this.stats.reconnects++;
     this.everWelcomed = true;
-    this.reconnectDelayMs = this.options.reconnectInitialMs;
+    this.backoff.reset();
     this.maxFrameBytes = frame.maxFrameBytes;
     this.batchLimit = Math.min(this.options.batchMaxEvents, maxEventsPerFrame(frame.maxFrameBytes));
     this.socketWritable = true;
@@ -382,7 +317,7 @@ export class AllocationClient {
   private handleResyncRequest(frame: ResyncRequestFrame): void {
     this.stats.resyncRequests++;
     if (this.options.snapshot === undefined) {
-      this.report(
+      this.listeners.report(
         new SnapshotFailedError(
           frame.deviceId,
           new Error(`server asked for a resync (${frame.reason}) but no snapshot source is set`),
@@ -390,12 +325,7 @@ export class AllocationClient {
       );
       return;
     }
-    if (frame.deviceId === ALL_DEVICES) {
-      for (const track of this.trackList) this.requestResync(track);
-    } else {
-      const track = this.trackFor(frame.deviceId);
-      if (track !== undefined) this.requestResync(track);
-    }
+    this.devices.requestResyncOf(frame.deviceId);
     this.schedulePump();
   }
 
@@ -405,33 +335,21 @@ export class AllocationClient {
     this.writing = [];
     this.stats.disconnects++;
     const closing = this.currentState === "closing" || this.currentState === "closed";
-    if (error !== undefined && !closing) this.report(error);
+    if (error !== undefined && !closing) this.listeners.report(error);
     // What the kernel did not get is gone, and a new server may know nothing: resync every device.
     const lost = this.queue.clear();
     const pending = this.encoder.count;
     this.encoder.reset();
     this.stats.dropped += lost.events + pending;
-    this.settledFrames = this.enqueuedFrames;
-    for (const track of this.trackList) {
-      if (this.options.snapshot !== undefined) {
-        track.gated = true;
-        this.requestResync(track);
-      }
-    }
-    if (lost.events + pending > 0 && this.options.snapshot === undefined) {
-      for (const track of this.trackList) track.lostEvents++;
-    }
-    this.releaseAllWaiters();
+    this.devices.connectionLost(lost.events + pending > 0);
+    this.waiters.connectionLost();
     if (closing) {
       this.setState("closed");
       this.resolveClosed?.();
       return;
     }
     this.setState("backoff");
-    const delay = this.reconnectDelayMs;
-    this.reconnectDelayMs = Math.min(this.options.reconnectMaxMs, this.reconnectDelayMs * 2);
-    // Up to 25% jitter so that many clients of a restarted server do not reconnect in lockstep.
-    this.reconnectTimer = setTimeout(() => this.connect(), Math.round(delay * (1 + Math.random() * 0.25)));
+    this.reconnectTimer = setTimeout(() => this.connect(), this.backoff.nextDelayMs());
     this.reconnectTimer.unref();
   }
 
@@ -440,7 +358,7 @@ export class AllocationClient {
   private sealBatch(): void {
     const events = this.encoder.count;
     this.queue.push(this.encoder.finish(), events);
-    this.enqueuedFrames++;
+    this.waiters.frameEnqueued();
   }
 
   private armFlushTimer(): void {
@@ -481,82 +399,49 @@ export class AllocationClient {
         this.socketWritable = connection.write(frame);
         continue;
       }
-      if (this.resyncQueue.length > 0 && this.currentState === "ready") {
-        this.enqueueSnapshot(this.resyncQueue.shift()!);
+      const track = this.currentState === "ready" ? this.devices.takeNextResync() : undefined;
+      if (track !== undefined) {
+        this.enqueueSnapshot(track);
         continue;
       }
       break;
     }
-    if (this.waiters.length > 0) this.settleWaiters();
+    if (this.waiters.count > 0) this.waiters.settle();
   }
 
   private dropOversized(events: number): void {
     this.stats.dropped += events;
-    this.settledFrames++;
-    for (const track of this.trackList) this.lose(track, 0);
+    this.waiters.frameSettled();
+    this.devices.loseOnEveryDevice(0);
   }
 
-  // ---- dirty devices and snapshots ----
+  // ---- snapshots ----
 
-  private trackFor(deviceId: number): DeviceTrack | undefined {
-    if (!Number.isInteger(deviceId) || deviceId < 0 || deviceId >= ALL_DEVICES) return undefined;
-    let track = this.tracks[deviceId];
-    if (track === undefined) {
-      track = { deviceId, gated: false, resyncPending: false, watermarkSeq: 0, lostEvents: 0 };
-      this.tracks[deviceId] = track;
-      this.trackList.push(track);
-    }
-    return track;
-  }
-
-  /** Counts `events` lost for `track` and, when a snapshot can heal it, gates it until one is sent. */
+  /** Counts `events` dropped for `track`; the resync state gates the device when a snapshot can heal it. */
   private lose(track: DeviceTrack, events: number): void {
     this.stats.dropped += events;
-    track.lostEvents += events;
-    if (this.options.snapshot !== undefined && !track.gated) {
-      track.gated = true;
-      this.requestResync(track);
-    }
-  }
-
-  private requestResync(track: DeviceTrack): void {
-    if (track.resyncPending) return;
-    track.resyncPending = true;
-    this.resyncQueue.push(track.deviceId);
-    if (this.currentState === "ready") this.schedulePump();
+    this.devices.lose(track, events);
   }
 
   /** Takes the device's snapshot now and queues its frames behind everything already written. */
-  private enqueueSnapshot(deviceId: number): void {
-    const track = this.tracks[deviceId]!;
-    track.resyncPending = false;
-    let frames: Uint8Array[];
-    let snapshot: DeviceSnapshot | undefined;
+  private enqueueSnapshot(track: DeviceTrack): void {
+    const deviceId = track.deviceId;
+    let snapshot: { seq: number; frames: Uint8Array[] };
     try {
-      snapshot = this.options.snapshot?.(deviceId);
-      if (snapshot === undefined) throw new Error("the snapshot source returned nothing for this device");
-      if (!Number.isSafeInteger(snapshot.seq) || snapshot.seq < 0) {
-        throw new Error(`snapshot seq ${snapshot.seq} is not a non-negative integer`);
-      }
-      frames = encodeSnapshotFrames(deviceId, snapshot, this.maxFrameBytes);
+      snapshot = takeSnapshotFrames(this.options.snapshot, deviceId, this.maxFrameBytes);
     } catch (error) {
-      this.report(new SnapshotFailedError(deviceId, error));
-      this.forgetWaitingDevice(deviceId);
+      this.listeners.report(new SnapshotFailedError(deviceId, error));
+      this.waiters.snapshotFailed(deviceId);
       this.retrySnapshotLater(track);
       return;
     }
-    for (const frame of frames) {
+    for (const frame of snapshot.frames) {
       this.queue.push(frame, 0);
-      this.enqueuedFrames++;
+      this.waiters.frameEnqueued();
     }
-    track.watermarkSeq = Math.max(track.watermarkSeq, snapshot.seq);
-    track.gated = false;
-    track.lostEvents = 0;
+    this.devices.snapshotEnqueued(track, snapshot.seq);
     this.stats.resyncs++;
-    for (const waiter of this.waiters) {
-      if (waiter.devices.delete(deviceId))
-        waiter.targetFrame = Math.max(waiter.targetFrame, this.enqueuedFrames);
-    }
+    this.waiters.snapshotEnqueued(deviceId);
   }
 
   /** A failing source is retried at the slowest reconnect pace: it must not spin, nor be given up. */
@@ -564,36 +449,11 @@ export class AllocationClient {
     if (this.snapshotRetryTimer !== undefined) return;
     this.snapshotRetryTimer = setTimeout(() => {
       this.snapshotRetryTimer = undefined;
-      if (this.currentState === "ready") this.requestResync(track);
-      else if (this.currentState !== "closed" && this.currentState !== "closing") track.resyncPending = false;
+      if (this.currentState === "ready") this.devices.requestResync(track);
+      else if (this.currentState !== "closed" && this.currentState !== "closing")
+        this.devices.clearPending(track);
     }, this.options.reconnectMaxMs);
     this.snapshotRetryTimer.unref();
-  }
-
-  // ---- flush waiters ----
-
-  private settleWaiters(): void {
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      const waiter = this.waiters[i];
-      if (waiter.devices.size === 0 && this.settledFrames >= waiter.targetFrame) this.releaseWaiter(waiter);
-    }
-  }
-
-  private forgetWaitingDevice(deviceId: number): void {
-    for (const waiter of this.waiters) waiter.devices.delete(deviceId);
-  }
-
-  private releaseWaiter(waiter: FlushWaiter): void {
-    const at = this.waiters.indexOf(waiter);
-    if (at < 0) return;
-    this.waiters.splice(at, 1);
-    clearTimeout(waiter.timer);
-    waiter.resolve();
-    if (this.waiters.length === 0 && this.currentState !== "closing") this.connection?.unref();
-  }
-
-  private releaseAllWaiters(): void {
-    while (this.waiters.length > 0) this.releaseWaiter(this.waiters[0]);
   }
 
   // ---- state, errors, timers ----
@@ -601,24 +461,7 @@ export class AllocationClient {
   private setState(state: ClientState): void {
     if (this.currentState === state) return;
     this.currentState = state;
-    const callback = this.options.onStateChange;
-    if (callback === undefined) return;
-    try {
-      callback(state);
-    } catch (error) {
-      this.report(new CallbackFailedError("onStateChange", error));
-    }
-  }
-
-  private report(error: ClientError): void {
-    this.stats.errors++;
-    const callback = this.options.onError;
-    if (callback === undefined) return;
-    try {
-      callback(error);
-    } catch {
-      // An onError that throws has nowhere left to report to; the count above is all we can keep.
-    }
+    this.listeners.stateChanged(state);
   }
 
   private cancelTimers(): void {
@@ -629,11 +472,4 @@ export class AllocationClient {
     this.snapshotRetryTimer = undefined;
     this.flushTimerArmed = false;
   }
-}
-
-function flushTimeout(options: FlushOptions): number {
-  const timeoutMs = options?.timeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS;
-  return Number.isFinite(timeoutMs) && timeoutMs > 0
-    ? Math.min(timeoutMs, 2 ** 31 - 1)
-    : DEFAULT_FLUSH_TIMEOUT_MS;
 }

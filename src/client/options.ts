@@ -5,7 +5,7 @@ import { MEMORY_TYPE_COUNT } from "../protocol/memory-type.js";
 import type { ClientError } from "./errors.js";
 import { InvalidClientOptionError } from "./errors.js";
 import { resolveSocketPath } from "./socket-path.js";
-import type { AllocationClientOptions, ClientState, SnapshotSource } from "./types.js";
+import type { AllocationClientOptions, ClientState, FlushOptions, SnapshotSource } from "./types.js";
 
 export const DEFAULT_MAX_QUEUE_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_FLUSH_INTERVAL_MS = 2;
@@ -13,6 +13,7 @@ export const DEFAULT_BATCH_MAX_EVENTS = 2048;
 export const DEFAULT_RECONNECT_INITIAL_MS = 50;
 export const DEFAULT_RECONNECT_MAX_MS = 2000;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5000;
+export const DEFAULT_FLUSH_TIMEOUT_MS = 5000;
 
 const SESSION_ID_PATTERN = /^[0-9a-f]{32}$/;
 /** Largest timer delay Node accepts without clamping to 1 ms, ms. */
@@ -118,6 +119,18 @@ export function resolveClientOptions(options: AllocationClientOptions): Resolved
     );
   }
   return resolved;
+}
+
+/**
+ * The wait flush() and close() allow, ms. Unlike the client's options these are never rejected (flush and
+ * close never throw): anything but a positive number means the default, and the wait is clamped to what a
+ * timer can carry.
+ */
+export function flushTimeoutMs(options: FlushOptions): number {
+  const timeoutMs = options?.timeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS;
+  return Number.isFinite(timeoutMs) && timeoutMs > 0
+    ? Math.min(timeoutMs, MAX_TIMER_MS)
+    : DEFAULT_FLUSH_TIMEOUT_MS;
 }
 
 function checkDevices(devices: unknown): readonly DeviceDescriptor[] {

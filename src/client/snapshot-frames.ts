@@ -1,7 +1,26 @@
 import { encodeSnapshotBegin, encodeSnapshotChunk, encodeSnapshotEnd } from "../protocol/encode-frame.js";
 import type { LiveAllocation } from "../protocol/event.js";
 import { maxAllocationsPerChunk } from "../protocol/layout.js";
-import type { DeviceSnapshot } from "./types.js";
+import type { DeviceSnapshot, SnapshotSource } from "./types.js";
+
+/**
+ * Asks the source for the device's live set and encodes it for a server whose frame limit is
+ * `maxFrameBytes`. Throws when the source fails, has nothing for the device, or states a seq that is not
+ * a non-negative integer (the seq becomes the device's watermark), or when the wire cannot carry it.
+ */
+export function takeSnapshotFrames(
+  source: SnapshotSource | undefined,
+  deviceId: number,
+  maxFrameBytes: number,
+): { seq: number; frames: Uint8Array[] } {
+  const snapshot = source?.(deviceId);
+  if (snapshot === undefined) throw new Error("the snapshot source returned nothing for this device");
+  if (!Number.isSafeInteger(snapshot.seq) || snapshot.seq < 0) {
+    throw new Error(`snapshot seq ${snapshot.seq} is not a non-negative integer`);
+  }
+  const frames = encodeSnapshotFrames(deviceId, snapshot, maxFrameBytes);
+  return { seq: snapshot.seq, frames };
+}
 
 /**
  * The frames of one device snapshot: SNAPSHOT_BEGIN, as many SNAPSHOT_CHUNKs as the server's frame limit
