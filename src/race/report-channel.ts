@@ -4,8 +4,8 @@
  * whatever order the threads run, which is exactly how reports on per-thread connections interleave.
  */
 import type { ChangeOp } from "../device/change.js";
-import type { ReplayEvent } from "../device/live-set-checker.js";
 import type { MemoryType } from "../device/memory-type.js";
+import type { ReplayEvent } from "./replay.js";
 
 /** Fields per record: op, seq, allocationId, address, sizeBytes, sizePerBankBytes, memoryType, deviceId. */
 export const RECORD_FIELDS = 8;
