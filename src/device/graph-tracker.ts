@@ -1,7 +1,8 @@
-import type { CriticalSection } from "./allocator/lock.js";
 import type { AllocationChange, AllocationProcessor, ChangeOp } from "./change.js";
 import { HookedDeallocationError, InvalidDeviceOptionsError } from "./errors.js";
+import { type LifecycleLock, LifecycleLocks } from "./lifecycle-lock.js";
 import type { MemoryType } from "./memory-type.js";
+import { ProcessorLanes } from "./processor-lanes.js";
 
 /**
  * What a capture hook is told about a buffer (tt-metal's IGraphHooks receives the Buffer itself;
@@ -24,34 +25,6 @@ export interface GraphHooks {
   hookAllocate(buffer: HookedBuffer): boolean;
   hookDeallocate(buffer: HookedBuffer): boolean;
 }
-
-/**
- * A per-device lock around a buffer's lifecycle step: taken before the allocator is asked for an address
- * and released after the ALLOC is tracked; taken before the memory is released and held until the FREE is
- * tracked.
- *
- * Why it is no longer what makes tracking correct: every change already carries the sequence number its
- * allocator took inside its own critical section, and the identity is the allocation id. Whoever applies
- * the changes (a processor, the server) orders them by number, so reports may travel over any number of
- * threads, queues and connections and still be applied in the allocator's order. A lock held while
- * reporting could not give that: it orders the calls that *send* reports, never their arrival on
- * different connections.
- *
- * What it still gives in-process observers: because the lock is taken *before* the address is chosen
- * (unlike the seed's Option 3, which takes it after `allocate_buffer` returned and leaves the window
- * open), the lifecycle steps of one device are tracked in the same order the allocator performed them.
- * A synchronous processor therefore sees each change at once (nothing waits in the reorder stage), and an
- * observer that only knows addresses (a legacy tt-metal frame writer, a debug log) sees the FREE of an
- * address before anyone can allocate it again and the ALLOC before anyone can free it — as long as it
- * writes synchronously to one FIFO sink. In one JavaScript realm a synchronous lifecycle step cannot be
- * interleaved anyway, so the default lock only counts nesting; across worker threads sharing a device,
- * inject a lock that lives in shared memory, e.g. `() => new AtomicsMutex(word, 0)` over an Int32Array of a
- * SharedArrayBuffer every thread was given (see `GraphTrackerOptions.lifecycleLock`). Such a lock is not
- * re-entrant: a processor must not allocate or free buffers of the same device.
- *
- * It is the allocator's CriticalSection shape (enter / leave), so the allocator's locks plug in.
- */
-export type LifecycleLock = CriticalSection;
 
 /** How a device's changes reach this tracker. */
 export type DeviceSequencing =
@@ -98,113 +71,6 @@ export interface GraphTrackerCounters {
 const DEFAULT_MAX_HELD = 65536;
 const DEFAULT_MAX_QUEUED = 65536;
 
-/** One processor with its own queue: an asynchronous processor holds back only itself. */
-class ProcessorLane {
-  private readonly queue: AllocationChange[] = [];
-  private head = 0;
-  busy = false;
-  /** The processor takes fields (processFields): synchronous, never queued. Decided once, here. */
-  readonly takesFields: boolean;
-
-  constructor(
-    readonly processor: AllocationProcessor,
-    private readonly tracker: GraphTracker,
-    private readonly maxQueued: number,
-  ) {
-    this.takesFields = typeof processor.processFields === "function";
-  }
-
-  offerFields(
-    op: ChangeOp,
-    deviceId: number,
-    memoryType: MemoryType,
-    seq: number,
-    allocationId: number,
-    address: number,
-    sizeBytes: number,
-    timestampNs: number,
-  ): void {
-    try {
-      this.processor.processFields!(
-        op,
-        deviceId,
-        memoryType,
-        seq,
-        allocationId,
-        address,
-        sizeBytes,
-        timestampNs,
-      );
-    } catch {
-      this.tracker.counters.processorErrors++;
-    }
-  }
-
-  offer(change: AllocationChange): void {
-    if (this.takesFields) {
-      this.offerFields(
-        change.op,
-        change.deviceId,
-        change.memoryType,
-        change.seq,
-        change.allocationId,
-        change.address,
-        change.sizeBytes,
-        change.timestampNs,
-      );
-      return;
-    }
-    if (!this.busy) {
-      this.run(change);
-      return;
-    }
-    if (this.queue.length - this.head >= this.maxQueued) {
-      this.tracker.counters.processorDrops++;
-      return;
-    }
-    this.queue.push(change);
-  }
-
-  get idle(): boolean {
-    return !this.busy && this.head === this.queue.length;
-  }
-
-  private run(change: AllocationChange): void {
-    let result: void | Promise<void>;
-    try {
-      result = this.processor.process(change);
-    } catch {
-      this.tracker.counters.processorErrors++;
-      return;
-    }
-    if (result !== undefined && typeof (result as Promise<void>).then === "function") {
-      this.busy = true;
-      (result as Promise<void>).then(
-        () => this.settled(),
-        () => {
-          this.tracker.counters.processorErrors++;
-          this.settled();
-        },
-      );
-    }
-  }
-
-  private settled(): void {
-    this.busy = false;
-    while (!this.busy && this.head < this.queue.length) {
-      const next = this.queue[this.head]!;
-      this.queue[this.head] = undefined as unknown as AllocationChange;
-      this.head++;
-      this.run(next);
-    }
-    if (this.head === this.queue.length) {
-      this.queue.length = 0;
-      this.head = 0;
-    }
-    if (this.idle) this.tracker.laneIdle();
-  }
-}
-
 /** Per-device reorder stage: releases changes in sequence order. */
 class DeviceOrder {
   nextSeq = 1;
@@ -212,21 +78,11 @@ class DeviceOrder {
   readonly held = new Map<number, AllocationChange>();
 }
 
-/** In-realm lock: a synchronous step cannot be interleaved in one realm, so it only counts nesting. */
-class RealmLifecycleLock implements LifecycleLock {
-  private depth = 0;
-  enter(): void {
-    this.depth++;
-  }
-  leave(): void {
-    if (this.depth > 0) this.depth--;
-  }
-}
-
 /**
  * Fans a device's allocator changes out to processors, in sequence order per device, and consults the
  * capture hook stack. Inject an instance where you can; `defaultGraphTracker` is the process-wide one.
- * Tracking never throws into the workload: processor failures are counted.
+ * Tracking never throws into the workload: processor failures are counted (ProcessorLanes delivers and
+ * isolates; LifecycleLocks holds each device's lifecycle lock).
  */
 export class GraphTracker {
   readonly counters: GraphTrackerCounters = {
@@ -242,29 +98,23 @@ export class GraphTracker {
 
   private readonly hooks: GraphHooks[] = [];
   private readonly hooked = new WeakSet<object>();
-  private lanes: ProcessorLane[] = [];
-  /** Every lane takes fields (true with no lanes): trackFields may then skip the change object. */
-  private fieldLanesOnly = true;
+  private readonly lanes: ProcessorLanes;
   private readonly orders = new Map<number, DeviceOrder>();
   /** The device of the latest lookup and its order: most workloads track one device at a time. */
   private recentDeviceId = Number.NaN;
   private recentOrder: DeviceOrder | undefined;
-  private readonly locks = new Map<number, LifecycleLock>();
-  private recentLockDeviceId = Number.NaN;
-  private recentLock: LifecycleLock | undefined;
-  private readonly idleWaiters: (() => void)[] = [];
+  private readonly locks: LifecycleLocks;
   private readonly maxHeld: number;
-  private readonly maxQueued: number;
-  private readonly lockFactory: (deviceId: number) => LifecycleLock;
 
   constructor(options: GraphTrackerOptions = {}) {
     this.maxHeld = positiveInteger(options.maxHeldPerDevice, DEFAULT_MAX_HELD, "maxHeldPerDevice");
-    this.maxQueued = positiveInteger(
+    const maxQueued = positiveInteger(
       options.maxQueuedPerProcessor,
       DEFAULT_MAX_QUEUED,
       "maxQueuedPerProcessor",
     );
-    this.lockFactory = options.lifecycleLock ?? (() => new RealmLifecycleLock());
+    this.lanes = new ProcessorLanes(this.counters, maxQueued);
+    this.locks = new LifecycleLocks(options.lifecycleLock);
   }
 
   // ---- capture hooks ----------------------------------------------------------------------------
@@ -301,30 +151,17 @@ export class GraphTracker {
   // ---- processors ---------------------------------------------------------------------------------
 
   addProcessor(processor: AllocationProcessor): void {
-    this.lanes = [...this.lanes, new ProcessorLane(processor, this, this.maxQueued)];
-    this.fieldLanesOnly = this.lanes.every((lane) => lane.takesFields);
+    this.lanes.add(processor);
   }
 
   /** Removes a processor; changes queued for it are discarded. Returns false if it was not added. */
   removeProcessor(processor: AllocationProcessor): boolean {
-    const kept = this.lanes.filter((lane) => lane.processor !== processor);
-    const removed = kept.length !== this.lanes.length;
-    this.lanes = kept;
-    this.fieldLanesOnly = kept.every((lane) => lane.takesFields);
-    if (removed) this.laneIdle();
-    return removed;
+    return this.lanes.remove(processor);
   }
 
   /** Resolves when no asynchronous processor has a change in flight or queued. */
   whenIdle(): Promise<void> {
-    if (this.lanes.every((lane) => lane.idle)) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  /** @internal called by a lane that drained its queue. */
-  laneIdle(): void {
-    if (this.idleWaiters.length === 0 || !this.lanes.every((lane) => lane.idle)) return;
-    for (const resolve of this.idleWaiters.splice(0)) resolve();
+    return this.lanes.whenIdle();
   }
 
   // ---- sequencing ---------------------------------------------------------------------------------
@@ -401,17 +238,15 @@ export class GraphTracker {
     timestampNs: number,
   ): void {
     const order = this.orderOf(deviceId);
+    const lanes = this.lanes;
     if (
-      this.fieldLanesOnly &&
+      lanes.fieldsOnly &&
       (order.sparse ? seq >= order.nextSeq : seq === order.nextSeq && order.held.size === 0)
     ) {
       this.counters.tracked++;
       this.counters.released++;
       order.nextSeq = seq + 1;
-      const lanes = this.lanes;
-      for (let i = 0; i < lanes.length; i++) {
-        lanes[i]!.offerFields(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestampNs);
-      }
+      lanes.offerFields(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestampNs);
       return;
     }
     this.track({ op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestampNs });
@@ -451,15 +286,7 @@ export class GraphTracker {
    * themselves (no closure per step). Always leave it in a `finally`.
    */
   lifecycleLock(deviceId: number): LifecycleLock {
-    if (deviceId === this.recentLockDeviceId) return this.recentLock!;
-    let lock = this.locks.get(deviceId);
-    if (lock === undefined) {
-      lock = this.lockFactory(deviceId);
-      this.locks.set(deviceId, lock);
-    }
-    this.recentLockDeviceId = deviceId;
-    this.recentLock = lock;
-    return lock;
+    return this.locks.of(deviceId);
   }
 
   private orderOf(deviceId: number): DeviceOrder {
@@ -487,8 +314,7 @@ export class GraphTracker {
 
   private release(change: AllocationChange): void {
     this.counters.released++;
-    const lanes = this.lanes;
-    for (let i = 0; i < lanes.length; i++) lanes[i]!.offer(change);
+    this.lanes.offer(change);
   }
 }
 

@@ -4,10 +4,14 @@
  * whatever order the threads run, which is exactly how reports on per-thread connections interleave.
  */
 import type { ChangeOp } from "../device/change.js";
-import type { ReplayEvent } from "../device/live-set-checker.js";
 import type { MemoryType } from "../device/memory-type.js";
+import type { ReplayEvent } from "./replay.js";
 
-/** Fields per record: op, seq, allocationId, address, sizeBytes, sizePerBankBytes, memoryType, deviceId. */
+/**
+ * Fields per record: an AllocationChange's fields in their usual order (as `processFields` takes them),
+ * with the bank extent where the change has its timestamp (the replay needs no time):
+ * op, deviceId, memoryType, seq, allocationId, address, sizeBytes, sizePerBankBytes.
+ */
 export const RECORD_FIELDS = 8;
 
 export class ReportChannel {
@@ -23,24 +27,24 @@ export class ReportChannel {
 
   report(
     op: ChangeOp,
+    deviceId: number,
+    memoryType: MemoryType,
     seq: number,
     allocationId: number,
     address: number,
     sizeBytes: number,
     sizePerBankBytes: number,
-    memoryType: MemoryType,
-    deviceId: number,
   ): void {
     const b = this.batch;
     const o = this.used * RECORD_FIELDS;
     b[o] = op;
-    b[o + 1] = seq;
-    b[o + 2] = allocationId;
-    b[o + 3] = address;
-    b[o + 4] = sizeBytes;
-    b[o + 5] = sizePerBankBytes;
-    b[o + 6] = memoryType;
-    b[o + 7] = deviceId;
+    b[o + 1] = deviceId;
+    b[o + 2] = memoryType;
+    b[o + 3] = seq;
+    b[o + 4] = allocationId;
+    b[o + 5] = address;
+    b[o + 6] = sizeBytes;
+    b[o + 7] = sizePerBankBytes;
     if (++this.used === this.recordsPerBatch) this.flush();
   }
 
@@ -60,13 +64,13 @@ export function decodeReports(records: Float64Array, processId: number, out: Rep
     out.push({
       op: records[o]! as ChangeOp,
       processId,
-      seq: records[o + 1]!,
-      allocationId: records[o + 2]!,
-      address: records[o + 3]!,
-      sizeBytes: records[o + 4]!,
-      sizePerBankBytes: records[o + 5]!,
-      memoryType: records[o + 6]! as MemoryType,
-      deviceId: records[o + 7]!,
+      deviceId: records[o + 1]!,
+      memoryType: records[o + 2]! as MemoryType,
+      seq: records[o + 3]!,
+      allocationId: records[o + 4]!,
+      address: records[o + 5]!,
+      sizeBytes: records[o + 6]!,
+      sizePerBankBytes: records[o + 7]!,
     });
   }
 }

@@ -1,23 +1,18 @@
 /**
  * The race experiment: the same concurrent workload on a device shared by W worker threads, run once with
- * the original's reporting and once with allocwatch's, each report stream replayed by the live-set checker
- * the way the matching server would apply it.
+ * the original's reporting and once with allocwatch's, each report stream replayed the way the matching
+ * server would apply it (replay.ts) and its live set compared with the allocator's (live-set-comparison.ts).
  */
 import { Worker } from "node:worker_threads";
 import type { AllocatorSnapshot } from "../device/allocator/types.js";
 import { Device } from "../device/device.js";
-import {
-  ANOMALY_KINDS,
-  type AnomalyKind,
-  compareLiveSets,
-  type ReplayEvent,
-  replayEvents,
-  streamKey,
-} from "../device/live-set-checker.js";
 import { MemoryType, type MemoryTypeName } from "../device/memory-type.js";
 import { DEVICE_PRESETS } from "../device/presets.js";
 import { HandoffStack } from "./handoff.js";
+import { compareLiveSets } from "./live-set-comparison.js";
 import { workerSeed } from "./random.js";
+import { type ReplayEvent, replayEvents, streamKey } from "./replay.js";
+import { REPLAY_ANOMALY_KINDS, type ReplayAnomalyKind } from "./replay-anomaly-kind.js";
 import { decodeReports } from "./report-channel.js";
 import { StartGate } from "./start-gate.js";
 import type { RaceWorkerData, RaceWorkerMessage } from "./worker.js";
@@ -49,7 +44,8 @@ export interface ReportingRun {
   durationMs: number;
 }
 
-export type AnomalyCounts = Record<AnomalyKind, number>;
+/** Anomalies per kind; in `race --json` they are keys of each mode's report, e.g. `naive.UNKNOWN_FREE`. */
+export type AnomalyCounts = Record<ReplayAnomalyKind, number>;
 
 export interface RaceModeReport extends AnomalyCounts {
   anomalies: number;
@@ -166,7 +162,7 @@ export function judgeRun(run: ReportingRun): RaceModeReport {
   const replayed = replay.live.get(streamKey(0, run.deviceId)) ?? [];
   const comparison = compareLiveSets(run.mode, replayed, run.snapshot.allocations);
   const byKind = {} as AnomalyCounts;
-  for (const kind of ANOMALY_KINDS) byKind[kind] = replay.byKind[kind];
+  for (const kind of REPLAY_ANOMALY_KINDS) byKind[kind] = replay.byKind[kind];
   return {
     anomalies: replay.anomalies,
     ...byKind,

@@ -143,7 +143,7 @@ function naiveReporting(device: Device, channel: ReportChannel): Reporting {
     free(delaySpins) {
       spin(delaySpins);
       // FREE by address, size 0, sent before the memory is released (Buffer::deallocate_impl's order).
-      channel.report(ChangeOp.DEALLOCATE, 0, 0, t.address, 0, t.sizePerBankBytes, t.memoryType, device.id);
+      channel.report(ChangeOp.DEALLOCATE, device.id, t.memoryType, 0, 0, t.address, 0, t.sizePerBankBytes);
       allocator.deallocate(t.memoryType, t.address);
     },
     handOff: () => t,
@@ -155,13 +155,13 @@ function naiveReporting(device: Device, channel: ReportChannel): Reporting {
       spin(delaySpins);
       channel.report(
         ChangeOp.ALLOCATE,
+        device.id,
+        memoryType,
         0,
         a.allocationId,
         a.address,
         a.sizeBytes,
         a.sizePerBankBytes,
-        memoryType,
-        device.id,
       );
       return held({
         deviceId: device.id,
@@ -194,13 +194,13 @@ function orderedReporting(device: Device, channel: ReportChannel): Reporting {
     captured = undefined;
     channel.report(
       c.op,
+      c.deviceId,
+      c.memoryType,
       c.seq,
       c.allocationId,
       c.address,
       c.sizeBytes,
       sizePerBankBytes,
-      c.memoryType,
-      c.deviceId,
     );
   };
   const held = (buffer: Buffer): Held => ({

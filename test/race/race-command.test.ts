@@ -8,14 +8,14 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src", "cli", "main.js");
+// The server's anomaly kind names (src/server/api-types.ts AnomalyKind).
 const KINDS = [
-  "unknownFree",
-  "duplicateAlloc",
-  "overlap",
-  "sizeMismatch",
-  "addressMismatch",
-  "sequenceGap",
-  "duplicateSeq",
+  "UNKNOWN_FREE",
+  "DUPLICATE_ALLOCATION",
+  "ADDRESS_OVERLAP",
+  "FREE_MISMATCH",
+  "SEQUENCE_GAP",
+  "DUPLICATE_SEQ",
 ];
 
 test("race --json: naive reporting shows the seed's anomalies, ordered none, live sets equal, exit 0", async () => {
@@ -41,7 +41,7 @@ test("race --json: naive reporting shows the seed's anomalies, ordered none, liv
   assert.equal(report.liveSetsEqual, true);
   assert.ok(report.naive.anomalies > 0, "the naive order reproduces the race");
   assert.ok(
-    report.naive.unknownFree + report.naive.duplicateAlloc > 0,
+    report.naive.UNKNOWN_FREE + report.naive.DUPLICATE_ALLOCATION > 0,
     "the seed's kinds: unknown free, duplicate ALLOC",
   );
   assert.ok(report.ordered.crossThreadFrees > 0);

@@ -3,9 +3,10 @@
 // live set is the allocator's.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ReplayEvent } from "../../src/device/live-set-checker.js";
-import { compareLiveSets, replayEvents } from "../../src/device/live-set-checker.js";
+import { compareLiveSets } from "../../src/race/live-set-comparison.js";
 import { SeededRandom } from "../../src/race/random.js";
+import type { ReplayEvent } from "../../src/race/replay.js";
+import { replayEvents } from "../../src/race/replay.js";
 import { runReportingWorkload } from "../../src/race/run.js";
 
 function shuffled(events: readonly ReplayEvent[], seed: number): ReplayEvent[] {

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from "commander";
-import { ANOMALY_KINDS } from "../../device/live-set-checker.js";
 import { DEVICE_PRESETS } from "../../device/presets.js";
+import { REPLAY_ANOMALY_KINDS } from "../../race/replay-anomaly-kind.js";
 import { type RaceModeReport, type RaceReport, runRace } from "../../race/run.js";
 import type { ReportingMode } from "../../race/workload.js";
 
@@ -80,7 +80,10 @@ function progressReporter() {
 function renderRace(r: RaceReport): string {
   const rows: [string, (m: RaceModeReport) => string][] = [
     ["anomalies", (m) => String(m.anomalies)],
-    ...ANOMALY_KINDS.map((k): [string, (m: RaceModeReport) => string] => [`  ${k}`, (m) => String(m[k])]),
+    ...REPLAY_ANOMALY_KINDS.map((k): [string, (m: RaceModeReport) => string] => [
+      `  ${k}`,
+      (m) => String(m[k]),
+    ]),
     ["reports replayed", (m) => String(m.events)],
     ["allocations", (m) => String(m.allocations)],
     ["frees", (m) => String(m.frees)],

@@ -1,9 +1,11 @@
-import { type AllocationChange, ChangeOp } from "./change.js";
-import type { MemoryType } from "./memory-type.js";
+import { type AllocationChange, ChangeOp } from "../device/change.js";
+import type { MemoryType } from "../device/memory-type.js";
+import { REPLAY_ANOMALY_KINDS, ReplayAnomalyKind } from "./replay-anomaly-kind.js";
 
 /**
  * Replays a stream of allocation reports the way a tracking server would, and reports every way the
- * replayed state disagrees with what an allocator could possibly have done.
+ * replayed state disagrees with what an allocator could possibly have done (ReplayAnomalyKind). Whether
+ * the live set it ends with is the allocator's is live-set-comparison.ts's question.
  *
  * Two replay modes, so the same stream can be judged both ways:
  * - "ordered": allocwatch's server. Each (process, device) stream is sorted by `seq`; identity is the
@@ -15,7 +17,7 @@ import type { MemoryType } from "./memory-type.js";
 export type ReplayMode = "ordered" | "naive";
 
 /**
- * One report as the checker sees it: an AllocationChange (its timestamp not needed) plus the reporting
+ * One report as the replay sees it: an AllocationChange (its timestamp not needed) plus the reporting
  * process. In naive mode `seq` and `allocationId` are ignored and (device, address) is the identity; a FREE
  * of 0 bytes means "size not reported" (as the original's FREE) and its size is not compared.
  */
@@ -29,27 +31,8 @@ export type ReplayEvent = Omit<AllocationChange, "timestampNs"> & {
   sizePerBankBytes?: number;
 };
 
-export const AnomalyKind = {
-  /** A FREE whose identity is not live (the seed's "Deallocation for unknown buffer"). */
-  UNKNOWN_FREE: "unknownFree",
-  /** An ALLOC whose identity is already live. */
-  DUPLICATE_ALLOC: "duplicateAlloc",
-  /** An ALLOC whose bank range intersects another live allocation of the same address space (memory type or region). */
-  OVERLAP: "overlap",
-  /** A FREE whose size differs from the size its ALLOC reported. */
-  SIZE_MISMATCH: "sizeMismatch",
-  /** A FREE whose address differs from the address its ALLOC reported (ordered mode only). */
-  ADDRESS_MISMATCH: "addressMismatch",
-  /** A run of missing sequence numbers (ordered mode only; one anomaly per run). */
-  SEQUENCE_GAP: "sequenceGap",
-  /** The same sequence number reported twice (ordered mode only). */
-  DUPLICATE_SEQ: "duplicateSeq",
-} as const;
-export type AnomalyKind = (typeof AnomalyKind)[keyof typeof AnomalyKind];
-export const ANOMALY_KINDS: readonly AnomalyKind[] = Object.values(AnomalyKind);
-
 export interface Anomaly {
-  kind: AnomalyKind;
+  kind: ReplayAnomalyKind;
   processId: number;
   deviceId: number;
   /** The event that revealed it (for a gap: the first event after the gap). */
@@ -75,7 +58,7 @@ export interface ReplayReport {
   events: number;
   /** Total anomalies of every kind. */
   anomalies: number;
-  byKind: Record<AnomalyKind, number>;
+  byKind: Record<ReplayAnomalyKind, number>;
   /** The first `maxSamples` anomalies, in the order found. */
   samples: Anomaly[];
   /** Live set per stream, keyed by streamKey(processId, deviceId). */
@@ -111,7 +94,7 @@ export function replayEvents(events: Iterable<ReplayEvent>, options: ReplayOptio
     samples: [],
     live: new Map(),
   };
-  const note = (kind: AnomalyKind, event: ReplayEvent, detail: string): void => {
+  const note = (kind: ReplayAnomalyKind, event: ReplayEvent, detail: string): void => {
     report.anomalies++;
     report.byKind[kind]++;
     if (report.samples.length < maxSamples) {
@@ -146,13 +129,13 @@ export function replayEvents(events: Iterable<ReplayEvent>, options: ReplayOptio
       let expected = options.firstSeq ?? 1;
       for (const event of stream) {
         if (event.seq < expected) {
-          note(AnomalyKind.DUPLICATE_SEQ, event, `seq ${event.seq} reported again`);
+          note(ReplayAnomalyKind.DUPLICATE_SEQ, event, `seq ${event.seq} reported again`);
           continue;
         }
         if (event.seq > expected) {
           const missing = event.seq - expected;
           note(
-            AnomalyKind.SEQUENCE_GAP,
+            ReplayAnomalyKind.SEQUENCE_GAP,
             event,
             missing === 1 ? `seq ${expected} missing` : `seq ${expected}..${event.seq - 1} missing`,
           );
@@ -168,7 +151,7 @@ export function replayEvents(events: Iterable<ReplayEvent>, options: ReplayOptio
   return report;
 }
 
-type Note = (kind: AnomalyKind, event: ReplayEvent, detail: string) => void;
+type Note = (kind: ReplayAnomalyKind, event: ReplayEvent, detail: string) => void;
 
 interface LiveEntry extends ReplayedAllocation {
   extentBytes: number;
@@ -268,7 +251,7 @@ function checkOverlap(state: StreamState, entry: LiveEntry, event: ReplayEvent, 
   if (others.length > 0) {
     const first = others[0]!;
     note(
-      AnomalyKind.OVERLAP,
+      ReplayAnomalyKind.ADDRESS_OVERLAP,
       event,
       `[${hex(entry.address)}, ${hex(entry.address + entry.extentBytes)}) overlaps ${others.length} live ` +
         `allocation(s), first [${hex(first.address)}, ${hex(first.address + first.extentBytes)})`,
@@ -279,9 +262,9 @@ function checkOverlap(state: StreamState, entry: LiveEntry, event: ReplayEvent, 
 function checkFreeSize(live: LiveEntry, event: ReplayEvent, note: Note): void {
   if (event.sizeBytes !== 0 && event.sizeBytes !== live.sizeBytes) {
     note(
-      AnomalyKind.SIZE_MISMATCH,
+      ReplayAnomalyKind.FREE_MISMATCH,
       event,
-      `FREE of ${event.sizeBytes} bytes for an allocation of ${live.sizeBytes} bytes`,
+      `size mismatch: FREE of ${event.sizeBytes} bytes for an allocation of ${live.sizeBytes} bytes`,
     );
   }
 }
@@ -291,7 +274,7 @@ function applyOrdered(state: StreamState, event: ReplayEvent, note: Note): void 
   const live = state.byIdentity.get(id);
   if (event.op === ChangeOp.ALLOCATE) {
     if (live !== undefined) {
-      note(AnomalyKind.DUPLICATE_ALLOC, event, `allocation ${id} is already live`);
+      note(ReplayAnomalyKind.DUPLICATE_ALLOCATION, event, `allocation ${id} is already live`);
       return;
     }
     const entry = entryOf(event);
@@ -300,15 +283,15 @@ function applyOrdered(state: StreamState, event: ReplayEvent, note: Note): void 
     return;
   }
   if (live === undefined) {
-    note(AnomalyKind.UNKNOWN_FREE, event, `allocation ${id} is not live`);
+    note(ReplayAnomalyKind.UNKNOWN_FREE, event, `allocation ${id} is not live`);
     return;
   }
   checkFreeSize(live, event, note);
   if (event.address !== live.address) {
     note(
-      AnomalyKind.ADDRESS_MISMATCH,
+      ReplayAnomalyKind.FREE_MISMATCH,
       event,
-      `FREE at ${hex(event.address)} for an allocation at ${hex(live.address)}`,
+      `address mismatch: FREE at ${hex(event.address)} for an allocation at ${hex(live.address)}`,
     );
   }
   state.remove(id, live);
@@ -322,7 +305,7 @@ function applyNaive(state: StreamState, event: ReplayEvent, note: Note): void {
     if (live !== undefined) {
       live.refCount++;
       note(
-        AnomalyKind.DUPLICATE_ALLOC,
+        ReplayAnomalyKind.DUPLICATE_ALLOCATION,
         event,
         `address ${hex(key)} is already live (ref count now ${live.refCount})`,
       );
@@ -334,60 +317,12 @@ function applyNaive(state: StreamState, event: ReplayEvent, note: Note): void {
     return;
   }
   if (live === undefined) {
-    note(AnomalyKind.UNKNOWN_FREE, event, `no live allocation at ${hex(key)}`);
+    note(ReplayAnomalyKind.UNKNOWN_FREE, event, `no live allocation at ${hex(key)}`);
     return;
   }
   checkFreeSize(live, event, note);
   live.refCount--;
   if (live.refCount === 0) state.remove(key, live);
-}
-
-/** What the allocator itself says is live (its snapshot's allocations). */
-export interface AllocatorLiveAllocation {
-  allocationId: number;
-  memoryType: MemoryType;
-  address: number;
-  sizeBytes: number;
-}
-
-export interface LiveSetComparison {
-  equal: boolean;
-  /** Live in the allocator, absent from the replay (a lost ALLOC or a spurious FREE). */
-  missing: AllocatorLiveAllocation[];
-  /** Live in the replay, absent from the allocator (a phantom leak). */
-  extra: ReplayedAllocation[];
-}
-
-/**
- * Compare a replayed live set with the allocator's own. Ordered mode matches by allocation id and
- * requires type, address and size to agree; naive mode has no ids to trust and matches by
- * (memory type, address, size), one replayed entry per allocator allocation.
- */
-export function compareLiveSets(
-  mode: ReplayMode,
-  replayed: readonly ReplayedAllocation[],
-  allocator: readonly AllocatorLiveAllocation[],
-): LiveSetComparison {
-  const keyOf = (a: AllocatorLiveAllocation): string =>
-    mode === "ordered"
-      ? `${a.allocationId}/${a.memoryType}/${a.address}/${a.sizeBytes}`
-      : `${a.memoryType}/${a.address}/${a.sizeBytes}`;
-  const remaining = new Map<string, ReplayedAllocation[]>();
-  for (const r of replayed) {
-    const k = keyOf(r);
-    const list = remaining.get(k);
-    if (list === undefined) remaining.set(k, [r]);
-    else list.push(r);
-  }
-  const missing: AllocatorLiveAllocation[] = [];
-  for (const a of allocator) {
-    const list = remaining.get(keyOf(a));
-    if (list === undefined || list.length === 0) missing.push(a);
-    else list.pop();
-  }
-  const extra: ReplayedAllocation[] = [];
-  for (const list of remaining.values()) extra.push(...list);
-  return { equal: missing.length === 0 && extra.length === 0, missing, extra };
 }
 
 /** Convert a tracked change into a replay event of the given process. */
@@ -409,9 +344,9 @@ export function replayEventOf(
   };
 }
 
-function emptyCounts(): Record<AnomalyKind, number> {
-  const counts = {} as Record<AnomalyKind, number>;
-  for (const kind of ANOMALY_KINDS) counts[kind] = 0;
+function emptyCounts(): Record<ReplayAnomalyKind, number> {
+  const counts = {} as Record<ReplayAnomalyKind, number>;
+  for (const kind of REPLAY_ANOMALY_KINDS) counts[kind] = 0;
   return counts;
 }
 

@@ -9,9 +9,10 @@ import { Buffer } from "../../src/device/buffer.js";
 import { ChangeOp } from "../../src/device/change.js";
 import { Device } from "../../src/device/device.js";
 import { GraphTracker } from "../../src/device/graph-tracker.js";
-import { compareLiveSets, type ReplayEvent, replayEvents } from "../../src/device/live-set-checker.js";
 import { MemoryType } from "../../src/device/memory-type.js";
 import { TINY } from "../../src/device/presets.js";
+import { compareLiveSets } from "../../src/race/live-set-comparison.js";
+import { type ReplayEvent, replayEvents } from "../../src/race/replay.js";
 
 type Op = "alloc" | "freeOwn" | "handOff" | "freeHanded";
 type Program = Op[][];
