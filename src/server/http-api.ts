@@ -80,6 +80,18 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
+/** A request the API refuses, with the status and code it answers (never leaves this file). */
+class ApiRequestError extends Error {
+  override readonly name = "ApiRequestError";
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 function handle(
   queries: ServerQueries,
   request: IncomingMessage,
@@ -169,18 +181,6 @@ function parseSession(text: string | null): string | undefined {
 
 function badRequest(message: string): ApiRequestError {
   return new ApiRequestError(400, ApiErrorCode.BAD_REQUEST, message);
-}
-
-/** A request the API refuses, with the status and code it answers (never leaves this file). */
-class ApiRequestError extends Error {
-  override readonly name = "ApiRequestError";
-  constructor(
-    readonly status: number,
-    readonly code: ApiErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 function send(response: ServerResponse, status: number, body: unknown): void {
