@@ -1,4 +1,4 @@
-import type { AnomaliesResponse, AnomalyKind, AnomalyRecord } from "./api-types.js";
+import type { AnomalyKind } from "./anomaly-kind.js";
 
 /** Default number of recent anomalies kept. */
 export const DEFAULT_RECENT_ANOMALIES = 256;
@@ -9,6 +9,20 @@ export interface AnomalySubject {
   readonly pid: number;
 }
 export const NO_SESSION: AnomalySubject = { sessionId: "", pid: 0 };
+
+/** One recorded anomaly (the HTTP API lists them as they are). */
+export interface AnomalyRecord {
+  kind: AnomalyKind;
+  /** Session involved, or "" when none (e.g. a connection that failed before HELLO). */
+  sessionId: string;
+  /** pid of that session, 0 when none. */
+  pid: number;
+  /** Device involved, or null when none. */
+  deviceId: number | null;
+  detail: string;
+  /** Wall-clock time, ms since the Unix epoch. */
+  timeMs: number;
+}
 
 /**
  * Counts anomalies by kind and keeps the most recent ones in a ring of fixed size, so that a client
@@ -66,14 +80,14 @@ export class AnomalyLog {
     return out;
   }
 
-  /** Counts and the recent list, most recent first. */
-  view(): AnomaliesResponse {
+  /** The kept records, most recent first. */
+  recent(): AnomalyRecord[] {
     const recent: AnomalyRecord[] = [];
     for (let i = 1; i <= this.capacity; i++) {
       const record = this.ring[(this.next - i + this.capacity) % this.capacity];
       if (record === undefined) break;
       recent.push(record);
     }
-    return { total: this.totalCount, byKind: this.byKind(), recent };
+    return recent;
   }
 }

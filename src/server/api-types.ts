@@ -10,8 +10,15 @@
  *     `age` oldest first; default `size`), `session` (32 hex chars: only that session's allocations)
  * - `/api/v1/anomalies`                 → AnomaliesResponse
  * - `/healthz`                          → HealthResponse
- * Any refused request answers 4xx with ApiErrorResponse.
+ * Any refused request answers 4xx (a failure 500) with ApiErrorResponse.
  */
+
+import type { AnomalyRecord } from "./anomaly-log.js";
+import type { ProcessState } from "./session.js";
+
+// Small types owned by the server's parts, part of the API as they are.
+export type { AnomalyKind } from "./anomaly-kind.js";
+export type { AnomalyRecord, ProcessState };
 
 /** Memory type names in wire order (protocol MemoryType 0..6). */
 export const API_MEMORY_TYPES = ["DRAM", "L1", "SYSTEM_MEMORY", "L1_SMALL", "TRACE", "CB", "KERNEL"] as const;
@@ -51,12 +58,6 @@ export interface DeviceSummary {
   /** Live allocations on the device, all types. */
   allocations: number;
 }
-
-/**
- * A session's life: `connected` (at least one connection), `disconnected` (no connection, within the
- * reconnect grace period; its memory still counts).
- */
-export type ProcessState = "connected" | "disconnected";
 
 export interface ProcessDeviceUsage {
   id: number;
@@ -138,58 +139,6 @@ export interface AllocationsResponse {
   allocations: AllocationView[];
 }
 
-/**
- * Anomaly kinds. Each is counted; the most recent are kept in a bounded list.
- * - DUPLICATE_ALLOCATION: ALLOC of an allocation id that is already live in its (session, device).
- * - UNKNOWN_FREE: FREE of an allocation id that is not live.
- * - FREE_MISMATCH: FREE whose memory type or size differs from the ALLOC's (the stored values win).
- * - ADDRESS_OVERLAP: two live allocations of one session start at the same address of one
- *   (device, memory type) region (the seed's address-reuse bug signature).
- * - DESCRIPTOR_CONFLICT: two sessions describe one device id differently (the first description stays).
- * - DUPLICATE_SEQ: an event whose sequence number was already applied (and no snapshot covers it).
- * - SEQUENCE_GAP: a missing sequence number did not arrive within the gap timeout; a resync was requested.
- * - REORDER_OVERFLOW: an event too far ahead of the missing one to buffer; a resync was requested.
- * - SNAPSHOT_INVALID: a snapshot that disagrees with itself (count, watermark) or was cut off.
- * - PROTOCOL_ERROR: a connection sent bytes the protocol refuses; it got an ERROR frame and was closed.
- * Legacy tt-metal protocol only (src/server/legacy):
- * - INVALID_DEVICE_ID / INVALID_SIZE / INVALID_BUFFER_TYPE / INVALID_BUFFER_ID / INVALID_PID: a legacy
- *   frame with that field out of range; the frame was ignored.
- * - LEGACY_BAD_FRAME: a legacy frame skipped whole (unknown or server-to-client type); the connection
- *   is closed after a bounded number of them.
- * - REORDERED_FREE: a FREE held by the reorder window met a late ALLOC of the same key; both dropped.
- */
-export type AnomalyKind =
-  | "DUPLICATE_ALLOCATION"
-  | "UNKNOWN_FREE"
-  | "FREE_MISMATCH"
-  | "ADDRESS_OVERLAP"
-  | "DESCRIPTOR_CONFLICT"
-  | "DUPLICATE_SEQ"
-  | "SEQUENCE_GAP"
-  | "REORDER_OVERFLOW"
-  | "SNAPSHOT_INVALID"
-  | "PROTOCOL_ERROR"
-  | "INVALID_DEVICE_ID"
-  | "INVALID_SIZE"
-  | "INVALID_BUFFER_TYPE"
-  | "INVALID_BUFFER_ID"
-  | "INVALID_PID"
-  | "LEGACY_BAD_FRAME"
-  | "REORDERED_FREE";
-
-export interface AnomalyRecord {
-  kind: AnomalyKind;
-  /** Session involved, or "" when none (e.g. a connection that failed before HELLO). */
-  sessionId: string;
-  /** pid of that session, 0 when none. */
-  pid: number;
-  /** Device involved, or null when none. */
-  deviceId: number | null;
-  detail: string;
-  /** Wall-clock time, ms since the Unix epoch. */
-  timeMs: number;
-}
-
 export interface AnomaliesResponse extends AnomalyCounts {
   /** Most recent first, at most the server's bound (default 256). */
   recent: AnomalyRecord[];
@@ -200,10 +149,22 @@ export interface HealthResponse {
   uptimeMs: number;
 }
 
+/** Stable codes of ApiErrorResponse (match on these, never on the message). */
+export const ApiErrorCode = {
+  /** 400: a malformed path or query parameter; the message says which and what is allowed. */
+  BAD_REQUEST: "HTTP_BAD_REQUEST",
+  /** 404: no such route, or no such device. */
+  NOT_FOUND: "HTTP_NOT_FOUND",
+  /** 405: the route exists, but only for GET (and HEAD). */
+  METHOD_NOT_ALLOWED: "HTTP_METHOD_NOT_ALLOWED",
+  /** 500: a defect in the server while answering; the server logs it. */
+  INTERNAL: "HTTP_INTERNAL_ERROR",
+} as const;
+export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
+
 export interface ApiErrorResponse {
   error: {
-    /** Stable code: BAD_REQUEST, NOT_FOUND, METHOD_NOT_ALLOWED. */
-    code: string;
+    code: ApiErrorCode;
     message: string;
   };
 }

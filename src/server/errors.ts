@@ -1,6 +1,7 @@
 /**
  * Every way the server can refuse something, each with a stable string code (callers and tests match on
  * `code`, never on `message`). Codes are upper case so that they can travel in an ERROR frame as they are.
+ * The HTTP API answers with its own codes (ApiErrorCode, part of its public contract).
  */
 export const ServerErrorCode = {
   /** An option (CLI flag or startServer option) is invalid; the message says the fix. */
@@ -23,12 +24,6 @@ export const ServerErrorCode = {
   SESSION_RELEASED: "SERVER_SESSION_RELEASED",
   /** The server is shutting down; sent in the ERROR frame that closes every connection. */
   SHUTTING_DOWN: "SERVER_SHUTTING_DOWN",
-  /** HTTP: malformed request parameter. */
-  BAD_REQUEST: "BAD_REQUEST",
-  /** HTTP: no such route or resource. */
-  NOT_FOUND: "NOT_FOUND",
-  /** HTTP: the route exists but not for this method. */
-  METHOD_NOT_ALLOWED: "METHOD_NOT_ALLOWED",
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
@@ -86,14 +81,4 @@ export class ListenError extends ServerError {
 /** A client broke the connection protocol (frame order); sent in an ERROR frame before the close. */
 export class ConnectionProtocolError extends ServerError {
   override readonly name = "ConnectionProtocolError";
-}
-
-/** An HTTP request the API refuses, with the status it answers. */
-export class ApiRequestError extends ServerError {
-  override readonly name = "ApiRequestError";
-  readonly status: number;
-  constructor(status: number, code: ServerErrorCode, message: string) {
-    super(code, message);
-    this.status = status;
-  }
 }

@@ -1,8 +1,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import type { AllocationSort, ApiErrorResponse, HealthResponse } from "./api-types.js";
-import { ApiRequestError, InvalidOptionError, ListenError, ServerErrorCode } from "./errors.js";
+import {
+  type AllocationSort,
+  ApiErrorCode,
+  type ApiErrorResponse,
+  DEFAULT_HTTP_HOST,
+  DEFAULT_HTTP_PORT,
+  type HealthResponse,
+} from "./api-types.js";
+import { InvalidOptionError, ListenError } from "./errors.js";
 import type { ServerQueries } from "./queries.js";
 
 export const MAX_ALLOCATIONS_LIMIT = 10_000;
@@ -16,6 +23,12 @@ export interface HttpAddress {
   /** 0 = let the OS choose. */
   port: number;
 }
+
+/** Where the HTTP API listens unless told otherwise. */
+export const DEFAULT_HTTP_ADDRESS: Readonly<HttpAddress> = {
+  host: DEFAULT_HTTP_HOST,
+  port: DEFAULT_HTTP_PORT,
+};
 
 /** Parses `--http host:port` (`[::1]:7477` for IPv6). */
 export function parseHttpAddress(text: string): HttpAddress {
@@ -67,6 +80,18 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
+/** A request the API refuses, with the status and code it answers (never leaves this file). */
+class ApiRequestError extends Error {
+  override readonly name = "ApiRequestError";
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 function handle(
   queries: ServerQueries,
   request: IncomingMessage,
@@ -84,7 +109,10 @@ function handle(
       return;
     }
     log.error({ err: error, url: request.url }, "HTTP API handler failed");
-    send(response, 500, { error: { code: "INTERNAL", message: "internal server error" } });
+    const body: ApiErrorResponse = {
+      error: { code: ApiErrorCode.INTERNAL, message: "internal server error" },
+    };
+    send(response, 500, body);
   }
 }
 
@@ -95,11 +123,11 @@ function route(queries: ServerQueries, method: string, url: URL): unknown {
     path === "/api/v1/summary" ||
     path === "/api/v1/anomalies" ||
     DEVICE_ROUTE.test(path);
-  if (!known) throw new ApiRequestError(404, ServerErrorCode.NOT_FOUND, `no route ${path}`);
+  if (!known) throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, `no route ${path}`);
   if (method !== "GET" && method !== "HEAD") {
     throw new ApiRequestError(
       405,
-      ServerErrorCode.METHOD_NOT_ALLOWED,
+      ApiErrorCode.METHOD_NOT_ALLOWED,
       `${method} ${path}: only GET is supported`,
     );
   }
@@ -117,8 +145,7 @@ function route(queries: ServerQueries, method: string, url: URL): unknown {
     }
   }
   const result = queries.allocations(deviceId, sort, limit, session);
-  if (result === undefined)
-    throw new ApiRequestError(404, ServerErrorCode.NOT_FOUND, `no device ${deviceId}`);
+  if (result === undefined) throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, `no device ${deviceId}`);
   return result;
 }
 
@@ -153,7 +180,7 @@ function parseSession(text: string | null): string | undefined {
 }
 
 function badRequest(message: string): ApiRequestError {
-  return new ApiRequestError(400, ServerErrorCode.BAD_REQUEST, message);
+  return new ApiRequestError(400, ApiErrorCode.BAD_REQUEST, message);
 }
 
 function send(response: ServerResponse, status: number, body: unknown): void {

@@ -3,6 +3,7 @@ import type { AnomalyLog } from "./anomaly-log.js";
 import {
   type AllocationSort,
   type AllocationsResponse,
+  type AllocationView,
   type AnomaliesResponse,
   API_MEMORY_TYPES,
   type ApiMemoryType,
@@ -13,9 +14,12 @@ import {
 } from "./api-types.js";
 import type { ConnectionCounters } from "./connection.js";
 import type { DeviceCatalog } from "./device-catalog.js";
-import type { Registry } from "./registry.js";
+import { LiveSlotCursor } from "./live-slot-cursor.js";
+import type { Ledger, Registry } from "./registry.js";
+import { SelectionHeap } from "./selection-heap.js";
 import type { SequencerCounters } from "./sequencer.js";
 import type { SessionTable } from "./session-table.js";
+import { NO_SLOT } from "./slot-index.js";
 import type { TimerScheduler } from "./timers.js";
 
 export interface QuerySources {
@@ -101,12 +105,20 @@ export class ServerQueries {
   ): AllocationsResponse | undefined {
     const { registry, catalog, timers } = this.sources;
     if (registry.findDevice(deviceId) === undefined && catalog.get(deviceId) === undefined) return undefined;
-    const { total, allocations } = registry.listAllocations(deviceId, sort, limit, timers.nowMs(), sessionId);
+    const { total, allocations } = listAllocations(
+      registry,
+      deviceId,
+      sort,
+      limit,
+      timers.nowMs(),
+      sessionId,
+    );
     return { deviceId, sort, limit, total, allocations };
   }
 
   anomalies(): AnomaliesResponse {
-    return this.sources.anomalies.view();
+    const { anomalies } = this.sources;
+    return { total: anomalies.total, byKind: anomalies.byKind(), recent: anomalies.recent() };
   }
 
   uptimeMs(): number {
@@ -128,4 +140,59 @@ export class ServerQueries {
       protocolErrors: connectionCounters.protocolErrors,
     };
   }
+}
+
+/**
+ * Up to `limit` live allocations of a device (optionally of one session), in `sort` order: size
+ * largest first, address lowest first, age oldest first; ties by allocation id. Walks only that
+ * device's allocations and keeps the best `limit` in a SelectionHeap (O(n log limit)); only those
+ * become objects.
+ */
+export function listAllocations(
+  registry: Registry,
+  deviceId: number,
+  sort: AllocationSort,
+  limit: number,
+  nowMs: number,
+  sessionId?: string,
+): { total: number; allocations: AllocationView[] } {
+  const device = registry.findDevice(deviceId);
+  if (device === undefined || limit <= 0) return { total: 0, allocations: [] };
+  const heap = new SelectionHeap(limit);
+  const owners: Ledger[] = [];
+  let total = 0;
+  for (const ledger of device.ledgers) {
+    if (sessionId !== undefined && ledger.account.sessionId !== sessionId) continue;
+    const owner = owners.length;
+    owners.push(ledger);
+    const cursor = new LiveSlotCursor(ledger);
+    for (let slot = cursor.next(); slot !== NO_SLOT; slot = cursor.next()) {
+      total++;
+      // Smaller key = listed first.
+      const key =
+        sort === "size"
+          ? -registry.sizeBytesAt(slot)
+          : sort === "address"
+            ? registry.addressAt(slot)
+            : registry.allocatedAtMsAt(slot);
+      heap.offer(key, registry.allocationIdAt(slot), slot, owner);
+    }
+  }
+  const order = heap.sorted();
+  const allocations: AllocationView[] = new Array(order.length);
+  for (let i = 0; i < order.length; i++) {
+    const slot = heap.slots[order[i]];
+    const account = owners[heap.owners[order[i]]].account;
+    allocations[i] = {
+      sessionId: account.sessionId,
+      pid: account.pid,
+      deviceId,
+      memoryType: API_MEMORY_TYPES[registry.memoryTypeAt(slot)],
+      allocationId: registry.allocationIdAt(slot),
+      address: registry.addressAt(slot),
+      sizeBytes: registry.sizeBytesAt(slot),
+      ageMs: Math.max(0, nowMs - registry.allocatedAtMsAt(slot)),
+    };
+  }
+  return { total, allocations };
 }

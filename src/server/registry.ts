@@ -1,6 +1,5 @@
 import { MEMORY_TYPE_COUNT, MEMORY_TYPE_NAMES } from "../protocol/memory-type.js";
 import type { AnomalyLog, AnomalySubject } from "./anomaly-log.js";
-import type { AllocationSort, AllocationView } from "./api-types.js";
 import { NO_SLOT, SlotIndex } from "./slot-index.js";
 
 /**
@@ -274,59 +273,26 @@ export class Registry {
     this.accounts.delete(account);
   }
 
-  /**
-   * Up to `limit` live allocations of a device (optionally of one session), in `sort` order: size
-   * largest first, address lowest first, age oldest first. Walks only that device's allocations and
-   * keeps the best `limit` in a bounded heap (O(n log limit)).
-   */
-  listAllocations(
-    deviceId: number,
-    sort: AllocationSort,
-    limit: number,
-    nowMs: number,
-    sessionId?: string,
-  ): { total: number; allocations: AllocationView[] } {
-    const device = this.devicesById.get(deviceId);
-    if (device === undefined || limit <= 0) return { total: 0, allocations: [] };
-    const heap = new SelectionHeap(limit);
-    const owners: Ledger[] = [];
-    let total = 0;
-    for (const ledger of device.ledgers) {
-      if (sessionId !== undefined && ledger.account.sessionId !== sessionId) continue;
-      const owner = owners.length;
-      owners.push(ledger);
-      const byId = ledger.byId;
-      for (let bucket = 0; bucket < byId.bucketCount; bucket++) {
-        const slot = byId.slotAt(bucket);
-        if (slot === NO_SLOT) continue;
-        total++;
-        // Smaller key = listed first.
-        const key =
-          sort === "size"
-            ? -this.sizeOf[slot]
-            : sort === "address"
-              ? this.addressOf[slot]
-              : this.allocatedAtMsOf[slot];
-        heap.offer(key, this.allocationIdOf[slot], slot, owner);
-      }
-    }
-    const order = heap.sorted();
-    const allocations: AllocationView[] = new Array(order.length);
-    for (let i = 0; i < order.length; i++) {
-      const slot = heap.slots[order[i]];
-      const ledger = owners[heap.owners[order[i]]];
-      allocations[i] = {
-        sessionId: ledger.account.sessionId,
-        pid: ledger.account.pid,
-        deviceId,
-        memoryType: MEMORY_TYPE_NAMES[this.typeOf[slot]],
-        allocationId: this.allocationIdOf[slot],
-        address: this.addressOf[slot],
-        sizeBytes: this.sizeOf[slot],
-        ageMs: Math.max(0, nowMs - this.allocatedAtMsOf[slot]),
-      };
-    }
-    return { total, allocations };
+  // Fields of a live slot (from a LiveSlotCursor), so that the queries build their answers outside the
+  // store. A slot means something only until the registry next changes.
+  allocationIdAt(slot: number): number {
+    return this.allocationIdOf[slot];
+  }
+
+  addressAt(slot: number): number {
+    return this.addressOf[slot];
+  }
+
+  sizeBytesAt(slot: number): number {
+    return this.sizeOf[slot];
+  }
+
+  memoryTypeAt(slot: number): number {
+    return this.typeOf[slot];
+  }
+
+  allocatedAtMsAt(slot: number): number {
+    return this.allocatedAtMsOf[slot];
   }
 
   /** Every live allocation of a ledger, for tests and snapshot comparisons (walks that ledger only). */
@@ -419,78 +385,4 @@ function grownFloat64(array: Float64Array, capacity: number): Float64Array<Array
   const grown = new Float64Array(capacity);
   grown.set(array);
   return grown;
-}
-
-/**
- * Keeps the `limit` entries with the smallest (key, tieBreak) seen: a max-heap whose root is the worst
- * kept entry, so each offer is O(log limit).
- */
-class SelectionHeap {
-  readonly keys: Float64Array;
-  readonly ties: Float64Array;
-  readonly slots: Int32Array;
-  readonly owners: Int32Array;
-  private size = 0;
-
-  constructor(private readonly limit: number) {
-    this.keys = new Float64Array(limit);
-    this.ties = new Float64Array(limit);
-    this.slots = new Int32Array(limit);
-    this.owners = new Int32Array(limit);
-  }
-
-  offer(key: number, tie: number, slot: number, owner: number): void {
-    if (this.size < this.limit) {
-      let i = this.size++;
-      this.put(i, key, tie, slot, owner);
-      while (i > 0) {
-        const parent = (i - 1) >> 1;
-        if (!this.worse(i, parent)) break;
-        this.swap(i, parent);
-        i = parent;
-      }
-      return;
-    }
-    // Not better than the worst kept: skip.
-    if (key > this.keys[0] || (key === this.keys[0] && tie >= this.ties[0])) return;
-    this.put(0, key, tie, slot, owner);
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      const right = left + 1;
-      let worst = i;
-      if (left < this.size && this.worse(left, worst)) worst = left;
-      if (right < this.size && this.worse(right, worst)) worst = right;
-      if (worst === i) break;
-      this.swap(i, worst);
-      i = worst;
-    }
-  }
-
-  /** Heap positions in ascending (key, tie) order. */
-  sorted(): number[] {
-    const order = Array.from({ length: this.size }, (_, i) => i);
-    order.sort((a, b) => this.keys[a] - this.keys[b] || this.ties[a] - this.ties[b]);
-    return order;
-  }
-
-  private worse(a: number, b: number): boolean {
-    return this.keys[a] > this.keys[b] || (this.keys[a] === this.keys[b] && this.ties[a] > this.ties[b]);
-  }
-
-  private put(i: number, key: number, tie: number, slot: number, owner: number): void {
-    this.keys[i] = key;
-    this.ties[i] = tie;
-    this.slots[i] = slot;
-    this.owners[i] = owner;
-  }
-
-  private swap(a: number, b: number): void {
-    const key = this.keys[a];
-    const tie = this.ties[a];
-    const slot = this.slots[a];
-    const owner = this.owners[a];
-    this.put(a, this.keys[b], this.ties[b], this.slots[b], this.owners[b]);
-    this.put(b, key, tie, slot, owner);
-  }
 }

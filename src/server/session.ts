@@ -11,7 +11,6 @@ import {
 } from "../protocol/event-record.js";
 import { EVENT_RECORD_BYTES } from "../protocol/layout.js";
 import type { AnomalyLog } from "./anomaly-log.js";
-import type { ProcessState } from "./api-types.js";
 import type { Ledger, Registry, SessionAccount } from "./registry.js";
 import { Sequencer, type SequencerCounters, type SequencerOptions } from "./sequencer.js";
 import type { TimerScheduler } from "./timers.js";
@@ -48,6 +47,12 @@ export interface SessionDeps {
   timers: TimerScheduler;
   sequencerOptions: SequencerOptions;
 }
+
+/**
+ * A session's life: `connected` (at least one connection), `disconnected` (no connection, within the
+ * reconnect grace period; its memory still counts).
+ */
+export type ProcessState = "connected" | "disconnected";
 
 /**
  * One client process, possibly over several connections. Sequenced sources (the native protocol) call

@@ -111,19 +111,19 @@ test("anomalies and healthz", async () => {
 });
 
 const badRequests: [string, number, string][] = [
-  ["/api/v1/devices/0/allocations?limit=0", 400, "BAD_REQUEST"],
-  ["/api/v1/devices/0/allocations?limit=10001", 400, "BAD_REQUEST"],
-  ["/api/v1/devices/0/allocations?limit=abc", 400, "BAD_REQUEST"],
-  ["/api/v1/devices/0/allocations?limit=1.5", 400, "BAD_REQUEST"],
-  ["/api/v1/devices/0/allocations?sort=name", 400, "BAD_REQUEST"],
-  ["/api/v1/devices/0/allocations?session=xyz", 400, "BAD_REQUEST"],
-  ["/api/v1/devices/0/allocations?colour=red", 400, "BAD_REQUEST"],
-  ["/api/v1/devices/-1/allocations", 400, "BAD_REQUEST"],
-  ["/api/v1/devices/abc/allocations", 400, "BAD_REQUEST"],
-  ["/api/v1/devices/65535/allocations", 400, "BAD_REQUEST"],
-  ["/api/v1/devices/7/allocations", 404, "NOT_FOUND"],
-  ["/api/v1/nothing", 404, "NOT_FOUND"],
-  ["/", 404, "NOT_FOUND"],
+  ["/api/v1/devices/0/allocations?limit=0", 400, "HTTP_BAD_REQUEST"],
+  ["/api/v1/devices/0/allocations?limit=10001", 400, "HTTP_BAD_REQUEST"],
+  ["/api/v1/devices/0/allocations?limit=abc", 400, "HTTP_BAD_REQUEST"],
+  ["/api/v1/devices/0/allocations?limit=1.5", 400, "HTTP_BAD_REQUEST"],
+  ["/api/v1/devices/0/allocations?sort=name", 400, "HTTP_BAD_REQUEST"],
+  ["/api/v1/devices/0/allocations?session=xyz", 400, "HTTP_BAD_REQUEST"],
+  ["/api/v1/devices/0/allocations?colour=red", 400, "HTTP_BAD_REQUEST"],
+  ["/api/v1/devices/-1/allocations", 400, "HTTP_BAD_REQUEST"],
+  ["/api/v1/devices/abc/allocations", 400, "HTTP_BAD_REQUEST"],
+  ["/api/v1/devices/65535/allocations", 400, "HTTP_BAD_REQUEST"],
+  ["/api/v1/devices/7/allocations", 404, "HTTP_NOT_FOUND"],
+  ["/api/v1/nothing", 404, "HTTP_NOT_FOUND"],
+  ["/", 404, "HTTP_NOT_FOUND"],
 ];
 
 for (const [path, status, code] of badRequests) {
@@ -135,8 +135,11 @@ for (const [path, status, code] of badRequests) {
   });
 }
 
-test("POST → 405 METHOD_NOT_ALLOWED", async () => {
+test("POST → 405 HTTP_METHOD_NOT_ALLOWED", async () => {
   const response = await fetch(`${server.httpUrl}/api/v1/summary`, { method: "POST", body: "{}" });
   assert.equal(response.status, 405);
-  assert.equal(((await response.json()) as { error: { code: string } }).error.code, "METHOD_NOT_ALLOWED");
+  assert.equal(
+    ((await response.json()) as { error: { code: string } }).error.code,
+    "HTTP_METHOD_NOT_ALLOWED",
+  );
 });

@@ -10,8 +10,8 @@ import {
 } from "../../protocol/legacy/layout.js";
 import type { LegacyMessage } from "../../protocol/legacy/message.js";
 import { MemoryType } from "../../protocol/memory-type.js";
+import type { AnomalyKind } from "../anomaly-kind.js";
 import { type AnomalyLog, type AnomalySubject, NO_SESSION } from "../anomaly-log.js";
-import type { AnomalyKind } from "../api-types.js";
 import type { ConnectionCounters } from "../connection.js";
 import type { DeviceCatalog } from "../device-catalog.js";
 import { listenUnixSocket, type UnixListener } from "../listener.js";

@@ -1,5 +1,5 @@
 import { MEMORY_TYPE_COUNT, MEMORY_TYPE_NAMES, MemoryType } from "../../protocol/memory-type.js";
-import type { AllocationView } from "../api-types.js";
+import { listAllocations } from "../queries.js";
 import type { Registry } from "../registry.js";
 
 /** The original listed every buffer of a (device, type) holding at most this many. */
@@ -37,7 +37,7 @@ export function remainingReport(registry: Registry, nowMs: number): string[] {
     lines.push(`Device ${deviceId}:`);
     const fetched =
       device.liveAllocations <= FETCH_LIMIT
-        ? registry.listAllocations(deviceId, "address", FETCH_LIMIT, nowMs).allocations
+        ? listAllocations(registry, deviceId, "address", FETCH_LIMIT, nowMs).allocations
         : undefined;
     for (let type = 0; type < MEMORY_TYPE_COUNT; type++) {
       const count = device.allocations[type];
@@ -71,7 +71,7 @@ export function kernelReport(registry: Registry, nowMs: number): string[] {
       lines.push(`  (not listed: more than ${FETCH_LIMIT} live allocations on the device)`);
       continue;
     }
-    for (const a of registry.listAllocations(deviceId, "address", FETCH_LIMIT, nowMs).allocations) {
+    for (const a of listAllocations(registry, deviceId, "address", FETCH_LIMIT, nowMs).allocations) {
       if (a.memoryType !== "KERNEL") continue;
       lines.push(
         `  Kernel ID: 0x${a.address.toString(16)}  Size: ${kb(a.sizeBytes)} KB  Owner PID: ${a.pid}  ` +
@@ -83,6 +83,6 @@ export function kernelReport(registry: Registry, nowMs: number): string[] {
   return lines;
 }
 
-function describe(a: AllocationView): string {
+function describe(a: { address: number; sizeBytes: number; pid: number; allocationId: number }): string {
   return `Buffer 0x${a.address.toString(16)}: ${kb(a.sizeBytes)} KB (PID ${a.pid}, allocation ${a.allocationId})`;
 }

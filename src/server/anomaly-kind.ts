@@ -1,0 +1,48 @@
+/**
+ * Anomaly kinds: what the server noticed in a client's reports. Each is counted; the most recent are
+ * kept in a bounded list (AnomalyLog). The values are stable: the HTTP API reports them as they are.
+ */
+export const AnomalyKind = {
+  /** ALLOC of an allocation id that is already live in its (session, device). */
+  DUPLICATE_ALLOCATION: "DUPLICATE_ALLOCATION",
+  /** FREE of an allocation id that is not live. */
+  UNKNOWN_FREE: "UNKNOWN_FREE",
+  /** FREE whose memory type or size differs from the ALLOC's (the stored values win). */
+  FREE_MISMATCH: "FREE_MISMATCH",
+  /**
+   * Two live allocations of one session start at the same address of one (device, memory type) region
+   * (the seed's address-reuse bug signature).
+   */
+  ADDRESS_OVERLAP: "ADDRESS_OVERLAP",
+  /** Two sessions describe one device id differently (the first description stays). */
+  DESCRIPTOR_CONFLICT: "DESCRIPTOR_CONFLICT",
+  /** An event whose sequence number was already applied (and no snapshot covers it). */
+  DUPLICATE_SEQ: "DUPLICATE_SEQ",
+  /** A missing sequence number did not arrive within the gap timeout; a resync was requested. */
+  SEQUENCE_GAP: "SEQUENCE_GAP",
+  /** An event too far ahead of the missing one to buffer; a resync was requested. */
+  REORDER_OVERFLOW: "REORDER_OVERFLOW",
+  /** A snapshot that disagrees with itself (count, watermark) or was cut off. */
+  SNAPSHOT_INVALID: "SNAPSHOT_INVALID",
+  /** A connection sent bytes the protocol refuses; it got an ERROR frame and was closed. */
+  PROTOCOL_ERROR: "PROTOCOL_ERROR",
+  // Legacy tt-metal protocol only (src/server/legacy).
+  /** Legacy frame with its device id out of range; the frame was ignored. */
+  INVALID_DEVICE_ID: "INVALID_DEVICE_ID",
+  /** Legacy frame with its size out of range; the frame was ignored. */
+  INVALID_SIZE: "INVALID_SIZE",
+  /** Legacy frame with its buffer type out of range; the frame was ignored. */
+  INVALID_BUFFER_TYPE: "INVALID_BUFFER_TYPE",
+  /** Legacy frame with its buffer id out of range; the frame was ignored. */
+  INVALID_BUFFER_ID: "INVALID_BUFFER_ID",
+  /** Legacy frame with its pid out of range; the frame was ignored. */
+  INVALID_PID: "INVALID_PID",
+  /**
+   * A legacy frame skipped whole (unknown or server-to-client type); the connection is closed after a
+   * bounded number of them.
+   */
+  LEGACY_BAD_FRAME: "LEGACY_BAD_FRAME",
+  /** A FREE held by the reorder window met a late ALLOC of the same key; both dropped. */
+  REORDERED_FREE: "REORDERED_FREE",
+} as const;
+export type AnomalyKind = (typeof AnomalyKind)[keyof typeof AnomalyKind];

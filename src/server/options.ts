@@ -1,0 +1,208 @@
+import type { Logger } from "pino";
+import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/frames.js";
+import { MIN_MAX_FRAME_BYTES } from "../protocol/layout.js";
+import { DEFAULT_RECENT_ANOMALIES } from "./anomaly-log.js";
+import { InvalidOptionError } from "./errors.js";
+import { DEFAULT_HTTP_ADDRESS, type HttpAddress, parseHttpAddress } from "./http-api.js";
+import { type LegacyOptions, resolveLegacyOptions } from "./legacy/options.js";
+import { defaultSocketPath } from "./listener.js";
+import { type ProcessLiveness, procLiveness } from "./process-liveness.js";
+import { DEFAULT_REAPER_OPTIONS } from "./reaper.js";
+import { DEFAULT_SEQUENCER_OPTIONS } from "./sequencer.js";
+import { systemTimers, type TimerScheduler } from "./timers.js";
+
+export const LOG_LEVELS = ["silent", "error", "warn", "info", "debug"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** How long a new connection may take to send HELLO unless told otherwise, ms. */
+export const DEFAULT_HELLO_TIMEOUT_MS = 10_000;
+/** Largest reorder buffer per (session, device) that may be asked for, events. */
+export const MAX_REORDER_CAPACITY = 1 << 24;
+
+export interface ServerOptions {
+  /** Unix socket path; default: defaultSocketPath() ($ALLOCWATCH_SOCKET, $XDG_RUNTIME_DIR, /tmp). */
+  socketPath?: string;
+  /** HTTP API address "host:port" (port 0 = any free port); false = no HTTP API. Default 127.0.0.1:7477. */
+  http?: string | HttpAddress | false;
+  /** Reconnect grace for an idle session whose process is alive, ms. Default 2000. */
+  graceMs?: number;
+  /** How long a missing sequence number is waited for before a resync is requested, ms. Default 1000. */
+  gapTimeoutMs?: number;
+  /**
+   * Most events buffered per (session, device) while waiting for a missing one; power of two. The buffer
+   * grows to this only while a connection lags (34 bytes per slot). Default 2^20.
+   */
+  reorderCapacity?: number;
+  /** Period of the liveness sweep over all sessions, ms. Default 1000. */
+  sweepIntervalMs?: number;
+  /** Largest frame accepted and announced in WELCOME, bytes. Default and maximum 1 MiB. */
+  maxFrameBytes?: number;
+  /** How long a new connection may take to send HELLO, ms. Default 10000. */
+  helloTimeoutMs?: number;
+  /** Recent anomalies kept for the API. Default 256. */
+  recentAnomalies?: number;
+  /** Log level when no `logger` is given. Default "info". */
+  logLevel?: LogLevel;
+  /** Log every applied event (at debug level; implies logLevel "debug"). */
+  verbose?: boolean;
+  /** A ready logger (tests, embedding); otherwise pino writes JSON lines to stderr. */
+  logger?: Logger;
+  /** Also serve the original tt-metal protocol (src/server/legacy) with these options; absent = off. */
+  legacy?: Partial<LegacyOptions>;
+  /** Injected for tests: process liveness check and clock/timers. */
+  liveness?: ProcessLiveness;
+  timers?: TimerScheduler;
+}
+
+/** ServerOptions checked, with every default filled in: what the composition root builds from. */
+export interface ResolvedServerOptions {
+  socketPath: string;
+  /** undefined: no HTTP API. */
+  httpAddress: HttpAddress | undefined;
+  graceMs: number;
+  gapTimeoutMs: number;
+  /** Events, a power of two. */
+  reorderCapacity: number;
+  sweepIntervalMs: number;
+  maxFrameBytes: number;
+  helloTimeoutMs: number;
+  recentAnomalies: number;
+  /** "debug" when `verbose`. */
+  logLevel: LogLevel;
+  verbose: boolean;
+  /** undefined: the server makes its own (pino to stderr at `logLevel`). */
+  logger: Logger | undefined;
+  /** undefined: the legacy protocol is off. */
+  legacy: LegacyOptions | undefined;
+  liveness: ProcessLiveness;
+  timers: TimerScheduler;
+}
+
+/**
+ * Checks every option once and fills the defaults. Throws InvalidOptionError (code
+ * SERVER_INVALID_OPTION) naming the option, its CLI flag where it has one, what is allowed and what was
+ * given.
+ */
+export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
+  const graceMs = nonNegativeInteger(
+    options.graceMs,
+    DEFAULT_REAPER_OPTIONS.graceMs,
+    "graceMs (--grace-ms)",
+    "milliseconds",
+  );
+  const gapTimeoutMs = positiveInteger(
+    options.gapTimeoutMs,
+    DEFAULT_SEQUENCER_OPTIONS.gapTimeoutMs,
+    "gapTimeoutMs (--gap-timeout-ms)",
+    "milliseconds",
+  );
+  const sweepIntervalMs = positiveInteger(
+    options.sweepIntervalMs,
+    DEFAULT_REAPER_OPTIONS.sweepIntervalMs,
+    "sweepIntervalMs",
+    "milliseconds",
+  );
+  const reorderCapacity = positiveInteger(
+    options.reorderCapacity,
+    DEFAULT_SEQUENCER_OPTIONS.reorderCapacity,
+    "reorderCapacity",
+    "events",
+  );
+  if ((reorderCapacity & (reorderCapacity - 1)) !== 0 || reorderCapacity > MAX_REORDER_CAPACITY) {
+    throw new InvalidOptionError(
+      `reorderCapacity must be a power of two from 1 to 2^24 (e.g. ${DEFAULT_SEQUENCER_OPTIONS.reorderCapacity}), ` +
+        `got ${reorderCapacity}`,
+    );
+  }
+  const maxFrameBytes = positiveInteger(
+    options.maxFrameBytes,
+    DEFAULT_MAX_FRAME_BYTES,
+    "maxFrameBytes",
+    "bytes",
+  );
+  if (maxFrameBytes < MIN_MAX_FRAME_BYTES || maxFrameBytes > DEFAULT_MAX_FRAME_BYTES) {
+    throw new InvalidOptionError(
+      `maxFrameBytes must be in ${MIN_MAX_FRAME_BYTES}..${DEFAULT_MAX_FRAME_BYTES} bytes (leave it out for the maximum), ` +
+        `got ${maxFrameBytes}`,
+    );
+  }
+  const helloTimeoutMs = positiveInteger(
+    options.helloTimeoutMs,
+    DEFAULT_HELLO_TIMEOUT_MS,
+    "helloTimeoutMs",
+    "milliseconds",
+  );
+  const recentAnomalies = nonNegativeInteger(
+    options.recentAnomalies,
+    DEFAULT_RECENT_ANOMALIES,
+    "recentAnomalies",
+    "anomalies",
+  );
+  const httpAddress = resolveHttp(options.http);
+  const socketPath = options.socketPath ?? defaultSocketPath();
+  const legacy = options.legacy === undefined ? undefined : resolveLegacyOptions(options.legacy);
+  if (socketPath === "") {
+    throw new InvalidOptionError(
+      "socketPath (--socket) must not be empty: give a path, or leave it out for the default",
+    );
+  }
+  const verbose = options.verbose === true;
+  const logLevel = options.logLevel ?? "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new InvalidOptionError(`logLevel must be one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
+  }
+  return {
+    socketPath,
+    httpAddress,
+    graceMs,
+    gapTimeoutMs,
+    reorderCapacity,
+    sweepIntervalMs,
+    maxFrameBytes,
+    helloTimeoutMs,
+    recentAnomalies,
+    logLevel: verbose ? "debug" : logLevel,
+    verbose,
+    logger: options.logger,
+    legacy,
+    liveness: options.liveness ?? procLiveness,
+    timers: options.timers ?? systemTimers,
+  };
+}
+
+function resolveHttp(http: ServerOptions["http"]): HttpAddress | undefined {
+  if (http === false) return undefined;
+  if (http === undefined) return { ...DEFAULT_HTTP_ADDRESS };
+  if (typeof http === "string") return parseHttpAddress(http);
+  if (typeof http.host !== "string" || http.host === "" || !isInteger(http.port, 0, 65535)) {
+    throw new InvalidOptionError(
+      `http must be { host, port } with a host name and PORT in 0..65535 (e.g. { host: "127.0.0.1", port: 7477 }), ` +
+        `got ${JSON.stringify(http)}`,
+    );
+  }
+  return http;
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string, unit: string): number {
+  if (value === undefined) return fallback;
+  if (!isInteger(value, 1, Number.MAX_SAFE_INTEGER)) {
+    throw new InvalidOptionError(
+      `${name} must be a whole number of ${unit} >= 1 (leave it out for ${fallback}), got ${value}`,
+    );
+  }
+  return value;
+}
+
+function nonNegativeInteger(value: number | undefined, fallback: number, name: string, unit: string): number {
+  if (value === undefined) return fallback;
+  if (!isInteger(value, 0, Number.MAX_SAFE_INTEGER)) {
+    throw new InvalidOptionError(
+      `${name} must be a whole number of ${unit} >= 0 (leave it out for ${fallback}), got ${value}`,
+    );
+  }
+  return value;
+}
+
+function isInteger(value: unknown, min: number, max: number): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
+}

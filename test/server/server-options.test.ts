@@ -1,0 +1,123 @@
+// startServer's options are checked once, before anything is bound: every invalid option is refused
+// with the stable code SERVER_INVALID_OPTION and a message that names it and says what is allowed.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { InvalidOptionError, ServerErrorCode } from "../../src/server/errors.js";
+import {
+  DEFAULT_HELLO_TIMEOUT_MS,
+  resolveServerOptions,
+  type ServerOptions,
+} from "../../src/server/options.js";
+import { DEFAULT_REAPER_OPTIONS } from "../../src/server/reaper.js";
+import { DEFAULT_SEQUENCER_OPTIONS } from "../../src/server/sequencer.js";
+import { startServer } from "../../src/server/server.js";
+import { systemTimers } from "../../src/server/timers.js";
+
+const invalid: [string, ServerOptions, RegExp][] = [
+  ["negative grace", { graceMs: -1 }, /graceMs \(--grace-ms\) must be a whole number of milliseconds >= 0/],
+  ["fractional grace", { graceMs: 1.5 }, /graceMs .*>= 0.*got 1\.5/],
+  ["zero gap timeout", { gapTimeoutMs: 0 }, /gapTimeoutMs \(--gap-timeout-ms\) must be .* >= 1/],
+  ["NaN gap timeout", { gapTimeoutMs: Number.NaN }, /gapTimeoutMs .*got NaN/],
+  [
+    "zero sweep interval",
+    { sweepIntervalMs: 0 },
+    /sweepIntervalMs must be a whole number of milliseconds >= 1/,
+  ],
+  [
+    "reorder capacity not a power of two",
+    { reorderCapacity: 1000 },
+    /reorderCapacity must be a power of two/,
+  ],
+  ["reorder capacity too large", { reorderCapacity: 2 ** 25 }, /reorderCapacity .*2\^24/],
+  [
+    "negative reorder capacity",
+    { reorderCapacity: -4 },
+    /reorderCapacity must be a whole number of events >= 1/,
+  ],
+  ["frame limit too small", { maxFrameBytes: 16 }, /maxFrameBytes must be in \d+\.\.\d+ bytes/],
+  ["frame limit too large", { maxFrameBytes: 2 ** 21 }, /maxFrameBytes must be in/],
+  ["zero hello timeout", { helloTimeoutMs: 0 }, /helloTimeoutMs must be a whole number of milliseconds >= 1/],
+  [
+    "negative recent anomalies",
+    { recentAnomalies: -1 },
+    /recentAnomalies must be a whole number of anomalies >= 0/,
+  ],
+  ["http not an address", { http: "localhost" }, /--http must be HOST:PORT/],
+  ["http port out of range", { http: "127.0.0.1:70000" }, /--http must be HOST:PORT/],
+  ["http object without a host", { http: { host: "", port: 1 } }, /http must be \{ host, port \}/],
+  ["http object port out of range", { http: { host: "::1", port: -1 } }, /http must be \{ host, port \}/],
+  ["empty socket path", { socketPath: "" }, /socketPath \(--socket\) must not be empty/],
+  [
+    "unknown log level",
+    { logLevel: "loud" as never },
+    /logLevel must be one of silent, error, warn, info, debug/,
+  ],
+  ["legacy options", { legacy: { socketPath: "" } }, /legacy socketPath must be a non-empty path/],
+];
+
+for (const [name, options, message] of invalid) {
+  test(`refused: ${name}`, () => {
+    assert.throws(
+      () => resolveServerOptions(options),
+      (err: unknown) => {
+        assert.ok(err instanceof InvalidOptionError, String(err));
+        assert.equal(err.code, ServerErrorCode.INVALID_OPTION);
+        assert.equal(err.code, "SERVER_INVALID_OPTION");
+        assert.match(err.message, message);
+        return true;
+      },
+    );
+  });
+}
+
+test("startServer refuses an invalid option before binding anything", async () => {
+  await assert.rejects(startServer({ socketPath: "", http: false }), { code: "SERVER_INVALID_OPTION" });
+});
+
+test("defaults fill every option left out", () => {
+  const resolved = resolveServerOptions({ socketPath: "/tmp/x.sock" });
+  assert.deepEqual(
+    { ...resolved, liveness: undefined },
+    {
+      socketPath: "/tmp/x.sock",
+      httpAddress: { host: "127.0.0.1", port: 7477 },
+      graceMs: DEFAULT_REAPER_OPTIONS.graceMs,
+      gapTimeoutMs: DEFAULT_SEQUENCER_OPTIONS.gapTimeoutMs,
+      reorderCapacity: DEFAULT_SEQUENCER_OPTIONS.reorderCapacity,
+      sweepIntervalMs: DEFAULT_REAPER_OPTIONS.sweepIntervalMs,
+      maxFrameBytes: 1024 * 1024,
+      helloTimeoutMs: DEFAULT_HELLO_TIMEOUT_MS,
+      recentAnomalies: 256,
+      logLevel: "info",
+      verbose: false,
+      logger: undefined,
+      legacy: undefined,
+      liveness: undefined,
+      timers: systemTimers,
+    },
+  );
+  assert.equal(typeof resolved.liveness.isAlive, "function");
+});
+
+test("given values are kept; verbose means debug; http false means no HTTP API", () => {
+  const resolved = resolveServerOptions({
+    socketPath: "/tmp/y.sock",
+    http: false,
+    graceMs: 0,
+    gapTimeoutMs: 5,
+    reorderCapacity: 1,
+    recentAnomalies: 0,
+    logLevel: "warn",
+    verbose: true,
+  });
+  assert.equal(resolved.httpAddress, undefined);
+  assert.equal(resolved.graceMs, 0);
+  assert.equal(resolved.gapTimeoutMs, 5);
+  assert.equal(resolved.reorderCapacity, 1);
+  assert.equal(resolved.recentAnomalies, 0);
+  assert.equal(resolved.logLevel, "debug");
+  assert.deepEqual(resolveServerOptions({ socketPath: "/s", http: "[::1]:0" }).httpAddress, {
+    host: "::1",
+    port: 0,
+  });
+});
