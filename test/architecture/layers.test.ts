@@ -28,7 +28,8 @@ const allowed: Record<string, readonly string[]> = {
   server: ["protocol", "device/presets", "device/layout", "version"],
   monitor: ["server/api-types"],
   // Workloads (the race experiment, the demo fleet) drive the runtime model and report through the client.
-  race: ["device"],
+  // The replay names its anomalies with the server's kinds (one vocabulary).
+  race: ["device", "server/anomaly-kind"],
   demo: ["device", "client"],
   cli: ["*"],
   // The package's files at the top of src/: the main entry (the server's public API) and the version.
