@@ -1,6 +1,8 @@
-import type { LiveAllocation } from "../protocol/event.js";
+import { EventOp, type LiveAllocation } from "../protocol/event.js";
 import type { AnomalyLog } from "./anomaly-log.js";
 import type { Ledger, Registry } from "./registry.js";
+import { ReorderRing, RingPut } from "./reorder-ring.js";
+import { SnapshotCollector } from "./snapshot-collector.js";
 import type { TimerScheduler } from "./timers.js";
 
 /** Tunables of every sequencer, validated once at the edge (server options). */
@@ -54,18 +56,19 @@ export interface SequencerDeps {
   requestResync: (deviceId: number, reason: string) => void;
 }
 
-const OP_ALLOC = 1;
-const INITIAL_RING_SLOTS = 1024;
-const EMPTY = 0;
+// Private copies for the per-event paths: V8 re-reads an imported binding from its module cell (with a
+// check that it is initialised) at every use, a local constant it folds.
+const OP_ALLOC: EventOp = EventOp.ALLOC;
+const PUT_OVERFLOW: RingPut = RingPut.OVERFLOW;
+const PUT_OCCUPIED: RingPut = RingPut.OCCUPIED;
 
 /**
  * Applies one (session, device)'s events in sequence order (docs/DESIGN.md invariant 2), whatever order and
  * connection they arrive on.
  *
  * - The registry always reflects exactly the device's state after seq `nextSeq - 1`: nothing is applied
- *   past a hole. Events ahead of the hole wait in a ring indexed by `seq & (capacity - 1)`; the ring covers
- *   the window [base, base + capacity), so slots never collide. It is allocated on the first out-of-order
- *   event (most (session, device) pairs never need it).
+ *   past a hole. Events ahead of the hole wait in a `ReorderRing` whose window starts at the hole
+ *   (`nextSeq`, or the snapshot's watermark + 1 while one is received).
  * - A hole not filled within the gap timeout counts a SEQUENCE_GAP and asks for a snapshot; the request
  *   is retried every gap timeout while the sequencer stays stalled.
  * - An event beyond the window is dropped (REORDER_OVERFLOW) and remembered in `lostThrough`: only a
@@ -86,17 +89,8 @@ export class Sequencer {
   /** Watermark of the last snapshot applied (seq <= it are stale, not duplicates). */
   private lastWatermark = 0;
 
-  /** Current ring size (power of two, <= maxCapacity) and its index mask. */
-  private capacity: number;
-  private mask: number;
-  private readonly maxCapacity: number;
-  private ops: Uint8Array | undefined;
-  private types: Uint8Array | undefined;
-  private seqs: Float64Array | undefined;
-  private ids: Float64Array | undefined;
-  private addresses: Float64Array | undefined;
-  private sizes: Float64Array | undefined;
-  private buffered = 0;
+  /** Events ahead of the hole. */
+  private readonly ring: ReorderRing;
 
   private gapTimer: unknown;
   private gapSeq = 0;
@@ -112,9 +106,7 @@ export class Sequencer {
     readonly deviceId: number,
     private readonly deps: SequencerDeps,
   ) {
-    this.maxCapacity = deps.options.reorderCapacity;
-    this.capacity = Math.min(INITIAL_RING_SLOTS, this.maxCapacity);
-    this.mask = this.capacity - 1;
+    this.ring = new ReorderRing(deps.options.reorderCapacity);
   }
 
   /** The next sequence number the sequencer will apply (everything below it is applied or covered). */
@@ -124,7 +116,7 @@ export class Sequencer {
 
   /** Events waiting in the reorder ring. */
   get bufferedEvents(): number {
-    return this.buffered;
+    return this.ring.size;
   }
 
   /** True while a snapshot of this device is being received. */
@@ -159,7 +151,7 @@ export class Sequencer {
       // The common case: in order, applied at once without touching the ring.
       this.apply(op, memoryType, allocationId, address, sizeBytes, nowMs);
       this.nextSeq++;
-      if (this.buffered > 0) this.drain(nowMs);
+      if (this.ring.size > 0) this.drain(nowMs);
       return;
     }
     if (seq < this.nextSeq) {
@@ -195,7 +187,7 @@ export class Sequencer {
     this.clearGapTimer();
     // Everything up to the watermark is in the snapshot: drop it from the ring now.
     const from = current !== undefined ? current.watermarkSeq + 1 : this.nextSeq;
-    this.discardBuffered(from, watermarkSeq);
+    this.deps.counters.staleDiscarded += this.ring.discard(from, watermarkSeq);
     this.snapshot = new SnapshotCollector(source, watermarkSeq, totalAllocations);
   }
 
@@ -222,7 +214,7 @@ export class Sequencer {
         this.invalidSnapshotPart(source, "SNAPSHOT_END without SNAPSHOT_BEGIN");
       return;
     }
-    if (watermarkSeq !== snapshot.watermarkSeq || snapshot.count !== snapshot.totalAllocations) {
+    if (watermarkSeq !== snapshot.watermarkSeq || !snapshot.complete) {
       this.abortSnapshot(
         `SNAPSHOT_END (watermark ${watermarkSeq}, ${snapshot.count} allocations received) disagrees with ` +
           `SNAPSHOT_BEGIN (watermark ${snapshot.watermarkSeq}, ${snapshot.totalAllocations} allocations)`,
@@ -247,7 +239,7 @@ export class Sequencer {
     this.lastWatermark = snapshot.watermarkSeq;
     this.nextSeq = snapshot.watermarkSeq + 1;
     this.resyncPending = false;
-    if (this.buffered > 0) this.drain(now);
+    if (this.ring.size > 0) this.drain(now);
     if (this.lostThrough >= this.nextSeq) {
       // An event newer than the watermark was dropped while we waited: this snapshot cannot heal it.
       this.askForResync(
@@ -287,20 +279,24 @@ export class Sequencer {
 
   /** Applies buffered events from nextSeq on while they are contiguous. */
   private drain(nowMs: number): void {
-    const ops = this.ops!;
-    const seqs = this.seqs!;
+    const ring = this.ring;
     for (;;) {
-      const i = this.nextSeq & this.mask;
-      if (ops[i] === EMPTY || seqs[i] !== this.nextSeq) break;
-      const op = ops[i];
-      ops[i] = EMPTY;
-      this.buffered--;
-      this.apply(op, this.types![i], this.ids![i], this.addresses![i], this.sizes![i], nowMs);
+      const slot = ring.slotOf(this.nextSeq);
+      if (slot < 0) break;
+      const op = ring.opAt(slot);
+      ring.remove(slot);
+      this.apply(
+        op,
+        ring.memoryTypeAt(slot),
+        ring.allocationIdAt(slot),
+        ring.addressAt(slot),
+        ring.sizeBytesAt(slot),
+        nowMs,
+      );
       this.nextSeq++;
     }
-    if (this.buffered === 0) {
-      // A ring grown for a lag episode is given back once it empties.
-      if (this.capacity >= 16 * INITIAL_RING_SLOTS) this.releaseRing();
+    if (ring.size === 0) {
+      ring.releaseIfGrown();
       if (this.lostThrough < this.nextSeq) {
         this.clearGapTimer();
         this.resyncPending = false;
@@ -317,7 +313,10 @@ export class Sequencer {
     sizeBytes: number,
     base: number,
   ): void {
-    if (seq >= base + this.maxCapacity) {
+    const put = this.ring.put(op, memoryType, seq, allocationId, address, sizeBytes, base);
+    if (put === PUT_OCCUPIED) {
+      this.duplicate(seq, "is already waiting in the reorder buffer");
+    } else if (put === PUT_OVERFLOW) {
       this.deps.counters.overflowDropped++;
       if (seq > this.lostThrough) this.lostThrough = seq;
       if (!this.resyncPending && this.snapshot === undefined) {
@@ -325,38 +324,9 @@ export class Sequencer {
           "REORDER_OVERFLOW",
           this.deps.ledger.account,
           this.deviceId,
-          `seq ${seq} is ${seq - base} ahead of the missing seq ${base}; the reorder buffer holds ${this.maxCapacity}`,
+          `seq ${seq} is ${seq - base} ahead of the missing seq ${base}; the reorder buffer holds ${this.ring.limit}`,
         );
         this.askForResync(`reorder buffer overflow at seq ${seq}`);
-      }
-      return;
-    }
-    if (this.ops === undefined) this.allocateRing();
-    if (seq >= base + this.capacity) this.growRing(seq - base + 1);
-    const i = seq & this.mask;
-    if (this.ops![i] !== EMPTY) {
-      this.duplicate(seq, "is already waiting in the reorder buffer");
-      return;
-    }
-    this.ops![i] = op;
-    this.types![i] = memoryType;
-    this.seqs![i] = seq;
-    this.ids![i] = allocationId;
-    this.addresses![i] = address;
-    this.sizes![i] = sizeBytes;
-    this.buffered++;
-  }
-
-  /** Empties ring entries with seq in [from, to]; they are covered by a snapshot. */
-  private discardBuffered(from: number, to: number): void {
-    if (this.buffered === 0 || this.ops === undefined) return;
-    const last = Math.min(to, from + this.capacity - 1);
-    for (let seq = from; seq <= last && this.buffered > 0; seq++) {
-      const i = seq & this.mask;
-      if (this.ops[i] !== EMPTY && this.seqs![i] === seq) {
-        this.ops[i] = EMPTY;
-        this.buffered--;
-        this.deps.counters.staleDiscarded++;
       }
     }
   }
@@ -379,8 +349,7 @@ export class Sequencer {
     this.deps.anomalies.record("SNAPSHOT_INVALID", this.deps.ledger.account, this.deviceId, reason);
     // Events up to the watermark were discarded and everything buffered sits in a window that no longer
     // matches nextSeq: forget it all and ask for a new snapshot that covers what we saw.
-    if (this.ops !== undefined) this.ops.fill(EMPTY);
-    this.buffered = 0;
+    this.ring.clear();
     if (this.maxSeqSeen > this.lostThrough) this.lostThrough = this.maxSeqSeen;
     if (!this.disposed) this.askForResync(reason);
     this.armGapTimer();
@@ -402,7 +371,7 @@ export class Sequencer {
   }
 
   private get stalled(): boolean {
-    return this.buffered > 0 || this.lostThrough >= this.nextSeq;
+    return this.ring.size > 0 || this.lostThrough >= this.nextSeq;
   }
 
   private armGapTimer(): void {
@@ -432,110 +401,12 @@ export class Sequencer {
         "SEQUENCE_GAP",
         this.deps.ledger.account,
         this.deviceId,
-        `seq ${this.nextSeq} missing for ${this.deps.options.gapTimeoutMs} ms (${this.buffered} events waiting)`,
+        `seq ${this.nextSeq} missing for ${this.deps.options.gapTimeoutMs} ms (${this.ring.size} events waiting)`,
       );
       this.askForResync(`sequence gap at seq ${this.nextSeq}`);
     } else {
       this.askForResync(`still waiting for a snapshot (stalled at seq ${this.nextSeq})`);
     }
     this.armGapTimer();
-  }
-
-  /**
-   * Doubles the ring until it holds `window` slots. Every buffered seq lies in [base, base + old
-   * capacity), so re-indexing with the larger mask cannot collide.
-   */
-  private growRing(window: number): void {
-    let capacity = this.capacity;
-    while (capacity < window) capacity *= 2;
-    const mask = capacity - 1;
-    const ops = new Uint8Array(capacity);
-    const types = new Uint8Array(capacity);
-    const seqs = new Float64Array(capacity);
-    const ids = new Float64Array(capacity);
-    const addresses = new Float64Array(capacity);
-    const sizes = new Float64Array(capacity);
-    const oldOps = this.ops!;
-    for (let i = 0; i < this.capacity; i++) {
-      if (oldOps[i] === EMPTY) continue;
-      const seq = this.seqs![i];
-      const j = seq & mask;
-      ops[j] = oldOps[i];
-      types[j] = this.types![i];
-      seqs[j] = seq;
-      ids[j] = this.ids![i];
-      addresses[j] = this.addresses![i];
-      sizes[j] = this.sizes![i];
-    }
-    this.ops = ops;
-    this.types = types;
-    this.seqs = seqs;
-    this.ids = ids;
-    this.addresses = addresses;
-    this.sizes = sizes;
-    this.capacity = capacity;
-    this.mask = mask;
-  }
-
-  private releaseRing(): void {
-    this.ops = this.types = this.seqs = this.ids = this.addresses = this.sizes = undefined;
-    this.capacity = Math.min(INITIAL_RING_SLOTS, this.maxCapacity);
-    this.mask = this.capacity - 1;
-  }
-
-  private allocateRing(): void {
-    const n = this.capacity;
-    this.ops = new Uint8Array(n);
-    this.types = new Uint8Array(n);
-    this.seqs = new Float64Array(n);
-    this.ids = new Float64Array(n);
-    this.addresses = new Float64Array(n);
-    this.sizes = new Float64Array(n);
-  }
-}
-
-/** The allocations of a snapshot in progress, in growable parallel arrays (bounded by the announced total). */
-class SnapshotCollector {
-  ids = new Float64Array(0);
-  types = new Uint8Array(0);
-  addresses = new Float64Array(0);
-  sizes = new Float64Array(0);
-  count = 0;
-
-  constructor(
-    readonly source: number,
-    readonly watermarkSeq: number,
-    readonly totalAllocations: number,
-  ) {}
-
-  /** Adds a chunk; false when it would exceed the announced total. */
-  add(allocations: readonly LiveAllocation[]): boolean {
-    const needed = this.count + allocations.length;
-    if (needed > this.totalAllocations) return false;
-    if (needed > this.ids.length)
-      this.grow(Math.min(this.totalAllocations, Math.max(needed, this.ids.length * 2, 256)));
-    for (const a of allocations) {
-      const i = this.count++;
-      this.ids[i] = a.allocationId;
-      this.types[i] = a.memoryType;
-      this.addresses[i] = a.address;
-      this.sizes[i] = a.sizeBytes;
-    }
-    return true;
-  }
-
-  private grow(capacity: number): void {
-    const ids = new Float64Array(capacity);
-    ids.set(this.ids.subarray(0, this.count));
-    this.ids = ids;
-    const types = new Uint8Array(capacity);
-    types.set(this.types.subarray(0, this.count));
-    this.types = types;
-    const addresses = new Float64Array(capacity);
-    addresses.set(this.addresses.subarray(0, this.count));
-    this.addresses = addresses;
-    const sizes = new Float64Array(capacity);
-    sizes.set(this.sizes.subarray(0, this.count));
-    this.sizes = sizes;
   }
 }
