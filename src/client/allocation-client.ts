@@ -15,7 +15,13 @@ import { FrameQueue } from "./frame-queue.js";
 import { flushTimeoutMs, type ResolvedClientOptions, resolveClientOptions } from "./options.js";
 import { ReconnectBackoff } from "./reconnect-backoff.js";
 import { takeSnapshotFrames } from "./snapshot-frames.js";
-import type { AllocationClientOptions, ClientCounters, ClientState, FlushOptions } from "./types.js";
+import type {
+  AllocationClientOptions,
+  ClientCounters,
+  ClientState,
+  EventRecorder,
+  FlushOptions,
+} from "./types.js";
 
 /** Private copy for record(): V8 re-reads an imported binding from its module cell at every use. */
 const RECORD_BYTES = EVENT_RECORD_BYTES;
@@ -35,7 +41,7 @@ const RECORD_BYTES = EVENT_RECORD_BYTES;
  * - Never keeps the process alive on its own: the socket and retry timers are unref'd; the socket is
  *   ref'd only while flush() or close() wait.
  */
-export class AllocationClient {
+export class AllocationClient implements EventRecorder {
   readonly sessionId: string;
   readonly socketPath: string;
   private readonly options: ResolvedClientOptions;
@@ -127,7 +133,7 @@ export class AllocationClient {
 
   /**
    * Records one allocator change. The hot path: allocation-free, never throws, never blocks.
-   * `op` 1 = ALLOC, 2 = FREE; the numbers are those of AllocationChange / AllocationEvent.
+   * Parameters in EventFields order; `op` 1 = ALLOC, 2 = FREE (EventOp, ChangeOp).
    */
   record(
     op: number,

@@ -5,14 +5,6 @@
  * shadow Node's global Buffer in every importer.
  */
 export { FitPolicy } from "../device/allocator/types.js";
-export {
-  Buffer as DeviceBuffer,
-  type BufferDevice,
-  type BufferOptions,
-  type BufferSpec,
-  BufferStatus,
-  type BufferTransfer,
-} from "../device/buffer.js";
 export { type AllocationChange, type AllocationProcessor, ChangeOp } from "../device/change.js";
 export {
   type Clock,
@@ -21,6 +13,14 @@ export {
   type DeviceOptions,
   type SharedDeviceHandle,
 } from "../device/device.js";
+export {
+  type BufferDevice,
+  type BufferOptions,
+  type BufferSpec,
+  BufferStatus,
+  type BufferTransfer,
+  DeviceBuffer,
+} from "../device/device-buffer.js";
 export * from "../device/errors.js";
 export {
   defaultGraphTracker,

@@ -1,16 +1,17 @@
 import type { AllocationChange, AllocationProcessor, ChangeOp } from "../device/change.js";
 import type { MemoryType } from "../device/memory-type.js";
-import type { AllocationClient } from "./allocation-client.js";
+import type { EventRecorder } from "./types.js";
 
 /**
  * The GraphTracker processor that feeds an AllocationClient. Synchronous on purpose: a processor that
  * returns nothing is called inline, so each change costs one record() (a typed-array write) and the
- * tracker never queues for it; with processFields, a Buffer's change reaches record() without a change
- * object being built. ChangeOp and the device MemoryType use the wire's numbers (a protocol
- * test holds the tables equal), so fields pass through unconverted.
+ * tracker never queues for it; with processFields, a DeviceBuffer's change reaches record() without a change
+ * object being built. ChangeFields and EventFields are one order, and ChangeOp and the device
+ * MemoryType use the wire's numbers (test/protocol/field-order-agreement.test.ts holds them equal), so
+ * fields pass through unconverted.
  */
 export class TrackingProcessor implements AllocationProcessor {
-  constructor(private readonly client: Pick<AllocationClient, "record">) {}
+  constructor(private readonly client: EventRecorder) {}
 
   process(change: AllocationChange): void {
     this.client.record(
@@ -25,7 +26,7 @@ export class TrackingProcessor implements AllocationProcessor {
     );
   }
 
-  /** The tracker's object-free path: the same record(), fields passed straight through. */
+  /** The tracker's object-free path (ChangeFields order): the same record(), fields passed straight through. */
   processFields(
     op: ChangeOp,
     deviceId: number,

@@ -2,7 +2,7 @@
  * Public contracts of the client library: what a workload passes in and reads out.
  * Every numeric field names its unit (bytes, ms) or is a plain count.
  */
-import type { LiveAllocation } from "../protocol/event.js";
+import type { EventFields, LiveAllocation } from "../protocol/event.js";
 import type { DeviceDescriptor } from "../protocol/frames.js";
 import type { ClientError } from "./errors.js";
 
@@ -12,6 +12,14 @@ export type { DeviceDescriptor, LiveAllocation };
  * A device's live set as its allocator states it under its lock: every change with seq <= `seq` is
  * reflected, none after. `memoryType` uses the device layer's numbers, which equal the protocol's.
  */
+/**
+ * What carries a change to the server: the AllocationClient, as a TrackingProcessor (or a workload that
+ * reports by hand) sees it. Fields in EventFields order, which is the device model's ChangeFields order.
+ */
+export interface EventRecorder {
+  record(...event: EventFields): void;
+}
+
 export interface DeviceSnapshot {
   /** The allocator's sequence number at the time of the snapshot (0 before the first change). */
   seq: number;

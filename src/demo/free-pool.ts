@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
-import type { Buffer, BufferTransfer } from "../device/buffer.js";
 import type { SharedDeviceHandle } from "../device/device.js";
+import type { BufferTransfer, DeviceBuffer } from "../device/device-buffer.js";
 
 /** What a free worker starts with (structured-cloned into the thread). */
 export interface FreeWorkerData {
@@ -95,7 +95,7 @@ export class FreePool {
   }
 
   /** Frees `buffer` on a worker thread (round robin), or here when that worker is too far behind. */
-  release(buffer: Buffer): void {
+  release(buffer: DeviceBuffer): void {
     const index = this.next;
     this.next = (this.next + 1) % this.workers.length;
     if (Atomics.load(this.inFlight, index) + buffer.sizeBytes > this.maxInFlightBytesPerWorker) {

@@ -1,8 +1,8 @@
 // Worker-thread entry: takes over buffers the main thread allocated on a shared device and frees them,
 // reporting the FREEs through this thread's own client (same session, own connection).
 import { parentPort, workerData } from "node:worker_threads";
-import { Buffer } from "../device/buffer.js";
 import { Device } from "../device/device.js";
+import { DeviceBuffer } from "../device/device-buffer.js";
 import type { FreeWorkerData, ToFreeWorker } from "./free-pool.js";
 import { monotonicClock, startReporting, whenConnected } from "./reporting.js";
 
@@ -27,7 +27,7 @@ parentPort!.on("message", (message: ToFreeWorker) => {
   switch (message.kind) {
     case "free": {
       const { transfer } = message;
-      Buffer.adopt(devices.get(transfer.deviceId)!, transfer, { tracker }).deallocate();
+      DeviceBuffer.adopt(devices.get(transfer.deviceId)!, transfer, { tracker }).deallocate();
       Atomics.sub(inFlight, data.index, transfer.sizeBytes);
       break;
     }

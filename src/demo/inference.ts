@@ -1,4 +1,4 @@
-import { Buffer, type BufferDevice } from "../device/buffer.js";
+import { type BufferDevice, DeviceBuffer } from "../device/device-buffer.js";
 import { OutOfMemoryError } from "../device/errors.js";
 import type { GraphTracker } from "../device/graph-tracker.js";
 import { MemoryType } from "../device/memory-type.js";
@@ -13,7 +13,7 @@ export interface InferenceOptions {
   model: ModelSpec;
   tracker: GraphTracker;
   /** Frees an activation somewhere else (a worker thread); default: here, at once. */
-  releaseElsewhere?: (buffer: Buffer) => void;
+  releaseElsewhere?: (buffer: DeviceBuffer) => void;
   /** Forget one output tensor per step, as a script that keeps every result alive (the demo's leak). */
   leak?: boolean;
 }
@@ -60,9 +60,9 @@ export class InferenceWorkload {
     leakedBytes: 0,
     outOfMemory: 0,
   };
-  private readonly resident: Buffer[] = [];
-  private readonly leaked: Buffer[] = [];
-  private trace: Buffer | undefined;
+  private readonly resident: DeviceBuffer[] = [];
+  private readonly leaked: DeviceBuffer[] = [];
+  private trace: DeviceBuffer | undefined;
 
   constructor(private readonly options: InferenceOptions) {}
 
@@ -136,7 +136,7 @@ export class InferenceWorkload {
   }
 
   /** One op: its circular buffers live while the program runs; its output is a new L1 activation. */
-  private op(input: Buffer | undefined, outputElements: number): Buffer | undefined {
+  private op(input: DeviceBuffer | undefined, outputElements: number): DeviceBuffer | undefined {
     const cbs = CB_TILES_PER_CORE.map((t) => this.create(MemoryType.CB, this.perCore(t)));
     const output = input === undefined ? undefined : this.create(MemoryType.L1, tiles(outputElements));
     for (const cb of cbs) this.free(cb);
@@ -164,9 +164,9 @@ export class InferenceWorkload {
     if (buffer !== undefined) this.resident.push(buffer);
   }
 
-  private create(memoryType: MemoryType, sizeBytes: number): Buffer | undefined {
+  private create(memoryType: MemoryType, sizeBytes: number): DeviceBuffer | undefined {
     try {
-      const buffer = Buffer.create(
+      const buffer = DeviceBuffer.create(
         this.options.device,
         { memoryType, sizeBytes, pageSizeBytes: TILE_BYTES },
         { tracker: this.options.tracker },
@@ -181,7 +181,7 @@ export class InferenceWorkload {
   }
 
   /** Frees an activation, on a worker thread when one is available (frees that cross threads). */
-  private release(buffer: Buffer | undefined): void {
+  private release(buffer: DeviceBuffer | undefined): void {
     if (buffer === undefined) return;
     const elsewhere = this.options.releaseElsewhere;
     if (elsewhere === undefined) {
@@ -192,7 +192,7 @@ export class InferenceWorkload {
     elsewhere(buffer);
   }
 
-  private free(buffer: Buffer | undefined): void {
+  private free(buffer: DeviceBuffer | undefined): void {
     if (buffer === undefined) return;
     buffer.deallocate();
     this.counters.frees++;

@@ -158,7 +158,7 @@ export class InvalidSharedHandleError extends DeviceError {
   readonly code = DeviceErrorCode.INVALID_HANDLE;
 }
 
-// ---- Buffer and GraphTracker (buffer.ts, graph-tracker.ts) ----
+// ---- DeviceBuffer and GraphTracker (device-buffer.ts, graph-tracker.ts) ----
 
 /** A buffer made for a sub-device is used after the device switched to another sub-device manager. */
 export class SubDeviceManagerMismatchError extends DeviceError {

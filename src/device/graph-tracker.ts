@@ -223,10 +223,11 @@ export class GraphTracker {
   }
 
   /**
-   * `track` for a change given as fields (what a Buffer reports). When the change is next in its
+   * `track` for a change given as fields (what a DeviceBuffer reports). When the change is next in its
    * device's order and every processor takes fields, it goes straight to them and no change object is
    * built; otherwise it takes the general path.
    */
+  // Parameters in ChangeFields order (plain parameters: a rest tuple would allocate per change).
   trackFields(
     op: ChangeOp,
     deviceId: number,

@@ -26,6 +26,7 @@ class ProcessorLane {
     this.takesFields = typeof processor.processFields === "function";
   }
 
+  // Parameters in ChangeFields order (plain parameters: a rest tuple would allocate per change).
   offerFields(
     op: ChangeOp,
     deviceId: number,
@@ -163,6 +164,7 @@ export class ProcessorLanes {
   }
 
   /** Deliver one released change given as fields; only when `fieldsOnly`. */
+  // Parameters in ChangeFields order (plain parameters: a rest tuple would allocate per change).
   offerFields(
     op: ChangeOp,
     deviceId: number,

@@ -1,4 +1,5 @@
 import { ProtocolError, ProtocolErrorCode } from "./errors.js";
+import { EventRecordOffset } from "./event-record.js";
 import { ALL_DEVICES, DEFAULT_MAX_FRAME_BYTES, FrameType } from "./frames.js";
 import { EVENT_RECORD_BYTES, EVENTS_HEADER_BYTES, LENGTH_FIELD_BYTES, maxEventsPerFrame } from "./layout.js";
 import { isU64, writeU32 } from "./little-endian.js";
@@ -10,6 +11,19 @@ const RECORDS_START = LENGTH_FIELD_BYTES + EVENTS_HEADER_BYTES;
 const RECORD_BYTES = EVENT_RECORD_BYTES;
 const TYPE_LIMIT = MEMORY_TYPE_COUNT;
 const DEVICE_LIMIT = ALL_DEVICES;
+// Private copies of the offsets for the record writer: V8 folds a module-local constant, but
+// re-reads a property of an exported object at every use.
+const OP = EventRecordOffset.OP;
+const MEMORY_TYPE = EventRecordOffset.MEMORY_TYPE;
+const DEVICE_ID = EventRecordOffset.DEVICE_ID;
+const RESERVED = EventRecordOffset.RESERVED;
+const SEQ = EventRecordOffset.SEQ;
+const ALLOCATION_ID = EventRecordOffset.ALLOCATION_ID;
+const ADDRESS = EventRecordOffset.ADDRESS;
+const SIZE_BYTES = EventRecordOffset.SIZE_BYTES;
+const TIMESTAMP_NS = EventRecordOffset.TIMESTAMP_NS;
+/** A u64 travels as two little-endian u32 words; the high word is 4 bytes after the low one. */
+const HIGH_WORD = 4;
 const TWO_POW_32 = 4294967296;
 /** A u64 is < 2^53 exactly when its high 32-bit word is < 2^21. */
 const U64_HIGH_WORD_LIMIT = 0x200000;
@@ -67,7 +81,8 @@ export class EventBatchEncoder {
   /**
    * Appends one event. Returns false (and writes nothing) when the frame is full: finish() it first.
    * Throws ProtocolError for a value the wire cannot carry (a caller bug), with the code the decoder
-   * would report for it, so that a frame this encoder produces always decodes.
+   * would report for it, so that a frame this encoder produces always decodes. Parameters in EventFields
+   * order.
    */
   append(
     op: number,
@@ -119,18 +134,18 @@ export class EventBatchEncoder {
     const v = this.view;
     const o = RECORDS_START + this.eventCount * RECORD_BYTES;
     // op u8 · memoryType u8 · deviceId u16 in one little-endian word, then the reserved word.
-    v.setUint32(o, op | (memoryType << 8) | (deviceId << 16), true);
-    v.setUint32(o + 4, 0, true);
-    v.setUint32(o + 8, seqLow, true);
-    v.setUint32(o + 12, seqHigh, true);
-    v.setUint32(o + 16, idLow, true);
-    v.setUint32(o + 20, idHigh, true);
-    v.setUint32(o + 24, addressLow, true);
-    v.setUint32(o + 28, addressHigh, true);
-    v.setUint32(o + 32, sizeLow, true);
-    v.setUint32(o + 36, sizeHigh, true);
-    v.setUint32(o + 40, timeLow, true);
-    v.setUint32(o + 44, timeHigh, true);
+    v.setUint32(o + OP, op | (memoryType << (8 * MEMORY_TYPE)) | (deviceId << (8 * DEVICE_ID)), true);
+    v.setUint32(o + RESERVED, 0, true);
+    v.setUint32(o + SEQ, seqLow, true);
+    v.setUint32(o + SEQ + HIGH_WORD, seqHigh, true);
+    v.setUint32(o + ALLOCATION_ID, idLow, true);
+    v.setUint32(o + ALLOCATION_ID + HIGH_WORD, idHigh, true);
+    v.setUint32(o + ADDRESS, addressLow, true);
+    v.setUint32(o + ADDRESS + HIGH_WORD, addressHigh, true);
+    v.setUint32(o + SIZE_BYTES, sizeLow, true);
+    v.setUint32(o + SIZE_BYTES + HIGH_WORD, sizeHigh, true);
+    v.setUint32(o + TIMESTAMP_NS, timeLow, true);
+    v.setUint32(o + TIMESTAMP_NS + HIGH_WORD, timeHigh, true);
     this.eventCount++;
     return true;
   }

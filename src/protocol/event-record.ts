@@ -22,6 +22,20 @@ export const EventRecordOffset = {
   TIMESTAMP_NS: 40,
 } as const;
 
+// Private copies of the offsets for the hot readers and writers: V8 folds a module-local constant, but
+// re-reads a property of an exported object at every use.
+const OP = EventRecordOffset.OP;
+const MEMORY_TYPE = EventRecordOffset.MEMORY_TYPE;
+const DEVICE_ID = EventRecordOffset.DEVICE_ID;
+const RESERVED = EventRecordOffset.RESERVED;
+const SEQ = EventRecordOffset.SEQ;
+const ALLOCATION_ID = EventRecordOffset.ALLOCATION_ID;
+const ADDRESS = EventRecordOffset.ADDRESS;
+const SIZE_BYTES = EventRecordOffset.SIZE_BYTES;
+const TIMESTAMP_NS = EventRecordOffset.TIMESTAMP_NS;
+/** A u64 travels as two little-endian u32 words; the high word is 4 bytes after the low one. */
+const HIGH_WORD = 4;
+
 const U64_FIELDS = ["seq", "allocationId", "address", "sizeBytes", "timestampNs"] as const;
 
 /**
@@ -31,14 +45,14 @@ const U64_FIELDS = ["seq", "allocationId", "address", "sizeBytes", "timestampNs"
  */
 export function readEventRecord(records: Uint8Array, index: number, out: AllocationEvent): AllocationEvent {
   const o = index * EVENT_RECORD_BYTES;
-  out.op = records[o] as AllocationEvent["op"];
-  out.memoryType = records[o + 1] as AllocationEvent["memoryType"];
-  out.deviceId = readU16(records, o + 2);
-  out.seq = readU64(records, o + 8);
-  out.allocationId = readU64(records, o + 16);
-  out.address = readU64(records, o + 24);
-  out.sizeBytes = readU64(records, o + 32);
-  out.timestampNs = readU64(records, o + 40);
+  out.op = records[o + OP] as AllocationEvent["op"];
+  out.memoryType = records[o + MEMORY_TYPE] as AllocationEvent["memoryType"];
+  out.deviceId = readU16(records, o + DEVICE_ID);
+  out.seq = readU64(records, o + SEQ);
+  out.allocationId = readU64(records, o + ALLOCATION_ID);
+  out.address = readU64(records, o + ADDRESS);
+  out.sizeBytes = readU64(records, o + SIZE_BYTES);
+  out.timestampNs = readU64(records, o + TIMESTAMP_NS);
   return out;
 }
 
@@ -58,31 +72,39 @@ export function eventRecordsView(records: Uint8Array): DataView {
 }
 
 export function eventOp(view: DataView, offset: number): number {
-  return view.getUint8(offset);
+  return view.getUint8(offset + OP);
 }
 
 export function eventMemoryType(view: DataView, offset: number): number {
-  return view.getUint8(offset + 1);
+  return view.getUint8(offset + MEMORY_TYPE);
 }
 
 export function eventDeviceId(view: DataView, offset: number): number {
-  return view.getUint16(offset + 2, true);
+  return view.getUint16(offset + DEVICE_ID, true);
 }
 
 export function eventSeq(view: DataView, offset: number): number {
-  return view.getUint32(offset + 12, true) * TWO_POW_32 + view.getUint32(offset + 8, true);
+  return view.getUint32(offset + SEQ + HIGH_WORD, true) * TWO_POW_32 + view.getUint32(offset + SEQ, true);
 }
 
 export function eventAllocationId(view: DataView, offset: number): number {
-  return view.getUint32(offset + 20, true) * TWO_POW_32 + view.getUint32(offset + 16, true);
+  return (
+    view.getUint32(offset + ALLOCATION_ID + HIGH_WORD, true) * TWO_POW_32 +
+    view.getUint32(offset + ALLOCATION_ID, true)
+  );
 }
 
 export function eventAddress(view: DataView, offset: number): number {
-  return view.getUint32(offset + 28, true) * TWO_POW_32 + view.getUint32(offset + 24, true);
+  return (
+    view.getUint32(offset + ADDRESS + HIGH_WORD, true) * TWO_POW_32 + view.getUint32(offset + ADDRESS, true)
+  );
 }
 
 export function eventSizeBytes(view: DataView, offset: number): number {
-  return view.getUint32(offset + 36, true) * TWO_POW_32 + view.getUint32(offset + 32, true);
+  return (
+    view.getUint32(offset + SIZE_BYTES + HIGH_WORD, true) * TWO_POW_32 +
+    view.getUint32(offset + SIZE_BYTES, true)
+  );
 }
 
 /** A u64 is < 2^53 exactly when its high 32-bit word is < 2^21. */
@@ -100,21 +122,21 @@ export function validateEventRecords(
 ): ProtocolError | undefined {
   for (let i = 0, o = 0; i < count; i++, o += EVENT_RECORD_BYTES) {
     // op u8 | memoryType u8 << 8 | deviceId u16 << 16
-    const head = view.getUint32(o, true);
+    const head = view.getUint32(o + OP, true);
     const op = head & 0xff;
     const highWords =
-      view.getUint32(o + 12, true) |
-      view.getUint32(o + 20, true) |
-      view.getUint32(o + 28, true) |
-      view.getUint32(o + 36, true) |
-      view.getUint32(o + 44, true);
+      view.getUint32(o + SEQ + HIGH_WORD, true) |
+      view.getUint32(o + ALLOCATION_ID + HIGH_WORD, true) |
+      view.getUint32(o + ADDRESS + HIGH_WORD, true) |
+      view.getUint32(o + SIZE_BYTES + HIGH_WORD, true) |
+      view.getUint32(o + TIMESTAMP_NS + HIGH_WORD, true);
     if (
       (op !== 1 && op !== 2) ||
       ((head >>> 8) & 0xff) >= MEMORY_TYPE_COUNT ||
       head >>> 16 === ALL_DEVICES ||
-      view.getUint32(o + 4, true) !== 0 ||
+      view.getUint32(o + RESERVED, true) !== 0 ||
       highWords >>> U64_HIGH_WORD_SHIFT !== 0 ||
-      (view.getUint32(o + 8, true) === 0 && view.getUint32(o + 12, true) === 0)
+      (view.getUint32(o + SEQ, true) === 0 && view.getUint32(o + SEQ + HIGH_WORD, true) === 0)
     ) {
       return (
         validateEventRecord(records, i) ??
@@ -142,38 +164,38 @@ export function emptyAllocationEvent(): AllocationEvent {
 /** Checks record `index` of `records` (which must hold it entirely). Undefined when valid. */
 export function validateEventRecord(records: Uint8Array, index: number): ProtocolError | undefined {
   const o = index * EVENT_RECORD_BYTES;
-  const op = records[o];
+  const op = records[o + OP];
   if (op !== 1 && op !== 2) {
     return new ProtocolError(ProtocolErrorCode.INVALID_OP, `event record ${index}: op ${op} is not 1 or 2`);
   }
-  const memoryType = records[o + 1];
+  const memoryType = records[o + MEMORY_TYPE];
   if (memoryType >= MEMORY_TYPE_COUNT) {
     return new ProtocolError(
       ProtocolErrorCode.INVALID_MEMORY_TYPE,
       `event record ${index}: memory type ${memoryType} is not below ${MEMORY_TYPE_COUNT}`,
     );
   }
-  if (readU16(records, o + 2) === ALL_DEVICES) {
+  if (readU16(records, o + DEVICE_ID) === ALL_DEVICES) {
     return new ProtocolError(
       ProtocolErrorCode.INVALID_DEVICE_ID,
       `event record ${index}: device id 0xFFFF is reserved`,
     );
   }
-  if (readU32(records, o + 4) !== 0) {
+  if (readU32(records, o + RESERVED) !== 0) {
     return new ProtocolError(
       ProtocolErrorCode.RESERVED_NOT_ZERO,
       `event record ${index}: reserved bytes 4..7 must be 0`,
     );
   }
   for (let f = 0; f < 5; f++) {
-    if (readU64(records, o + 8 + f * 8) < 0) {
+    if (readU64(records, o + SEQ + f * 8) < 0) {
       return new ProtocolError(
         ProtocolErrorCode.U64_OUT_OF_RANGE,
         `event record ${index}: ${U64_FIELDS[f]} is >= 2^53`,
       );
     }
   }
-  if (readU64(records, o + 8) === 0) {
+  if (readU64(records, o + SEQ) === 0) {
     return new ProtocolError(
       ProtocolErrorCode.INVALID_SEQ,
       `event record ${index}: seq 0 (sequences start at 1)`,

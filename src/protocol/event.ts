@@ -31,6 +31,22 @@ export interface AllocationEvent {
   timestampNs: number;
 }
 
+/**
+ * An AllocationEvent as arguments, in the order of its record on the wire (docs/PROTOCOL.md) and of the
+ * device model's ChangeFields. The encoder and the client's record() take these as plain parameters in
+ * this order (a rest parameter would allocate an array per event).
+ */
+export type EventFields = [
+  op: EventOp,
+  deviceId: number,
+  memoryType: MemoryType,
+  seq: number,
+  allocationId: number,
+  address: number,
+  sizeBytes: number,
+  timestampNs: number,
+];
+
 /** One live allocation as a snapshot states it. */
 export interface LiveAllocation {
   allocationId: number;

@@ -6,7 +6,7 @@
  */
 
 import { AtomicsMutex } from "../device/allocator/lock.js";
-import type { BufferTransfer } from "../device/buffer.js";
+import type { BufferTransfer } from "../device/device-buffer.js";
 import type { MemoryType } from "../device/memory-type.js";
 
 const LOCK = 0;

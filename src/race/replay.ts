@@ -272,7 +272,7 @@ function checkFreeSize(live: LiveEntry, event: ReplayEvent, note: Note): void {
 function applyOrdered(state: StreamState, event: ReplayEvent, note: Note): void {
   const id = event.allocationId;
   const live = state.byIdentity.get(id);
-  if (event.op === ChangeOp.ALLOCATE) {
+  if (event.op === ChangeOp.ALLOC) {
     if (live !== undefined) {
       note(ReplayAnomalyKind.DUPLICATE_ALLOCATION, event, `allocation ${id} is already live`);
       return;
@@ -301,7 +301,7 @@ function applyNaive(state: StreamState, event: ReplayEvent, note: Note): void {
   // The original keyed its records by (device_id, address) only: the stream already fixes the device.
   const key = event.address;
   const live = state.byIdentity.get(key);
-  if (event.op === ChangeOp.ALLOCATE) {
+  if (event.op === ChangeOp.ALLOC) {
     if (live !== undefined) {
       live.refCount++;
       note(

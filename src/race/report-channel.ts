@@ -8,7 +8,7 @@ import type { MemoryType } from "../device/memory-type.js";
 import type { ReplayEvent } from "./replay.js";
 
 /**
- * Fields per record: an AllocationChange's fields in their usual order (as `processFields` takes them),
+ * Fields per record: an AllocationChange's fields in ChangeFields order (src/device/change.ts),
  * with the bank extent where the change has its timestamp (the replay needs no time):
  * op, deviceId, memoryType, seq, allocationId, address, sizeBytes, sizePerBankBytes.
  */

@@ -5,16 +5,17 @@
  *
  * - "naive": the original tt-metal order. ALLOC is reported after the allocator released its lock,
  *   identified by address; FREE is reported (by address, size 0) and then the memory is released.
- * - "ordered": allocwatch. Buffers go through Buffer and a GraphTracker; every report carries the sequence
+ * - "ordered": allocwatch. Buffers go through DeviceBuffer and a GraphTracker; every report carries the sequence
  *   number the allocator took inside its critical section and the allocation id.
  *
  * The delay is the window real runtimes have between choosing an address and reporting it (logging,
  * Python, a busy channel). It widens the race so a 2-core machine shows it as a 64-core one would.
  */
-import { Buffer, type BufferTransfer } from "../device/buffer.js";
+
 import type { AllocationChange } from "../device/change.js";
 import { ChangeOp } from "../device/change.js";
 import type { Device } from "../device/device.js";
+import { type BufferTransfer, DeviceBuffer } from "../device/device-buffer.js";
 import { GraphTracker } from "../device/graph-tracker.js";
 import type { MemoryType } from "../device/memory-type.js";
 import type { HandoffStack } from "./handoff.js";
@@ -136,14 +137,14 @@ interface Reporting {
   adopt(transfer: BufferTransfer): Held;
 }
 
-/** The original's protocol, over the allocator directly (as tt-metal's Buffer + GraphTracker did). */
+/** The original's protocol, over the allocator directly (as tt-metal's DeviceBuffer + GraphTracker did). */
 function naiveReporting(device: Device, channel: ReportChannel): Reporting {
   const allocator = device.allocator;
   const held = (t: BufferTransfer): Held => ({
     free(delaySpins) {
       spin(delaySpins);
-      // FREE by address, size 0, sent before the memory is released (Buffer::deallocate_impl's order).
-      channel.report(ChangeOp.DEALLOCATE, device.id, t.memoryType, 0, 0, t.address, 0, t.sizePerBankBytes);
+      // FREE by address, size 0, sent before the memory is released (DeviceBuffer::deallocate_impl's order).
+      channel.report(ChangeOp.FREE, device.id, t.memoryType, 0, 0, t.address, 0, t.sizePerBankBytes);
       allocator.deallocate(t.memoryType, t.address);
     },
     handOff: () => t,
@@ -154,7 +155,7 @@ function naiveReporting(device: Device, channel: ReportChannel): Reporting {
       // The allocator lock is released: the report leaves after the window.
       spin(delaySpins);
       channel.report(
-        ChangeOp.ALLOCATE,
+        ChangeOp.ALLOC,
         device.id,
         memoryType,
         0,
@@ -178,7 +179,7 @@ function naiveReporting(device: Device, channel: ReportChannel): Reporting {
   };
 }
 
-/** allocwatch's protocol: Buffer + GraphTracker, reports carry seq and allocation id. */
+/** allocwatch's protocol: DeviceBuffer + GraphTracker, reports carry seq and allocation id. */
 function orderedReporting(device: Device, channel: ReportChannel): Reporting {
   const tracker = new GraphTracker();
   let pendingDelay = 0;
@@ -203,7 +204,7 @@ function orderedReporting(device: Device, channel: ReportChannel): Reporting {
       sizePerBankBytes,
     );
   };
-  const held = (buffer: Buffer): Held => ({
+  const held = (buffer: DeviceBuffer): Held => ({
     free(delaySpins) {
       pendingDelay = delaySpins;
       const sizePerBank = buffer.sizePerBankBytes;
@@ -215,10 +216,10 @@ function orderedReporting(device: Device, channel: ReportChannel): Reporting {
   return {
     allocate(memoryType, sizeBytes, pageSizeBytes, delaySpins) {
       pendingDelay = delaySpins;
-      const buffer = Buffer.create(device, { memoryType, sizeBytes, pageSizeBytes }, { tracker });
+      const buffer = DeviceBuffer.create(device, { memoryType, sizeBytes, pageSizeBytes }, { tracker });
       send(buffer.sizePerBankBytes);
       return held(buffer);
     },
-    adopt: (transfer) => held(Buffer.adopt(device, transfer, { tracker })),
+    adopt: (transfer) => held(DeviceBuffer.adopt(device, transfer, { tracker })),
   };
 }

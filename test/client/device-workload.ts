@@ -6,8 +6,8 @@
 import type { AllocationClient } from "../../src/client/allocation-client.js";
 import { deviceOptions } from "../../src/client/device-description.js";
 import { TrackingProcessor } from "../../src/client/tracking-processor.js";
-import { Buffer } from "../../src/device/buffer.js";
 import { Device } from "../../src/device/device.js";
+import { DeviceBuffer } from "../../src/device/device-buffer.js";
 import { GraphTracker } from "../../src/device/graph-tracker.js";
 import { MemoryType } from "../../src/device/memory-type.js";
 import { WORMHOLE_B0_N150 } from "../../src/device/presets.js";
@@ -18,7 +18,7 @@ const TYPES = [MemoryType.DRAM, MemoryType.L1, MemoryType.TRACE, MemoryType.CB, 
 export class DeviceWorkload {
   readonly devices: Device[];
   readonly tracker = new GraphTracker();
-  private readonly live: Buffer[][];
+  private readonly live: DeviceBuffer[][];
   private rng: number;
 
   constructor(deviceIds: number[] = [0], seed = 1) {
@@ -51,7 +51,7 @@ export class DeviceWorkload {
         const memoryType = TYPES[this.next(TYPES.length)];
         const pages = 1 + this.next(4);
         live.push(
-          Buffer.create(
+          DeviceBuffer.create(
             this.devices[d],
             { memoryType, sizeBytes: pages * 1024, pageSizeBytes: 1024 },
             { tracker: this.tracker },

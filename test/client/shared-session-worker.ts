@@ -6,8 +6,8 @@
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { AllocationClient } from "../../src/client/allocation-client.js";
 import { TrackingProcessor } from "../../src/client/tracking-processor.js";
-import { Buffer } from "../../src/device/buffer.js";
 import { Device, type SharedDeviceHandle } from "../../src/device/device.js";
+import { DeviceBuffer } from "../../src/device/device-buffer.js";
 import { GraphTracker } from "../../src/device/graph-tracker.js";
 import { MemoryType } from "../../src/device/memory-type.js";
 
@@ -31,13 +31,15 @@ export function churnShared(device: Device, tracker: GraphTracker, changes: numb
     rng ^= rng << 5;
     return (rng >>> 0) % n;
   };
-  const live: Buffer[] = [];
+  const live: DeviceBuffer[] = [];
   for (let i = 0; i < changes; i++) {
     if (live.length > 0 && (live.length >= 100 || next(2) === 0)) {
       live.splice(next(live.length), 1)[0].deallocate();
     } else {
       const memoryType = next(2) === 0 ? MemoryType.DRAM : MemoryType.L1;
-      live.push(Buffer.create(device, { memoryType, sizeBytes: 2048, pageSizeBytes: 1024 }, { tracker }));
+      live.push(
+        DeviceBuffer.create(device, { memoryType, sizeBytes: 2048, pageSizeBytes: 1024 }, { tracker }),
+      );
     }
   }
 }

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { FreePool } from "../../src/demo/free-pool.js";
-import { Buffer } from "../../src/device/buffer.js";
 import { Device } from "../../src/device/device.js";
+import { DeviceBuffer } from "../../src/device/device-buffer.js";
 import { GraphTracker } from "../../src/device/graph-tracker.js";
 import { MemoryType } from "../../src/device/memory-type.js";
 import { TINY } from "../../src/device/presets.js";
@@ -32,7 +32,11 @@ test("buffers handed to the pool are freed on its worker threads; drain waits fo
   // the workers catch up on a loaded machine.
   for (let round = 0; round < 50; round++) {
     const buffers = Array.from({ length: 4 }, () =>
-      Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 256, pageSizeBytes: 64 }, { tracker }),
+      DeviceBuffer.create(
+        device,
+        { memoryType: MemoryType.DRAM, sizeBytes: 256, pageSizeBytes: 64 },
+        { tracker },
+      ),
     );
     for (const b of buffers) pool.release(b);
     await new Promise((resolve) => setImmediate(resolve));
@@ -60,7 +64,9 @@ test("a worker too far behind makes the caller free in place (bounded in bytes)"
   t.after(() => pool.close());
   // Synchronously, so the worker cannot catch up: 2 x 256 B fit, the rest is freed here.
   for (let i = 0; i < 6; i++) {
-    pool.release(Buffer.create(device, { memoryType: MemoryType.L1, sizeBytes: 256, pageSizeBytes: 64 }));
+    pool.release(
+      DeviceBuffer.create(device, { memoryType: MemoryType.L1, sizeBytes: 256, pageSizeBytes: 64 }),
+    );
   }
   assert.deepEqual(pool.counters, { handedOver: 2, freedInPlace: 4 });
   await pool.drain();

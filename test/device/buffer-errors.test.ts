@@ -1,10 +1,10 @@
-// Every error path of Buffer throws a typed error with a stable code and a message that says what to do,
+// Every error path of DeviceBuffer throws a typed error with a stable code and a message that says what to do,
 // and leaves nothing allocated or reported behind.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Buffer, BufferStatus } from "../../src/device/buffer.js";
 import type { AllocationChange } from "../../src/device/change.js";
 import { Device } from "../../src/device/device.js";
+import { BufferStatus, DeviceBuffer } from "../../src/device/device-buffer.js";
 import { GraphTracker } from "../../src/device/graph-tracker.js";
 import { MemoryType } from "../../src/device/memory-type.js";
 import { TINY } from "../../src/device/presets.js";
@@ -20,10 +20,13 @@ function setup() {
 test("invalid size: negative or fractional sizes are refused before the allocator is asked", () => {
   const { device, tracker, changes } = setup();
   for (const sizeBytes of [-64, 1.5, Number.NaN]) {
-    assert.throws(() => Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes }, { tracker }), {
-      code: "DEVICE_INVALID_SIZE",
-      message: `Invalid allocation size ${sizeBytes}: it must be a positive integer number of bytes below 2^53`,
-    });
+    assert.throws(
+      () => DeviceBuffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes }, { tracker }),
+      {
+        code: "DEVICE_INVALID_SIZE",
+        message: `Invalid allocation size ${sizeBytes}: it must be a positive integer number of bytes below 2^53`,
+      },
+    );
   }
   assert.equal(device.allocator.lastSeq, 0);
   assert.deepEqual(changes, []);
@@ -33,7 +36,7 @@ test("invalid page size: a page size that does not divide the size is refused", 
   const { device, tracker } = setup();
   assert.throws(
     () =>
-      Buffer.create(
+      DeviceBuffer.create(
         device,
         { memoryType: MemoryType.DRAM, sizeBytes: 1000, pageSizeBytes: 300 },
         { tracker },
@@ -49,16 +52,19 @@ test("invalid page size: a page size that does not divide the size is refused", 
 
 test("invalid memory type is refused", () => {
   const { device, tracker } = setup();
-  assert.throws(() => Buffer.create(device, { memoryType: 9 as MemoryType, sizeBytes: 64 }, { tracker }), {
-    code: "DEVICE_INVALID_MEMORY_TYPE",
-    message: "Invalid memory type 9: expected one of MemoryType's values (0..6)",
-  });
+  assert.throws(
+    () => DeviceBuffer.create(device, { memoryType: 9 as MemoryType, sizeBytes: 64 }, { tracker }),
+    {
+      code: "DEVICE_INVALID_MEMORY_TYPE",
+      message: "Invalid memory type 9: expected one of MemoryType's values (0..6)",
+    },
+  );
 });
 
 test("wrong sub-device manager: allocate and deallocate refuse once another manager is active", () => {
   const { device, tracker, changes } = setup();
   device.loadSubDeviceManager(1);
-  const buffer = Buffer.create(
+  const buffer = DeviceBuffer.create(
     device,
     { memoryType: MemoryType.L1, sizeBytes: 64, subDeviceId: 0 },
     { tracker },
@@ -74,12 +80,12 @@ test("wrong sub-device manager: allocate and deallocate refuse once another mana
   assert.equal(buffer.status, BufferStatus.ALLOCATED, "nothing changed");
   assert.equal(changes.length, 1);
 
-  const adopted = Buffer.adopt(device, { ...buffer.transfer(), subDeviceManagerId: 3 }, { tracker });
+  const adopted = DeviceBuffer.adopt(device, { ...buffer.transfer(), subDeviceManagerId: 3 }, { tracker });
   assert.throws(() => adopted.deallocate(), { code: "DEVICE_SUB_DEVICE_MANAGER_MISMATCH" });
 
   device.loadSubDeviceManager(1);
   buffer.deallocate();
-  Buffer.adopt(device, { ...adopted.transfer(), subDeviceManagerId: 1 }, { tracker }).deallocate();
+  DeviceBuffer.adopt(device, { ...adopted.transfer(), subDeviceManagerId: 1 }, { tracker }).deallocate();
   assert.equal(changes.length, 2);
   assert.equal(device.allocator.snapshot().allocations.length, 0);
 });
@@ -87,16 +93,19 @@ test("wrong sub-device manager: allocate and deallocate refuse once another mana
 test("allocate on a closed device throws DeviceClosedError and takes no number", () => {
   const { device, tracker, changes } = setup();
   device.close();
-  assert.throws(() => Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker }), {
-    code: "DEVICE_CLOSED",
-    message: "Cannot allocate a buffer: device 5 is closed",
-  });
+  assert.throws(
+    () => DeviceBuffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker }),
+    {
+      code: "DEVICE_CLOSED",
+      message: "Cannot allocate a buffer: device 5 is closed",
+    },
+  );
   assert.deepEqual(changes, []);
 });
 
-test("free on a closed device: Buffer.deallocate is a state change only; the allocator itself refuses", () => {
+test("free on a closed device: DeviceBuffer.deallocate is a state change only; the allocator itself refuses", () => {
   const { device, tracker, changes } = setup();
-  const buffer = Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
+  const buffer = DeviceBuffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
   device.close();
   buffer.deallocate();
   assert.equal(buffer.status, BufferStatus.DEALLOCATED);
@@ -111,7 +120,7 @@ test("out of memory propagates the allocator's error; nothing is reported and th
   const { device, tracker, changes } = setup();
   assert.throws(
     () =>
-      Buffer.create(
+      DeviceBuffer.create(
         device,
         { memoryType: MemoryType.DRAM, sizeBytes: 1 << 20, pageSizeBytes: 1024 },
         { tracker },
@@ -132,7 +141,7 @@ test("address of a buffer whose allocation is only requested is an error (visibl
   tracker.pushHook({
     hookAllocate(buffer) {
       try {
-        void (buffer as Buffer).address;
+        void (buffer as DeviceBuffer).address;
       } catch (err) {
         seen = err;
       }
@@ -140,7 +149,7 @@ test("address of a buffer whose allocation is only requested is an error (visibl
     },
     hookDeallocate: () => false,
   });
-  Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
+  DeviceBuffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
   assert.ok(seen instanceof Error);
   assert.equal((seen as { code?: string }).code, "DEVICE_BUFFER_NOT_ALLOCATED");
   assert.equal(
@@ -151,7 +160,7 @@ test("address of a buffer whose allocation is only requested is an error (visibl
 
 test("transferring a buffer that is not allocated or not owned is an error", () => {
   const { device, tracker } = setup();
-  const buffer = Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
+  const buffer = DeviceBuffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
   buffer.transfer();
   assert.throws(() => buffer.transfer(), {
     code: "DEVICE_BUFFER_NOT_ALLOCATED",

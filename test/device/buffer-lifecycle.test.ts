@@ -1,9 +1,9 @@
-// Buffer follows tt-metal's lifecycle and reports each real allocator change with the allocator's seq.
+// DeviceBuffer follows tt-metal's lifecycle and reports each real allocator change with the allocator's seq.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Buffer, BufferStatus } from "../../src/device/buffer.js";
 import { type AllocationChange, ChangeOp } from "../../src/device/change.js";
 import { Device } from "../../src/device/device.js";
+import { BufferStatus, DeviceBuffer } from "../../src/device/device-buffer.js";
 import { GraphTracker } from "../../src/device/graph-tracker.js";
 import { MemoryType } from "../../src/device/memory-type.js";
 import { TINY } from "../../src/device/presets.js";
@@ -19,7 +19,7 @@ function setup() {
 
 test("create allocates, reports ALLOC with the allocator's seq and id; deallocate reports FREE with the release's seq", () => {
   const { device, tracker, changes } = setup();
-  const buffer = Buffer.create(
+  const buffer = DeviceBuffer.create(
     device,
     { memoryType: MemoryType.DRAM, sizeBytes: 4096, pageSizeBytes: 1024 },
     { tracker },
@@ -32,7 +32,7 @@ test("create allocates, reports ALLOC with the allocator's seq and id; deallocat
   assert.equal(live.allocations[0]!.address, buffer.address);
   assert.deepEqual(changes, [
     {
-      op: ChangeOp.ALLOCATE,
+      op: ChangeOp.ALLOC,
       deviceId: 3,
       memoryType: MemoryType.DRAM,
       seq: live.seq,
@@ -50,7 +50,7 @@ test("create allocates, reports ALLOC with the allocator's seq and id; deallocat
   assert.equal(buffer.status, BufferStatus.DEALLOCATED);
   assert.equal(changes.length, 2);
   const free = changes[1]!;
-  assert.equal(free.op, ChangeOp.DEALLOCATE);
+  assert.equal(free.op, ChangeOp.FREE);
   assert.equal(free.seq, other.seq + 1, "the FREE's number is the one the release took");
   assert.equal(free.allocationId, buffer.allocationId);
   assert.equal(free.address, buffer.address);
@@ -64,7 +64,7 @@ test("create allocates, reports ALLOC with the allocator's seq and id; deallocat
 
 test("double deallocate is a no-op: nothing released or reported twice", () => {
   const { device, tracker, changes } = setup();
-  const buffer = Buffer.create(
+  const buffer = DeviceBuffer.create(
     device,
     { memoryType: MemoryType.L1, sizeBytes: 256, pageSizeBytes: 64 },
     { tracker },
@@ -79,7 +79,7 @@ test("double deallocate is a no-op: nothing released or reported twice", () => {
 
 test("a zero-size buffer is allocated without the allocator and never reported", () => {
   const { device, tracker, changes } = setup();
-  const buffer = Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 0 }, { tracker });
+  const buffer = DeviceBuffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 0 }, { tracker });
   assert.equal(buffer.status, BufferStatus.ALLOCATED);
   assert.equal(buffer.address, 0);
   assert.equal(buffer.allocationId, undefined);
@@ -91,12 +91,12 @@ test("a zero-size buffer is allocated without the allocator and never reported",
 
 test("a pre-allocated non-owning buffer is never reported; deallocate is a no-op, markAsDeallocated a state change", () => {
   const { device, tracker, changes } = setup();
-  const owner = Buffer.create(
+  const owner = DeviceBuffer.create(
     device,
     { memoryType: MemoryType.DRAM, sizeBytes: 2048, pageSizeBytes: 1024 },
     { tracker },
   );
-  const view = Buffer.atAddress(
+  const view = DeviceBuffer.atAddress(
     device,
     owner.address,
     { memoryType: MemoryType.DRAM, sizeBytes: 1024, pageSizeBytes: 1024 },
@@ -117,7 +117,7 @@ test("a pre-allocated non-owning buffer is never reported; deallocate is a no-op
 
 test("markAsDeallocated on an owning buffer changes state only (memory released elsewhere)", () => {
   const { device, tracker, changes } = setup();
-  const buffer = Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
+  const buffer = DeviceBuffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
   buffer.markAsDeallocated();
   buffer.deallocate();
   assert.equal(buffer.status, BufferStatus.DEALLOCATED);
@@ -127,9 +127,9 @@ test("markAsDeallocated on an owning buffer changes state only (memory released 
 
 test("a transferred buffer is freed by its adopter; the original becomes a non-owning view", () => {
   const { device, tracker, changes } = setup();
-  const buffer = Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 128 }, { tracker });
+  const buffer = DeviceBuffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 128 }, { tracker });
   const transfer = buffer.transfer();
-  const adopted = Buffer.adopt(device, structuredClone(transfer), { tracker });
+  const adopted = DeviceBuffer.adopt(device, structuredClone(transfer), { tracker });
   buffer.deallocate();
   assert.equal(device.allocator.snapshot().allocations.length, 1, "the original no longer owns the memory");
   adopted.deallocate();
@@ -137,8 +137,8 @@ test("a transferred buffer is freed by its adopter; the original becomes a non-o
   assert.deepEqual(
     changes.map((c) => [c.op, c.allocationId]),
     [
-      [ChangeOp.ALLOCATE, transfer.allocationId],
-      [ChangeOp.DEALLOCATE, transfer.allocationId],
+      [ChangeOp.ALLOC, transfer.allocationId],
+      [ChangeOp.FREE, transfer.allocationId],
     ],
   );
 });
@@ -146,7 +146,7 @@ test("a transferred buffer is freed by its adopter; the original becomes a non-o
 test("the default tracker is used when none is injected, starting after the allocator's current number", () => {
   const device = Device.create(TINY, { id: 41 });
   device.allocator.allocate({ memoryType: MemoryType.DRAM, sizeBytes: 64, pageSizeBytes: 64 });
-  const buffer = Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 });
+  const buffer = DeviceBuffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 });
   assert.equal(buffer.isAllocated(), true);
   buffer.deallocate();
   assert.equal(device.allocator.lastSeq, 3);
@@ -169,7 +169,7 @@ test("the lifecycle lock is taken before the address is chosen and released afte
     }),
   });
   tracker.addProcessor({ process: (c) => void log.push(`report seq ${c.seq}${held ? " (locked)" : ""}`) });
-  const buffer = Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
+  const buffer = DeviceBuffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
   buffer.deallocate();
   assert.deepEqual(log, [
     "acquire at seq 0",
@@ -185,15 +185,15 @@ test("a FREE reaches a tracker that never saw the device allocate (adopted buffe
   for (const shared of [false, true]) {
     const device = Device.create(TINY, { id: 9, shared });
     const first = new GraphTracker();
-    const a = Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker: first });
-    Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker: first });
+    const a = DeviceBuffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker: first });
+    DeviceBuffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker: first });
     const second = new GraphTracker();
     const got: AllocationChange[] = [];
     second.addProcessor({ process: (c) => void got.push(c) });
-    Buffer.adopt(device, a.transfer(), { tracker: second }).deallocate();
+    DeviceBuffer.adopt(device, a.transfer(), { tracker: second }).deallocate();
     assert.deepEqual(
       got.map((c) => [c.op, c.seq]),
-      [[ChangeOp.DEALLOCATE, 3]],
+      [[ChangeOp.FREE, 3]],
       `shared=${shared}: delivered at once, not held waiting for numbers 1 and 2`,
     );
   }

@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { Buffer } from "../../src/device/buffer.js";
 import { type AllocationChange, type AllocationProcessor, ChangeOp } from "../../src/device/change.js";
 import { Device } from "../../src/device/device.js";
+import { DeviceBuffer } from "../../src/device/device-buffer.js";
 import { GraphTracker } from "../../src/device/graph-tracker.js";
 import { MemoryType } from "../../src/device/memory-type.js";
 import { TINY } from "../../src/device/presets.js";
@@ -39,7 +39,7 @@ class ObjectRecorder implements AllocationProcessor {
 
 function fields(seq: number, deviceId = 0): Parameters<GraphTracker["trackFields"]> {
   return [
-    seq % 2 === 1 ? ChangeOp.ALLOCATE : ChangeOp.DEALLOCATE,
+    seq % 2 === 1 ? ChangeOp.ALLOC : ChangeOp.FREE,
     deviceId,
     MemoryType.DRAM,
     seq,
@@ -130,7 +130,7 @@ test("Buffers report through the field path with the allocator's seq, id, addres
   const byObject = new ObjectRecorder();
   tracker.addProcessor(byFields);
   const buffers = [1, 2, 3].map((pages) =>
-    Buffer.create(
+    DeviceBuffer.create(
       device,
       { memoryType: MemoryType.DRAM, sizeBytes: pages * 64, pageSizeBytes: 64 },
       { tracker },

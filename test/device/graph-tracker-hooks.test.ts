@@ -1,9 +1,9 @@
 // Capture mode: a hooked allocation gets address 0, no memory and no sequence number, and is not reported.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Buffer, BufferStatus } from "../../src/device/buffer.js";
 import type { AllocationChange } from "../../src/device/change.js";
 import { Device } from "../../src/device/device.js";
+import { BufferStatus, DeviceBuffer } from "../../src/device/device-buffer.js";
 import { type GraphHooks, GraphTracker, type HookedBuffer } from "../../src/device/graph-tracker.js";
 import { MemoryType } from "../../src/device/memory-type.js";
 import { TINY } from "../../src/device/presets.js";
@@ -34,7 +34,7 @@ test("a captured allocation has address 0, no memory, no sequence number, and no
   const { device, tracker, changes } = setup();
   const hook = new CaptureHook();
   tracker.pushHook(hook);
-  const buffer = Buffer.create(device, { memoryType: MemoryType.L1, sizeBytes: 1024 }, { tracker });
+  const buffer = DeviceBuffer.create(device, { memoryType: MemoryType.L1, sizeBytes: 1024 }, { tracker });
   assert.equal(buffer.status, BufferStatus.ALLOCATED);
   assert.equal(buffer.hooked, true);
   assert.equal(buffer.address, 0);
@@ -53,7 +53,7 @@ test("a captured allocation has address 0, no memory, no sequence number, and no
 test("a captured buffer freed after the hook is gone still releases nothing", () => {
   const { device, tracker, changes } = setup();
   tracker.pushHook(new CaptureHook());
-  const buffer = Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
+  const buffer = DeviceBuffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
   tracker.popHook();
   buffer.deallocate();
   assert.equal(buffer.status, BufferStatus.DEALLOCATED);
@@ -67,12 +67,12 @@ test("the hook stack: only the top hook is consulted; popping restores the one b
   const observe = new CaptureHook(false);
   tracker.pushHook(capture);
   tracker.pushHook(observe);
-  const real = Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
+  const real = DeviceBuffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
   assert.equal(real.hooked, false);
   assert.equal(observe.allocations.length, 1);
   assert.equal(capture.allocations.length, 0);
   assert.equal(tracker.popHook(), observe);
-  const captured = Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
+  const captured = DeviceBuffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
   assert.equal(captured.hooked, true);
   assert.equal(changes.length, 1, "only the real allocation is reported");
   assert.equal(tracker.popHook(), capture);
@@ -81,7 +81,7 @@ test("the hook stack: only the top hook is consulted; popping restores the one b
 
 test("a hook that claims the deallocation of a real buffer is refused before anything changes", () => {
   const { device, tracker, changes } = setup();
-  const buffer = Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
+  const buffer = DeviceBuffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker });
   tracker.pushHook(new CaptureHook(true));
   assert.throws(() => buffer.deallocate(), {
     code: "DEVICE_HOOKED_DEALLOCATION",

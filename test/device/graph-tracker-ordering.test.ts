@@ -4,16 +4,16 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AtomicsMutex } from "../../src/device/allocator/lock.js";
-import { Buffer } from "../../src/device/buffer.js";
 import { type AllocationChange, ChangeOp } from "../../src/device/change.js";
 import { Device } from "../../src/device/device.js";
+import { DeviceBuffer } from "../../src/device/device-buffer.js";
 import { GraphTracker } from "../../src/device/graph-tracker.js";
 import { MemoryType } from "../../src/device/memory-type.js";
 import { TINY } from "../../src/device/presets.js";
 
 function change(deviceId: number, seq: number): AllocationChange {
   return {
-    op: seq % 2 === 1 ? ChangeOp.ALLOCATE : ChangeOp.DEALLOCATE,
+    op: seq % 2 === 1 ? ChangeOp.ALLOC : ChangeOp.FREE,
     deviceId,
     memoryType: MemoryType.DRAM,
     seq,
@@ -195,7 +195,7 @@ test("a shared-memory mutex plugs in as the lifecycle lock (for devices shared b
     },
   });
   const device = Device.create(TINY, { id: 4, shared: true });
-  Buffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker }).deallocate();
+  DeviceBuffer.create(device, { memoryType: MemoryType.DRAM, sizeBytes: 64 }, { tracker }).deallocate();
   assert.equal(lockedDuringReport, true);
   assert.equal(Atomics.load(word, 0), 0, "released after the step");
 });

@@ -8,7 +8,7 @@ import { TINY } from "../../src/device/presets.js";
 import { compareLiveSets } from "../../src/race/live-set-comparison.js";
 import { type ReplayEvent, replayEvents } from "../../src/race/replay.js";
 
-const A = ChangeOp.ALLOCATE;
+const A = ChangeOp.ALLOC;
 
 function ev(op: ChangeOp, seq: number, allocationId: number, address: number, sizeBytes = 64): ReplayEvent {
   return { op, deviceId: 0, memoryType: MemoryType.DRAM, seq, allocationId, address, sizeBytes };

@@ -8,8 +8,8 @@ import { TINY } from "../../src/device/presets.js";
 import { type ReplayEvent, replayEvents, streamKey } from "../../src/race/replay.js";
 import type { ReplayAnomalyKind } from "../../src/race/replay-anomaly-kind.js";
 
-const A = ChangeOp.ALLOCATE;
-const F = ChangeOp.DEALLOCATE;
+const A = ChangeOp.ALLOC;
+const F = ChangeOp.FREE;
 
 function ev(
   op: ChangeOp,

@@ -10,22 +10,22 @@ import { decodeReports, RECORD_FIELDS, ReportChannel } from "../../src/race/repo
 test("records are packed in the canonical field order, batched, and decoded back", () => {
   const batches: Float64Array[] = [];
   const channel = new ReportChannel((records) => batches.push(records), 2);
-  channel.report(ChangeOp.ALLOCATE, 3, MemoryType.L1, 7, 11, 0x1000, 4096, 256);
-  channel.report(ChangeOp.DEALLOCATE, 3, MemoryType.L1, 8, 11, 0x1000, 4096, 256);
-  channel.report(ChangeOp.ALLOCATE, 4, MemoryType.DRAM, 1, 1, 0x40, 64, 64);
+  channel.report(ChangeOp.ALLOC, 3, MemoryType.L1, 7, 11, 0x1000, 4096, 256);
+  channel.report(ChangeOp.FREE, 3, MemoryType.L1, 8, 11, 0x1000, 4096, 256);
+  channel.report(ChangeOp.ALLOC, 4, MemoryType.DRAM, 1, 1, 0x40, 64, 64);
   assert.equal(batches.length, 1, "a full batch is sent at once");
   channel.flush();
   assert.equal(batches.length, 2);
   assert.deepEqual(
     [...batches[0]!.subarray(0, RECORD_FIELDS)],
-    [ChangeOp.ALLOCATE, 3, MemoryType.L1, 7, 11, 0x1000, 4096, 256],
+    [ChangeOp.ALLOC, 3, MemoryType.L1, 7, 11, 0x1000, 4096, 256],
   );
   assert.equal(batches[1]!.length, RECORD_FIELDS, "a partial batch is cut to its records");
 
   const events: ReplayEvent[] = [];
   for (const batch of batches) decodeReports(batch, 5, events);
   assert.deepEqual(events[2], {
-    op: ChangeOp.ALLOCATE,
+    op: ChangeOp.ALLOC,
     processId: 5,
     deviceId: 4,
     memoryType: MemoryType.DRAM,
@@ -38,9 +38,9 @@ test("records are packed in the canonical field order, batched, and decoded back
   assert.deepEqual(
     events.map((e) => [e.op, e.seq]),
     [
-      [ChangeOp.ALLOCATE, 7],
-      [ChangeOp.DEALLOCATE, 8],
-      [ChangeOp.ALLOCATE, 1],
+      [ChangeOp.ALLOC, 7],
+      [ChangeOp.FREE, 8],
+      [ChangeOp.ALLOC, 1],
     ],
   );
 });

@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { Buffer } from "../../src/device/buffer.js";
 import { ChangeOp } from "../../src/device/change.js";
 import { Device } from "../../src/device/device.js";
+import { DeviceBuffer } from "../../src/device/device-buffer.js";
 import { GraphTracker } from "../../src/device/graph-tracker.js";
 import { MemoryType } from "../../src/device/memory-type.js";
 import { TINY } from "../../src/device/presets.js";
@@ -60,7 +60,7 @@ async function runProgram(s: fc.Scheduler, program: Program, mode: "naive" | "or
         });
         await window(task); // the allocator's lock is released; the report leaves later
         send(task, {
-          op: ChangeOp.ALLOCATE,
+          op: ChangeOp.ALLOC,
           deviceId: 0,
           memoryType: a.memoryType,
           seq: 0,
@@ -73,7 +73,7 @@ async function runProgram(s: fc.Scheduler, program: Program, mode: "naive" | "or
           async free() {
             await window(task);
             send(task, {
-              op: ChangeOp.DEALLOCATE,
+              op: ChangeOp.FREE,
               deviceId: 0,
               memoryType: a.memoryType,
               seq: 0,
@@ -99,7 +99,7 @@ async function runProgram(s: fc.Scheduler, program: Program, mode: "naive" | "or
     protocol = {
       async allocate(task, pages) {
         sender = task;
-        const buffer = Buffer.create(
+        const buffer = DeviceBuffer.create(
           device,
           { memoryType: MemoryType.DRAM, sizeBytes: pages * 64, pageSizeBytes: 64 },
           { tracker },

@@ -10,7 +10,7 @@
  *   the release is the only way to know it.)
  * - Nothing for a captured (hooked) allocation: it has address 0, no memory and no sequence number.
  * - Nothing for a zero-size buffer: it never reaches the allocator.
- * - Nothing for a pre-allocated, non-owning buffer (`Buffer.atAddress`) nor when it is marked as
+ * - Nothing for a pre-allocated, non-owning buffer (`DeviceBuffer.atAddress`) nor when it is marked as
  *   deallocated. It is a view of memory another allocation owns; that owner's ALLOC and FREE already
  *   account for the bytes. The original server reported views by address, which double-counted them
  *   and forced its "ref_count" rule for repeated ALLOCs at one address.
@@ -35,8 +35,8 @@ import { MEMORY_TYPES, type MemoryType } from "./memory-type.js";
 const REQUESTED = "ALLOCATION_REQUESTED";
 const ALLOCATED = "ALLOCATED";
 const DEALLOCATED = "DEALLOCATED";
-const OP_ALLOCATE: ChangeOp = ChangeOp.ALLOCATE;
-const OP_DEALLOCATE: ChangeOp = ChangeOp.DEALLOCATE;
+const OP_ALLOC: ChangeOp = ChangeOp.ALLOC;
+const OP_FREE: ChangeOp = ChangeOp.FREE;
 const MEMORY_TYPE_LIMIT = MEMORY_TYPES.length;
 
 /** The part of an allocator a buffer uses (the device's Allocator). */
@@ -104,7 +104,11 @@ export interface BufferTransfer {
   subDeviceManagerId: number | undefined;
 }
 
-export class Buffer implements HookedBuffer {
+/**
+ * tt-metal's Buffer. Named DeviceBuffer because a class named Buffer shadows Node's global Buffer in
+ * every module that imports it.
+ */
+export class DeviceBuffer implements HookedBuffer {
   readonly deviceId: number;
   readonly memoryType: MemoryType;
   readonly sizeBytes: number;
@@ -140,12 +144,12 @@ export class Buffer implements HookedBuffer {
   }
 
   /**
-   * Create and allocate a buffer (tt-metal's Buffer::create). Throws InvalidSizeError,
+   * Create and allocate a buffer (tt-metal's DeviceBuffer::create). Throws InvalidSizeError,
    * InvalidPageSizeError, InvalidMemoryTypeError, DeviceClosedError, SubDeviceManagerMismatchError or the
    * allocator's OutOfMemoryError; nothing is allocated or reported when it throws.
    */
-  static create(device: BufferDevice, spec: BufferSpec, options: BufferOptions = {}): Buffer {
-    const buffer = new Buffer(device, spec, true, options.tracker ?? defaultGraphTracker);
+  static create(device: BufferDevice, spec: BufferSpec, options: BufferOptions = {}): DeviceBuffer {
+    const buffer = new DeviceBuffer(device, spec, true, options.tracker ?? defaultGraphTracker);
     if (buffer.sizeBytes === 0) {
       // tt-metal: a zero-size buffer is "allocated" without asking the allocator.
       buffer.statusValue = ALLOCATED;
@@ -156,7 +160,7 @@ export class Buffer implements HookedBuffer {
   }
 
   /**
-   * A pre-allocated, non-owning buffer at `address` (tt-metal's Buffer::create with an address, used for
+   * A pre-allocated, non-owning buffer at `address` (tt-metal's DeviceBuffer::create with an address, used for
    * views of memory another buffer owns). It is never reported and never frees memory.
    */
   static atAddress(
@@ -164,8 +168,8 @@ export class Buffer implements HookedBuffer {
     address: number,
     spec: BufferSpec,
     options: BufferOptions = {},
-  ): Buffer {
-    const buffer = new Buffer(device, spec, false, options.tracker ?? defaultGraphTracker);
+  ): DeviceBuffer {
+    const buffer = new DeviceBuffer(device, spec, false, options.tracker ?? defaultGraphTracker);
     buffer.addressValue = address;
     buffer.statusValue = ALLOCATED;
     return buffer;
@@ -175,8 +179,8 @@ export class Buffer implements HookedBuffer {
    * Take over a buffer another thread allocated on the same shared device (see `transfer`). The ALLOC was
    * reported where it happened; this buffer reports the FREE when it deallocates.
    */
-  static adopt(device: BufferDevice, transfer: BufferTransfer, options: BufferOptions = {}): Buffer {
-    const buffer = new Buffer(
+  static adopt(device: BufferDevice, transfer: BufferTransfer, options: BufferOptions = {}): DeviceBuffer {
+    const buffer = new DeviceBuffer(
       device,
       {
         memoryType: transfer.memoryType,
@@ -230,7 +234,7 @@ export class Buffer implements HookedBuffer {
   }
 
   /**
-   * Release the memory and report the FREE (tt-metal's Buffer::deallocate). A no-op for a non-owning
+   * Release the memory and report the FREE (tt-metal's DeviceBuffer::deallocate). A no-op for a non-owning
    * buffer and for a buffer that is not allocated (double deallocate). Throws
    * SubDeviceManagerMismatchError, or HookedDeallocationError from the tracker, before anything changes.
    */
@@ -248,7 +252,7 @@ export class Buffer implements HookedBuffer {
         try {
           const grant = this.device.allocator.deallocate(this.memoryType, this.addressValue);
           this.statusValue = DEALLOCATED;
-          this.report(OP_DEALLOCATE, grant.seq, grant.allocationId, grant.sizeBytes);
+          this.report(OP_FREE, grant.seq, grant.allocationId, grant.sizeBytes);
         } finally {
           lock.leave();
         }
@@ -267,7 +271,7 @@ export class Buffer implements HookedBuffer {
   }
 
   /**
-   * Hand this allocation to another thread, which takes it over with `Buffer.adopt` and frees it there.
+   * Hand this allocation to another thread, which takes it over with `DeviceBuffer.adopt` and frees it there.
    * This buffer becomes a non-owning view, so deallocating it here is a no-op.
    */
   transfer(): BufferTransfer {
@@ -316,7 +320,7 @@ export class Buffer implements HookedBuffer {
       this.sizePerBankValue = grant.sizePerBankBytes;
       // As in tt-metal, the status is ALLOCATED before the tracker hears about it.
       this.statusValue = ALLOCATED;
-      this.report(OP_ALLOCATE, grant.seq, grant.allocationId, grant.sizeBytes);
+      this.report(OP_ALLOC, grant.seq, grant.allocationId, grant.sizeBytes);
     } finally {
       lock.leave();
     }
