@@ -166,57 +166,25 @@ export class AllocationClient implements EventRecorder {
     try {
       this.encoder.append(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestampNs);
     } catch {
-      // The encoder refuses values the wire cannot carry, so a frame we send always decodes.
-      if (
-        !this.appendWithRepairedTimestamp(
-          op,
-          deviceId,
-          memoryType,
-          seq,
-          allocationId,
-          address,
-          sizeBytes,
-          timestampNs,
-        )
-      ) {
+      // The encoder refuses values the wire cannot carry, so a frame we send always decodes. The
+      // timestamp is informative, the rest is identity: an event whose only fault is a clock outside
+      // [0, 2^53) ns (epoch-based ns) is sent with timestamp 0, a fractional one rounded down, rather than
+      // lost, which would leave a gap.
+      const repaired = timestampNs >= 0 && timestampNs < 2 ** 53 ? Math.floor(timestampNs) : 0;
+      try {
+        this.encoder.append(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, repaired);
+      } catch {
         this.stats.invalid++;
         return;
       }
+      this.stats.repairedTimestamps++;
     }
     if (this.encoder.count >= this.batchLimit) {
       this.sealBatch();
-      if (!this.pumpScheduled) {
-        this.pumpScheduled = true;
-        setImmediate(this.immediatePump);
-      }
+      this.schedulePump();
     } else if (!this.flushTimerArmed) {
       this.armFlushTimer();
     }
-  }
-
-  /**
-   * The timestamp is informative, the rest is identity: an event whose only fault is a clock outside
-   * [0, 2^53) ns (epoch-based ns) is sent with timestamp 0, a fractional one rounded down, rather than lost,
-   * which would leave a gap. Returns false when another field is at fault.
-   */
-  private appendWithRepairedTimestamp(
-    op: number,
-    deviceId: number,
-    memoryType: number,
-    seq: number,
-    allocationId: number,
-    address: number,
-    sizeBytes: number,
-    timestampNs: number,
-  ): boolean {
-    const repaired = timestampNs >= 0 && timestampNs < 2 ** 53 ? Math.floor(timestampNs) : 0;
-    try {
-      this.encoder.append(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, repaired);
-    } catch {
-      return false;
-    }
-    this.stats.repairedTimestamps++;
-    return true;
   }
 
   /**

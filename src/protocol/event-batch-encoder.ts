@@ -12,7 +12,8 @@ const RECORD_BYTES = EVENT_RECORD_BYTES;
 const TYPE_LIMIT = MEMORY_TYPE_COUNT;
 const DEVICE_LIMIT = ALL_DEVICES;
 // Private copies of the offsets for the record writer: V8 folds a module-local constant, but
-// re-reads a property of an exported object at every use.
+// re-reads a property of an exported object at every use. event-record.ts keeps the same copies for
+// the readers, deliberately: a shared module would export them, which is the cost avoided here.
 const OP = EventRecordOffset.OP;
 const MEMORY_TYPE = EventRecordOffset.MEMORY_TYPE;
 const DEVICE_ID = EventRecordOffset.DEVICE_ID;
@@ -196,6 +197,8 @@ export class EventBatchEncoder {
 }
 
 /** Throws the ProtocolError the decoder would raise for this event, if any. */
+// Parameters in EventFields order, typed as plain numbers: it names the fault in values the tuple's
+// types would refuse.
 export function checkEvent(
   op: number,
   deviceId: number,

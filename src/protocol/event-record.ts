@@ -22,8 +22,8 @@ export const EventRecordOffset = {
   TIMESTAMP_NS: 40,
 } as const;
 
-// Private copies of the offsets for the hot readers and writers: V8 folds a module-local constant, but
-// re-reads a property of an exported object at every use.
+// Private copies of the offsets for the hot readers: V8 folds a module-local constant, but re-reads a
+// property of an exported object at every use (event-batch-encoder.ts keeps the same copies, on purpose).
 const OP = EventRecordOffset.OP;
 const MEMORY_TYPE = EventRecordOffset.MEMORY_TYPE;
 const DEVICE_ID = EventRecordOffset.DEVICE_ID;

@@ -25,6 +25,7 @@ export class ReportChannel {
     this.batch = new Float64Array(recordsPerBatch * RECORD_FIELDS);
   }
 
+  // Plain parameters in ChangeFields order (sizePerBankBytes in the timestamp's place): no object per report.
   report(
     op: ChangeOp,
     deviceId: number,

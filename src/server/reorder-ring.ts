@@ -62,6 +62,7 @@ export class ReorderRing {
   }
 
   /** Holds one event (`op` non-zero) whose seq lies at or above the window's `base`. */
+  // Plain parameters, as in Sequencer.push() (no object per event).
   put(
     op: number,
     memoryType: number,

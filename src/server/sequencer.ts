@@ -126,7 +126,10 @@ export class Sequencer {
 
   /**
    * One event, in whatever order it arrived. `nowMs` (the clock when its batch arrived) stamps the
-   * allocations it applies; a batch reads the clock once, not once per event.
+   * allocations it applies; a batch reads the clock once, not once per event. Fields as plain
+   * parameters in EventFields order, less deviceId (one sequencer per device) and the timestamp (the
+   * server stamps arrival): the per-event path builds no object. Repeated on purpose in buffer(),
+   * ReorderRing.put() and Session's batch loop.
    */
   push(
     op: number,
@@ -304,6 +307,7 @@ export class Sequencer {
     }
   }
 
+  // Plain parameters, as in push() (no object per event).
   private buffer(
     op: number,
     memoryType: number,

@@ -94,6 +94,7 @@ export class SlotIndex {
   /**
    * Stores `slot` (>= 0) under `key` unless `key` is present. Returns NO_SLOT when it stored it,
    * else the slot already there (and changes nothing). One probe where `has` + `set` would take two.
+   * The probe loop is set()'s with another rule on a hit, written out again so each stays a plain loop.
    */
   insertIfAbsent(key: number, slot: number): number {
     const keys = this.keys;
