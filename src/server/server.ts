@@ -206,6 +206,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       logEvents: verbose,
       closeTimeoutMs: 2000,
       helloTimeoutMs,
+      timers,
     });
     connections.add(connection);
     const closed = new Promise<void>((resolve) =>
