@@ -11,6 +11,7 @@ import { type AnomalyLog, NO_SESSION } from "./anomaly-log.js";
 import { ServerError, ServerErrorCode } from "./errors.js";
 import type { Session, SessionPeer } from "./session.js";
 import type { SessionTable } from "./session-table.js";
+import type { TimerScheduler } from "./timers.js";
 
 /** Server-wide connection counters (reported by the API). */
 export class ConnectionCounters {
@@ -33,6 +34,8 @@ export interface ConnectionDeps {
   closeTimeoutMs: number;
   /** How long a new connection may take to send HELLO, ms (a silent peer must not hold a socket forever). */
   helloTimeoutMs: number;
+  /** Runs the HELLO timeout (injected so that tests drive it with a fake clock). */
+  timers: TimerScheduler;
 }
 
 let nextConnectionId = 1;
@@ -51,6 +54,8 @@ export class Connection implements SessionPeer {
   private closing = false;
   private closed = false;
   private closeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Pending until HELLO is accepted; restarted by every chunk before it (an idle timeout, as before). */
+  private helloTimer: unknown;
   private readonly event: AllocationEvent = emptyAllocationEvent();
 
   constructor(
@@ -66,11 +71,7 @@ export class Connection implements SessionPeer {
       this.deps.log.debug({ connection: this.id, err: error }, "connection error"),
     );
     socket.on("close", () => this.onClose());
-    socket.setTimeout(deps.helloTimeoutMs, () => {
-      if (this.session === undefined) {
-        this.fail(ServerErrorCode.HELLO_TIMEOUT, `no HELLO within ${deps.helloTimeoutMs} ms of connecting`);
-      }
-    });
+    this.startHelloTimer();
   }
 
   /** Session of this connection once HELLO is accepted. */
@@ -94,6 +95,7 @@ export class Connection implements SessionPeer {
 
   private onData(chunk: Buffer): void {
     if (this.closing) return; // after a failure the rest of the stream is discarded unread
+    if (this.helloTimer !== undefined) this.startHelloTimer();
     let error: ProtocolError | undefined;
     try {
       error = this.decoder.feed(chunk, this.onFrame);
@@ -123,6 +125,7 @@ export class Connection implements SessionPeer {
     this.closed = true;
     this.closing = true;
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    this.stopHelloTimer();
     this.deps.counters.open--;
     const session = this.session;
     if (session !== undefined) {
@@ -209,7 +212,7 @@ export class Connection implements SessionPeer {
       }
       throw error;
     }
-    this.socket.setTimeout(0);
+    this.stopHelloTimer();
     this.socket.write(encodeWelcome({ version: PROTOCOL_VERSION, maxFrameBytes: this.deps.maxFrameBytes }));
   }
 
@@ -233,6 +236,25 @@ export class Connection implements SessionPeer {
         event.sizeBytes,
       );
     }
+  }
+
+  private startHelloTimer(): void {
+    this.stopHelloTimer();
+    this.helloTimer = this.deps.timers.set(() => {
+      this.helloTimer = undefined;
+      if (this.session === undefined) {
+        this.fail(
+          ServerErrorCode.HELLO_TIMEOUT,
+          `no HELLO within ${this.deps.helloTimeoutMs} ms of connecting`,
+        );
+      }
+    }, this.deps.helloTimeoutMs);
+  }
+
+  private stopHelloTimer(): void {
+    if (this.helloTimer === undefined) return;
+    this.deps.timers.clear(this.helloTimer);
+    this.helloTimer = undefined;
   }
 
   /** The one failure path: count, tell the peer why, stop reading, close. */

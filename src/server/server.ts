@@ -108,6 +108,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       logEvents: verbose,
       closeTimeoutMs: 2000,
       helloTimeoutMs: resolved.helloTimeoutMs,
+      timers,
     });
     connections.add(connection);
     const closed = new Promise<void>((resolve) =>

@@ -99,4 +99,8 @@ export function sortedLive(live: Map<number, LiveAllocation>): LiveAllocation[] 
     .sort((a, b) => a.allocationId - b.allocationId);
 }
 
+/**
+ * Lets `ms` of real time pass between slices of a workload, so that the client's own (real) timers run
+ * as they would in a busy process. Not a way to wait for a condition: use test/support/wait-for.ts.
+ */
 export const tick = (ms = 0) => new Promise<void>((resolve) => setTimeout(resolve, ms));

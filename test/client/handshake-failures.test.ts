@@ -4,6 +4,7 @@ import { test } from "node:test";
 import { AllocationClient } from "../../src/client/allocation-client.js";
 import { ClientErrorCode, type ServerErrorFrameError } from "../../src/client/errors.js";
 import { encodeError } from "../../src/protocol/codec.js";
+import { waitFor } from "../support/wait-for.js";
 import { FixtureServer, unusedSocketPath } from "./fixture-server.js";
 
 const DEVICE = { deviceId: 0, name: "d0", architecture: "TINY", capacityBytes: [0, 0, 0, 0, 0, 0, 0] };
@@ -15,13 +16,14 @@ test("a server that never answers HELLO: handshake timeout is reported and the c
     socketPath: server.path,
     devices: [DEVICE],
     handshakeTimeoutMs: 50,
-    reconnectInitialMs: 1000,
+    // Far longer than any wait below, so the client is still backing off (not retrying) when checked.
+    reconnectInitialMs: 60_000,
+    reconnectMaxMs: 60_000,
     onError: (error) => errors.push(error.code),
   });
   try {
     for (let seq = 1; seq <= 10; seq++) client.record(1, 0, 0, seq, seq, seq, 64, 0);
-    const deadline = Date.now() + 3000;
-    while (client.state !== "backoff" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => client.state === "backoff", { what: "the client to back off" });
     assert.equal(client.state, "backoff");
     assert.deepEqual(errors, [ClientErrorCode.HANDSHAKE_TIMEOUT]);
     assert.equal(client.counters.dropped, 10, "events queued during the handshake are dropped and counted");
@@ -50,8 +52,7 @@ test("an ERROR frame from the server is reported with the server's code, then th
     },
   });
   try {
-    const deadline = Date.now() + 3000;
-    while (connections < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => connections >= 2, { what: "a second connection" });
     assert.ok(connections >= 2, "it tried again");
     assert.ok(errors.length >= 1);
     assert.equal(errors[0].serverCode, "SERVER_REJECTED");
@@ -75,12 +76,13 @@ test("garbage from the server is a protocol violation, reported, never thrown", 
   const client = new AllocationClient({
     socketPath: path,
     devices: [DEVICE],
-    reconnectInitialMs: 1000,
+    // Far longer than the wait below: one connection, so exactly one error.
+    reconnectInitialMs: 60_000,
+    reconnectMaxMs: 60_000,
     onError: (error) => errors.push(error.code),
   });
   try {
-    const deadline = Date.now() + 3000;
-    while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => errors.length > 0, { what: "the protocol violation to be reported" });
     assert.deepEqual(errors, [ClientErrorCode.PROTOCOL_VIOLATION]);
   } finally {
     await client.close();

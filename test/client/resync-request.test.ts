@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { AllocationClient } from "../../src/client/allocation-client.js";
 import { ClientErrorCode } from "../../src/client/errors.js";
 import { ALL_DEVICES, FrameType } from "../../src/protocol/frames.js";
+import { waitFor } from "../support/wait-for.js";
 import { DeviceWorkload, sortedLive } from "./device-workload.js";
 import { FixtureServer } from "./fixture-server.js";
 
@@ -70,12 +71,9 @@ test("a RESYNC_REQUEST the client cannot answer (no snapshot source) is reported
   try {
     await server.waitFor(() => server.framesOf(FrameType.HELLO).length === 1);
     await client.flush();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => client.state === "ready", { what: "the client to be ready" });
     server.sendResyncRequest(0);
-    const deadline = Date.now() + 5000;
-    while (client.counters.resyncRequests === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await waitFor(() => client.counters.resyncRequests > 0, { what: "the client to see the RESYNC_REQUEST" });
     assert.deepEqual(errors, [ClientErrorCode.SNAPSHOT_FAILED]);
     assert.equal(client.state, "ready", "the connection stays up");
   } finally {

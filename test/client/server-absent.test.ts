@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { AllocationClient } from "../../src/client/allocation-client.js";
 import { ClientErrorCode } from "../../src/client/errors.js";
 import { FrameType } from "../../src/protocol/frames.js";
+import { waitFor } from "../support/wait-for.js";
 import { DeviceWorkload, sortedLive } from "./device-workload.js";
 import { FixtureServer, unusedSocketPath } from "./fixture-server.js";
 
@@ -32,7 +33,13 @@ test("no server at start: nothing throws or blocks; when the server appears, a s
 
     workload.churn(3000);
     await client.flush(); // must not wait for a server that is not there
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await waitFor(
+      () => client.counters.disconnects >= 2 && errors.includes(ClientErrorCode.CONNECTION_FAILED),
+      {
+        what: "two failed connection attempts",
+        detail: () => `disconnects ${client.counters.disconnects}, errors ${errors.join(", ")}`,
+      },
+    );
     assert.equal(client.state === "backoff" || client.state === "connecting", true);
     assert.ok(client.counters.dropped >= calls, "events without a server are dropped and counted");
     assert.ok(client.counters.disconnects >= 2, "it keeps retrying");

@@ -2,7 +2,6 @@
 // processor throws, and when changes are tracked out of order.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { AtomicsMutex } from "../../src/device/allocator/lock.js";
 import { type AllocationChange, ChangeOp } from "../../src/device/change.js";
 import { Device } from "../../src/device/device.js";
@@ -10,6 +9,7 @@ import { DeviceBuffer } from "../../src/device/device-buffer.js";
 import { GraphTracker } from "../../src/device/graph-tracker.js";
 import { MemoryType } from "../../src/device/memory-type.js";
 import { TINY } from "../../src/device/presets.js";
+import { eventLoopTurns } from "../support/wait-for.js";
 
 function change(deviceId: number, seq: number): AllocationChange {
   return {
@@ -38,8 +38,9 @@ test("an asynchronous processor gets its next change only after the previous one
       started.push(c.seq);
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      // Later changes finish faster: without the per-processor queue they would overtake.
-      await sleep(c.seq % 3 === 0 ? 5 : 0);
+      // Later changes finish faster: without the per-processor queue they would overtake. (Event-loop
+      // turns, not milliseconds: the order under test does not depend on the machine's speed.)
+      await eventLoopTurns(c.seq % 3 === 0 ? 5 : 0);
       finished.push(c.seq);
       inFlight--;
     },
@@ -108,7 +109,7 @@ test("asynchronous processors also receive reordered changes in sequence order",
   const got: number[] = [];
   tracker.addProcessor({
     async process(c) {
-      await sleep(1);
+      await eventLoopTurns(1);
       got.push(c.seq);
     },
   });
@@ -151,7 +152,7 @@ test("an asynchronous processor's queue is bounded: overflow is dropped and coun
   const got: number[] = [];
   tracker.addProcessor({
     async process(c) {
-      await sleep(1);
+      await eventLoopTurns(1);
       got.push(c.seq);
     },
   });

@@ -9,6 +9,7 @@ import { createInterface } from "node:readline";
 import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { AllocationsResponse, SummaryResponse } from "../../src/server/api-types.js";
+import { waitFor as poll } from "../support/wait-for.js";
 
 export const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 export const DEMO_PROCESS = fileURLToPath(new URL("../../src/demo/process-main.js", import.meta.url));
@@ -43,29 +44,29 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `probe` until it returns a value other than undefined, or throws with `what` after `timeoutMs`. */
+/**
+ * Polls `probe` until it returns a value other than undefined, or throws with `what` after `timeoutMs`.
+ * A probe that throws counts as "not yet" (a server still starting refuses connections); the last such
+ * error is shown if the deadline passes.
+ */
 export async function waitFor<T>(
   what: string,
   timeoutMs: number,
   probe: () => Promise<T | undefined>,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
   let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
-    await sleep(25);
-  }
+  const found = await poll(
+    async () => {
+      try {
+        return await probe();
+      } catch (err) {
+        last = err;
+        return undefined;
+      }
+    },
+    { what, timeoutMs, intervalMs: 25, detail: () => (last ? String(last) : undefined) },
+  );
+  return found as T;
 }
 
 /** A child process with its output lines collected. */

@@ -13,7 +13,8 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { SmiJson } from "../../src/monitor/smi/json.js";
 import type { SummaryResponse } from "../../src/server/api-types.js";
-import { eventually, RawLegacyClient } from "./legacy-server.js";
+import { waitFor } from "../support/wait-for.js";
+import { RawLegacyClient } from "./legacy-server.js";
 import { RESPONSE_OFFSETS, request, TYPE, u64 } from "./wire.js";
 
 const run = promisify(execFile);
@@ -153,12 +154,15 @@ for (const frameBytes of [144, 112] as const) {
     const died = new Promise<NodeJS.Signals | null>((resolve) => client.once("exit", (_c, s) => resolve(s)));
     client.stdin!.end("die\n");
     assert.equal(await died, "SIGKILL");
-    await eventually(async () => {
-      const after = await summary();
-      return (
-        !after.processes.some((p) => p.pid === report.pid) &&
-        after.devices.every((d) => Object.values(d.memory).every((m) => m.used === 0))
-      );
-    }, 5000);
+    await waitFor(
+      async () => {
+        const after = await summary();
+        return (
+          !after.processes.some((p) => p.pid === report.pid) &&
+          after.devices.every((d) => Object.values(d.memory).every((m) => m.used === 0))
+        );
+      },
+      { what: `the memory of the killed pid ${report.pid} to be released`, intervalMs: 25 },
+    );
   });
 }

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { encodeEvents, encodeHello } from "../../src/protocol/encode-frame.js";
 import { type ErrorFrame, FrameType } from "../../src/protocol/frames.js";
+import { waitFor } from "../support/wait-for.js";
 import { helloBytes, newSessionId, RawClient, TEST_DEVICE } from "./raw-client.js";
 import { startTestServer, type TestServer } from "./test-server.js";
 
@@ -35,9 +36,9 @@ before(async () => {
   server = await startTestServer();
   good = await RawClient.handshake(server.socketPath, { sessionId: goodSession });
   good.send(encodeEvents([goodAlloc(1), goodAlloc(2), goodAlloc(3)]));
-  for (let i = 0; i < 100 && server.queries.summary().devices[0]?.allocations !== 3; i++) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(() => server.queries.summary().devices[0]?.allocations === 3, {
+    what: "the good client's 3 allocations",
+  });
   assert.equal(await goodAllocations(), 3);
 });
 
@@ -60,8 +61,9 @@ async function expectErrorAndClose(bytes: Uint8Array[], code: string, endAfter =
   assert.ok(good.isOpen);
   assert.equal(await goodAllocations(), 3 + (goodSeq - 3));
   good.send(encodeEvents([goodAlloc(goodSeq + 1)]));
-  for (let i = 0; i < 100 && (await goodAllocations()) !== goodSeq; i++)
-    await new Promise((r) => setTimeout(r, 10));
+  await waitFor(async () => (await goodAllocations()) === goodSeq, {
+    what: `the good client's allocation ${goodSeq}`,
+  });
   assert.equal(await goodAllocations(), goodSeq);
 }
 

@@ -11,6 +11,7 @@ import {
   encodeSnapshotEnd,
 } from "../../src/protocol/encode-frame.js";
 import { type ErrorFrame, FrameType } from "../../src/protocol/frames.js";
+import { waitFor } from "../support/wait-for.js";
 import { helloBytes, newSessionId, RawClient } from "./raw-client.js";
 import { startTestServer, type TestServer } from "./test-server.js";
 
@@ -107,7 +108,7 @@ test("random and mutated input never crashes the server nor disturbs others", as
   );
   const mine = () =>
     server.queries.summary().processes.find((p) => p.sessionId === sessionId)?.devices[0]?.used.DRAM;
-  for (let i = 0; i < 200 && mine() !== 7; i++) await new Promise((r) => setTimeout(r, 5));
+  await waitFor(() => mine() === 7, { what: "the well-behaved client's allocation" });
   assert.equal(mine(), 7);
   good.destroy();
 });

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { encodeEvents } from "../../src/protocol/encode-frame.js";
 import { API_MEMORY_TYPES } from "../../src/server/api-types.js";
+import { waitFor } from "../support/wait-for.js";
 import { newSessionId, RawClient, TEST_DEVICE } from "./raw-client.js";
 import { startTestServer, type TestServer } from "./test-server.js";
 
@@ -30,7 +31,7 @@ before(async () => {
       })),
     ),
   );
-  while (server.queries.summary().devices[0]?.allocations !== 5) await new Promise((r) => setTimeout(r, 5));
+  await waitFor(() => server.queries.summary().devices[0]?.allocations === 5, { what: "the 5 allocations" });
 });
 after(async () => {
   client.destroy();

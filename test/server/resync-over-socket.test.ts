@@ -1,6 +1,6 @@
 // Gaps and snapshots end to end over a real socket: a missing seq makes the server send RESYNC_REQUEST
-// after the gap timeout; the client's watermarked snapshot heals the view; a descriptor conflict between
-// two sessions is an anomaly, not a crash.
+// after the gap timeout (on an injected clock); the client's watermarked snapshot heals the view; a
+// descriptor conflict between two sessions is an anomaly, not a crash.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import {
@@ -10,12 +10,16 @@ import {
   encodeSnapshotEnd,
 } from "../../src/protocol/encode-frame.js";
 import { FrameType, type ResyncRequestFrame } from "../../src/protocol/frames.js";
+import { ManualTimers } from "../../src/server/timers.js";
+import { waitFor } from "../support/wait-for.js";
 import { newSessionId, RawClient, TEST_DEVICE } from "./raw-client.js";
 import { startTestServer, type TestServer } from "./test-server.js";
 
+const GAP_TIMEOUT_MS = 100;
+const clock = new ManualTimers();
 let server: TestServer;
 before(async () => {
-  server = await startTestServer({ gapTimeoutMs: 100 });
+  server = await startTestServer({ gapTimeoutMs: GAP_TIMEOUT_MS, timers: clock });
 });
 after(async () => {
   await server.stop();
@@ -35,17 +39,18 @@ const event = (seq: number, op: 1 | 2 = 1) => ({
 test("a gap gets a RESYNC_REQUEST after the timeout; the snapshot makes the view exact", async () => {
   const sessionId = newSessionId();
   const client = await RawClient.handshake(server.socketPath, { sessionId });
-  const started = performance.now();
+  const live = () => server.queries.summary().processes.find((p) => p.sessionId === sessionId)!.devices[0];
+  const resyncRequests = () => server.queries.summary().server.resyncRequests;
+  const requestsBefore = resyncRequests();
   client.send(encodeEvents([event(1), event(3), event(4)])); // seq 2 "lost"
-  const request = (await client.waitFor(
-    (f) => f.type === FrameType.RESYNC_REQUEST,
-    2000,
-  )) as ResyncRequestFrame;
-  const waited = performance.now() - started;
-  assert.ok(waited >= 90, `asked after ${waited.toFixed(0)} ms`);
+  await waitFor(() => live()?.allocations === 1, { what: "seq 1 to be applied (3 and 4 wait for 2)" });
+  clock.advance(GAP_TIMEOUT_MS - 1);
+  assert.equal(resyncRequests(), requestsBefore, "no RESYNC_REQUEST before the gap timeout");
+  clock.advance(1);
+  assert.equal(resyncRequests(), requestsBefore + 1, "a RESYNC_REQUEST at the gap timeout");
+  const request = (await client.waitFor((f) => f.type === FrameType.RESYNC_REQUEST)) as ResyncRequestFrame;
   assert.equal(request.deviceId, 0);
   assert.match(request.reason, /gap/);
-  const live = () => server.queries.summary().processes.find((p) => p.sessionId === sessionId)!.devices[0];
   assert.equal(live().allocations, 1, "nothing past the hole is applied");
 
   // Snapshot at watermark 4 (seq 2 allocated id 2), then seq 5 frees id 1.
@@ -63,7 +68,7 @@ test("a gap gets a RESYNC_REQUEST after the timeout; the snapshot makes the view
   );
   client.send(encodeSnapshotEnd({ deviceId: 0, watermarkSeq: 4 }));
   client.send(encodeEvents([event(3), { ...event(1, 2), seq: 5 }])); // seq 3 is stale now
-  for (let i = 0; i < 200 && live().allocations !== 3; i++) await new Promise((r) => setTimeout(r, 5));
+  await waitFor(() => live().allocations === 3, { what: "the snapshot and seq 5 to be applied" });
   assert.equal(live().allocations, 3);
   assert.equal(live().used.DRAM, 3 * 4096);
   const { body } = await server.get("/api/v1/anomalies");

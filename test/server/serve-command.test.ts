@@ -6,6 +6,7 @@ import { existsSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "../support/wait-for.js";
 import { tempSocketPath } from "./test-server.js";
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src", "cli", "main.js");
@@ -29,18 +30,13 @@ function serve(socket: string): { child: ChildProcess; output: () => string; exi
   return { child, output: () => text, exit };
 }
 
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test("serve prints where to look, refuses a second start, exits 0 on SIGTERM and removes the socket", async () => {
   const { dir, path } = tempSocketPath();
   const first = serve(path);
-  await until(() => first.output().includes("HTTP API"));
+  await waitFor(() => first.output().includes("HTTP API"), {
+    what: "serve to print its HTTP API address",
+    detail: first.output,
+  });
   assert.match(first.output(), new RegExp(`clients connect to\\s+${path}`));
   assert.match(first.output(), /http:\/\/127\.0\.0\.1:\d+\/api\/v1\/summary/);
 

@@ -1,0 +1,70 @@
+// `npm test` runs this after the build: node's test runner on exactly the compiled test files
+// (dist/test/**/*.test.js), so that helper modules (fixtures, harnesses, worker programs) are never
+// loaded as tests and the count printed is the count of test cases. Node 20's --test takes no glob
+// patterns, hence the list. Options are passed on: `npm test -- --test-name-pattern=grace`.
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Test files of the two cores the suite is sized for (more would only make timing noisier). */
+export const TEST_CONCURRENCY = 2;
+
+const TEST_SUFFIX = ".test.js";
+
+/**
+ * The compiled test files under `compiledRoot` whose TypeScript source is still under `sourceRoot`,
+ * sorted; `stale` are compiled tests whose source was deleted (tsc does not remove its old output).
+ */
+export function testFiles(compiledRoot: string, sourceRoot: string): { files: string[]; stale: string[] } {
+  const files: string[] = [];
+  const stale: string[] = [];
+  for (const file of walk(compiledRoot)) {
+    if (!file.endsWith(TEST_SUFFIX)) continue;
+    const source = join(sourceRoot, relative(compiledRoot, file)).replace(/\.js$/, ".ts");
+    (existsSync(source) ? files : stale).push(file);
+  }
+  return { files: files.sort(), stale: stale.sort() };
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? walk(path) : [path];
+  });
+}
+
+/** dist/test: the folder above this compiled file's folder. */
+export const compiledTestRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** test/ of the checkout that holds package.json above dist/. */
+export function sourceTestRoot(): string {
+  let dir = compiledTestRoot;
+  while (!existsSync(join(dir, "package.json"))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${compiledTestRoot}`);
+    dir = parent;
+  }
+  return join(dir, "test");
+}
+
+function main(): void {
+  const { files, stale } = testFiles(compiledTestRoot, sourceTestRoot());
+  if (stale.length > 0) {
+    process.stderr.write(`run-tests: skipping compiled tests whose source is gone: ${stale.join(", ")}\n`);
+  }
+  const child = spawn(
+    process.execPath,
+    ["--test", `--test-concurrency=${TEST_CONCURRENCY}`, ...process.argv.slice(2), ...files],
+    { stdio: "inherit" },
+  );
+  child.once("exit", (code) => {
+    process.exitCode = code ?? 1;
+  });
+}
+
+// Run only as a program, and never from inside the test runner (e.g. `node --test dist/test`, which
+// loads every file under a test folder): that would start the whole suite again.
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.env["NODE_TEST_CONTEXT"] === undefined) {
+  main();
+}
