@@ -26,15 +26,6 @@ function parseMs(value: string): number {
   return ms;
 }
 
-function parseHttp(value: string): string {
-  try {
-    parseHttpAddress(value);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-  return value;
-}
-
 /** `allocwatch serve`: the allocation server (Unix socket for clients, HTTP API for monitors). */
 export function serveCommand(): Command {
   return new Command("serve")
@@ -46,7 +37,11 @@ export function serveCommand(): Command {
     .option(
       "--http <host:port>",
       `HTTP API address, port 0 = any (default ${DEFAULT_HTTP_HOST}:${DEFAULT_HTTP_PORT}, or $ALLOCWATCH_HTTP)`,
-      parseHttp,
+      (v) =>
+        cliArgument(() => {
+          parseHttpAddress(v);
+          return v;
+        }),
     )
     .option(
       "--grace-ms <ms>",
