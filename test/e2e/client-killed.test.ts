@@ -1,5 +1,8 @@
 // docs/DESIGN.md invariant 5 (nothing stale): a client process killed with SIGKILL mid-run disappears from
-// `allocwatch smi --json` within 1 s — its memory released at once, the other process's untouched.
+// `allocwatch smi --json` within 1 s — its memory released at once, the other process's untouched. The
+// suite's one reaping test with a real SIGKILL, the real clock and the real /proc liveness check; the grace
+// period, GOODBYE, re-checks, the sweep and pid reuse run on an injected clock and liveness in
+// test/server/reaper-grace-period.test.ts.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";

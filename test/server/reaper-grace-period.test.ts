@@ -1,7 +1,7 @@
 // docs/DESIGN.md invariant 5 with an injected clock and liveness (no sleeps): a live process that disconnects keeps
 // its memory for exactly the grace period; reconnecting within it keeps the session; GOODBYE releases at
 // once; a process found dead by a re-check or by the sweep is released then; a reused pid counts as dead.
-// The real clock and a real SIGKILL are covered once, in reaper-releases-dead-process.test.ts.
+// The real clock and a real SIGKILL are covered once, in test/e2e/client-killed.test.ts.
 import assert from "node:assert/strict";
 import { after, before, beforeEach, test } from "node:test";
 import { encodeEvents, encodeGoodbye } from "../../src/protocol/encode-frame.js";
