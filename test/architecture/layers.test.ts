@@ -1,23 +1,14 @@
 // Dependency arrows are enforced, not hoped for (docs/DESIGN.md rule 3): every import in src/ is checked
 // against the allowed layer graph (docs/ARCHITECTURE.md, "Layers and arrows").
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { filesUnder, repoRoot } from "../support/repo-files.js";
 
-// Walk up from the compiled test to the folder holding package.json (works from any output folder).
-function findRepoRoot(start: string): string {
-  let dir = start;
-  while (!existsSync(join(dir, "package.json"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${start}`);
-    dir = parent;
-  }
-  return dir;
-}
-const repoRoot = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
-const srcRoot = join(repoRoot, "src");
+const root = repoRoot(import.meta.url);
+const srcRoot = join(root, "src");
+const sourceFiles = (dir: string) => filesUnder(dir).filter((file) => file.endsWith(".ts"));
 
 /** Which layers each layer may import (besides itself). */
 const allowed: Record<string, readonly string[]> = {
@@ -36,14 +27,6 @@ const allowed: Record<string, readonly string[]> = {
   index: ["server", "version"],
   version: [],
 };
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith(".ts") ? [path] : [];
-  });
-}
 
 function importsOf(file: string): string[] {
   const text = readFileSync(file, "utf8");

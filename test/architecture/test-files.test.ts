@@ -2,21 +2,16 @@
 // file named so declares tests, and the runner's list is exactly their compiled output. Helper modules
 // (fixtures, harnesses, worker programs) are therefore never counted as tests.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { test } from "node:test";
+import { filesUnder } from "../support/repo-files.js";
 import { compiledTestRoot, sourceTestRoot, testFiles } from "../support/run-tests.js";
 
 const sourceRoot = sourceTestRoot();
 const TEST_DECLARATIONS = new Set(["test", "it", "describe", "suite"]);
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith(".ts") ? [path] : [];
-  });
-}
+const sourceFiles = (dir: string) => filesUnder(dir).filter((file) => file.endsWith(".ts"));
 
 /** Names a file imports from node:test that declare tests (`import test from`, `import { test, it }`). */
 function testDeclarationsOf(file: string): string[] {

@@ -4,7 +4,7 @@
 // through `allocwatch smi --json` and through a QUERY, against the client's own model.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { SmiJson } from "../../src/monitor/smi/json.js";
 import type { SummaryResponse } from "../../src/server/api-types.js";
+import { repoRoot } from "../support/repo-files.js";
 import { waitFor } from "../support/wait-for.js";
 import { RawLegacyClient } from "./legacy-server.js";
 import { RESPONSE_OFFSETS, request, TYPE, u64 } from "./wire.js";
@@ -21,16 +22,7 @@ const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const cliEntry = join(here, "../../src/cli/main.js");
 
-function repoRoot(start: string): string {
-  let dir = start;
-  while (!existsSync(join(dir, "package.json"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${start}`);
-    dir = parent;
-  }
-  return dir;
-}
-const pythonClient = join(repoRoot(here), "test/legacy/tt_client.py");
+const pythonClient = join(repoRoot(import.meta.url), "test/legacy/tt_client.py");
 
 interface ClientReport {
   pid: number;

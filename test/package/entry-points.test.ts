@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { repoRoot } from "./repo-root.js";
+import { repoRoot } from "../support/repo-files.js";
 
 const root = repoRoot(import.meta.url);
 const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };

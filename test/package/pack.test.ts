@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { repoRoot } from "./repo-root.js";
+import { repoRoot } from "../support/repo-files.js";
 
 const root = repoRoot(import.meta.url);
 

@@ -1,27 +1,16 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import test from "node:test";
-import { fileURLToPath } from "node:url";
 import { ProtocolErrorCode } from "../../src/protocol/errors.js";
+import { repoRoot } from "../support/repo-files.js";
 import { EVENTS_HEX, HELLO_HEX } from "./golden-vectors.js";
 import { decodeChunked, fromHex, hex } from "./wire-fixtures.js";
 
 // docs/PROTOCOL.md is the spec other-language clients are written from: its worked examples must be
 // the golden vectors, and its error table must list exactly our codes.
 
-function repoRoot(): string {
-  // The compiled test lives in <outDir>/test/protocol; walk up to the folder that has docs/PROTOCOL.md.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "docs", "PROTOCOL.md"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("docs/PROTOCOL.md not found above the test");
-    dir = parent;
-  }
-  return dir;
-}
-
-const doc = readFileSync(join(repoRoot(), "docs", "PROTOCOL.md"), "utf8");
+const doc = readFileSync(join(repoRoot(import.meta.url), "docs", "PROTOCOL.md"), "utf8");
 
 test("the worked hex examples are the HELLO and EVENTS golden vectors and decode cleanly", () => {
   const blocks = [...doc.matchAll(/```hex\n([\s\S]*?)```/g)].map((m) => fromHex(m[1]));

@@ -3,9 +3,10 @@
 // loaded as tests and the count printed is the count of test cases. Node 20's --test takes no glob
 // patterns, hence the list. Options are passed on: `npm test -- --test-name-pattern=grace`.
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { filesUnder, repoRoot } from "./repo-files.js";
 
 /** Test files of the two cores the suite is sized for (more would only make timing noisier). */
 export const TEST_CONCURRENCY = 2;
@@ -19,7 +20,7 @@ const TEST_SUFFIX = ".test.js";
 export function testFiles(compiledRoot: string, sourceRoot: string): { files: string[]; stale: string[] } {
   const files: string[] = [];
   const stale: string[] = [];
-  for (const file of walk(compiledRoot)) {
+  for (const file of filesUnder(compiledRoot)) {
     if (!file.endsWith(TEST_SUFFIX)) continue;
     const source = join(sourceRoot, relative(compiledRoot, file)).replace(/\.js$/, ".ts");
     (existsSync(source) ? files : stale).push(file);
@@ -27,25 +28,12 @@ export function testFiles(compiledRoot: string, sourceRoot: string): { files: st
   return { files: files.sort(), stale: stale.sort() };
 }
 
-function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    return entry.isDirectory() ? walk(path) : [path];
-  });
-}
-
 /** dist/test: the folder above this compiled file's folder. */
 export const compiledTestRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** test/ of the checkout that holds package.json above dist/. */
 export function sourceTestRoot(): string {
-  let dir = compiledTestRoot;
-  while (!existsSync(join(dir, "package.json"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${compiledTestRoot}`);
-    dir = parent;
-  }
-  return join(dir, "test");
+  return join(repoRoot(import.meta.url), "test");
 }
 
 function main(): void {
