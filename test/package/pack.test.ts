@@ -1,5 +1,6 @@
 // The published package: `npm pack` ships the compiled library and CLI, the README and the LICENSE,
-// and nothing of the tests or benchmarks. Scripts are skipped (no prepack build): this checks the file
+// the peer-credential addon's C source and its build script (an installed tarball builds it), and nothing
+// of the tests or benchmarks. Scripts are skipped (no prepack build): this checks the file
 // selection against the build the test suite runs on. Installing the tarball needs the registry, so that
 // check is done by hand (docs/ARCHITECTURE.md, "The package").
 import assert from "node:assert/strict";
@@ -32,7 +33,10 @@ function exportTargets(exportsField: unknown): string[] {
   return Object.values(exportsField).flatMap(exportTargets);
 }
 
-test("npm pack ships dist/src, the README and the LICENSE, not the tests or benchmarks", async () => {
+/** Outside dist/src: what an install needs to build the native addon (`install` script). */
+const NATIVE_BUILD_FILES = ["native/peercred/peercred.c", "scripts/build-native.mjs"];
+
+test("npm pack ships dist/src, the README, the LICENSE and the addon source, not the tests or benchmarks", async () => {
   const files = await packedFiles();
   for (const path of [
     "package.json",
@@ -44,13 +48,16 @@ test("npm pack ships dist/src, the README and the LICENSE, not the tests or benc
     "dist/src/client/index.js",
     "dist/src/client/index.d.ts",
     "dist/src/version.js",
+    ...NATIVE_BUILD_FILES,
   ]) {
     assert.ok(files.has(path), `${path} is in the package`);
   }
   const outside = [...files].filter(
-    (path) => !path.startsWith("dist/src/") && !["package.json", "README.md", "LICENSE"].includes(path),
+    (path) =>
+      !path.startsWith("dist/src/") &&
+      !["package.json", "README.md", "LICENSE", ...NATIVE_BUILD_FILES].includes(path),
   );
-  assert.deepEqual(outside, [], "only dist/src and the top-level package files");
+  assert.deepEqual(outside, [], "only dist/src, the top-level package files and the addon's source");
 });
 
 test("every file the package.json names (bin, main, types, exports) is in the package", async () => {
