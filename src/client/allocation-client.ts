@@ -43,6 +43,8 @@ const RECORD_BYTES = EVENT_RECORD_BYTES;
  */
 export class AllocationClient implements EventRecorder {
   readonly sessionId: string;
+  /** Pass it with sessionId to this process's other clients (threads); never to another process. */
+  readonly resumeSecret: string;
   readonly socketPath: string;
   private readonly options: ResolvedClientOptions;
   private readonly listeners: ClientListeners;
@@ -99,6 +101,7 @@ export class AllocationClient implements EventRecorder {
   constructor(options: AllocationClientOptions) {
     this.options = resolveClientOptions(options);
     this.sessionId = this.options.sessionId;
+    this.resumeSecret = this.options.resumeSecret;
     this.socketPath = this.options.socketPath;
     this.listeners = new ClientListeners(this.options.onError, this.options.onStateChange);
     this.hello = encodeClientHello(this.options);

@@ -16,6 +16,7 @@ export function encodeClientHello(options: ResolvedClientOptions): Uint8Array {
     return encodeHello({
       version: PROTOCOL_VERSION,
       sessionId: options.sessionId,
+      resumeSecret: options.resumeSecret,
       pid: identity.pid,
       processStartTicks: identity.startTicks,
       processName: identity.name,

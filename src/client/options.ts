@@ -23,6 +23,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export interface ResolvedClientOptions {
   socketPath: string;
   sessionId: string;
+  resumeSecret: string;
   processName: string | undefined;
   devices: readonly DeviceDescriptor[];
   snapshot: SnapshotSource | undefined;
@@ -50,6 +51,21 @@ export function resolveClientOptions(options: AllocationClientOptions): Resolved
       `must be 32 lowercase hex characters (16 bytes), got ${JSON.stringify(sessionId)}`,
     );
   }
+  // Chosen with the session id and known only to this process: the server lets a connection join the
+  // session only with it (docs/PROTOCOL.md §3.1), so a peer that read the session id cannot take it over.
+  const resumeSecret = options.resumeSecret ?? randomBytes(16).toString("hex");
+  if (typeof resumeSecret !== "string" || !SESSION_ID_PATTERN.test(resumeSecret)) {
+    throw new InvalidClientOptionError(
+      "resumeSecret",
+      `must be 32 lowercase hex characters (16 bytes), got ${typeof resumeSecret === "string" ? `${resumeSecret.length} characters` : typeof resumeSecret}`,
+    );
+  }
+  if (options.resumeSecret !== undefined && options.sessionId === undefined) {
+    throw new InvalidClientOptionError(
+      "resumeSecret",
+      "belongs to a session: pass the sessionId it was chosen with too (client.sessionId, client.resumeSecret)",
+    );
+  }
   const devices = checkDevices(options.devices);
   const snapshot = options.snapshot;
   if (snapshot !== undefined && typeof snapshot !== "function") {
@@ -69,6 +85,7 @@ export function resolveClientOptions(options: AllocationClientOptions): Resolved
   const resolved: ResolvedClientOptions = {
     socketPath,
     sessionId,
+    resumeSecret,
     processName: optionalString(options.processName, "processName"),
     devices,
     snapshot,

@@ -76,9 +76,17 @@ export interface AllocationClientOptions {
   socketPath?: string;
   /**
    * 32 lowercase hex characters; default 16 random bytes. Clients of one process (one per worker
-   * thread) pass the same id so the server sees one session over several connections.
+   * thread) pass the same id so the server sees one session over several connections, together with
+   * the same `resumeSecret`.
    */
   sessionId?: string;
+  /**
+   * The session's resume secret, 32 lowercase hex characters; default 16 random bytes. The server lets a
+   * connection join a live session only with the secret the session was opened with, so clients sharing a
+   * session pass the first client's `sessionId` and `resumeSecret` both. Keep it inside the process: the
+   * session id is public (monitors list it), the secret is what makes the session this process's.
+   */
+  resumeSecret?: string;
   /** Name shown by monitors; default the script's file name. */
   processName?: string;
   /** The devices this process uses, with their capacities (at most 256, distinct ids). */

@@ -7,6 +7,7 @@ export interface FreeWorkerData {
   index: number;
   devices: SharedDeviceHandle[];
   sessionId: string;
+  resumeSecret: string;
   processName: string;
   socketPath: string | undefined;
   originNs: bigint;
@@ -29,7 +30,9 @@ type FromFreeWorker =
 export interface FreePoolOptions {
   workers: number;
   devices: SharedDeviceHandle[];
+  /** The process's session and its resume secret: the workers' clients join it. */
   sessionId: string;
+  resumeSecret: string;
   processName: string;
   socketPath: string | undefined;
   originNs: bigint;
@@ -73,6 +76,7 @@ export class FreePool {
         index,
         devices: options.devices,
         sessionId: options.sessionId,
+        resumeSecret: options.resumeSecret,
         processName: options.processName,
         socketPath: options.socketPath,
         originNs: options.originNs,

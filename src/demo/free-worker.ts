@@ -12,6 +12,7 @@ const devices = new Map(data.devices.map((handle) => [handle.id, Device.attach(h
 const { tracker, client } = startReporting({
   devices: [...devices.values()],
   sessionId: data.sessionId,
+  resumeSecret: data.resumeSecret,
   processName: data.processName,
   ...(data.socketPath ? { socketPath: data.socketPath } : {}),
 });

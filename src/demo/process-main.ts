@@ -74,6 +74,7 @@ const pool =
         workers: workerCount,
         devices: devices.map((d) => d.share()),
         sessionId,
+        resumeSecret: client.resumeSecret,
         processName,
         socketPath,
         originNs,

@@ -6,8 +6,10 @@ import { GraphTracker } from "../device/graph-tracker.js";
 
 export interface ReportingOptions {
   devices: readonly Device[];
-  /** The process's session: every thread's client passes the same one. */
+  /** The process's session: every thread's client passes the same one, with its resume secret. */
   sessionId: string;
+  /** The session's resume secret; undefined for the first client (it chooses one: client.resumeSecret). */
+  resumeSecret?: string;
   socketPath?: string;
   processName: string;
 }
@@ -26,6 +28,7 @@ export function startReporting(options: ReportingOptions): Reporting {
   const client = new AllocationClient({
     ...deviceOptions(options.devices),
     sessionId: options.sessionId,
+    ...(options.resumeSecret ? { resumeSecret: options.resumeSecret } : {}),
     processName: options.processName,
     ...(options.socketPath ? { socketPath: options.socketPath } : {}),
   });

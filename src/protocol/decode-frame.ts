@@ -7,8 +7,9 @@ import {
   type DeviceDescriptor,
   type Frame,
   FrameType,
+  type HelloFrame,
   PROTOCOL_MAGIC,
-  PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
 } from "./frames.js";
 import {
   EVENT_RECORD_BYTES,
@@ -22,6 +23,7 @@ import {
   MAX_PROCESS_NAME_BYTES,
   MAX_RESYNC_REASON_BYTES,
   MIN_MAX_FRAME_BYTES,
+  RESUME_SECRET_BYTES,
   SESSION_ID_BYTES,
   SNAPSHOT_CHUNK_HEADER_BYTES,
 } from "./layout.js";
@@ -104,10 +106,10 @@ function checkMagicAndVersion(reader: PayloadReader, frameName: string): number 
   }
   // Checked before any other field: a future version may lay out the rest differently.
   const version = reader.u16("version");
-  if (version !== PROTOCOL_VERSION) {
+  if (!SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
     throw new ProtocolError(
       ProtocolErrorCode.UNSUPPORTED_VERSION,
-      `${frameName}: protocol version ${version}, this side speaks ${PROTOCOL_VERSION}`,
+      `${frameName}: protocol version ${version}, this side speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(" and ")}`,
     );
   }
   return version;
@@ -127,9 +129,10 @@ function deviceIdField(reader: PayloadReader, frameName: string, allowAll: boole
 function decodeHello(body: Uint8Array): Frame {
   const reader = new PayloadReader(body, 1, "HELLO");
   const version = checkMagicAndVersion(reader, "HELLO");
-  const idBytes = reader.bytesView(SESSION_ID_BYTES, "sessionId");
-  let sessionId = "";
-  for (let i = 0; i < SESSION_ID_BYTES; i++) sessionId += HEX[idBytes[i] >> 4] + HEX[idBytes[i] & 15];
+  const sessionId = hexOf(reader.bytesView(SESSION_ID_BYTES, "sessionId"));
+  // Version 1 has no resume secret; every later version has it right after the session id.
+  const resumeSecret =
+    version === 1 ? undefined : hexOf(reader.bytesView(RESUME_SECRET_BYTES, "resumeSecret"));
   const pid = reader.u32("pid");
   const processStartTicks = reader.u64("processStartTicks");
   const processName = reader.string(MAX_PROCESS_NAME_BYTES, "processName");
@@ -157,7 +160,7 @@ function decodeHello(body: Uint8Array): Frame {
     devices.push({ deviceId, name, architecture, capacityBytes });
   }
   reader.end();
-  return {
+  const hello: HelloFrame = {
     type: FrameType.HELLO,
     version,
     sessionId,
@@ -166,6 +169,14 @@ function decodeHello(body: Uint8Array): Frame {
     processName,
     devices,
   };
+  if (resumeSecret !== undefined) hello.resumeSecret = resumeSecret;
+  return hello;
+}
+
+function hexOf(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i++) text += HEX[bytes[i] >> 4] + HEX[bytes[i] & 15];
+  return text;
 }
 
 function decodeWelcome(body: Uint8Array): Frame {

@@ -30,6 +30,7 @@ import {
   MAX_PROCESS_NAME_BYTES,
   MAX_RESYNC_REASON_BYTES,
   MIN_MAX_FRAME_BYTES,
+  RESUME_SECRET_BYTES,
   SESSION_ID_BYTES,
   SNAPSHOT_CHUNK_HEADER_BYTES,
 } from "./layout.js";
@@ -46,7 +47,8 @@ import { encodeUtf8 } from "./utf8.js";
 
 type Without<F, K extends keyof F> = Omit<F, K>;
 
-const SESSION_ID_PATTERN = /^[0-9a-f]{32}$/;
+/** 16 bytes as 32 lowercase hex characters: session ids and resume secrets. */
+const HEX16_PATTERN = /^[0-9a-f]{32}$/;
 
 class FrameWriter {
   readonly bytes: Uint8Array;
@@ -150,8 +152,18 @@ function utf8Truncated(text: string, maxBytes: number): Uint8Array {
 
 export function encodeHello(frame: Without<HelloFrame, "type">): Uint8Array {
   checkU16(frame.version, "version");
-  if (!SESSION_ID_PATTERN.test(frame.sessionId)) {
+  if (!HEX16_PATTERN.test(frame.sessionId)) {
     throw invalid(`sessionId must be 32 lowercase hex characters, got ${JSON.stringify(frame.sessionId)}`);
+  }
+  // Version 1 has no resume secret; every later version carries one (the layout is the version's).
+  const secretBytes = frame.version === 1 ? 0 : RESUME_SECRET_BYTES;
+  if (secretBytes === 0 && frame.resumeSecret !== undefined) {
+    throw invalid("a version 1 HELLO has no resumeSecret: leave it out, or send version 2");
+  }
+  if (secretBytes !== 0 && !HEX16_PATTERN.test(frame.resumeSecret ?? "")) {
+    throw invalid(
+      `resumeSecret must be 32 lowercase hex characters in a version ${frame.version} HELLO, got ${JSON.stringify(frame.resumeSecret)}`,
+    );
   }
   checkU32(frame.pid, "pid");
   checkU64(frame.processStartTicks, "processStartTicks");
@@ -165,7 +177,7 @@ export function encodeHello(frame: Without<HelloFrame, "type">): Uint8Array {
   const seen = new Set<number>();
   const names: Uint8Array[] = [];
   const architectures: Uint8Array[] = [];
-  let size = 4 + 2 + SESSION_ID_BYTES + 4 + 8 + 2 + processName.length + 2;
+  let size = 4 + 2 + SESSION_ID_BYTES + secretBytes + 4 + 8 + 2 + processName.length + 2;
   for (const device of frame.devices) {
     checkDeviceId(device.deviceId, "deviceId", false);
     if (seen.has(device.deviceId)) {
@@ -191,8 +203,8 @@ export function encodeHello(frame: Without<HelloFrame, "type">): Uint8Array {
   const w = new FrameWriter(FrameType.HELLO, size);
   w.u32(PROTOCOL_MAGIC);
   w.u16(frame.version);
-  for (let i = 0; i < SESSION_ID_BYTES; i++)
-    w.u8(Number.parseInt(frame.sessionId.slice(2 * i, 2 * i + 2), 16));
+  writeHex(w, frame.sessionId);
+  if (secretBytes !== 0) writeHex(w, frame.resumeSecret!);
   w.u32(frame.pid);
   w.u64(frame.processStartTicks);
   w.string(processName);
@@ -204,6 +216,11 @@ export function encodeHello(frame: Without<HelloFrame, "type">): Uint8Array {
     for (const capacity of device.capacityBytes) w.u64(capacity);
   });
   return w.done();
+}
+
+/** 32 hex characters as 16 bytes (the pattern was checked by the caller). */
+function writeHex(w: FrameWriter, hex: string): void {
+  for (let i = 0; i < hex.length; i += 2) w.u8(Number.parseInt(hex.slice(i, i + 2), 16));
 }
 
 export function encodeWelcome(frame: Without<WelcomeFrame, "type">): Uint8Array {

@@ -27,7 +27,10 @@ export const FrameType = {
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 export const PROTOCOL_MAGIC = 0x48435741; // "AWCH" as LE u32 bytes: 41 57 43 48
-export const PROTOCOL_VERSION = 1;
+/** The version clients send: its HELLO carries a resume secret (docs/PROTOCOL.md §3.1, §9). */
+export const PROTOCOL_VERSION = 2;
+/** Versions this implementation decodes and a server accepts; version 1's HELLO has no resume secret. */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2];
 /** Default and hard ceiling for one frame (length field value), bytes. */
 export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
 
@@ -45,6 +48,11 @@ export interface HelloFrame {
   version: number;
   /** 32 lowercase hex characters (16 random bytes), chosen by the client once per process. */
   sessionId: string;
+  /**
+   * Version 2 and later: 32 lowercase hex characters (16 random bytes) chosen with the session id and
+   * known only to the process; every later HELLO of the session must repeat it. Absent in version 1.
+   */
+  resumeSecret?: string;
   pid: number;
   /** Process start time in clock ticks since boot (/proc/<pid>/stat field 22); 0 when unknown. */
   processStartTicks: number;

@@ -1,5 +1,5 @@
 /**
- * Byte sizes and limits of the native wire format (version 1). docs/PROTOCOL.md is the prose form.
+ * Byte sizes and limits of the native wire format (version 2; version 1 differs only in HELLO). docs/PROTOCOL.md is the prose form.
  * Offsets inside a frame count from the frame type byte (offset 0), i.e. after the u32 length field.
  */
 
@@ -20,6 +20,8 @@ export const SNAPSHOT_CHUNK_HEADER_BYTES = 7;
 
 /** Session id length on the wire, bytes (32 hex characters in the decoded frame). */
 export const SESSION_ID_BYTES = 16;
+/** HELLO resume secret length on the wire (version 2 and later), bytes (32 hex characters decoded). */
+export const RESUME_SECRET_BYTES = 16;
 
 /** Smallest frame limit a peer may announce or a decoder may be configured with, bytes. */
 export const MIN_MAX_FRAME_BYTES = 1024;

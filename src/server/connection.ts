@@ -6,9 +6,10 @@ import { ProtocolError } from "../protocol/errors.js";
 import type { AllocationEvent } from "../protocol/event.js";
 import { emptyAllocationEvent, readEventRecord } from "../protocol/event-record.js";
 import { FrameDecoder, frameTypeName } from "../protocol/frame-decoder.js";
-import { type Frame, FrameType, type HelloFrame, PROTOCOL_VERSION } from "../protocol/frames.js";
+import { type Frame, FrameType, type HelloFrame, SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/frames.js";
 import { type AnomalyLog, NO_SESSION } from "./anomaly-log.js";
 import { ServerError, ServerErrorCode } from "./errors.js";
+import type { PeerCredentials } from "./peer-credentials.js";
 import type { Session, SessionPeer } from "./session.js";
 import type { SessionTable } from "./session-table.js";
 import type { TimerScheduler } from "./timers.js";
@@ -58,9 +59,11 @@ export class Connection implements SessionPeer {
   private helloTimer: unknown;
   private readonly event: AllocationEvent = emptyAllocationEvent();
 
+  /** `peer`: the connecting process as the kernel reports it; undefined where the server cannot know. */
   constructor(
     private readonly socket: Socket,
     private readonly deps: ConnectionDeps,
+    private readonly peer?: PeerCredentials,
   ) {
     this.decoder = new FrameDecoder({ maxFrameBytes: deps.maxFrameBytes });
     deps.counters.open++;
@@ -186,10 +189,10 @@ export class Connection implements SessionPeer {
   };
 
   private onHello(hello: HelloFrame): void {
-    if (hello.version !== PROTOCOL_VERSION) {
+    if (!SUPPORTED_PROTOCOL_VERSIONS.includes(hello.version)) {
       this.fail(
         "PROTO_UNSUPPORTED_VERSION",
-        `protocol version ${hello.version} is not supported (server speaks ${PROTOCOL_VERSION})`,
+        `protocol version ${hello.version} is not supported (server speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(" and ")})`,
       );
       return;
     }
@@ -204,6 +207,7 @@ export class Connection implements SessionPeer {
         },
         hello.devices,
         this,
+        { kernel: this.peer, resumeSecret: hello.resumeSecret },
       );
     } catch (error) {
       if (error instanceof ServerError) {
@@ -213,7 +217,8 @@ export class Connection implements SessionPeer {
       throw error;
     }
     this.stopHelloTimer();
-    this.socket.write(encodeWelcome({ version: PROTOCOL_VERSION, maxFrameBytes: this.deps.maxFrameBytes }));
+    // Answered in the HELLO's version: a version 1 client decodes only version 1 frames.
+    this.socket.write(encodeWelcome({ version: hello.version, maxFrameBytes: this.deps.maxFrameBytes }));
   }
 
   private onEvents(session: Session, records: Uint8Array, count: number): void {

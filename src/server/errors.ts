@@ -16,8 +16,21 @@ export const ServerErrorCode = {
   HELLO_TIMEOUT: "SERVER_HELLO_TIMEOUT",
   /** A frame that a client may not send in the connection's state (a second HELLO, a WELCOME...). */
   UNEXPECTED_FRAME: "SERVER_UNEXPECTED_FRAME",
-  /** HELLO reuses a live session id with another pid or process start time. */
+  /** HELLO reuses a live session id with another pid or process start time (or from another source). */
   SESSION_CONFLICT: "SERVER_SESSION_CONFLICT",
+  /** HELLO names a live session without that session's resume secret (docs/PROTOCOL.md §3.1). */
+  RESUME_REFUSED: "SERVER_RESUME_REFUSED",
+  /** HELLO's pid or process start time is not the connecting process's, as the kernel reports it. */
+  PEER_MISMATCH: "SERVER_PEER_MISMATCH",
+  /**
+   * The server cannot verify who is connecting: a version 1 HELLO (no resume secret) where the kernel's
+   * peer credentials are unavailable, or a connection whose credentials could not be read.
+   */
+  PEER_UNVERIFIED: "SERVER_PEER_UNVERIFIED",
+  /** The server already has its maximum of open client connections (ServerOptions.maxConnections). */
+  TOO_MANY_CONNECTIONS: "SERVER_TOO_MANY_CONNECTIONS",
+  /** The connecting uid already has its maximum of open connections (maxConnectionsPerUid). */
+  TOO_MANY_CONNECTIONS_FOR_UID: "SERVER_TOO_MANY_CONNECTIONS_FOR_UID",
   /** A defect in the server while handling a connection's frame; that connection is closed. */
   INTERNAL: "SERVER_INTERNAL_ERROR",
   /** The session was released (process gone, grace expired); sent to connections it still had. */

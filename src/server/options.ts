@@ -2,10 +2,12 @@ import type { Logger } from "pino";
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/frames.js";
 import { MIN_MAX_FRAME_BYTES } from "../protocol/layout.js";
 import { DEFAULT_RECENT_ANOMALIES } from "./anomaly-log.js";
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_UID } from "./connection-admission.js";
 import { InvalidOptionError } from "./errors.js";
 import { DEFAULT_HTTP_ADDRESS, type HttpAddress, parseHttpAddress } from "./http-api.js";
 import { type LegacyOptions, resolveLegacyOptions } from "./legacy/options.js";
 import { defaultSocketPath } from "./listener.js";
+import { kernelPeerCredentials, type PeerCredentialSource } from "./peer-credentials.js";
 import { type ProcessLiveness, procLiveness } from "./process-liveness.js";
 import { DEFAULT_REAPER_OPTIONS } from "./reaper.js";
 import { DEFAULT_SEQUENCER_OPTIONS } from "./sequencer.js";
@@ -41,6 +43,19 @@ export interface ServerOptions {
   helloTimeoutMs?: number;
   /** Recent anomalies kept for the API. Default 256. */
   recentAnomalies?: number;
+  /** Most client connections open at once; more are refused (SERVER_TOO_MANY_CONNECTIONS). Default 256. */
+  maxConnections?: number;
+  /**
+   * Most client connections open at once per uid (the kernel's, SO_PEERCRED; all connections count as one
+   * uid where peer credentials are unavailable); more are refused (SERVER_TOO_MANY_CONNECTIONS_FOR_UID).
+   * Default 64, or maxConnections when that is lower.
+   */
+  maxConnectionsPerUid?: number;
+  /**
+   * Who is connecting, as the kernel says (pid, uid). Default: the native addon (native/peercred), or none
+   * where it cannot load or ALLOCWATCH_PEER_CREDENTIALS=off (then a warning is logged at start).
+   */
+  peerCredentials?: PeerCredentialSource;
   /** Log level when no `logger` is given. Default "info". */
   logLevel?: LogLevel;
   /** Log every applied event (at debug level; implies logLevel "debug"). */
@@ -67,6 +82,9 @@ export interface ResolvedServerOptions {
   maxFrameBytes: number;
   helloTimeoutMs: number;
   recentAnomalies: number;
+  maxConnections: number;
+  maxConnectionsPerUid: number;
+  peerCredentials: PeerCredentialSource;
   /** "debug" when `verbose`. */
   logLevel: LogLevel;
   verbose: boolean;
@@ -138,6 +156,24 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     "recentAnomalies",
     "anomalies",
   );
+  const maxConnections = positiveInteger(
+    options.maxConnections,
+    DEFAULT_MAX_CONNECTIONS,
+    "maxConnections (--max-connections)",
+    "connections",
+  );
+  const maxConnectionsPerUid = positiveInteger(
+    options.maxConnectionsPerUid,
+    Math.min(DEFAULT_MAX_CONNECTIONS_PER_UID, maxConnections),
+    "maxConnectionsPerUid (--max-connections-per-uid)",
+    "connections",
+  );
+  if (maxConnectionsPerUid > maxConnections) {
+    throw new InvalidOptionError(
+      `maxConnectionsPerUid (--max-connections-per-uid) ${maxConnectionsPerUid} is above maxConnections ` +
+        `(--max-connections) ${maxConnections}: lower it, or raise maxConnections`,
+    );
+  }
   const httpAddress = resolveHttp(options.http);
   const socketPath = options.socketPath ?? defaultSocketPath();
   const legacy = options.legacy === undefined ? undefined : resolveLegacyOptions(options.legacy);
@@ -161,6 +197,9 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     maxFrameBytes,
     helloTimeoutMs,
     recentAnomalies,
+    maxConnections,
+    maxConnectionsPerUid,
+    peerCredentials: options.peerCredentials ?? kernelPeerCredentials(),
     logLevel: verbose ? "debug" : logLevel,
     verbose,
     logger: options.logger,

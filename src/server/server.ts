@@ -4,6 +4,7 @@ import { VERSION } from "../version.js";
 import { AnomalyLog } from "./anomaly-log.js";
 import { AnomalyLogRateLimit } from "./anomaly-log-rate-limit.js";
 import { Connection, ConnectionCounters } from "./connection.js";
+import { ConnectionAdmission } from "./connection-admission.js";
 import { DeviceCatalog } from "./device-catalog.js";
 import { ServerErrorCode } from "./errors.js";
 import { type HttpAddress, type HttpApi, startHttpApi } from "./http-api.js";
@@ -91,6 +92,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     firstRecheckMs: DEFAULT_REAPER_OPTIONS.firstRecheckMs,
   });
 
+  const closeTimeoutMs = 2000;
+  const admission = new ConnectionAdmission(
+    {
+      maxConnections: resolved.maxConnections,
+      maxConnectionsPerUid: resolved.maxConnectionsPerUid,
+      closeTimeoutMs,
+    },
+    resolved.peerCredentials,
+    log,
+  );
   const connections = new Set<Connection>();
   const closedSockets = new Set<Promise<void>>();
   let shuttingDown = false;
@@ -99,17 +110,23 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       socket.destroy();
       return;
     }
-    const connection = new Connection(socket, {
-      sessions,
-      anomalies,
-      counters: connectionCounters,
-      log,
-      maxFrameBytes: resolved.maxFrameBytes,
-      logEvents: verbose,
-      closeTimeoutMs: 2000,
-      helloTimeoutMs: resolved.helloTimeoutMs,
-      timers,
-    });
+    const admitted = admission.admit(socket);
+    if (admitted === undefined) return;
+    const connection = new Connection(
+      socket,
+      {
+        sessions,
+        anomalies,
+        counters: connectionCounters,
+        log,
+        maxFrameBytes: resolved.maxFrameBytes,
+        logEvents: verbose,
+        closeTimeoutMs,
+        helloTimeoutMs: resolved.helloTimeoutMs,
+        timers,
+      },
+      admitted.peer,
+    );
     connections.add(connection);
     const closed = new Promise<void>((resolve) =>
       socket.once("close", () => {
@@ -164,6 +181,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   reaper.start();
   log.info({ socketPath, http: http?.url }, "allocwatch server listening");
+  if (!resolved.peerCredentials.available) {
+    log.warn(
+      { reason: resolved.peerCredentials.unavailableReason },
+      "peer credentials unavailable: HELLO pids are not checked against the kernel, version 1 clients " +
+        "are refused, and connections count as one uid for --max-connections-per-uid",
+    );
+  }
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -1,7 +1,20 @@
 import type { DeviceDescriptor } from "../protocol/frames.js";
 import type { DeviceCatalog } from "./device-catalog.js";
 import { ConnectionProtocolError, ServerErrorCode } from "./errors.js";
+import type { PeerCredentials } from "./peer-credentials.js";
 import { Session, type SessionDeps, type SessionIdentity, type SessionPeer } from "./session.js";
+
+/**
+ * What a native HELLO brings besides its claims (docs/PROTOCOL.md §3.1, "Who may join a session").
+ * Sources without it (the legacy adapter: one connection per process, session keyed by pid and start
+ * time) attach with their own identity only.
+ */
+export interface HelloProof {
+  /** The connecting process as the kernel reports it; undefined where the server cannot know (no addon). */
+  kernel: PeerCredentials | undefined;
+  /** The HELLO's resume secret (version 2 and later); undefined in a version 1 HELLO. */
+  resumeSecret: string | undefined;
+}
 
 /** Why a session's memory was released. */
 export type ReleaseReason = "goodbye" | "process-exited" | "grace-expired" | "server-shutdown";
@@ -24,6 +37,8 @@ export interface SessionTableHooks {
  */
 export class SessionTable {
   private readonly byId = new Map<string, Session>();
+  /** The secret each session was opened with (version 2 HELLO); kept here, never in what the API serves. */
+  private readonly resumeSecrets = new WeakMap<Session, string>();
   private readonly hooks: SessionTableHooks[] = [];
 
   constructor(
@@ -49,28 +64,28 @@ export class SessionTable {
   }
 
   /**
-   * Attaches `peer` to the session `identity.sessionId`, creating it if needed. A live session id
-   * presented by another process (pid or start time differ) is refused with SERVER_SESSION_CONFLICT.
+   * Attaches `peer` to the session `claimed.sessionId`, creating it if needed. With a `proof` (native
+   * HELLO): the claimed pid and start time must be the kernel's (SERVER_PEER_MISMATCH; without the
+   * kernel's word only a HELLO with a resume secret is accepted, SERVER_PEER_UNVERIFIED), and joining a
+   * live session needs the secret it was opened with (SERVER_RESUME_REFUSED). Always: a live session id
+   * presented by another process or source is refused with SERVER_SESSION_CONFLICT.
    */
-  attach(identity: SessionIdentity, devices: readonly DeviceDescriptor[], peer: SessionPeer): Session {
+  attach(
+    claimed: SessionIdentity,
+    devices: readonly DeviceDescriptor[],
+    peer: SessionPeer,
+    proof?: HelloProof,
+  ): Session {
+    const identity = proof === undefined ? claimed : verifiedIdentity(claimed, proof);
     let session = this.byId.get(identity.sessionId);
     const reattached = session !== undefined;
     if (session !== undefined) {
-      const known = session.identity;
-      if (
-        known.pid !== identity.pid ||
-        (known.processStartTicks !== 0 &&
-          identity.processStartTicks !== 0 &&
-          known.processStartTicks !== identity.processStartTicks)
-      ) {
-        throw new ConnectionProtocolError(
-          ServerErrorCode.SESSION_CONFLICT,
-          `session ${identity.sessionId} belongs to pid ${known.pid}; a process must choose its own session id`,
-        );
-      }
+      checkSameProcess(session.identity, identity);
+      if (proof !== undefined) this.checkResume(session, proof);
     } else {
       session = new Session(identity, this.deps);
       this.byId.set(identity.sessionId, session);
+      if (proof?.resumeSecret !== undefined) this.resumeSecrets.set(session, proof.resumeSecret);
     }
     for (const descriptor of devices) {
       this.catalog.describe(descriptor, session.account);
@@ -81,6 +96,27 @@ export class SessionTable {
     for (const h of this.hooks) h.opened?.(session, reattached);
     if (reattached && wasIdle) for (const h of this.hooks) h.reattached?.(session);
     return session;
+  }
+
+  /** A native HELLO may join a live session only with the secret the session was opened with. */
+  private checkResume(session: Session, proof: HelloProof): void {
+    const secret = this.resumeSecrets.get(session);
+    if (secret === undefined) {
+      // Opened by a version 1 HELLO, which only a peer the kernel vouched for may send (pid and start time
+      // were checked above): only the kernel's word admits another connection to it.
+      if (proof.kernel !== undefined) return;
+      throw new ConnectionProtocolError(
+        ServerErrorCode.RESUME_REFUSED,
+        `session ${session.sessionId} has no resume secret and this server cannot verify the connecting process`,
+      );
+    }
+    if (proof.resumeSecret === undefined || !sameSecret(secret, proof.resumeSecret)) {
+      throw new ConnectionProtocolError(
+        ServerErrorCode.RESUME_REFUSED,
+        `session ${session.sessionId} is live: joining it needs its resume secret ` +
+          "(clients of one process pass both sessionId and resumeSecret)",
+      );
+    }
   }
 
   /** A peer's link closed. */
@@ -102,4 +138,55 @@ export class SessionTable {
     for (const peer of session.connections().slice()) peer.close(closeCode, `session released: ${reason}`);
     for (const h of this.hooks) h.released?.(session, reason, allocations);
   }
+}
+
+/** `claimed` checked against the kernel's word, with the start time filled in from it where it was 0. */
+function verifiedIdentity(claimed: SessionIdentity, proof: HelloProof): SessionIdentity {
+  const kernel = proof.kernel;
+  if (kernel === undefined) {
+    if (proof.resumeSecret !== undefined) return claimed;
+    throw new ConnectionProtocolError(
+      ServerErrorCode.PEER_UNVERIFIED,
+      "a version 1 HELLO has no resume secret, and this server cannot ask the kernel who is connecting " +
+        "(peer credentials unavailable): use a version 2 client",
+    );
+  }
+  if (kernel.pid !== claimed.pid) {
+    throw new ConnectionProtocolError(
+      ServerErrorCode.PEER_MISMATCH,
+      `HELLO says pid ${claimed.pid}, but the connecting process is pid ${kernel.pid}`,
+    );
+  }
+  if (kernel.startTicks === 0 || claimed.processStartTicks === kernel.startTicks) return claimed;
+  if (claimed.processStartTicks !== 0) {
+    throw new ConnectionProtocolError(
+      ServerErrorCode.PEER_MISMATCH,
+      `HELLO says process start ${claimed.processStartTicks} ticks, but pid ${kernel.pid} started at ${kernel.startTicks}`,
+    );
+  }
+  return { ...claimed, processStartTicks: kernel.startTicks };
+}
+
+/** A live session id is its process's: another pid, start time or source is someone else. */
+function checkSameProcess(known: SessionIdentity, identity: SessionIdentity): void {
+  if (
+    known.pid !== identity.pid ||
+    known.source !== identity.source ||
+    (known.processStartTicks !== 0 &&
+      identity.processStartTicks !== 0 &&
+      known.processStartTicks !== identity.processStartTicks)
+  ) {
+    throw new ConnectionProtocolError(
+      ServerErrorCode.SESSION_CONFLICT,
+      `session ${identity.sessionId} belongs to pid ${known.pid}; a process must choose its own session id`,
+    );
+  }
+}
+
+/** Compares two secrets in time independent of where they differ. */
+function sameSecret(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
 }

@@ -29,6 +29,18 @@ const cases: [string, Partial<AllocationClientOptions> | Record<string, unknown>
     /non-negative/,
   ],
   ["session id not hex", { sessionId: "XYZ" }, "sessionId", /32 lowercase hex/],
+  [
+    "resume secret not hex",
+    { sessionId: "ab".repeat(16), resumeSecret: "secret" },
+    "resumeSecret",
+    /32 lowercase hex characters \(16 bytes\), got 6 characters/,
+  ],
+  [
+    "resume secret without its session id",
+    { resumeSecret: "ab".repeat(16) },
+    "resumeSecret",
+    /pass the sessionId it was chosen with too/,
+  ],
   ["queue bound not an integer", { maxQueueBytes: 1.5 }, "maxQueueBytes", /integer in \[1024/],
   ["queue bound too small", { maxQueueBytes: 10 }, "maxQueueBytes", /got 10/],
   ["negative flush interval", { flushIntervalMs: -1 }, "flushIntervalMs", /integer in \[0, 60000\]/],

@@ -1,6 +1,6 @@
 /**
  * Worker program for shared-session-workers.test: attaches to a shared device, reports through its own
- * AllocationClient (same session id as the main thread, its own connection) and churns buffers.
+ * AllocationClient (same session id and resume secret as the main thread, its own connection) and churns buffers.
  * Does nothing unless started as that test's worker.
  */
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
@@ -18,6 +18,7 @@ export interface SharedSessionWorkerData {
   handle: SharedDeviceHandle;
   socketPath: string;
   sessionId: string;
+  resumeSecret: string;
   changes: number;
   seed: number;
 }
@@ -53,6 +54,7 @@ if (!isMainThread && (workerData as SharedSessionWorkerData | undefined)?.marker
   const client = new AllocationClient({
     socketPath: data.socketPath,
     sessionId: data.sessionId,
+    resumeSecret: data.resumeSecret,
     processName: "worker",
     devices: [
       {

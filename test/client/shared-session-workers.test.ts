@@ -32,6 +32,7 @@ test("worker threads sharing a device report over their own connections in one s
         handle: device.share(),
         socketPath: server.path,
         sessionId,
+        resumeSecret: client.resumeSecret,
         changes: 4000,
         seed,
       };
@@ -53,8 +54,10 @@ test("worker threads sharing a device report over their own connections in one s
 
     const hellos = server.framesOf(FrameType.HELLO);
     assert.equal(hellos.length, 3, "three connections");
-    for (const h of hellos)
+    for (const h of hellos) {
       assert.ok("frame" in h && h.frame.type === FrameType.HELLO && h.frame.sessionId === sessionId);
+      assert.equal(h.frame.resumeSecret, client.resumeSecret, "every thread joins with the session's secret");
+    }
     // Each connection carries an increasing subsequence; together they are exactly 1..total.
     const perConnection = new Map<number, number>();
     for (const f of server.frames) {

@@ -15,7 +15,7 @@ import { ProtocolError, ProtocolErrorCode } from "../../src/protocol/errors.js";
 import { EventBatchEncoder } from "../../src/protocol/event-batch-encoder.js";
 import { FrameDecoder } from "../../src/protocol/frame-decoder.js";
 import { type Frame, FrameType } from "../../src/protocol/frames.js";
-import { HELLO_HEX } from "./golden-vectors.js";
+import { HELLO_HEX, HELLO_V1_HEX } from "./golden-vectors.js";
 import { concat, decodeByteByByte, decodeChunked, fromHex, rawFrame } from "./wire-fixtures.js";
 
 // One test per error code, asserting the exact code, through the decoder (whole and byte by byte)
@@ -38,7 +38,8 @@ function expectThrown(code: string, name: string, action: () => unknown): void {
   });
 }
 
-const hello = fromHex(HELLO_HEX);
+// The version 1 HELLO: the offsets below are its own (version 2 adds the resume secret after the id).
+const hello = fromHex(HELLO_V1_HEX);
 /** HELLO with bytes replaced from `at` (offset in the whole frame, length field included). */
 function patchedHello(at: number, bytes: number[]): Uint8Array {
   const out = hello.slice();
@@ -119,8 +120,8 @@ expectDecodeError(ProtocolErrorCode.UNSUPPORTED_VERSION, "HELLO version 0", patc
 // A future version may have a different layout after the version: the code must not depend on it.
 expectDecodeError(
   ProtocolErrorCode.UNSUPPORTED_VERSION,
-  "HELLO version 2, rest absent",
-  rawFrame(1, [0x41, 0x57, 0x43, 0x48, 2, 0]),
+  "HELLO version 3, rest absent",
+  rawFrame(1, [0x41, 0x57, 0x43, 0x48, 3, 0]),
 );
 expectDecodeError(
   ProtocolErrorCode.UNSUPPORTED_VERSION,
@@ -252,6 +253,11 @@ expectDecodeError(
 );
 expectDecodeError(ProtocolErrorCode.TRUNCATED_FRAME, "stream ends inside a HELLO", hello.subarray(0, 50));
 expectDecodeError(
+  ProtocolErrorCode.FRAME_TOO_SHORT,
+  "version 2 HELLO cut inside its resume secret",
+  rawFrame(1, fromHex(HELLO_HEX).subarray(5, 5 + 1 + 4 + 2 + 16 + 8)),
+);
+expectDecodeError(
   ProtocolErrorCode.TRUNCATED_FRAME,
   "stream ends inside a length field",
   concat(encodeGoodbye(), Uint8Array.of(1)),
@@ -318,6 +324,15 @@ expectThrown(
 );
 expectThrown(ProtocolErrorCode.INVALID_VALUE, "session id not hex", () =>
   encodeHello({ ...HELLO, sessionId: "x".repeat(32) } as never),
+);
+expectThrown(ProtocolErrorCode.INVALID_VALUE, "version 2 HELLO without a resume secret", () =>
+  encodeHello({ ...HELLO, version: 2 } as never),
+);
+expectThrown(ProtocolErrorCode.INVALID_VALUE, "version 2 HELLO with a resume secret not hex", () =>
+  encodeHello({ ...HELLO, version: 2, resumeSecret: "X".repeat(32) } as never),
+);
+expectThrown(ProtocolErrorCode.INVALID_VALUE, "version 1 HELLO with a resume secret", () =>
+  encodeHello({ ...HELLO, resumeSecret: "0".repeat(32) } as never),
 );
 expectThrown(ProtocolErrorCode.INVALID_VALUE, "WELCOME limit 100", () =>
   encodeWelcome({ version: 1, maxFrameBytes: 100 }),

@@ -1,5 +1,5 @@
 // Hand-written wire bytes (not produced by our encoder) with the frames or error they must decode to.
-// The HELLO and EVENTS examples are the worked examples of docs/PROTOCOL.md.
+// The HELLO (version 2) and EVENTS examples are the worked examples of docs/PROTOCOL.md.
 import { FrameType } from "../../src/protocol/frames.js";
 import { fromHex, type PlainFrame } from "./wire-fixtures.js";
 
@@ -12,6 +12,48 @@ export interface GoldenVector {
 }
 
 export const HELLO_HEX = `
+8b000000                          # length 139
+01                                # type HELLO
+41574348                          # magic "AWCH"
+0200                              # version 2
+00112233445566778899aabbccddeeff  # session id
+0f1e2d3c4b5a69788796a5b4c3d2e1f0  # resume secret
+d2040000                          # pid 1234
+2e16000000000000                  # process start ticks 5678
+0700 707974686f6e33               # process name "python3"
+0100                              # 1 device
+0000                              #   device id 0
+0400 6e313530                     #   name "n150"
+0b00 776f726d686f6c655f6230       #   architecture "wormhole_b0"
+0000000003000000                  #   DRAM 12884901888
+00e0160000000000                  #   L1 1499136
+0000000000000000                  #   SYSTEM_MEMORY 0
+0000010000000000                  #   L1_SMALL 65536
+0000000000000000                  #   TRACE 0
+0000000000000000                  #   CB 0
+0000000000000000                  #   KERNEL 0
+`;
+
+export const HELLO_FRAME: PlainFrame = {
+  type: FrameType.HELLO,
+  version: 2,
+  sessionId: "00112233445566778899aabbccddeeff",
+  resumeSecret: "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+  pid: 1234,
+  processStartTicks: 5678,
+  processName: "python3",
+  devices: [
+    {
+      deviceId: 0,
+      name: "n150",
+      architecture: "wormhole_b0",
+      capacityBytes: [12884901888, 1499136, 0, 65536, 0, 0, 0],
+    },
+  ],
+};
+
+/** The same HELLO in protocol version 1: no resume secret (still decoded and, with conditions, accepted). */
+export const HELLO_V1_HEX = `
 7b000000                          # length 123
 01                                # type HELLO
 41574348                          # magic "AWCH"
@@ -33,7 +75,7 @@ d2040000                          # pid 1234
 0000000000000000                  #   KERNEL 0
 `;
 
-export const HELLO_FRAME: PlainFrame = {
+export const HELLO_V1_FRAME: PlainFrame = {
   type: FrameType.HELLO,
   version: 1,
   sessionId: "00112233445566778899aabbccddeeff",
@@ -79,7 +121,8 @@ const EVENTS_FRAME: PlainFrame = {
   records: Array.from(fromHex(EVENT_1 + EVENT_2), (b) => b.toString(16).padStart(2, "0")).join(""),
 };
 
-const WELCOME_HEX = "0b000000 02 41574348 0100 00001000"; // maxFrameBytes 1 MiB
+const WELCOME_HEX = "0b000000 02 41574348 0200 00001000"; // version 2, maxFrameBytes 1 MiB
+const WELCOME_V1_HEX = "0b000000 02 41574348 0100 00001000"; // the answer to a version 1 HELLO
 const SNAPSHOT_HEX = `
 0f000000 04 0300 0900000000000000 01000000          # BEGIN device 3, watermark 9, 1 allocation
 27000000 05 0300 01000000                           # CHUNK device 3, 1 record
@@ -97,9 +140,11 @@ function v(name: string, text: string, frames: PlainFrame[], code?: string): Gol
 export const GOLDEN_VECTORS: GoldenVector[] = [
   v("empty stream", "", []),
   v("HELLO", HELLO_HEX, [HELLO_FRAME]),
+  v("HELLO version 1", HELLO_V1_HEX, [HELLO_V1_FRAME]),
   v("EVENTS", EVENTS_HEX, [EVENTS_FRAME]),
   v("EVENTS with zero records", "05000000 03 00000000", [{ type: FrameType.EVENTS, count: 0, records: "" }]),
-  v("WELCOME", WELCOME_HEX, [{ type: FrameType.WELCOME, version: 1, maxFrameBytes: 1 << 20 }]),
+  v("WELCOME", WELCOME_HEX, [{ type: FrameType.WELCOME, version: 2, maxFrameBytes: 1 << 20 }]),
+  v("WELCOME version 1", WELCOME_V1_HEX, [{ type: FrameType.WELCOME, version: 1, maxFrameBytes: 1 << 20 }]),
   v("snapshot begin, chunk, end", SNAPSHOT_HEX, [
     { type: FrameType.SNAPSHOT_BEGIN, deviceId: 3, watermarkSeq: 9, totalAllocations: 1 },
     {
@@ -141,10 +186,17 @@ export const GOLDEN_VECTORS: GoldenVector[] = [
   v("truncated in the body", EVENTS_HEX.slice(0, 200), [], "PROTO_TRUNCATED_FRAME"),
   v("wrong magic", HELLO_HEX.replace("41574348", "41574349"), [], "PROTO_BAD_MAGIC"),
   v(
-    "version 2",
-    HELLO_HEX.replace('41574348                          # magic "AWCH"\n0100', "41574348 0200"),
+    "version 3",
+    HELLO_HEX.replace('41574348                          # magic "AWCH"\n0200', "41574348 0300"),
     [],
     "PROTO_UNSUPPORTED_VERSION",
+  ),
+  v(
+    // The secret takes pid .. "py", so the start ticks are read from "3", the device count and id...
+    "version 2 in the version 1 layout (no resume secret)",
+    HELLO_V1_HEX.replace('41574348                          # magic "AWCH"\n0100', "41574348 0200"),
+    [],
+    "PROTO_U64_OUT_OF_RANGE",
   ),
   v(
     "EVENTS count disagrees with length",

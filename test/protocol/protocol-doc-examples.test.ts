@@ -21,10 +21,10 @@ test("the worked hex examples are the HELLO and EVENTS golden vectors and decode
 });
 
 test("the inline WELCOME and GOODBYE examples decode", () => {
-  assert.deepEqual(decodeChunked(fromHex("0b000000 02 41574348 0100 00001000")).frames, [
-    { type: 2, version: 1, maxFrameBytes: 1 << 20 },
+  assert.deepEqual(decodeChunked(fromHex("0b000000 02 41574348 0200 00001000")).frames, [
+    { type: 2, version: 2, maxFrameBytes: 1 << 20 },
   ]);
-  assert.ok(doc.includes("`0b000000 02 41574348 0100 00001000`"));
+  assert.ok(doc.includes("`0b000000 02 41574348 0200 00001000`"));
   assert.ok(doc.includes("`01000000 09`"));
 });
 

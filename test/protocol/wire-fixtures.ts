@@ -151,17 +151,22 @@ export const arbDevice: fc.Arbitrary<DeviceDescriptor> = fc.record(
   { noNullPrototype: true },
 );
 
-export const arbHello: fc.Arbitrary<HelloFrame> = fc.record(
-  {
-    type: fc.constant(FrameType.HELLO),
-    version: fc.constant(PROTOCOL_VERSION),
-    sessionId: arbSessionId,
-    pid: fc.integer({ min: 0, max: 0xffffffff }),
-    processStartTicks: arbU64,
-    processName: arbText(MAX_PROCESS_NAME_BYTES),
-    devices: fc.uniqueArray(arbDevice, { selector: (d) => d.deviceId, maxLength: 6 }),
-  },
-  { noNullPrototype: true },
+const arbHelloFields = {
+  type: fc.constant(FrameType.HELLO),
+  sessionId: arbSessionId,
+  pid: fc.integer({ min: 0, max: 0xffffffff }),
+  processStartTicks: arbU64,
+  processName: arbText(MAX_PROCESS_NAME_BYTES),
+  devices: fc.uniqueArray(arbDevice, { selector: (d) => d.deviceId, maxLength: 6 }),
+};
+
+/** HELLO of the current version (with a resume secret) or of version 1 (without). */
+export const arbHello: fc.Arbitrary<HelloFrame> = fc.oneof(
+  fc.record(
+    { ...arbHelloFields, version: fc.constant(PROTOCOL_VERSION), resumeSecret: arbSessionId },
+    { noNullPrototype: true },
+  ),
+  fc.record({ ...arbHelloFields, version: fc.constant(1) }, { noNullPrototype: true }),
 );
 
 const ERROR_CODE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
@@ -172,7 +177,7 @@ export const arbFrame: fc.Arbitrary<Frame> = fc.oneof(
   fc.record(
     {
       type: fc.constant(FrameType.WELCOME),
-      version: fc.constant(PROTOCOL_VERSION),
+      version: fc.constantFrom(1, PROTOCOL_VERSION),
       maxFrameBytes: fc.integer({ min: 1024, max: 1 << 20 }),
     },
     { noNullPrototype: true },

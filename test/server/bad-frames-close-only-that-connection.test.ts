@@ -6,7 +6,7 @@ import { encodeEvents, encodeHello } from "../../src/protocol/encode-frame.js";
 import { type ErrorFrame, FrameType } from "../../src/protocol/frames.js";
 import { waitFor } from "../support/wait-for.js";
 import { helloBytes, newSessionId, RawClient, TEST_DEVICE } from "./raw-client.js";
-import { startTestServer, type TestServer } from "./test-server.js";
+import { startTestServer, type TestServer, WITHOUT_PEER_CREDENTIALS } from "./test-server.js";
 
 let server: TestServer;
 let good: RawClient;
@@ -33,7 +33,8 @@ async function goodAllocations(): Promise<number> {
 }
 
 before(async () => {
-  server = await startTestServer();
+  // One HELLO below claims another pid; the kernel's check of it has its own test (peer-credentials).
+  server = await startTestServer({ peerCredentials: WITHOUT_PEER_CREDENTIALS });
   good = await RawClient.handshake(server.socketPath, { sessionId: goodSession });
   good.send(encodeEvents([goodAlloc(1), goodAlloc(2), goodAlloc(3)]));
   await waitFor(() => server.queries.summary().devices[0]?.allocations === 3, {
@@ -88,6 +89,7 @@ test("a HELLO with another protocol version gets PROTO_UNSUPPORTED_VERSION", asy
   const hello = encodeHello({
     version: 99,
     sessionId: newSessionId(),
+    resumeSecret: newSessionId(),
     pid: process.pid,
     processStartTicks: 0,
     processName: "future",

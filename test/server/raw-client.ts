@@ -19,18 +19,33 @@ export function newSessionId(): string {
   return (process.pid.toString(16) + "f" + sessionCounter.toString(16)).padStart(32, "0");
 }
 
+/**
+ * The resume secret test connections of `sessionId` send unless told otherwise: derived from the id, so
+ * that every connection of a test's session repeats it (a real client chooses 16 random bytes).
+ */
+export function testResumeSecret(sessionId: string): string {
+  return [...sessionId].reverse().join("");
+}
+
 export function helloBytes(
   options: {
+    /** Default PROTOCOL_VERSION; 1 sends no resume secret. */
+    version?: number;
     sessionId?: string;
+    /** Default testResumeSecret(sessionId). */
+    resumeSecret?: string;
     pid?: number;
     startTicks?: number;
     devices?: DeviceDescriptor[];
     name?: string;
   } = {},
 ): Uint8Array {
+  const version = options.version ?? PROTOCOL_VERSION;
+  const sessionId = options.sessionId ?? newSessionId();
   return encodeHello({
-    version: PROTOCOL_VERSION,
-    sessionId: options.sessionId ?? newSessionId(),
+    version,
+    sessionId,
+    ...(version === 1 ? {} : { resumeSecret: options.resumeSecret ?? testResumeSecret(sessionId) }),
     pid: options.pid ?? process.pid,
     processStartTicks: options.startTicks ?? 0,
     processName: options.name ?? "raw-client",

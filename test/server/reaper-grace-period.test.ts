@@ -11,7 +11,7 @@ import type { ReleaseReason } from "../../src/server/session-table.js";
 import { ManualTimers } from "../../src/server/timers.js";
 import { waitFor } from "../support/wait-for.js";
 import { newSessionId, RawClient } from "./raw-client.js";
-import { startTestServer, type TestServer } from "./test-server.js";
+import { startTestServer, type TestServer, WITHOUT_PEER_CREDENTIALS } from "./test-server.js";
 
 const GRACE_MS = 800;
 const SWEEP_MS = 5000;
@@ -37,7 +37,14 @@ const released = new Map<string, ReleaseReason>();
 let server: TestServer;
 
 before(async () => {
-  server = await startTestServer({ graceMs: GRACE_MS, sweepIntervalMs: SWEEP_MS, timers: clock, liveness });
+  // Scripted pids are not this process's: without the kernel's word, the server takes the HELLO's claims.
+  server = await startTestServer({
+    graceMs: GRACE_MS,
+    sweepIntervalMs: SWEEP_MS,
+    timers: clock,
+    liveness,
+    peerCredentials: WITHOUT_PEER_CREDENTIALS,
+  });
   server.sessions.listen({ released: (s, reason) => released.set(s.sessionId, reason) });
 });
 after(async () => {

@@ -2,6 +2,10 @@
 // with the stable code SERVER_INVALID_OPTION and a message that names it and says what is allowed.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import {
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_UID,
+} from "../../src/server/connection-admission.js";
 import { InvalidOptionError, ServerErrorCode } from "../../src/server/errors.js";
 import {
   DEFAULT_HELLO_TIMEOUT_MS,
@@ -53,6 +57,21 @@ const invalid: [string, ServerOptions, RegExp][] = [
     /logLevel must be one of silent, error, warn, info, debug/,
   ],
   ["legacy options", { legacy: { socketPath: "" } }, /legacy socketPath must be a non-empty path/],
+  [
+    "zero connections",
+    { maxConnections: 0 },
+    /maxConnections \(--max-connections\) must be a whole number of connections >= 1/,
+  ],
+  [
+    "fractional connections per uid",
+    { maxConnectionsPerUid: 2.5 },
+    /maxConnectionsPerUid \(--max-connections-per-uid\) must be a whole number .*got 2\.5/,
+  ],
+  [
+    "more connections per uid than in all",
+    { maxConnections: 8, maxConnectionsPerUid: 9 },
+    /maxConnectionsPerUid \(--max-connections-per-uid\) 9 is above maxConnections \(--max-connections\) 8/,
+  ],
 ];
 
 for (const [name, options, message] of invalid) {
@@ -77,7 +96,7 @@ test("startServer refuses an invalid option before binding anything", async () =
 test("defaults fill every option left out", () => {
   const resolved = resolveServerOptions({ socketPath: "/tmp/x.sock" });
   assert.deepEqual(
-    { ...resolved, liveness: undefined },
+    { ...resolved, liveness: undefined, peerCredentials: undefined },
     {
       socketPath: "/tmp/x.sock",
       httpAddress: { host: "127.0.0.1", port: 7477 },
@@ -88,6 +107,9 @@ test("defaults fill every option left out", () => {
       maxFrameBytes: 1024 * 1024,
       helloTimeoutMs: DEFAULT_HELLO_TIMEOUT_MS,
       recentAnomalies: 256,
+      maxConnections: DEFAULT_MAX_CONNECTIONS,
+      maxConnectionsPerUid: DEFAULT_MAX_CONNECTIONS_PER_UID,
+      peerCredentials: undefined,
       logLevel: "info",
       verbose: false,
       logger: undefined,
@@ -97,6 +119,7 @@ test("defaults fill every option left out", () => {
     },
   );
   assert.equal(typeof resolved.liveness.isAlive, "function");
+  assert.equal(typeof resolved.peerCredentials.of, "function");
 });
 
 test("given values are kept; verbose means debug; http false means no HTTP API", () => {
@@ -120,4 +143,10 @@ test("given values are kept; verbose means debug; http false means no HTTP API",
     host: "::1",
     port: 0,
   });
+});
+
+test("connection caps: the per-uid cap defaults to the total cap when that is lower", () => {
+  assert.equal(resolveServerOptions({ socketPath: "/s", maxConnections: 10 }).maxConnectionsPerUid, 10);
+  const both = resolveServerOptions({ socketPath: "/s", maxConnections: 300, maxConnectionsPerUid: 300 });
+  assert.deepEqual([both.maxConnections, both.maxConnectionsPerUid], [300, 300]);
 });

@@ -3,7 +3,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
+import { noPeerCredentials } from "../../src/server/peer-credentials.js";
 import { type RunningServer, type ServerOptions, startServer } from "../../src/server/server.js";
+
+/**
+ * For tests whose HELLOs claim pids other than this process's (scripted liveness, session conflicts): the
+ * server as it runs without the kernel's word on its peers (docs/PROTOCOL.md §3.1).
+ */
+export const WITHOUT_PEER_CREDENTIALS = noPeerCredentials("turned off by the test");
 
 export interface TestServer extends RunningServer {
   dir: string;

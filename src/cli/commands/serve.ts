@@ -1,5 +1,9 @@
 import { Command, InvalidArgumentError } from "commander";
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from "../../server/api-types.js";
+import {
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_UID,
+} from "../../server/connection-admission.js";
 import { ServerError } from "../../server/errors.js";
 import { parseHttpAddress } from "../../server/http-api.js";
 import { parseLegacyFrame, parseReorderWindowMs } from "../../server/legacy/options.js";
@@ -15,6 +19,8 @@ interface ServeOptions extends LegacyServeFlags {
   http?: string;
   graceMs?: number;
   gapTimeoutMs?: number;
+  maxConnections?: number;
+  maxConnectionsPerUid?: number;
   verbose?: boolean;
   quiet?: boolean;
 }
@@ -24,6 +30,13 @@ function parseMs(value: string): number {
   if (!Number.isSafeInteger(ms) || ms < 0)
     throw new InvalidArgumentError("use a whole number of milliseconds, e.g. 2000");
   return ms;
+}
+
+function parseCount(value: string): number {
+  const count = Number(value);
+  if (!Number.isSafeInteger(count) || count < 1)
+    throw new InvalidArgumentError("use a whole number >= 1, e.g. 64");
+  return count;
 }
 
 /** `allocwatch serve`: the allocation server (Unix socket for clients, HTTP API for monitors). */
@@ -52,6 +65,17 @@ export function serveCommand(): Command {
       "--gap-timeout-ms <ms>",
       "how long a missing sequence number is awaited before a resync is requested",
       parseMs,
+    )
+    .option(
+      "--max-connections <n>",
+      `most client connections open at once; more are refused (default ${DEFAULT_MAX_CONNECTIONS})`,
+      parseCount,
+    )
+    .option(
+      "--max-connections-per-uid <n>",
+      `most client connections open at once per user id (default ${DEFAULT_MAX_CONNECTIONS_PER_UID}; ` +
+        "without peer credentials every connection counts as one user)",
+      parseCount,
     )
     .option(
       "--legacy-socket [path]",
@@ -86,6 +110,8 @@ export function serveCommand(): Command {
             `${DEFAULT_HTTP_HOST}:${DEFAULT_HTTP_PORT}`,
           graceMs: options.graceMs,
           gapTimeoutMs: options.gapTimeoutMs,
+          maxConnections: options.maxConnections,
+          maxConnectionsPerUid: options.maxConnectionsPerUid,
           verbose: options.verbose,
           legacy: legacyServeOptions(options),
           logLevel: options.quiet ? "warn" : "info",
