@@ -6,15 +6,20 @@ import { existsSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { type ErrorFrame, FrameType } from "../../src/protocol/frames.js";
 import { waitFor } from "../support/wait-for.js";
+import { RawClient } from "./raw-client.js";
 import { tempSocketPath } from "./test-server.js";
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src", "cli", "main.js");
 
-function serve(socket: string): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+function serve(
+  socket: string,
+  flags: string[] = [],
+): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
   const child = spawn(
     process.execPath,
-    [cli, "serve", "--socket", socket, "--http", "127.0.0.1:0", "--quiet"],
+    [cli, "serve", "--socket", socket, "--http", "127.0.0.1:0", "--quiet", ...flags],
     {
       stdio: ["ignore", "pipe", "pipe"],
     },
@@ -49,4 +54,29 @@ test("serve prints where to look, refuses a second start, exits 0 on SIGTERM and
   assert.equal(await first.exit, 0);
   assert.equal(existsSync(path), false);
   rmSync(dir, { recursive: true });
+});
+
+test("serve --max-connections caps client connections; a bad count is a usage error", async () => {
+  const { dir, path } = tempSocketPath();
+  const bad = serve(path, ["--max-connections", "0"]);
+  assert.equal(await bad.exit, 1);
+  assert.match(bad.output(), /--max-connections.*use a whole number >= 1/);
+
+  const capped = serve(path, ["--max-connections", "1", "--max-connections-per-uid", "1"]);
+  try {
+    await waitFor(() => capped.output().includes("HTTP API"), {
+      what: "serve to start",
+      detail: capped.output,
+    });
+    const first = await RawClient.handshake(path);
+    const second = await RawClient.connect(path);
+    const refusal = await second.waitFor((f) => f.type === FrameType.ERROR);
+    assert.equal((refusal as ErrorFrame).code, "SERVER_TOO_MANY_CONNECTIONS");
+    first.destroy();
+    second.destroy();
+  } finally {
+    capped.child.kill("SIGTERM");
+    assert.equal(await capped.exit, 0);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
