@@ -37,6 +37,8 @@ export interface ConnectionDeps {
   helloTimeoutMs: number;
   /** Runs the HELLO timeout (injected so that tests drive it with a fake clock). */
   timers: TimerScheduler;
+  /** This connection's process as the kernel reports it (SO_PEERCRED); undefined where it cannot. */
+  peer?: PeerCredentials;
 }
 
 let nextConnectionId = 1;
@@ -59,11 +61,9 @@ export class Connection implements SessionPeer {
   private helloTimer: unknown;
   private readonly event: AllocationEvent = emptyAllocationEvent();
 
-  /** `peer`: the connecting process as the kernel reports it; undefined where the server cannot know. */
   constructor(
     private readonly socket: Socket,
     private readonly deps: ConnectionDeps,
-    private readonly peer?: PeerCredentials,
   ) {
     this.decoder = new FrameDecoder({ maxFrameBytes: deps.maxFrameBytes });
     deps.counters.open++;
@@ -207,7 +207,7 @@ export class Connection implements SessionPeer {
         },
         hello.devices,
         this,
-        { kernel: this.peer, resumeSecret: hello.resumeSecret },
+        { kernel: this.deps.peer, resumeSecret: hello.resumeSecret },
       );
     } catch (error) {
       if (error instanceof ServerError) {

@@ -112,21 +112,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
     const admitted = admission.admit(socket);
     if (admitted === undefined) return;
-    const connection = new Connection(
-      socket,
-      {
-        sessions,
-        anomalies,
-        counters: connectionCounters,
-        log,
-        maxFrameBytes: resolved.maxFrameBytes,
-        logEvents: verbose,
-        closeTimeoutMs,
-        helloTimeoutMs: resolved.helloTimeoutMs,
-        timers,
-      },
-      admitted.peer,
-    );
+    const connection = new Connection(socket, {
+      sessions,
+      anomalies,
+      counters: connectionCounters,
+      log,
+      maxFrameBytes: resolved.maxFrameBytes,
+      logEvents: verbose,
+      closeTimeoutMs,
+      helloTimeoutMs: resolved.helloTimeoutMs,
+      timers,
+      peer: admitted.peer,
+    });
     connections.add(connection);
     const closed = new Promise<void>((resolve) =>
       socket.once("close", () => {
