@@ -4,10 +4,16 @@ import { encodeError } from "../protocol/encode-frame.js";
 import { ServerErrorCode } from "./errors.js";
 import type { PeerCredentialSource, PeerCredentials } from "./peer-credentials.js";
 
-/** Most open client connections unless told otherwise. */
-export const DEFAULT_MAX_CONNECTIONS = 256;
-/** Most open client connections of one uid unless told otherwise. */
-export const DEFAULT_MAX_CONNECTIONS_PER_UID = 64;
+/**
+ * Most open client connections unless told otherwise: far above a host's workload (processes × threads),
+ * and below the common 1024 open-file limit, so the cap, not EMFILE, is what a flood meets.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 512;
+/**
+ * Most open client connections of one uid unless told otherwise: a quarter of the total, so that one user
+ * (or one runaway workload) cannot take every place; 100 sessions of one user (the summary benchmark) fit.
+ */
+export const DEFAULT_MAX_CONNECTIONS_PER_UID = 128;
 /** The one per-uid bucket of every connection when the kernel cannot name uids (no peer credentials). */
 export const UNKNOWN_UID = -1;
 

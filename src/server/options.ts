@@ -43,12 +43,12 @@ export interface ServerOptions {
   helloTimeoutMs?: number;
   /** Recent anomalies kept for the API. Default 256. */
   recentAnomalies?: number;
-  /** Most client connections open at once; more are refused (SERVER_TOO_MANY_CONNECTIONS). Default 256. */
+  /** Most client connections open at once; more are refused (SERVER_TOO_MANY_CONNECTIONS). Default 512. */
   maxConnections?: number;
   /**
    * Most client connections open at once per uid (the kernel's, SO_PEERCRED; all connections count as one
    * uid where peer credentials are unavailable); more are refused (SERVER_TOO_MANY_CONNECTIONS_FOR_UID).
-   * Default 64, or maxConnections when that is lower.
+   * Default 128, or maxConnections when that is lower.
    */
   maxConnectionsPerUid?: number;
   /**
