@@ -157,6 +157,11 @@ export const ApiErrorCode = {
   NOT_FOUND: "HTTP_NOT_FOUND",
   /** 405: the route exists, but only for GET (and HEAD). */
   METHOD_NOT_ALLOWED: "HTTP_METHOD_NOT_ALLOWED",
+  /**
+   * 403: the request's Host header names neither this machine (localhost, 127.0.0.1, [::1], the bound
+   * address) nor a `--http-allow-host` name, as a web page using DNS rebinding would.
+   */
+  HOST_NOT_ALLOWED: "HTTP_HOST_NOT_ALLOWED",
   /** 500: a defect in the server while answering; the server logs it. */
   INTERNAL: "HTTP_INTERNAL_ERROR",
 } as const;

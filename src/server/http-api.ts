@@ -10,6 +10,7 @@ import {
   type HealthResponse,
 } from "./api-types.js";
 import { InvalidOptionError, ListenError } from "./errors.js";
+import { HostAllowList, isLoopbackAddress, publicBindRefusal } from "./http-host-policy.js";
 import type { ServerQueries } from "./queries.js";
 
 export const MAX_ALLOCATIONS_LIMIT = 10_000;
@@ -50,13 +51,30 @@ export interface HttpApi {
   close(): Promise<void>;
 }
 
-/** Serves the query API (routes and shapes: api-types.ts). Read-only, GET only. */
+/** Who may reach the HTTP API (http-host-policy.ts). */
+export interface HttpAccess {
+  /** Allow binding an address other machines can reach (`--http-public`). */
+  public: boolean;
+  /** Host names answered besides the loopback names and the bound address (`--http-allow-host`). */
+  allowHosts: readonly string[];
+}
+
+/**
+ * Serves the query API (routes and shapes: api-types.ts). Read-only, GET only; requests naming a Host
+ * that is not this machine are refused. A non-loopback address is refused (InvalidOptionError) unless
+ * `access.public`, and then logged as a warning.
+ */
 export async function startHttpApi(
   queries: ServerQueries,
   address: HttpAddress,
   log: Logger,
+  access: HttpAccess,
 ): Promise<HttpApi> {
-  const server = createServer((request, response) => handle(queries, request, response, log));
+  let hosts: HostAllowList | undefined;
+  const server = createServer((request, response) => {
+    if (hosts?.allows(request.headers.host) === true) handle(queries, request, response, log);
+    else refuseHost(request, response);
+  });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error) =>
@@ -66,6 +84,18 @@ export async function startHttpApi(
   });
   const bound = server.address() as AddressInfo;
   const host = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
+  if (!isLoopbackAddress(bound.address)) {
+    // A host name is only known to be public once resolved and bound.
+    if (!access.public) {
+      await closeServer(server);
+      throw new InvalidOptionError(publicBindRefusal(address.host, address.port));
+    }
+    log.warn(
+      { http: `${host}:${bound.port}` },
+      "the HTTP API is bound to a non-loopback address (--http-public): other machines can read it",
+    );
+  }
+  hosts = new HostAllowList(address.host, bound.address, access.allowHosts);
   return {
     address: { host: bound.address, port: bound.port },
     url: `http://${host}:${bound.port}`,
@@ -90,6 +120,22 @@ class ApiRequestError extends Error {
   ) {
     super(message);
   }
+}
+
+/** 403 for a Host that is not this machine: the request may come from a page that rebound a name. */
+function refuseHost(request: IncomingMessage, response: ServerResponse): void {
+  const host = request.headers.host;
+  const refused =
+    host === undefined
+      ? "a request without a Host header is refused"
+      : `Host ${JSON.stringify(host.slice(0, 100))} does not name this server (a web page may have rebound a DNS name to it)`;
+  const body: ApiErrorResponse = {
+    error: {
+      code: ApiErrorCode.HOST_NOT_ALLOWED,
+      message: `${refused}: use localhost or 127.0.0.1, or start the server with --http-allow-host NAME`,
+    },
+  };
+  send(response, 403, body);
 }
 
 function handle(

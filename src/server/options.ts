@@ -5,8 +5,9 @@ import { DEFAULT_RECENT_ANOMALIES } from "./anomaly-log.js";
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_UID } from "./connection-admission.js";
 import { InvalidOptionError } from "./errors.js";
 import { DEFAULT_HTTP_ADDRESS, type HttpAddress, parseHttpAddress } from "./http-api.js";
+import { isPublicHost, parseAllowedHost, publicBindRefusal } from "./http-host-policy.js";
 import { type LegacyOptions, resolveLegacyOptions } from "./legacy/options.js";
-import { defaultSocketPath } from "./listener.js";
+import { defaultSocketPath, socketPathTooLong } from "./listener.js";
 import { kernelPeerCredentials, type PeerCredentialSource } from "./peer-credentials.js";
 import { type ProcessLiveness, procLiveness } from "./process-liveness.js";
 import { DEFAULT_REAPER_OPTIONS } from "./reaper.js";
@@ -26,6 +27,10 @@ export interface ServerOptions {
   socketPath?: string;
   /** HTTP API address "host:port" (port 0 = any free port); false = no HTTP API. Default 127.0.0.1:7477. */
   http?: string | HttpAddress | false;
+  /** Allow `http` on an address other machines can reach (0.0.0.0, a LAN address). Default false. */
+  httpPublic?: boolean;
+  /** Host names the HTTP API answers to besides localhost, 127.0.0.1, [::1] and its address. Default none. */
+  httpAllowHosts?: readonly string[];
   /** Reconnect grace for an idle session whose process is alive, ms. Default 2000. */
   graceMs?: number;
   /** How long a missing sequence number is waited for before a resync is requested, ms. Default 1000. */
@@ -74,6 +79,9 @@ export interface ResolvedServerOptions {
   socketPath: string;
   /** undefined: no HTTP API. */
   httpAddress: HttpAddress | undefined;
+  httpPublic: boolean;
+  /** Lower case, IPv6 without brackets. */
+  httpAllowHosts: string[];
   graceMs: number;
   gapTimeoutMs: number;
   /** Events, a power of two. */
@@ -174,7 +182,9 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
         `(--max-connections) ${maxConnections}: lower it, or raise maxConnections`,
     );
   }
-  const httpAddress = resolveHttp(options.http);
+  const httpPublic = options.httpPublic === true;
+  const httpAddress = resolveHttp(options.http, httpPublic);
+  const httpAllowHosts = (options.httpAllowHosts ?? []).map(parseAllowedHost);
   const socketPath = options.socketPath ?? defaultSocketPath();
   const legacy = options.legacy === undefined ? undefined : resolveLegacyOptions(options.legacy);
   if (socketPath === "") {
@@ -182,6 +192,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
       "socketPath (--socket) must not be empty: give a path, or leave it out for the default",
     );
   }
+  checkSocketPathLength(socketPath, "socketPath (--socket)");
+  if (legacy !== undefined) checkSocketPathLength(legacy.socketPath, "legacy socketPath (--legacy-socket)");
   const verbose = options.verbose === true;
   const logLevel = options.logLevel ?? "info";
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -190,6 +202,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   return {
     socketPath,
     httpAddress,
+    httpPublic,
+    httpAllowHosts,
     graceMs,
     gapTimeoutMs,
     reorderCapacity,
@@ -209,17 +223,27 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   };
 }
 
-function resolveHttp(http: ServerOptions["http"]): HttpAddress | undefined {
+function resolveHttp(http: ServerOptions["http"], httpPublic: boolean): HttpAddress | undefined {
   if (http === false) return undefined;
   if (http === undefined) return { ...DEFAULT_HTTP_ADDRESS };
-  if (typeof http === "string") return parseHttpAddress(http);
-  if (typeof http.host !== "string" || http.host === "" || !isInteger(http.port, 0, 65535)) {
+  const address = typeof http === "string" ? parseHttpAddress(http) : http;
+  if (typeof address.host !== "string" || address.host === "" || !isInteger(address.port, 0, 65535)) {
     throw new InvalidOptionError(
       `http must be { host, port } with a host name and PORT in 0..65535 (e.g. { host: "127.0.0.1", port: 7477 }), ` +
         `got ${JSON.stringify(http)}`,
     );
   }
-  return http;
+  // Host names are checked again once bound (startHttpApi): only then is their address known.
+  if (!httpPublic && isPublicHost(address.host)) {
+    throw new InvalidOptionError(publicBindRefusal(address.host, address.port));
+  }
+  return address;
+}
+
+/** Refuses a path the kernel would truncate (the bind would "succeed" on another name). */
+function checkSocketPathLength(path: string, name: string): void {
+  const problem = socketPathTooLong(path);
+  if (problem !== undefined) throw new InvalidOptionError(`${name}: ${problem}`);
 }
 
 function positiveInteger(value: number | undefined, fallback: number, name: string, unit: string): number {

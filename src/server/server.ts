@@ -170,7 +170,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   if (httpAddress !== undefined) {
     try {
-      http = await startHttpApi(queries, httpAddress, log);
+      http = await startHttpApi(queries, httpAddress, log, {
+        public: resolved.httpPublic,
+        allowHosts: resolved.httpAllowHosts,
+      });
     } catch (error) {
       await Promise.all([listener.close(), legacy?.close()]);
       throw error;

@@ -100,6 +100,8 @@ test("defaults fill every option left out", () => {
     {
       socketPath: "/tmp/x.sock",
       httpAddress: { host: "127.0.0.1", port: 7477 },
+      httpPublic: false,
+      httpAllowHosts: [],
       graceMs: DEFAULT_REAPER_OPTIONS.graceMs,
       gapTimeoutMs: DEFAULT_SEQUENCER_OPTIONS.gapTimeoutMs,
       reorderCapacity: DEFAULT_SEQUENCER_OPTIONS.reorderCapacity,

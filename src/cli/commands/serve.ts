@@ -4,19 +4,23 @@ import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_CONNECTIONS_PER_UID,
 } from "../../server/connection-admission.js";
-import { ServerError } from "../../server/errors.js";
+import { InvalidOptionError, ServerError } from "../../server/errors.js";
 import { parseHttpAddress } from "../../server/http-api.js";
+import { parseAllowedHost } from "../../server/http-host-policy.js";
 import { parseLegacyFrame, parseReorderWindowMs } from "../../server/legacy/options.js";
 import {
   type LegacyServeFlags,
   legacyServeOptions,
   parseLegacyDeviceFlag,
 } from "../../server/legacy/serve-flags.js";
+import { MAX_SOCKET_PATH_BYTES } from "../../server/listener.js";
 import { type RunningServer, startServer } from "../../server/server.js";
 
 interface ServeOptions extends LegacyServeFlags {
   socket?: string;
   http?: string;
+  httpPublic?: boolean;
+  httpAllowHost?: string[];
   graceMs?: number;
   gapTimeoutMs?: number;
   maxConnections?: number;
@@ -45,7 +49,8 @@ export function serveCommand(): Command {
     .description("run the allocation server: clients report on a Unix socket, monitors read the HTTP API")
     .option(
       "--socket <path>",
-      "Unix socket path (default $ALLOCWATCH_SOCKET, $XDG_RUNTIME_DIR/allocwatch.sock, /tmp/allocwatch-<uid>.sock)",
+      "Unix socket path, at most " +
+        `${MAX_SOCKET_PATH_BYTES} bytes (default $ALLOCWATCH_SOCKET, $XDG_RUNTIME_DIR/allocwatch.sock, /tmp/allocwatch-<uid>.sock)`,
     )
     .option(
       "--http <host:port>",
@@ -55,6 +60,16 @@ export function serveCommand(): Command {
           parseHttpAddress(v);
           return v;
         }),
+    )
+    .option(
+      "--http-public",
+      "allow --http on an address other machines can reach (0.0.0.0, a LAN address); logs a warning",
+    )
+    .option(
+      "--http-allow-host <name>",
+      "also answer HTTP requests whose Host is NAME (repeatable; default: only localhost, 127.0.0.1, " +
+        "[::1] and the bound address, against DNS rebinding)",
+      (v, previous: string[] | undefined) => [...(previous ?? []), cliArgument(() => parseAllowedHost(v))],
     )
     .option(
       "--grace-ms <ms>",
@@ -108,6 +123,8 @@ export function serveCommand(): Command {
             options.http ??
             nonEmpty(process.env["ALLOCWATCH_HTTP"]) ??
             `${DEFAULT_HTTP_HOST}:${DEFAULT_HTTP_PORT}`,
+          httpPublic: options.httpPublic,
+          httpAllowHosts: options.httpAllowHost,
           graceMs: options.graceMs,
           gapTimeoutMs: options.gapTimeoutMs,
           maxConnections: options.maxConnections,
@@ -119,7 +136,8 @@ export function serveCommand(): Command {
       } catch (error) {
         if (error instanceof ServerError) {
           process.stderr.write(`allocwatch serve: ${error.message}\n`);
-          process.exit(1);
+          // 2: the command line (or environment) asks for something impossible; 1: it failed at runtime.
+          process.exit(error instanceof InvalidOptionError ? 2 : 1);
         }
         throw error;
       }
