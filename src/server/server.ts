@@ -3,6 +3,7 @@ import pino, { type Logger } from "pino";
 import { VERSION } from "../version.js";
 import { AnomalyLog } from "./anomaly-log.js";
 import { AnomalyLogRateLimit } from "./anomaly-log-rate-limit.js";
+import { ByteBudget } from "./byte-budget.js";
 import { Connection, ConnectionCounters } from "./connection.js";
 import { DeviceCatalog } from "./device-catalog.js";
 import { ServerErrorCode } from "./errors.js";
@@ -35,6 +36,8 @@ export interface RunningServer {
   readonly log: Logger;
   /** The legacy tt-metal protocol adapter, when `legacy` was given. */
   readonly legacy: LegacyAdapter | undefined;
+  /** What native connections make the server hold (frames not yet complete, replies not yet read). */
+  readonly bufferBudget: ByteBudget;
   /** Stops accepting, sends ERROR(SERVER_SHUTTING_DOWN) to every connection, removes the socket. */
   close(): Promise<void>;
 }
@@ -91,6 +94,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     firstRecheckMs: DEFAULT_REAPER_OPTIONS.firstRecheckMs,
   });
 
+  const bufferBudget = new ByteBudget(resolved.bufferBudgetBytes);
   const connections = new Set<Connection>();
   const closedSockets = new Set<Promise<void>>();
   let shuttingDown = false;
@@ -109,6 +113,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       closeTimeoutMs: 2000,
       helloTimeoutMs: resolved.helloTimeoutMs,
       timers,
+      budget: bufferBudget,
+      maxOutboundBytes: resolved.maxOutboundBytes,
     });
     connections.add(connection);
     const closed = new Promise<void>((resolve) =>
@@ -193,6 +199,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     sessions,
     log,
     legacy,
+    bufferBudget,
     close,
   };
 }

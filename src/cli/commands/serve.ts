@@ -8,6 +8,11 @@ import {
   legacyServeOptions,
   parseLegacyDeviceFlag,
 } from "../../server/legacy/serve-flags.js";
+import {
+  DEFAULT_BUFFER_BUDGET_BYTES,
+  DEFAULT_HELLO_TIMEOUT_MS,
+  DEFAULT_MAX_OUTBOUND_BYTES,
+} from "../../server/options.js";
 import { type RunningServer, startServer } from "../../server/server.js";
 
 interface ServeOptions extends LegacyServeFlags {
@@ -15,6 +20,9 @@ interface ServeOptions extends LegacyServeFlags {
   http?: string;
   graceMs?: number;
   gapTimeoutMs?: number;
+  helloTimeoutMs?: number;
+  bufferBudgetBytes?: number;
+  maxOutboundBytes?: number;
   verbose?: boolean;
   quiet?: boolean;
 }
@@ -24,6 +32,13 @@ function parseMs(value: string): number {
   if (!Number.isSafeInteger(ms) || ms < 0)
     throw new InvalidArgumentError("use a whole number of milliseconds, e.g. 2000");
   return ms;
+}
+
+function parseBytes(value: string): number {
+  const bytes = Number(value);
+  if (!Number.isSafeInteger(bytes) || bytes < 1)
+    throw new InvalidArgumentError("use a whole number of bytes, e.g. 1048576");
+  return bytes;
 }
 
 /** `allocwatch serve`: the allocation server (Unix socket for clients, HTTP API for monitors). */
@@ -52,6 +67,23 @@ export function serveCommand(): Command {
       "--gap-timeout-ms <ms>",
       "how long a missing sequence number is awaited before a resync is requested",
       parseMs,
+    )
+    .option(
+      "--hello-timeout-ms <ms>",
+      `how long a new connection has to complete its HELLO, counted from connecting (default ${DEFAULT_HELLO_TIMEOUT_MS})`,
+      parseMs,
+    )
+    .option(
+      "--buffer-budget-bytes <bytes>",
+      "bytes all client connections together may make the server hold (frames not yet complete, replies " +
+        "not yet read); when full, a connection over its share is closed with SERVER_BUDGET_EXCEEDED " +
+        `(default ${DEFAULT_BUFFER_BUDGET_BYTES} = 64 MiB)`,
+      parseBytes,
+    )
+    .option(
+      "--max-outbound-bytes <bytes>",
+      `reply bytes that may wait unread for one client before its connection is dropped (default ${DEFAULT_MAX_OUTBOUND_BYTES} = 1 MiB)`,
+      parseBytes,
     )
     .option(
       "--legacy-socket [path]",
@@ -86,6 +118,9 @@ export function serveCommand(): Command {
             `${DEFAULT_HTTP_HOST}:${DEFAULT_HTTP_PORT}`,
           graceMs: options.graceMs,
           gapTimeoutMs: options.gapTimeoutMs,
+          helloTimeoutMs: options.helloTimeoutMs,
+          bufferBudgetBytes: options.bufferBudgetBytes,
+          maxOutboundBytes: options.maxOutboundBytes,
           verbose: options.verbose,
           legacy: legacyServeOptions(options),
           logLevel: options.quiet ? "warn" : "info",
