@@ -31,13 +31,14 @@ export class BudgetAccount {
  *
  * The rule, checked only when a charge grows past the limit (never while the budget has room):
  * 1. idle memory is reclaimed first (`BudgetHolder.reclaim`, which hurts no one);
- * 2. then every holder may keep its fair share, limitBytes / holders. The one growing is refused (false)
- *    if its new charge exceeds the share; otherwise the largest holders above the share are evicted until
- *    its growth fits. Room is always found that way: if no one else were above the share, all charges
- *    together would be at most holders × share <= limitBytes.
+ * 2. then every holder may keep its fair share, limitBytes / holders. The one growing is refused and
+ *    evicted if its new charge exceeds the share; otherwise the largest holders above the share are
+ *    evicted until its growth fits. Room is always found that way: if no one else were above the share,
+ *    all charges together would be at most holders × share <= limitBytes.
  * So the charges together never exceed limitBytes, a client whose frames fit its share is never closed,
  * and one that streams 1 MiB frames is only at risk once more than limitBytes / 1 MiB connections
- * hold bytes at the same moment.
+ * hold bytes at the same moment. Holders report after the fact (a chunk is decoded, then charged), so
+ * real memory may pass the limit by one buffer growth (at most one frame) until that charge is refused.
  */
 export class ByteBudget {
   private used = 0;

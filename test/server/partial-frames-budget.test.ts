@@ -110,3 +110,66 @@ test("20 connections holding 900 KiB partial frames against a 4 MiB budget: clos
   });
   canary.destroy();
 });
+
+test("idle connections' leftover frame buffers are reclaimed under pressure, without closing anyone", async (t) => {
+  const budgetBytes = 2 * 1024 * 1024;
+  const server = await startTestServer({ bufferBudgetBytes: budgetBytes, timers: new ManualTimers() });
+  t.after(() => server.stop());
+  // Three clients each send one valid 576 KB EVENTS frame; the server reads it in pieces and keeps the
+  // assembly buffer for the next frame: memory it really holds, so it is charged.
+  const events = Array.from({ length: 12_000 }, (_, i) => ({
+    op: 1 as const,
+    deviceId: 0,
+    memoryType: 0 as const,
+    seq: i + 1,
+    allocationId: i + 1,
+    address: (i + 1) * 64,
+    sizeBytes: 64,
+    timestampNs: 0,
+  }));
+  const bigFrame = encodeEvents(events);
+  const idle: RawClient[] = [];
+  for (let i = 0; i < 3; i++) {
+    const sessionId = newSessionId();
+    const client = await RawClient.handshake(server.socketPath, { sessionId });
+    client.send(bigFrame);
+    await waitFor(
+      () =>
+        server.queries.summary().processes.find((p) => p.sessionId === sessionId)?.devices[0]?.allocations ===
+        events.length,
+      { what: `client ${i}'s frame to be applied` },
+    );
+    idle.push(client);
+  }
+  assert.ok(
+    server.bufferBudget.usedBytes === 3 * (bigFrame.length - 4), // a body each, less its length field
+    `the leftover buffers are charged: ${server.bufferBudget.usedBytes} bytes`,
+  );
+
+  // A fourth client is in the middle of a large frame: the budget is full, the idle buffers go.
+  const busy = await RawClient.handshake(server.socketPath);
+  const header = new Uint8Array(5);
+  writeU32(header, 0, FRAME_BYTES);
+  header[4] = FrameType.EVENTS;
+  busy.send(header);
+  busy.send(new Uint8Array(HELD_BYTES - 1));
+  await waitFor(() => server.bufferBudget.usedBytes === FRAME_BYTES, {
+    what: "the busy client's frame buffer to be the only bytes charged",
+    detail: () => `${server.bufferBudget.usedBytes} bytes charged`,
+  });
+  assert.ok(server.bufferBudget.peakBytes <= budgetBytes);
+  await roundTrip(server);
+  for (const client of [...idle, busy]) {
+    assert.ok(client.isOpen);
+    assert.deepEqual(
+      client.frames.map((f) => f.type),
+      [FrameType.WELCOME],
+    );
+  }
+  for (const client of [...idle, busy]) client.destroy();
+});
+
+/** A handshake round trip on another connection: what the server wrote before has been delivered. */
+async function roundTrip(server: { socketPath: string }): Promise<void> {
+  (await RawClient.handshake(server.socketPath)).destroy();
+}

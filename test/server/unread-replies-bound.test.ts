@@ -11,6 +11,7 @@ import {
   encodeSnapshotEnd,
 } from "../../src/protocol/encode-frame.js";
 import { FrameType, type ResyncRequestFrame } from "../../src/protocol/frames.js";
+import { writeU32 } from "../../src/protocol/little-endian.js";
 import { ManualTimers } from "../../src/server/timers.js";
 import { waitFor } from "../support/wait-for.js";
 import { newSessionId, RawClient } from "./raw-client.js";
@@ -144,4 +145,46 @@ test("a client that does not read is dropped once its unread replies pass maxOut
   await waitFor(() => liveDevice(server, sessionId)?.allocations === 3, { what: "the snapshot to heal" });
   assert.equal(liveDevice(server, sessionId)!.used.DRAM, 3 * 4096);
   again.destroy();
+});
+
+test("evicted by a full budget while replies wait unread: dropped without an ERROR frame", async (t) => {
+  const budgetBytes = 64 * 1024;
+  const server = await startTestServer({
+    maxFrameBytes: budgetBytes,
+    bufferBudgetBytes: budgetBytes,
+    timers: new ManualTimers(),
+  });
+  t.after(() => server.stop());
+  const sessionId = newSessionId();
+  const deaf = await RawClient.handshake(server.socketPath, { sessionId });
+  deaf.socket.pause();
+  const [peer] = server.sessions.get(sessionId)!.connections();
+  const budget = server.bufferBudget;
+  for (let i = 0; budget.usedBytes < 48 * 1024 && i < 10_000; i++) {
+    peer.requestResync(0, "r".repeat(1000));
+    if (i % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.ok(budget.usedBytes >= 48 * 1024, `${budget.usedBytes} bytes of unread replies are charged`);
+
+  // Another client's 20 KiB partial frame fills the budget; the deaf one holds more than half of it.
+  const other = await RawClient.handshake(server.socketPath);
+  const header = new Uint8Array(5);
+  writeU32(header, 0, 30 * 1024);
+  header[4] = FrameType.EVENTS;
+  other.send(header);
+  other.send(new Uint8Array(20 * 1024));
+  await waitFor(() => server.sessions.get(sessionId)?.connectionCount === 0, {
+    what: "the deaf connection to be evicted",
+    detail: () => `${budget.usedBytes} bytes charged`,
+  });
+  deaf.socket.resume();
+  await deaf.closed;
+  assert.equal(
+    deaf.frames.some((f) => f.type === FrameType.ERROR),
+    false,
+    "an ERROR frame behind unread replies would never be read",
+  );
+  assert.ok(other.isOpen);
+  assert.ok(budget.peakBytes <= budgetBytes);
+  other.destroy();
 });
