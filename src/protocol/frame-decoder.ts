@@ -61,6 +61,11 @@ export class FrameDecoder {
     return this.buffer.length;
   }
 
+  /** Bytes received of the frame not yet complete (its length field included); 0 between frames. */
+  get bufferedBytes(): number {
+    return this.frameLength < 0 ? this.lengthFilled : LENGTH_FIELD_BYTES + this.bufferFilled;
+  }
+
   /** True when the decoder sits exactly between two frames. */
   get atFrameBoundary(): boolean {
     return this.failure === undefined && this.frameLength < 0 && this.lengthFilled === 0;

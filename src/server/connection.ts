@@ -8,6 +8,7 @@ import { emptyAllocationEvent, readEventRecord } from "../protocol/event-record.
 import { FrameDecoder, frameTypeName } from "../protocol/frame-decoder.js";
 import { type Frame, FrameType, type HelloFrame, SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/frames.js";
 import { type AnomalyLog, NO_SESSION } from "./anomaly-log.js";
+import type { BudgetAccount, BudgetHolder, ByteBudget } from "./byte-budget.js";
 import { ServerError, ServerErrorCode } from "./errors.js";
 import type { PeerCredentials } from "./peer-credentials.js";
 import type { Session, SessionPeer } from "./session.js";
@@ -20,6 +21,8 @@ export class ConnectionCounters {
   accepted = 0;
   /** Connections closed because of a protocol error. */
   protocolErrors = 0;
+  /** Connections closed for what they made the server hold: the buffer budget, replies left unread. */
+  budgetClosures = 0;
 }
 
 export interface ConnectionDeps {
@@ -33,12 +36,19 @@ export interface ConnectionDeps {
   logEvents: boolean;
   /** How long the peer may take to close after our ERROR frame before we destroy the socket, ms. */
   closeTimeoutMs: number;
-  /** How long a new connection may take to send HELLO, ms (a silent peer must not hold a socket forever). */
+  /**
+   * How long a new connection has to complete HELLO, counted from accept, ms: a deadline that bytes do
+   * not extend (a peer trickling a byte now and then must not hold a socket forever).
+   */
   helloTimeoutMs: number;
-  /** Runs the HELLO timeout (injected so that tests drive it with a fake clock). */
+  /** Runs the HELLO deadline (injected so that tests drive it with a fake clock). */
   timers: TimerScheduler;
   /** This connection's process as the kernel reports it (SO_PEERCRED); undefined where it cannot. */
   peer?: PeerCredentials;
+  /** Shared by all native connections: frames not yet complete and replies not yet read, bytes. */
+  budget: ByteBudget;
+  /** Most reply bytes that may wait unread for one client before its connection is dropped. */
+  maxOutboundBytes: number;
 }
 
 let nextConnectionId = 1;
@@ -46,18 +56,23 @@ let nextConnectionId = 1;
 /**
  * Owns one client socket (docs/DESIGN.md rule 2): feeds its chunks to the decoder and the frame-order state
  * machine, and dispatches frames to the session. Every failure takes one path (`fail`): an ERROR frame,
- * a count, and the end of this socket; other connections never notice.
+ * a count, and the end of this socket; other connections never notice. What it makes the server hold
+ * (decoder buffer, unread replies) is charged to the shared ByteBudget after every chunk and write.
  */
-export class Connection implements SessionPeer {
+export class Connection implements SessionPeer, BudgetHolder {
   readonly id = nextConnectionId++;
-  private readonly decoder: FrameDecoder;
+  /** Replaced by a fresh one (not reset) to give an idle assembly buffer back to the budget. */
+  private decoder: FrameDecoder;
+  private readonly account: BudgetAccount;
+  /** True while the decoder runs: its buffer must not be taken away under it. */
+  private decoding = false;
   private readonly state = new ConnectionState("server");
   private session: Session | undefined;
   /** Set once we stop reading: after a failure or a server-initiated close. */
   private closing = false;
   private closed = false;
   private closeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Pending until HELLO is accepted; restarted by every chunk before it (an idle timeout, as before). */
+  /** Pending until HELLO is accepted; set once, at accept (a deadline, not an idle timeout). */
   private helloTimer: unknown;
   private readonly event: AllocationEvent = emptyAllocationEvent();
 
@@ -66,6 +81,7 @@ export class Connection implements SessionPeer {
     private readonly deps: ConnectionDeps,
   ) {
     this.decoder = new FrameDecoder({ maxFrameBytes: deps.maxFrameBytes });
+    this.account = deps.budget.open(this);
     deps.counters.open++;
     deps.counters.accepted++;
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
@@ -88,7 +104,7 @@ export class Connection implements SessionPeer {
       { connection: this.id, sessionId: this.session?.sessionId, deviceId, reason },
       "resync requested",
     );
-    this.socket.write(encodeResyncRequest({ deviceId, reason }));
+    this.send(encodeResyncRequest({ deviceId, reason }));
   }
 
   /** Sends ERROR and ends the connection (server shutdown, session released). */
@@ -96,19 +112,39 @@ export class Connection implements SessionPeer {
     this.endWithError(code, message);
   }
 
+  /** Gives back an idle decoder's buffer (between frames, not while decoding); returns what it still holds. */
+  reclaim(): number {
+    const decoder = this.decoder;
+    if (!this.decoding && !this.closing && decoder.atFrameBoundary && decoder.bufferedCapacityBytes > 0)
+      this.decoder = new FrameDecoder({ maxFrameBytes: this.deps.maxFrameBytes });
+    return this.heldBytes();
+  }
+
+  /** The budget was full and this connection held more than its share. */
+  evict(heldBytes: number, shareBytes: number): void {
+    this.closeOverBudget(
+      `this connection holds ${heldBytes} bytes (frames not yet complete, replies not yet read) while the ` +
+        `server's buffer budget of ${this.deps.budget.limitBytes} bytes is full; the share per connection ` +
+        `is ${shareBytes} bytes now`,
+    );
+  }
+
   private onData(chunk: Buffer): void {
     if (this.closing) return; // after a failure the rest of the stream is discarded unread
-    if (this.helloTimer !== undefined) this.startHelloTimer();
     let error: ProtocolError | undefined;
+    this.decoding = true;
     try {
       error = this.decoder.feed(chunk, this.onFrame);
     } catch (bug) {
+      this.decoding = false;
       // A defect of ours must cost this connection, never the server (docs/DESIGN.md invariant 4).
       this.deps.log.error({ connection: this.id, err: bug }, "internal error while handling a frame");
       this.fail(ServerErrorCode.INTERNAL, "internal server error while handling a frame");
       return;
     }
+    this.decoding = false;
     if (error !== undefined && !this.closing) this.fail(error.code, error.message);
+    else this.recharge();
   }
 
   private onEnd(): void {
@@ -129,6 +165,7 @@ export class Connection implements SessionPeer {
     this.closing = true;
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     this.stopHelloTimer();
+    this.deps.budget.close(this.account);
     this.deps.counters.open--;
     const session = this.session;
     if (session !== undefined) {
@@ -218,7 +255,7 @@ export class Connection implements SessionPeer {
     }
     this.stopHelloTimer();
     // Answered in the HELLO's version: a version 1 client decodes only version 1 frames.
-    this.socket.write(encodeWelcome({ version: hello.version, maxFrameBytes: this.deps.maxFrameBytes }));
+    this.send(encodeWelcome({ version: hello.version, maxFrameBytes: this.deps.maxFrameBytes }));
   }
 
   private onEvents(session: Session, records: Uint8Array, count: number): void {
@@ -244,7 +281,6 @@ export class Connection implements SessionPeer {
   }
 
   private startHelloTimer(): void {
-    this.stopHelloTimer();
     this.helloTimer = this.deps.timers.set(() => {
       this.helloTimer = undefined;
       if (this.session === undefined) {
@@ -254,6 +290,63 @@ export class Connection implements SessionPeer {
         );
       }
     }, this.deps.helloTimeoutMs);
+  }
+
+  /** Writes a frame; drops the connection if its client leaves more than maxOutboundBytes unread. */
+  private send(frame: Uint8Array): void {
+    this.socket.write(frame, this.onFlushed);
+    const queued = this.socket.writableLength;
+    if (queued > this.deps.maxOutboundBytes) {
+      this.closeOverBudget(
+        `${queued} bytes of replies wait unread, over the limit of ${this.deps.maxOutboundBytes} per ` +
+          "connection: the client does not read its socket",
+      );
+      return;
+    }
+    this.recharge();
+  }
+
+  // An arrow property: one callback for every write, not a closure per write.
+  private readonly onFlushed = (): void => this.recharge();
+
+  /** Bytes this connection makes the server hold now: decoder buffer and replies not yet read. */
+  private heldBytes(): number {
+    return this.decoder.bufferedCapacityBytes + this.socket.writableLength;
+  }
+
+  /** Charges the budget with what this connection holds now (the budget may evict it). */
+  private recharge(): void {
+    if (this.closing) return;
+    const bytes = this.heldBytes();
+    if (bytes !== this.account.bytes) this.deps.budget.charge(this.account, bytes);
+  }
+
+  /**
+   * Ends a connection for what it makes the server hold. An ERROR frame tells a client that reads; one
+   * that leaves replies unread would never see it, so its socket is simply destroyed (the log says why).
+   */
+  private closeOverBudget(reason: string): void {
+    if (this.closing) return;
+    this.deps.counters.budgetClosures++;
+    const unread = this.socket.writableLength;
+    this.deps.log.warn(
+      { connection: this.id, sessionId: this.session?.sessionId, unreadBytes: unread, reason },
+      "connection closed: over its buffer budget",
+    );
+    if (unread === 0) {
+      this.endWithError(ServerErrorCode.BUDGET_EXCEEDED, reason);
+      return;
+    }
+    this.closing = true;
+    this.releaseBuffers();
+    this.socket.destroy();
+  }
+
+  /** Nothing more is decoded or charged: the budget forgets this connection and its buffer goes. */
+  private releaseBuffers(): void {
+    this.deps.budget.close(this.account);
+    // Safe even while decoding: feed() runs on the old decoder, and nothing is decoded once closing.
+    this.decoder = new FrameDecoder({ maxFrameBytes: this.deps.maxFrameBytes });
   }
 
   private stopHelloTimer(): void {
@@ -279,6 +372,7 @@ export class Connection implements SessionPeer {
   private endWithError(code: string, message: string): void {
     if (this.closing) return;
     this.closing = true;
+    this.releaseBuffers();
     let frame: Uint8Array;
     try {
       frame = encodeError({ code, message });

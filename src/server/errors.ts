@@ -14,6 +14,11 @@ export const ServerErrorCode = {
   LISTEN_FAILED: "SERVER_LISTEN_FAILED",
   /** A connection sent no HELLO within the handshake timeout. */
   HELLO_TIMEOUT: "SERVER_HELLO_TIMEOUT",
+  /**
+   * The connection held more than its share of the server's buffer budget (bytes of frames not yet
+   * complete and replies not yet read) while the budget was full.
+   */
+  BUDGET_EXCEEDED: "SERVER_BUDGET_EXCEEDED",
   /** A frame that a client may not send in the connection's state (a second HELLO, a WELCOME...). */
   UNEXPECTED_FRAME: "SERVER_UNEXPECTED_FRAME",
   /** HELLO reuses a live session id with another pid or process start time (or from another source). */

@@ -17,8 +17,15 @@ import { systemTimers, type TimerScheduler } from "./timers.js";
 export const LOG_LEVELS = ["silent", "error", "warn", "info", "debug"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** How long a new connection may take to send HELLO unless told otherwise, ms. */
-export const DEFAULT_HELLO_TIMEOUT_MS = 10_000;
+/** How long a new connection has to complete HELLO, counted from accept, unless told otherwise, ms. */
+export const DEFAULT_HELLO_TIMEOUT_MS = 5000;
+/**
+ * Bytes all native connections together may make the server hold (frames not yet complete, replies not
+ * yet read) unless told otherwise: 64 connections each in the middle of a 1 MiB frame.
+ */
+export const DEFAULT_BUFFER_BUDGET_BYTES = 64 * 1024 * 1024;
+/** Reply bytes that may wait unread for one client unless told otherwise. */
+export const DEFAULT_MAX_OUTBOUND_BYTES = 1024 * 1024;
 /** Largest reorder buffer per (session, device) that may be asked for, events. */
 export const MAX_REORDER_CAPACITY = 1 << 24;
 
@@ -44,8 +51,19 @@ export interface ServerOptions {
   sweepIntervalMs?: number;
   /** Largest frame accepted and announced in WELCOME, bytes. Default and maximum 1 MiB. */
   maxFrameBytes?: number;
-  /** How long a new connection may take to send HELLO, ms. Default 10000. */
+  /**
+   * How long a new connection has to complete HELLO, counted from accept (bytes do not extend it), ms.
+   * Default 5000.
+   */
   helloTimeoutMs?: number;
+  /**
+   * Bytes all native connections together may make the server hold: frames not yet complete and replies
+   * not yet read. When full, a connection holding more than its share (budget / connections holding
+   * bytes) is closed with ERROR SERVER_BUDGET_EXCEEDED. At least maxFrameBytes. Default 64 MiB.
+   */
+  bufferBudgetBytes?: number;
+  /** Reply bytes that may wait unread for one client before its connection is dropped. Default 1 MiB. */
+  maxOutboundBytes?: number;
   /** Recent anomalies kept for the API. Default 256. */
   recentAnomalies?: number;
   /** Most client connections open at once; more are refused (SERVER_TOO_MANY_CONNECTIONS). Default 512. */
@@ -89,6 +107,8 @@ export interface ResolvedServerOptions {
   sweepIntervalMs: number;
   maxFrameBytes: number;
   helloTimeoutMs: number;
+  bufferBudgetBytes: number;
+  maxOutboundBytes: number;
   recentAnomalies: number;
   maxConnections: number;
   maxConnectionsPerUid: number;
@@ -155,8 +175,26 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   const helloTimeoutMs = positiveInteger(
     options.helloTimeoutMs,
     DEFAULT_HELLO_TIMEOUT_MS,
-    "helloTimeoutMs",
+    "helloTimeoutMs (--hello-timeout-ms)",
     "milliseconds",
+  );
+  const bufferBudgetBytes = positiveInteger(
+    options.bufferBudgetBytes,
+    DEFAULT_BUFFER_BUDGET_BYTES,
+    "bufferBudgetBytes (--buffer-budget-bytes)",
+    "bytes",
+  );
+  if (bufferBudgetBytes < maxFrameBytes) {
+    throw new InvalidOptionError(
+      `bufferBudgetBytes (--buffer-budget-bytes) must be at least maxFrameBytes (${maxFrameBytes}), so that ` +
+        `a connection can always receive a whole frame; got ${bufferBudgetBytes}`,
+    );
+  }
+  const maxOutboundBytes = positiveInteger(
+    options.maxOutboundBytes,
+    DEFAULT_MAX_OUTBOUND_BYTES,
+    "maxOutboundBytes (--max-outbound-bytes)",
+    "bytes",
   );
   const recentAnomalies = nonNegativeInteger(
     options.recentAnomalies,
@@ -210,6 +248,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     sweepIntervalMs,
     maxFrameBytes,
     helloTimeoutMs,
+    bufferBudgetBytes,
+    maxOutboundBytes,
     recentAnomalies,
     maxConnections,
     maxConnectionsPerUid,

@@ -3,6 +3,7 @@ import pino, { type Logger } from "pino";
 import { VERSION } from "../version.js";
 import { AnomalyLog } from "./anomaly-log.js";
 import { AnomalyLogRateLimit } from "./anomaly-log-rate-limit.js";
+import { ByteBudget } from "./byte-budget.js";
 import { Connection, ConnectionCounters } from "./connection.js";
 import { ConnectionAdmission } from "./connection-admission.js";
 import { DeviceCatalog } from "./device-catalog.js";
@@ -36,6 +37,8 @@ export interface RunningServer {
   readonly log: Logger;
   /** The legacy tt-metal protocol adapter, when `legacy` was given. */
   readonly legacy: LegacyAdapter | undefined;
+  /** What native connections make the server hold (frames not yet complete, replies not yet read). */
+  readonly bufferBudget: ByteBudget;
   /** Stops accepting, sends ERROR(SERVER_SHUTTING_DOWN) to every connection, removes the socket. */
   close(): Promise<void>;
 }
@@ -102,6 +105,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     resolved.peerCredentials,
     log,
   );
+  const bufferBudget = new ByteBudget(resolved.bufferBudgetBytes);
   const connections = new Set<Connection>();
   const closedSockets = new Set<Promise<void>>();
   let shuttingDown = false;
@@ -123,6 +127,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       helloTimeoutMs: resolved.helloTimeoutMs,
       timers,
       peer: admitted.peer,
+      budget: bufferBudget,
+      maxOutboundBytes: resolved.maxOutboundBytes,
     });
     connections.add(connection);
     const closed = new Promise<void>((resolve) =>
@@ -217,6 +223,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     sessions,
     log,
     legacy,
+    bufferBudget,
     close,
   };
 }

@@ -73,6 +73,13 @@ export class Session {
   private lastSequencer: Sequencer | undefined;
   /** Resyncs asked while no connection was open, sent on the next attach. deviceId → reason. */
   private readonly pendingResyncs = new Map<number, string>();
+  /**
+   * RESYNC_REQUESTs sent and not answered yet by a SNAPSHOT_BEGIN of that device on any connection:
+   * deviceId → the connection asked. A request on an open stream is never lost, so asking again before
+   * the answer only piles frames up for a client that does not read (the sequencer retries every gap
+   * timeout); the entry goes when the snapshot begins or that connection closes.
+   */
+  private readonly unanswered = new Map<number, SessionPeer>();
 
   constructor(
     readonly identity: SessionIdentity,
@@ -109,7 +116,7 @@ export class Session {
   attach(peer: SessionPeer): void {
     this.peers.push(peer);
     if (this.pendingResyncs.size > 0) {
-      for (const [deviceId, reason] of this.pendingResyncs) peer.requestResync(deviceId, reason);
+      for (const [deviceId, reason] of this.pendingResyncs) this.ask(peer, deviceId, reason);
       this.pendingResyncs.clear();
     }
   }
@@ -118,6 +125,7 @@ export class Session {
   detach(peer: SessionPeer): number {
     const i = this.peers.indexOf(peer);
     if (i >= 0) this.peers.splice(i, 1);
+    for (const [deviceId, asked] of this.unanswered) if (asked === peer) this.unanswered.delete(deviceId);
     for (const sequencer of this.sequencers.values()) sequencer.sourceClosed(peer.id);
     return this.peers.length;
   }
@@ -162,6 +170,7 @@ export class Session {
 
   snapshotBegin(peer: SessionPeer, deviceId: number, watermarkSeq: number, totalAllocations: number): void {
     if (this.released) return;
+    this.unanswered.delete(deviceId);
     this.sequencer(deviceId).beginSnapshot(peer.id, watermarkSeq, totalAllocations);
   }
 
@@ -206,15 +215,18 @@ export class Session {
     return ledger?.byId.has(allocationId) === true;
   }
 
-  /** Asks for a snapshot on one of the live connections (round robin), or on the next one to attach. */
+  /**
+   * Asks for a snapshot on one of the live connections (round robin), or on the next one to attach;
+   * not again while an earlier request for the device is unanswered on a connection still open.
+   */
   requestResync(deviceId: number, reason: string): void {
     if (this.released) return;
     if (this.peers.length === 0) {
       this.pendingResyncs.set(deviceId, reason);
       return;
     }
-    const peer = this.peers[this.nextPeer++ % this.peers.length];
-    peer.requestResync(deviceId, reason);
+    if (this.unanswered.has(deviceId)) return;
+    this.ask(this.peers[this.nextPeer++ % this.peers.length], deviceId, reason);
   }
 
   /** Releases all the session's memory and stops its timers. Idempotent. */
@@ -226,6 +238,11 @@ export class Session {
     this.lastSequencer = undefined;
     this.lastDeviceId = -1;
     this.deps.registry.releaseAccount(this.account);
+  }
+
+  private ask(peer: SessionPeer, deviceId: number, reason: string): void {
+    this.unanswered.set(deviceId, peer);
+    peer.requestResync(deviceId, reason);
   }
 
   private ledger(deviceId: number): Ledger {

@@ -8,7 +8,9 @@ import {
 } from "../../src/server/connection-admission.js";
 import { InvalidOptionError, ServerErrorCode } from "../../src/server/errors.js";
 import {
+  DEFAULT_BUFFER_BUDGET_BYTES,
   DEFAULT_HELLO_TIMEOUT_MS,
+  DEFAULT_MAX_OUTBOUND_BYTES,
   resolveServerOptions,
   type ServerOptions,
 } from "../../src/server/options.js";
@@ -40,7 +42,26 @@ const invalid: [string, ServerOptions, RegExp][] = [
   ],
   ["frame limit too small", { maxFrameBytes: 16 }, /maxFrameBytes must be in \d+\.\.\d+ bytes/],
   ["frame limit too large", { maxFrameBytes: 2 ** 21 }, /maxFrameBytes must be in/],
-  ["zero hello timeout", { helloTimeoutMs: 0 }, /helloTimeoutMs must be a whole number of milliseconds >= 1/],
+  [
+    "zero hello timeout",
+    { helloTimeoutMs: 0 },
+    /helloTimeoutMs \(--hello-timeout-ms\) must be a whole number of milliseconds >= 1/,
+  ],
+  [
+    "zero buffer budget",
+    { bufferBudgetBytes: 0 },
+    /bufferBudgetBytes \(--buffer-budget-bytes\) must be a whole number of bytes >= 1/,
+  ],
+  [
+    "buffer budget below one frame",
+    { bufferBudgetBytes: 4096, maxFrameBytes: 8192 },
+    /bufferBudgetBytes \(--buffer-budget-bytes\) must be at least maxFrameBytes \(8192\).*got 4096/,
+  ],
+  [
+    "fractional outbound limit",
+    { maxOutboundBytes: 1.5 },
+    /maxOutboundBytes \(--max-outbound-bytes\) must be a whole number of bytes >= 1/,
+  ],
   [
     "negative recent anomalies",
     { recentAnomalies: -1 },
@@ -108,6 +129,8 @@ test("defaults fill every option left out", () => {
       sweepIntervalMs: DEFAULT_REAPER_OPTIONS.sweepIntervalMs,
       maxFrameBytes: 1024 * 1024,
       helloTimeoutMs: DEFAULT_HELLO_TIMEOUT_MS,
+      bufferBudgetBytes: DEFAULT_BUFFER_BUDGET_BYTES,
+      maxOutboundBytes: DEFAULT_MAX_OUTBOUND_BYTES,
       recentAnomalies: 256,
       maxConnections: DEFAULT_MAX_CONNECTIONS,
       maxConnectionsPerUid: DEFAULT_MAX_CONNECTIONS_PER_UID,

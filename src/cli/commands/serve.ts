@@ -14,6 +14,11 @@ import {
   parseLegacyDeviceFlag,
 } from "../../server/legacy/serve-flags.js";
 import { MAX_SOCKET_PATH_BYTES } from "../../server/listener.js";
+import {
+  DEFAULT_BUFFER_BUDGET_BYTES,
+  DEFAULT_HELLO_TIMEOUT_MS,
+  DEFAULT_MAX_OUTBOUND_BYTES,
+} from "../../server/options.js";
 import { type RunningServer, startServer } from "../../server/server.js";
 
 interface ServeOptions extends LegacyServeFlags {
@@ -25,6 +30,9 @@ interface ServeOptions extends LegacyServeFlags {
   gapTimeoutMs?: number;
   maxConnections?: number;
   maxConnectionsPerUid?: number;
+  helloTimeoutMs?: number;
+  bufferBudgetBytes?: number;
+  maxOutboundBytes?: number;
   verbose?: boolean;
   quiet?: boolean;
 }
@@ -41,6 +49,13 @@ function parseCount(value: string): number {
   if (!Number.isSafeInteger(count) || count < 1)
     throw new InvalidArgumentError("use a whole number >= 1, e.g. 64");
   return count;
+}
+
+function parseBytes(value: string): number {
+  const bytes = Number(value);
+  if (!Number.isSafeInteger(bytes) || bytes < 1)
+    throw new InvalidArgumentError("use a whole number of bytes, e.g. 1048576");
+  return bytes;
 }
 
 /** `allocwatch serve`: the allocation server (Unix socket for clients, HTTP API for monitors). */
@@ -93,6 +108,23 @@ export function serveCommand(): Command {
       parseCount,
     )
     .option(
+      "--hello-timeout-ms <ms>",
+      `how long a new connection has to complete its HELLO, counted from connecting (default ${DEFAULT_HELLO_TIMEOUT_MS})`,
+      parseMs,
+    )
+    .option(
+      "--buffer-budget-bytes <bytes>",
+      "bytes all client connections together may make the server hold (frames not yet complete, replies " +
+        "not yet read); when full, a connection over its share is closed with SERVER_BUDGET_EXCEEDED " +
+        `(default ${DEFAULT_BUFFER_BUDGET_BYTES} = 64 MiB)`,
+      parseBytes,
+    )
+    .option(
+      "--max-outbound-bytes <bytes>",
+      `reply bytes that may wait unread for one client before its connection is dropped (default ${DEFAULT_MAX_OUTBOUND_BYTES} = 1 MiB)`,
+      parseBytes,
+    )
+    .option(
       "--legacy-socket [path]",
       "also accept the original tt-metal allocation protocol on this socket (default /tmp/tt_allocation_server.sock)",
     )
@@ -129,6 +161,9 @@ export function serveCommand(): Command {
           gapTimeoutMs: options.gapTimeoutMs,
           maxConnections: options.maxConnections,
           maxConnectionsPerUid: options.maxConnectionsPerUid,
+          helloTimeoutMs: options.helloTimeoutMs,
+          bufferBudgetBytes: options.bufferBudgetBytes,
+          maxOutboundBytes: options.maxOutboundBytes,
           verbose: options.verbose,
           legacy: legacyServeOptions(options),
           logLevel: options.quiet ? "warn" : "info",
