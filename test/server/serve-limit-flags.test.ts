@@ -22,7 +22,7 @@ test("serve --help lists the HELLO deadline, the buffer budget and the unread-re
   assert.match(text, /--max-outbound-bytes <bytes> .*\(default 1048576 = 1 MiB\)/);
 });
 
-test("serve refuses a buffer budget smaller than a frame, with exit 1 and the fix", () => {
+test("serve refuses a buffer budget smaller than a frame, with exit 2 (a usage error) and the fix", () => {
   const { dir, path } = tempSocketPath();
   const run = spawnSync(
     process.execPath,
@@ -30,7 +30,7 @@ test("serve refuses a buffer budget smaller than a frame, with exit 1 and the fi
     { encoding: "utf8" },
   );
   rmSync(dir, { recursive: true, force: true });
-  assert.equal(run.status, 1);
+  assert.equal(run.status, 2);
   assert.match(run.stderr, /--buffer-budget-bytes\) must be at least maxFrameBytes \(1048576\).*got 1000/);
 });
 
