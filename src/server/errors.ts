@@ -18,6 +18,10 @@ export const ServerErrorCode = {
   UNEXPECTED_FRAME: "SERVER_UNEXPECTED_FRAME",
   /** HELLO reuses a live session id with another pid or process start time. */
   SESSION_CONFLICT: "SERVER_SESSION_CONFLICT",
+  /** EVENTS or a snapshot frame names a device that no HELLO of the session announced. */
+  UNKNOWN_DEVICE: "SERVER_UNKNOWN_DEVICE",
+  /** HELLO would bring the session's announced devices above the server's per-session limit. */
+  TOO_MANY_DEVICES: "SERVER_TOO_MANY_DEVICES",
   /** A defect in the server while handling a connection's frame; that connection is closed. */
   INTERNAL: "SERVER_INTERNAL_ERROR",
   /** The session was released (process gone, grace expired); sent to connections it still had. */
