@@ -15,8 +15,16 @@ interface ServeOptions extends LegacyServeFlags {
   http?: string;
   graceMs?: number;
   gapTimeoutMs?: number;
+  maxDevicesPerSession?: number;
+  reorderBudgetBytes?: number;
   verbose?: boolean;
   quiet?: boolean;
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError("use a whole number >= 1, e.g. 64");
+  return n;
 }
 
 function parseMs(value: string): number {
@@ -54,6 +62,16 @@ export function serveCommand(): Command {
       parseMs,
     )
     .option(
+      "--max-devices-per-session <n>",
+      "most device ids one client process may announce in its HELLOs (default 64)",
+      parseCount,
+    )
+    .option(
+      "--reorder-budget-bytes <bytes>",
+      "memory all sessions together may use for events waiting for a missing sequence number (default 67108864 = 64 MiB)",
+      parseCount,
+    )
+    .option(
       "--legacy-socket [path]",
       "also accept the original tt-metal allocation protocol on this socket (default /tmp/tt_allocation_server.sock)",
     )
@@ -86,6 +104,8 @@ export function serveCommand(): Command {
             `${DEFAULT_HTTP_HOST}:${DEFAULT_HTTP_PORT}`,
           graceMs: options.graceMs,
           gapTimeoutMs: options.gapTimeoutMs,
+          maxDevicesPerSession: options.maxDevicesPerSession,
+          reorderBudgetBytes: options.reorderBudgetBytes,
           verbose: options.verbose,
           legacy: legacyServeOptions(options),
           logLevel: options.quiet ? "warn" : "info",
