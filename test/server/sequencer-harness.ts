@@ -55,14 +55,19 @@ export class TestLinks implements SessionLinks {
 }
 
 export function makeSequencer(
-  options: { reorderCapacity?: number; gapTimeoutMs?: number; budgetBytes?: number } = {},
+  options: {
+    reorderCapacity?: number;
+    gapTimeoutMs?: number;
+    budgetBytes?: number;
+    timers?: ManualTimers;
+  } = {},
 ) {
   const anomalies = new AnomalyLog(64);
   const registry = new Registry(anomalies);
   const account = registry.openAccount("a".repeat(32), 1234);
   const ledger = registry.ledger(account, 0);
   const counters = new SequencerCounters();
-  const timers = new ManualTimers();
+  const timers = options.timers ?? new ManualTimers();
   const links = new TestLinks(timers);
   const budget = new ReorderBudget(options.budgetBytes ?? Number.POSITIVE_INFINITY);
   const resyncs: { deviceId: number; reason: string }[] = [];
