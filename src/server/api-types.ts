@@ -51,7 +51,10 @@ export interface MemoryUsage {
 
 export interface DeviceSummary {
   id: number;
-  /** From the first client that described the device; "unknown" when only events named it. */
+  /**
+   * From the oldest live session that described the device (a description leaves with the last session
+   * that gave it); "unknown" when only a legacy client's events name it.
+   */
   name: string;
   architecture: string;
   /** One entry for every memory type name (API_MEMORY_TYPES), even when unused. */
