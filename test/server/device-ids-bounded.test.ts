@@ -16,6 +16,7 @@ import {
   encodeSnapshotEnd,
 } from "../../src/protocol/encode-frame.js";
 import { type ErrorFrame, FrameType } from "../../src/protocol/frames.js";
+import type { SummaryResponse } from "../../src/server/api-types.js";
 import { waitFor } from "../support/wait-for.js";
 import { helloBytes, newSessionId, RawClient, TEST_DEVICE } from "./raw-client.js";
 import { startTestServer, type TestServer, tempSocketPath } from "./test-server.js";
@@ -147,23 +148,13 @@ test("a departed liar's device disappears, allocations route included", async ()
   assert.equal((await server.get("/api/v1/devices/61/allocations")).status, 404);
 });
 
-test("serve --max-devices-per-session sets the limit; a bad value is refused", async () => {
+test("serve --max-devices-per-session and --reorder-budget-bytes set the limits; bad values are refused", async () => {
   const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src", "cli", "main.js");
   const { dir, path } = tempSocketPath();
-  const run = (limit: string) => {
+  const run = (...flags: string[]) => {
     const child = spawn(
       process.execPath,
-      [
-        cli,
-        "serve",
-        "--socket",
-        path,
-        "--http",
-        "127.0.0.1:0",
-        "--quiet",
-        "--max-devices-per-session",
-        limit,
-      ],
+      [cli, "serve", "--socket", path, "--http", "127.0.0.1:0", "--quiet", ...flags],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     let output = "";
@@ -176,11 +167,13 @@ test("serve --max-devices-per-session sets the limit; a bad value is refused", a
     const exit = new Promise<number | null>((resolve) => child.once("exit", resolve));
     return { child, output: () => output, exit };
   };
-  const refused = run("0");
-  assert.equal(await refused.exit, 1);
-  assert.match(refused.output(), /--max-devices-per-session/);
+  for (const flag of ["--max-devices-per-session", "--reorder-budget-bytes"]) {
+    const refused = run(flag, "0");
+    assert.equal(await refused.exit, 1);
+    assert.match(refused.output(), new RegExp(`${flag}.*whole number >= 1`));
+  }
 
-  const serving = run("1");
+  const serving = run("--max-devices-per-session", "1", "--reorder-budget-bytes", "4096");
   try {
     await waitFor(() => serving.output().includes("clients connect to"), {
       what: "serve to start",
@@ -191,6 +184,9 @@ test("serve --max-devices-per-session sets the limit; a bad value is refused", a
     assert.equal((await errorOf(client)).code, "SERVER_TOO_MANY_DEVICES");
     const fine = await RawClient.handshake(path, { devices: [device(1)] });
     fine.destroy();
+    const url = /(http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/summary/.exec(serving.output())![1];
+    const summary = (await (await fetch(`${url}/api/v1/summary`)).json()) as SummaryResponse;
+    assert.equal(summary.server.reorderBudgetBytes, 4096);
   } finally {
     serving.child.kill("SIGTERM");
     await serving.exit;
