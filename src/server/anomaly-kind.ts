@@ -18,9 +18,17 @@ export const AnomalyKind = {
   DESCRIPTOR_CONFLICT: "DESCRIPTOR_CONFLICT",
   /** An event whose sequence number was already applied (and no snapshot covers it). */
   DUPLICATE_SEQ: "DUPLICATE_SEQ",
-  /** A missing sequence number did not arrive within the gap timeout; a resync was requested. */
+  /**
+   * A run of missing sequence numbers in a complete stream (`allocwatch race` replays). The live server
+   * counts a missing number it gives up on as a transport recovery (RecoveryKind.GAP_TIMEOUT) instead:
+   * the snapshot it asks for keeps the view exact.
+   */
   SEQUENCE_GAP: "SEQUENCE_GAP",
-  /** An event too far ahead of the missing one to buffer; a resync was requested. */
+  /**
+   * No longer recorded: an event too far ahead of the missing one, or beyond the reorder budget, is a
+   * transport recovery (RecoveryKind.FAR_AHEAD, RecoveryKind.REORDER_OVERFLOW). Kept so that the value
+   * keeps its meaning for readers of older counts.
+   */
   REORDER_OVERFLOW: "REORDER_OVERFLOW",
   /** A snapshot that disagrees with itself (count, watermark) or was cut off. */
   SNAPSHOT_INVALID: "SNAPSHOT_INVALID",

@@ -18,6 +18,7 @@ import type { ProcessState } from "./session.js";
 
 // Small types owned by the server's parts, part of the API as they are.
 export type { AnomalyKind } from "./anomaly-kind.js";
+export type { RecoveryKind } from "./recovery-kind.js";
 export type { AnomalyRecord, ProcessState };
 
 /** Memory type names in wire order (protocol MemoryType 0..6). */
@@ -50,7 +51,10 @@ export interface MemoryUsage {
 
 export interface DeviceSummary {
   id: number;
-  /** From the first client that described the device; "unknown" when only events named it. */
+  /**
+   * From the oldest live session that described the device (a description leaves with the last session
+   * that gave it); "unknown" when only a legacy client's events name it.
+   */
   name: string;
   architecture: string;
   /** One entry for every memory type name (API_MEMORY_TYPES), even when unused. */
@@ -86,6 +90,18 @@ export interface AnomalyCounts {
   byKind: Record<string, number>;
 }
 
+/**
+ * Transport recoveries since the server started (counts of occurrences): what the server did to keep
+ * the view exact when a connection lagged, the server or a client stalled, or a client dropped events
+ * (resync requests, gaps declared lost, events beyond the reorder window or budget). Unlike anomalies
+ * they never mean the data is wrong; a rising count means resyncs (snapshots) are being paid for.
+ */
+export interface RecoveryCounts {
+  total: number;
+  /** Count per recovery kind (RecoveryKind values); kinds never seen are absent. */
+  byKind: Record<string, number>;
+}
+
 export interface ServerInfo {
   version: string;
   uptimeMs: number;
@@ -104,12 +120,18 @@ export interface ServerInfo {
   snapshotsApplied: number;
   /** Connections closed because of a protocol error. */
   protocolErrors: number;
+  /** Bytes held now by every reorder buffer (events waiting for a missing sequence number). */
+  reorderBytes: number;
+  /** The server-wide limit on `reorderBytes`, bytes (`serve --reorder-budget-bytes`). */
+  reorderBudgetBytes: number;
 }
 
 export interface SummaryResponse {
   devices: DeviceSummary[];
   processes: ProcessSummary[];
   anomalies: AnomalyCounts;
+  /** Transport recoveries, counted apart from anomalies (they never mean the data is wrong). */
+  recoveries: RecoveryCounts;
   server: ServerInfo;
 }
 

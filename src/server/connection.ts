@@ -137,6 +137,11 @@ export class Connection implements SessionPeer, BudgetHolder {
       error = this.decoder.feed(chunk, this.onFrame);
     } catch (bug) {
       this.decoding = false;
+      if (bug instanceof ServerError) {
+        // A frame the session refuses (e.g. SERVER_UNKNOWN_DEVICE): the client's fault, said in ERROR.
+        this.fail(bug.code, bug.message);
+        return;
+      }
       // A defect of ours must cost this connection, never the server (docs/DESIGN.md invariant 4).
       this.deps.log.error({ connection: this.id, err: bug }, "internal error while handling a frame");
       this.fail(ServerErrorCode.INTERNAL, "internal server error while handling a frame");
@@ -260,7 +265,7 @@ export class Connection implements SessionPeer, BudgetHolder {
 
   private onEvents(session: Session, records: Uint8Array, count: number): void {
     if (!this.deps.logEvents) {
-      session.events(records, count);
+      session.events(this, records, count);
       return;
     }
     // --verbose: one log line per event, so one decoded event object per record (a debugging mode).
@@ -269,6 +274,7 @@ export class Connection implements SessionPeer, BudgetHolder {
       readEventRecord(records, i, event);
       this.deps.log.debug({ sessionId: session.sessionId, ...event }, "event");
       session.event(
+        this,
         event.op,
         event.deviceId,
         event.memoryType,

@@ -36,6 +36,10 @@ export const ServerErrorCode = {
   TOO_MANY_CONNECTIONS: "SERVER_TOO_MANY_CONNECTIONS",
   /** The connecting uid already has its maximum of open connections (maxConnectionsPerUid). */
   TOO_MANY_CONNECTIONS_FOR_UID: "SERVER_TOO_MANY_CONNECTIONS_FOR_UID",
+  /** EVENTS or a snapshot frame names a device that no HELLO of the session announced. */
+  UNKNOWN_DEVICE: "SERVER_UNKNOWN_DEVICE",
+  /** HELLO would bring the session's announced devices above the server's per-session limit. */
+  TOO_MANY_DEVICES: "SERVER_TOO_MANY_DEVICES",
   /** A defect in the server while handling a connection's frame; that connection is closed. */
   INTERNAL: "SERVER_INTERNAL_ERROR",
   /** The session was released (process gone, grace expired); sent to connections it still had. */

@@ -11,7 +11,9 @@ import { defaultSocketPath, socketPathTooLong } from "./listener.js";
 import { kernelPeerCredentials, type PeerCredentialSource } from "./peer-credentials.js";
 import { type ProcessLiveness, procLiveness } from "./process-liveness.js";
 import { DEFAULT_REAPER_OPTIONS } from "./reaper.js";
+import { DEFAULT_REORDER_BUDGET_BYTES } from "./reorder-budget.js";
 import { DEFAULT_SEQUENCER_OPTIONS } from "./sequencer.js";
+import { DEFAULT_MAX_DEVICES_PER_SESSION } from "./session-table.js";
 import { systemTimers, type TimerScheduler } from "./timers.js";
 
 export const LOG_LEVELS = ["silent", "error", "warn", "info", "debug"] as const;
@@ -26,8 +28,10 @@ export const DEFAULT_HELLO_TIMEOUT_MS = 5000;
 export const DEFAULT_BUFFER_BUDGET_BYTES = 64 * 1024 * 1024;
 /** Reply bytes that may wait unread for one client unless told otherwise. */
 export const DEFAULT_MAX_OUTBOUND_BYTES = 1024 * 1024;
-/** Largest reorder buffer per (session, device) that may be asked for, events. */
+/** Largest reorder window per (session, device) that may be asked for, events. */
 export const MAX_REORDER_CAPACITY = 1 << 24;
+/** Most device ids a session may be allowed: every id a device can have (0xFFFF is ALL_DEVICES). */
+export const MAX_DEVICES_PER_SESSION = 0xffff;
 
 export interface ServerOptions {
   /** Unix socket path; default: defaultSocketPath() ($ALLOCWATCH_SOCKET, $XDG_RUNTIME_DIR, /tmp). */
@@ -43,10 +47,18 @@ export interface ServerOptions {
   /** How long a missing sequence number is waited for before a resync is requested, ms. Default 1000. */
   gapTimeoutMs?: number;
   /**
-   * Most events buffered per (session, device) while waiting for a missing one; power of two. The buffer
-   * grows to this only while a connection lags (34 bytes per slot). Default 2^20.
+   * The reorder window, events; power of two: an event at most this far ahead of a missing one waits
+   * for it (so at most this many wait per (session, device)); one further ahead is dropped and a
+   * snapshot asked for at once. Memory follows the events actually waiting. Default 2^16.
    */
   reorderCapacity?: number;
+  /**
+   * Bytes all reorder buffers of the server may hold together; a buffer that would grow beyond it drops
+   * the event and asks for a snapshot instead. Default 64 MiB.
+   */
+  reorderBudgetBytes?: number;
+  /** Most device ids one session may announce over all its HELLOs. Default 64. */
+  maxDevicesPerSession?: number;
   /** Period of the liveness sweep over all sessions, ms. Default 1000. */
   sweepIntervalMs?: number;
   /** Largest frame accepted and announced in WELCOME, bytes. Default and maximum 1 MiB. */
@@ -104,6 +116,8 @@ export interface ResolvedServerOptions {
   gapTimeoutMs: number;
   /** Events, a power of two. */
   reorderCapacity: number;
+  reorderBudgetBytes: number;
+  maxDevicesPerSession: number;
   sweepIntervalMs: number;
   maxFrameBytes: number;
   helloTimeoutMs: number;
@@ -158,6 +172,24 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     throw new InvalidOptionError(
       `reorderCapacity must be a power of two from 1 to 2^24 (e.g. ${DEFAULT_SEQUENCER_OPTIONS.reorderCapacity}), ` +
         `got ${reorderCapacity}`,
+    );
+  }
+  const reorderBudgetBytes = positiveInteger(
+    options.reorderBudgetBytes,
+    DEFAULT_REORDER_BUDGET_BYTES,
+    "reorderBudgetBytes (--reorder-budget-bytes)",
+    "bytes",
+  );
+  const maxDevicesPerSession = positiveInteger(
+    options.maxDevicesPerSession,
+    DEFAULT_MAX_DEVICES_PER_SESSION,
+    "maxDevicesPerSession (--max-devices-per-session)",
+    "devices",
+  );
+  if (maxDevicesPerSession > MAX_DEVICES_PER_SESSION) {
+    throw new InvalidOptionError(
+      `maxDevicesPerSession (--max-devices-per-session) must be at most ${MAX_DEVICES_PER_SESSION} (every device id), ` +
+        `got ${maxDevicesPerSession}`,
     );
   }
   const maxFrameBytes = positiveInteger(
@@ -245,6 +277,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     graceMs,
     gapTimeoutMs,
     reorderCapacity,
+    reorderBudgetBytes,
+    maxDevicesPerSession,
     sweepIntervalMs,
     maxFrameBytes,
     helloTimeoutMs,

@@ -16,6 +16,7 @@ import type { ConnectionCounters } from "./connection.js";
 import type { DeviceCatalog } from "./device-catalog.js";
 import { LiveSlotCursor } from "./live-slot-cursor.js";
 import type { Ledger, Registry } from "./registry.js";
+import type { ReorderBudget } from "./reorder-budget.js";
 import { SelectionHeap } from "./selection-heap.js";
 import type { SequencerCounters } from "./sequencer.js";
 import type { SessionTable } from "./session-table.js";
@@ -29,6 +30,7 @@ export interface QuerySources {
   anomalies: AnomalyLog;
   sequencerCounters: SequencerCounters;
   connectionCounters: ConnectionCounters;
+  reorderBudget: ReorderBudget;
   timers: TimerScheduler;
   version: string;
   socketPath: string;
@@ -43,7 +45,7 @@ export class ServerQueries {
   constructor(private readonly sources: QuerySources) {}
 
   summary(): SummaryResponse {
-    const { registry, catalog, sessions, anomalies } = this.sources;
+    const { registry, catalog, sessions, anomalies, sequencerCounters } = this.sources;
     const ids = new Set<number>(catalog.ids());
     for (const device of registry.devices()) ids.add(device.deviceId);
     const devices: DeviceSummary[] = [];
@@ -92,6 +94,10 @@ export class ServerQueries {
       devices,
       processes,
       anomalies: { total: anomalies.total, byKind: anomalies.byKind() },
+      recoveries: {
+        total: sequencerCounters.recoveries.total,
+        byKind: sequencerCounters.recoveries.byKind(),
+      },
       server: this.serverInfo(),
     };
   }
@@ -126,7 +132,7 @@ export class ServerQueries {
   }
 
   private serverInfo(): SummaryResponse["server"] {
-    const { registry, sessions, sequencerCounters, connectionCounters } = this.sources;
+    const { registry, sessions, sequencerCounters, connectionCounters, reorderBudget } = this.sources;
     return {
       version: this.sources.version,
       uptimeMs: this.uptimeMs(),
@@ -138,6 +144,8 @@ export class ServerQueries {
       resyncRequests: sequencerCounters.resyncRequests,
       snapshotsApplied: sequencerCounters.snapshotsApplied,
       protocolErrors: connectionCounters.protocolErrors,
+      reorderBytes: reorderBudget.usedBytes,
+      reorderBudgetBytes: reorderBudget.limitBytes,
     };
   }
 }

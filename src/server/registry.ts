@@ -128,6 +128,17 @@ export class Registry {
     return totals;
   }
 
+  /**
+   * Forgets the totals of `deviceId` (peak included) when no live session holds a ledger there, so that
+   * ids named by sessions that left do not stay listed forever; true when it did.
+   */
+  forgetDeviceIfUnused(deviceId: number): boolean {
+    const totals = this.devicesById.get(deviceId);
+    if (totals === undefined || totals.ledgers.size > 0) return false;
+    this.devicesById.delete(deviceId);
+    return true;
+  }
+
   findDevice(deviceId: number): DeviceTotals | undefined {
     return this.devicesById.get(deviceId);
   }

@@ -1,14 +1,22 @@
-/** Slots the ring starts with; it doubles from here as far as its limit while a lag lasts. */
-export const INITIAL_RING_SLOTS = 1024;
+import { ReorderBudget } from "./reorder-budget.js";
+
+/** Slots a ring takes on its first `put` (at most twice its window); it doubles from here as events wait. */
+export const INITIAL_RING_SLOTS = 64;
+/** Bytes of one slot: op and memory type (u8), seq, allocation id, address and size (f64). */
+export const RING_SLOT_BYTES = 34;
+/** A ring larger than this is given back whole once it empties (it grew for a lag episode). */
+export const KEPT_RING_SLOTS = 4096;
 
 /** What `ReorderRing.put` did with an event. */
 export const RingPut = {
   /** The event waits in the ring. */
   HELD: 0,
-  /** Its seq lies at or beyond `base + limit`: it was not stored. */
+  /** Its seq lies at or beyond `base + limit` (further ahead than the window): it was not stored. */
   OVERFLOW: 1,
   /** An event with the same seq is already waiting: it was not stored. */
   OCCUPIED: 2,
+  /** Storing it needed more slots than the server-wide ReorderBudget had left: it was not stored. */
+  OVER_BUDGET: 3,
 } as const;
 export type RingPut = (typeof RingPut)[keyof typeof RingPut];
 
@@ -17,26 +25,28 @@ export type RingPut = (typeof RingPut)[keyof typeof RingPut];
 const HELD: RingPut = RingPut.HELD;
 const OVERFLOW: RingPut = RingPut.OVERFLOW;
 const OCCUPIED: RingPut = RingPut.OCCUPIED;
+const OVER_BUDGET: RingPut = RingPut.OVER_BUDGET;
+const SLOT_BYTES = RING_SLOT_BYTES;
 /** Op value of an empty slot (wire ops start at 1). */
 const EMPTY = 0;
-/** A ring at least this large is given back once it empties (it grew for a lag episode). */
-const RELEASE_SLOTS = 16 * INITIAL_RING_SLOTS;
 
 /**
  * The events of one sequence domain that wait for a missing seq, in structure-of-arrays storage (34
- * bytes per slot, no object per event) indexed by `seq & (slots - 1)`.
+ * bytes per slot, no object per event): an open-addressing table keyed by seq, home slot `seq & mask`,
+ * linear probing, at most half full, backward-shift deletion (no tombstones).
  *
- * Every `put` names the window's base (the lowest seq that may wait: the missing one), and the caller
- * keeps every held seq inside [base, base + slots) as the base moves up (`remove` at the base, or
- * `discard` below a new one), so slots never collide and growing by doubling re-indexes without
- * collisions. Storage is allocated on the first `put` (most domains never need it) and grows by
- * doubling up to `limit` slots, so a domain that lags by thousands of events costs memory only while
- * it lags.
+ * Memory follows the number of events waiting, never the distance between seqs: a seq far ahead of the
+ * missing one costs one slot like any other (docs/PROTOCOL.md 3.3: a client chooses its numbers, so they
+ * must not size the server's memory). Only seqs in the window [base, base + limit) are stored, so at most
+ * `limit` events wait. The common lag (a run of consecutive seqs) lands in distinct home slots, as in a
+ * plain ring. Storage is allocated on the first `put` (most domains never need it), doubles while events
+ * wait, reserves every byte from the server-wide ReorderBudget first, and a grown ring is given back
+ * once it empties.
  */
 export class ReorderRing {
-  /** Current slot count (power of two, <= limit) and its index mask. */
-  private capacity: number;
-  private mask: number;
+  /** Slots allocated (0 or a power of two) and their index mask. */
+  private capacity = 0;
+  private mask = 0;
   private ops: Uint8Array | undefined;
   private types: Uint8Array | undefined;
   private seqs: Float64Array | undefined;
@@ -44,11 +54,17 @@ export class ReorderRing {
   private addresses: Float64Array | undefined;
   private sizes: Float64Array | undefined;
   private count = 0;
+  private readonly firstSlots: number;
 
-  /** `limit`: most events that may wait (the window's width); a power of two. */
-  constructor(readonly limit: number) {
-    this.capacity = Math.min(INITIAL_RING_SLOTS, limit);
-    this.mask = this.capacity - 1;
+  /**
+   * `limit`: the window's width, events (a power of two); `budget`: where the bytes come from (by
+   * default a budget of its own without limit, for tests of one ring).
+   */
+  constructor(
+    readonly limit: number,
+    private readonly budget: ReorderBudget = new ReorderBudget(Number.POSITIVE_INFINITY),
+  ) {
+    this.firstSlots = Math.min(INITIAL_RING_SLOTS, 2 * limit);
   }
 
   /** Events waiting. */
@@ -58,7 +74,12 @@ export class ReorderRing {
 
   /** Slots allocated now (0 before the first `put` and after storage is given back). */
   get allocatedSlots(): number {
-    return this.ops === undefined ? 0 : this.capacity;
+    return this.capacity;
+  }
+
+  /** Bytes held (and reserved from the budget) now. */
+  get byteLength(): number {
+    return this.capacity * SLOT_BYTES;
   }
 
   /** Holds one event (`op` non-zero) whose seq lies at or above the window's `base`. */
@@ -73,14 +94,16 @@ export class ReorderRing {
     base: number,
   ): RingPut {
     if (seq >= base + this.limit) return OVERFLOW;
-    if (this.ops === undefined) this.allocate();
-    if (seq >= base + this.capacity) this.grow(seq - base + 1);
-    const i = seq & this.mask;
+    if (this.slotOf(seq) >= 0) return OCCUPIED;
+    if (2 * (this.count + 1) > this.capacity && !this.grow()) return OVER_BUDGET;
     const ops = this.ops!;
-    if (ops[i] !== EMPTY) return OCCUPIED;
+    const seqs = this.seqs!;
+    const mask = this.mask;
+    let i = seq & mask;
+    while (ops[i] !== EMPTY) i = (i + 1) & mask;
     ops[i] = op;
     this.types![i] = memoryType;
-    this.seqs![i] = seq;
+    seqs[i] = seq;
     this.ids![i] = allocationId;
     this.addresses![i] = address;
     this.sizes![i] = sizeBytes;
@@ -91,18 +114,38 @@ export class ReorderRing {
   /** The slot of the waiting event with `seq` (read it with `opAt` ..., then `remove` it); -1 when none. */
   slotOf(seq: number): number {
     const ops = this.ops;
-    if (ops === undefined) return -1;
-    const i = seq & this.mask;
-    if (ops[i] === EMPTY || this.seqs![i] !== seq) return -1;
-    return i;
+    if (ops === undefined || this.count === 0) return -1;
+    const seqs = this.seqs!;
+    const mask = this.mask;
+    for (let i = seq & mask; ops[i] !== EMPTY; i = (i + 1) & mask) {
+      if (seqs[i] === seq) return i;
+    }
+    return -1;
   }
 
   /**
-   * Removes the event in `slot` (one `slotOf` returned, not removed since). Its fields other than the
-   * op stay readable until the next `put`.
+   * Removes the event in `slot` (one `slotOf` returned, not removed since). Later members of its probe
+   * run may move into the slot: read the event's fields before removing it.
    */
   remove(slot: number): void {
-    this.ops![slot] = EMPTY;
+    const ops = this.ops!;
+    const seqs = this.seqs!;
+    const mask = this.mask;
+    let hole = slot;
+    // Backward shift: a member at j whose home slot is h may move into the hole when the hole lies in [h, j).
+    for (let j = (hole + 1) & mask; ops[j] !== EMPTY; j = (j + 1) & mask) {
+      const home = seqs[j] & mask;
+      if (((j - home) & mask) >= ((j - hole) & mask)) {
+        ops[hole] = ops[j];
+        this.types![hole] = this.types![j];
+        seqs[hole] = seqs[j];
+        this.ids![hole] = this.ids![j];
+        this.addresses![hole] = this.addresses![j];
+        this.sizes![hole] = this.sizes![j];
+        hole = j;
+      }
+    }
+    ops[hole] = EMPTY;
     this.count--;
   }
 
@@ -128,20 +171,18 @@ export class ReorderRing {
 
   /** Removes the waiting events with seq in [from, to] (from >= the window's base); returns how many. */
   discard(from: number, to: number): number {
-    const ops = this.ops;
-    if (this.count === 0 || ops === undefined) return 0;
-    const seqs = this.seqs!;
-    const last = Math.min(to, from + this.capacity - 1);
-    let removed = 0;
-    for (let seq = from; seq <= last && this.count > 0; seq++) {
-      const i = seq & this.mask;
-      if (ops[i] !== EMPTY && seqs[i] === seq) {
-        ops[i] = EMPTY;
-        this.count--;
-        removed++;
+    if (this.count === 0 || to < from) return 0;
+    const before = this.count;
+    if (to - from < this.capacity) {
+      for (let seq = from; seq <= to && this.count > 0; seq++) {
+        const slot = this.slotOf(seq);
+        if (slot >= 0) this.remove(slot);
       }
+    } else {
+      // A range wider than the table (a snapshot far ahead): walk the slots instead of the seqs.
+      this.rehash(this.capacity, from, to);
     }
-    return removed;
+    return before - this.count;
   }
 
   /** Forgets every waiting event (the storage is kept). */
@@ -152,29 +193,35 @@ export class ReorderRing {
 
   /** Gives back storage grown for a lag episode, once the ring is empty. */
   releaseIfGrown(): void {
-    if (this.count !== 0 || this.capacity < RELEASE_SLOTS) return;
+    if (this.count === 0 && this.capacity > KEPT_RING_SLOTS) this.release();
+  }
+
+  /** Gives back all storage (the sequencer is done with the ring; it may be used again). */
+  release(): void {
+    this.budget.release(this.capacity * SLOT_BYTES);
     this.ops = this.types = this.seqs = this.ids = this.addresses = this.sizes = undefined;
-    this.capacity = Math.min(INITIAL_RING_SLOTS, this.limit);
-    this.mask = this.capacity - 1;
+    this.capacity = 0;
+    this.mask = 0;
+    this.count = 0;
   }
 
-  private allocate(): void {
-    const n = this.capacity;
-    this.ops = new Uint8Array(n);
-    this.types = new Uint8Array(n);
-    this.seqs = new Float64Array(n);
-    this.ids = new Float64Array(n);
-    this.addresses = new Float64Array(n);
-    this.sizes = new Float64Array(n);
+  /** Doubles the slots (or takes the first ones) if the budget allows; false when it does not. */
+  private grow(): boolean {
+    const capacity = this.capacity === 0 ? this.firstSlots : this.capacity * 2;
+    if (!this.budget.tryReserve((capacity - this.capacity) * SLOT_BYTES)) return false;
+    this.rehash(capacity, 1, 0);
+    return true;
   }
 
-  /**
-   * Doubles the ring until it holds `window` slots. Every held seq lies in [base, base + old
-   * capacity), so re-indexing with the larger mask cannot collide.
-   */
-  private grow(window: number): void {
-    let capacity = this.capacity;
-    while (capacity < window) capacity *= 2;
+  /** Moves every waiting event into fresh storage of `capacity` slots, leaving out seqs in [from, to]. */
+  private rehash(capacity: number, from: number, to: number): void {
+    const oldOps = this.ops;
+    const oldTypes = this.types;
+    const oldSeqs = this.seqs;
+    const oldIds = this.ids;
+    const oldAddresses = this.addresses;
+    const oldSizes = this.sizes;
+    const oldCapacity = this.capacity;
     const mask = capacity - 1;
     const ops = new Uint8Array(capacity);
     const types = new Uint8Array(capacity);
@@ -182,17 +229,20 @@ export class ReorderRing {
     const ids = new Float64Array(capacity);
     const addresses = new Float64Array(capacity);
     const sizes = new Float64Array(capacity);
-    const oldOps = this.ops!;
-    for (let i = 0; i < this.capacity; i++) {
-      if (oldOps[i] === EMPTY) continue;
-      const seq = this.seqs![i];
-      const j = seq & mask;
-      ops[j] = oldOps[i];
-      types[j] = this.types![i];
+    let count = 0;
+    for (let i = 0; i < oldCapacity; i++) {
+      if (oldOps![i] === EMPTY) continue;
+      const seq = oldSeqs![i];
+      if (seq >= from && seq <= to) continue;
+      let j = seq & mask;
+      while (ops[j] !== EMPTY) j = (j + 1) & mask;
+      ops[j] = oldOps![i];
+      types[j] = oldTypes![i];
       seqs[j] = seq;
-      ids[j] = this.ids![i];
-      addresses[j] = this.addresses![i];
-      sizes[j] = this.sizes![i];
+      ids[j] = oldIds![i];
+      addresses[j] = oldAddresses![i];
+      sizes[j] = oldSizes![i];
+      count++;
     }
     this.ops = ops;
     this.types = types;
@@ -202,5 +252,6 @@ export class ReorderRing {
     this.sizes = sizes;
     this.capacity = capacity;
     this.mask = mask;
+    this.count = count;
   }
 }

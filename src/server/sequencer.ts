@@ -1,66 +1,23 @@
 import { EventOp, type LiveAllocation } from "../protocol/event.js";
-import type { AnomalyLog } from "./anomaly-log.js";
-import type { Ledger, Registry } from "./registry.js";
+import { type DeliveryLane, GapRule, GapVerdict } from "./gap-rule.js";
+import { RecoveryKind } from "./recovery-kind.js";
 import { ReorderRing, RingPut } from "./reorder-ring.js";
+import type { SequencerDeps } from "./sequencer-deps.js";
 import { SnapshotCollector } from "./snapshot-collector.js";
-import type { TimerScheduler } from "./timers.js";
 
-/** Tunables of every sequencer, validated once at the edge (server options). */
-export interface SequencerOptions {
-  /**
-   * Most events that may wait for a missing sequence number, per (session, device); power of two. The
-   * ring starts at min(1024, this) slots and doubles as needed (34 bytes per slot), so a connection
-   * that lags others by thousands of events costs memory only while it lags.
-   */
-  reorderCapacity: number;
-  /** How long a missing sequence number is waited for before a resync is requested, ms. */
-  gapTimeoutMs: number;
-  /** Largest snapshot accepted (live allocations in one SNAPSHOT_BEGIN). */
-  maxSnapshotAllocations: number;
-}
-
-export const DEFAULT_SEQUENCER_OPTIONS: SequencerOptions = {
-  reorderCapacity: 1 << 20,
-  // Generous: a connection lagging behind its siblings on a loaded host is not a lost event.
-  gapTimeoutMs: 1000,
-  maxSnapshotAllocations: 16_000_000,
-};
-
-/** Server-wide counters the sequencers add to (reported by the API). */
-export class SequencerCounters {
-  /** Events with seq already covered by a snapshot (expected in flight during a resync). */
-  staleDiscarded = 0;
-  /** Events with seq already applied and not covered by any snapshot (DUPLICATE_SEQ anomalies). */
-  duplicatesDiscarded = 0;
-  /** Events dropped because the reorder buffer was full. */
-  overflowDropped = 0;
-  /** Gap timeouts (SEQUENCE_GAP anomalies). */
-  gaps = 0;
-  /** RESYNC_REQUESTs asked of sessions (first requests and retries). */
-  resyncRequests = 0;
-  snapshotsApplied = 0;
-  /** Snapshots older than the state already applied, ignored. */
-  snapshotsIgnored = 0;
-  /** Snapshots cut off (connection closed) or inconsistent. */
-  snapshotsAborted = 0;
-}
-
-export interface SequencerDeps {
-  registry: Registry;
-  ledger: Ledger;
-  anomalies: AnomalyLog;
-  counters: SequencerCounters;
-  timers: TimerScheduler;
-  options: SequencerOptions;
-  /** Asks the session's client for a snapshot of this device (on any live connection). */
-  requestResync: (deviceId: number, reason: string) => void;
-}
+export {
+  DEFAULT_SEQUENCER_OPTIONS,
+  SequencerCounters,
+  type SequencerDeps,
+  type SequencerOptions,
+} from "./sequencer-deps.js";
 
 // Private copies for the per-event paths: V8 re-reads an imported binding from its module cell (with a
 // check that it is initialised) at every use, a local constant it folds.
 const OP_ALLOC: EventOp = EventOp.ALLOC;
-const PUT_OVERFLOW: RingPut = RingPut.OVERFLOW;
+const PUT_HELD: RingPut = RingPut.HELD;
 const PUT_OCCUPIED: RingPut = RingPut.OCCUPIED;
+const PUT_OVERFLOW: RingPut = RingPut.OVERFLOW;
 
 /**
  * Applies one (session, device)'s events in sequence order (docs/DESIGN.md invariant 2), whatever order and
@@ -69,10 +26,14 @@ const PUT_OCCUPIED: RingPut = RingPut.OCCUPIED;
  * - The registry always reflects exactly the device's state after seq `nextSeq - 1`: nothing is applied
  *   past a hole. Events ahead of the hole wait in a `ReorderRing` whose window starts at the hole
  *   (`nextSeq`, or the snapshot's watermark + 1 while one is received).
- * - A hole not filled within the gap timeout counts a SEQUENCE_GAP and asks for a snapshot; the request
- *   is retried every gap timeout while the sequencer stays stalled.
- * - An event beyond the window is dropped (REORDER_OVERFLOW) and remembered in `lostThrough`: only a
- *   snapshot with a watermark >= it can heal, so a resync is requested at once.
+ * - A hole is declared lost by the GapRule: after the gap timeout, once every live connection has passed
+ *   it, or those behind it stayed quiet; while one behind is still delivering, it is waited for. A lost
+ *   hole is a GAP_TIMEOUT recovery and asks for a snapshot; the request is retried every gap timeout
+ *   while the sequencer stays stalled.
+ * - An event beyond the window (FAR_AHEAD), or one the server-wide budget has no room for
+ *   (REORDER_OVERFLOW), is dropped and remembered in `lostThrough`: only a snapshot with a watermark >=
+ *   it can heal, so a resync is requested at once. These are recoveries, not anomalies: the view is
+ *   never wrong, only behind until the snapshot.
  * - Snapshots are watermarked: SNAPSHOT_BEGIN(W) with W >= nextSeq - 1 is accepted. From then on events
  *   with seq <= W are stale (the snapshot holds them) and are discarded, events > W wait in the ring
  *   (window [W + 1, W + capacity]); SNAPSHOT_END swaps the snapshot in, sets nextSeq = W + 1 and drains
@@ -93,8 +54,16 @@ export class Sequencer {
   private readonly ring: ReorderRing;
 
   private gapTimer: unknown;
+  /** The hole the gap timer watches. */
   private gapSeq = 0;
+  /** A hole waited for past the gap timeout (a connection behind); its late arrival is GAP_FILLED_LATE. */
+  private waitedHole = 0;
   private resyncPending = false;
+  private readonly onGapTimer = () => this.onGapTimeout();
+
+  /** Per connection, the highest seq it delivered, and the gap verdicts; `lane` is the last one used. */
+  private readonly gapRule: GapRule;
+  private lane: DeliveryLane | undefined;
 
   /** Snapshot being received, or undefined. */
   private snapshot: SnapshotCollector | undefined;
@@ -106,7 +75,8 @@ export class Sequencer {
     readonly deviceId: number,
     private readonly deps: SequencerDeps,
   ) {
-    this.ring = new ReorderRing(deps.options.reorderCapacity);
+    this.ring = new ReorderRing(deps.options.reorderCapacity, deps.budget);
+    this.gapRule = new GapRule(deps.links, deps.options.gapTimeoutMs);
   }
 
   /** The next sequence number the sequencer will apply (everything below it is applied or covered). */
@@ -119,19 +89,25 @@ export class Sequencer {
     return this.ring.size;
   }
 
+  /** Bytes the reorder ring holds. */
+  get bufferedBytes(): number {
+    return this.ring.byteLength;
+  }
+
   /** True while a snapshot of this device is being received. */
   get snapshotInProgress(): boolean {
     return this.snapshot !== undefined;
   }
 
   /**
-   * One event, in whatever order it arrived. `nowMs` (the clock when its batch arrived) stamps the
-   * allocations it applies; a batch reads the clock once, not once per event. Fields as plain
-   * parameters in EventFields order, less deviceId (one sequencer per device) and the timestamp (the
-   * server stamps arrival): the per-event path builds no object. Repeated on purpose in buffer(),
+   * One event from connection `source`, in whatever order it arrived. `nowMs` (the clock when its batch
+   * arrived) stamps the allocations it applies; a batch reads the clock once, not once per event. Fields
+   * as plain parameters in EventFields order, less deviceId (one sequencer per device) and the timestamp
+   * (the server stamps arrival): the per-event path builds no object. Repeated on purpose in buffer(),
    * ReorderRing.put() and Session's batch loop.
    */
   push(
+    source: number,
     op: number,
     memoryType: number,
     seq: number,
@@ -140,6 +116,12 @@ export class Sequencer {
     sizeBytes: number,
     nowMs: number = this.deps.timers.nowMs(),
   ): void {
+    let lane = this.lane;
+    if (lane === undefined || lane.source !== source) {
+      lane = this.gapRule.laneFor(source);
+      this.lane = lane;
+    }
+    if (seq > lane.highSeq) lane.highSeq = seq;
     if (seq > this.maxSeqSeen) this.maxSeqSeen = seq;
     const snapshot = this.snapshot;
     if (snapshot !== undefined) {
@@ -167,6 +149,9 @@ export class Sequencer {
 
   /** SNAPSHOT_BEGIN from connection `source`. */
   beginSnapshot(source: number, watermarkSeq: number, totalAllocations: number): void {
+    // The client took it after every event up to the watermark: this connection has passed them all.
+    const lane = this.gapRule.laneFor(source);
+    if (watermarkSeq > lane.highSeq) lane.highSeq = watermarkSeq;
     const current = this.snapshot;
     if (watermarkSeq + 1 < this.nextSeq || (current !== undefined && watermarkSeq < current.watermarkSeq)) {
       // Older than what is applied (or than the snapshot in progress): the state we have is newer.
@@ -242,6 +227,7 @@ export class Sequencer {
     this.lastWatermark = snapshot.watermarkSeq;
     this.nextSeq = snapshot.watermarkSeq + 1;
     this.resyncPending = false;
+    this.waitedHole = 0;
     if (this.ring.size > 0) this.drain(now);
     if (this.lostThrough >= this.nextSeq) {
       // An event newer than the watermark was dropped while we waited: this snapshot cannot heal it.
@@ -254,16 +240,19 @@ export class Sequencer {
 
   /** The connection `source` closed: a snapshot it was sending can never complete. */
   sourceClosed(source: number): void {
+    this.gapRule.connectionClosed(source);
+    if (this.lane?.source === source) this.lane = undefined;
     this.ignoredSources.delete(source);
     if (this.snapshot?.source === source)
       this.abortSnapshot("the connection closed in the middle of a snapshot");
   }
 
-  /** Stops timers; the sequencer is never used again. */
+  /** Stops timers and gives the ring's bytes back; the sequencer is never used again. */
   dispose(): void {
     this.disposed = true;
     this.clearGapTimer();
     this.snapshot = undefined;
+    this.ring.release();
   }
 
   private apply(
@@ -282,20 +271,23 @@ export class Sequencer {
 
   /** Applies buffered events from nextSeq on while they are contiguous. */
   private drain(nowMs: number): void {
+    if (this.waitedHole !== 0 && this.nextSeq > this.waitedHole) {
+      // The hole a connection behind its siblings kept us waiting for arrived after all.
+      this.waitedHole = 0;
+      this.deps.counters.recoveries.record(RecoveryKind.GAP_FILLED_LATE);
+    }
     const ring = this.ring;
     for (;;) {
       const slot = ring.slotOf(this.nextSeq);
       if (slot < 0) break;
+      // Read before remove: removing may move another event into the slot.
       const op = ring.opAt(slot);
+      const memoryType = ring.memoryTypeAt(slot);
+      const allocationId = ring.allocationIdAt(slot);
+      const address = ring.addressAt(slot);
+      const sizeBytes = ring.sizeBytesAt(slot);
       ring.remove(slot);
-      this.apply(
-        op,
-        ring.memoryTypeAt(slot),
-        ring.allocationIdAt(slot),
-        ring.addressAt(slot),
-        ring.sizeBytesAt(slot),
-        nowMs,
-      );
+      this.apply(op, memoryType, allocationId, address, sizeBytes, nowMs);
       this.nextSeq++;
     }
     if (ring.size === 0) {
@@ -318,20 +310,22 @@ export class Sequencer {
     base: number,
   ): void {
     const put = this.ring.put(op, memoryType, seq, allocationId, address, sizeBytes, base);
+    if (put === PUT_HELD) return;
     if (put === PUT_OCCUPIED) {
       this.duplicate(seq, "is already waiting in the reorder buffer");
-    } else if (put === PUT_OVERFLOW) {
-      this.deps.counters.overflowDropped++;
-      if (seq > this.lostThrough) this.lostThrough = seq;
-      if (!this.resyncPending && this.snapshot === undefined) {
-        this.deps.anomalies.record(
-          "REORDER_OVERFLOW",
-          this.deps.ledger.account,
-          this.deviceId,
-          `seq ${seq} is ${seq - base} ahead of the missing seq ${base}; the reorder buffer holds ${this.ring.limit}`,
-        );
-        this.askForResync(`reorder buffer overflow at seq ${seq}`);
-      }
+      return;
+    }
+    // Not stored (beyond the window, or no budget left): lost until a snapshot covers it.
+    this.deps.counters.overflowDropped++;
+    if (seq > this.lostThrough) this.lostThrough = seq;
+    if (!this.resyncPending && this.snapshot === undefined) {
+      const farAhead = put === PUT_OVERFLOW;
+      this.deps.counters.recoveries.record(farAhead ? RecoveryKind.FAR_AHEAD : RecoveryKind.REORDER_OVERFLOW);
+      this.askForResync(
+        farAhead
+          ? `seq ${seq} is ${seq - base} ahead of the missing seq ${base}; the reorder window is ${this.ring.limit}`
+          : `the server's reorder budget is spent (seq ${seq} could not wait for seq ${base})`,
+      );
     }
   }
 
@@ -371,6 +365,7 @@ export class Sequencer {
   private askForResync(reason: string): void {
     this.resyncPending = true;
     this.deps.counters.resyncRequests++;
+    this.deps.counters.recoveries.record(RecoveryKind.RESYNC_REQUESTED);
     this.deps.requestResync(this.deviceId, reason);
   }
 
@@ -381,10 +376,15 @@ export class Sequencer {
   private armGapTimer(): void {
     if (this.gapTimer !== undefined || this.disposed || this.snapshot !== undefined || !this.stalled) return;
     this.gapSeq = this.nextSeq;
-    this.gapTimer = this.deps.timers.set(() => this.onGapTimeout(), this.deps.options.gapTimeoutMs);
+    const rule = this.gapRule;
+    this.gapTimer = this.deps.timers.set(
+      this.onGapTimer,
+      rule.confirmationDue ? rule.confirmDelayMs : rule.gapTimeoutMs,
+    );
   }
 
   private clearGapTimer(): void {
+    this.gapRule.reset();
     if (this.gapTimer !== undefined) {
       this.deps.timers.clear(this.gapTimer);
       this.gapTimer = undefined;
@@ -396,20 +396,25 @@ export class Sequencer {
     if (this.disposed || this.snapshot !== undefined || !this.stalled) return;
     if (this.nextSeq !== this.gapSeq) {
       // The old hole filled; a newer one gets its own full timeout.
+      this.gapRule.reset();
       this.armGapTimer();
       return;
     }
-    if (!this.resyncPending) {
-      this.deps.counters.gaps++;
-      this.deps.anomalies.record(
-        "SEQUENCE_GAP",
-        this.deps.ledger.account,
-        this.deviceId,
-        `seq ${this.nextSeq} missing for ${this.deps.options.gapTimeoutMs} ms (${this.ring.size} events waiting)`,
-      );
-      this.askForResync(`sequence gap at seq ${this.nextSeq}`);
-    } else {
+    if (this.resyncPending) {
       this.askForResync(`still waiting for a snapshot (stalled at seq ${this.nextSeq})`);
+      this.armGapTimer();
+      return;
+    }
+    const hole = this.nextSeq;
+    const verdict = this.gapRule.judge(hole, this.deps.timers.nowMs());
+    if (verdict === GapVerdict.WAIT) this.waitedHole = hole;
+    else if (verdict === GapVerdict.LOST) {
+      this.waitedHole = 0;
+      this.deps.counters.gaps++;
+      this.deps.counters.recoveries.record(RecoveryKind.GAP_TIMEOUT);
+      this.askForResync(
+        `sequence gap at seq ${hole} (missing for ${this.gapRule.gapTimeoutMs} ms, ${this.ring.size} events waiting)`,
+      );
     }
     this.armGapTimer();
   }

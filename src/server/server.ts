@@ -15,6 +15,7 @@ import { resolveServerOptions, type ServerOptions } from "./options.js";
 import { ServerQueries } from "./queries.js";
 import { DEFAULT_REAPER_OPTIONS, Reaper } from "./reaper.js";
 import { Registry } from "./registry.js";
+import { ReorderBudget } from "./reorder-budget.js";
 import { DEFAULT_SEQUENCER_OPTIONS, SequencerCounters } from "./sequencer.js";
 import type { SessionPeer } from "./session.js";
 import { SessionTable } from "./session-table.js";
@@ -63,6 +64,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const catalog = new DeviceCatalog(anomalies);
   const sequencerCounters = new SequencerCounters();
   const connectionCounters = new ConnectionCounters();
+  const reorderBudget = new ReorderBudget(resolved.reorderBudgetBytes);
   const sessions = new SessionTable(
     {
       registry,
@@ -74,8 +76,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         gapTimeoutMs: resolved.gapTimeoutMs,
         maxSnapshotAllocations: DEFAULT_SEQUENCER_OPTIONS.maxSnapshotAllocations,
       },
+      reorderBudget,
     },
     catalog,
+    resolved.maxDevicesPerSession,
   );
   const anomalyLines = new AnomalyLogRateLimit(log, timers);
   anomalies.onRecord((a) => anomalyLines.write(a));
@@ -169,6 +173,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     anomalies,
     sequencerCounters,
     connectionCounters,
+    reorderBudget,
     timers,
     version: SERVER_VERSION,
     socketPath,

@@ -15,6 +15,8 @@ export interface HelloProof {
   /** The HELLO's resume secret (version 2 and later); undefined in a version 1 HELLO. */
   resumeSecret: string | undefined;
 }
+/** Most device ids one session may announce (over all its HELLOs) unless told otherwise. */
+export const DEFAULT_MAX_DEVICES_PER_SESSION = 64;
 
 /** Why a session's memory was released. */
 export type ReleaseReason = "goodbye" | "process-exited" | "grace-expired" | "server-shutdown";
@@ -33,7 +35,8 @@ export interface SessionTableHooks {
 /**
  * Every live session by id. `attach` is the one way in for any source (native HELLO, legacy adapter):
  * it creates the session or re-attaches a reconnecting process to its existing one, and records the
- * device descriptors it brings.
+ * device descriptors it brings (at most `maxDevicesPerSession` ids per session); `release` forgets the
+ * descriptions and device totals that only the session kept alive.
  */
 export class SessionTable {
   private readonly byId = new Map<string, Session>();
@@ -44,6 +47,7 @@ export class SessionTable {
   constructor(
     private readonly deps: SessionDeps,
     private readonly catalog: DeviceCatalog,
+    private readonly maxDevicesPerSession: number = DEFAULT_MAX_DEVICES_PER_SESSION,
   ) {}
 
   /** Adds listeners (several parts of the server listen: reaper, log). */
@@ -68,7 +72,8 @@ export class SessionTable {
    * HELLO): the claimed pid and start time must be the kernel's (SERVER_PEER_MISMATCH; without the
    * kernel's word only a HELLO with a resume secret is accepted, SERVER_PEER_UNVERIFIED), and joining a
    * live session needs the secret it was opened with (SERVER_RESUME_REFUSED). Always: a live session id
-   * presented by another process or source is refused with SERVER_SESSION_CONFLICT.
+   * presented by another process or source is refused with SERVER_SESSION_CONFLICT, and a HELLO that
+   * would announce more than `maxDevicesPerSession` device ids with SERVER_TOO_MANY_DEVICES.
    */
   attach(
     claimed: SessionIdentity,
@@ -82,11 +87,14 @@ export class SessionTable {
     if (session !== undefined) {
       checkSameProcess(session.identity, identity);
       if (proof !== undefined) this.checkResume(session, proof);
-    } else {
+    }
+    this.checkDeviceLimit(session, devices);
+    if (session === undefined) {
       session = new Session(identity, this.deps);
       this.byId.set(identity.sessionId, session);
       if (proof?.resumeSecret !== undefined) this.resumeSecrets.set(session, proof.resumeSecret);
     }
+    session.announce(devices);
     for (const descriptor of devices) {
       this.catalog.describe(descriptor, session.account);
       this.deps.registry.device(descriptor.deviceId);
@@ -119,6 +127,18 @@ export class SessionTable {
     }
   }
 
+  /** Throws SERVER_TOO_MANY_DEVICES when `devices` would bring the session above the limit. */
+  private checkDeviceLimit(session: Session | undefined, devices: readonly DeviceDescriptor[]): void {
+    const ids = new Set(session?.announcedDevices);
+    for (const device of devices) ids.add(device.deviceId);
+    if (ids.size <= this.maxDevicesPerSession) return;
+    throw new ConnectionProtocolError(
+      ServerErrorCode.TOO_MANY_DEVICES,
+      `a session may announce at most ${this.maxDevicesPerSession} device ids (this HELLO brings it to ${ids.size}); ` +
+        "the server's limit is set with --max-devices-per-session",
+    );
+  }
+
   /** A peer's link closed. */
   detach(session: Session, peer: SessionPeer): void {
     const left = session.detach(peer);
@@ -133,8 +153,13 @@ export class SessionTable {
   ): void {
     if (session.isReleased) return;
     const allocations = session.account.liveAllocations;
+    const deviceIds = new Set([...session.announcedDevices, ...session.account.ledgers.keys()]);
     session.release();
     if (this.byId.get(session.sessionId) === session) this.byId.delete(session.sessionId);
+    this.catalog.forget(session.account, deviceIds);
+    for (const id of deviceIds) {
+      if (this.catalog.get(id) === undefined) this.deps.registry.forgetDeviceIfUnused(id);
+    }
     for (const peer of session.connections().slice()) peer.close(closeCode, `session released: ${reason}`);
     for (const h of this.hooks) h.released?.(session, reason, allocations);
   }

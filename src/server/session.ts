@@ -9,9 +9,13 @@ import {
   eventSeq,
   eventSizeBytes,
 } from "../protocol/event-record.js";
+import type { DeviceDescriptor } from "../protocol/frames.js";
 import { EVENT_RECORD_BYTES } from "../protocol/layout.js";
 import type { AnomalyLog } from "./anomaly-log.js";
+import { ConnectionProtocolError, ServerErrorCode } from "./errors.js";
+import type { SessionLinks } from "./gap-rule.js";
 import type { Ledger, Registry, SessionAccount } from "./registry.js";
+import type { ReorderBudget } from "./reorder-budget.js";
 import { Sequencer, type SequencerCounters, type SequencerOptions } from "./sequencer.js";
 import type { TimerScheduler } from "./timers.js";
 
@@ -46,6 +50,8 @@ export interface SessionDeps {
   counters: SequencerCounters;
   timers: TimerScheduler;
   sequencerOptions: SequencerOptions;
+  /** Server-wide bytes for every sequencer's reorder buffer. */
+  reorderBudget: ReorderBudget;
 }
 
 /**
@@ -59,14 +65,22 @@ export type ProcessState = "connected" | "disconnected";
  * `event` and the snapshot methods: a Sequencer per device puts them in order. Sources without sequence
  * numbers (the legacy tt-metal protocol, one FIFO connection per process) call `allocateUnsequenced` /
  * `freeUnsequenced` with allocation ids they derive from their own identity.
+ *
+ * Sequenced events and snapshots are accepted only for devices a HELLO of the session announced
+ * (`announce`); any other device id is refused with SERVER_UNKNOWN_DEVICE, so that a client cannot make
+ * the server keep state for ids it never described.
  */
-export class Session {
+export class Session implements SessionLinks {
   readonly account: SessionAccount;
   /** GOODBYE received: release at once when the last connection closes. */
   goodbyeReceived = false;
   private released = false;
   private readonly peers: SessionPeer[] = [];
+  /** Connection id → when it last delivered a frame, ms (the gap rule waits for one still delivering). */
+  private readonly deliveredAtMs = new Map<number, number>();
   private nextPeer = 0;
+  /** Device ids announced by the session's HELLOs. */
+  private readonly announced = new Set<number>();
   private readonly sequencers = new Map<number, Sequencer>();
   /** Cache of the last device's sequencer: batches are usually runs of one device. */
   private lastDeviceId = -1;
@@ -113,8 +127,32 @@ export class Session {
     return this.peers;
   }
 
+  /** Device ids the session's HELLOs announced. */
+  get announcedDevices(): ReadonlySet<number> {
+    return this.announced;
+  }
+
+  /** Accepts sequenced events and snapshots of these devices from now on (a HELLO's devices). */
+  announce(devices: readonly DeviceDescriptor[]): void {
+    for (const device of devices) this.announced.add(device.deviceId);
+  }
+
+  // SessionLinks, for the sequencers' gap rule.
+  get linkCount(): number {
+    return this.peers.length;
+  }
+
+  linkId(i: number): number {
+    return this.peers[i].id;
+  }
+
+  linkDeliveredAtMs(i: number): number {
+    return this.deliveredAtMs.get(this.peers[i].id) ?? 0;
+  }
+
   attach(peer: SessionPeer): void {
     this.peers.push(peer);
+    this.deliveredAtMs.set(peer.id, this.deps.timers.nowMs());
     if (this.pendingResyncs.size > 0) {
       for (const [deviceId, reason] of this.pendingResyncs) this.ask(peer, deviceId, reason);
       this.pendingResyncs.clear();
@@ -126,22 +164,28 @@ export class Session {
     const i = this.peers.indexOf(peer);
     if (i >= 0) this.peers.splice(i, 1);
     for (const [deviceId, asked] of this.unanswered) if (asked === peer) this.unanswered.delete(deviceId);
+    this.deliveredAtMs.delete(peer.id);
     for (const sequencer of this.sequencers.values()) sequencer.sourceClosed(peer.id);
     return this.peers.length;
   }
 
   /**
-   * Every record of one EVENTS frame, in order: the server's per-event loop. Reads the fields straight
-   * from the frame bytes (no event object) and the clock once for the whole batch.
+   * Every record of one EVENTS frame from `peer`, in order: the server's per-event loop. Reads the fields
+   * straight from the frame bytes (no event object) and the clock once for the whole batch. Throws
+   * ConnectionProtocolError (SERVER_UNKNOWN_DEVICE) at the first record of a device no HELLO announced;
+   * the records before it are applied.
    */
-  events(records: Uint8Array, count: number): void {
+  events(peer: SessionPeer, records: Uint8Array, count: number): void {
     if (this.released) return;
     const nowMs = this.deps.timers.nowMs();
+    const source = peer.id;
+    this.deliveredAtMs.set(source, nowMs);
     const view = eventRecordsView(records);
     for (let i = 0, o = 0; i < count; i++, o += EVENT_RECORD_BYTES) {
       const deviceId = eventDeviceId(view, o);
       const sequencer = deviceId === this.lastDeviceId ? this.lastSequencer! : this.sequencer(deviceId);
       sequencer.push(
+        source,
         eventOp(view, o),
         eventMemoryType(view, o),
         eventSeq(view, o),
@@ -153,8 +197,9 @@ export class Session {
     }
   }
 
-  /** One sequenced event (native EVENTS record). */
+  /** One sequenced event (native EVENTS record) from `peer`; throws as `events` does. */
   event(
+    peer: SessionPeer,
     op: number,
     deviceId: number,
     memoryType: number,
@@ -164,23 +209,29 @@ export class Session {
     sizeBytes: number,
   ): void {
     if (this.released) return;
+    const nowMs = this.deps.timers.nowMs();
+    this.deliveredAtMs.set(peer.id, nowMs);
     const sequencer = deviceId === this.lastDeviceId ? this.lastSequencer! : this.sequencer(deviceId);
-    sequencer.push(op, memoryType, seq, allocationId, address, sizeBytes);
+    sequencer.push(peer.id, op, memoryType, seq, allocationId, address, sizeBytes, nowMs);
   }
 
+  // Snapshot frames; each throws as `events` does for a device no HELLO announced.
   snapshotBegin(peer: SessionPeer, deviceId: number, watermarkSeq: number, totalAllocations: number): void {
     if (this.released) return;
     this.unanswered.delete(deviceId);
+    this.delivered(peer);
     this.sequencer(deviceId).beginSnapshot(peer.id, watermarkSeq, totalAllocations);
   }
 
   snapshotChunk(peer: SessionPeer, deviceId: number, allocations: readonly LiveAllocation[]): void {
     if (this.released) return;
+    this.delivered(peer);
     this.sequencer(deviceId).snapshotChunk(peer.id, allocations);
   }
 
   snapshotEnd(peer: SessionPeer, deviceId: number, watermarkSeq: number): void {
     if (this.released) return;
+    this.delivered(peer);
     this.sequencer(deviceId).endSnapshot(peer.id, watermarkSeq);
   }
 
@@ -249,9 +300,20 @@ export class Session {
     return this.deps.registry.ledger(this.account, deviceId);
   }
 
+  private delivered(peer: SessionPeer): void {
+    this.deliveredAtMs.set(peer.id, this.deps.timers.nowMs());
+  }
+
   private sequencer(deviceId: number): Sequencer {
     let sequencer = this.sequencers.get(deviceId);
     if (sequencer === undefined) {
+      if (!this.announced.has(deviceId)) {
+        throw new ConnectionProtocolError(
+          ServerErrorCode.UNKNOWN_DEVICE,
+          `device ${deviceId} was not announced in a HELLO of session ${this.sessionId}; ` +
+            "list every device the process reports in its HELLO",
+        );
+      }
       sequencer = new Sequencer(deviceId, {
         registry: this.deps.registry,
         ledger: this.ledger(deviceId),
@@ -259,6 +321,8 @@ export class Session {
         counters: this.deps.counters,
         timers: this.deps.timers,
         options: this.deps.sequencerOptions,
+        budget: this.deps.reorderBudget,
+        links: this,
         requestResync: (id, reason) => this.requestResync(id, reason),
       });
       this.sequencers.set(deviceId, sequencer);

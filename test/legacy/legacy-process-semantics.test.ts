@@ -7,6 +7,7 @@ import { MemoryType } from "../../src/protocol/memory-type.js";
 import { AnomalyLog } from "../../src/server/anomaly-log.js";
 import { LegacyKeySpace, LegacyProcess, LegacyStats } from "../../src/server/legacy/legacy-process.js";
 import { Registry } from "../../src/server/registry.js";
+import { ReorderBudget } from "../../src/server/reorder-budget.js";
 import { SequencerCounters } from "../../src/server/sequencer.js";
 import { Session } from "../../src/server/session.js";
 import { ManualTimers } from "../../src/server/timers.js";
@@ -29,6 +30,7 @@ export function world(reorderWindowMs = 0, maxHeldFrees = 100) {
       counters: new SequencerCounters(),
       timers,
       sequencerOptions: { reorderCapacity: 256, gapTimeoutMs: 100, maxSnapshotAllocations: 1000 },
+      reorderBudget: new ReorderBudget(),
     },
   );
   const stats = new LegacyStats();

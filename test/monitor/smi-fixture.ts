@@ -86,6 +86,7 @@ export const fixtureSummary: SummaryResponse = {
     },
   ],
   anomalies: { total: 3, byKind: { UNKNOWN_FREE: 2, ADDRESS_OVERLAP: 1 } },
+  recoveries: { total: 0, byKind: {} },
   server: {
     version: "0.1.0",
     uptimeMs: 5000,
@@ -97,5 +98,7 @@ export const fixtureSummary: SummaryResponse = {
     resyncRequests: 0,
     snapshotsApplied: 0,
     protocolErrors: 0,
+    reorderBytes: 0,
+    reorderBudgetBytes: 64 * MiB,
   },
 };

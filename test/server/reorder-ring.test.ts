@@ -1,11 +1,19 @@
 // Properties of the sequencer's reorder ring alone, against a Map model: held events come back whole
-// and in seq order, across growth (from 1024 slots up to the limit), seqs far above 2^32 and window
-// moves; an event at or beyond base + limit is refused as OVERFLOW and never stored; the storage never
-// exceeds the limit and is given back once a grown ring empties.
+// and in seq order, across growth (from 64 slots, doubling as events wait), seqs far above 2^32 and
+// window moves; an event at or beyond base + limit is refused as OVERFLOW and never stored; the storage
+// follows the events held (never the distance between seqs), comes from the reorder budget, and is
+// given back once a grown ring empties.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { INITIAL_RING_SLOTS, ReorderRing, RingPut } from "../../src/server/reorder-ring.js";
+import { ReorderBudget } from "../../src/server/reorder-budget.js";
+import {
+  INITIAL_RING_SLOTS,
+  KEPT_RING_SLOTS,
+  ReorderRing,
+  RING_SLOT_BYTES,
+  RingPut,
+} from "../../src/server/reorder-ring.js";
 
 interface Held {
   op: number;
@@ -56,9 +64,11 @@ function take(ring: ReorderRing, seq: number): Held | undefined {
   return e;
 }
 
-function assertBounded(ring: ReorderRing): void {
+/** Storage follows the most events held at once (at most 4 slots each), whatever their seqs. */
+function assertBounded(ring: ReorderRing, mostHeld: number): void {
   const slots = ring.allocatedSlots;
-  assert.ok(slots <= ring.limit, `${slots} slots allocated, the limit is ${ring.limit}`);
+  const bound = Math.max(INITIAL_RING_SLOTS, 4 * mostHeld);
+  assert.ok(slots <= bound, `${slots} slots allocated for at most ${mostHeld} events held`);
   assert.ok(slots === 0 || (slots & (slots - 1)) === 0, `${slots} slots is not a power of two`);
 }
 
@@ -79,7 +89,7 @@ test("events put in any order inside the window come out whole and in seq order"
             assert.equal(result, RingPut.HELD);
             expected.set(e.seq, e);
           }
-          assertBounded(ring);
+          assertBounded(ring, expected.size);
         }
         assert.equal(ring.size, expected.size);
         const out: Held[] = [];
@@ -107,7 +117,7 @@ test("an event at or beyond base + limit is reported as OVERFLOW and not stored"
       assert.equal(put(ring, e, base), RingPut.OVERFLOW);
       assert.equal(ring.size, 1);
       assert.equal(ring.slotOf(e.seq), -1);
-      assertBounded(ring);
+      assertBounded(ring, 1);
       // The refusal depends on the window: the same seq fits once the base has moved up to it.
       assert.ok(take(ring, base + limit - 1) !== undefined);
       assert.equal(put(ring, e, e.seq), RingPut.HELD);
@@ -151,6 +161,7 @@ test("under any mix of puts, drains, window moves and clears the ring matches a 
         const ring = new ReorderRing(limit);
         const model = new Map<number, Held>();
         let base = start;
+        let mostHeld = 0;
         for (const c of commands) {
           if (c.kind === "put") {
             const e = { ...c.fields, seq: base + c.offset };
@@ -168,7 +179,7 @@ test("under any mix of puts, drains, window moves and clears the ring matches a 
             assert.equal(model.has(base), false);
             if (ring.size === 0) {
               ring.releaseIfGrown();
-              if (ring.allocatedSlots > 0) assert.ok(ring.allocatedSlots < 16 * INITIAL_RING_SLOTS);
+              assert.ok(ring.allocatedSlots <= KEPT_RING_SLOTS);
             }
           } else if (c.kind === "discard") {
             // As a snapshot does: everything up to its watermark is covered, the window starts after it.
@@ -187,7 +198,8 @@ test("under any mix of puts, drains, window moves and clears the ring matches a 
             model.clear();
           }
           assert.equal(ring.size, model.size);
-          assertBounded(ring);
+          mostHeld = Math.max(mostHeld, model.size);
+          assertBounded(ring, mostHeld);
         }
         for (const [seq, e] of model) assert.deepEqual(take(ring, seq), e);
         assert.equal(ring.size, 0);
@@ -197,18 +209,49 @@ test("under any mix of puts, drains, window moves and clears the ring matches a 
   );
 });
 
-test("storage is allocated on the first put, grows only as far as the window needs, and is given back", () => {
-  const ring = new ReorderRing(1 << 20);
+test("storage follows the events waiting, never their distance, and is given back once grown", () => {
+  const budget = new ReorderBudget(Number.POSITIVE_INFINITY);
+  const ring = new ReorderRing(1 << 20, budget);
   assert.equal(ring.allocatedSlots, 0);
   ring.put(1, 0, 2, 2, 0, 1, 1);
   assert.equal(ring.allocatedSlots, INITIAL_RING_SLOTS);
-  ring.put(1, 0, 1 + 40_000, 3, 0, 1, 1);
-  assert.equal(ring.allocatedSlots, 65_536);
+  // Far ahead inside the window: one more slot's worth, not a ring as wide as the distance.
+  assert.equal(ring.put(1, 0, 1 + 1_000_000, 3, 0, 1, 1), RingPut.HELD);
+  assert.equal(ring.allocatedSlots, INITIAL_RING_SLOTS);
+  assert.equal(budget.usedBytes, INITIAL_RING_SLOTS * RING_SLOT_BYTES);
+  // A lag of 10,000 consecutive events doubles the table as they come: at most 4 slots per event.
+  for (let seq = 3; seq < 10_003; seq++) ring.put(1, 0, seq, seq, 0, 1, 1);
+  assert.equal(ring.size, 10_002);
+  assert.ok(ring.allocatedSlots <= 4 * ring.size);
+  assert.equal(budget.usedBytes, ring.byteLength);
   ring.releaseIfGrown();
-  assert.equal(ring.allocatedSlots, 65_536, "not while events wait");
-  assert.equal(ring.discard(1, 40_001), 2);
+  assert.ok(ring.allocatedSlots > 0, "not while events wait");
+  assert.equal(ring.discard(1, 1_000_001), 10_002);
   ring.releaseIfGrown();
   assert.equal(ring.allocatedSlots, 0);
+  assert.equal(budget.usedBytes, 0, "every byte given back to the budget");
   assert.equal(ring.put(1, 0, 5, 5, 0, 1, 1), RingPut.HELD);
   assert.equal(ring.allocatedSlots, INITIAL_RING_SLOTS);
+  ring.release();
+  assert.equal(budget.usedBytes, 0);
+});
+
+test("a ring the budget cannot grow refuses the event (OVER_BUDGET) and keeps what it holds", () => {
+  const budget = new ReorderBudget(INITIAL_RING_SLOTS * RING_SLOT_BYTES);
+  const a = new ReorderRing(1 << 16, budget);
+  const b = new ReorderRing(1 << 16, budget);
+  for (let seq = 2; seq < 2 + INITIAL_RING_SLOTS / 2; seq++)
+    assert.equal(a.put(1, 0, seq, seq, 0, 1, 1), RingPut.HELD);
+  // a is half full: one more needs a bigger table, which the budget cannot pay for.
+  assert.equal(a.put(1, 0, 1000, 1000, 0, 1, 1), RingPut.OVER_BUDGET);
+  assert.equal(a.size, INITIAL_RING_SLOTS / 2);
+  assert.equal(a.slotOf(1000), -1);
+  // b cannot even start.
+  assert.equal(b.put(1, 0, 2, 2, 0, 1, 1), RingPut.OVER_BUDGET);
+  assert.equal(b.allocatedSlots, 0);
+  // Once a gives its storage back, b can.
+  a.release();
+  assert.equal(budget.usedBytes, 0);
+  assert.equal(b.put(1, 0, 2, 2, 0, 1, 1), RingPut.HELD);
+  assert.equal(budget.usedBytes, INITIAL_RING_SLOTS * RING_SLOT_BYTES);
 });

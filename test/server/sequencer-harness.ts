@@ -2,7 +2,9 @@
 import fc from "fast-check";
 import type { LiveAllocation } from "../../src/protocol/event.js";
 import { AnomalyLog } from "../../src/server/anomaly-log.js";
+import type { SessionLinks } from "../../src/server/gap-rule.js";
 import { Registry } from "../../src/server/registry.js";
+import { ReorderBudget } from "../../src/server/reorder-budget.js";
 import { Sequencer, SequencerCounters } from "../../src/server/sequencer.js";
 import { ManualTimers } from "../../src/server/timers.js";
 
@@ -16,13 +18,58 @@ export interface StreamEvent {
   sizeBytes: number;
 }
 
-export function makeSequencer(options: { reorderCapacity?: number; gapTimeoutMs?: number } = {}) {
+/**
+ * The session's live connections as a test drives them: `open(id)` a connection, `close(id)` it; every
+ * event the harness pushes from a connection marks it as delivering at the clock's time.
+ */
+export class TestLinks implements SessionLinks {
+  private readonly ids: number[] = [];
+  private readonly at = new Map<number, number>();
+  constructor(private readonly timers: ManualTimers) {}
+
+  open(id: number): void {
+    this.ids.push(id);
+    this.at.set(id, this.timers.nowMs());
+  }
+
+  close(id: number): void {
+    this.ids.splice(this.ids.indexOf(id), 1);
+    this.at.delete(id);
+  }
+
+  delivered(id: number): void {
+    if (this.at.has(id)) this.at.set(id, this.timers.nowMs());
+  }
+
+  get linkCount(): number {
+    return this.ids.length;
+  }
+
+  linkId(i: number): number {
+    return this.ids[i];
+  }
+
+  linkDeliveredAtMs(i: number): number {
+    return this.at.get(this.ids[i])!;
+  }
+}
+
+export function makeSequencer(
+  options: {
+    reorderCapacity?: number;
+    gapTimeoutMs?: number;
+    budgetBytes?: number;
+    timers?: ManualTimers;
+  } = {},
+) {
   const anomalies = new AnomalyLog(64);
   const registry = new Registry(anomalies);
   const account = registry.openAccount("a".repeat(32), 1234);
   const ledger = registry.ledger(account, 0);
   const counters = new SequencerCounters();
-  const timers = new ManualTimers();
+  const timers = options.timers ?? new ManualTimers();
+  const links = new TestLinks(timers);
+  const budget = new ReorderBudget(options.budgetBytes ?? Number.POSITIVE_INFINITY);
   const resyncs: { deviceId: number; reason: string }[] = [];
   const sequencer = new Sequencer(0, {
     registry,
@@ -35,12 +82,31 @@ export function makeSequencer(options: { reorderCapacity?: number; gapTimeoutMs?
       gapTimeoutMs: options.gapTimeoutMs ?? 100,
       maxSnapshotAllocations: 1_000_000,
     },
+    budget,
+    links,
     requestResync: (deviceId, reason) => resyncs.push({ deviceId, reason }),
   });
-  const push = (e: StreamEvent) =>
-    sequencer.push(e.op, e.memoryType, e.seq, e.allocationId, e.address, e.sizeBytes);
+  /** Delivers `e` on connection `source` (default 1). */
+  const push = (e: StreamEvent, source = 1) => {
+    links.delivered(source);
+    sequencer.push(source, e.op, e.memoryType, e.seq, e.allocationId, e.address, e.sizeBytes);
+  };
   const liveSet = () => sortById(registry.ledgerContents(ledger));
-  return { sequencer, registry, ledger, anomalies, counters, timers, resyncs, push, liveSet };
+  const recoveries = counters.recoveries;
+  return {
+    sequencer,
+    registry,
+    ledger,
+    anomalies,
+    counters,
+    recoveries,
+    timers,
+    links,
+    budget,
+    resyncs,
+    push,
+    liveSet,
+  };
 }
 
 export function sortById<T extends { allocationId: number }>(list: T[]): T[] {

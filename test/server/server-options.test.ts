@@ -15,8 +15,10 @@ import {
   type ServerOptions,
 } from "../../src/server/options.js";
 import { DEFAULT_REAPER_OPTIONS } from "../../src/server/reaper.js";
+import { DEFAULT_REORDER_BUDGET_BYTES } from "../../src/server/reorder-budget.js";
 import { DEFAULT_SEQUENCER_OPTIONS } from "../../src/server/sequencer.js";
 import { startServer } from "../../src/server/server.js";
+import { DEFAULT_MAX_DEVICES_PER_SESSION } from "../../src/server/session-table.js";
 import { systemTimers } from "../../src/server/timers.js";
 
 const invalid: [string, ServerOptions, RegExp][] = [
@@ -39,6 +41,21 @@ const invalid: [string, ServerOptions, RegExp][] = [
     "negative reorder capacity",
     { reorderCapacity: -4 },
     /reorderCapacity must be a whole number of events >= 1/,
+  ],
+  [
+    "zero reorder budget",
+    { reorderBudgetBytes: 0 },
+    /reorderBudgetBytes \(--reorder-budget-bytes\) must be a whole number of bytes >= 1/,
+  ],
+  [
+    "zero devices per session",
+    { maxDevicesPerSession: 0 },
+    /maxDevicesPerSession \(--max-devices-per-session\) must be a whole number of devices >= 1/,
+  ],
+  [
+    "too many devices per session",
+    { maxDevicesPerSession: 65536 },
+    /maxDevicesPerSession \(--max-devices-per-session\) must be at most 65535/,
   ],
   ["frame limit too small", { maxFrameBytes: 16 }, /maxFrameBytes must be in \d+\.\.\d+ bytes/],
   ["frame limit too large", { maxFrameBytes: 2 ** 21 }, /maxFrameBytes must be in/],
@@ -126,6 +143,8 @@ test("defaults fill every option left out", () => {
       graceMs: DEFAULT_REAPER_OPTIONS.graceMs,
       gapTimeoutMs: DEFAULT_SEQUENCER_OPTIONS.gapTimeoutMs,
       reorderCapacity: DEFAULT_SEQUENCER_OPTIONS.reorderCapacity,
+      reorderBudgetBytes: DEFAULT_REORDER_BUDGET_BYTES,
+      maxDevicesPerSession: DEFAULT_MAX_DEVICES_PER_SESSION,
       sweepIntervalMs: DEFAULT_REAPER_OPTIONS.sweepIntervalMs,
       maxFrameBytes: 1024 * 1024,
       helloTimeoutMs: DEFAULT_HELLO_TIMEOUT_MS,
@@ -154,6 +173,8 @@ test("given values are kept; verbose means debug; http false means no HTTP API",
     graceMs: 0,
     gapTimeoutMs: 5,
     reorderCapacity: 1,
+    reorderBudgetBytes: 4096,
+    maxDevicesPerSession: 1,
     recentAnomalies: 0,
     logLevel: "warn",
     verbose: true,
@@ -162,6 +183,8 @@ test("given values are kept; verbose means debug; http false means no HTTP API",
   assert.equal(resolved.graceMs, 0);
   assert.equal(resolved.gapTimeoutMs, 5);
   assert.equal(resolved.reorderCapacity, 1);
+  assert.equal(resolved.reorderBudgetBytes, 4096);
+  assert.equal(resolved.maxDevicesPerSession, 1);
   assert.equal(resolved.recentAnomalies, 0);
   assert.equal(resolved.logLevel, "debug");
   assert.deepEqual(resolveServerOptions({ socketPath: "/s", http: "[::1]:0" }).httpAddress, {

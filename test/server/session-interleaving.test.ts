@@ -5,9 +5,11 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { AnomalyLog } from "../../src/server/anomaly-log.js";
 import { Registry } from "../../src/server/registry.js";
+import { ReorderBudget } from "../../src/server/reorder-budget.js";
 import { SequencerCounters } from "../../src/server/sequencer.js";
 import { Session, type SessionPeer } from "../../src/server/session.js";
 import { ManualTimers } from "../../src/server/timers.js";
+import { TEST_DEVICE } from "./raw-client.js";
 import { liveAfter, type StreamEvent, sortById, streamArb } from "./sequencer-harness.js";
 
 const CONNECTIONS = 3;
@@ -34,8 +36,10 @@ test("events of two devices spread over three FIFO connections, any interleaving
             counters: new SequencerCounters(),
             timers: new ManualTimers(),
             sequencerOptions: { reorderCapacity: 256, gapTimeoutMs: 100, maxSnapshotAllocations: 1000 },
+            reorderBudget: new ReorderBudget(),
           },
         );
+        session.announce([0, 1].map((deviceId) => ({ ...TEST_DEVICE, deviceId })));
         const peers = Array.from({ length: CONNECTIONS }, (_, i) => peer(i + 1));
         for (const p of peers) session.attach(p);
 
@@ -48,7 +52,16 @@ test("events of two devices spread over three FIFO connections, any interleaving
           for (const batch of batches) {
             await s.schedule(Promise.resolve(), `connection ${c + 1}`);
             for (const e of batch) {
-              session.event(e.op, e.deviceId, e.memoryType, e.seq, e.allocationId, e.address, e.sizeBytes);
+              session.event(
+                peers[c],
+                e.op,
+                e.deviceId,
+                e.memoryType,
+                e.seq,
+                e.allocationId,
+                e.address,
+                e.sizeBytes,
+              );
             }
           }
         });

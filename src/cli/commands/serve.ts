@@ -33,6 +33,8 @@ interface ServeOptions extends LegacyServeFlags {
   helloTimeoutMs?: number;
   bufferBudgetBytes?: number;
   maxOutboundBytes?: number;
+  maxDevicesPerSession?: number;
+  reorderBudgetBytes?: number;
   verbose?: boolean;
   quiet?: boolean;
 }
@@ -125,6 +127,16 @@ export function serveCommand(): Command {
       parseBytes,
     )
     .option(
+      "--max-devices-per-session <n>",
+      "most device ids one client process may announce in its HELLOs (default 64)",
+      parseCount,
+    )
+    .option(
+      "--reorder-budget-bytes <bytes>",
+      "memory all sessions together may use for events waiting for a missing sequence number (default 67108864 = 64 MiB)",
+      parseCount,
+    )
+    .option(
       "--legacy-socket [path]",
       "also accept the original tt-metal allocation protocol on this socket (default /tmp/tt_allocation_server.sock)",
     )
@@ -164,6 +176,8 @@ export function serveCommand(): Command {
           helloTimeoutMs: options.helloTimeoutMs,
           bufferBudgetBytes: options.bufferBudgetBytes,
           maxOutboundBytes: options.maxOutboundBytes,
+          maxDevicesPerSession: options.maxDevicesPerSession,
+          reorderBudgetBytes: options.reorderBudgetBytes,
           verbose: options.verbose,
           legacy: legacyServeOptions(options),
           logLevel: options.quiet ? "warn" : "info",
