@@ -1,4 +1,5 @@
 import { e2eThroughput } from "./e2e/e2e-throughput.js";
+import { hostileHealthz } from "./e2e/hostile-healthz.js";
 import { ingest } from "./e2e/ingest.js";
 import { serverMemory } from "./e2e/server-memory.js";
 import { summaryQuery } from "./e2e/summary-query.js";
@@ -24,4 +25,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   visibilityLatency,
   serverMemory,
   summaryQuery,
+  hostileHealthz,
 ];
