@@ -36,6 +36,11 @@ export const ServerErrorCode = {
   TOO_MANY_CONNECTIONS: "SERVER_TOO_MANY_CONNECTIONS",
   /** The connecting uid already has its maximum of open connections (maxConnectionsPerUid). */
   TOO_MANY_CONNECTIONS_FOR_UID: "SERVER_TOO_MANY_CONNECTIONS_FOR_UID",
+  /**
+   * A HELLO would open a session past maxSessionsPerProcess (for its pid) or maxSessions (for the server)
+   * while every existing one is connected (an idle one would have been released to make room).
+   */
+  TOO_MANY_SESSIONS: "SERVER_TOO_MANY_SESSIONS",
   /** EVENTS or a snapshot frame names a device that no HELLO of the session announced. */
   UNKNOWN_DEVICE: "SERVER_UNKNOWN_DEVICE",
   /** HELLO would bring the session's announced devices above the server's per-session limit. */

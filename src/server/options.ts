@@ -13,7 +13,11 @@ import { type ProcessLiveness, procLiveness } from "./process-liveness.js";
 import { DEFAULT_REAPER_OPTIONS } from "./reaper.js";
 import { DEFAULT_REORDER_BUDGET_BYTES } from "./reorder-budget.js";
 import { DEFAULT_SEQUENCER_OPTIONS } from "./sequencer.js";
-import { DEFAULT_MAX_DEVICES_PER_SESSION } from "./session-table.js";
+import {
+  DEFAULT_MAX_DEVICES_PER_SESSION,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_MAX_SESSIONS_PER_PROCESS,
+} from "./session-table.js";
 import { systemTimers, type TimerScheduler } from "./timers.js";
 
 export const LOG_LEVELS = ["silent", "error", "warn", "info", "debug"] as const;
@@ -59,6 +63,13 @@ export interface ServerOptions {
   reorderBudgetBytes?: number;
   /** Most device ids one session may announce over all its HELLOs. Default 64. */
   maxDevicesPerSession?: number;
+  /**
+   * Most sessions one process (pid) may hold, connected or in their grace; past it the oldest idle one is
+   * released. Default 16.
+   */
+  maxSessionsPerProcess?: number;
+  /** Most sessions the server holds; past it the oldest idle one is released. Default 4096. */
+  maxSessions?: number;
   /** Period of the liveness sweep over all sessions, ms. Default 1000. */
   sweepIntervalMs?: number;
   /** Largest frame accepted and announced in WELCOME, bytes. Default and maximum 1 MiB. */
@@ -118,6 +129,8 @@ export interface ResolvedServerOptions {
   reorderCapacity: number;
   reorderBudgetBytes: number;
   maxDevicesPerSession: number;
+  maxSessionsPerProcess: number;
+  maxSessions: number;
   sweepIntervalMs: number;
   maxFrameBytes: number;
   helloTimeoutMs: number;
@@ -192,6 +205,18 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
         `got ${maxDevicesPerSession}`,
     );
   }
+  const maxSessionsPerProcess = positiveInteger(
+    options.maxSessionsPerProcess,
+    DEFAULT_MAX_SESSIONS_PER_PROCESS,
+    "maxSessionsPerProcess (--max-sessions-per-process)",
+    "sessions",
+  );
+  const maxSessions = positiveInteger(
+    options.maxSessions,
+    DEFAULT_MAX_SESSIONS,
+    "maxSessions (--max-sessions)",
+    "sessions",
+  );
   const maxFrameBytes = positiveInteger(
     options.maxFrameBytes,
     DEFAULT_MAX_FRAME_BYTES,
@@ -279,6 +304,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     reorderCapacity,
     reorderBudgetBytes,
     maxDevicesPerSession,
+    maxSessionsPerProcess,
+    maxSessions,
     sweepIntervalMs,
     maxFrameBytes,
     helloTimeoutMs,

@@ -79,7 +79,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       reorderBudget,
     },
     catalog,
-    resolved.maxDevicesPerSession,
+    {
+      maxDevicesPerSession: resolved.maxDevicesPerSession,
+      maxSessionsPerProcess: resolved.maxSessionsPerProcess,
+      maxSessions: resolved.maxSessions,
+    },
   );
   const anomalyLines = new AnomalyLogRateLimit(log, timers);
   anomalies.onRecord((a) => anomalyLines.write(a));

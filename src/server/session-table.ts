@@ -17,9 +17,30 @@ export interface HelloProof {
 }
 /** Most device ids one session may announce (over all its HELLOs) unless told otherwise. */
 export const DEFAULT_MAX_DEVICES_PER_SESSION = 64;
+/**
+ * Most sessions (connected or in their reconnect grace) one process may hold unless told otherwise. A
+ * process normally has one; a client restarted in-process opens another while the old one waits out its
+ * grace period.
+ */
+export const DEFAULT_MAX_SESSIONS_PER_PROCESS = 16;
+/** Most sessions the whole server holds unless told otherwise. */
+export const DEFAULT_MAX_SESSIONS = 4096;
+
+/** What the table bounds (docs/SECURITY.md). */
+export interface SessionLimits {
+  maxDevicesPerSession: number;
+  maxSessionsPerProcess: number;
+  maxSessions: number;
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  maxDevicesPerSession: DEFAULT_MAX_DEVICES_PER_SESSION,
+  maxSessionsPerProcess: DEFAULT_MAX_SESSIONS_PER_PROCESS,
+  maxSessions: DEFAULT_MAX_SESSIONS,
+};
 
 /** Why a session's memory was released. */
-export type ReleaseReason = "goodbye" | "process-exited" | "grace-expired" | "server-shutdown";
+export type ReleaseReason = "goodbye" | "process-exited" | "grace-expired" | "superseded" | "server-shutdown";
 
 /** What the table tells the rest of the server (reaper, logs). */
 export interface SessionTableHooks {
@@ -39,7 +60,10 @@ export interface SessionTableHooks {
  * descriptions and device totals that only the session kept alive.
  */
 export class SessionTable {
+  /** In creation order: the first idle one is the oldest (what a full table gives up first). */
   private readonly byId = new Map<string, Session>();
+  /** Sessions of each pid, in creation order. */
+  private readonly byPid = new Map<number, Set<Session>>();
   /** The secret each session was opened with (version 2 HELLO); kept here, never in what the API serves. */
   private readonly resumeSecrets = new WeakMap<Session, string>();
   private readonly hooks: SessionTableHooks[] = [];
@@ -47,7 +71,7 @@ export class SessionTable {
   constructor(
     private readonly deps: SessionDeps,
     private readonly catalog: DeviceCatalog,
-    private readonly maxDevicesPerSession: number = DEFAULT_MAX_DEVICES_PER_SESSION,
+    private readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS,
   ) {}
 
   /** Adds listeners (several parts of the server listen: reaper, log). */
@@ -90,8 +114,12 @@ export class SessionTable {
     }
     this.checkDeviceLimit(session, devices);
     if (session === undefined) {
+      this.makeRoomFor(identity.pid);
       session = new Session(identity, this.deps);
       this.byId.set(identity.sessionId, session);
+      let mine = this.byPid.get(identity.pid);
+      if (mine === undefined) this.byPid.set(identity.pid, (mine = new Set()));
+      mine.add(session);
       if (proof?.resumeSecret !== undefined) this.resumeSecrets.set(session, proof.resumeSecret);
     }
     session.announce(devices);
@@ -127,14 +155,51 @@ export class SessionTable {
     }
   }
 
+  /**
+   * Before a new session of `pid`: past `maxSessionsPerProcess` sessions of that pid, or `maxSessions` in
+   * all, the oldest idle one (no connection: waiting out its grace) is released as superseded; when
+   * every one is connected, the HELLO is refused with SERVER_TOO_MANY_SESSIONS. Without this, a process
+   * opening session after session would make the server hold (and re-check) each for its grace period.
+   */
+  private makeRoomFor(pid: number): void {
+    const mine = this.byPid.get(pid);
+    if (mine !== undefined && mine.size >= this.limits.maxSessionsPerProcess) {
+      this.supersedeOldestIdle(
+        mine.values(),
+        `pid ${pid} holds ${mine.size} sessions`,
+        "maxSessionsPerProcess",
+      );
+    }
+    if (this.byId.size >= this.limits.maxSessions) {
+      this.supersedeOldestIdle(
+        this.byId.values(),
+        `the server holds ${this.byId.size} sessions`,
+        "maxSessions",
+      );
+    }
+  }
+
+  private supersedeOldestIdle(sessions: Iterable<Session>, why: string, limit: string): void {
+    for (const session of sessions) {
+      if (session.connectionCount === 0) {
+        this.release(session, "superseded");
+        return;
+      }
+    }
+    throw new ConnectionProtocolError(
+      ServerErrorCode.TOO_MANY_SESSIONS,
+      `${why}, all connected (the server's ${limit} limit): close one, or reuse its session id and secret`,
+    );
+  }
+
   /** Throws SERVER_TOO_MANY_DEVICES when `devices` would bring the session above the limit. */
   private checkDeviceLimit(session: Session | undefined, devices: readonly DeviceDescriptor[]): void {
     const ids = new Set(session?.announcedDevices);
     for (const device of devices) ids.add(device.deviceId);
-    if (ids.size <= this.maxDevicesPerSession) return;
+    if (ids.size <= this.limits.maxDevicesPerSession) return;
     throw new ConnectionProtocolError(
       ServerErrorCode.TOO_MANY_DEVICES,
-      `a session may announce at most ${this.maxDevicesPerSession} device ids (this HELLO brings it to ${ids.size}); ` +
+      `a session may announce at most ${this.limits.maxDevicesPerSession} device ids (this HELLO brings it to ${ids.size}); ` +
         "the server's limit is set with --max-devices-per-session",
     );
   }
@@ -156,6 +221,8 @@ export class SessionTable {
     const deviceIds = new Set([...session.announcedDevices, ...session.account.ledgers.keys()]);
     session.release();
     if (this.byId.get(session.sessionId) === session) this.byId.delete(session.sessionId);
+    const mine = this.byPid.get(session.pid);
+    if (mine !== undefined && mine.delete(session) && mine.size === 0) this.byPid.delete(session.pid);
     this.catalog.forget(session.account, deviceIds);
     for (const id of deviceIds) {
       if (this.catalog.get(id) === undefined) this.deps.registry.forgetDeviceIfUnused(id);

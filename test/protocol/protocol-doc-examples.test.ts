@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import test from "node:test";
 import { ProtocolErrorCode } from "../../src/protocol/errors.js";
+import { ServerErrorCode } from "../../src/server/errors.js";
 import { repoRoot } from "../support/repo-files.js";
 import { EVENTS_HEX, HELLO_HEX } from "./golden-vectors.js";
 import { decodeChunked, fromHex, hex } from "./wire-fixtures.js";
@@ -31,4 +32,20 @@ test("the inline WELCOME and GOODBYE examples decode", () => {
 test("the error table lists exactly the ProtocolErrorCode values", () => {
   const listed = [...doc.matchAll(/^\| (PROTO_[A-Z0-9_]+) +\|/gm)].map((m) => m[1]).sort();
   assert.deepEqual(listed, Object.values(ProtocolErrorCode).sort());
+});
+
+// Codes a server sends in ERROR frames (the others are local: options, listening).
+const LOCAL_SERVER_CODES = new Set<string>([
+  ServerErrorCode.INVALID_OPTION,
+  ServerErrorCode.ALREADY_RUNNING,
+  ServerErrorCode.SOCKET_PATH_OCCUPIED,
+  ServerErrorCode.LISTEN_FAILED,
+]);
+
+test("the server code table lists exactly the ServerErrorCode values sent in ERROR frames", () => {
+  const listed = [...doc.matchAll(/^\| (SERVER_[A-Z0-9_]+) +\|/gm)].map((m) => m[1]).sort();
+  const wire = Object.values(ServerErrorCode)
+    .filter((code) => !LOCAL_SERVER_CODES.has(code))
+    .sort();
+  assert.deepEqual(listed, wire);
 });

@@ -18,7 +18,11 @@ import { DEFAULT_REAPER_OPTIONS } from "../../src/server/reaper.js";
 import { DEFAULT_REORDER_BUDGET_BYTES } from "../../src/server/reorder-budget.js";
 import { DEFAULT_SEQUENCER_OPTIONS } from "../../src/server/sequencer.js";
 import { startServer } from "../../src/server/server.js";
-import { DEFAULT_MAX_DEVICES_PER_SESSION } from "../../src/server/session-table.js";
+import {
+  DEFAULT_MAX_DEVICES_PER_SESSION,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_MAX_SESSIONS_PER_PROCESS,
+} from "../../src/server/session-table.js";
 import { systemTimers } from "../../src/server/timers.js";
 
 const invalid: [string, ServerOptions, RegExp][] = [
@@ -51,6 +55,16 @@ const invalid: [string, ServerOptions, RegExp][] = [
     "zero devices per session",
     { maxDevicesPerSession: 0 },
     /maxDevicesPerSession \(--max-devices-per-session\) must be a whole number of devices >= 1/,
+  ],
+  [
+    "zero sessions per process",
+    { maxSessionsPerProcess: 0 },
+    /maxSessionsPerProcess \(--max-sessions-per-process\) must be a whole number of sessions >= 1/,
+  ],
+  [
+    "fractional session limit",
+    { maxSessions: 2.5 },
+    /maxSessions \(--max-sessions\) must be a whole number of sessions >= 1/,
   ],
   [
     "too many devices per session",
@@ -145,6 +159,8 @@ test("defaults fill every option left out", () => {
       reorderCapacity: DEFAULT_SEQUENCER_OPTIONS.reorderCapacity,
       reorderBudgetBytes: DEFAULT_REORDER_BUDGET_BYTES,
       maxDevicesPerSession: DEFAULT_MAX_DEVICES_PER_SESSION,
+      maxSessionsPerProcess: DEFAULT_MAX_SESSIONS_PER_PROCESS,
+      maxSessions: DEFAULT_MAX_SESSIONS,
       sweepIntervalMs: DEFAULT_REAPER_OPTIONS.sweepIntervalMs,
       maxFrameBytes: 1024 * 1024,
       helloTimeoutMs: DEFAULT_HELLO_TIMEOUT_MS,

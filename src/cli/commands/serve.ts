@@ -34,6 +34,8 @@ interface ServeOptions extends LegacyServeFlags {
   bufferBudgetBytes?: number;
   maxOutboundBytes?: number;
   maxDevicesPerSession?: number;
+  maxSessionsPerProcess?: number;
+  maxSessions?: number;
   reorderBudgetBytes?: number;
   verbose?: boolean;
   quiet?: boolean;
@@ -132,6 +134,16 @@ export function serveCommand(): Command {
       parseCount,
     )
     .option(
+      "--max-sessions-per-process <n>",
+      "most sessions one process may hold, connected or in their grace; past it its oldest idle one is released (default 16)",
+      parseCount,
+    )
+    .option(
+      "--max-sessions <n>",
+      "most sessions the server holds; past it the oldest idle one is released (default 4096)",
+      parseCount,
+    )
+    .option(
       "--reorder-budget-bytes <bytes>",
       "memory all sessions together may use for events waiting for a missing sequence number (default 67108864 = 64 MiB)",
       parseCount,
@@ -177,6 +189,8 @@ export function serveCommand(): Command {
           bufferBudgetBytes: options.bufferBudgetBytes,
           maxOutboundBytes: options.maxOutboundBytes,
           maxDevicesPerSession: options.maxDevicesPerSession,
+          maxSessionsPerProcess: options.maxSessionsPerProcess,
+          maxSessions: options.maxSessions,
           reorderBudgetBytes: options.reorderBudgetBytes,
           verbose: options.verbose,
           legacy: legacyServeOptions(options),
