@@ -55,7 +55,7 @@ async function summary(httpUrl: string): Promise<SummaryResponse> {
 
 test("50 hostile connections for 20 s: bounded RSS, /healthz p99 under 50 ms, the canary exact", {
   timeout: 90_000,
-}, async () => {
+}, async (t) => {
   const server = await BenchChild.start<ServerProcessReady>(SERVER_PROCESS_SCRIPT);
   const children: BenchChild[] = [server];
   try {
@@ -93,6 +93,11 @@ test("50 hostile connections for 20 s: bounded RSS, /healthz p99 under 50 ms, th
 
     latenciesMs.sort((a, b) => a - b);
     const p99 = latenciesMs[Math.min(latenciesMs.length - 1, Math.ceil(latenciesMs.length * 0.99) - 1)]!;
+    t.diagnostic(
+      `/healthz p99 ${p99.toFixed(1)} ms over ${latenciesMs.length} probes; server RSS max ` +
+        `${(maxRss / 2 ** 20).toFixed(0)} MiB; hostile connections opened ${counts.opened}, closed by the ` +
+        `server ${counts.closedByServer}; canary ALLOCs ${report.allocationIds.length}`,
+    );
     assert.ok(counts.opened >= HOSTILE_CONNECTIONS, `only ${counts.opened} hostile connections opened`);
     assert.ok(maxRss < SERVER_RSS_BOUND_BYTES, `server RSS reached ${(maxRss / 2 ** 20).toFixed(0)} MiB`);
     assert.ok(p99 < HEALTHZ_P99_BOUND_MS, `/healthz p99 ${p99.toFixed(1)} ms over ${latenciesMs.length}`);
