@@ -8,6 +8,7 @@ import { raceCommand } from "./commands/race.js";
 import { serveCommand } from "./commands/serve.js";
 import { smiCommand } from "./commands/smi.js";
 import { startCommand } from "./commands/start.js";
+import { stopRequests } from "./stop-requests.js";
 
 const program = new Command("allocwatch")
   .description("Exact, cross-process tracker of accelerator device memory (tt-metal model).")
@@ -21,6 +22,8 @@ program.addCommand(demoCommand());
 program.addCommand(startCommand());
 program.addCommand(raceCommand());
 
+// Before anything writes: a reader that goes away (`| head`) ends a command quietly, never with EPIPE.
+stopRequests.watchOutput();
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`allocwatch: ${message}\n`);

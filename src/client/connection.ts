@@ -4,6 +4,7 @@ import { type Frame, FrameType, type ResyncRequestFrame, type WelcomeFrame } fro
 import {
   type ClientError,
   ConnectionFailedError,
+  ConnectionFailureReason,
   HandshakeTimeoutError,
   ProtocolViolationError,
   ServerErrorFrameError,
@@ -151,7 +152,11 @@ export class Connection {
       );
     }
     if (this.failure === undefined && !this.welcomed) {
-      this.failure = new ConnectionFailedError(this.socketPath, new Error("closed before WELCOME"));
+      this.failure = new ConnectionFailedError(
+        this.socketPath,
+        new Error("closed before WELCOME"),
+        ConnectionFailureReason.CLOSED,
+      );
     }
     this.events.onClosed(this.failure);
   }

@@ -40,19 +40,65 @@ export class InvalidClientOptionError extends ClientError {
   }
 }
 
+/** Why a connection to the server failed (ConnectionFailedError.reason); stable values. */
+export const ConnectionFailureReason = {
+  /** The socket (or a folder on its path) is closed to this user: EACCES, EPERM. */
+  PERMISSION_DENIED: "PERMISSION_DENIED",
+  /** Nothing at the socket path, or a folder on it is missing: ENOENT, ENOTDIR. No server was started there. */
+  NO_SOCKET: "NO_SOCKET",
+  /** A socket file with no server behind it (ECONNREFUSED): one that stopped without removing it. */
+  REFUSED: "REFUSED",
+  /** Connected, then the connection broke or ended before WELCOME (EPIPE, ECONNRESET, a close). */
+  CLOSED: "CLOSED",
+  /** Anything else; `cause` says what. */
+  OTHER: "OTHER",
+} as const;
+export type ConnectionFailureReason = (typeof ConnectionFailureReason)[keyof typeof ConnectionFailureReason];
+
+const REASON_OF_ERRNO: Readonly<Record<string, ConnectionFailureReason>> = {
+  EACCES: ConnectionFailureReason.PERMISSION_DENIED,
+  EPERM: ConnectionFailureReason.PERMISSION_DENIED,
+  ENOENT: ConnectionFailureReason.NO_SOCKET,
+  ENOTDIR: ConnectionFailureReason.NO_SOCKET,
+  ECONNREFUSED: ConnectionFailureReason.REFUSED,
+  EPIPE: ConnectionFailureReason.CLOSED,
+  ECONNRESET: ConnectionFailureReason.CLOSED,
+};
+
+/** The reason a socket error (its errno code) stands for. */
+export function connectionFailureReason(cause: unknown): ConnectionFailureReason {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  return (code !== undefined && REASON_OF_ERRNO[code]) || ConnectionFailureReason.OTHER;
+}
+
+/** What a person should read for each reason (the errno itself stays in `cause`). */
+const REASON_TEXT: Readonly<Record<ConnectionFailureReason, (cause: string) => string>> = {
+  PERMISSION_DENIED: () =>
+    "permission denied (the socket belongs to another user, or a folder on its path is closed to you; " +
+    "connect as that user, or point ALLOCWATCH_SOCKET at a server of yours)",
+  NO_SOCKET: () =>
+    "no socket there (no server was started at that path: start one with `allocwatch serve`, or point " +
+    "ALLOCWATCH_SOCKET at the one that runs)",
+  REFUSED: () =>
+    "connection refused (a socket file without a server behind it: start one with `allocwatch serve`)",
+  CLOSED: (cause) => `the connection closed (${cause})`,
+  OTHER: (cause) => cause,
+};
+
 export class ConnectionFailedError extends ClientError {
   readonly socketPath: string;
-  constructor(socketPath: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+  /** Why, as a stable value to match on (the message is for people). */
+  readonly reason: ConnectionFailureReason;
+  constructor(socketPath: string, cause: unknown, reason = connectionFailureReason(cause)) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
     super(
       ClientErrorCode.CONNECTION_FAILED,
-      `cannot reach the allocwatch server at ${socketPath}: ${reason}`,
-      {
-        cause,
-      },
+      `cannot reach the allocwatch server at ${socketPath}: ${REASON_TEXT[reason](detail)}`,
+      { cause },
     );
     this.name = "ConnectionFailedError";
     this.socketPath = socketPath;
+    this.reason = reason;
   }
 }
 

@@ -9,11 +9,13 @@ export interface FleetOptions {
   /** Command-line arguments of child `index` (0-based). */
   argsFor: (index: number) => string[];
   env?: NodeJS.ProcessEnv;
-  /** Where the children's output goes, one line at a time, with the child it came from. */
-  log: (line: string, child: { index: number; pid: number }) => void;
+  /** Where the children's output goes, one line at a time, with the child and the stream it came from. */
+  log: (line: string, child: { index: number; pid: number }, stream: ChildStream) => void;
   /** How long a child may take to end after SIGTERM before it gets SIGKILL, ms. Default 3000. */
   stopTimeoutMs?: number;
 }
+
+export type ChildStream = "stdout" | "stderr";
 
 export interface ChildExit {
   index: number;
@@ -38,13 +40,16 @@ export class Fleet {
     for (let index = 0; index < options.count; index++) {
       const child = spawn(process.execPath, [options.entry, ...options.argsFor(index)], {
         env: options.env ?? process.env,
-        stdio: ["ignore", "pipe", "pipe"],
+        // stdin: a pipe never written to. It closes when this process ends, however it ends (even
+        // SIGKILL): a child that watches it (process-main.ts --supervised) never outlives its fleet.
+        stdio: ["pipe", "pipe", "pipe"],
       });
       this.children.push(child);
       const from = { index, pid: child.pid ?? 0 };
-      for (const stream of [child.stdout, child.stderr]) {
-        if (stream) createInterface({ input: stream }).on("line", (line) => options.log(line, from));
-      }
+      if (child.stdout)
+        createInterface({ input: child.stdout }).on("line", (line) => options.log(line, from, "stdout"));
+      if (child.stderr)
+        createInterface({ input: child.stderr }).on("line", (line) => options.log(line, from, "stderr"));
       exits.push(
         new Promise((resolve) => {
           child.once("exit", (code, signal) => resolve({ index, pid: child.pid ?? 0, code, signal }));

@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { Device } from "../device/device.js";
 import { MemoryType } from "../device/memory-type.js";
 import { DEVICE_PRESETS } from "../device/presets.js";
+import { ClientTrouble } from "./client-trouble.js";
 import { FreePool } from "./free-pool.js";
 import { InferenceWorkload } from "./inference.js";
 import { modelFor } from "./models.js";
@@ -28,6 +29,8 @@ const { values } = parseArgs({
     "live-set-out": { type: "string" },
     hold: { type: "boolean", default: false },
     "progress-ms": { type: "string", default: "5000" },
+    // Started by a Fleet: stdin is a pipe from it, and its end means the fleet's process is gone.
+    supervised: { type: "boolean", default: false },
   },
 });
 
@@ -67,7 +70,17 @@ const clock = monotonicClock(originNs);
 const devices = Array.from({ length: deviceCount }, (_, id) =>
   Device.create(preset, { id, shared: workerCount > 0, clock }),
 );
-const { tracker, client } = startReporting({ devices, sessionId, processName, socketPath });
+// Client errors once per cause ("cannot reach ...: permission denied"), not a silent "dropped N". A
+// milestone like the others: `allocwatch demo` shows it on its stderr.
+const trouble = new ClientTrouble((report) => say("client-error", { ...report }));
+const { tracker, client } = startReporting({
+  devices,
+  sessionId,
+  processName,
+  socketPath,
+  onError: trouble.onError,
+  onStateChange: trouble.onStateChange,
+});
 const pool =
   workerCount > 0
     ? new FreePool({
@@ -113,6 +126,7 @@ function totals() {
     dropped: c.dropped,
     resyncs: c.resyncs,
     reconnects: c.reconnects,
+    errors: c.errors,
   };
 }
 
@@ -123,6 +137,18 @@ const stop = () => {
 };
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
+// Whoever reads our output has gone (a closed pipe): finish in order, quietly; later writes are dropped.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    stop();
+  });
+}
+if (values.supervised) {
+  // The fleet's process ended (even by SIGKILL): do not outlive it. unref: stdin never keeps us alive.
+  process.stdin.once("close", stop).resume();
+  (process.stdin as unknown as { unref?: () => void }).unref?.();
+}
 
 // Like a runtime that opens its devices before it runs: every thread's connection first (a worker that
 // connects late would leave a gap the server must wait out), but never wait long for an absent server.

@@ -1,6 +1,7 @@
 import { AllocationClient } from "../client/allocation-client.js";
 import { deviceOptions } from "../client/device-description.js";
 import { TrackingProcessor } from "../client/tracking-processor.js";
+import type { AllocationClientOptions } from "../client/types.js";
 import type { Device } from "../device/device.js";
 import { GraphTracker } from "../device/graph-tracker.js";
 
@@ -12,6 +13,9 @@ export interface ReportingOptions {
   resumeSecret?: string;
   socketPath?: string;
   processName: string;
+  /** How the client's absorbed errors are told (ClientTrouble); unset = counted only. */
+  onError?: AllocationClientOptions["onError"];
+  onStateChange?: AllocationClientOptions["onStateChange"];
 }
 
 export interface Reporting {
@@ -31,6 +35,8 @@ export function startReporting(options: ReportingOptions): Reporting {
     ...(options.resumeSecret ? { resumeSecret: options.resumeSecret } : {}),
     processName: options.processName,
     ...(options.socketPath ? { socketPath: options.socketPath } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
+    ...(options.onStateChange ? { onStateChange: options.onStateChange } : {}),
   });
   tracker.addProcessor(new TrackingProcessor(client));
   return { tracker, client };

@@ -1,4 +1,4 @@
-import { Fleet } from "./fleet.js";
+import { Fleet, type FleetOptions } from "./fleet.js";
 
 export interface DemoOptions {
   /** Workload processes to start. */
@@ -16,8 +16,8 @@ export interface DemoOptions {
   workers: number;
   /** Pause between forward passes, ms. */
   stepMs: number;
-  /** Receives the children's output lines (JSON milestones on stdout, anything on stderr). */
-  log: (line: string, child: { index: number; pid: number }) => void;
+  /** Receives the children's output lines (JSON milestones on stdout, problems on stderr). */
+  log: FleetOptions["log"];
 }
 
 const processEntry = new URL("./process-main.js", import.meta.url);
@@ -29,6 +29,7 @@ export function startDemo(options: DemoOptions): Fleet {
     count: options.processes,
     log: options.log,
     argsFor: (index) => [
+      "--supervised",
       "--index",
       String(index),
       "--devices",

@@ -14,6 +14,16 @@ export const AnomalyKind = {
    * (the seed's address-reuse bug signature).
    */
   ADDRESS_OVERLAP: "ADDRESS_OVERLAP",
+  /**
+   * ALLOC of 0 bytes (recorded, so that its FREE pairs up). tt-metal never asks the allocator for a
+   * zero-size buffer, so no runtime reports one: the reporting is wrong somewhere.
+   */
+  ZERO_SIZE_ALLOCATION: "ZERO_SIZE_ALLOCATION",
+  /**
+   * ALLOC that would take a device's total of one memory type past 2^53 − 1 bytes, where float64
+   * arithmetic stops being exact; not recorded, so every total stays exact.
+   */
+  TOTAL_OVERFLOW: "TOTAL_OVERFLOW",
   /** Two sessions describe one device id differently (the first description stays). */
   DESCRIPTOR_CONFLICT: "DESCRIPTOR_CONFLICT",
   /** An event whose sequence number was already applied (and no snapshot covers it). */

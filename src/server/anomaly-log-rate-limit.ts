@@ -33,7 +33,12 @@ export class AnomalyLogRateLimit {
     }
     if (this.linesInWindow++ < this.linesPerS) {
       this.log.warn(
-        { anomaly: anomaly.kind, sessionId: anomaly.sessionId, pid: anomaly.pid, deviceId: anomaly.deviceId },
+        {
+          anomaly: anomaly.kind,
+          sessionId: anomaly.sessionId,
+          clientPid: anomaly.pid,
+          deviceId: anomaly.deviceId,
+        },
         anomaly.detail,
       );
     } else {

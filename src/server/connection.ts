@@ -175,7 +175,7 @@ export class Connection implements SessionPeer, BudgetHolder {
     const session = this.session;
     if (session !== undefined) {
       this.deps.log.debug(
-        { connection: this.id, sessionId: session.sessionId, pid: session.pid },
+        { connection: this.id, sessionId: session.sessionId, clientPid: session.pid },
         "connection closed",
       );
       this.deps.sessions.detach(session, this);

@@ -51,6 +51,11 @@ export interface HttpApi {
   close(): Promise<void>;
 }
 
+/** What to do when the port is taken (`serve` and `start` both take --http and $ALLOCWATCH_HTTP). */
+const PORT_IN_USE_HINT =
+  "; another program (perhaps another allocwatch server) uses that port: choose another with " +
+  "--http HOST:PORT (or $ALLOCWATCH_HTTP), or --http 127.0.0.1:0 for any free port";
+
 /** Who may reach the HTTP API (http-host-policy.ts). */
 export interface HttpAccess {
   /** Allow binding an address other machines can reach (`--http-public`). */
@@ -77,9 +82,12 @@ export async function startHttpApi(
   });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (error) =>
-      reject(new ListenError(`cannot serve HTTP on ${address.host}:${address.port}: ${error.message}`)),
-    );
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      const hint = error.code === "EADDRINUSE" ? PORT_IN_USE_HINT : "";
+      reject(
+        new ListenError(`cannot serve HTTP on ${address.host}:${address.port}: ${error.message}${hint}`),
+      );
+    });
     server.listen(address.port, address.host, () => resolve());
   });
   const bound = server.address() as AddressInfo;

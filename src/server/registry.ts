@@ -19,6 +19,12 @@ import { NO_SLOT, SlotIndex } from "./slot-index.js";
 
 const INITIAL_SLOTS = 1024;
 
+/**
+ * Largest total of bytes kept (per ledger, device × type): float64 sums whole numbers exactly up to
+ * 2^53 − 1. Past it an ALLOC is refused (TOTAL_OVERFLOW) rather than make every later total inexact.
+ */
+export const MAX_TOTAL_BYTES = Number.MAX_SAFE_INTEGER;
+
 /** Totals of one device over every session, per memory type. */
 export class DeviceTotals {
   /** Bytes held by live allocations, indexed by MemoryType. */
@@ -160,9 +166,10 @@ export class Registry {
   }
 
   /**
-   * Records a new live allocation. Returns false (and changes nothing) when `allocationId` is already
-   * live in the ledger: a DUPLICATE_ALLOCATION anomaly. An allocation starting at the address of another
-   * live allocation of the same ledger and type is recorded, with an ADDRESS_OVERLAP anomaly.
+   * Records a new live allocation. Returns false (and changes nothing) when the device's total of the
+   * type would pass MAX_TOTAL_BYTES (TOTAL_OVERFLOW) or `allocationId` is already live in the ledger
+   * (DUPLICATE_ALLOCATION). Recorded with an anomaly: an allocation of 0 bytes (ZERO_SIZE_ALLOCATION),
+   * one starting at the address of another live allocation of the same ledger and type (ADDRESS_OVERLAP).
    */
   allocate(
     ledger: Ledger,
@@ -173,6 +180,19 @@ export class Registry {
     nowMs: number,
   ): boolean {
     this.applied++;
+    const device = ledger.device;
+    // A ledger's total is part of its device's: checking the device's bounds both.
+    const deviceUsed = device.usedBytes[memoryType] + sizeBytes;
+    if (deviceUsed > MAX_TOTAL_BYTES) {
+      this.anomalies.record(
+        "TOTAL_OVERFLOW",
+        ledger.account,
+        ledger.deviceId,
+        `allocation ${allocationId} (${MEMORY_TYPE_NAMES[memoryType]}, ${sizeBytes} bytes) would take the ` +
+          `device's total past ${MAX_TOTAL_BYTES} bytes (${device.usedBytes[memoryType]} in use); not recorded`,
+      );
+      return false;
+    }
     const slot = this.takeSlot();
     const existing = ledger.byId.insertIfAbsent(allocationId, slot);
     if (existing !== NO_SLOT) {
@@ -184,6 +204,14 @@ export class Registry {
         `allocation ${allocationId} (${MEMORY_TYPE_NAMES[memoryType]}, ${sizeBytes} bytes at 0x${address.toString(16)}) is already live`,
       );
       return false;
+    }
+    if (sizeBytes === 0) {
+      this.anomalies.record(
+        "ZERO_SIZE_ALLOCATION",
+        ledger.account,
+        ledger.deviceId,
+        `allocation ${allocationId} (${MEMORY_TYPE_NAMES[memoryType]} at 0x${address.toString(16)}) has 0 bytes`,
+      );
     }
     this.allocationIdOf[slot] = allocationId;
     this.addressOf[slot] = address;
@@ -213,8 +241,6 @@ export class Registry {
     ledger.usedBytes[memoryType] = used;
     if (used > ledger.peakBytes[memoryType]) ledger.peakBytes[memoryType] = used;
     ledger.allocations[memoryType]++;
-    const device = ledger.device;
-    const deviceUsed = device.usedBytes[memoryType] + sizeBytes;
     device.usedBytes[memoryType] = deviceUsed;
     if (deviceUsed > device.peakBytes[memoryType]) device.peakBytes[memoryType] = deviceUsed;
     device.allocations[memoryType]++;

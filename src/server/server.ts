@@ -90,12 +90,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   sessions.listen({
     opened: (s, reattached) =>
       log.info(
-        { sessionId: s.sessionId, pid: s.pid, name: s.identity.processName, connections: s.connectionCount },
+        {
+          sessionId: s.sessionId,
+          clientPid: s.pid,
+          name: s.identity.processName,
+          connections: s.connectionCount,
+        },
         reattached ? "connection joined session" : "session opened",
       ),
-    idle: (s) => log.info({ sessionId: s.sessionId, pid: s.pid }, "session has no connection left"),
+    idle: (s) => log.info({ sessionId: s.sessionId, clientPid: s.pid }, "session has no connection left"),
     released: (s, reason, allocations) =>
-      log.info({ sessionId: s.sessionId, pid: s.pid, reason, allocations }, "session released"),
+      log.info({ sessionId: s.sessionId, clientPid: s.pid, reason, allocations }, "session released"),
   });
   const reaper = new Reaper(sessions, liveness, timers, {
     graceMs: resolved.graceMs,

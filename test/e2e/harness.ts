@@ -125,7 +125,7 @@ export class Proc {
 }
 
 /** Env without the developer's own server settings. */
-function cleanEnv(): NodeJS.ProcessEnv {
+export function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env["ALLOCWATCH_SOCKET"];
   delete env["ALLOCWATCH_HTTP"];

@@ -22,7 +22,7 @@ test("at most linesPerS lines a second; the next second says how many were suppr
     lines.map(([, message]) => message),
     ["a0", "a1", "a2"],
   );
-  assert.deepEqual(lines[0]![0], { anomaly: "UNKNOWN_FREE", sessionId: "s", pid: 7, deviceId: 0 });
+  assert.deepEqual(lines[0]![0], { anomaly: "UNKNOWN_FREE", sessionId: "s", clientPid: 7, deviceId: 0 });
 
   now = 999;
   limit.write(record("still the first second"));
@@ -32,7 +32,7 @@ test("at most linesPerS lines a second; the next second says how many were suppr
   limit.write(record("b0"));
   assert.deepEqual(lines.slice(3), [
     [{ suppressed: 8 }, "anomaly log lines suppressed"],
-    [{ anomaly: "UNKNOWN_FREE", sessionId: "s", pid: 7, deviceId: 0 }, "b0"],
+    [{ anomaly: "UNKNOWN_FREE", sessionId: "s", clientPid: 7, deviceId: 0 }, "b0"],
   ]);
 
   now = 5000;

@@ -1,9 +1,11 @@
 import { existsSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { resolveSocketPath } from "../../client/socket-path.js";
+import type { ChildExit, ChildStream } from "../../demo/fleet.js";
 import { describeDemoLine } from "../../demo/progress-line.js";
 import { type DemoOptions, startDemo } from "../../demo/run-demo.js";
 import { DEVICE_PRESETS } from "../../device/presets.js";
+import { stopRequests } from "../stop-requests.js";
 
 export interface DemoCliOptions {
   processes: number;
@@ -51,7 +53,30 @@ export function addDemoOptions(command: Command): Command {
         .default("wormhole_b0_n150"),
     )
     .option("--workers <n>", "worker threads per process that free tensors", integer(0, 16), 2)
-    .option("--step-ms <ms>", "pause between forward passes, ms", integer(0, 60_000), 200);
+    .option("--step-ms <ms>", "pause between forward passes, ms", integer(0, 60_000), 200)
+    .hook("preAction", (cli) => {
+      const { leak, processes } = cli.opts<DemoCliOptions>();
+      const beyond = leak.find((index) => index >= processes);
+      if (beyond !== undefined) {
+        cli.error(
+          `error: --leak ${beyond} names no process: with --processes ${processes} the indexes are 0 to ${processes - 1}`,
+          { exitCode: USAGE_ERROR_EXIT_CODE, code: "allocwatch.leakBeyondProcesses" },
+        );
+      }
+    });
+}
+
+/** A command line that cannot run as given (commander's own usage errors exit 1, an older choice). */
+export const USAGE_ERROR_EXIT_CODE = 2;
+
+/** A demo child's line: its milestones on our stdout, its problems (client errors, stderr) on our stderr. */
+export function printDemoLine(
+  line: string,
+  child: { index: number; pid: number },
+  stream: ChildStream,
+): void {
+  const { text, problem } = describeDemoLine(line, child);
+  (problem || stream === "stderr" ? process.stderr : process.stdout).write(`${text}\n`);
 }
 
 export function demoOptions(options: DemoCliOptions, log: DemoOptions["log"]): DemoOptions {
@@ -83,21 +108,22 @@ export function demoCommand(): Command {
           "the workloads run anyway and report as soon as it is there\n",
       );
     }
-    const fleet = startDemo(
-      demoOptions(options, (line, child) => process.stdout.write(describeDemoLine(line, child) + "\n")),
-    );
-    const pids = fleet.children.map((c) => c.pid).join(", ");
-    process.stdout.write(
-      `allocwatch demo: ${options.processes} processes (pids ${pids}), ${options.devices} device(s) each` +
-        `${options.leak.length > 0 ? `, leaking: process ${options.leak.join(", ")}` : ""}. ` +
-        "Watch them with `allocwatch smi --watch`; Ctrl+C stops.\n",
-    );
-    const onSignal = () => void fleet.stop();
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-    const exits = await fleet.exited;
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    const fleet = startDemo(demoOptions(options, printDemoLine));
+    const stopListening = stopRequests.listen(() => void fleet.stop());
+    let exits: ChildExit[];
+    try {
+      const pids = fleet.children.map((c) => c.pid).join(", ");
+      process.stdout.write(
+        `allocwatch demo: ${options.processes} processes (pids ${pids}), ${options.devices} device(s) each` +
+          `${options.leak.length > 0 ? `, leaking: process ${options.leak.join(", ")}` : ""}. ` +
+          "Watch them with `allocwatch smi --watch`; Ctrl+C stops.\n",
+      );
+      exits = await fleet.exited;
+    } finally {
+      // However this ends (an exception included), no workload process is left behind.
+      await fleet.stop();
+      stopListening();
+    }
     const failed = exits.filter((e) => e.code !== 0 && e.signal !== "SIGTERM" && e.signal !== "SIGINT");
     for (const e of failed) {
       process.stderr.write(

@@ -20,6 +20,7 @@ import {
   DEFAULT_MAX_OUTBOUND_BYTES,
 } from "../../server/options.js";
 import { type RunningServer, startServer } from "../../server/server.js";
+import { stopRequests } from "../stop-requests.js";
 
 interface ServeOptions extends LegacyServeFlags {
   socket?: string;
@@ -215,15 +216,14 @@ export function serveCommand(): Command {
           `  stop with Ctrl+C\n`,
       );
       await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off("SIGINT", stop);
-          process.off("SIGTERM", stop);
+        const stopListening = stopRequests.listen(() => {
+          // A second Ctrl+C while closing ends the server at once.
+          stopListening();
           server.close().then(resolve, resolve);
-        };
-        process.on("SIGINT", stop);
-        process.on("SIGTERM", stop);
+        });
       });
-      process.exit(0);
+      // 0, or 1 after an uncaught exception (stop-requests.ts).
+      process.exit();
     });
 }
 

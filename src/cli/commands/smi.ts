@@ -5,6 +5,7 @@ import { fetchSummary } from "../../monitor/smi/fetch-summary.js";
 import { toSmiJson } from "../../monitor/smi/json.js";
 import { renderSmi } from "../../monitor/smi/render.js";
 import { watchScreen } from "../../monitor/smi/watch.js";
+import { stopRequests } from "../stop-requests.js";
 
 interface SmiOptions {
   json?: boolean;
@@ -51,9 +52,7 @@ export function smiCommand(): Command {
         return;
       }
       const stop = new AbortController();
-      const onSignal = () => stop.abort();
-      process.once("SIGINT", onSignal);
-      process.once("SIGTERM", onSignal);
+      const stopListening = stopRequests.listen(() => stop.abort());
       try {
         // While watching, a missing server is a state to show, not a reason to quit: it may be starting.
         await watchScreen(
@@ -65,8 +64,7 @@ export function smiCommand(): Command {
           { intervalMs: options.interval, out: process.stdout, signal: stop.signal },
         );
       } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
+        stopListening();
       }
     });
 }

@@ -1,10 +1,11 @@
 import { Command } from "commander";
-import { describeDemoLine } from "../../demo/progress-line.js";
+import type { Fleet } from "../../demo/fleet.js";
 import { startDemo } from "../../demo/run-demo.js";
 import { ApiRoute, DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from "../../server/api-types.js";
 import { ServerError } from "../../server/errors.js";
 import { type RunningServer, startServer } from "../../server/server.js";
-import { addDemoOptions, type DemoCliOptions, demoOptions } from "./demo.js";
+import { stopRequests } from "../stop-requests.js";
+import { addDemoOptions, type DemoCliOptions, demoOptions, printDemoLine } from "./demo.js";
 
 interface StartOptions extends DemoCliOptions {
   http?: string;
@@ -23,56 +24,62 @@ export function startCommand(): Command {
       .option("--socket <path>", "server socket (default $ALLOCWATCH_SOCKET or the per-user path)")
       .option("--http <host:port>", `HTTP API address (default ${DEFAULT_HTTP}, or $ALLOCWATCH_HTTP)`),
   ).action(async (options: StartOptions) => {
-    let server: RunningServer;
+    // Listening from the first moment: a stop request at any point (Ctrl+C, kill, SIGHUP, `| head`
+    // closing our output, an uncaught exception) ends in the one orderly shutdown below.
+    let fleet: Fleet | undefined;
+    const stopListening = stopRequests.listen(() => void fleet?.stop());
     try {
-      server = await startServer({
-        ...(options.socket ? { socketPath: options.socket } : {}),
-        http: options.http || process.env["ALLOCWATCH_HTTP"] || DEFAULT_HTTP,
-        // Keep the terminal for the directions and the demo's progress: warnings and errors only.
-        logLevel: "warn",
-      });
-    } catch (error) {
-      if (error instanceof ServerError) throw new Error(`cannot start the server: ${error.message}`);
-      throw error;
+      const server = await startOwnServer(options);
+      try {
+        if (stopRequests.cause !== undefined) return;
+        fleet = startDemo({ ...demoOptions(options, printDemoLine), socketPath: server.socketPath });
+        process.stdout.write(directions(options, server, fleet));
+        const exits = await fleet.exited;
+        const failed = exits.filter((e) => e.code !== 0 && e.signal !== "SIGTERM" && e.signal !== "SIGINT");
+        for (const e of failed) {
+          process.stderr.write(
+            `allocwatch start: demo process ${e.index} (pid ${e.pid}) ended with ${e.signal ?? `code ${e.code}`}\n`,
+          );
+        }
+        if (failed.length > 0) process.exitCode = 1;
+      } finally {
+        // Children first (they say goodbye to the server), then the server, which removes its socket.
+        await fleet?.stop();
+        await server.close();
+      }
+    } finally {
+      stopListening();
     }
-    const fleet = startDemo({
-      ...demoOptions(options, (line, child) => process.stdout.write(describeDemoLine(line, child) + "\n")),
-      socketPath: server.socketPath,
-    });
-    const url = server.httpUrl ?? "";
-    const address = url.replace(/^https?:\/\//, "");
-    const smi = address === DEFAULT_HTTP ? "allocwatch smi" : `allocwatch smi --http ${address}`;
-    const leak = options.leak.length > 0 ? `; leaking: process ${options.leak.join(", ")}` : "";
-    process.stdout.write(
-      [
-        "allocwatch is running.",
-        `  server socket  ${server.socketPath}   (clients: ALLOCWATCH_SOCKET=${server.socketPath})`,
-        `  HTTP API       ${url}`,
-        `  summary        ${url}${ApiRoute.SUMMARY}`,
-        `  demo           ${options.processes} processes (pids ${fleet.children.map((c) => c.pid).join(", ")}), ` +
-          `${options.devices} simulated ${options.preset} device(s) each${leak}`,
-        `Run \`${smi}\` (or \`${smi} --watch\`) in another terminal. Ctrl+C stops everything.`,
-        "",
-      ].join("\n"),
-    );
-    let stopping = false;
-    const stop = () => {
-      if (stopping) return;
-      stopping = true;
-      void fleet.stop();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-    const exits = await fleet.exited;
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
-    await server.close();
-    const failed = exits.filter((e) => e.code !== 0 && e.signal !== "SIGTERM" && e.signal !== "SIGINT");
-    for (const e of failed) {
-      process.stderr.write(
-        `allocwatch start: demo process ${e.index} (pid ${e.pid}) ended with ${e.signal ?? `code ${e.code}`}\n`,
-      );
-    }
-    process.exitCode = failed.length > 0 ? 1 : 0;
   });
+}
+
+async function startOwnServer(options: StartOptions): Promise<RunningServer> {
+  try {
+    return await startServer({
+      ...(options.socket ? { socketPath: options.socket } : {}),
+      http: options.http || process.env["ALLOCWATCH_HTTP"] || DEFAULT_HTTP,
+      // Keep the terminal for the directions and the demo's progress: warnings and errors only.
+      logLevel: "warn",
+    });
+  } catch (error) {
+    if (error instanceof ServerError) throw new Error(`cannot start the server: ${error.message}`);
+    throw error;
+  }
+}
+
+function directions(options: StartOptions, server: RunningServer, fleet: Fleet): string {
+  const url = server.httpUrl ?? "";
+  const address = url.replace(/^https?:\/\//, "");
+  const smi = address === DEFAULT_HTTP ? "allocwatch smi" : `allocwatch smi --http ${address}`;
+  const leak = options.leak.length > 0 ? `; leaking: process ${options.leak.join(", ")}` : "";
+  return [
+    "allocwatch is running.",
+    `  server socket  ${server.socketPath}   (clients: ALLOCWATCH_SOCKET=${server.socketPath})`,
+    `  HTTP API       ${url}`,
+    `  summary        ${url}${ApiRoute.SUMMARY}`,
+    `  demo           ${options.processes} processes (pids ${fleet.children.map((c) => c.pid).join(", ")}), ` +
+      `${options.devices} simulated ${options.preset} device(s) each${leak}`,
+    `Run \`${smi}\` (or \`${smi} --watch\`) in another terminal. Ctrl+C stops everything.`,
+    "",
+  ].join("\n");
 }

@@ -364,12 +364,15 @@ export class LegacyAdapter implements LegacyConnectionHandler {
         peer,
       );
       this.deps.log.debug(
-        { legacyConnection: connection.id, pid, sessionId: session.sessionId },
+        { legacyConnection: connection.id, clientPid: pid, sessionId: session.sessionId },
         "legacy process attached",
       );
       return { session, peer };
     } catch (error) {
-      this.deps.log.warn({ legacyConnection: connection.id, pid, err: error }, "legacy process refused");
+      this.deps.log.warn(
+        { legacyConnection: connection.id, clientPid: pid, err: error },
+        "legacy process refused",
+      );
       return undefined;
     }
   }
