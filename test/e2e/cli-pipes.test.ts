@@ -1,12 +1,13 @@
 // The CLI in a pipeline whose reader stops early (`allocwatch smi --watch | head -2`): real processes,
 // a real pipe whose read end this test closes after enough bytes. The command must end quietly (exit
 // 0, nothing on stderr), and `start` must leave no demo process and no socket file behind; the same
-// for `start` hung up on (SIGHUP, a closed terminal).
+// for `start` hung up on (SIGHUP, a closed terminal). Even a SIGKILLed start leaves no demo process.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { waitFor } from "../support/wait-for.js";
 import { CLI, cleanEnv, freePort, processScope, startServerProcess } from "./harness.js";
 
 const { dir, procs } = processScope();
@@ -150,4 +151,28 @@ test("start hung up on (SIGHUP): exit 0, no demo process left, socket file remov
   );
   assert.deepEqual(demoPids(ended.stdout).filter(isRunning), []);
   assert.equal(existsSync(socket), false);
+});
+
+test("start SIGKILLed (no handler runs): its demo processes notice and end on their own", {
+  timeout: 30_000,
+}, async () => {
+  const socket = join(dir, "start-kill.sock");
+  let start: ChildProcess | undefined;
+  const ended = await readThenClose(
+    await startArgs(socket),
+    (out) => {
+      if (/pids [\d, ]+\)/.test(out)) start!.kill("SIGKILL");
+      return false;
+    },
+    (child) => {
+      start = child;
+    },
+  );
+  assert.equal(ended.signal, "SIGKILL");
+  const pids = demoPids(ended.stdout);
+  // Their stdin, a pipe from start, closed with it: they finish in order (flush, close) and exit.
+  await waitFor(() => pids.filter(isRunning).length === 0, {
+    what: "the demo processes of a killed start to end",
+    detail: () => `still running: ${pids.filter(isRunning).join(", ")}`,
+  });
 });

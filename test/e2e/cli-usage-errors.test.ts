@@ -11,7 +11,9 @@ import { freePort, runCli, scratch } from "./harness.js";
 const { dir, cleanup } = scratch();
 after(cleanup);
 
-test("demo and start refuse --leak beyond --processes with exit code 2, before starting anything", async () => {
+test("demo and start refuse --leak beyond --processes with exit code 2, before starting anything", {
+  timeout: 30_000,
+}, async () => {
   const socket = join(dir, "leak.sock");
   for (const command of [["demo"], ["start", "--http", `127.0.0.1:${await freePort()}`]]) {
     const { code, stdout, stderr } = await runCli([
@@ -24,6 +26,8 @@ test("demo and start refuse --leak beyond --processes with exit code 2, before s
       "7",
       "--socket",
       socket,
+      "--duration", // were it accepted, it would end by itself
+      "0.5",
     ]);
     assert.equal(code, 2, `${command}: ${stderr}`);
     assert.equal(stdout, "", `${command} started nothing`);
@@ -45,7 +49,9 @@ test("demo and start refuse --leak beyond --processes with exit code 2, before s
   assert.doesNotMatch(ok.stderr, /names no process/);
 });
 
-test("an HTTP port in use: serve and start say so and suggest --http HOST:PORT", async () => {
+test("an HTTP port in use: serve and start say so and suggest --http HOST:PORT", {
+  timeout: 30_000,
+}, async () => {
   const taken = createServer();
   await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
   const { port } = taken.address() as { port: number };
