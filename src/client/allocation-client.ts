@@ -108,11 +108,14 @@ export class AllocationClient implements EventRecorder {
     this.encoder = new EventBatchEncoder(this.options.batchMaxEvents);
     this.batchLimit = this.options.batchMaxEvents;
     this.backoff = new ReconnectBackoff(this.options.reconnectInitialMs, this.options.reconnectMaxMs);
-    this.devices = new DeviceResyncState(this.options.snapshot !== undefined, () => {
-      if (this.currentState === "ready") this.schedulePump();
-    });
+    this.devices = new DeviceResyncState(
+      this.options.devices.map((d) => d.deviceId),
+      this.options.snapshot !== undefined,
+      () => {
+        if (this.currentState === "ready") this.schedulePump();
+      },
+    );
     this.tracks = this.devices.byId;
-    for (const device of this.options.devices) this.devices.trackFor(device.deviceId);
     if (this.options.initialSnapshot) this.devices.gateAll();
     this.connect();
   }

@@ -34,24 +34,29 @@ export class DeviceResyncState {
   private readonly list: Track[] = [];
   private readonly queue: number[] = [];
 
-  /** `onResyncRequested` runs whenever a device joins the resync queue. */
+  /**
+   * `deviceIds`: the devices the client's HELLO announces, the only ones it may report (the server
+   * closes a connection that names another). `onResyncRequested` runs whenever a device joins the
+   * resync queue.
+   */
   constructor(
+    deviceIds: readonly number[],
     private readonly healable: boolean,
     private readonly onResyncRequested: () => void,
   ) {
     this.byId = this.tracks;
-  }
-
-  /** The device's track, created on first use; undefined for an id no device can have. */
-  trackFor(deviceId: number): DeviceTrack | undefined {
-    if (!Number.isInteger(deviceId) || deviceId < 0 || deviceId >= ALL_DEVICES) return undefined;
-    let track = this.tracks[deviceId];
-    if (track === undefined) {
-      track = { deviceId, gated: false, resyncPending: false, watermarkSeq: 0, lostEvents: 0 };
+    for (const deviceId of deviceIds) {
+      if (!Number.isInteger(deviceId) || deviceId < 0 || deviceId >= ALL_DEVICES) continue;
+      if (this.tracks[deviceId] !== undefined) continue;
+      const track: Track = { deviceId, gated: false, resyncPending: false, watermarkSeq: 0, lostEvents: 0 };
       this.tracks[deviceId] = track;
       this.list.push(track);
     }
-    return track;
+  }
+
+  /** The track of an announced device; undefined for any other id (record() counts it invalid). */
+  trackFor(deviceId: number): DeviceTrack | undefined {
+    return Number.isInteger(deviceId) && deviceId >= 0 ? this.tracks[deviceId] : undefined;
   }
 
   /** Devices that lost events since their last snapshot or are waiting for one, ascending. */

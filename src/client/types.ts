@@ -51,7 +51,10 @@ export interface ClientCounters {
   dropped: number;
   /** Events recorded with seq <= the device's last snapshot watermark: already in that snapshot. */
   coveredBySnapshot: number;
-  /** Events the wire cannot carry (bad op, memory type, device id, seq 0, value >= 2^53): a caller bug. */
+  /**
+   * Events the wire cannot carry (bad op, memory type, device id, seq 0, value >= 2^53), or for a device
+   * not in `devices` (the server refuses a device its HELLO did not announce): a caller bug.
+   */
   invalid: number;
   /** Events sent with timestamp 0 because theirs was outside [0, 2^53) ns or not an integer. */
   repairedTimestamps: number;

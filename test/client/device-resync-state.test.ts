@@ -3,9 +3,15 @@ import { test } from "node:test";
 import { DeviceResyncState } from "../../src/client/device-resync-state.js";
 import { ALL_DEVICES } from "../../src/protocol/frames.js";
 
-function state(healable: boolean): { devices: DeviceResyncState; requested: () => number } {
+/** Devices 0..9 announced. */
+const ANNOUNCED = Array.from({ length: 10 }, (_, i) => i);
+
+function state(
+  healable: boolean,
+  announced: readonly number[] = ANNOUNCED,
+): { devices: DeviceResyncState; requested: () => number } {
   let requests = 0;
-  const devices = new DeviceResyncState(healable, () => requests++);
+  const devices = new DeviceResyncState(announced, healable, () => requests++);
   return { devices, requested: () => requests };
 }
 
@@ -18,12 +24,12 @@ function drain(devices: DeviceResyncState): number[] {
   return order;
 }
 
-test("resync state: tracks exist only for ids a device can have, and byId is the live index", () => {
+test("resync state: tracks exist only for the announced devices, and byId is the live index", () => {
   const { devices } = state(true);
-  for (const bad of [-1, 1.5, Number.NaN, ALL_DEVICES, ALL_DEVICES + 1]) {
+  for (const bad of [-1, 1.5, Number.NaN, 10, 42, ALL_DEVICES, ALL_DEVICES + 1]) {
     assert.equal(devices.trackFor(bad), undefined, `id ${bad}`);
+    assert.equal(devices.byId[bad as number], undefined, `id ${bad}`);
   }
-  assert.equal(devices.byId[5], undefined);
   const track = devices.trackFor(5);
   assert.equal(devices.byId[5], track);
   assert.equal(devices.trackFor(5), track, "one track per device");
@@ -108,28 +114,26 @@ test("resync state: the resync queue keeps request order and holds each device o
 });
 
 test("resync state: a resync request does not gate; ALL_DEVICES asks for every known device", () => {
-  const { devices } = state(true);
-  for (const id of [3, 1]) devices.trackFor(id);
+  const { devices } = state(true, [3, 1, 6]);
   devices.requestResyncOf(ALL_DEVICES);
   assert.equal(devices.byId[3]!.gated, false);
-  assert.deepEqual(drain(devices), [3, 1]);
-  // A request for a device not seen yet creates its track; an impossible id is ignored.
+  assert.deepEqual(drain(devices), [3, 1, 6]);
+  // A request for one device queues it; an id the client did not announce is ignored.
   devices.requestResyncOf(6);
   devices.requestResyncOf(-4);
+  devices.requestResyncOf(7);
   assert.deepEqual(drain(devices), [6]);
 });
 
 test("resync state: a lost connection gates and queues every device when a source can heal them", () => {
-  const { devices } = state(true);
-  for (const id of [0, 5]) devices.trackFor(id);
+  const { devices } = state(true, [0, 5]);
   devices.connectionLost(false);
   assert.deepEqual(devices.dirtyDevices(), [0, 5]);
   assert.deepEqual(drain(devices), [0, 5]);
 });
 
 test("resync state: without a source a lost connection marks every device lossy only if events were lost", () => {
-  const { devices } = state(false);
-  for (const id of [0, 5]) devices.trackFor(id);
+  const { devices } = state(false, [0, 5]);
   devices.connectionLost(false);
   assert.deepEqual(devices.dirtyDevices(), []);
   devices.connectionLost(true);
@@ -138,12 +142,10 @@ test("resync state: without a source a lost connection marks every device lossy 
 });
 
 test("resync state: gateAll and loseOnEveryDevice reach every known device", () => {
-  const healable = state(true).devices;
-  for (const id of [2, 4]) healable.trackFor(id);
+  const healable = state(true, [2, 4]).devices;
   healable.loseOnEveryDevice(0);
   assert.deepEqual(healable.dirtyDevices(), [2, 4], "a 0-event loss still gates");
-  const initial = state(true).devices;
-  for (const id of [6, 1]) initial.trackFor(id);
+  const initial = state(true, [6, 1]).devices;
   initial.gateAll();
   assert.deepEqual(drain(initial), [6, 1]);
   assert.equal(initial.byId[6]!.gated, true);

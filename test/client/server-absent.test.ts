@@ -9,7 +9,9 @@ import { FixtureServer, unusedSocketPath } from "./fixture-server.js";
 
 test("no server at start: nothing throws or blocks; when the server appears, a snapshot makes it exact", async () => {
   const { path, cleanup } = unusedSocketPath();
-  const workload = new DeviceWorkload([0]);
+  // Device 9 is announced too (its device stays empty): the direct record() calls below use it, apart
+  // from the workload's device 0.
+  const workload = new DeviceWorkload([0, 9]);
   const errors: string[] = [];
   const client = new AllocationClient({
     socketPath: path,
