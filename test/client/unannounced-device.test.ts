@@ -21,9 +21,14 @@ test("record() for a device the client did not announce is invalid, and the conn
   await client.flush();
   assert.equal(client.counters.invalid, 1);
   assert.equal(client.counters.disconnects, 0, "the server had no reason to close the connection");
-  const me = server.queries.summary().processes.find((p) => p.sessionId === client.sessionId);
-  assert.deepEqual(
-    me?.devices.map((d) => d.id),
-    [0],
+  // flush() hands the events to the kernel; the server applies them a moment later.
+  const devices = await waitFor(
+    () =>
+      server.queries
+        .summary()
+        .processes.find((p) => p.sessionId === client.sessionId)
+        ?.devices.map((d) => d.id),
+    { what: "the client's session with its device" },
   );
+  assert.deepEqual(devices, [0]);
 });
