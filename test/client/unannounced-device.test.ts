@@ -23,11 +23,13 @@ test("record() for a device the client did not announce is invalid, and the conn
   assert.equal(client.counters.disconnects, 0, "the server had no reason to close the connection");
   // flush() hands the events to the kernel; the server applies them a moment later.
   const devices = await waitFor(
-    () =>
-      server.queries
+    () => {
+      const ids = server.queries
         .summary()
         .processes.find((p) => p.sessionId === client.sessionId)
-        ?.devices.map((d) => d.id),
+        ?.devices.map((d) => d.id);
+      return ids !== undefined && ids.length > 0 ? ids : undefined;
+    },
     { what: "the client's session with its device" },
   );
   assert.deepEqual(devices, [0]);
