@@ -18,7 +18,7 @@ import {
 import { type ErrorFrame, FrameType } from "../../src/protocol/frames.js";
 import type { SummaryResponse } from "../../src/server/api-types.js";
 import { waitFor } from "../support/wait-for.js";
-import { helloBytes, newSessionId, RawClient, TEST_DEVICE } from "./raw-client.js";
+import { helloBytes, newSessionId, RawClient, TEST_DEVICE, testEvent } from "./raw-client.js";
 import { startTestServer, type TestServer, tempSocketPath } from "./test-server.js";
 
 let server: TestServer;
@@ -29,16 +29,7 @@ after(async () => {
   await server.stop();
 });
 
-const alloc = (deviceId: number, seq: number) => ({
-  op: 1 as const,
-  deviceId,
-  memoryType: 0 as const,
-  seq,
-  allocationId: seq,
-  address: seq * 4096,
-  sizeBytes: 4096,
-  timestampNs: 0,
-});
+const alloc = (deviceId: number, seq: number) => testEvent(seq, deviceId);
 const device = (deviceId: number, name = `dev-${deviceId}`, dram = TEST_DEVICE.capacityBytes[0]) => ({
   ...TEST_DEVICE,
   deviceId,

@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import { encodeEvents, encodeGoodbye } from "../../src/protocol/encode-frame.js";
 import { ManualTimers } from "../../src/server/timers.js";
 import { waitFor } from "../support/wait-for.js";
-import { newSessionId, RawClient, TEST_DEVICE } from "./raw-client.js";
+import { newSessionId, RawClient, TEST_DEVICE, testEvent } from "./raw-client.js";
 import { startTestServer, type TestServer } from "./test-server.js";
 
 const GAP_TIMEOUT_MS = 100;
@@ -23,16 +23,7 @@ after(async () => {
 });
 
 const DEVICES = [0, 1].map((deviceId) => ({ ...TEST_DEVICE, deviceId }));
-const alloc = (deviceId: number, seq: number) => ({
-  op: 1 as const,
-  deviceId,
-  memoryType: 0 as const,
-  seq,
-  allocationId: seq,
-  address: seq * 4096,
-  sizeBytes: 4096,
-  timestampNs: 0,
-});
+const alloc = (deviceId: number, seq: number) => testEvent(seq, deviceId);
 
 /** One process with two connections (two threads of a client). */
 async function twoConnections() {

@@ -2,6 +2,7 @@
 // not). It records every frame the server sends and when the server closes.
 import { connect, type Socket } from "node:net";
 import { encodeHello } from "../../src/protocol/encode-frame.js";
+import type { AllocationEvent } from "../../src/protocol/event.js";
 import { FrameDecoder } from "../../src/protocol/frame-decoder.js";
 import { type DeviceDescriptor, type Frame, FrameType, PROTOCOL_VERSION } from "../../src/protocol/frames.js";
 
@@ -136,4 +137,21 @@ export class RawClient {
   private wake(): void {
     for (const w of this.waiters.splice(0)) w();
   }
+}
+
+/**
+ * The tests' usual event: allocation `seq` (id = seq) of 4096 DRAM bytes at address seq × 4096 on
+ * `deviceId`, an ALLOC (op 1) unless told otherwise.
+ */
+export function testEvent(seq: number, deviceId = 0, op: 1 | 2 = 1): AllocationEvent {
+  return {
+    op,
+    deviceId,
+    memoryType: 0,
+    seq,
+    allocationId: seq,
+    address: seq * 4096,
+    sizeBytes: 4096,
+    timestampNs: 0,
+  };
 }

@@ -10,7 +10,7 @@ import { DEFAULT_REAPER_OPTIONS } from "../../src/server/reaper.js";
 import type { ReleaseReason } from "../../src/server/session-table.js";
 import { ManualTimers } from "../../src/server/timers.js";
 import { waitFor } from "../support/wait-for.js";
-import { newSessionId, RawClient } from "./raw-client.js";
+import { newSessionId, RawClient, testEvent } from "./raw-client.js";
 import { startTestServer, type TestServer, WITHOUT_PEER_CREDENTIALS } from "./test-server.js";
 
 const GRACE_MS = 800;
@@ -59,16 +59,7 @@ function processOf(sessionId: string) {
   return server.queries.summary().processes.find((p) => p.sessionId === sessionId);
 }
 
-const alloc = (seq: number) => ({
-  op: 1 as const,
-  deviceId: 0,
-  memoryType: 0 as const,
-  seq,
-  allocationId: seq,
-  address: seq * 4096,
-  sizeBytes: 4096,
-  timestampNs: 0,
-});
+const alloc = (seq: number) => testEvent(seq);
 
 /** A session of a fake (scripted) pid holding `count` allocations. */
 async function openSession(count = 3): Promise<{ sessionId: string; pid: number; client: RawClient }> {

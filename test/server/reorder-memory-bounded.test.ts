@@ -7,19 +7,10 @@ import { test } from "node:test";
 import { encodeEvents } from "../../src/protocol/encode-frame.js";
 import { type DeviceDescriptor, FrameType } from "../../src/protocol/frames.js";
 import { waitFor } from "../support/wait-for.js";
-import { newSessionId, RawClient, TEST_DEVICE } from "./raw-client.js";
+import { newSessionId, RawClient, TEST_DEVICE, testEvent } from "./raw-client.js";
 import { startTestServer, type TestServer } from "./test-server.js";
 
-const alloc = (deviceId: number, seq: number) => ({
-  op: 1 as const,
-  deviceId,
-  memoryType: 0 as const,
-  seq,
-  allocationId: seq,
-  address: seq * 4096,
-  sizeBytes: 4096,
-  timestampNs: 0,
-});
+const alloc = (deviceId: number, seq: number) => testEvent(seq, deviceId);
 const devices = (from: number, count: number): DeviceDescriptor[] =>
   Array.from({ length: count }, (_, i) => ({ ...TEST_DEVICE, deviceId: from + i }));
 const MiB = 1024 * 1024;

@@ -13,7 +13,7 @@ import {
 import { FrameType, type ResyncRequestFrame } from "../../src/protocol/frames.js";
 import { ManualTimers } from "../../src/server/timers.js";
 import { waitFor } from "../support/wait-for.js";
-import { newSessionId, RawClient, TEST_DEVICE } from "./raw-client.js";
+import { newSessionId, RawClient, TEST_DEVICE, testEvent } from "./raw-client.js";
 import { startTestServer, type TestServer } from "./test-server.js";
 
 const GAP_TIMEOUT_MS = 100;
@@ -26,16 +26,7 @@ after(async () => {
   await server.stop();
 });
 
-const event = (seq: number, op: 1 | 2 = 1) => ({
-  op,
-  deviceId: 0,
-  memoryType: 0 as const,
-  seq,
-  allocationId: seq,
-  address: seq * 4096,
-  sizeBytes: 4096,
-  timestampNs: 0,
-});
+const event = (seq: number, op: 1 | 2 = 1) => testEvent(seq, 0, op);
 
 test("a gap gets a RESYNC_REQUEST after the timeout; the snapshot makes the view exact", async () => {
   const sessionId = newSessionId();

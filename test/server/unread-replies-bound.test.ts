@@ -14,21 +14,12 @@ import { FrameType, type ResyncRequestFrame } from "../../src/protocol/frames.js
 import { writeU32 } from "../../src/protocol/little-endian.js";
 import { ManualTimers } from "../../src/server/timers.js";
 import { waitFor } from "../support/wait-for.js";
-import { newSessionId, RawClient } from "./raw-client.js";
+import { newSessionId, RawClient, testEvent } from "./raw-client.js";
 import { startTestServer, type TestServer } from "./test-server.js";
 
 const GAP_TIMEOUT_MS = 100;
 
-const event = (seq: number) => ({
-  op: 1 as const,
-  deviceId: 0,
-  memoryType: 0 as const,
-  seq,
-  allocationId: seq,
-  address: seq * 4096,
-  sizeBytes: 4096,
-  timestampNs: 0,
-});
+const event = (seq: number) => testEvent(seq);
 
 /** A snapshot of device 0 holding allocations 1..watermark (what event(1..watermark) allocated). */
 function snapshotThrough(watermarkSeq: number): Uint8Array[] {
