@@ -117,9 +117,9 @@ export class SessionTable {
       this.makeRoomFor(identity.pid);
       session = new Session(identity, this.deps);
       this.byId.set(identity.sessionId, session);
-      let mine = this.byPid.get(identity.pid);
-      if (mine === undefined) this.byPid.set(identity.pid, (mine = new Set()));
-      mine.add(session);
+      const mine = this.byPid.get(identity.pid);
+      if (mine === undefined) this.byPid.set(identity.pid, new Set([session]));
+      else mine.add(session);
       if (proof?.resumeSecret !== undefined) this.resumeSecrets.set(session, proof.resumeSecret);
     }
     session.announce(devices);
@@ -222,7 +222,7 @@ export class SessionTable {
     session.release();
     if (this.byId.get(session.sessionId) === session) this.byId.delete(session.sessionId);
     const mine = this.byPid.get(session.pid);
-    if (mine !== undefined && mine.delete(session) && mine.size === 0) this.byPid.delete(session.pid);
+    if (mine?.delete(session) && mine.size === 0) this.byPid.delete(session.pid);
     this.catalog.forget(session.account, deviceIds);
     for (const id of deviceIds) {
       if (this.catalog.get(id) === undefined) this.deps.registry.forgetDeviceIfUnused(id);
