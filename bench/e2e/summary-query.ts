@@ -45,7 +45,9 @@ export const summaryQuery: Benchmark = {
   async open(context): Promise<OpenBenchmark> {
     const perSession = context.quick ? 1000 : 10_000;
     // Every session comes from this one process: raise the server's sessions-per-process limit for it.
-    const server = await BenchChild.start<ServerProcessReady>(SERVER_PROCESS_SCRIPT, { args: [String(SESSIONS)] });
+    const server = await BenchChild.start<ServerProcessReady>(SERVER_PROCESS_SCRIPT, {
+      args: [String(SESSIONS)],
+    });
     const sessions: RawSession[] = [];
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
