@@ -20,12 +20,18 @@ const alloc = (seq: number) =>
 const GAP = 100;
 const CONFIRM = 10;
 
-test("a connection behind its sibling and still delivering is waited for; its late number is exact", () => {
+/** Two connections open; connection 1 delivered seq 1 and 3: seq 2 is missing. */
+function holeAtTwo(): ReturnType<typeof makeSequencer> {
   const h = makeSequencer({ gapTimeoutMs: GAP });
   h.links.open(1);
   h.links.open(2);
   h.push(alloc(1), 1);
   h.push(alloc(3), 1);
+  return h;
+}
+
+test("a connection behind its sibling and still delivering is waited for; its late number is exact", () => {
+  const h = holeAtTwo();
   h.push(alloc(4), 1);
   for (let t = 0; t < 5; t++) {
     h.timers.advance(GAP / 2);
@@ -42,22 +48,14 @@ test("a connection behind its sibling and still delivering is waited for; its la
 });
 
 test("a hole filled before the timeout is not a late fill", () => {
-  const h = makeSequencer({ gapTimeoutMs: GAP });
-  h.links.open(1);
-  h.links.open(2);
-  h.push(alloc(1), 1);
-  h.push(alloc(3), 1);
+  const h = holeAtTwo();
   h.timers.advance(GAP - 1);
   h.push(alloc(2), 2);
   assert.equal(h.recoveries.total, 0);
 });
 
 test("every live connection past the number: lost at the timeout, without confirmation", () => {
-  const h = makeSequencer({ gapTimeoutMs: GAP });
-  h.links.open(1);
-  h.links.open(2);
-  h.push(alloc(1), 1);
-  h.push(alloc(3), 1);
+  const h = holeAtTwo();
   h.push(alloc(4), 2);
   h.timers.advance(GAP);
   assert.equal(h.resyncs.length, 1);
@@ -68,11 +66,7 @@ test("every live connection past the number: lost at the timeout, without confir
 });
 
 test("a connection that closes no longer holds the number up", () => {
-  const h = makeSequencer({ gapTimeoutMs: GAP });
-  h.links.open(1);
-  h.links.open(2);
-  h.push(alloc(1), 1);
-  h.push(alloc(3), 1);
+  const h = holeAtTwo();
   h.timers.advance(GAP / 2);
   h.links.delivered(2);
   h.timers.advance(GAP / 2);
@@ -84,11 +78,7 @@ test("a connection that closes no longer holds the number up", () => {
 });
 
 test("the only connection behind is quiet: lost after the timeout and a confirmation", () => {
-  const h = makeSequencer({ gapTimeoutMs: GAP });
-  h.links.open(1);
-  h.links.open(2);
-  h.push(alloc(1), 1);
-  h.push(alloc(3), 1);
+  const h = holeAtTwo();
   h.timers.advance(GAP);
   assert.equal(h.resyncs.length, 0);
   h.timers.advance(CONFIRM);
