@@ -1,6 +1,6 @@
 // Longer than the ~400-line guideline on purpose: record(), the pump and the connection callbacks share
 // the batch, queue and connection state, and splitting them would put a hop on record()'s per-event path.
-// Resync state, flush waiters, backoff, HELLO, snapshot taking and the workload's callbacks live apart.
+// Resync state, flush waiters, backoff, HELLO, snapshot sending and the workload's callbacks live apart.
 import { encodeGoodbye } from "../protocol/encode-frame.js";
 import { EventBatchEncoder } from "../protocol/event-batch-encoder.js";
 import { DEFAULT_MAX_FRAME_BYTES, type ResyncRequestFrame, type WelcomeFrame } from "../protocol/frames.js";
@@ -14,7 +14,7 @@ import { FlushWaiters } from "./flush-waiters.js";
 import { FrameQueue } from "./frame-queue.js";
 import { flushTimeoutMs, type ResolvedClientOptions, resolveClientOptions } from "./options.js";
 import { ReconnectBackoff } from "./reconnect-backoff.js";
-import { takeSnapshotFrames } from "./snapshot-frames.js";
+import { SnapshotSender } from "./snapshot-sender.js";
 import type {
   AllocationClientOptions,
   ClientCounters,
@@ -58,6 +58,7 @@ export class AllocationClient implements EventRecorder {
     if (this.currentState !== "closing") this.connection?.unref();
   });
   private readonly backoff: ReconnectBackoff;
+  private readonly snapshots: SnapshotSender;
   private currentState: ClientState = "connecting";
   private connection: Connection | undefined;
   private socketWritable = false;
@@ -68,7 +69,6 @@ export class AllocationClient implements EventRecorder {
   private flushTimer: NodeJS.Timeout | undefined;
   private flushTimerArmed = false;
   private pumpScheduled = false;
-  private snapshotRetryTimer: NodeJS.Timeout | undefined;
   /**
    * Frames passed to the connection whose write callback has not come yet, in write order (undefined for
    * frames the encoder does not reuse). Their bytes belong to the socket until then.
@@ -82,7 +82,6 @@ export class AllocationClient implements EventRecorder {
     coveredBySnapshot: 0,
     invalid: 0,
     repairedTimestamps: 0,
-    resyncs: 0,
     resyncRequests: 0,
     reconnects: 0,
     disconnects: 0,
@@ -116,6 +115,15 @@ export class AllocationClient implements EventRecorder {
       },
     );
     this.tracks = this.devices.byId;
+    this.snapshots = new SnapshotSender({
+      source: this.options.snapshot,
+      retryMs: this.options.reconnectMaxMs,
+      devices: this.devices,
+      queue: this.queue,
+      waiters: this.waiters,
+      listeners: this.listeners,
+      state: () => this.currentState,
+    });
     if (this.options.initialSnapshot) this.devices.gateAll();
     this.connect();
   }
@@ -127,6 +135,7 @@ export class AllocationClient implements EventRecorder {
   get counters(): ClientCounters {
     return {
       ...this.stats,
+      resyncs: this.snapshots.sent,
       errors: this.listeners.errors,
       queueBytes: this.queue.eventBytes + this.encoder.count * EVENT_RECORD_BYTES,
     };
@@ -381,7 +390,7 @@ export class AllocationClient implements EventRecorder {
       }
       const track = this.currentState === "ready" ? this.devices.takeNextResync() : undefined;
       if (track !== undefined) {
-        this.enqueueSnapshot(track);
+        this.snapshots.send(track, this.maxFrameBytes);
         continue;
       }
       break;
@@ -395,45 +404,10 @@ export class AllocationClient implements EventRecorder {
     this.devices.loseOnEveryDevice(0);
   }
 
-  // ---- snapshots ----
-
   /** Counts `events` dropped for `track`; the resync state gates the device when a snapshot can heal it. */
   private lose(track: DeviceTrack, events: number): void {
     this.stats.dropped += events;
     this.devices.lose(track, events);
-  }
-
-  /** Takes the device's snapshot now and queues its frames behind everything already written. */
-  private enqueueSnapshot(track: DeviceTrack): void {
-    const deviceId = track.deviceId;
-    let snapshot: { seq: number; frames: Uint8Array[] };
-    try {
-      snapshot = takeSnapshotFrames(this.options.snapshot, deviceId, this.maxFrameBytes);
-    } catch (error) {
-      this.listeners.report(new SnapshotFailedError(deviceId, error));
-      this.waiters.snapshotFailed(deviceId);
-      this.retrySnapshotLater(track);
-      return;
-    }
-    for (const frame of snapshot.frames) {
-      this.queue.push(frame, 0);
-      this.waiters.frameEnqueued();
-    }
-    this.devices.snapshotEnqueued(track, snapshot.seq);
-    this.stats.resyncs++;
-    this.waiters.snapshotEnqueued(deviceId);
-  }
-
-  /** A failing source is retried at the slowest reconnect pace: it must not spin, nor be given up. */
-  private retrySnapshotLater(track: DeviceTrack): void {
-    if (this.snapshotRetryTimer !== undefined) return;
-    this.snapshotRetryTimer = setTimeout(() => {
-      this.snapshotRetryTimer = undefined;
-      if (this.currentState === "ready") this.devices.requestResync(track);
-      else if (this.currentState !== "closed" && this.currentState !== "closing")
-        this.devices.clearPending(track);
-    }, this.options.reconnectMaxMs);
-    this.snapshotRetryTimer.unref();
   }
 
   // ---- state, errors, timers ----
@@ -447,9 +421,8 @@ export class AllocationClient implements EventRecorder {
   private cancelTimers(): void {
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    if (this.snapshotRetryTimer !== undefined) clearTimeout(this.snapshotRetryTimer);
+    this.snapshots.cancel();
     this.reconnectTimer = undefined;
-    this.snapshotRetryTimer = undefined;
     this.flushTimerArmed = false;
   }
 }
