@@ -1,31 +1,14 @@
-import { request } from "node:http";
+import { healthzLatencyMs } from "../fixtures/healthz-probe.js";
 import type { HostileCounts } from "../fixtures/hostile-peers.js";
 import { HOSTILE_PROCESS_SCRIPT, SERVER_PROCESS_SCRIPT } from "../fixtures/scripts.js";
 import type { ServerProcessReady } from "../fixtures/server-process.js";
 import type { Benchmark, OpenBenchmark } from "../harness/benchmark.js";
 import { BenchChild } from "../harness/child.js";
-import { BenchmarkFailedError } from "../harness/errors.js";
 import { percentile } from "../harness/stats.js";
 
 const HOSTILE_CONNECTIONS = 100;
 /** A health checker's pace: one GET /healthz every 20 ms, each on a fresh connection. */
 const PROBE_INTERVAL_MS = 20;
-
-/** One GET /healthz on a fresh connection; its latency in ms. */
-function probe(httpUrl: string): Promise<number> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = request(`${httpUrl}/healthz`, { agent: false }, (res) => {
-      res.resume();
-      res.once("end", () => {
-        if (res.statusCode === 200) resolve(performance.now() - started);
-        else reject(new BenchmarkFailedError(`/healthz answered ${res.statusCode}`));
-      });
-    });
-    req.once("error", reject);
-    req.end();
-  });
-}
 
 /**
  * The server's health latency while 100 hostile connections play the worst cases of docs/SECURITY.md
@@ -69,7 +52,7 @@ export const hostileHealthz: Benchmark = {
           const deadline = performance.now() + durationMs;
           while (performance.now() < deadline) {
             const started = performance.now();
-            latenciesMs.push(await probe(httpUrl));
+            latenciesMs.push(await healthzLatencyMs(httpUrl));
             const rest = PROBE_INTERVAL_MS - (performance.now() - started);
             if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
           }

@@ -5,8 +5,8 @@
 // answers fast throughout, and the canary's view is exact at the end.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { request } from "node:http";
 import { test } from "node:test";
+import { healthzLatencyMs } from "../../bench/fixtures/healthz-probe.js";
 import type { HostileCounts } from "../../bench/fixtures/hostile-peers.js";
 import type { PacedReport } from "../../bench/fixtures/runtime-process.js";
 import {
@@ -30,22 +30,6 @@ function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kib = /VmRSS:\s+(\d+) kB/.exec(status);
   return kib === null ? 0 : Number(kib[1]) * 1024;
-}
-
-function healthzMs(httpUrl: string): Promise<number> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = request(`${httpUrl}/healthz`, { agent: false }, (res) => {
-      res.resume();
-      res.once("end", () =>
-        res.statusCode === 200
-          ? resolve(performance.now() - started)
-          : reject(new Error(`/healthz answered ${res.statusCode}`)),
-      );
-    });
-    req.once("error", reject);
-    req.end();
-  });
 }
 
 async function summary(httpUrl: string): Promise<SummaryResponse> {
@@ -84,7 +68,7 @@ test("50 hostile connections for 20 s: bounded RSS, /healthz p99 under 50 ms, th
     let maxRss = 0;
     const deadline = performance.now() + RUN_MS;
     while (performance.now() < deadline) {
-      latenciesMs.push(await healthzMs(httpUrl));
+      latenciesMs.push(await healthzLatencyMs(httpUrl));
       maxRss = Math.max(maxRss, rssBytes(server.process.pid!));
       await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
     }
