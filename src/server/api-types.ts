@@ -14,12 +14,20 @@
  */
 
 import type { AnomalyRecord } from "./anomaly-log.js";
-import type { ProcessState } from "./session.js";
+import type { SessionState } from "./session.js";
 
 // Small types owned by the server's parts, part of the API as they are.
 export type { AnomalyKind } from "./anomaly-kind.js";
 export type { RecoveryKind } from "./recovery-kind.js";
-export type { AnomalyRecord, ProcessState };
+export type { AnomalyRecord, SessionState };
+
+/**
+ * A process's state in the summary. Sessions (native, legacy) are "connected" or "disconnected" (in their
+ * reconnect grace). tt-metal processes seen only through shared memory (source "tt-shm") are "reporting"
+ * while alive, and "dead" once their process has exited while its slot still holds bytes: those bytes are
+ * leaked (counted in `MemoryUsage.leaked`, not `used`) until a tt-metal process reaps the slot.
+ */
+export type ProcessState = SessionState | "reporting" | "dead";
 
 /** Memory type names in wire order (protocol MemoryType 0..6). */
 export const API_MEMORY_TYPES = ["DRAM", "L1", "SYSTEM_MEMORY", "L1_SMALL", "TRACE", "CB", "KERNEL"] as const;
@@ -45,8 +53,25 @@ export interface MemoryUsage {
   total: number;
   /** Highest `used` since the server started, bytes. */
   peak: number;
-  /** Number of live allocations. */
+  /** Number of live allocations (per-buffer sources only: shared-memory counters have no buffers). */
   allocations: number;
+  /** Bytes still held by shared-memory slots of processes that have exited (leaked; not in `used`). */
+  leaked: number;
+}
+
+/**
+ * Where the server learned of a device: "hardware" (a card of the kernel driver, /dev/tenstorrent/<N>),
+ * "tt-shm" (a tt-metal shared-memory region), "configured" (`--legacy-device`), "reported" (a client
+ * described it or allocated on it).
+ */
+export type DeviceSource = "hardware" | "tt-shm" | "configured" | "reported";
+
+/** A process that has the device's node open (kernel driver), whether or not it reports memory. */
+export interface DeviceHolder {
+  pid: number;
+  name: string;
+  /** false: it holds the device but reports nothing (no session, no shared-memory slot). */
+  reporting: boolean;
 }
 
 export interface DeviceSummary {
@@ -61,6 +86,14 @@ export interface DeviceSummary {
   memory: Record<ApiMemoryType, MemoryUsage>;
   /** Live allocations on the device, all types. */
   allocations: number;
+  /** How the server knows the device, in the order learned. */
+  sources: DeviceSource[];
+  /** The chip's unique id, when a shared-memory region (decimal) or the driver (hex) gives it. */
+  asicId?: string;
+  /** The driver's card type ("n150", "p150a", …), for cards of this host. */
+  card?: string;
+  /** Processes with the device open, from the driver (empty when the host shows no card for it). */
+  holders: DeviceHolder[];
 }
 
 export interface ProcessDeviceUsage {
@@ -79,7 +112,7 @@ export interface ProcessSummary {
   state: ProcessState;
   /** Open connections of this session. */
   connections: number;
-  /** Where the session came from: "native" (allocwatch protocol) or another adapter's name. */
+  /** Where the process is seen from: "native" (allocwatch protocol), "legacy" or "tt-shm". */
   source: string;
   devices: ProcessDeviceUsage[];
 }

@@ -5,6 +5,14 @@ import { DEFAULT_RECENT_ANOMALIES } from "./anomaly-log.js";
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_UID } from "./connection-admission.js";
 import { InvalidOptionError } from "./errors.js";
 import { DEFAULT_HTTP_ADDRESS, type HttpAddress, parseHttpAddress } from "./http-api.js";
+import {
+  type HardwareOptions,
+  type ResolvedHardwareOptions,
+  type ResolvedTtShmOptions,
+  resolveHardwareOptions,
+  resolveTtShmOptions,
+  type TtShmOptions,
+} from "./host-options.js";
 import { isPublicHost, parseAllowedHost, publicBindRefusal } from "./http-host-policy.js";
 import { type LegacyOptions, resolveLegacyOptions } from "./legacy/options.js";
 import { defaultSocketPath, socketPathTooLong } from "./listener.js";
@@ -110,6 +118,10 @@ export interface ServerOptions {
   logger?: Logger;
   /** Also serve the original tt-metal protocol (src/server/legacy) with these options; absent = off. */
   legacy?: Partial<LegacyOptions>;
+  /** Read tt-metal's shared-memory regions (src/server/tt-shm) with these options; absent/false = off. */
+  ttShm?: TtShmOptions | false;
+  /** Show this host's Tenstorrent cards and their holders (src/server/hardware); absent/false = off. */
+  hardware?: HardwareOptions | false;
   /** Injected for tests: process liveness check and clock/timers. */
   liveness?: ProcessLiveness;
   timers?: TimerScheduler;
@@ -147,6 +159,10 @@ export interface ResolvedServerOptions {
   logger: Logger | undefined;
   /** undefined: the legacy protocol is off. */
   legacy: LegacyOptions | undefined;
+  /** undefined: off. */
+  ttShm: ResolvedTtShmOptions | undefined;
+  /** undefined: off. */
+  hardware: ResolvedHardwareOptions | undefined;
   liveness: ProcessLiveness;
   timers: TimerScheduler;
 }
@@ -319,6 +335,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     verbose,
     logger: options.logger,
     legacy,
+    ttShm: resolveTtShmOptions(options.ttShm),
+    hardware: resolveHardwareOptions(options.hardware),
     liveness: options.liveness ?? procLiveness,
     timers: options.timers ?? systemTimers,
   };

@@ -14,6 +14,7 @@ import {
 } from "./api-types.js";
 import type { ConnectionCounters } from "./connection.js";
 import type { DeviceCatalog } from "./device-catalog.js";
+import type { HostDevices } from "./host-devices.js";
 import { LiveSlotCursor } from "./live-slot-cursor.js";
 import type { Ledger, Registry } from "./registry.js";
 import type { ReorderBudget } from "./reorder-budget.js";
@@ -35,6 +36,10 @@ export interface QuerySources {
   version: string;
   socketPath: string;
   startedAtMs: number;
+  /** The host's cards and tt-metal shared-memory regions, merged into the summary when given. */
+  host?: HostDevices;
+  /** Device ids the server's configuration describes (`--legacy-device`): source "configured". */
+  configuredDeviceIds?: ReadonlySet<number>;
 }
 
 /**
@@ -59,14 +64,18 @@ export class ServerQueries {
           total: descriptor?.capacityBytes[t] ?? 0,
           peak: totals?.peakBytes[t] ?? 0,
           allocations: totals?.allocations[t] ?? 0,
+          leaked: 0,
         };
       }
+      const configured = this.sources.configuredDeviceIds?.has(id) === true;
       devices.push({
         id,
         name: descriptor?.name ?? "unknown",
         architecture: descriptor?.architecture ?? "unknown",
         memory,
         allocations: totals?.liveAllocations ?? 0,
+        sources: configured && totals === undefined ? ["configured"] : configured ? ["configured", "reported"] : ["reported"],
+        holders: [],
       });
     }
 
@@ -89,6 +98,7 @@ export class ServerQueries {
       });
     }
     processes.sort((a, b) => a.pid - b.pid || a.sessionId.localeCompare(b.sessionId));
+    this.sources.host?.extend(devices, processes);
 
     return {
       devices,
@@ -110,7 +120,13 @@ export class ServerQueries {
     sessionId: string | undefined,
   ): AllocationsResponse | undefined {
     const { registry, catalog, timers } = this.sources;
-    if (registry.findDevice(deviceId) === undefined && catalog.get(deviceId) === undefined) return undefined;
+    if (
+      registry.findDevice(deviceId) === undefined &&
+      catalog.get(deviceId) === undefined &&
+      this.sources.host?.discoveredDevices().some((d) => d.deviceId === deviceId) !== true
+    ) {
+      return undefined;
+    }
     const { total, allocations } = listAllocations(
       registry,
       deviceId,

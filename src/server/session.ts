@@ -58,7 +58,7 @@ export interface SessionDeps {
  * A session's life: `connected` (at least one connection), `disconnected` (no connection, within the
  * reconnect grace period; its memory still counts).
  */
-export type ProcessState = "connected" | "disconnected";
+export type SessionState = "connected" | "disconnected";
 
 /**
  * One client process, possibly over several connections. Sequenced sources (the native protocol) call
@@ -114,7 +114,7 @@ export class Session implements SessionLinks {
     return this.peers.length;
   }
 
-  get state(): ProcessState {
+  get state(): SessionState {
     return this.peers.length > 0 ? "connected" : "disconnected";
   }
 

@@ -11,7 +11,7 @@ const MiB = 1024 ** 2;
 const KiB = 1024;
 
 function usage(used: number, total: number, allocations: number, peak = used): MemoryUsage {
-  return { used, total, peak, allocations };
+  return { used, total, peak, allocations, leaked: 0 };
 }
 
 /** Bytes per memory type, every type present (0 unless given). */
@@ -35,6 +35,8 @@ export const fixtureSummary: SummaryResponse = {
         KERNEL: usage(0, 0, 0),
       },
       allocations: 40,
+      sources: ["reported"],
+      holders: [],
     },
     {
       id: 0,
@@ -50,6 +52,8 @@ export const fixtureSummary: SummaryResponse = {
         KERNEL: usage(300, 0, 4),
       },
       allocations: 160,
+      sources: ["reported"],
+      holders: [],
     },
   ],
   processes: [

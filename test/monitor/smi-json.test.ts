@@ -23,6 +23,7 @@ test("smi --json has devices (by id) with every memory type, processes (by pid) 
     total: 12 * 1024 ** 3,
     peak: 2 * 1024 ** 3,
     allocations: 120,
+    leaked: 0,
   });
   assert.deepEqual(
     json.processes.map((p) => p.pid),

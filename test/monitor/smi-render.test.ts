@@ -66,7 +66,7 @@ test("an empty server says so instead of printing empty tables", () => {
     processes: [],
     anomalies: { total: 0, byKind: {} },
   });
-  assert.match(text, /^No devices reported yet/m);
+  assert.match(text, /^No devices found/m);
   assert.match(text, /^Processes: none reporting\.$/m);
   assert.match(text, /^Anomalies: none$/m);
 });

@@ -51,14 +51,18 @@ test("summary: every memory type per device, per-process usage, anomalies and se
     total: TEST_DEVICE.capacityBytes[0],
     peak: 1000,
     allocations: 4,
+    leaked: 0,
   });
   assert.deepEqual(device.memory.L1, {
     used: 500,
     total: TEST_DEVICE.capacityBytes[1],
     peak: 500,
     allocations: 1,
+    leaked: 0,
   });
   assert.equal(device.allocations, 5);
+  assert.deepEqual(device.sources, ["reported"]);
+  assert.deepEqual(device.holders, []);
   const process = body.processes.find((p: { sessionId: string }) => p.sessionId === sessionId);
   assert.equal(process.pid, globalThis.process.pid);
   assert.equal(process.name, "api-test");

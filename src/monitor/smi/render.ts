@@ -24,7 +24,7 @@ export interface RenderOptions {
 const SMALL_TYPES = ["L1_SMALL", "TRACE", "CB", "KERNEL"] as const;
 /** Memory types in the process table, in this order. */
 const PROCESS_TYPES = ["DRAM", "L1", ...SMALL_TYPES] as const;
-const NO_USAGE: MemoryUsage = { used: 0, total: 0, peak: 0, allocations: 0 };
+const NO_USAGE: MemoryUsage = { used: 0, total: 0, peak: 0, allocations: 0, leaked: 0 };
 
 const GREEN = "\x1b[32m";
 const YELLOW = "\x1b[33m";
@@ -39,7 +39,14 @@ export function renderSmi(summary: Summary, options: RenderOptions = {}): string
   const title = ["allocwatch smi", options.now && formatTime(options.now), options.serverUrl]
     .filter(Boolean)
     .join("  ·  ");
-  const lines = [title, "", ...deviceTable(summary.devices, options), "", ...processTable(summary)];
+  const lines = [
+    title,
+    "",
+    ...deviceTable(summary.devices, options),
+    ...holderLines(summary.devices),
+    "",
+    ...processTable(summary),
+  ];
   lines.push("", anomalyLine(summary));
   return lines.join("\n") + "\n";
 }
@@ -65,13 +72,16 @@ function colourFor(pct: number): string {
 }
 
 function deviceTable(devices: readonly DeviceSummary[], options: RenderOptions): string[] {
-  if (devices.length === 0) return ["No devices reported yet (no client has connected)."];
+  if (devices.length === 0) {
+    return ["No devices found (no Tenstorrent card, no tt-metal shared-memory region, no client reporting)."];
+  }
   const sorted = [...devices].sort((a, b) => a.id - b.id);
   const barWidth = options.barWidth ?? 10;
   const dram = sorted.map((d) => usage(d, "DRAM"));
   const l1 = sorted.map((d) => usage(d, "L1"));
   const dramCells = usedOfTotal(dram);
   const l1Cells = usedOfTotal(l1);
+  const showLeaked = sorted.some((d) => leakedBytes(d) > 0);
   const columns: Column[] = [
     { header: "ID", align: "right" },
     { header: "Name", align: "left" },
@@ -82,6 +92,7 @@ function deviceTable(devices: readonly DeviceSummary[], options: RenderOptions):
     { header: "L1%", align: "right" },
     ...SMALL_TYPES.map((type): Column => ({ header: type, align: "right" })),
     { header: "Allocs", align: "right" },
+    ...(showLeaked ? [{ header: "Leaked", align: "right" } as Column] : []),
   ];
   const rows = sorted.map((device, i) => {
     const dramPct = percent(dram[i]!.used, dram[i]!.total);
@@ -96,15 +107,38 @@ function deviceTable(devices: readonly DeviceSummary[], options: RenderOptions):
       l1[i]!.total > 0 ? `${percent(l1[i]!.used, l1[i]!.total)}%` : "-",
       ...SMALL_TYPES.map((type) => formatBytes(usage(device, type).used)),
       String(device.allocations),
+      ...(showLeaked ? [formatBytes(leakedBytes(device))] : []),
     ];
   });
   return layoutTable(columns, rows);
+}
+
+/** Bytes held by shared-memory slots of exited processes, all types. */
+function leakedBytes(device: DeviceSummary): number {
+  let bytes = 0;
+  for (const u of Object.values(device.memory)) bytes += u.leaked ?? 0;
+  return bytes;
+}
+
+/** Who has each card open: what tt-smi users ask first ("which PIDs use the card"). */
+function holderLines(devices: readonly DeviceSummary[]): string[] {
+  const lines: string[] = [];
+  for (const device of [...devices].sort((a, b) => a.id - b.id)) {
+    const holders = device.holders ?? [];
+    if (holders.length === 0) continue;
+    const list = holders
+      .map((h) => `${h.pid} ${h.name}${h.reporting ? "" : " (holds the device, not reporting)"}`)
+      .join(", ");
+    lines.push(`Device ${device.id}${device.card !== undefined ? ` (${device.card})` : ""} held by: ${list}`);
+  }
+  return lines.length > 0 ? ["", ...lines] : [];
 }
 
 function processTable(summary: Summary): string[] {
   const rows: string[][] = [];
   const processes = [...summary.processes].sort((a, b) => a.pid - b.pid);
   const showState = processes.some((p) => p.state !== undefined);
+  const showSource = processes.some((p) => p.source !== undefined && p.source !== "native");
   for (const process of processes) {
     const devices = [...process.devices].sort((a, b) => a.id - b.id);
     // A process that holds nothing yet still gets a row: it is connected and may allocate any moment.
@@ -116,6 +150,7 @@ function processTable(summary: Summary): string[] {
         process.name,
         device.id >= 0 ? String(device.id) : "-",
         ...PROCESS_TYPES.map((type) => formatBytes(device.used[type] ?? 0)),
+        ...(showSource ? [process.source] : []),
         ...(showState ? [stateOf(process)] : []),
       ]);
     }
@@ -126,13 +161,15 @@ function processTable(summary: Summary): string[] {
     { header: "Process", align: "left" },
     { header: "Device", align: "right" },
     ...PROCESS_TYPES.map((type): Column => ({ header: type, align: "right" })),
+    ...(showSource ? [{ header: "Source", align: "left" } as Column] : []),
     ...(showState ? [{ header: "State", align: "left" } as Column] : []),
   ];
   return ["Processes:", ...layoutTable(columns, rows)];
 }
 
 function stateOf(process: ProcessSummary): string {
-  return process.state ?? "";
+  // A dead tt-metal process's bytes are leaked until a tt-metal process reaps its slot.
+  return process.state === "dead" ? "dead (leaked)" : (process.state ?? "");
 }
 
 function anomalyLine(summary: Summary): string {
