@@ -5,6 +5,7 @@ import {
   DEFAULT_MAX_CONNECTIONS_PER_UID,
 } from "../../server/connection-admission.js";
 import { InvalidOptionError, ServerError } from "../../server/errors.js";
+import { type HostServeFlags, hostServeOptions } from "../../server/host-serve-flags.js";
 import { parseHttpAddress } from "../../server/http-api.js";
 import { parseAllowedHost } from "../../server/http-host-policy.js";
 import { parseLegacyFrame, parseReorderWindowMs } from "../../server/legacy/options.js";
@@ -22,7 +23,7 @@ import {
 import { type RunningServer, startServer } from "../../server/server.js";
 import { stopRequests } from "../stop-requests.js";
 
-interface ServeOptions extends LegacyServeFlags {
+interface ServeOptions extends LegacyServeFlags, HostServeFlags {
   socket?: string;
   http?: string;
   httpPublic?: boolean;
@@ -169,6 +170,26 @@ export function serveCommand(): Command {
       "heuristic: hold a legacy FREE of an unknown buffer this long for a late ALLOC (default 0 = off)",
       (v) => cliArgument(() => parseReorderWindowMs(v)),
     )
+    .option(
+      "--tt-shm [dir]",
+      "read the memory counters every tt-metal process writes to shared memory, tt_device_*_memory files in dir (default on, /dev/shm)",
+    )
+    .option("--no-tt-shm", "do not read tt-metal's shared-memory counters")
+    .option(
+      "--tt-shm-interval-ms <ms>",
+      "how often the shared-memory counters are read (default 100 = 10 Hz)",
+      parseCount,
+    )
+    .option(
+      "--dev-root <dir>",
+      "root under which /dev/tenstorrent, /sys/class/tenstorrent and /proc/driver/tenstorrent are read (default /)",
+    )
+    .option("--no-hardware", "do not look for Tenstorrent cards and the processes holding them")
+    .option(
+      "--hardware-interval-ms <ms>",
+      "how often cards and their holders are looked up (default 1000)",
+      parseCount,
+    )
     .option("--verbose", "log every event")
     .option("--quiet", "log warnings and errors only")
     .action(async (options: ServeOptions) => {
@@ -195,6 +216,7 @@ export function serveCommand(): Command {
           reorderBudgetBytes: options.reorderBudgetBytes,
           verbose: options.verbose,
           legacy: legacyServeOptions(options),
+          ...hostServeOptions(options),
           logLevel: options.quiet ? "warn" : "info",
         });
       } catch (error) {
