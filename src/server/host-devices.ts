@@ -205,7 +205,9 @@ export class HostDevices {
 
   /** Summary device id of every readable region, by the rules at the top of this file. */
   private placeRegions(cards: readonly HostCard[]): Map<HostShmDevice, number> {
-    const regions = [...(this.sources.ttShm?.devices() ?? [])].sort((a, b) => compareDecimal(a.asicId, b.asicId));
+    const regions = [...(this.sources.ttShm?.devices() ?? [])].sort((a, b) =>
+      compareDecimal(a.asicId, b.asicId),
+    );
     const cardByAsic = new Map<string, number>();
     for (const card of cards) {
       if (card.asicId !== undefined) cardByAsic.set(hexToDecimal(card.asicId), card.ordinal);
@@ -257,7 +259,8 @@ export class HostDevices {
 
 function emptyDevice(id: number): DeviceSummary {
   const memory = {} as Record<ApiMemoryType, MemoryUsage>;
-  for (const type of API_MEMORY_TYPES) memory[type] = { used: 0, total: 0, peak: 0, allocations: 0, leaked: 0 };
+  for (const type of API_MEMORY_TYPES)
+    memory[type] = { used: 0, total: 0, peak: 0, allocations: 0, leaked: 0 };
   return {
     id,
     name: "unknown",

@@ -43,11 +43,17 @@ export interface ResolvedHardwareOptions {
   scanIntervalMs: number;
 }
 
-export function resolveTtShmOptions(options: TtShmOptions | false | undefined): ResolvedTtShmOptions | undefined {
+export function resolveTtShmOptions(
+  options: TtShmOptions | false | undefined,
+): ResolvedTtShmOptions | undefined {
   if (options === undefined || options === false) return undefined;
   return {
     dir: nonEmptyPath(options.dir, DEFAULT_TT_SHM_DIR, "ttShm.dir (--tt-shm)"),
-    scanIntervalMs: interval(options.scanIntervalMs, DEFAULT_TT_SHM_SCAN_INTERVAL_MS, "ttShm.scanIntervalMs (--tt-shm-interval-ms)"),
+    scanIntervalMs: interval(
+      options.scanIntervalMs,
+      DEFAULT_TT_SHM_SCAN_INTERVAL_MS,
+      "ttShm.scanIntervalMs (--tt-shm-interval-ms)",
+    ),
   };
 }
 
@@ -68,7 +74,9 @@ export function resolveHardwareOptions(
 function nonEmptyPath(value: string | undefined, fallback: string, name: string): string {
   if (value === undefined) return fallback;
   if (typeof value !== "string" || value === "") {
-    throw new InvalidOptionError(`${name} must be a directory path (leave it out for ${fallback}), got "${String(value)}"`);
+    throw new InvalidOptionError(
+      `${name} must be a directory path (leave it out for ${fallback}), got "${String(value)}"`,
+    );
   }
   return value;
 }

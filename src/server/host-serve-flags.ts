@@ -28,10 +28,14 @@ export function hostServeOptions(flags: HostServeFlags): {
   const ttShmOn = flags.ttShm !== false;
   const hardwareOn = flags.hardware !== false;
   if (!ttShmOn && flags.ttShmIntervalMs !== undefined) {
-    throw new InvalidOptionError("--tt-shm-interval-ms tunes the tt-metal shared-memory reader: drop --no-tt-shm");
+    throw new InvalidOptionError(
+      "--tt-shm-interval-ms tunes the tt-metal shared-memory reader: drop --no-tt-shm",
+    );
   }
   if (!hardwareOn && (flags.devRoot !== undefined || flags.hardwareIntervalMs !== undefined)) {
-    throw new InvalidOptionError("--dev-root and --hardware-interval-ms tune the card reader: drop --no-hardware");
+    throw new InvalidOptionError(
+      "--dev-root and --hardware-interval-ms tune the card reader: drop --no-hardware",
+    );
   }
   return {
     ttShm: ttShmOn

@@ -4,7 +4,6 @@ import { MIN_MAX_FRAME_BYTES } from "../protocol/layout.js";
 import { DEFAULT_RECENT_ANOMALIES } from "./anomaly-log.js";
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_UID } from "./connection-admission.js";
 import { InvalidOptionError } from "./errors.js";
-import { DEFAULT_HTTP_ADDRESS, type HttpAddress, parseHttpAddress } from "./http-api.js";
 import {
   type HardwareOptions,
   type ResolvedHardwareOptions,
@@ -13,6 +12,7 @@ import {
   resolveTtShmOptions,
   type TtShmOptions,
 } from "./host-options.js";
+import { DEFAULT_HTTP_ADDRESS, type HttpAddress, parseHttpAddress } from "./http-api.js";
 import { isPublicHost, parseAllowedHost, publicBindRefusal } from "./http-host-policy.js";
 import { type LegacyOptions, resolveLegacyOptions } from "./legacy/options.js";
 import { defaultSocketPath, socketPathTooLong } from "./listener.js";

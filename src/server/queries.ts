@@ -74,7 +74,12 @@ export class ServerQueries {
         architecture: descriptor?.architecture ?? "unknown",
         memory,
         allocations: totals?.liveAllocations ?? 0,
-        sources: configured && totals === undefined ? ["configured"] : configured ? ["configured", "reported"] : ["reported"],
+        sources:
+          configured && totals === undefined
+            ? ["configured"]
+            : configured
+              ? ["configured", "reported"]
+              : ["reported"],
         holders: [],
       });
     }

@@ -6,7 +6,10 @@ export interface SmiJson {
     id: number;
     name: string;
     architecture?: string;
-    memory: Record<string, { used: number; total: number; peak: number; allocations: number; leaked: number }>;
+    memory: Record<
+      string,
+      { used: number; total: number; peak: number; allocations: number; leaked: number }
+    >;
     allocations: number;
     sources: string[];
     asicId?: string;
