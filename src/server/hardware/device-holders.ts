@@ -59,12 +59,20 @@ export interface FdScan {
   readonly truncated: boolean;
 }
 
+/** fd links read between two yields of `walkFdHolders` (the caller checks its time budget at each). */
+export const FDS_PER_STEP = 64;
+
 /**
  * Walks the real `/proc/<pid>/fd` of every visible process once and maps fd links found in `targets`
  * (resolved node path → ordinal). Reads at most `maxFds` links, then stops. Unreadable processes (other
  * users, exited meanwhile) are skipped. Throws only when /proc itself cannot be listed.
+ * A generator: it yields after every FDS_PER_STEP links, so a caller can spread the walk over several
+ * turns of the event loop; `scanFdHolders` runs it to the end at once.
  */
-export function scanFdHolders(targets: ReadonlyMap<string, number>, maxFds: number): FdScan {
+export function* walkFdHolders(
+  targets: ReadonlyMap<string, number>,
+  maxFds: number,
+): Generator<void, FdScan> {
   const holders = new Map<number, Set<number>>();
   let fdsChecked = 0;
   let processesSeen = 0;
@@ -86,7 +94,7 @@ export function scanFdHolders(targets: ReadonlyMap<string, number>, maxFds: numb
         truncated = true;
         break outer;
       }
-      fdsChecked++;
+      if (++fdsChecked % FDS_PER_STEP === 0) yield;
       let link: string;
       try {
         link = readlinkSync(`${fdDir}/${fd}`);
@@ -104,6 +112,19 @@ export function scanFdHolders(targets: ReadonlyMap<string, number>, maxFds: numb
     }
   }
   return { holders, fdsChecked, processesSeen, truncated };
+}
+
+/** `walkFdHolders` run to the end at once. */
+export function scanFdHolders(targets: ReadonlyMap<string, number>, maxFds: number): FdScan {
+  return runToEnd(walkFdHolders(targets, maxFds));
+}
+
+/** Runs a stepwise computation to its end. */
+export function runToEnd<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { type Dirent, readdirSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { cardTypeFacts } from "./card-type.js";
-import { describeHolders, type FdScan, readKmdPids, scanFdHolders } from "./device-holders.js";
+import { describeHolders, type FdScan, readKmdPids, runToEnd, walkFdHolders } from "./device-holders.js";
 import type { HardwareDevice, HoldersSource } from "./hardware-device.js";
 import { errorCode, type ScanProblems } from "./scan-problems.js";
 import { type CardAttributes, readCardAttributes, sysfsDirectory } from "./sysfs-attributes.js";
@@ -38,8 +38,17 @@ export class DeviceScanner {
     private readonly problems: ScanProblems,
   ) {}
 
-  /** Scans once; throws only on a defect (every file-system failure is reported and survived). */
+  /** Scans once, to the end; throws only on a defect (every file-system failure is reported and survived). */
   scan(): DeviceScanResult {
+    return runToEnd(this.scanInSteps());
+  }
+
+  /**
+   * The same scan as a generator that yields inside the /proc fd walk (every FDS_PER_STEP links), so the
+   * caller can stop between steps and give the event loop back. Device nodes, attributes and kmd pids
+   * files are read in the first step (a few small files per device).
+   */
+  *scanInSteps(): Generator<void, DeviceScanResult> {
     const nodes = this.deviceNodes();
     const kmdPids = new Map<number, number[]>();
     const fdTargets = new Map<string, number>();
@@ -48,7 +57,7 @@ export class DeviceScanner {
       if (pids !== undefined) kmdPids.set(node.ordinal, pids);
       else if (node.resolvedPath !== undefined) fdTargets.set(node.resolvedPath, node.ordinal);
     }
-    const fdScan = fdTargets.size > 0 ? this.fdScan(fdTargets) : undefined;
+    const fdScan = fdTargets.size > 0 ? yield* this.fdScan(fdTargets) : undefined;
     const devices = nodes.map((node): HardwareDevice => {
       const attributes = node.attributes;
       const facts = cardTypeFacts(attributes.cardType, attributes.pciDeviceId);
@@ -164,9 +173,9 @@ export class DeviceScanner {
     }
   }
 
-  private fdScan(targets: ReadonlyMap<string, number>): FdScan | undefined {
+  private *fdScan(targets: ReadonlyMap<string, number>): Generator<void, FdScan | undefined> {
     try {
-      const scan = scanFdHolders(targets, this.limits.maxFdsPerScan);
+      const scan = yield* walkFdHolders(targets, this.limits.maxFdsPerScan);
       if (scan.truncated) {
         this.problems.report(
           "fd-scan-truncated",

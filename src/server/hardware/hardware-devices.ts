@@ -14,14 +14,18 @@
  * real `/proc/<pid>/fd/*` links and `/proc/<pid>/comm` of holders.
  *
  * Bounds: at most `maxDevices` (64) devices, the lowest ordinals; at most `maxFdsPerScan` (65,536) fd links
- * read per scan; 64 KiB of each kmd `pids` file. Each distinct problem is logged once. The scan runs on the
- * caller's thread (synchronous file-system calls): the next periodic scan waits at least 49 times the last
- * one's duration, so scanning never takes more than 2% of one core whatever the host's process count.
+ * read per scan; 64 KiB of each kmd `pids` file. Each distinct problem is logged once.
+ *
+ * Cost (docs/PERFORMANCE.md "Hardware discovery"): with kmd pids files a scan is a few small reads; the
+ * fd walk costs about 5 µs per fd link on the reference machine. The scan uses synchronous file-system
+ * calls on the caller's thread, so the periodic scan runs in slices of at most HARDWARE_SCAN_SLICE_MS
+ * (the event loop runs between them), and the next scan waits at least 49 times the last one's time:
+ * scanning never takes more than 2% of one core, whatever the host's number of open files.
  */
 import type { Logger } from "pino";
 import { InvalidOptionError } from "../errors.js";
 import { systemTimers, type TimerScheduler } from "../timers.js";
-import { DeviceScanner } from "./device-scan.js";
+import { DeviceScanner, type DeviceScanResult } from "./device-scan.js";
 import type { HardwareDevice } from "./hardware-device.js";
 import { ScanProblems } from "./scan-problems.js";
 
@@ -47,10 +51,15 @@ export const DEFAULT_MAX_HARDWARE_DEVICES = 64;
 export const DEFAULT_MAX_FDS_PER_SCAN = 65_536;
 /** The share of one core scanning may take: the next scan waits (1 / share − 1) × the last duration. */
 const MAX_CORE_SHARE = 0.02;
+/** Longest the periodic scan holds the event loop at a time, ms; it goes on at the next turn. */
+export const HARDWARE_SCAN_SLICE_MS = 4;
 
 /** What the last scan cost. */
 export interface HardwareScanCost {
+  /** Time spent scanning, ms (the sum of its slices for a periodic scan). */
   readonly durationMs: number;
+  /** Event-loop turns the scan took (1 for `scanOnce`). */
+  readonly slices: number;
   /** fd links read by the /proc walk (0 when every device had a kmd pids file). */
   readonly fdsChecked: number;
   /** /proc process directories listed by the walk (0 when it did not run). */
@@ -66,6 +75,8 @@ export class HardwareDevices {
   private cost: HardwareScanCost | undefined;
   private timer: unknown;
   private running = false;
+  /** The periodic scan in progress, between two slices. */
+  private job: { steps: Generator<void, DeviceScanResult>; spentMs: number; slices: number } | undefined;
 
   constructor(options: HardwareDevicesOptions) {
     this.intervalMs = positiveInteger(
@@ -98,21 +109,19 @@ export class HardwareDevices {
     return this.cost;
   }
 
-  /** Scans now and returns the devices. Never throws: a failed scan is logged once and keeps the last result. */
+  /**
+   * Scans now, to the end, and returns the devices. Never throws: a failed scan is logged once and keeps
+   * the last result.
+   */
   scanOnce(): readonly HardwareDevice[] {
     const startMs = this.timers.nowMs();
+    let result: DeviceScanResult | undefined;
     try {
-      const result = this.scanner.scan();
-      this.current = Object.freeze(result.devices);
-      this.cost = {
-        durationMs: this.timers.nowMs() - startMs,
-        fdsChecked: result.fdScan?.fdsChecked ?? 0,
-        processesSeen: result.fdScan?.processesSeen ?? 0,
-      };
+      result = this.scanner.scan();
     } catch (error) {
-      this.problems.report("scan-failed", { err: error }, "hardware scan failed; keeping the last result");
-      this.cost = { durationMs: this.timers.nowMs() - startMs, fdsChecked: 0, processesSeen: 0 };
+      this.reportFailure(error);
     }
+    this.finish(result, this.timers.nowMs() - startMs, 1);
     return this.current;
   }
 
@@ -127,15 +136,55 @@ export class HardwareDevices {
     this.running = false;
     if (this.timer !== undefined) this.timers.clear(this.timer);
     this.timer = undefined;
+    this.job = undefined; // a walk holds no open files between steps: dropping it is enough
   }
 
+  /** One slice of the periodic scan: goes on until done or HARDWARE_SCAN_SLICE_MS have passed. */
   private tick(): void {
     this.timer = undefined;
     if (!this.running) return;
-    this.scanOnce();
-    const lastMs = this.cost?.durationMs ?? 0;
-    const delayMs = Math.max(this.intervalMs, lastMs * (1 / MAX_CORE_SHARE - 1));
+    this.job ??= { steps: this.scanner.scanInSteps(), spentMs: 0, slices: 0 };
+    const job = this.job;
+    const sliceStartMs = this.timers.nowMs();
+    let result: DeviceScanResult | undefined;
+    let failed = false;
+    try {
+      for (;;) {
+        const step = job.steps.next();
+        if (step.done === true) {
+          result = step.value;
+          break;
+        }
+        if (this.timers.nowMs() - sliceStartMs >= HARDWARE_SCAN_SLICE_MS) break;
+      }
+    } catch (error) {
+      failed = true;
+      this.reportFailure(error);
+    }
+    job.spentMs += this.timers.nowMs() - sliceStartMs;
+    job.slices++;
+    if (result === undefined && !failed) {
+      this.timer = this.timers.set(() => this.tick(), 0);
+      return;
+    }
+    this.job = undefined;
+    this.finish(result, job.spentMs, job.slices);
+    const delayMs = Math.max(this.intervalMs, job.spentMs * (1 / MAX_CORE_SHARE - 1));
     this.timer = this.timers.set(() => this.tick(), delayMs);
+  }
+
+  private finish(result: DeviceScanResult | undefined, durationMs: number, slices: number): void {
+    if (result !== undefined) this.current = Object.freeze(result.devices);
+    this.cost = {
+      durationMs,
+      slices,
+      fdsChecked: result?.fdScan?.fdsChecked ?? 0,
+      processesSeen: result?.fdScan?.processesSeen ?? 0,
+    };
+  }
+
+  private reportFailure(error: unknown): void {
+    this.problems.report("scan-failed", { err: error }, "hardware scan failed; keeping the last result");
   }
 }
 
