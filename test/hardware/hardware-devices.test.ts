@@ -17,7 +17,10 @@ function steppingClock(manual: ManualTimers, stepMs: number): TimerScheduler {
   return {
     set: manual.set.bind(manual),
     clear: manual.clear.bind(manual),
-    nowMs: () => manual.nowMs() + (aheadMs += stepMs),
+    nowMs: () => {
+      aheadMs += stepMs;
+      return manual.nowMs() + aheadMs;
+    },
   };
 }
 
