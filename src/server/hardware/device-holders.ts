@@ -67,7 +67,7 @@ export const FDS_PER_STEP = 64;
  * (resolved node path → ordinal). Reads at most `maxFds` links, then stops. Unreadable processes (other
  * users, exited meanwhile) are skipped. Throws only when /proc itself cannot be listed.
  * A generator: it yields after every FDS_PER_STEP links, so a caller can spread the walk over several
- * turns of the event loop; `scanFdHolders` runs it to the end at once.
+ * turns of the event loop; `runToEnd` runs it to the end at once.
  */
 export function* walkFdHolders(
   targets: ReadonlyMap<string, number>,
@@ -112,11 +112,6 @@ export function* walkFdHolders(
     }
   }
   return { holders, fdsChecked, processesSeen, truncated };
-}
-
-/** `walkFdHolders` run to the end at once. */
-export function scanFdHolders(targets: ReadonlyMap<string, number>, maxFds: number): FdScan {
-  return runToEnd(walkFdHolders(targets, maxFds));
 }
 
 /** Runs a stepwise computation to its end. */
