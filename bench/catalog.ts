@@ -9,6 +9,7 @@ import { allocatorPairs } from "./micro/allocator-pairs.js";
 import { clientOverhead } from "./micro/client-overhead.js";
 import { codecDecode } from "./micro/codec-decode.js";
 import { codecEncode } from "./micro/codec-encode.js";
+import { hardwareScan } from "./micro/hardware-scan.js";
 import { legacyDecode } from "./micro/legacy-decode.js";
 import { registryApply } from "./micro/registry-apply.js";
 
@@ -20,6 +21,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   codecDecode,
   registryApply,
   legacyDecode,
+  hardwareScan,
   ingest,
   e2eThroughput,
   visibilityLatency,

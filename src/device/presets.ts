@@ -112,6 +112,20 @@ export const WORMHOLE_B0_N150: DevicePreset = {
 };
 
 /**
+ * One Wormhole B0 chip of an n300 card (the card carries two; each is its own device in tt-metal).
+ * - Same SoC as the n150 (wormhole_b0_80_arch.yaml): 12 DRAM banks of 1 GiB, 1464 KiB of L1 per worker,
+ *   the same memory map (MEM_MAP_END 91392) and alignments.
+ * - L1: 64 banks. ttnn's get_default_dispatch_core_type() picks ethernet dispatch on N300 clusters, and the
+ *   ethernet-dispatch core descriptor (wormhole_b0_80_arch_eth_dispatch.yaml, `nebula_x2`) gives an 8x8
+ *   compute grid. (With worker dispatch the same board has 8x7 = 56; tt-metal's default is ethernet.)
+ */
+export const WORMHOLE_B0_N300: DevicePreset = {
+  ...WORMHOLE_B0_N150,
+  name: "wormhole_b0_n300",
+  board: "n300",
+};
+
+/**
  * Blackhole on a p150 card.
  * - DRAM: 8 banks of 4278190080 B (blackhole_140_arch.yaml `dram_bank_size`, = MEM_DRAM_SIZE 4177920 KiB in
  *   blackhole/dev_mem_map.h); DRAM alignment 64 B (bh HAL), so the barrier word pads to 64.
@@ -177,6 +191,7 @@ export const TINY: DevicePreset = {
 
 export const DEVICE_PRESETS: Readonly<Record<string, DevicePreset>> = {
   [WORMHOLE_B0_N150.name]: WORMHOLE_B0_N150,
+  [WORMHOLE_B0_N300.name]: WORMHOLE_B0_N300,
   [BLACKHOLE_P150.name]: BLACKHOLE_P150,
   [TINY.name]: TINY,
 };

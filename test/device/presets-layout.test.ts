@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { memoryLayout } from "../../src/device/layout.js";
 import { MemoryType } from "../../src/device/memory-type.js";
-import { BLACKHOLE_P150, DEVICE_PRESETS, type TINY, WORMHOLE_B0_N150 } from "../../src/device/presets.js";
+import {
+  BLACKHOLE_P150,
+  DEVICE_PRESETS,
+  type TINY,
+  WORMHOLE_B0_N150,
+  WORMHOLE_B0_N300,
+} from "../../src/device/presets.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -34,6 +40,17 @@ test("Wormhole B0 n150 carries the numbers cited from tt-metal", () => {
   assert.equal(l1.baseAddressBytes, 162048);
   assert.equal(l1.sizePerBankBytes, 1499136 - 162048 - 32 * KiB);
   assert.equal(region(p, MemoryType.L1_SMALL).baseAddressBytes, 1499136 - 32 * KiB);
+});
+
+test("a Wormhole B0 chip of an n300 has the n150's numbers (same SoC, 8x8 grid with ethernet dispatch)", () => {
+  const { name, board, ...numbers } = WORMHOLE_B0_N300;
+  const { name: _n150Name, board: _n150Board, ...n150Numbers } = WORMHOLE_B0_N150;
+  assert.equal(name, "wormhole_b0_n300");
+  assert.equal(board, "n300");
+  assert.deepEqual(numbers, n150Numbers);
+  assert.equal(WORMHOLE_B0_N300.l1.bankCount, 64); // nebula_x2, ethernet dispatch: 8x8
+  assert.equal(DEVICE_PRESETS["wormhole_b0_n300"], WORMHOLE_B0_N300);
+  assert.deepEqual(memoryLayout(WORMHOLE_B0_N300).regions, memoryLayout(WORMHOLE_B0_N150).regions);
 });
 
 test("Blackhole p150 carries the numbers cited from tt-metal", () => {
