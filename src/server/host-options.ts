@@ -1,4 +1,5 @@
 import { InvalidOptionError } from "./errors.js";
+import { DEFAULT_HARDWARE_SCAN_INTERVAL_MS } from "./hardware/hardware-devices.js";
 
 /**
  * Options of the two readers of the host (src/server/tt-shm, src/server/hardware). Off unless given:
@@ -12,8 +13,6 @@ export const DEFAULT_TT_SHM_DIR = "/dev/shm";
 export const DEFAULT_TT_SHM_SCAN_INTERVAL_MS = 100;
 /** Root under which /dev/tenstorrent, /sys/class/tenstorrent and /proc/driver/tenstorrent are read. */
 export const DEFAULT_DEV_ROOT = "/";
-/** How often cards and their holders are looked up (a walk of /proc/<pid>/fd without the driver's pids file). */
-export const DEFAULT_HARDWARE_SCAN_INTERVAL_MS = 1000;
 
 /** Slowest and fastest scan periods accepted, ms. */
 const MIN_SCAN_INTERVAL_MS = 10;

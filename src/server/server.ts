@@ -8,6 +8,8 @@ import { Connection, ConnectionCounters } from "./connection.js";
 import { ConnectionAdmission } from "./connection-admission.js";
 import { DeviceCatalog } from "./device-catalog.js";
 import { ServerErrorCode } from "./errors.js";
+import { HardwareDevices } from "./hardware/hardware-devices.js";
+import { HostDevices } from "./host-devices.js";
 import { type HttpAddress, type HttpApi, startHttpApi } from "./http-api.js";
 import { LegacyAdapter } from "./legacy/adapter.js";
 import { listenUnixSocket } from "./listener.js";
@@ -38,6 +40,8 @@ export interface RunningServer {
   readonly log: Logger;
   /** The legacy tt-metal protocol adapter, when `legacy` was given. */
   readonly legacy: LegacyAdapter | undefined;
+  /** This host's Tenstorrent cards and their holders, when `hardware` was given. */
+  readonly hardware: HardwareDevices | undefined;
   /** What native connections make the server hold (frames not yet complete, replies not yet read). */
   readonly bufferBudget: ByteBudget;
   /** Stops accepting, sends ERROR(SERVER_SHUTTING_DOWN) to every connection, removes the socket. */
@@ -154,6 +158,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     closedSockets.add(closed);
   };
 
+  const hardware =
+    resolved.hardware === undefined
+      ? undefined
+      : new HardwareDevices({
+          log,
+          devRoot: resolved.hardware.devRoot,
+          scanIntervalMs: resolved.hardware.scanIntervalMs,
+          timers,
+        });
+  const host = new HostDevices({ hardware });
+
   const listener = await listenUnixSocket(socketPath, onSocket);
   let legacy: LegacyAdapter | undefined;
   if (resolved.legacy !== undefined) {
@@ -187,6 +202,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     version: SERVER_VERSION,
     socketPath,
     startedAtMs: timers.nowMs(),
+    host: host.enabled ? host : undefined,
+    configuredDeviceIds: new Set(resolved.legacy?.devices.map((d) => d.deviceId) ?? []),
   });
   if (httpAddress !== undefined) {
     try {
@@ -200,6 +217,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
   }
   reaper.start();
+  hardware?.start();
   log.info({ socketPath, http: http?.url }, "allocwatch server listening");
   if (!resolved.peerCredentials.available) {
     log.warn(
@@ -214,6 +232,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     closing ??= (async () => {
       shuttingDown = true;
       reaper.stop();
+      hardware?.stop();
       const stopped = Promise.all([listener.close(), http?.close(), legacy?.close()]);
       for (const connection of [...connections]) {
         (connection as SessionPeer).close(
@@ -237,6 +256,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     sessions,
     log,
     legacy,
+    hardware,
     bufferBudget,
     close,
   };
