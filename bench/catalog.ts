@@ -11,6 +11,7 @@ import { codecDecode } from "./micro/codec-decode.js";
 import { codecEncode } from "./micro/codec-encode.js";
 import { legacyDecode } from "./micro/legacy-decode.js";
 import { registryApply } from "./micro/registry-apply.js";
+import { ttShmScan } from "./micro/tt-shm-scan.js";
 
 /** Every benchmark, in the order the table lists them: micro tier first, then end-to-end. */
 export const BENCHMARKS: readonly Benchmark[] = [
@@ -20,6 +21,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   codecDecode,
   registryApply,
   legacyDecode,
+  ttShmScan,
   ingest,
   e2eThroughput,
   visibilityLatency,
