@@ -5,8 +5,11 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import {
   chmodSync,
+  closeSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
+  readlinkSync,
   statSync,
   symlinkSync,
   truncateSync,
@@ -195,4 +198,27 @@ test("a symlink, FIFO, directory or socket under a region's name is never follow
     assert.equal(warnings(lines, TtShmFileProblemCode.NOT_A_FILE, path).length, 1, path);
   assert.equal(warnings(lines, TtShmFileProblemCode.OPEN_FAILED, socketPath).length, 1, "ENXIO");
   assert.equal(fdsInto(dir), 0);
+});
+
+test("a failed read is warned once and the file reopened on the next scan", (t) => {
+  const dir = tempDir(t);
+  const path = writeRegionFile(dir, { layout: 4, totals: { DRAM: 8 } });
+  const { source, lines } = readerOf(t, dir);
+  assert.equal(source.scanOnce().length, 1);
+  // Close the reader's fd behind its back: its next pread fails with EBADF.
+  const fd = readdirSync("/proc/self/fd").find((n) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${n}`) === path;
+    } catch {
+      return false;
+    }
+  });
+  assert.ok(fd !== undefined, "the reader holds the file open");
+  closeSync(Number(fd));
+  assert.deepEqual(source.scanOnce(), []);
+  const failed = warnings(lines, TtShmFileProblemCode.READ_FAILED, path);
+  assert.equal(failed.length, 1);
+  assert.match(failed[0]!.msg, /EBADF/);
+  assert.equal(source.scanOnce()[0]?.totalsBytes[0], 8, "reopened");
+  assert.equal(fdsInto(dir), 1);
 });

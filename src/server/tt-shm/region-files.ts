@@ -113,7 +113,7 @@ export class RegionFiles {
           this.files.set(name, file);
         }
         file.listedInScan = scan;
-        const region = this.read(file);
+        const region = this.readGuarded(file);
         if (region !== undefined) reads.push({ path: file.path, region });
       }
     }
@@ -162,6 +162,17 @@ export class RegionFiles {
           `cannot list ${directory} for tt-metal memory regions (${code}); retrying every scan`,
         );
       }
+      return undefined;
+    }
+  }
+
+  /** `read`, with any unforeseen error (a stat that fails other than ENOENT...) kept to this file. */
+  private readGuarded(file: TrackedFile): TtShmRegion | undefined {
+    try {
+      return this.read(file);
+    } catch (error) {
+      this.closeFd(file);
+      this.problem(file, TtShmFileProblemCode.READ_FAILED, `read failed: ${errnoOf(error)}`);
       return undefined;
     }
   }
