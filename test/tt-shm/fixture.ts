@@ -3,18 +3,22 @@
 import { mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TestContext } from "node:test";
 import { TtShmSource, type TtShmSourceOptions } from "../../src/server/tt-shm/tt-shm-source.js";
 import { captureLogs, type LogLine } from "./log-capture.js";
 
-export function tempDir(t: TestContext): string {
+/** What the fixtures need of a node:test context: clean-up after the test. */
+export interface TestCleanup {
+  after(fn: () => void): void;
+}
+
+export function tempDir(t: TestCleanup): string {
   const dir = mkdtempSync(join(tmpdir(), "allocwatch-ttshm-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
 export function readerOf(
-  t: TestContext,
+  t: TestCleanup,
   directory: string,
   options: Partial<TtShmSourceOptions> = {},
 ): { source: TtShmSource; lines: LogLine[] } {

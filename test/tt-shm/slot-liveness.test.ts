@@ -6,10 +6,10 @@ import { once } from "node:events";
 import { test } from "node:test";
 import { PROCESS_GONE } from "../../src/server/process-liveness.js";
 import type { ProcessLookup } from "../../src/server/tt-shm/slot-owners.js";
-import { epochNowNs, readerOf, tempDir } from "./fixture.js";
+import { epochNowNs, readerOf, type TestCleanup, tempDir } from "./fixture.js";
 import { buildRegion, overwriteRegionFile, writeRegionFile } from "./region-writer.js";
 
-async function liveChild(t: { after(fn: () => void): void }): Promise<ChildProcess> {
+async function liveChild(t: TestCleanup): Promise<ChildProcess> {
   const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
   await once(child, "spawn");
   t.after(() => child.kill("SIGKILL"));
