@@ -12,6 +12,7 @@ import { codecEncode } from "./micro/codec-encode.js";
 import { hardwareScan } from "./micro/hardware-scan.js";
 import { legacyDecode } from "./micro/legacy-decode.js";
 import { registryApply } from "./micro/registry-apply.js";
+import { ttShmScan } from "./micro/tt-shm-scan.js";
 
 /** Every benchmark, in the order the table lists them: micro tier first, then end-to-end. */
 export const BENCHMARKS: readonly Benchmark[] = [
@@ -22,6 +23,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   registryApply,
   legacyDecode,
   hardwareScan,
+  ttShmScan,
   ingest,
   e2eThroughput,
   visibilityLatency,
