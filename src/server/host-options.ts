@@ -1,5 +1,6 @@
 import { InvalidOptionError } from "./errors.js";
 import { DEFAULT_HARDWARE_SCAN_INTERVAL_MS } from "./hardware/hardware-devices.js";
+import { DEFAULT_TT_SHM_DIRECTORY, DEFAULT_TT_SHM_INTERVAL_MS } from "./tt-shm/tt-shm-source.js";
 
 /**
  * Options of the two readers of the host (src/server/tt-shm, src/server/hardware). Off unless given:
@@ -7,10 +8,6 @@ import { DEFAULT_HARDWARE_SCAN_INTERVAL_MS } from "./hardware/hardware-devices.j
  * by default (`--no-tt-shm`, `--no-hardware` turn them off).
  */
 
-/** Where tt-metal writes its shared-memory regions (`shm_open` names live here on Linux). */
-export const DEFAULT_TT_SHM_DIR = "/dev/shm";
-/** How often the regions are read: 10 Hz, one read of under 10 KiB per region file. */
-export const DEFAULT_TT_SHM_SCAN_INTERVAL_MS = 100;
 /** Root under which /dev/tenstorrent, /sys/class/tenstorrent and /proc/driver/tenstorrent are read. */
 export const DEFAULT_DEV_ROOT = "/";
 
@@ -47,10 +44,10 @@ export function resolveTtShmOptions(
 ): ResolvedTtShmOptions | undefined {
   if (options === undefined || options === false) return undefined;
   return {
-    dir: nonEmptyPath(options.dir, DEFAULT_TT_SHM_DIR, "ttShm.dir (--tt-shm)"),
+    dir: nonEmptyPath(options.dir, DEFAULT_TT_SHM_DIRECTORY, "ttShm.dir (--tt-shm)"),
     scanIntervalMs: interval(
       options.scanIntervalMs,
-      DEFAULT_TT_SHM_SCAN_INTERVAL_MS,
+      DEFAULT_TT_SHM_INTERVAL_MS,
       "ttShm.scanIntervalMs (--tt-shm-interval-ms)",
     ),
   };

@@ -1,10 +1,6 @@
 import { InvalidOptionError } from "./errors.js";
-import {
-  DEFAULT_DEV_ROOT,
-  DEFAULT_TT_SHM_DIR,
-  type HardwareOptions,
-  type TtShmOptions,
-} from "./host-options.js";
+import { DEFAULT_DEV_ROOT, type HardwareOptions, type TtShmOptions } from "./host-options.js";
+import { DEFAULT_TT_SHM_DIRECTORY } from "./tt-shm/tt-shm-source.js";
 
 /** The `allocwatch serve` flags of the host readers, as commander hands them over. */
 export interface HostServeFlags {
@@ -40,7 +36,7 @@ export function hostServeOptions(flags: HostServeFlags): {
   return {
     ttShm: ttShmOn
       ? {
-          dir: typeof flags.ttShm === "string" ? flags.ttShm : DEFAULT_TT_SHM_DIR,
+          dir: typeof flags.ttShm === "string" ? flags.ttShm : DEFAULT_TT_SHM_DIRECTORY,
           scanIntervalMs: flags.ttShmIntervalMs,
         }
       : false,

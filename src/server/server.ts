@@ -21,6 +21,7 @@ import { ReorderBudget } from "./reorder-budget.js";
 import { DEFAULT_SEQUENCER_OPTIONS, SequencerCounters } from "./sequencer.js";
 import type { SessionPeer } from "./session.js";
 import { SessionTable } from "./session-table.js";
+import { TtShmSource } from "./tt-shm/tt-shm-source.js";
 
 /** The package version (package.json), reported by the HTTP API. */
 export const SERVER_VERSION: string = VERSION;
@@ -42,6 +43,8 @@ export interface RunningServer {
   readonly legacy: LegacyAdapter | undefined;
   /** This host's Tenstorrent cards and their holders, when `hardware` was given. */
   readonly hardware: HardwareDevices | undefined;
+  /** The reader of tt-metal's shared-memory regions, when `ttShm` was given. */
+  readonly ttShm: TtShmSource | undefined;
   /** What native connections make the server hold (frames not yet complete, replies not yet read). */
   readonly bufferBudget: ByteBudget;
   /** Stops accepting, sends ERROR(SERVER_SHUTTING_DOWN) to every connection, removes the socket. */
@@ -167,7 +170,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           scanIntervalMs: resolved.hardware.scanIntervalMs,
           timers,
         });
-  const host = new HostDevices({ hardware });
+  const ttShm =
+    resolved.ttShm === undefined
+      ? undefined
+      : new TtShmSource({
+          logger: log,
+          directory: resolved.ttShm.dir,
+          intervalMs: resolved.ttShm.scanIntervalMs,
+          timers,
+        });
+  const host = new HostDevices({ hardware, ttShm });
 
   const listener = await listenUnixSocket(socketPath, onSocket);
   let legacy: LegacyAdapter | undefined;
@@ -218,6 +230,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   reaper.start();
   hardware?.start();
+  ttShm?.start();
   log.info({ socketPath, http: http?.url }, "allocwatch server listening");
   if (!resolved.peerCredentials.available) {
     log.warn(
@@ -233,6 +246,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       shuttingDown = true;
       reaper.stop();
       hardware?.stop();
+      ttShm?.stop();
       const stopped = Promise.all([listener.close(), http?.close(), legacy?.close()]);
       for (const connection of [...connections]) {
         (connection as SessionPeer).close(
@@ -257,6 +271,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     log,
     legacy,
     hardware,
+    ttShm,
     bufferBudget,
     close,
   };

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from "../../server/api-types.js";
 import {
@@ -194,7 +195,9 @@ export function serveCommand(): Command {
     .option("--quiet", "log warnings and errors only")
     .action(async (options: ServeOptions) => {
       let server: RunningServer;
+      let host: ReturnType<typeof hostServeOptions>;
       try {
+        host = hostServeOptions(options);
         server = await startServer({
           socketPath: options.socket,
           http:
@@ -216,7 +219,7 @@ export function serveCommand(): Command {
           reorderBudgetBytes: options.reorderBudgetBytes,
           verbose: options.verbose,
           legacy: legacyServeOptions(options),
-          ...hostServeOptions(options),
+          ...host,
           logLevel: options.quiet ? "warn" : "info",
         });
       } catch (error) {
@@ -235,6 +238,12 @@ export function serveCommand(): Command {
               `  look with           allocwatch smi --server ${server.httpUrl}\n`
             : "") +
           (server.legacy !== undefined ? `  legacy tt-metal     ${server.legacy.socketPath}\n` : "") +
+          (host.ttShm !== false
+            ? `  tt-metal counters   ${host.ttShm.dir}/tt_device_*_memory (read-only; --no-tt-shm turns off)\n`
+            : "") +
+          (host.hardware !== false
+            ? `  Tenstorrent cards   ${join(host.hardware.devRoot ?? "/", "dev/tenstorrent")} and who holds them (--no-hardware turns off)\n`
+            : "") +
           `  stop with Ctrl+C\n`,
       );
       await new Promise<void>((resolve) => {
