@@ -66,7 +66,7 @@ test("smi --json: devices with every memory type, processes with per-device use,
       "KERNEL",
     ]);
     for (const usage of Object.values(device.memory) as Record<string, number>[]) {
-      assert.deepEqual(Object.keys(usage).sort(), ["allocations", "peak", "total", "used"]);
+      assert.deepEqual(Object.keys(usage).sort(), ["allocations", "leaked", "peak", "total", "used"]);
       for (const v of Object.values(usage)) assert.ok(Number.isSafeInteger(v) && v >= 0);
     }
     assert.ok(device.memory.DRAM.used > 0 && device.memory.DRAM.total > device.memory.DRAM.used);

@@ -174,6 +174,8 @@ test("defaults fill every option left out", () => {
       verbose: false,
       logger: undefined,
       legacy: undefined,
+      ttShm: undefined,
+      hardware: undefined,
       liveness: undefined,
       timers: systemTimers,
     },
