@@ -1,3 +1,4 @@
+import type { Writable } from "node:stream";
 import type { Logger } from "pino";
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/frames.js";
 import { MIN_MAX_FRAME_BYTES } from "../protocol/layout.js";
@@ -110,6 +111,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** Also serve the original tt-metal protocol (src/server/legacy) with these options; absent = off. */
   legacy?: Partial<LegacyOptions>;
+  /** Where the legacy DUMP_REMAINING / DUMP_KERNELS tables print (tests capture it). Default: stdout. */
+  stdout?: Writable;
   /** Injected for tests: process liveness check and clock/timers. */
   liveness?: ProcessLiveness;
   timers?: TimerScheduler;
@@ -147,6 +150,8 @@ export interface ResolvedServerOptions {
   logger: Logger | undefined;
   /** undefined: the legacy protocol is off. */
   legacy: LegacyOptions | undefined;
+  /** undefined: process.stdout. */
+  stdout: Writable | undefined;
   liveness: ProcessLiveness;
   timers: TimerScheduler;
 }
@@ -319,6 +324,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     verbose,
     logger: options.logger,
     legacy,
+    stdout: options.stdout,
     liveness: options.liveness ?? procLiveness,
     timers: options.timers ?? systemTimers,
   };

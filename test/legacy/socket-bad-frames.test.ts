@@ -7,7 +7,7 @@ import { concat, RESPONSE_OFFSETS, request, TYPE, u64 } from "./wire.js";
 
 let server: LegacyTestServer;
 before(async () => {
-  server = await startLegacyServer({ frame: 144, maxBadFrames: 3 });
+  server = await startLegacyServer({ frame: 144 });
 });
 after(() => server.stop());
 

@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import type { Writable } from "node:stream";
 import type { Logger } from "pino";
 import { encodeLegacyDeviceInfoResponse, encodeLegacyResponse } from "../../protocol/legacy/encoder.js";
 import type { LegacyProtocolError } from "../../protocol/legacy/errors.js";
@@ -15,16 +16,22 @@ import { type AnomalyLog, type AnomalySubject, NO_SESSION } from "../anomaly-log
 import type { ConnectionCounters } from "../connection.js";
 import type { DeviceCatalog } from "../device-catalog.js";
 import { listenUnixSocket, type UnixListener } from "../listener.js";
-import { type ProcessLiveness, procLiveness } from "../process-liveness.js";
+import type { PeerCredentialSource } from "../peer-credentials.js";
 import type { Registry } from "../registry.js";
 import type { Session, SessionPeer } from "../session.js";
 import type { SessionTable } from "../session-table.js";
 import type { TimerScheduler } from "../timers.js";
 import { LegacyConnection, type LegacyConnectionHandler } from "./connection.js";
+import {
+  LegacyConnectionIdentity,
+  PID_MISMATCH,
+  plausiblePid,
+  type ThreadGroupOf,
+} from "./connection-identity.js";
 import { legacyDeviceCounters } from "./counters.js";
-import { LegacyDeviceTable } from "./device-table.js";
+import { type DiscoverLegacyDevices, LegacyDeviceTable, MAX_LEARNED_DEVICES } from "./device-table.js";
 import { LegacyKeySpace, LegacyProcess, LegacyStats } from "./legacy-process.js";
-import type { LegacyOptions } from "./options.js";
+import { LEGACY_MAX_DEVICE_ID, type LegacyOptions } from "./options.js";
 import { type IdentifyProcess, legacySessionId, procIdentity } from "./process-identity.js";
 import { kernelReport, remainingReport } from "./reports.js";
 
@@ -38,12 +45,21 @@ export interface LegacyAdapterDeps {
   catalog: DeviceCatalog;
   timers: TimerScheduler;
   log: Logger;
+  /** Who is at the other end of each connection (the server's one source, also used for native peers). */
+  peerCredentials: PeerCredentialSource;
   /** When given, legacy connections count in the server's connection counters too. */
   counters?: ConnectionCounters;
   /** How a pid's start time and name are found (tests inject a fake). Default: /proc. */
   identify?: IdentifyProcess;
-  /** The reaper's liveness check, so that a pid it would reap at once never opens a session. */
-  liveness?: ProcessLiveness;
+  /** How a thread id's process is found (frames naming a thread of the peer). Default: /proc. */
+  threadGroupOf?: ThreadGroupOf;
+  /** Where DUMP_REMAINING and DUMP_KERNELS print their tables, as the original did. Default: stdout. */
+  stdout?: Writable;
+  /**
+   * Devices found on the host (hardware, tt-metal shared memory): they count as known devices and are
+   * accepted in frames, with their preset's capacities when given. Asked at most once a second.
+   */
+  discoveredDevices?: DiscoverLegacyDevices;
 }
 
 /** One legacy process as seen through one connection. */
@@ -52,37 +68,52 @@ interface Binding {
   peer: SessionPeer;
 }
 
+interface ConnectionState {
+  /** Sessions this connection reports for, by pid (one with peer credentials). */
+  bindings: Map<number, Binding>;
+  /** Whether this connection's first quarantine was logged (one line per connection). */
+  quarantineLogged: boolean;
+}
+
 let nextPeerId = -1;
 
 /**
  * Serves the original tt-metal allocation protocol (`--legacy-socket`): a drop-in replacement for
- * `allocation_server_poc`. Each pid seen in ALLOC/FREE/CB/KERNEL frames becomes a session (source
- * "legacy") in the same session table as native clients, so it shows up in the summary, smi and every
- * monitor, and is reaped like them (its connection closed and its pid gone). QUERY and DEVICE_INFO_QUERY
- * are answered on the asking connection in that connection's frame layout.
+ * `allocation_server_poc`. The process at the other end of a connection (the kernel's word, read at
+ * accept) becomes a session (source "legacy") in the same session table as native clients, so it shows
+ * up in the summary, smi and every monitor, and is reaped like them once its connection closes and its
+ * pid is gone. QUERY and DEVICE_INFO_QUERY are answered on the asking connection in its frame layout.
+ * Nothing a peer sends closes its connection (docs/PROTOCOL.md L4); what it makes the server hold is
+ * bounded (the decoder's frame, the connection's unsent replies, the number of connections).
  */
 export class LegacyAdapter implements LegacyConnectionHandler {
   readonly stats = new LegacyStats();
   readonly devices: LegacyDeviceTable;
   private listener: UnixListener | undefined;
-  private readonly connections = new Map<LegacyConnection, Map<number, Binding>>();
+  private readonly connections = new Map<LegacyConnection, ConnectionState>();
   private readonly processes = new WeakMap<Session, LegacyProcess>();
   private readonly identify: IdentifyProcess;
-  private readonly liveness: ProcessLiveness;
+  private readonly stdout: Writable;
   private stopped = false;
 
   constructor(
     private readonly options: LegacyOptions,
     private readonly deps: LegacyAdapterDeps,
   ) {
-    this.devices = new LegacyDeviceTable(options.devices);
     this.identify = deps.identify ?? procIdentity;
-    this.liveness = deps.liveness ?? procLiveness;
-    // Configured devices appear in the summary (with capacities) before any legacy client connects.
-    for (const descriptor of this.devices.descriptors()) {
+    this.stdout = deps.stdout ?? process.stdout;
+    const describe = (descriptor: Parameters<DeviceCatalog["describe"]>[0]) => {
       deps.catalog.describe(descriptor, NO_SESSION);
       deps.registry.device(descriptor.deviceId);
-    }
+    };
+    this.devices = new LegacyDeviceTable(
+      options.devices,
+      deps.discoveredDevices,
+      () => deps.timers.nowMs(),
+      describe,
+    );
+    // Configured devices appear in the summary (with capacities) before any legacy client connects.
+    for (const descriptor of this.devices.descriptors()) describe(descriptor);
     deps.sessions.listen({
       released: (session) => {
         this.processes.get(session)?.release();
@@ -100,6 +131,7 @@ export class LegacyAdapter implements LegacyConnectionHandler {
         frame: this.options.frame,
         devices: this.options.devices.map((d) => `${d.deviceId}=${d.preset.name}`),
         reorderWindowMs: this.options.reorderWindowMs,
+        maxConnections: this.options.maxConnections,
       },
       "legacy tt-metal protocol listening",
     );
@@ -112,6 +144,11 @@ export class LegacyAdapter implements LegacyConnectionHandler {
   /** Open legacy connections (clients and monitors). */
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** The open connections (tests: unsent replies, pause state). */
+  openConnections(): LegacyConnection[] {
+    return [...this.connections.keys()];
   }
 
   /** The legacy process state of a session (tests, reports); undefined for native sessions. */
@@ -132,17 +169,27 @@ export class LegacyAdapter implements LegacyConnectionHandler {
       socket.destroy();
       return;
     }
+    if (this.connections.size >= this.options.maxConnections) {
+      this.refuse(socket);
+      return;
+    }
+    const identity = new LegacyConnectionIdentity(
+      this.deps.peerCredentials.of(socket),
+      this.deps.threadGroupOf,
+    );
     const connection = new LegacyConnection(
       socket,
+      identity,
       {
         frame: this.options.frame,
-        maxBadFrames: this.options.maxBadFrames,
         detectIdleMs: this.options.detectIdleMs,
+        replyPauseBytes: this.options.replyPauseBytes,
+        maxReplyBytes: this.options.maxReplyBytes,
       },
       this,
       this.deps.log,
     );
-    this.connections.set(connection, new Map());
+    this.connections.set(connection, { bindings: new Map(), quarantineLogged: false });
     if (this.deps.counters !== undefined) {
       this.deps.counters.open++;
       this.deps.counters.accepted++;
@@ -152,13 +199,8 @@ export class LegacyAdapter implements LegacyConnectionHandler {
   message(connection: LegacyConnection, m: LegacyMessage): void {
     switch (m.type) {
       case LegacyMessageType.ALLOC:
-        if (!this.validTarget(m, true)) return;
-        if (m.bufferType > LEGACY_MAX_BUFFER_TYPE) {
-          this.anomaly("INVALID_BUFFER_TYPE", m, `ALLOC with buffer_type ${m.bufferType} (valid: 0..4)`);
-          return;
-        }
         // Buffer type 0..4 is tt-metal's BufferType, numbered as our MemoryType.
-        this.process(connection, m)?.allocate(
+        this.process(connection, m, true)?.allocate(
           LegacyKeySpace.BUFFER,
           m.deviceId,
           m.bufferId,
@@ -167,12 +209,10 @@ export class LegacyAdapter implements LegacyConnectionHandler {
         );
         return;
       case LegacyMessageType.FREE:
-        if (!this.validTarget(m, false)) return;
-        this.process(connection, m)?.free(LegacyKeySpace.BUFFER, m.deviceId, m.bufferId, -1);
+        this.process(connection, m, false)?.free(LegacyKeySpace.BUFFER, m.deviceId, m.bufferId, -1);
         return;
       case LegacyMessageType.CB_ALLOC:
-        if (!this.validTarget(m, true)) return;
-        this.process(connection, m)?.allocate(
+        this.process(connection, m, true)?.allocate(
           LegacyKeySpace.CB,
           m.deviceId,
           m.bufferId,
@@ -181,8 +221,7 @@ export class LegacyAdapter implements LegacyConnectionHandler {
         );
         return;
       case LegacyMessageType.CB_FREE:
-        if (!this.validTarget(m, false)) return;
-        this.process(connection, m)?.free(
+        this.process(connection, m, false)?.free(
           LegacyKeySpace.CB,
           m.deviceId,
           m.bufferId,
@@ -190,8 +229,7 @@ export class LegacyAdapter implements LegacyConnectionHandler {
         );
         return;
       case LegacyMessageType.KERNEL_LOAD:
-        if (!this.validTarget(m, true)) return;
-        this.process(connection, m)?.allocate(
+        this.process(connection, m, true)?.allocate(
           LegacyKeySpace.KERNEL,
           m.deviceId,
           m.bufferId,
@@ -200,8 +238,7 @@ export class LegacyAdapter implements LegacyConnectionHandler {
         );
         return;
       case LegacyMessageType.KERNEL_UNLOAD:
-        if (!this.validTarget(m, false)) return;
-        this.process(connection, m)?.free(
+        this.process(connection, m, false)?.free(
           LegacyKeySpace.KERNEL,
           m.deviceId,
           m.bufferId,
@@ -209,6 +246,8 @@ export class LegacyAdapter implements LegacyConnectionHandler {
         );
         return;
       case LegacyMessageType.QUERY:
+        // A monitor's query makes its device known too (DEVICE_INFO_QUERY(-1) counts it).
+        this.devices.accepts(m.deviceId);
         connection.send(
           encodeLegacyResponse(
             connection.frameBytes!,
@@ -229,16 +268,14 @@ export class LegacyAdapter implements LegacyConnectionHandler {
         );
         return;
       case LegacyMessageType.DUMP_REMAINING:
-        this.deps.log.info(
-          { legacyConnection: connection.id, report: "DUMP_REMAINING" },
-          remainingReport(this.deps.registry, this.deps.timers.nowMs()).join("\n"),
+        this.print(
+          connection,
+          "DUMP_REMAINING",
+          remainingReport(this.deps.registry, this.deps.timers.nowMs()),
         );
         return;
       case LegacyMessageType.DUMP_KERNELS:
-        this.deps.log.info(
-          { legacyConnection: connection.id, report: "DUMP_KERNELS" },
-          kernelReport(this.deps.registry, this.deps.timers.nowMs()).join("\n"),
-        );
+        this.print(connection, "DUMP_KERNELS", kernelReport(this.deps.registry, this.deps.timers.nowMs()));
         return;
     }
   }
@@ -250,82 +287,106 @@ export class LegacyAdapter implements LegacyConnectionHandler {
       null,
       `${error.code}: ${error.message} (legacy connection ${connection.id}, stream offset ${error.streamOffset})`,
     );
-    this.deps.log.warn({ legacyConnection: connection.id, code: error.code }, error.message);
   }
 
-  failed(connection: LegacyConnection, error: LegacyProtocolError): void {
-    if (this.deps.counters !== undefined) this.deps.counters.protocolErrors++;
+  quarantined(connection: LegacyConnection, error: LegacyProtocolError): void {
+    this.stats.quarantines++;
     this.deps.anomalies.record(
-      "PROTOCOL_ERROR",
+      "LEGACY_QUARANTINE",
       this.subjectOf(connection),
       null,
       `${error.code}: ${error.message} (legacy connection ${connection.id}, stream offset ${error.streamOffset})`,
     );
+    const state = this.connections.get(connection);
+    if (state === undefined || state.quarantineLogged) return;
+    state.quarantineLogged = true;
     this.deps.log.warn(
-      { legacyConnection: connection.id, code: error.code },
-      `closing legacy connection: ${error.message}`,
+      { legacyConnection: connection.id, code: error.code, streamOffset: error.streamOffset },
+      `legacy connection lost the frame grid: ${error.message} (logged once per connection; every ` +
+        "episode counts as a LEGACY_QUARANTINE anomaly)",
+    );
+  }
+
+  truncated(connection: LegacyConnection, error: LegacyProtocolError): void {
+    this.badFrame(connection, error);
+  }
+
+  overBudget(connection: LegacyConnection, unsentBytes: number): void {
+    this.stats.budgetClosures++;
+    if (this.deps.counters !== undefined) this.deps.counters.budgetClosures++;
+    this.deps.log.warn(
+      { legacyConnection: connection.id, unsentBytes, maxReplyBytes: this.options.maxReplyBytes },
+      "closing a legacy connection that does not read its replies",
     );
   }
 
   closed(connection: LegacyConnection): void {
-    const bindings = this.connections.get(connection);
-    if (bindings === undefined) return;
+    const state = this.connections.get(connection);
+    if (state === undefined) return;
     this.connections.delete(connection);
     if (this.deps.counters !== undefined) this.deps.counters.open--;
-    for (const binding of bindings.values()) {
+    for (const binding of state.bindings.values()) {
       if (!binding.session.isReleased) this.deps.sessions.detach(binding.session, binding.peer);
     }
   }
 
-  /**
-   * Checks what every frame that names a buffer needs: a device legacy clients may use, an id below
-   * 2^53 and, for allocations, a size in (0, 100 GiB] as the original checked.
-   */
-  private validTarget(m: LegacyMessage, allocation: boolean): boolean {
-    const name = LEGACY_MESSAGE_TYPE_NAMES[m.type];
-    if (!this.devices.accepts(m.deviceId)) {
-      this.anomaly(
-        "INVALID_DEVICE_ID",
-        m,
-        `${name} names device ${m.deviceId}, which is not configured for legacy clients`,
+  /** Past the connection cap: closed before anything is read (a tt-metal client then dies of SIGPIPE). */
+  private refuse(socket: Socket): void {
+    this.stats.refusedConnections++;
+    socket.on("error", () => {});
+    socket.destroy();
+    const refused = this.stats.refusedConnections;
+    // One line per power of two of refusals: a flood of connections cannot flood the log.
+    if ((refused & (refused - 1)) === 0) {
+      this.deps.log.warn(
+        { open: this.connections.size, refused },
+        `legacy connection refused: ${this.options.maxConnections} are open (--legacy-max-connections)`,
       );
-      return false;
     }
-    if (m.bufferId < 0) {
-      this.anomaly("INVALID_BUFFER_ID", m, `${name} with a buffer id >= 2^53`);
-      return false;
-    }
-    if (allocation && (m.sizeBytes <= 0 || m.sizeBytes > MAX_LEGACY_SIZE_BYTES)) {
-      const size = m.sizeBytes < 0 ? ">= 2^53" : String(m.sizeBytes);
-      this.anomaly("INVALID_SIZE", m, `${name} of ${size} bytes (valid: 1 byte .. 100 GiB)`);
-      return false;
-    }
-    if (m.processId <= 0) {
-      this.anomaly("INVALID_PID", m, `${name} with process_id ${m.processId}`);
-      return false;
-    }
-    return true;
   }
 
-  /** The legacy process for the frame's pid on this connection: its session is opened on first sight. */
-  private process(connection: LegacyConnection, m: LegacyMessage): LegacyProcess | undefined {
-    const bindings = this.connections.get(connection);
-    if (bindings === undefined) return undefined;
-    let binding = bindings.get(m.processId);
+  private print(connection: LegacyConnection, report: string, lines: string[]): void {
+    this.stdout.write(`${lines.join("\n")}\n`);
+    this.deps.log.info(
+      { legacyConnection: connection.id, report, lines: lines.length },
+      `legacy ${report} report printed to stdout`,
+    );
+  }
+
+  /**
+   * The legacy process a memory frame changes, after the checks every such frame needs: a plausible
+   * pid that is the connection's own (or one of its threads), a device legacy clients may use, an id
+   * below 2^53 and, for allocations, a size in (0, 100 GiB] as the original checked. Its session is
+   * opened on first sight.
+   */
+  private process(
+    connection: LegacyConnection,
+    m: LegacyMessage,
+    allocation: boolean,
+  ): LegacyProcess | undefined {
+    const state = this.connections.get(connection);
+    if (state === undefined) return undefined;
+    const name = LEGACY_MESSAGE_TYPE_NAMES[m.type];
+    if (!plausiblePid(m.processId)) {
+      this.anomaly("INVALID_PID", m, `${name} with process_id ${m.processId} (valid: 1..4194304)`);
+      return undefined;
+    }
+    const identity = connection.identity;
+    const pid = identity.sessionPid(m.processId);
+    if (pid === PID_MISMATCH) {
+      this.anomaly(
+        "LEGACY_PID_MISMATCH",
+        m,
+        `${name} names process_id ${m.processId}, but legacy connection ${connection.id} belongs to ` +
+          `pid ${identity.peer?.pid} (not one of its threads); ignored`,
+      );
+      return undefined;
+    }
+    if (!this.validTarget(m, name, allocation)) return undefined;
+    let binding = state.bindings.get(pid);
     if (binding === undefined || binding.session.isReleased) {
-      if (!this.liveness.isAlive(m.processId, 0)) {
-        // The reaper would release such a session at once (and close this connection with it): a pid
-        // from another PID namespace, a made-up one, or frames read after their process exited.
-        this.anomaly(
-          "INVALID_PID",
-          m,
-          `${LEGACY_MESSAGE_TYPE_NAMES[m.type]} from process_id ${m.processId}, which is not a running process visible to the server`,
-        );
-        return undefined;
-      }
-      binding = this.bind(connection, m.processId);
+      binding = this.bind(connection, state, pid);
       if (binding === undefined) return undefined;
-      bindings.set(m.processId, binding);
     }
     const session = binding.session;
     let process = this.processes.get(session);
@@ -342,14 +403,51 @@ export class LegacyAdapter implements LegacyConnectionHandler {
     return process;
   }
 
-  private bind(connection: LegacyConnection, pid: number): Binding | undefined {
-    const { startTicks, name } = this.identify(pid);
+  private validTarget(m: LegacyMessage, name: string | undefined, allocation: boolean): boolean {
+    if (!this.devices.accepts(m.deviceId)) {
+      this.anomaly(
+        "INVALID_DEVICE_ID",
+        m,
+        `${name} names device ${m.deviceId}: not configured or discovered, and not learnable ` +
+          `(ids 0..${LEGACY_MAX_DEVICE_ID}, at most ${MAX_LEARNED_DEVICES} learned from traffic)`,
+      );
+      return false;
+    }
+    if (m.bufferId < 0) {
+      this.anomaly("INVALID_BUFFER_ID", m, `${name} with a buffer id >= 2^53`);
+      return false;
+    }
+    if (allocation && (m.sizeBytes <= 0 || m.sizeBytes > MAX_LEGACY_SIZE_BYTES)) {
+      const size = m.sizeBytes < 0 ? ">= 2^53" : String(m.sizeBytes);
+      this.anomaly("INVALID_SIZE", m, `${name} of ${size} bytes (valid: 1 byte .. 100 GiB)`);
+      return false;
+    }
+    if (m.type === LegacyMessageType.ALLOC && m.bufferType > LEGACY_MAX_BUFFER_TYPE) {
+      this.anomaly("INVALID_BUFFER_TYPE", m, `ALLOC with buffer_type ${m.bufferType} (valid: 0..4)`);
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Opens (or joins) the session of `pid` for this connection. With peer credentials the start time is
+   * the one read at accept, so a process that exited since keeps its identity; without, it is read now.
+   */
+  private bind(connection: LegacyConnection, state: ConnectionState, pid: number): Binding | undefined {
+    const { startTicks: readNow, name } = this.identify(pid);
+    const peerCredentials = connection.identity.peer;
+    const startTicks =
+      peerCredentials !== undefined && peerCredentials.pid === pid ? peerCredentials.startTicks : readNow;
     const peer: SessionPeer = {
       id: nextPeerId--,
       requestResync: () => {
         // The original protocol cannot resend state: nothing to ask for.
       },
-      close: () => connection.close(),
+      // The session was released (process gone, superseded, shutdown): the connection stays open (closing
+      // it would SIGPIPE whoever still writes to it); a later frame opens a new session.
+      close: () => {
+        if (state.bindings.get(pid)?.peer === peer) state.bindings.delete(pid);
+      },
     };
     try {
       const session = this.deps.sessions.attach(
@@ -367,7 +465,9 @@ export class LegacyAdapter implements LegacyConnectionHandler {
         { legacyConnection: connection.id, clientPid: pid, sessionId: session.sessionId },
         "legacy process attached",
       );
-      return { session, peer };
+      const binding = { session, peer };
+      state.bindings.set(pid, binding);
+      return binding;
     } catch (error) {
       this.deps.log.warn(
         { legacyConnection: connection.id, clientPid: pid, err: error },
@@ -382,8 +482,9 @@ export class LegacyAdapter implements LegacyConnectionHandler {
   }
 
   private subjectOf(connection: LegacyConnection): AnomalySubject {
-    const bindings = this.connections.get(connection);
-    if (bindings !== undefined) for (const b of bindings.values()) return b.session.account;
-    return NO_SESSION;
+    const state = this.connections.get(connection);
+    if (state !== undefined) for (const b of state.bindings.values()) return b.session.account;
+    const peer = connection.identity.peer;
+    return peer !== undefined && peer.pid > 0 ? { sessionId: "", pid: peer.pid } : NO_SESSION;
   }
 }
