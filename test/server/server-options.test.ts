@@ -174,6 +174,7 @@ test("defaults fill every option left out", () => {
       verbose: false,
       logger: undefined,
       legacy: undefined,
+      stdout: undefined,
       liveness: undefined,
       timers: systemTimers,
     },
