@@ -138,3 +138,23 @@ test("without peer credentials the frame's pid is taken as it is (plausibility c
   assert.equal(anomalies.byKind["LEGACY_PID_MISMATCH"], undefined);
   c.close();
 });
+
+test("a peer the kernel names as pid 0 (outside the server's pid namespace): no frame can be attributed", async (t) => {
+  const outsider = {
+    available: true,
+    unavailableReason: undefined,
+    of: () => ({ pid: 0, uid: 1000, gid: 1000, startTicks: 0 }),
+  };
+  const server = await startLegacyServer({ frame: 144 }, { peerCredentials: outsider });
+  t.after(() => server.stop());
+  const c = await server.connectLegacy();
+  await c.write(
+    request(144, { type: TYPE.ALLOC, deviceId: 0, size: 4096, bufferType: 0, pid: 777, bufferId: 1 }),
+  );
+  await c.write(request(144, { type: TYPE.QUERY, deviceId: 0, size: 0, bufferType: 0, pid: 0, bufferId: 0 }));
+  assert.equal(u64(await c.read(144), RESPONSE_OFFSETS[144].dram), 0n, "queries still answered");
+  const anomalies = await server.anomalies();
+  assert.equal(anomalies.byKind["LEGACY_PID_MISMATCH"], 1);
+  assert.match(anomalies.recent[0]!.detail, /the kernel named no process/);
+  c.close();
+});

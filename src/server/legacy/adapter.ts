@@ -173,8 +173,10 @@ export class LegacyAdapter implements LegacyConnectionHandler {
       this.refuse(socket);
       return;
     }
+    const credentials = this.deps.peerCredentials;
     const identity = new LegacyConnectionIdentity(
-      this.deps.peerCredentials.of(socket),
+      credentials.of(socket),
+      credentials.available,
       this.deps.threadGroupOf,
     );
     const connection = new LegacyConnection(
@@ -374,11 +376,15 @@ export class LegacyAdapter implements LegacyConnectionHandler {
     const identity = connection.identity;
     const pid = identity.sessionPid(m.processId);
     if (pid === PID_MISMATCH) {
+      const owner = identity.peerPid;
       this.anomaly(
         "LEGACY_PID_MISMATCH",
         m,
-        `${name} names process_id ${m.processId}, but legacy connection ${connection.id} belongs to ` +
-          `pid ${identity.peer?.pid} (not one of its threads); ignored`,
+        owner === undefined
+          ? `${name} names process_id ${m.processId}, but the kernel named no process for legacy ` +
+              `connection ${connection.id} (a peer outside the server's pid namespace?); ignored`
+          : `${name} names process_id ${m.processId}, but legacy connection ${connection.id} belongs to ` +
+              `pid ${owner} (not one of its threads); ignored`,
       );
       return undefined;
     }
@@ -484,7 +490,7 @@ export class LegacyAdapter implements LegacyConnectionHandler {
   private subjectOf(connection: LegacyConnection): AnomalySubject {
     const state = this.connections.get(connection);
     if (state !== undefined) for (const b of state.bindings.values()) return b.session.account;
-    const peer = connection.identity.peer;
-    return peer !== undefined && peer.pid > 0 ? { sessionId: "", pid: peer.pid } : NO_SESSION;
+    const pid = connection.identity.peerPid;
+    return pid !== undefined ? { sessionId: "", pid } : NO_SESSION;
   }
 }

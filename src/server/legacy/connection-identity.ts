@@ -36,20 +36,24 @@ export const PID_MISMATCH = -1;
  * another process's buffers by naming its pid.
  *
  * Without peer credentials (the addon cannot load) the frame's own process_id is taken as it is,
- * checked for plausibility only: a known gap (docs/SECURITY.md).
+ * checked for plausibility only: a known gap (docs/SECURITY.md). Where the server has peer credentials
+ * but the kernel names no process for this connection (pid 0: a peer outside the server's pid
+ * namespace, whose pids mean nothing here), no frame can be attributed: every one is a mismatch.
  */
 export class LegacyConnectionIdentity {
   private readonly threadGroups = new Map<number, number | undefined>();
 
   constructor(
-    /** The kernel's word at accept; undefined when the server cannot know. */
+    /** The kernel's word at accept; undefined when the server cannot know (or could not read it). */
     readonly peer: PeerCredentials | undefined,
+    /** Whether the server has peer credentials at all (PeerCredentialSource.available). */
+    private readonly credentialsAvailable: boolean,
     private readonly threadGroupOf: ThreadGroupOf = procThreadGroup,
   ) {}
 
-  /** True when frames are attributed by the kernel's word (peer credentials available and readable). */
-  get verified(): boolean {
-    return this.peer !== undefined && this.peer.pid > 0;
+  /** The pid the kernel named for this connection, or undefined. */
+  get peerPid(): number | undefined {
+    return this.peer !== undefined && this.peer.pid > 0 ? this.peer.pid : undefined;
   }
 
   /**
@@ -58,7 +62,8 @@ export class LegacyConnectionIdentity {
    */
   sessionPid(processId: number): number {
     const peer = this.peer;
-    if (peer === undefined || peer.pid <= 0) return processId;
+    if (!this.credentialsAvailable) return processId;
+    if (peer === undefined || peer.pid <= 0) return PID_MISMATCH;
     if (processId === peer.pid) return peer.pid;
     let group: number | undefined;
     if (this.threadGroups.has(processId)) {
