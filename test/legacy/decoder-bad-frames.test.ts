@@ -98,6 +98,20 @@ for (const frameBytes of [72, 112, 144] as const) {
     });
   }
 
+  test(`${frameBytes}: a frame between two runs of garbage is found`, () => {
+    const rec = recording();
+    const d = new LegacyFrameDecoder({ frame: frameBytes }, rec);
+    const garbage = new Uint8Array(50).fill(0xee);
+    const frames = [alloc(1), alloc(2), alloc(3)].map((r) => request(frameBytes, r));
+    d.push(concat([frames[0]!, garbage, frames[1]!, garbage, frames[2]!]));
+    d.end();
+    assert.deepEqual(
+      rec.messages.map((m) => m.bufferId),
+      [alloc(1).bufferId, alloc(2).bufferId, alloc(3).bufferId],
+    );
+    assert.equal(rec.quarantines.length, 2);
+  });
+
   test(`${frameBytes}: a quarantine's last plausible frame is decoded when the peer goes idle`, () => {
     const rec = recording();
     const d = new LegacyFrameDecoder({ frame: frameBytes }, rec);

@@ -6,9 +6,9 @@ import { LEGACY_RESPONSE_FIELDS_OFFSET, type LegacyFrameBytes } from "./layout.j
  * where decoding resumes (docs/PROTOCOL.md L4).
  *
  * A position p is plausible when the frame-sized window at p passes the decoder's checks (type byte
- * 1..12, pad bytes 1..3 and 17..19 zero, bytes 40..end zero) *and* the byte right after the window is a
- * type byte 1..12 (the next frame's start), or the peer has gone idle or ended the stream with the
- * window as its last bytes.
+ * 1..12, pad bytes 1..3 and 17..19 zero, bytes 40..end zero) *and* the byte right after the window is
+ * non-zero (the next frame's type byte, or more garbage), or the peer has gone idle or ended the stream
+ * with the window as its last bytes.
  *
  * Why that finds the real grid: in a stream of valid request frames the only plausible positions are
  * on the grid. A window starting d bytes into a frame (0 < d < F) either starts inside that frame's
@@ -20,7 +20,9 @@ import { LEGACY_RESPONSE_FIELDS_OFFSET, type LegacyFrameBytes } from "./layout.j
  * The look-ahead byte guards the one place where a window can reach into valid frames from garbage: a
  * window starting j < 40 bytes before a real frame passes the checks if that frame's bytes 40 - j..39
  * are zero (a FREE carries no timestamp), but its look-ahead byte then falls at offset F - j of the real
- * frame, in its zeroed response fields, so it is refused (for F >= 112; for 72, j <= 32).
+ * frame, in its zeroed response fields, so it is refused (for F >= 112; for 72, j <= 32). A real frame
+ * is followed by a non-zero byte: the next frame's type, or garbage (a frame between two runs of
+ * garbage is found too, unless the second run starts with a zero byte).
  *
  * Bounded: holds at most two frames' worth of bytes (one window and its look-ahead byte, compacted
  * every F bytes), and each byte costs O(1): the response-fields check is "the last non-zero byte before
@@ -107,7 +109,7 @@ export class FrameBoundarySearch {
     this.buffer[index] = byte;
     // The window ending just before this byte, with this byte as its look-ahead.
     const candidate = index - this.frame;
-    if (candidate >= 0 && isMessageType(byte) && this.plausible(candidate, index)) {
+    if (candidate >= 0 && byte !== 0 && this.plausible(candidate, index)) {
       this.foundAt = candidate;
     }
     if (byte !== 0) this.lastNonZero = index;

@@ -159,8 +159,10 @@ export class LegacyAdapter implements LegacyConnectionHandler {
   /** Stops listening and closes every legacy connection. */
   async close(): Promise<void> {
     this.stopped = true;
-    await this.listener?.close();
+    // The listener's close completes once its connections are gone: close them, then wait.
+    const listening = this.listener?.close();
     for (const connection of [...this.connections.keys()]) connection.close();
+    await listening;
   }
 
   /** Takes a socket from the listener (exposed so a test can hand it any duplex socket). */
