@@ -3,40 +3,27 @@ import type { Writable } from "node:stream";
 import type { Logger } from "pino";
 import { encodeLegacyDeviceInfoResponse, encodeLegacyResponse } from "../../protocol/legacy/encoder.js";
 import type { LegacyProtocolError } from "../../protocol/legacy/errors.js";
-import {
-  LEGACY_DEVICE_COUNT_QUERY,
-  LEGACY_MAX_BUFFER_TYPE,
-  LEGACY_MESSAGE_TYPE_NAMES,
-  LegacyMessageType,
-} from "../../protocol/legacy/layout.js";
+import { LEGACY_DEVICE_COUNT_QUERY, LegacyMessageType } from "../../protocol/legacy/layout.js";
 import type { LegacyMessage } from "../../protocol/legacy/message.js";
 import { MemoryType } from "../../protocol/memory-type.js";
-import type { AnomalyKind } from "../anomaly-kind.js";
-import { type AnomalyLog, type AnomalySubject, NO_SESSION } from "../anomaly-log.js";
+import { type AnomalyLog, NO_SESSION } from "../anomaly-log.js";
 import type { ConnectionCounters } from "../connection.js";
 import type { DeviceCatalog } from "../device-catalog.js";
 import { listenUnixSocket, type UnixListener } from "../listener.js";
 import type { PeerCredentialSource } from "../peer-credentials.js";
 import type { Registry } from "../registry.js";
-import type { Session, SessionPeer } from "../session.js";
+import type { Session } from "../session.js";
 import type { SessionTable } from "../session-table.js";
 import type { TimerScheduler } from "../timers.js";
 import { LegacyConnection, type LegacyConnectionHandler } from "./connection.js";
-import {
-  LegacyConnectionIdentity,
-  PID_MISMATCH,
-  plausiblePid,
-  type ThreadGroupOf,
-} from "./connection-identity.js";
+import { LegacyConnectionIdentity, type ThreadGroupOf } from "./connection-identity.js";
 import { legacyDeviceCounters } from "./counters.js";
-import { type DiscoverLegacyDevices, LegacyDeviceTable, MAX_LEARNED_DEVICES } from "./device-table.js";
-import { LegacyKeySpace, LegacyProcess, LegacyStats } from "./legacy-process.js";
-import { LEGACY_MAX_DEVICE_ID, type LegacyOptions } from "./options.js";
-import { type IdentifyProcess, legacySessionId, procIdentity } from "./process-identity.js";
+import { type DiscoverLegacyDevices, LegacyDeviceTable } from "./device-table.js";
+import { LegacyKeySpace, type LegacyProcess, LegacyStats } from "./legacy-process.js";
+import { LegacySessions } from "./legacy-sessions.js";
+import type { LegacyOptions } from "./options.js";
+import { type IdentifyProcess, procIdentity } from "./process-identity.js";
 import { kernelReport, remainingReport } from "./reports.js";
-
-/** The original server's sanity bound on an allocation size: 100 GiB. */
-const MAX_LEGACY_SIZE_BYTES = 100 * 1024 * 1024 * 1024;
 
 export interface LegacyAdapterDeps {
   sessions: SessionTable;
@@ -62,21 +49,6 @@ export interface LegacyAdapterDeps {
   discoveredDevices?: DiscoverLegacyDevices;
 }
 
-/** One legacy process as seen through one connection. */
-interface Binding {
-  session: Session;
-  peer: SessionPeer;
-}
-
-interface ConnectionState {
-  /** Sessions this connection reports for, by pid (one with peer credentials). */
-  bindings: Map<number, Binding>;
-  /** Whether this connection's first quarantine was logged (one line per connection). */
-  quarantineLogged: boolean;
-}
-
-let nextPeerId = -1;
-
 /**
  * Serves the original tt-metal allocation protocol (`--legacy-socket`): a drop-in replacement for
  * `allocation_server_poc`. The process at the other end of a connection (the kernel's word, read at
@@ -90,9 +62,9 @@ export class LegacyAdapter implements LegacyConnectionHandler {
   readonly stats = new LegacyStats();
   readonly devices: LegacyDeviceTable;
   private listener: UnixListener | undefined;
-  private readonly connections = new Map<LegacyConnection, ConnectionState>();
-  private readonly processes = new WeakMap<Session, LegacyProcess>();
-  private readonly identify: IdentifyProcess;
+  /** Open connections; true once the connection's first quarantine was logged (one line each). */
+  private readonly connections = new Map<LegacyConnection, boolean>();
+  private readonly memory: LegacySessions;
   private readonly stdout: Writable;
   private stopped = false;
 
@@ -100,7 +72,6 @@ export class LegacyAdapter implements LegacyConnectionHandler {
     private readonly options: LegacyOptions,
     private readonly deps: LegacyAdapterDeps,
   ) {
-    this.identify = deps.identify ?? procIdentity;
     this.stdout = deps.stdout ?? process.stdout;
     const describe = (descriptor: Parameters<DeviceCatalog["describe"]>[0]) => {
       deps.catalog.describe(descriptor, NO_SESSION);
@@ -114,11 +85,16 @@ export class LegacyAdapter implements LegacyConnectionHandler {
     );
     // Configured devices appear in the summary (with capacities) before any legacy client connects.
     for (const descriptor of this.devices.descriptors()) describe(descriptor);
-    deps.sessions.listen({
-      released: (session) => {
-        this.processes.get(session)?.release();
-        this.processes.delete(session);
-      },
+    this.memory = new LegacySessions({
+      sessions: deps.sessions,
+      anomalies: deps.anomalies,
+      timers: deps.timers,
+      log: deps.log,
+      identify: deps.identify ?? procIdentity,
+      devices: this.devices,
+      stats: this.stats,
+      reorderWindowMs: options.reorderWindowMs,
+      maxHeldFrees: options.maxHeldFrees,
     });
   }
 
@@ -153,7 +129,7 @@ export class LegacyAdapter implements LegacyConnectionHandler {
 
   /** The legacy process state of a session (tests, reports); undefined for native sessions. */
   processOf(session: Session): LegacyProcess | undefined {
-    return this.processes.get(session);
+    return this.memory.processOf(session);
   }
 
   /** Stops listening and closes every legacy connection. */
@@ -193,7 +169,8 @@ export class LegacyAdapter implements LegacyConnectionHandler {
       this,
       this.deps.log,
     );
-    this.connections.set(connection, { bindings: new Map(), quarantineLogged: false });
+    this.connections.set(connection, false);
+    this.memory.opened(connection);
     if (this.deps.counters !== undefined) {
       this.deps.counters.open++;
       this.deps.counters.accepted++;
@@ -204,50 +181,32 @@ export class LegacyAdapter implements LegacyConnectionHandler {
     switch (m.type) {
       case LegacyMessageType.ALLOC:
         // Buffer type 0..4 is tt-metal's BufferType, numbered as our MemoryType.
-        this.process(connection, m, true)?.allocate(
-          LegacyKeySpace.BUFFER,
-          m.deviceId,
-          m.bufferId,
-          m.bufferType,
-          m.sizeBytes,
-        );
+        this.memory
+          .processFor(connection, m, true)
+          ?.allocate(LegacyKeySpace.BUFFER, m.deviceId, m.bufferId, m.bufferType, m.sizeBytes);
         return;
       case LegacyMessageType.FREE:
-        this.process(connection, m, false)?.free(LegacyKeySpace.BUFFER, m.deviceId, m.bufferId, -1);
+        this.memory.processFor(connection, m, false)?.free(LegacyKeySpace.BUFFER, m.deviceId, m.bufferId, -1);
         return;
       case LegacyMessageType.CB_ALLOC:
-        this.process(connection, m, true)?.allocate(
-          LegacyKeySpace.CB,
-          m.deviceId,
-          m.bufferId,
-          MemoryType.CB,
-          m.sizeBytes,
-        );
+        this.memory
+          .processFor(connection, m, true)
+          ?.allocate(LegacyKeySpace.CB, m.deviceId, m.bufferId, MemoryType.CB, m.sizeBytes);
         return;
       case LegacyMessageType.CB_FREE:
-        this.process(connection, m, false)?.free(
-          LegacyKeySpace.CB,
-          m.deviceId,
-          m.bufferId,
-          m.sizeBytes > 0 ? m.sizeBytes : -1,
-        );
+        this.memory
+          .processFor(connection, m, false)
+          ?.free(LegacyKeySpace.CB, m.deviceId, m.bufferId, m.sizeBytes > 0 ? m.sizeBytes : -1);
         return;
       case LegacyMessageType.KERNEL_LOAD:
-        this.process(connection, m, true)?.allocate(
-          LegacyKeySpace.KERNEL,
-          m.deviceId,
-          m.bufferId,
-          MemoryType.KERNEL,
-          m.sizeBytes,
-        );
+        this.memory
+          .processFor(connection, m, true)
+          ?.allocate(LegacyKeySpace.KERNEL, m.deviceId, m.bufferId, MemoryType.KERNEL, m.sizeBytes);
         return;
       case LegacyMessageType.KERNEL_UNLOAD:
-        this.process(connection, m, false)?.free(
-          LegacyKeySpace.KERNEL,
-          m.deviceId,
-          m.bufferId,
-          m.sizeBytes > 0 ? m.sizeBytes : -1,
-        );
+        this.memory
+          .processFor(connection, m, false)
+          ?.free(LegacyKeySpace.KERNEL, m.deviceId, m.bufferId, m.sizeBytes > 0 ? m.sizeBytes : -1);
         return;
       case LegacyMessageType.QUERY:
         // A monitor's query makes its device known too (DEVICE_INFO_QUERY(-1) counts it).
@@ -287,7 +246,7 @@ export class LegacyAdapter implements LegacyConnectionHandler {
   badFrame(connection: LegacyConnection, error: LegacyProtocolError): void {
     this.deps.anomalies.record(
       "LEGACY_BAD_FRAME",
-      this.subjectOf(connection),
+      this.memory.subjectOf(connection),
       null,
       `${error.code}: ${error.message} (legacy connection ${connection.id}, stream offset ${error.streamOffset})`,
     );
@@ -297,13 +256,12 @@ export class LegacyAdapter implements LegacyConnectionHandler {
     this.stats.quarantines++;
     this.deps.anomalies.record(
       "LEGACY_QUARANTINE",
-      this.subjectOf(connection),
+      this.memory.subjectOf(connection),
       null,
       `${error.code}: ${error.message} (legacy connection ${connection.id}, stream offset ${error.streamOffset})`,
     );
-    const state = this.connections.get(connection);
-    if (state === undefined || state.quarantineLogged) return;
-    state.quarantineLogged = true;
+    if (this.connections.get(connection) !== false) return;
+    this.connections.set(connection, true);
     this.deps.log.warn(
       { legacyConnection: connection.id, code: error.code, streamOffset: error.streamOffset },
       `legacy connection lost the frame grid: ${error.message} (logged once per connection; every ` +
@@ -325,13 +283,9 @@ export class LegacyAdapter implements LegacyConnectionHandler {
   }
 
   closed(connection: LegacyConnection): void {
-    const state = this.connections.get(connection);
-    if (state === undefined) return;
-    this.connections.delete(connection);
+    if (!this.connections.delete(connection)) return;
     if (this.deps.counters !== undefined) this.deps.counters.open--;
-    for (const binding of state.bindings.values()) {
-      if (!binding.session.isReleased) this.deps.sessions.detach(binding.session, binding.peer);
-    }
+    this.memory.closed(connection);
   }
 
   /** Past the connection cap: closed before anything is read (a tt-metal client then dies of SIGPIPE). */
@@ -355,144 +309,5 @@ export class LegacyAdapter implements LegacyConnectionHandler {
       { legacyConnection: connection.id, report, lines: lines.length },
       `legacy ${report} report printed to stdout`,
     );
-  }
-
-  /**
-   * The legacy process a memory frame changes, after the checks every such frame needs: a plausible
-   * pid that is the connection's own (or one of its threads), a device legacy clients may use, an id
-   * below 2^53 and, for allocations, a size in (0, 100 GiB] as the original checked. Its session is
-   * opened on first sight.
-   */
-  private process(
-    connection: LegacyConnection,
-    m: LegacyMessage,
-    allocation: boolean,
-  ): LegacyProcess | undefined {
-    const state = this.connections.get(connection);
-    if (state === undefined) return undefined;
-    const name = LEGACY_MESSAGE_TYPE_NAMES[m.type];
-    if (!plausiblePid(m.processId)) {
-      this.anomaly("INVALID_PID", m, `${name} with process_id ${m.processId} (valid: 1..4194304)`);
-      return undefined;
-    }
-    const identity = connection.identity;
-    const pid = identity.sessionPid(m.processId);
-    if (pid === PID_MISMATCH) {
-      const owner = identity.peerPid;
-      this.anomaly(
-        "LEGACY_PID_MISMATCH",
-        m,
-        owner === undefined
-          ? `${name} names process_id ${m.processId}, but the kernel named no process for legacy ` +
-              `connection ${connection.id} (a peer outside the server's pid namespace?); ignored`
-          : `${name} names process_id ${m.processId}, but legacy connection ${connection.id} belongs to ` +
-              `pid ${owner} (not one of its threads); ignored`,
-      );
-      return undefined;
-    }
-    if (!this.validTarget(m, name, allocation)) return undefined;
-    let binding = state.bindings.get(pid);
-    if (binding === undefined || binding.session.isReleased) {
-      binding = this.bind(connection, state, pid);
-      if (binding === undefined) return undefined;
-    }
-    const session = binding.session;
-    let process = this.processes.get(session);
-    if (process === undefined) {
-      process = new LegacyProcess(session, {
-        anomalies: this.deps.anomalies,
-        timers: this.deps.timers,
-        stats: this.stats,
-        reorderWindowMs: this.options.reorderWindowMs,
-        maxHeldFrees: this.options.maxHeldFrees,
-      });
-      this.processes.set(session, process);
-    }
-    return process;
-  }
-
-  private validTarget(m: LegacyMessage, name: string | undefined, allocation: boolean): boolean {
-    if (!this.devices.accepts(m.deviceId)) {
-      this.anomaly(
-        "INVALID_DEVICE_ID",
-        m,
-        `${name} names device ${m.deviceId}: not configured or discovered, and not learnable ` +
-          `(ids 0..${LEGACY_MAX_DEVICE_ID}, at most ${MAX_LEARNED_DEVICES} learned from traffic)`,
-      );
-      return false;
-    }
-    if (m.bufferId < 0) {
-      this.anomaly("INVALID_BUFFER_ID", m, `${name} with a buffer id >= 2^53`);
-      return false;
-    }
-    if (allocation && (m.sizeBytes <= 0 || m.sizeBytes > MAX_LEGACY_SIZE_BYTES)) {
-      const size = m.sizeBytes < 0 ? ">= 2^53" : String(m.sizeBytes);
-      this.anomaly("INVALID_SIZE", m, `${name} of ${size} bytes (valid: 1 byte .. 100 GiB)`);
-      return false;
-    }
-    if (m.type === LegacyMessageType.ALLOC && m.bufferType > LEGACY_MAX_BUFFER_TYPE) {
-      this.anomaly("INVALID_BUFFER_TYPE", m, `ALLOC with buffer_type ${m.bufferType} (valid: 0..4)`);
-      return false;
-    }
-    return true;
-  }
-
-  /**
-   * Opens (or joins) the session of `pid` for this connection. With peer credentials the start time is
-   * the one read at accept, so a process that exited since keeps its identity; without, it is read now.
-   */
-  private bind(connection: LegacyConnection, state: ConnectionState, pid: number): Binding | undefined {
-    const { startTicks: readNow, name } = this.identify(pid);
-    const peerCredentials = connection.identity.peer;
-    const startTicks =
-      peerCredentials !== undefined && peerCredentials.pid === pid ? peerCredentials.startTicks : readNow;
-    const peer: SessionPeer = {
-      id: nextPeerId--,
-      requestResync: () => {
-        // The original protocol cannot resend state: nothing to ask for.
-      },
-      // The session was released (process gone, superseded, shutdown): the connection stays open (closing
-      // it would SIGPIPE whoever still writes to it); a later frame opens a new session.
-      close: () => {
-        if (state.bindings.get(pid)?.peer === peer) state.bindings.delete(pid);
-      },
-    };
-    try {
-      const session = this.deps.sessions.attach(
-        {
-          sessionId: legacySessionId(pid, startTicks),
-          pid,
-          processStartTicks: startTicks,
-          processName: name,
-          source: "legacy",
-        },
-        [],
-        peer,
-      );
-      this.deps.log.debug(
-        { legacyConnection: connection.id, clientPid: pid, sessionId: session.sessionId },
-        "legacy process attached",
-      );
-      const binding = { session, peer };
-      state.bindings.set(pid, binding);
-      return binding;
-    } catch (error) {
-      this.deps.log.warn(
-        { legacyConnection: connection.id, clientPid: pid, err: error },
-        "legacy process refused",
-      );
-      return undefined;
-    }
-  }
-
-  private anomaly(kind: AnomalyKind, m: LegacyMessage, detail: string): void {
-    this.deps.anomalies.record(kind, { sessionId: "", pid: m.processId }, m.deviceId, detail);
-  }
-
-  private subjectOf(connection: LegacyConnection): AnomalySubject {
-    const state = this.connections.get(connection);
-    if (state !== undefined) for (const b of state.bindings.values()) return b.session.account;
-    const pid = connection.identity.peerPid;
-    return pid !== undefined ? { sessionId: "", pid } : NO_SESSION;
   }
 }
