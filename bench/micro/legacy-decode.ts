@@ -55,7 +55,11 @@ export const legacyDecode: Benchmark = {
             onBadFrame(error) {
               throw error;
             },
-            onFatal(error) {
+            onQuarantine(error) {
+              throw error;
+            },
+            onResync() {},
+            onTruncated(error) {
               throw error;
             },
           },

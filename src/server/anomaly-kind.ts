@@ -53,13 +53,23 @@ export const AnomalyKind = {
   INVALID_BUFFER_TYPE: "INVALID_BUFFER_TYPE",
   /** Legacy frame with its buffer id out of range; the frame was ignored. */
   INVALID_BUFFER_ID: "INVALID_BUFFER_ID",
-  /** Legacy frame with its pid out of range; the frame was ignored. */
+  /** Legacy frame with its pid out of range (not 1..4194304); the frame was ignored. */
   INVALID_PID: "INVALID_PID",
   /**
-   * A legacy frame skipped whole (unknown or server-to-client type); the connection is closed after a
-   * bounded number of them.
+   * A legacy frame on the frame grid skipped whole (unknown or server-to-client type), or cut off by
+   * the end of the stream; the connection continues.
    */
   LEGACY_BAD_FRAME: "LEGACY_BAD_FRAME",
+  /**
+   * A legacy connection lost the frame grid (garbage, a partial write, another layout): bytes were
+   * discarded until a plausible frame boundary and decoding resumed there. One per episode.
+   */
+  LEGACY_QUARANTINE: "LEGACY_QUARANTINE",
+  /**
+   * A legacy memory frame naming a process_id that is neither the connection's own process (the
+   * kernel's word) nor one of its threads; the frame was ignored.
+   */
+  LEGACY_PID_MISMATCH: "LEGACY_PID_MISMATCH",
   /** A FREE held by the reorder window met a late ALLOC of the same key; both dropped. */
   REORDERED_FREE: "REORDERED_FREE",
 } as const;

@@ -1,3 +1,4 @@
+import type { Writable } from "node:stream";
 import type { Logger } from "pino";
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/frames.js";
 import { MIN_MAX_FRAME_BYTES } from "../protocol/layout.js";
@@ -122,6 +123,8 @@ export interface ServerOptions {
   ttShm?: TtShmOptions | false;
   /** Show this host's Tenstorrent cards and their holders (src/server/hardware); absent/false = off. */
   hardware?: HardwareOptions | false;
+  /** Where the legacy DUMP_REMAINING / DUMP_KERNELS tables print (tests capture it). Default: stdout. */
+  stdout?: Writable;
   /** Injected for tests: process liveness check and clock/timers. */
   liveness?: ProcessLiveness;
   timers?: TimerScheduler;
@@ -163,6 +166,8 @@ export interface ResolvedServerOptions {
   ttShm: ResolvedTtShmOptions | undefined;
   /** undefined: off. */
   hardware: ResolvedHardwareOptions | undefined;
+  /** undefined: process.stdout. */
+  stdout: Writable | undefined;
   liveness: ProcessLiveness;
   timers: TimerScheduler;
 }
@@ -337,6 +342,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     legacy,
     ttShm: resolveTtShmOptions(options.ttShm),
     hardware: resolveHardwareOptions(options.hardware),
+    stdout: options.stdout,
     liveness: options.liveness ?? procLiveness,
     timers: options.timers ?? systemTimers,
   };

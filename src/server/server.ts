@@ -192,7 +192,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       timers,
       log,
       counters: connectionCounters,
-      liveness,
+      peerCredentials: resolved.peerCredentials,
+      stdout: resolved.stdout,
     });
     try {
       await legacy.listen();

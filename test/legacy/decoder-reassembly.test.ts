@@ -1,5 +1,5 @@
 // Golden request frames (built from the documented offsets) decode to the same messages whether the
-// stream arrives whole, byte by byte, split at every boundary, or in random chunks; both layouts.
+// stream arrives whole, byte by byte, split at every boundary, or in random chunks; every layout.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
@@ -44,7 +44,7 @@ function expected(r: Request): LegacyMessage {
   };
 }
 
-function decode(frame: 112 | 144 | "auto", chunks: Uint8Array[], end = true) {
+function decode(frame: 72 | 112 | 144 | "auto", chunks: Uint8Array[], end = true) {
   const rec = recording();
   const decoder = new LegacyFrameDecoder({ frame }, rec);
   for (const c of chunks) decoder.push(c);
@@ -52,7 +52,7 @@ function decode(frame: 112 | 144 | "auto", chunks: Uint8Array[], end = true) {
   return { rec, decoder };
 }
 
-for (const frameBytes of [112, 144] as const) {
+for (const frameBytes of [72, 112, 144] as const) {
   const stream = concat(golden.map((g) => request(frameBytes, g)));
   const want = golden.map(expected);
 
@@ -60,7 +60,7 @@ for (const frameBytes of [112, 144] as const) {
     test(`${frameBytes}-byte frames, --legacy-frame ${setting}: whole stream`, () => {
       const { rec } = decode(setting, [stream]);
       assert.deepEqual(rec.messages, want);
-      assert.deepEqual(rec.fatal, []);
+      assert.deepEqual(rec.quarantines, []);
       assert.deepEqual(rec.badFrames, []);
       assert.equal(rec.layouts.length, 1);
       assert.equal(rec.layouts[0]!.frameBytes, frameBytes);
@@ -70,14 +70,14 @@ for (const frameBytes of [112, 144] as const) {
       const chunks = Array.from(stream, (b) => Uint8Array.of(b));
       const { rec } = decode(setting, chunks);
       assert.deepEqual(rec.messages, want);
-      assert.deepEqual(rec.fatal, []);
+      assert.deepEqual(rec.quarantines, []);
     });
 
     test(`${frameBytes}-byte frames, --legacy-frame ${setting}: split into two at every byte boundary`, () => {
       for (let cut = 0; cut <= stream.length; cut++) {
         const { rec } = decode(setting, [stream.subarray(0, cut), stream.subarray(cut)]);
         assert.deepEqual(rec.messages, want, `cut at ${cut}`);
-        assert.deepEqual(rec.fatal, [], `cut at ${cut}`);
+        assert.deepEqual(rec.quarantines, [], `cut at ${cut}`);
       }
     });
 
@@ -94,7 +94,7 @@ for (const frameBytes of [112, 144] as const) {
           chunks.push(stream.subarray(at));
           const { rec } = decode(setting, chunks);
           assert.deepEqual(rec.messages, want);
-          assert.deepEqual(rec.fatal, []);
+          assert.deepEqual(rec.quarantines, []);
         }),
         { numRuns: 200 },
       );
@@ -112,8 +112,8 @@ for (const frameBytes of [112, 144] as const) {
     assert.equal(rec.messages.length, 1);
     decoder.push(one.subarray(0, 10));
     decoder.end();
-    assert.equal(rec.fatal.length, 1);
-    assert.equal(rec.fatal[0]!.code, "LEGACY_TRUNCATED_FRAME");
-    assert.equal(rec.fatal[0]!.streamOffset, frameBytes);
+    assert.equal(rec.truncated.length, 1);
+    assert.equal(rec.truncated[0]!.code, "LEGACY_TRUNCATED_FRAME");
+    assert.equal(rec.truncated[0]!.streamOffset, frameBytes);
   });
 }

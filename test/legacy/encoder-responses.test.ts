@@ -49,6 +49,36 @@ test("112-byte RESPONSE: four counters at 40..64; CB and KERNEL have no slot; ze
   assert.ok(zeroBetween(f, 72, 112));
 });
 
+test("72-byte RESPONSE: the four counters fill 40..71, the whole frame", () => {
+  const f = encodeLegacyResponse(72, 4, counters);
+  const o = RESPONSE_OFFSETS[72];
+  assert.equal(f.length, 72);
+  assert.equal(u8(f, 0), TYPE.RESPONSE);
+  assert.equal(i32(f, 4), 4);
+  assert.ok(zeroBetween(f, 8, 40));
+  assert.equal(u64(f, o.dram), BigInt(counters.dramBytes));
+  assert.equal(u64(f, o.l1), BigInt(counters.l1Bytes));
+  assert.equal(u64(f, o.l1Small), BigInt(counters.l1SmallBytes));
+  assert.equal(u64(f, o.trace), BigInt(counters.traceBytes));
+});
+
+test("72-byte DEVICE_INFO_RESPONSE: no device-info field fits; type and device id only", () => {
+  for (const answer of [{ numDevices: 3 }, { info: undefined }] as const) {
+    const f = encodeLegacyDeviceInfoResponse(72, -1, answer);
+    assert.equal(f.length, 72);
+    assert.equal(u8(f, 0), TYPE.DEVICE_INFO_RESPONSE);
+    assert.equal(i32(f, 4), -1);
+    assert.ok(zeroBetween(f, 8, 72));
+  }
+});
+
+test("a frame size of no layout is refused with LEGACY_INVALID_VALUE", () => {
+  assert.throws(
+    () => encodeLegacyResponse(128 as 144, 0, counters),
+    (e: Error & { code?: string }) => e.code === "LEGACY_INVALID_VALUE" && /72, 112 or 144/.test(e.message),
+  );
+});
+
 test("RESPONSE echoes a negative device id and clamps negative counters to 0", () => {
   const f = encodeLegacyResponse(144, -3, { ...counters, dramBytes: -10 });
   assert.equal(i32(f, 4), -3);
@@ -102,7 +132,7 @@ for (const frameBytes of [112, 144] as const) {
     assert.ok(zeroBetween(f, 8, frameBytes));
   });
 
-  test(`${frameBytes}-byte request encoder matches the hand-built frame and round-trips`, () => {
+  test(`${frameBytes}-byte request encoder matches the hand-built frame and round-trips (and at 72 bytes)`, () => {
     const r = { type: TYPE.KERNEL_LOAD, deviceId: 3, size: 12288, bufferType: 1, pid: 777, bufferId: 99 };
     const mine = encodeLegacyRequest(frameBytes, {
       type: 10,
@@ -116,6 +146,8 @@ for (const frameBytes of [112, 144] as const) {
     const rec = recording();
     new LegacyFrameDecoder({ frame: frameBytes }, rec).push(mine);
     assert.equal(rec.messages[0]!.bufferId, 99);
+    const short = encodeLegacyRequest(72, rec.messages[0]!);
+    assert.deepEqual(short, request(72, r));
   });
 }
 

@@ -9,7 +9,9 @@ export interface Recording extends LegacyDecoderSink {
   layouts: { frameBytes: LegacyFrameBytes; reason: string }[];
   messages: LegacyMessage[];
   badFrames: LegacyProtocolError[];
-  fatal: LegacyProtocolError[];
+  quarantines: LegacyProtocolError[];
+  resyncs: { discardedBytes: number; streamOffset: number }[];
+  truncated: LegacyProtocolError[];
 }
 
 export function recording(): Recording {
@@ -17,7 +19,9 @@ export function recording(): Recording {
     layouts: [],
     messages: [],
     badFrames: [],
-    fatal: [],
+    quarantines: [],
+    resyncs: [],
+    truncated: [],
     onLayout(frameBytes, reason) {
       r.layouts.push({ frameBytes, reason });
     },
@@ -27,8 +31,14 @@ export function recording(): Recording {
     onBadFrame(error) {
       r.badFrames.push(error);
     },
-    onFatal(error) {
-      r.fatal.push(error);
+    onQuarantine(error) {
+      r.quarantines.push(error);
+    },
+    onResync(discardedBytes, streamOffset) {
+      r.resyncs.push({ discardedBytes, streamOffset });
+    },
+    onTruncated(error) {
+      r.truncated.push(error);
     },
   };
   return r;

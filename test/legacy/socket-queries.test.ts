@@ -162,3 +162,21 @@ test("QUERY of an unknown device: zero counters, device id echoed", async () => 
   assert.ok(zeroBetween(r, 8, 144));
   c.close();
 });
+
+test("72-byte monitor (auto): QUERY answers the four counters in 72 bytes; DEVICE_INFO what fits", async () => {
+  const a = await server.connectLegacy();
+  await a.write(request(144, alloc(1, 0, 1 << 16, 0x720000)));
+  const c = await server.connectLegacy();
+  await c.write(request(72, query(1)));
+  const r = await c.read(72);
+  assert.equal(u8(r, 0), TYPE.RESPONSE);
+  assert.equal(i32(r, 4), 1);
+  assert.ok(u64(r, RESPONSE_OFFSETS[72].dram) >= 1n << 16n);
+  await c.write(request(72, info(-1)));
+  const count = await c.read(72);
+  assert.equal(u8(count, 0), TYPE.DEVICE_INFO_RESPONSE);
+  assert.equal(i32(count, 4), -1);
+  assert.ok(zeroBetween(count, 8, 72), "no num_devices field in the 72-byte layout");
+  a.close();
+  c.close();
+});

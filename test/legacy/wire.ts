@@ -28,7 +28,7 @@ export interface Request {
 }
 
 /** A request exactly as the original clients send it: memset 0, then the fields at their offsets. */
-export function request(frameBytes: 112 | 144, r: Request): Uint8Array {
+export function request(frameBytes: 72 | 112 | 144, r: Request): Uint8Array {
   const bytes = new Uint8Array(frameBytes);
   const view = new DataView(bytes.buffer);
   view.setUint8(0, r.type); // type u8 @0, pad1 @1..3
@@ -54,6 +54,12 @@ export function concat(frames: readonly Uint8Array[]): Uint8Array {
 
 /** The documented response offsets, per layout. */
 export const RESPONSE_OFFSETS = {
+  72: {
+    dram: 40,
+    l1: 48,
+    l1Small: 56,
+    trace: 64,
+  },
   112: {
     dram: 40,
     l1: 48,

@@ -176,6 +176,7 @@ test("defaults fill every option left out", () => {
       legacy: undefined,
       ttShm: undefined,
       hardware: undefined,
+      stdout: undefined,
       liveness: undefined,
       timers: systemTimers,
     },

@@ -9,11 +9,18 @@ import { InvalidOptionError, ServerError } from "../../server/errors.js";
 import { type HostServeFlags, hostServeOptions } from "../../server/host-serve-flags.js";
 import { parseHttpAddress } from "../../server/http-api.js";
 import { parseAllowedHost } from "../../server/http-host-policy.js";
-import { parseLegacyFrame, parseReorderWindowMs } from "../../server/legacy/options.js";
+import {
+  DEFAULT_LEGACY_OPTIONS,
+  parseLegacyFrame,
+  parseReorderWindowMs,
+} from "../../server/legacy/options.js";
 import {
   type LegacyServeFlags,
   legacyServeOptions,
   parseLegacyDeviceFlag,
+  parseLegacyMaxConnectionsFlag,
+  parseLegacyMaxReplyBytesFlag,
+  parseLegacyReplyPauseBytesFlag,
 } from "../../server/legacy/serve-flags.js";
 import { MAX_SOCKET_PATH_BYTES } from "../../server/listener.js";
 import {
@@ -156,7 +163,7 @@ export function serveCommand(): Command {
       "also accept the original tt-metal allocation protocol on this socket (default /tmp/tt_allocation_server.sock)",
     )
     .option(
-      "--legacy-frame <112|144|auto>",
+      "--legacy-frame <72|112|144|auto>",
       "legacy frame size, or detect it per connection (default auto)",
       (v) => cliArgument(() => parseLegacyFrame(v)),
     )
@@ -190,6 +197,22 @@ export function serveCommand(): Command {
       "--hardware-interval-ms <ms>",
       "how often cards and their holders are looked up (default 1000)",
       parseCount,
+    )
+    .option(
+      "--legacy-max-connections <n>",
+      `most legacy connections open at once; a new one past it is closed at once (default ${DEFAULT_LEGACY_OPTIONS.maxConnections}; ` +
+        "a tt-metal client refused this way dies of SIGPIPE, so keep it above the number of tt-metal processes)",
+      (v) => cliArgument(() => parseLegacyMaxConnectionsFlag(v)),
+    )
+    .option(
+      "--legacy-reply-pause-bytes <bytes>",
+      `unsent reply bytes of a legacy connection past which it is not read until they drain (default ${DEFAULT_LEGACY_OPTIONS.replyPauseBytes} = 64 KiB)`,
+      (v) => cliArgument(() => parseLegacyReplyPauseBytesFlag(v)),
+    )
+    .option(
+      "--legacy-max-reply-bytes <bytes>",
+      `unsent reply bytes of a legacy connection past which it is closed (default ${DEFAULT_LEGACY_OPTIONS.maxReplyBytes} = 1 MiB)`,
+      (v) => cliArgument(() => parseLegacyMaxReplyBytesFlag(v)),
     )
     .option("--verbose", "log every event")
     .option("--quiet", "log warnings and errors only")

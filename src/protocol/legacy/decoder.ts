@@ -1,26 +1,23 @@
 import { readU32, readU64 } from "../little-endian.js";
+import { FrameBoundarySearch } from "./boundary-search.js";
 import { LegacyProtocolError, LegacyProtocolErrorCode } from "./errors.js";
+import { FrameVerdict, frameVerdict, offGridReason } from "./frame-check.js";
 import {
+  isLegacyFrameBytes,
   LEGACY_MAX_FRAME_BYTES,
-  LEGACY_MAX_MESSAGE_TYPE,
   LEGACY_MESSAGE_TYPE_NAMES,
-  LEGACY_RESPONSE_FIELDS_OFFSET,
   type LegacyFrameBytes,
-  LegacyMessageType,
+  type LegacyMessageType,
   LegacyOffset,
 } from "./layout.js";
+import { LayoutDetector } from "./layout-detector.js";
 import { emptyLegacyMessage, type LegacyMessage } from "./message.js";
 
-/** `--legacy-frame`: a fixed layout, or "auto" (detected from the first frame of each connection). */
+/** `--legacy-frame`: a fixed layout, or "auto" (detected from the first bytes of each connection). */
 export type LegacyFrameSetting = LegacyFrameBytes | "auto";
-
-/** The original server closed a connection after 10 consecutive bad frames; we allow 10 per connection. */
-export const DEFAULT_LEGACY_MAX_BAD_FRAMES = 10;
 
 export interface LegacyDecoderOptions {
   frame: LegacyFrameSetting;
-  /** The connection is declared failed at this many bad (skipped) frames. Default 10. */
-  maxBadFrames?: number;
 }
 
 /** What the decoder reports. Callbacks must not throw (if one does, the decoder stops and rethrows). */
@@ -31,64 +28,72 @@ export interface LegacyDecoderSink {
   onMessage(message: LegacyMessage): void;
   /** A frame on the grid that cannot be used: it was skipped and counted; decoding continues. */
   onBadFrame(error: LegacyProtocolError): void;
-  /** The stream cannot be trusted any more: nothing after this is decoded. Close the connection. */
-  onFatal(error: LegacyProtocolError): void;
+  /**
+   * The frame grid is lost at `error.streamOffset` (or, before a layout is known, the first bytes start
+   * no frame): bytes are discarded until a plausible frame boundary, where decoding resumes.
+   */
+  onQuarantine(error: LegacyProtocolError): void;
+  /** Decoding resumed at stream offset `streamOffset`, after `discardedBytes` bytes were discarded. */
+  onResync(discardedBytes: number, streamOffset: number): void;
+  /** The stream ended inside a frame (or before its layout was known): those bytes are dropped. */
+  onTruncated(error: LegacyProtocolError): void;
 }
 
-/**
- * Auto-detection needs this many bytes: the first frame's 112 bytes plus the byte at offset 112.
- * Under the 144 hypothesis that byte lies in the first frame's response fields, which every request
- * carries as zeros; under the 112 hypothesis it is the second frame's type byte, never zero.
- */
-const DETECT_BYTES = 113;
+const Mode = { DETECTING: 0, SYNC: 1, QUARANTINE: 2, ABORTED: 3 } as const;
+type Mode = (typeof Mode)[keyof typeof Mode];
 
 /**
  * Cuts a byte stream of original tt-metal `AllocMessage` frames into messages. A state machine over
  * arbitrary chunks: frames split at any byte boundary are reassembled; no allocation per frame.
  *
- * Resync rule: there is none, on purpose. The original server discarded one byte after a bad type byte
- * and tried again, which can take a position inside a frame for the start of one and misread the rest
- * of the stream. Here the stream is always cut on the frame grid (multiples of the frame size from the
- * first byte), and every frame is checked for what all clients of the original protocol guarantee
- * (they zero-fill the struct): type byte in 1..12, pad bytes zero, response fields (offset 40 on) zero
- * in a request. A frame that is on the grid but unusable (type 13..255 with everything else clean, or a
- * RESPONSE type sent to the server) is skipped whole and counted. Anything else means the grid itself is
- * wrong (the other layout, a client bug, not this protocol): the stream is failed at once, before any
- * misaligned bytes are read as a message, and the connection is closed.
+ * The stream is cut on the frame grid, and every frame is checked for what all clients of the original
+ * protocol guarantee (frame-check.ts). A frame on the grid that is unusable (type 13..255 with
+ * everything else clean, or a RESPONSE type sent to the server) is skipped whole and counted. Anything
+ * else means the grid is lost (garbage, a client bug, a partial write): the decoder never gives up on
+ * the stream (closing it would kill a tt-metal client with SIGPIPE), it quarantines it instead —
+ * discards bytes until a plausible frame boundary (boundary-search.ts) and resumes there. The original
+ * server's resync discarded one byte and took the next byte 1..12 for a frame start, misreading
+ * whatever followed; here a boundary needs a whole clean frame and the next frame's type byte.
+ *
+ * Bounded: at most one frame is held while reassembling, 144 bytes while detecting the layout, and one
+ * frame plus one byte (in a buffer of two frames) while in quarantine; the work per byte is bounded in
+ * every state.
  */
 export class LegacyFrameDecoder {
   private readonly sink: LegacyDecoderSink;
-  private readonly maxBadFrames: number;
   private frame: LegacyFrameBytes | undefined;
+  private mode: Mode;
   private layoutReported = false;
-  /** Holds a partial frame, or the first bytes while auto-detecting. */
+  private readonly detector: LayoutDetector | undefined;
+  private search: FrameBoundarySearch | undefined;
+  /** Holds a partial frame while in sync. */
   private readonly pending = new Uint8Array(LEGACY_MAX_FRAME_BYTES);
   private pendingBytes = 0;
-  /** Bytes of the stream consumed as whole frames (for error offsets). */
-  private consumedBytes = 0;
+  /** Stream offset of the next frame to cut (in sync). */
+  private gridOffset = 0;
   private readonly message = emptyLegacyMessage();
-  private failedWith: LegacyProtocolError | undefined;
   private badFrameCount = 0;
   private messageCount = 0;
+  private quarantineCount = 0;
+  private discardedByteCount = 0;
+  private detectionQuarantined = false;
 
   constructor(options: LegacyDecoderOptions, sink: LegacyDecoderSink) {
     const { frame } = options;
-    if (frame !== 112 && frame !== 144 && frame !== "auto") {
+    if (!isLegacyFrameBytes(frame) && frame !== "auto") {
       throw new LegacyProtocolError(
         LegacyProtocolErrorCode.INVALID_VALUE,
-        `legacy frame setting must be 112, 144 or "auto", got ${String(frame)}`,
-      );
-    }
-    const maxBadFrames = options.maxBadFrames ?? DEFAULT_LEGACY_MAX_BAD_FRAMES;
-    if (!Number.isInteger(maxBadFrames) || maxBadFrames < 1) {
-      throw new LegacyProtocolError(
-        LegacyProtocolErrorCode.INVALID_VALUE,
-        `maxBadFrames must be a positive integer, got ${maxBadFrames}`,
+        `legacy frame setting must be 72, 112, 144 or "auto", got ${String(frame)}`,
       );
     }
     this.sink = sink;
-    this.maxBadFrames = maxBadFrames;
-    this.frame = frame === "auto" ? undefined : frame;
+    if (frame === "auto") {
+      this.mode = Mode.DETECTING;
+      this.detector = new LayoutDetector();
+    } else {
+      this.mode = Mode.SYNC;
+      this.frame = frame;
+    }
   }
 
   /** The frame size in force, or undefined while auto-detection is still waiting for bytes. */
@@ -106,230 +111,257 @@ export class LegacyFrameDecoder {
     return this.messageCount;
   }
 
-  /** The fatal error, once the stream has failed. */
-  get failure(): LegacyProtocolError | undefined {
-    return this.failedWith;
+  /** Quarantine episodes so far (each ends at a plausible boundary, or with the stream). */
+  get quarantines(): number {
+    return this.quarantineCount;
   }
 
-  /** Bytes held waiting for the rest of a frame. */
+  /** Bytes discarded by quarantines that have ended. */
+  get discardedBytes(): number {
+    return this.discardedByteCount;
+  }
+
+  /** True between losing the grid and finding a plausible boundary. */
+  get inQuarantine(): boolean {
+    return this.mode === Mode.QUARANTINE || (this.mode === Mode.DETECTING && this.detectionQuarantined);
+  }
+
+  /** Bytes held: a partial frame, the detection window, or the quarantine window. */
   get bufferedBytes(): number {
+    if (this.mode === Mode.DETECTING) return this.detector!.length;
+    if (this.mode === Mode.QUARANTINE) return this.search!.heldBytes;
     return this.pendingBytes;
   }
 
   /**
-   * True when auto-detection holds exactly 112 bytes: either a whole 112-byte frame whose sender now
-   * waits for a reply, or the start of a 144-byte frame. Call `idle()` once no bytes arrived for a while.
+   * True when the bytes held would be decided by the peer going quiet: auto-detection holding exactly
+   * 72 or 112 bytes (a whole frame of that size whose sender waits for a reply, or the start of a
+   * longer one), or a quarantine whose last bytes form a plausible frame with nothing after it yet.
+   * Call `idle()` once no bytes arrived for a while.
    */
   get awaitingIdleHint(): boolean {
-    return this.frame === undefined && this.failedWith === undefined && this.pendingBytes === 112;
+    if (this.mode === Mode.DETECTING) return this.detector!.awaitingIdle;
+    if (this.mode === Mode.QUARANTINE) return this.search!.awaitingIdle;
+    return false;
   }
 
   push(chunk: Uint8Array): void {
-    if (this.failedWith !== undefined || chunk.length === 0) return;
+    if (this.mode === Mode.ABORTED || chunk.length === 0) return;
     try {
-      let position = 0;
-      if (this.frame === undefined) {
-        const take = Math.min(chunk.length, DETECT_BYTES - this.pendingBytes);
-        this.pending.set(chunk.subarray(0, take), this.pendingBytes);
-        this.pendingBytes += take;
-        position = take;
-        if (!this.detect(false)) return;
+      let at = 0;
+      while (at < chunk.length) {
+        if (this.mode === Mode.DETECTING) at = this.detect(chunk, at);
+        else if (this.mode === Mode.QUARANTINE) at = this.searchBoundary(chunk, at);
+        else at = this.cut(chunk, at);
       }
-      if (!this.layoutReported) this.reportLayout("fixed by configuration"); // auto: reported by choose()
-      this.drainPending();
-      if (this.failedWith !== undefined) return;
-      this.cut(chunk, position);
     } catch (err) {
-      this.failedWith ??= new LegacyProtocolError(
-        LegacyProtocolErrorCode.DECODER_ABORTED,
-        `a decoder callback threw: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      this.mode = Mode.ABORTED;
       throw err;
     }
   }
 
-  /** The peer has sent nothing for a while: settles auto-detection when exactly 112 bytes are held. */
+  /** The peer has sent nothing for a while: settles what `awaitingIdleHint` waits for. */
   idle(): void {
-    if (!this.awaitingIdleHint) return;
-    if (this.detect(true)) this.drainPending();
+    this.settleIdle("waited");
   }
 
   /** The stream ended. Reports a truncated frame if bytes are left over. */
   end(): void {
-    if (this.failedWith !== undefined) return;
-    if (this.frame === undefined) this.idle();
-    if (this.failedWith !== undefined || this.pendingBytes === 0) return;
-    this.fail(
+    this.settleIdle("ended the stream");
+    if (this.mode === Mode.DETECTING && this.detector!.length > 0) {
+      this.truncated(this.detector!.dropped, this.detector!.length, "layout not yet known");
+    } else if (this.mode === Mode.SYNC && this.pendingBytes > 0) {
+      this.truncated(this.gridOffset, this.pendingBytes, `of ${this.frame} bytes`);
+    }
+  }
+
+  private settleIdle(why: string): void {
+    if (this.mode === Mode.ABORTED || !this.awaitingIdleHint) return;
+    try {
+      if (this.mode === Mode.DETECTING) {
+        this.detector!.idle(why);
+        this.afterDetection();
+      } else {
+        this.search!.idle();
+        this.afterSearch();
+      }
+    } catch (err) {
+      this.mode = Mode.ABORTED;
+      throw err;
+    }
+  }
+
+  private truncated(streamOffset: number, heldBytes: number, what: string): void {
+    this.sink.onTruncated(
       new LegacyProtocolError(
         LegacyProtocolErrorCode.TRUNCATED_FRAME,
-        `the stream ended ${this.pendingBytes} bytes into a frame` +
-          (this.frame === undefined ? " (layout not yet known)" : ` of ${this.frame} bytes`),
-        this.consumedBytes,
+        `the stream ended ${heldBytes} bytes into a frame (${what})`,
+        streamOffset,
       ),
     );
   }
 
-  /**
-   * Auto-detection over `pending`. Returns true once the layout is chosen (and reported).
-   * Rule (see DETECT_BYTES): the first byte must be a message type; then byte 112 decides — non-zero:
-   * a second frame starts there (112); zero: it is inside the first frame's zeroed response fields (144).
-   * With exactly 112 bytes and an idle peer, the peer sent one 112-byte frame and awaits the reply.
-   */
-  private detect(idle: boolean): boolean {
-    const first = this.pending[0];
-    if (this.pendingBytes > 0 && (first === 0 || first > LEGACY_MAX_MESSAGE_TYPE)) {
-      this.fail(
+  private detect(chunk: Uint8Array, from: number): number {
+    const detector = this.detector!;
+    const at = detector.take(chunk, from);
+    if (detector.dropped > 0 && !this.detectionQuarantined) {
+      this.detectionQuarantined = true;
+      this.quarantineCount++;
+      this.sink.onQuarantine(
         new LegacyProtocolError(
           LegacyProtocolErrorCode.LAYOUT_UNDETECTED,
-          `the first byte is ${first}, not a message type (1..12): not the legacy protocol`,
+          "the first bytes start no frame of any layout (a type byte 1..12, zero pads, zero response " +
+            "fields): discarding up to the next byte that can start one",
           0,
         ),
       );
-      return false;
     }
-    if (this.pendingBytes >= DETECT_BYTES) {
-      const byte112 = this.pending[112];
-      if (byte112 !== 0) {
-        this.choose(112, `byte 112 is ${byte112}: the type byte of a second frame`);
-      } else {
-        this.choose(144, "byte 112 is 0: inside the zeroed response fields of a 144-byte frame");
-      }
-      return true;
-    }
-    if (idle && this.pendingBytes === 112) {
-      this.choose(112, "the peer sent exactly 112 bytes, then waited");
-      return true;
-    }
-    return false;
+    this.afterDetection();
+    return at;
   }
 
-  private choose(frame: LegacyFrameBytes, reason: string): void {
-    this.frame = frame;
+  /** Once the detector has decided: the layout is reported and the bytes it held are cut as frames. */
+  private afterDetection(): void {
+    const detector = this.detector!;
+    if (detector.decision === undefined || this.mode !== Mode.DETECTING) return;
+    this.frame = detector.decision;
+    this.mode = Mode.SYNC;
+    this.gridOffset = detector.dropped;
     this.layoutReported = true;
-    this.sink.onLayout(frame, `auto-detected: ${reason}`);
+    this.sink.onLayout(this.frame, `auto-detected: ${detector.reason}`);
+    if (this.detectionQuarantined) this.resynced(detector.dropped, detector.dropped);
+    this.cutHeld(detector.bytes, 0, detector.length);
   }
 
-  private reportLayout(reason: string): void {
-    if (this.layoutReported) return;
-    this.layoutReported = true;
-    this.sink.onLayout(this.frame!, reason);
+  private searchBoundary(chunk: Uint8Array, from: number): number {
+    const at = this.search!.take(chunk, from);
+    this.afterSearch();
+    return at;
   }
 
-  /** Decodes whole frames held in `pending` (after detection it may hold up to 113 bytes). */
-  private drainPending(): void {
+  private afterSearch(): void {
+    const search = this.search!;
+    if (!search.found || this.mode !== Mode.QUARANTINE) return;
+    this.mode = Mode.SYNC;
+    this.gridOffset = search.frameOffset;
+    this.resynced(search.discardedBytes, search.frameOffset);
+    this.cutHeld(search.bytes, search.frameAt, search.heldBytes);
+  }
+
+  private resynced(discardedBytes: number, streamOffset: number): void {
+    this.discardedByteCount += discardedBytes;
+    this.sink.onResync(discardedBytes, streamOffset);
+  }
+
+  /**
+   * Cuts bytes the detector or the search held (the first frame, and what followed it) as if they had
+   * just arrived. They are at most two frames' worth and never put the decoder back into quarantine on
+   * their first frame (it was checked), but the bytes after it may.
+   */
+  private cutHeld(bytes: Uint8Array, from: number, to: number): void {
+    // A copy: a quarantine entered here restarts the search, whose buffer `bytes` may be.
+    const held = bytes.slice(from, to);
+    let at = 0;
+    while (at < held.length) {
+      if (this.mode === Mode.QUARANTINE) at = this.searchBoundary(held, at);
+      else at = this.cut(held, at);
+    }
+  }
+
+  /** In sync: decodes every whole frame of `chunk` from `start`; returns where it stopped. */
+  private cut(chunk: Uint8Array, start: number): number {
     const frame = this.frame!;
-    if (this.pendingBytes < frame) return;
-    this.decodeFrame(this.pending, 0, frame);
-    const rest = this.pendingBytes - frame;
-    this.pending.copyWithin(0, frame, frame + rest);
-    this.pendingBytes = rest;
-  }
-
-  private cut(chunk: Uint8Array, start: number): void {
-    const frame = this.frame!;
+    if (!this.layoutReported) {
+      this.layoutReported = true;
+      this.sink.onLayout(frame, "fixed by configuration");
+    }
     let position = start;
     if (this.pendingBytes > 0) {
       const take = Math.min(frame - this.pendingBytes, chunk.length - position);
       this.pending.set(chunk.subarray(position, position + take), this.pendingBytes);
       this.pendingBytes += take;
       position += take;
-      if (this.pendingBytes < frame) return;
+      if (this.pendingBytes < frame) return position;
       this.pendingBytes = 0;
-      this.decodeFrame(this.pending, 0, frame);
+      if (!this.decodeFrame(this.pending, 0, frame)) {
+        this.quarantine(this.pending, 0, frame);
+        return position;
+      }
     }
     // Whole frames are decoded in place from the chunk: no copy on the common path.
-    while (this.failedWith === undefined && chunk.length - position >= frame) {
-      this.decodeFrame(chunk, position, frame);
+    while (chunk.length - position >= frame) {
+      const ok = this.decodeFrame(chunk, position, frame);
       position += frame;
+      if (!ok) {
+        this.quarantine(chunk, position - frame, frame);
+        return position;
+      }
     }
-    if (this.failedWith !== undefined) return;
     const rest = chunk.length - position;
     if (rest > 0) {
       this.pending.set(chunk.subarray(position), 0);
       this.pendingBytes = rest;
     }
+    return chunk.length;
   }
 
-  private decodeFrame(bytes: Uint8Array, at: number, frame: LegacyFrameBytes): void {
-    if (this.failedWith !== undefined) return;
-    const streamOffset = this.consumedBytes;
-    this.consumedBytes += frame;
-    const type = bytes[at];
-    const pads =
-      bytes[at + 1] | bytes[at + 2] | bytes[at + 3] | bytes[at + 17] | bytes[at + 18] | bytes[at + 19];
-    if (type === 0 || pads !== 0) {
-      this.fail(
-        new LegacyProtocolError(
-          LegacyProtocolErrorCode.MALFORMED_FRAME,
-          type === 0
-            ? "type byte 0: the stream is not on the frame grid (wrong layout?)"
-            : `non-zero pad bytes in a frame of type ${type}: the stream is not on the frame grid (wrong layout?)`,
-          streamOffset,
-        ),
-      );
-      return;
-    }
-    if (type === LegacyMessageType.RESPONSE || type === LegacyMessageType.DEVICE_INFO_RESPONSE) {
+  /** Decodes one frame; false when it is off the grid (the caller quarantines the stream). */
+  private decodeFrame(bytes: Uint8Array, at: number, frame: LegacyFrameBytes): boolean {
+    const streamOffset = this.gridOffset;
+    const verdict = frameVerdict(bytes, at, frame);
+    if (verdict === FrameVerdict.OFF_GRID) return false;
+    this.gridOffset += frame;
+    if (verdict === FrameVerdict.UNEXPECTED_TYPE) {
+      const type = bytes[at]!;
       this.badFrame(
-        new LegacyProtocolError(
-          LegacyProtocolErrorCode.UNEXPECTED_TYPE,
-          `${LEGACY_MESSAGE_TYPE_NAMES[type]} (${type}) is a server-to-client frame; skipped`,
-          streamOffset,
-        ),
+        LegacyProtocolErrorCode.UNEXPECTED_TYPE,
+        `${LEGACY_MESSAGE_TYPE_NAMES[type]} (${type}) is a server-to-client frame; skipped`,
+        streamOffset,
       );
-      return;
+      return true;
     }
-    for (let i = at + LEGACY_RESPONSE_FIELDS_OFFSET, end = at + frame; i < end; i++) {
-      if (bytes[i] !== 0) {
-        this.fail(
-          new LegacyProtocolError(
-            LegacyProtocolErrorCode.MALFORMED_FRAME,
-            `a request of type ${type} carries data at offset ${i - at} (response fields must be zero): ` +
-              "the stream is not on the frame grid (wrong layout?)",
-            streamOffset,
-          ),
-        );
-        return;
-      }
-    }
-    if (type > LEGACY_MAX_MESSAGE_TYPE) {
+    if (verdict === FrameVerdict.UNKNOWN_TYPE) {
       this.badFrame(
-        new LegacyProtocolError(
-          LegacyProtocolErrorCode.UNKNOWN_TYPE,
-          `unknown message type ${type}; frame skipped`,
-          streamOffset,
-        ),
+        LegacyProtocolErrorCode.UNKNOWN_TYPE,
+        `unknown message type ${bytes[at]}; frame skipped`,
+        streamOffset,
       );
-      return;
+      return true;
     }
     const message = this.message;
-    message.type = type as LegacyMessageType;
+    message.type = bytes[at] as LegacyMessageType;
     message.deviceId = readU32(bytes, at + LegacyOffset.DEVICE_ID) | 0;
     message.sizeBytes = readU64(bytes, at + LegacyOffset.SIZE);
-    message.bufferType = bytes[at + LegacyOffset.BUFFER_TYPE];
+    message.bufferType = bytes[at + LegacyOffset.BUFFER_TYPE]!;
     message.processId = readU32(bytes, at + LegacyOffset.PROCESS_ID) | 0;
     message.bufferId = readU64(bytes, at + LegacyOffset.BUFFER_ID);
     this.messageCount++;
     this.sink.onMessage(message);
+    return true;
   }
 
-  private badFrame(error: LegacyProtocolError): void {
+  private badFrame(code: LegacyProtocolErrorCode, text: string, streamOffset: number): void {
     this.badFrameCount++;
-    this.sink.onBadFrame(error);
-    if (this.badFrameCount >= this.maxBadFrames) {
-      this.fail(
-        new LegacyProtocolError(
-          LegacyProtocolErrorCode.TOO_MANY_BAD_FRAMES,
-          `${this.badFrameCount} bad frames on this connection (limit ${this.maxBadFrames}); last: ${error.message}`,
-          error.streamOffset,
-        ),
-      );
-    }
+    this.sink.onBadFrame(new LegacyProtocolError(code, text, streamOffset));
   }
 
-  private fail(error: LegacyProtocolError): void {
-    this.failedWith = error;
+  /** The frame at bytes[at .. at + frame) is off the grid: search for the next boundary inside and after it. */
+  private quarantine(bytes: Uint8Array, at: number, frame: LegacyFrameBytes): void {
+    const lostAt = this.gridOffset;
+    this.mode = Mode.QUARANTINE;
+    this.quarantineCount++;
     this.pendingBytes = 0;
-    this.sink.onFatal(error);
+    this.search ??= new FrameBoundarySearch(frame);
+    this.sink.onQuarantine(
+      new LegacyProtocolError(
+        LegacyProtocolErrorCode.MALFORMED_FRAME,
+        `${offGridReason(bytes, at, frame)}: the stream is off the ${frame}-byte frame grid; ` +
+          "discarding up to the next plausible frame boundary",
+        lostAt,
+      ),
+    );
+    // A boundary inside the failed frame's own bytes needs a look-ahead byte after them: the search
+    // cannot finish here, only with the bytes that follow.
+    this.search.start(lostAt, bytes, at + 1, at + frame);
   }
 }

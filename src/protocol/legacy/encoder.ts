@@ -1,6 +1,7 @@
 import { writeU32, writeU64 } from "../little-endian.js";
 import { LegacyProtocolError, LegacyProtocolErrorCode } from "./errors.js";
 import {
+  isLegacyFrameBytes,
   type LegacyArch,
   type LegacyFrameBytes,
   LegacyMessageType,
@@ -16,9 +17,9 @@ export interface LegacyDeviceCounters {
   /** The original counts SYSTEM_MEMORY buffers here too. */
   l1SmallBytes: number;
   traceBytes: number;
-  /** Not on the wire in the 112-byte layout. */
+  /** Not on the wire in the 72- and 112-byte layouts. */
   cbBytes: number;
-  /** Not on the wire in the 112-byte layout. */
+  /** Not on the wire in the 72- and 112-byte layouts. */
   kernelBytes: number;
 }
 
@@ -38,10 +39,10 @@ const U32_MAX = 0xffffffff;
 const U64_SAFE_MAX = Number.MAX_SAFE_INTEGER;
 
 function frameBuffer(out: Uint8Array | undefined, frameBytes: LegacyFrameBytes): Uint8Array {
-  if (frameBytes !== 112 && frameBytes !== 144) {
+  if (!isLegacyFrameBytes(frameBytes)) {
     throw new LegacyProtocolError(
       LegacyProtocolErrorCode.INVALID_VALUE,
-      `legacy frame size must be 112 or 144, got ${String(frameBytes)}`,
+      `legacy frame size must be 72, 112 or 144, got ${String(frameBytes)}`,
     );
   }
   if (out === undefined) return new Uint8Array(frameBytes);
@@ -70,9 +71,19 @@ function writeI32(bytes: Uint8Array, offset: number, value: number): void {
   writeU32(bytes, offset, value >>> 0);
 }
 
+/** Writes a field the layout has; `offset` -1 (absent from this layout) writes nothing. */
+function putU32(bytes: Uint8Array, offset: number, value: number): void {
+  if (offset >= 0) writeU32(bytes, offset, u32(value));
+}
+
+function putU64(bytes: Uint8Array, offset: number, value: number): void {
+  if (offset >= 0) writeU64(bytes, offset, u64(value));
+}
+
 /**
  * A RESPONSE (type 4) to QUERY: device id echoed, the counters at the original offsets
- * (DRAM 40, L1 48, L1_SMALL 56, TRACE 64; 144-byte layout only: CB 72, KERNEL 80). Everything else 0.
+ * (DRAM 40, L1 48, L1_SMALL 56, TRACE 64, in every layout; 144-byte layout only: CB 72, KERNEL 80).
+ * Everything else 0.
  * Writes into `out` (zero-filled first) when given, else into a new array. Returns the frame bytes.
  */
 export function encodeLegacyResponse(
@@ -89,8 +100,8 @@ export function encodeLegacyResponse(
   writeU64(bytes, LegacyOffset.L1_ALLOCATED, u64(counters.l1Bytes));
   writeU64(bytes, LegacyOffset.L1_SMALL_ALLOCATED, u64(counters.l1SmallBytes));
   writeU64(bytes, LegacyOffset.TRACE_ALLOCATED, u64(counters.traceBytes));
-  if (layout.cbAllocated >= 0) writeU64(bytes, layout.cbAllocated, u64(counters.cbBytes));
-  if (layout.kernelAllocated >= 0) writeU64(bytes, layout.kernelAllocated, u64(counters.kernelBytes));
+  putU64(bytes, layout.cbAllocated, counters.cbBytes);
+  putU64(bytes, layout.kernelAllocated, counters.kernelBytes);
   return bytes.subarray(0, frameBytes);
 }
 
@@ -98,7 +109,8 @@ export function encodeLegacyResponse(
  * A DEVICE_INFO_RESPONSE (type 7), device id echoed. For the count query (device -1): num_devices and
  * is_available = (num_devices > 0). For a known device: is_available = 1, arch, DRAM channels and sizes,
  * L1 per core, totals; ring-buffer fields 0 (the original never filled them). For an unknown device
- * (`info` undefined): all fields 0, as the original answered.
+ * (`info` undefined): all fields 0, as the original answered. The 72-byte layout has none of these
+ * fields: its answer carries the type and the device id only.
  */
 export function encodeLegacyDeviceInfoResponse(
   frameBytes: LegacyFrameBytes,
@@ -112,17 +124,17 @@ export function encodeLegacyDeviceInfoResponse(
   writeI32(bytes, LegacyOffset.DEVICE_ID, deviceId);
   if ("numDevices" in answer) {
     const count = u32(answer.numDevices);
-    writeU32(bytes, layout.numDevices, count);
-    writeU32(bytes, layout.isAvailable, count > 0 ? 1 : 0);
+    putU32(bytes, layout.numDevices, count);
+    putU32(bytes, layout.isAvailable, count > 0 ? 1 : 0);
   } else if (answer.info !== undefined) {
     const info = answer.info;
-    writeU32(bytes, layout.isAvailable, 1);
-    writeU32(bytes, layout.archType, u32(info.archType));
-    writeU32(bytes, layout.numDramChannels, u32(info.numDramChannels));
-    writeU32(bytes, layout.dramSizePerChannel, u32(info.dramSizePerChannelBytes));
-    writeU32(bytes, layout.l1SizePerCore, u32(info.l1SizePerCoreBytes));
-    writeU64(bytes, layout.totalDramSize, u64(info.totalDramBytes));
-    writeU64(bytes, layout.totalL1Size, u64(info.totalL1Bytes));
+    putU32(bytes, layout.isAvailable, 1);
+    putU32(bytes, layout.archType, info.archType);
+    putU32(bytes, layout.numDramChannels, info.numDramChannels);
+    putU32(bytes, layout.dramSizePerChannel, info.dramSizePerChannelBytes);
+    putU32(bytes, layout.l1SizePerCore, info.l1SizePerCoreBytes);
+    putU64(bytes, layout.totalDramSize, info.totalDramBytes);
+    putU64(bytes, layout.totalL1Size, info.totalL1Bytes);
   }
   return bytes.subarray(0, frameBytes);
 }

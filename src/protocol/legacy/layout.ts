@@ -1,9 +1,10 @@
 /**
  * The original tt-metal allocation server's wire format (`AllocMessage`, allocation_server_poc.cpp):
  * a packed struct copied as a host-order (little-endian on x86-64) memory image, no header, no length,
- * no magic. Two sizes shipped: 112 bytes (server @02f8b0c/@4503985, allocation_client.py,
+ * no magic. Three sizes shipped: 72 bytes (v1: allocation_server_enhanced, allocation_monitor_client
+ * @83d2190, dump_remaining_buffers.py), 112 bytes (server @02f8b0c/@4503985, allocation_client.py,
  * allocation_monitor_client @90698e2) and 144 bytes (server @a81ea34, tt_smi_umd, the final tt-metal
- * client). Offsets 0..71 are the same in both; the response fields after that differ.
+ * client). Offsets 0..71 are the same in all three; the response fields after that differ (72 has none).
  * Documented in docs/PROTOCOL.md ("Legacy protocol", L2 and L3).
  */
 
@@ -81,9 +82,12 @@ export const LEGACY_DEVICE_COUNT_QUERY = -1;
 /** The original server's socket path (compile-time constant TT_ALLOC_SERVER_SOCKET). */
 export const LEGACY_DEFAULT_SOCKET_PATH = "/tmp/tt_allocation_server.sock";
 
-export type LegacyFrameBytes = 112 | 144;
+export type LegacyFrameBytes = 72 | 112 | 144;
 
-/** Offsets shared by both layouts, bytes from the start of the frame. */
+/** Every layout, smallest first. */
+export const LEGACY_FRAME_SIZES: readonly LegacyFrameBytes[] = [72, 112, 144];
+
+/** Offsets shared by every layout, bytes from the start of the frame. */
 export const LegacyOffset = {
   TYPE: 0, // u8
   PAD1: 1, // u8[3]
@@ -122,6 +126,25 @@ export interface LegacyLayout {
   pad3: number; // u32
 }
 
+/** v1: the request fields and the four counters of a RESPONSE; no CB/kernel counters, no device info. */
+export const LEGACY_LAYOUT_72: LegacyLayout = Object.freeze({
+  frameBytes: 72,
+  cbAllocated: -1,
+  kernelAllocated: -1,
+  totalDramSize: -1,
+  totalL1Size: -1,
+  archType: -1,
+  numDramChannels: -1,
+  dramSizePerChannel: -1,
+  l1SizePerCore: -1,
+  isAvailable: -1,
+  numDevices: -1,
+  ringbufferTotalSize: -1,
+  ringbufferUsedBytes: -1,
+  ringbufferNumPrograms: -1,
+  pad3: -1,
+});
+
 export const LEGACY_LAYOUT_112: LegacyLayout = Object.freeze({
   frameBytes: 112,
   cbAllocated: -1,
@@ -159,8 +182,13 @@ export const LEGACY_LAYOUT_144: LegacyLayout = Object.freeze({
 });
 
 export function legacyLayout(frameBytes: LegacyFrameBytes): LegacyLayout {
+  if (frameBytes === 72) return LEGACY_LAYOUT_72;
   return frameBytes === 112 ? LEGACY_LAYOUT_112 : LEGACY_LAYOUT_144;
 }
 
-/** The largest frame of either layout, bytes. */
+export function isLegacyFrameBytes(value: unknown): value is LegacyFrameBytes {
+  return value === 72 || value === 112 || value === 144;
+}
+
+/** The largest frame of any layout, bytes. */
 export const LEGACY_MAX_FRAME_BYTES = 144;

@@ -4,54 +4,128 @@ import type { DeviceDescriptor } from "../../protocol/frames.js";
 import type { LegacyDeviceInfo } from "../../protocol/legacy/encoder.js";
 import { LegacyArch } from "../../protocol/legacy/layout.js";
 import { MEMORY_TYPE_COUNT } from "../../protocol/memory-type.js";
-import type { LegacyDeviceConfig } from "./options.js";
+import { LEGACY_MAX_DEVICE_ID, type LegacyDeviceConfig } from "./options.js";
 
-/** The original server's MAX_DEVICES: the ids accepted when no device is configured. */
-const UNCONFIGURED_DEVICE_IDS = 8;
+/**
+ * Most device ids learned from traffic (named by a frame, neither configured nor discovered): enough
+ * for every chip of a large host, small enough that a peer naming id after id cannot grow the table.
+ */
+export const MAX_LEARNED_DEVICES = 64;
+
+/** The discovery hook is asked at most this often; its answer is kept in between, ms. */
+export const DISCOVERY_REFRESH_MS = 1000;
+
+/** A device found on the host (hardware, tt-metal shared memory); `preset` when its capacities are known. */
+export interface DiscoveredLegacyDevice {
+  deviceId: number;
+  preset: DevicePreset | undefined;
+}
+
+export type DiscoverLegacyDevices = () => readonly DiscoveredLegacyDevice[];
 
 const ARCH_CODES: Readonly<Record<string, LegacyArch>> = {
   WORMHOLE_B0: LegacyArch.WORMHOLE_B0,
   BLACKHOLE: LegacyArch.BLACKHOLE,
 };
 
+/** DEVICE_INFO_RESPONSE of a device known to exist whose capacities are not: available, sizes 0. */
+const UNKNOWN_SIZE_INFO: LegacyDeviceInfo = Object.freeze({
+  archType: LegacyArch.INVALID,
+  numDramChannels: 0,
+  dramSizePerChannelBytes: 0,
+  l1SizePerCoreBytes: 0,
+  totalDramBytes: 0,
+  totalL1Bytes: 0,
+});
+
 interface Entry {
-  descriptor: DeviceDescriptor;
+  /** undefined: known to exist, capacities unknown. */
+  descriptor: DeviceDescriptor | undefined;
   info: LegacyDeviceInfo;
 }
 
 /**
- * The devices legacy clients may name, from `--legacy-device`. With none configured, ids 0..7 are
- * accepted (the original's fixed table) with unknown capacities, and DEVICE_INFO_QUERY(-1) answers 0.
+ * The devices legacy clients may name: configured (`--legacy-device`, with capacities), discovered
+ * (the optional hook), and learned (a device id first seen in a frame, at most MAX_LEARNED_DEVICES).
+ * DEVICE_INFO_QUERY(-1) counts all three.
  */
 export class LegacyDeviceTable {
   private readonly byId = new Map<number, Entry>();
+  private learned = 0;
+  private discoveredAtMs = Number.NEGATIVE_INFINITY;
 
-  constructor(devices: readonly LegacyDeviceConfig[]) {
-    for (const { deviceId, preset } of devices) {
-      this.byId.set(deviceId, { descriptor: describe(deviceId, preset), info: deviceInfo(preset) });
-    }
+  constructor(
+    devices: readonly LegacyDeviceConfig[],
+    private readonly discover: DiscoverLegacyDevices | undefined,
+    private readonly nowMs: () => number,
+    /** Called once for each device whose capacities become known after construction (discovery). */
+    private readonly described: (descriptor: DeviceDescriptor) => void,
+  ) {
+    for (const { deviceId, preset } of devices) this.byId.set(deviceId, withPreset(deviceId, preset));
   }
 
-  /** Number of configured devices (DEVICE_INFO_QUERY(-1)). */
+  /** Devices known: configured, discovered and learned. */
   get count(): number {
+    this.refreshDiscovered();
     return this.byId.size;
   }
 
-  /** Whether a legacy frame may name `deviceId`. */
-  accepts(deviceId: number): boolean {
-    if (this.byId.size === 0) return deviceId >= 0 && deviceId < UNCONFIGURED_DEVICE_IDS;
-    return this.byId.has(deviceId);
+  /** Devices learned from traffic so far. */
+  get learnedCount(): number {
+    return this.learned;
   }
 
-  /** DEVICE_INFO_RESPONSE content for a configured device, else undefined (a zeroed response). */
+  /**
+   * Whether a frame may name `deviceId`. An id in 0..LEGACY_MAX_DEVICE_ID not known yet is learned (a
+   * device of unknown size) while fewer than MAX_LEARNED_DEVICES were; beyond that it is refused.
+   */
+  accepts(deviceId: number): boolean {
+    if (this.byId.has(deviceId)) return true;
+    if (!Number.isInteger(deviceId) || deviceId < 0 || deviceId > LEGACY_MAX_DEVICE_ID) return false;
+    this.refreshDiscovered();
+    if (this.byId.has(deviceId)) return true;
+    if (this.learned >= MAX_LEARNED_DEVICES) return false;
+    this.learned++;
+    this.byId.set(deviceId, { descriptor: undefined, info: UNKNOWN_SIZE_INFO });
+    return true;
+  }
+
+  /** DEVICE_INFO_RESPONSE content for a known device, else undefined (a zeroed response). */
   info(deviceId: number): LegacyDeviceInfo | undefined {
+    if (!this.byId.has(deviceId)) this.refreshDiscovered();
     return this.byId.get(deviceId)?.info;
   }
 
-  /** Descriptors for the server's device catalog (capacities per memory type). */
+  /** Descriptors of the devices whose capacities are known, for the server's device catalog. */
   descriptors(): DeviceDescriptor[] {
-    return [...this.byId.values()].map((e) => e.descriptor);
+    const out: DeviceDescriptor[] = [];
+    for (const entry of this.byId.values()) if (entry.descriptor !== undefined) out.push(entry.descriptor);
+    return out;
   }
+
+  /** Asks the hook (at most once per DISCOVERY_REFRESH_MS); a discovered preset replaces an unknown size. */
+  private refreshDiscovered(): void {
+    if (this.discover === undefined) return;
+    const now = this.nowMs();
+    if (now - this.discoveredAtMs < DISCOVERY_REFRESH_MS) return;
+    this.discoveredAtMs = now;
+    for (const { deviceId, preset } of this.discover()) {
+      if (!Number.isInteger(deviceId) || deviceId < 0 || deviceId > LEGACY_MAX_DEVICE_ID) continue;
+      const known = this.byId.get(deviceId);
+      if (known?.descriptor !== undefined) continue;
+      if (preset === undefined) {
+        if (known === undefined) this.byId.set(deviceId, { descriptor: undefined, info: UNKNOWN_SIZE_INFO });
+        continue;
+      }
+      const entry = withPreset(deviceId, preset);
+      this.byId.set(deviceId, entry);
+      this.described(entry.descriptor!);
+    }
+  }
+}
+
+function withPreset(deviceId: number, preset: DevicePreset): Entry {
+  return { descriptor: describe(deviceId, preset), info: deviceInfo(preset) };
 }
 
 /** Capacity per memory type = region size per bank × banks, as native clients describe their devices. */

@@ -12,7 +12,7 @@ export const LegacyKeySpace = {
 export type LegacyKeySpace = (typeof LegacyKeySpace)[keyof typeof LegacyKeySpace];
 const KEY_SPACE_NAMES = ["buffer", "CB", "kernel"] as const;
 
-/** Adapter-wide counters of legacy traffic (reported in logs and tests). */
+/** Adapter-wide counters of legacy traffic and connections (reported in logs and tests). */
 export class LegacyStats {
   /** ALLOC/CB_ALLOC/KERNEL_LOAD that created a live allocation. */
   allocations = 0;
@@ -28,6 +28,12 @@ export class LegacyStats {
   heldFrees = 0;
   /** Held FREEs matched by a late ALLOC (both dropped). */
   reorderedFrees = 0;
+  /** Times a connection lost the frame grid and discarded bytes until a plausible boundary. */
+  quarantines = 0;
+  /** Connections closed because their unsent replies passed the close budget. */
+  budgetClosures = 0;
+  /** Connections closed at once because the connection cap was reached. */
+  refusedConnections = 0;
 }
 
 interface LiveKey {

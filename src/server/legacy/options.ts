@@ -1,6 +1,6 @@
 import { DEVICE_PRESETS, type DevicePreset } from "../../device/presets.js";
-import { DEFAULT_LEGACY_MAX_BAD_FRAMES, type LegacyFrameSetting } from "../../protocol/legacy/decoder.js";
-import { LEGACY_DEFAULT_SOCKET_PATH } from "../../protocol/legacy/layout.js";
+import type { LegacyFrameSetting } from "../../protocol/legacy/decoder.js";
+import { isLegacyFrameBytes, LEGACY_DEFAULT_SOCKET_PATH } from "../../protocol/legacy/layout.js";
 import { InvalidOptionError } from "../errors.js";
 
 /** One `--legacy-device ID=PRESET`: legacy frames carry no capacities, so configuration supplies them. */
@@ -13,18 +13,25 @@ export interface LegacyDeviceConfig {
 export interface LegacyOptions {
   /** Unix socket the original clients connect to (default /tmp/tt_allocation_server.sock). */
   socketPath: string;
-  /** `--legacy-frame`: 112, 144 or "auto" (per connection, from its first bytes). */
+  /** `--legacy-frame`: 72, 112, 144 or "auto" (per connection, from its first bytes). */
   frame: LegacyFrameSetting;
-  /** Devices legacy clients may name, with their capacities. Empty: ids 0..7, capacities unknown. */
+  /** Devices with known capacities. Others are learned from traffic with unknown sizes (device-table.ts). */
   devices: LegacyDeviceConfig[];
   /** `--legacy-reorder-window`: how long a FREE of an unknown buffer waits for its late ALLOC, ms. 0 = off. */
   reorderWindowMs: number;
   /** FREEs held at once per process by the reorder window; beyond it they count as unknown at once. */
   maxHeldFrees: number;
-  /** Bad frames tolerated per connection before it is closed. */
-  maxBadFrames: number;
-  /** Auto-detection: how long a peer that sent exactly 112 bytes must stay silent to be taken as 112, ms. */
+  /**
+   * How long a peer must stay silent for the bytes held to be decided on (auto-detection holding
+   * exactly 72 or 112 bytes; a quarantine holding a plausible last frame), ms.
+   */
   detectIdleMs: number;
+  /** `--legacy-max-connections`: legacy connections open at once; a new one past it is closed at once. */
+  maxConnections: number;
+  /** `--legacy-reply-pause-bytes`: unsent reply bytes of one connection past which it is not read, bytes. */
+  replyPauseBytes: number;
+  /** `--legacy-max-reply-bytes`: unsent reply bytes of one connection past which it is closed, bytes. */
+  maxReplyBytes: number;
 }
 
 export const DEFAULT_LEGACY_OPTIONS: Omit<LegacyOptions, "devices"> = {
@@ -32,8 +39,10 @@ export const DEFAULT_LEGACY_OPTIONS: Omit<LegacyOptions, "devices"> = {
   frame: "auto",
   reorderWindowMs: 0,
   maxHeldFrees: 4096,
-  maxBadFrames: DEFAULT_LEGACY_MAX_BAD_FRAMES,
   detectIdleMs: 25,
+  maxConnections: 256,
+  replyPauseBytes: 64 * 1024,
+  maxReplyBytes: 1024 * 1024,
 };
 
 /** Highest device id a legacy client may use (native device ids are u16 with 0xFFFF reserved). */
@@ -71,10 +80,20 @@ export function parseLegacyDevice(spec: string): LegacyDeviceConfig[] {
 
 export function parseLegacyFrame(value: string): LegacyFrameSetting {
   const v = value.trim();
+  if (v === "72") return 72;
   if (v === "112") return 112;
   if (v === "144") return 144;
   if (v === "auto") return "auto";
-  throw new InvalidOptionError(`--legacy-frame "${value}": use 112, 144 or auto`);
+  throw new InvalidOptionError(`--legacy-frame "${value}": use 72, 112, 144 or auto`);
+}
+
+/** `--legacy-max-connections N`, `--legacy-reply-pause-bytes N`, `--legacy-max-reply-bytes N`: a whole number >= 1. */
+export function parseLegacyCount(flag: string, value: string, example: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidOptionError(`${flag} "${value}": give a whole number >= 1, e.g. ${example}`);
+  }
+  return n;
 }
 
 export function parseReorderWindowMs(value: string): number {
@@ -95,8 +114,10 @@ export function resolveLegacyOptions(
   if (typeof resolved.socketPath !== "string" || resolved.socketPath === "") {
     throw new InvalidOptionError("legacy socketPath must be a non-empty path");
   }
-  if (resolved.frame !== 112 && resolved.frame !== 144 && resolved.frame !== "auto") {
-    throw new InvalidOptionError(`legacy frame must be 112, 144 or "auto", got ${String(resolved.frame)}`);
+  if (!isLegacyFrameBytes(resolved.frame) && resolved.frame !== "auto") {
+    throw new InvalidOptionError(
+      `legacy frame must be 72, 112, 144 or "auto", got ${String(resolved.frame)}`,
+    );
   }
   const seen = new Set<number>();
   for (const device of resolved.devices) {
@@ -110,12 +131,21 @@ export function resolveLegacyOptions(
   for (const [name, value, min] of [
     ["reorderWindowMs", resolved.reorderWindowMs, 0],
     ["maxHeldFrees", resolved.maxHeldFrees, 1],
-    ["maxBadFrames", resolved.maxBadFrames, 1],
     ["detectIdleMs", resolved.detectIdleMs, 1],
+    ["maxConnections (--legacy-max-connections)", resolved.maxConnections, 1],
+    ["replyPauseBytes (--legacy-reply-pause-bytes)", resolved.replyPauseBytes, 1],
+    ["maxReplyBytes (--legacy-max-reply-bytes)", resolved.maxReplyBytes, 1],
   ] as const) {
-    if (!Number.isInteger(value) || value < min) {
+    if (!Number.isSafeInteger(value) || value < min) {
       throw new InvalidOptionError(`legacy ${name} must be an integer >= ${min}, got ${String(value)}`);
     }
+  }
+  if (resolved.replyPauseBytes >= resolved.maxReplyBytes) {
+    throw new InvalidOptionError(
+      `legacy replyPauseBytes (--legacy-reply-pause-bytes, ${resolved.replyPauseBytes}) must be below ` +
+        `maxReplyBytes (--legacy-max-reply-bytes, ${resolved.maxReplyBytes}): a connection stops being ` +
+        "read at the first and is closed at the second",
+    );
   }
   return resolved;
 }
