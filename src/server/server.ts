@@ -194,6 +194,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       counters: connectionCounters,
       peerCredentials: resolved.peerCredentials,
       stdout: resolved.stdout,
+      // Cards and shared-memory regions count as devices for DEVICE_INFO and may be named in frames.
+      ...(host.enabled ? { discoveredDevices: () => host.discoveredDevices() } : {}),
     });
     try {
       await legacy.listen();
