@@ -34,7 +34,7 @@ export function processStartTicks(pid: number): number {
       return parsed.startTicks;
     }
   }
-  return killZero(pid) ? 0 : PROCESS_GONE;
+  return processExists(pid) ? 0 : PROCESS_GONE;
 }
 
 /**
@@ -49,7 +49,8 @@ export const procLiveness: ProcessLiveness = {
   },
 };
 
-function killZero(pid: number): boolean {
+/** kill(pid, 0): ESRCH = gone; success or EPERM (another user's process) = exists. */
+export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

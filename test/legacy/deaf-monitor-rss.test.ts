@@ -4,13 +4,13 @@
 // stops reading it (its sends block), its RSS stays under the documented bound (docs/SECURITY.md), and
 // it answers another monitor afterwards.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { firstLine } from "../support/child-lines.js";
 import { repoRoot } from "../support/repo-files.js";
 import { RawLegacyClient } from "./legacy-server.js";
 import { request, TYPE } from "./wire.js";
@@ -25,19 +25,6 @@ const monitorScript = join(repoRoot(import.meta.url), "test/legacy/deaf_monitor.
 function rssBytes(pid: number): number {
   const kib = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return kib === null ? 0 : Number(kib[1]) * 1024;
-}
-
-function lineMatching(child: ChildProcess, match: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on("line", (line) => {
-      if (match.test(line)) {
-        lines.close();
-        resolve(line);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`exited (${code}) before printing ${match}`)));
-  });
 }
 
 test("a monitor that never reads its replies: the server's RSS stays bounded and it keeps answering", {
@@ -68,13 +55,13 @@ test("a monitor that never reads its replies: the server's RSS stays bounded and
     }
     rmSync(dir, { recursive: true, force: true });
   });
-  await lineMatching(server, /legacy tt-metal/);
+  await firstLine(server, /legacy tt-metal/);
   const baseline = rssBytes(server.pid!);
 
   const monitor = spawn("python3", [monitorScript, legacyPath, String(HAMMER_SECONDS)], {
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const report = lineMatching(monitor, /^\{/);
+  const report = firstLine(monitor, /^\{/);
   let maxRss = baseline;
   let done = false;
   void report.finally(() => {

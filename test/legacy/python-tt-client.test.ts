@@ -7,12 +7,12 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { SmiJson } from "../../src/monitor/smi/json.js";
 import type { SummaryResponse } from "../../src/server/api-types.js";
+import { firstLine } from "../support/child-lines.js";
 import { repoRoot } from "../support/repo-files.js";
 import { waitFor } from "../support/wait-for.js";
 import { RawLegacyClient } from "./legacy-server.js";
@@ -39,19 +39,6 @@ let dir: string;
 let server: ChildProcess;
 let serverUrl: string;
 let legacyPath: string;
-
-function firstLine(child: ChildProcess, match: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on("line", (line) => {
-      if (match.test(line)) {
-        lines.close();
-        resolve(line);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`exited (${code}) before printing ${match}`)));
-  });
-}
 
 /** The HTTP summary smi renders (cheaper than spawning the CLI for polls). */
 async function summary(): Promise<SummaryResponse> {

@@ -1,4 +1,5 @@
 import { readdirSync, readlinkSync } from "node:fs";
+import { processExists } from "../process-liveness.js";
 import { readBounded } from "./bounded-read.js";
 import type { DeviceHolder } from "./hardware-device.js";
 
@@ -149,14 +150,4 @@ function processName(pid: number): string | undefined {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
   const name = comm.replace(/\n$/, "").replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
   return name === "" ? undefined : name;
-}
-
-/** kill(pid, 0): ESRCH = gone; success or EPERM (another user's process) = exists. */
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

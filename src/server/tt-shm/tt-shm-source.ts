@@ -13,8 +13,7 @@
  * `start`, the timer nor `scanOnce` ever throws: problems with files are logged (region-files.ts).
  */
 import type { Logger } from "pino";
-import type { TtShmChip, TtShmRegion } from "../../protocol/tt-shm/decode.js";
-import type { TtShmVersion } from "../../protocol/tt-shm/layout.js";
+import type { TtShmRegion } from "../../protocol/tt-shm/decode.js";
 import { InvalidOptionError } from "../errors.js";
 import { systemTimers, type TimerScheduler } from "../timers.js";
 import { RegionFiles } from "./region-files.js";
@@ -63,23 +62,13 @@ export interface TtShmProcess {
   readonly lastUpdateNs: number;
 }
 
-/** One region file: one chip (and the remote chips reached through it). */
-export interface TtShmDevice {
+/**
+ * One region file: one chip (and the remote chips reached through it). The region's fields as decoded
+ * (protocol/tt-shm/decode.ts `TtShmRegion`), with its slots judged alive or dead.
+ */
+export interface TtShmDevice extends Omit<TtShmRegion, "slots"> {
   /** Full path of the region file. */
   readonly file: string;
-  readonly version: TtShmVersion;
-  /** tt-metal's logical device id (as the last process that attached numbered it). */
-  readonly deviceId: number;
-  /** The chip's unique id, unsigned decimal (the number in the file name). */
-  readonly asicId: string;
-  /** The region's last update, ns; a number, rounded above 2^53 (see TtShmRegion.lastUpdateNs). */
-  readonly lastUpdateNs: number;
-  /** "system": ns since the Unix epoch (v2+); "steady": monotonic ns with a per-boot origin (v1). */
-  readonly lastUpdateClock: "system" | "steady";
-  /** Device-wide bytes in use, indexed by MemoryType: every process's, dead ones' until tt-metal reaps them. */
-  readonly totalsBytes: readonly number[];
-  /** Used chip-table entries: the device itself first (v2+), then remote chips. */
-  readonly chips: readonly TtShmChip[];
   /** Used process slots, in table order. */
   readonly processes: readonly TtShmProcess[];
 }
