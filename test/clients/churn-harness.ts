@@ -79,10 +79,11 @@ export function serverLiveOf(summary: SummaryResponse, pid: number): Record<stri
     if (process.pid !== pid) continue;
     for (const device of process.devices) {
       const key = String(device.id);
-      const types: Record<string, number> = live[key] ?? {};
-      live[key] = types;
       for (const [type, bytes] of Object.entries(device.used)) {
-        if (bytes !== 0) types[type] = (types[type] ?? 0) + bytes;
+        if (bytes === 0) continue;
+        const types = live[key] ?? {};
+        types[type] = (types[type] ?? 0) + bytes;
+        live[key] = types;
       }
     }
   }
