@@ -55,7 +55,7 @@ std::vector<std::string> order_violations(std::vector<recorded_event> events) {
     if (e.op == RECORDED_ALLOC) {
       if (found != holder.end()) {
         out.push_back("seq " + std::to_string(e.seq) + ": ALLOC of " + std::to_string(e.allocation_id) +
-                      " at an address " + std::to_string(found->second) + " still holds");
+                      " at the address allocation " + std::to_string(found->second) + " still holds");
       }
       holder[key] = e.allocation_id;
     } else if (found == holder.end() || found->second != e.allocation_id) {
