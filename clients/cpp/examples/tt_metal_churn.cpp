@@ -152,7 +152,14 @@ int main(int argc, char** argv) {
   try {
     processor->client().flush(std::chrono::milliseconds(5000));
   } catch (const allocwatch::Error& error) {
-    std::fprintf(stderr, "tt_metal_churn: %s (the server catches up from the queue)\n", error.what());
+    const allocwatch::Counters c = processor->client().counters();
+    std::fprintf(stderr,
+                 "tt_metal_churn: %s (recorded %llu, sent %llu, dropped %llu, snapshots %llu, resyncs %llu, "
+                 "connects %llu, disconnects %llu)\n",
+                 error.what(), static_cast<unsigned long long>(c.events_recorded),
+                 static_cast<unsigned long long>(c.events_sent), static_cast<unsigned long long>(c.events_dropped),
+                 static_cast<unsigned long long>(c.snapshots_sent), static_cast<unsigned long long>(c.resync_requests),
+                 static_cast<unsigned long long>(c.connects), static_cast<unsigned long long>(c.disconnects));
   }
   std::string line = "{\"pid\": " + std::to_string(getpid()) +
                      ", \"events\": " + std::to_string(processor->client().counters().events_recorded) + ", \"live\": {";

@@ -59,6 +59,10 @@ uint64_t allocwatch_stamp_current(allocwatch_client *client, uint16_t device_id)
 
 static void record(allocwatch_client *client, int op, uint16_t device_id, uint64_t seq, int memory_type,
                    uint64_t allocation_id, uint64_t address, uint64_t size_bytes) {
+  if (((allocation_id | address | size_bytes | seq) >> 53) != 0) {
+    fprintf(stderr, "recording client: a value at or above 2^53, which the wire refuses\n");
+    abort();
+  }
   pthread_mutex_lock(&client->mutex);
   if (client->count == client->capacity) {
     size_t capacity = client->capacity == 0 ? 1024 : client->capacity * 2;
@@ -93,6 +97,7 @@ int allocwatch_snapshot_begin(allocwatch_snapshot *snapshot, uint64_t watermark_
 int allocwatch_snapshot_add(allocwatch_snapshot *snapshot, int memory_type, uint64_t allocation_id,
                             uint64_t address, uint64_t size_bytes) {
   if (!snapshot->begun || snapshot->added == snapshot->announced) return ALLOCWATCH_ESNAPSHOT;
+  if (((allocation_id | address | size_bytes) >> 53) != 0) return ALLOCWATCH_EINVAL;
   if (snapshot->added < snapshot->capacity) {
     recorded_event entry = {0, 0, 0, memory_type, allocation_id, address, size_bytes};
     snapshot->entries[snapshot->added] = entry;

@@ -26,10 +26,10 @@ namespace allocwatch::tt_metal {
 MemoryType memory_type_of(::tt::tt_metal::BufferType type) noexcept;
 
 /**
- * Circular-buffer allocation ids live in their own half of the id space (bit 63 set), so they never
- * meet a Buffer::unique_id().
+ * Circular-buffer allocation ids live in their own part of the id space (bit 52 set: the wire takes ids
+ * below 2^53, docs/PROTOCOL.md), so they never meet a Buffer::unique_id() (a counter from 0).
  */
-constexpr std::uint64_t kCircularBufferIdBit = std::uint64_t{1} << 63;
+constexpr std::uint64_t kCircularBufferIdBit = std::uint64_t{1} << 52;
 
 /** What the environment asks for, read once per process (ALLOCWATCH_ENABLED, ALLOCWATCH_SOCKET). */
 struct Settings {
