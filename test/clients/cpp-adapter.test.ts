@@ -4,6 +4,7 @@
 // its pid must equal the live set it printed, with no anomaly (test/clients/churn-harness.ts).
 // The binary is built with g++/gcc at test start into clients/cpp/build/e2e (rebuilt when a source is
 // newer); the test is skipped, saying why, only when no compiler is installed.
+import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -100,5 +101,25 @@ test("the C++ tt-metal adapter, driven from 4 threads through the stand-in, ends
     running.child.kill("SIGTERM");
     await running.exit;
     await server.stop();
+  }
+});
+
+test("tt_metal_churn refuses bad arguments with exit 2 and says which", {
+  skip: skip === undefined ? false : `no C/C++ compiler: ${skip}`,
+  timeout: 180_000,
+}, async () => {
+  const churn = await buildChurn();
+  const cases: [string[], string][] = [
+    [["--threads", "2"], "--socket is required"],
+    [["--socket", "/tmp/x.sock", "--ops", "many"], "not a number: --ops many"],
+    [["--socket", "/tmp/x.sock", "--colour", "3"], "unknown option --colour"],
+    [["--socket", "/tmp/x.sock", "--devices", "0"], "--devices 1..64"],
+    [["--socket"], "every option takes a value"],
+  ];
+  for (const [args, message] of cases) {
+    const result = spawnSync(churn, args, { encoding: "utf8" });
+    assert.equal(result.status, 2, `${args.join(" ")}: ${result.stderr}`);
+    assert.ok(result.stderr.includes(message), `${args.join(" ")}: ${result.stderr}`);
+    assert.equal(result.stdout, "");
   }
 });

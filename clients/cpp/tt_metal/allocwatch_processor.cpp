@@ -51,14 +51,14 @@ AdapterCounters AllocwatchProcessor::counters() const noexcept {
 
 void AllocwatchProcessor::chips_of(const ttm::IDevice* device, std::vector<Chip*>& out) {
   out.clear();
+  append_chips(device, out);
+}
+
+void AllocwatchProcessor::append_chips(const ttm::IDevice* device, std::vector<Chip*>& out) {
   if (device == nullptr) return;
   // A MeshDevice's own id is not a chip id: its buffer lives at one address on each of its chips.
   if (const auto* mesh = dynamic_cast<const ttm::distributed::MeshDevice*>(device)) {
-    for (const ttm::IDevice* chip : mesh->get_devices()) {
-      std::vector<Chip*> one;
-      chips_of(chip, one);
-      out.insert(out.end(), one.begin(), one.end());
-    }
+    for (const ttm::IDevice* chip : mesh->get_devices()) append_chips(chip, out);
     return;
   }
   const int id = device->id();

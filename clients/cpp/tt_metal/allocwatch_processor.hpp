@@ -90,6 +90,7 @@ class AllocwatchProcessor final : public ::tt::tt_metal::IGraphProcessor {
   // The chips a tt-metal device stands for: a MeshDevice is all of its chips, a chip is itself;
   // empty (and counted) for a chip the client was not opened with.
   void chips_of(const ::tt::tt_metal::IDevice* device, std::vector<Chip*>& out);
+  void append_chips(const ::tt::tt_metal::IDevice* device, std::vector<Chip*>& out);
   void allocate(Chip& chip, MemoryType type, std::uint64_t id, std::uint64_t address, std::uint64_t size_bytes);
   bool release(Chip& chip, std::uint64_t id);
   void reset_circular_buffers(Chip& chip);
