@@ -1,0 +1,56 @@
+/* A minimal check harness for the C client's unit tests: CHECK counts and reports failures; main returns
+ * check_exit(). Each test file includes the implementation (ALLOCWATCH_IMPLEMENTATION) to reach the
+ * encoders and the client's internals. */
+#ifndef ALLOCWATCH_CHECK_H
+#define ALLOCWATCH_CHECK_H
+#include <stdio.h>
+#include <string.h>
+
+static int check_failures;
+#define CHECK(cond)                                                                   \
+  do {                                                                                \
+    if (!(cond)) {                                                                    \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);         \
+      check_failures++;                                                               \
+    }                                                                                 \
+  } while (0)
+
+/* Parses "0b 00 ..." hex text (spaces, newlines and '#'-comments allowed) into out; returns the length. */
+static size_t check_hex(const char *text, unsigned char *out, size_t cap) {
+  size_t n = 0;
+  int high = -1;
+  for (const char *p = text; *p; p++) {
+    if (*p == '#') {
+      while (*p && *p != '\n') p++;
+      if (!*p) break;
+      continue;
+    }
+    int v = (*p >= '0' && *p <= '9') ? *p - '0' : (*p >= 'a' && *p <= 'f') ? *p - 'a' + 10 : -1;
+    if (v < 0) continue;
+    if (high < 0) high = v;
+    else {
+      if (n < cap) out[n] = (unsigned char)(high * 16 + v);
+      n++;
+      high = -1;
+    }
+  }
+  return n;
+}
+
+static void check_bytes(const char *what, const unsigned char *got, size_t got_n, const unsigned char *want,
+                        size_t want_n) {
+  if (got_n == want_n && memcmp(got, want, want_n) == 0) return;
+  fprintf(stderr, "%s: bytes differ (got %zu, want %zu)\n  got :", what, got_n, want_n);
+  for (size_t i = 0; i < got_n; i++) fprintf(stderr, "%02x", got[i]);
+  fprintf(stderr, "\n  want:");
+  for (size_t i = 0; i < want_n; i++) fprintf(stderr, "%02x", want[i]);
+  fprintf(stderr, "\n");
+  check_failures++;
+}
+
+static int check_exit(const char *name) {
+  if (check_failures == 0) printf("ok %s\n", name);
+  else printf("FAILED %s: %d check(s)\n", name, check_failures);
+  return check_failures == 0 ? 0 : 1;
+}
+#endif
