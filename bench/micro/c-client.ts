@@ -51,7 +51,9 @@ export const cClient: Benchmark = {
     if (compiler === undefined) throw new BenchmarkSkippedError("no C compiler (gcc, cc or clang) on PATH");
     const dir = mkdtempSync(join(tmpdir(), "aw-bench-c-"));
     const binary = join(dir, "c-client-record");
-    const built = spawnSync(compiler, ["-std=c11", "-O2", "-pthread", SOURCE, "-o", binary], { encoding: "utf8" });
+    const built = spawnSync(compiler, ["-std=c11", "-O2", "-pthread", SOURCE, "-o", binary], {
+      encoding: "utf8",
+    });
     if (built.status !== 0) {
       rmSync(dir, { recursive: true, force: true });
       throw new BenchmarkFailedError(`${compiler} could not build ${SOURCE}: ${built.stderr}`);
@@ -66,8 +68,12 @@ export const cClient: Benchmark = {
           { timeout: 120_000 },
         );
         const cost = JSON.parse(stdout) as RecordCost;
-        if (cost.dropped > 0) context.progress(`${cost.dropped} events dropped (queue full): not the enqueue path`);
-        return { c_client_ns_per_event: cost.ns_per_event, c_client_drop_ns_per_event: cost.drop_ns_per_event };
+        if (cost.dropped > 0)
+          context.progress(`${cost.dropped} events dropped (queue full): not the enqueue path`);
+        return {
+          c_client_ns_per_event: cost.ns_per_event,
+          c_client_drop_ns_per_event: cost.drop_ns_per_event,
+        };
       },
       async close() {
         await server.stop();

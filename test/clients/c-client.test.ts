@@ -29,7 +29,8 @@ function findCompiler(): string | undefined {
 }
 
 const compiler = findCompiler();
-const skip = compiler === undefined ? "no C compiler (gcc, cc or clang) on PATH: the C client is not tested" : false;
+const skip =
+  compiler === undefined ? "no C compiler (gcc, cc or clang) on PATH: the C client is not tested" : false;
 let dir = "";
 let churn = "";
 /** Ops for a run of roughly 1.5 s without a server on this machine (measured in the first test). */
@@ -112,12 +113,21 @@ test("(c) with no server at all the churn runs at full speed and exits 0", { ski
   assert.equal(code, 0, stderr);
   assert.equal(report.events, 2_000_000);
   assert.ok(performance.now() - started < 30_000, "2M ops with no server took more than 30 s");
-  longOps = Math.max(1_000_000, Math.min(40_000_000, Math.round((rate(report) * 1.5) / 1_000_000) * 1_000_000));
+  longOps = Math.max(
+    1_000_000,
+    Math.min(40_000_000, Math.round((rate(report) * 1.5) / 1_000_000) * 1_000_000),
+  );
 
   // The same churn with a server, for comparison (reported, not asserted: the server shares the 2 cores).
   const server = await startTestServer();
   try {
-    const served = startChurn([churn], { socket: server.socketPath, threads: 8, ops: 2_000_000, devices: 2, holdMs: 0 });
+    const served = startChurn([churn], {
+      socket: server.socketPath,
+      threads: 8,
+      ops: 2_000_000,
+      devices: 2,
+      holdMs: 0,
+    });
     const withServer = (await served.report) as TimedReport;
     assert.equal((await served.exit).code, 0);
     t.diagnostic(`no server: ${rate(report)} events/s; with a server: ${rate(withServer)} events/s`);
@@ -126,10 +136,18 @@ test("(c) with no server at all the churn runs at full speed and exits 0", { ski
   }
 });
 
-test("(a) 8 threads x 2 devices, immediate address reuse: the server's view equals the live set", { skip }, async () => {
+test("(a) 8 threads x 2 devices, immediate address reuse: the server's view equals the live set", {
+  skip,
+}, async () => {
   const server = await startTestServer();
   try {
-    const run = startChurn([churn], { socket: server.socketPath, threads: 8, ops: 400_000, devices: 2, holdMs: 4000 });
+    const run = startChurn([churn], {
+      socket: server.socketPath,
+      threads: 8,
+      ops: 400_000,
+      devices: 2,
+      holdMs: 4000,
+    });
     const report = await run.report;
     assert.equal(report.events, 400_000);
     assert.deepEqual(Object.keys(report.live).sort(), ["0", "1"]);
@@ -165,7 +183,9 @@ test("(b) the server killed (kill -9) mid-run and restarted: exact on the new se
   }
 });
 
-test("(d) a server stopped (SIGSTOP) for 5 s does not slow the churn; exact after SIGCONT", { skip }, async (t) => {
+test("(d) a server stopped (SIGSTOP) for 5 s does not slow the churn; exact after SIGCONT", {
+  skip,
+}, async (t) => {
   const socket = join(dir, "stopped.sock");
   const server = await serveChild(socket);
   try {

@@ -78,7 +78,9 @@ export function serverLiveOf(summary: SummaryResponse, pid: number): Record<stri
   for (const process of summary.processes) {
     if (process.pid !== pid) continue;
     for (const device of process.devices) {
-      const types: Record<string, number> = (live[String(device.id)] ??= {});
+      const key = String(device.id);
+      live[key] ??= {};
+      const types: Record<string, number> = live[key];
       for (const [type, bytes] of Object.entries(device.used)) {
         if (bytes !== 0) types[type] = (types[type] ?? 0) + bytes;
       }
@@ -92,7 +94,9 @@ export function nonZero(live: ChurnReport["live"]): Record<string, Record<string
   const out: Record<string, Record<string, number>> = {};
   for (const [device, types] of Object.entries(live)) {
     for (const [type, bytes] of Object.entries(types)) {
-      if (bytes !== 0) (out[device] ??= {})[type] = bytes;
+      if (bytes === 0) continue;
+      out[device] ??= {};
+      out[device][type] = bytes;
     }
   }
   return out;
