@@ -795,7 +795,10 @@ static void allocwatch__connect(allocwatch_client *c) {
   c->out_snapshots = 0;
   c->in_len = 0;
   c->max_frame = ALLOCWATCH__DEFAULT_MAX_FRAME;
-  allocwatch__reserve(c, c->hello_bytes);
+  if (allocwatch__reserve(c, c->hello_bytes) != 0) {
+    allocwatch__disconnect(c);
+    return;
+  }
   memcpy(c->out, c->hello, c->hello_bytes);
   c->out_len = c->hello_bytes;
   c->out_head = c->head;
