@@ -6,6 +6,7 @@ import { summaryQuery } from "./e2e/summary-query.js";
 import { visibilityLatency } from "./e2e/visibility-latency.js";
 import type { Benchmark } from "./harness/benchmark.js";
 import { allocatorPairs } from "./micro/allocator-pairs.js";
+import { cClient } from "./micro/c-client.js";
 import { clientOverhead } from "./micro/client-overhead.js";
 import { codecDecode } from "./micro/codec-decode.js";
 import { codecEncode } from "./micro/codec-encode.js";
@@ -18,6 +19,7 @@ import { ttShmScan } from "./micro/tt-shm-scan.js";
 export const BENCHMARKS: readonly Benchmark[] = [
   allocatorPairs,
   clientOverhead,
+  cClient,
   codecEncode,
   codecDecode,
   registryApply,

@@ -18,3 +18,12 @@ export class BenchmarkFailedError extends Error {
   override readonly name = "BenchmarkFailedError";
   readonly code = "BENCH_FAILED";
 }
+
+/**
+ * A benchmark that cannot run on this machine (e.g. no C compiler for the C client's benchmark): thrown by
+ * `open`, reported as skipped with this reason, and not a failure of the run.
+ */
+export class BenchmarkSkippedError extends Error {
+  override readonly name = "BenchmarkSkippedError";
+  readonly code = "BENCH_SKIPPED";
+}

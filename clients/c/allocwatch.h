@@ -159,10 +159,12 @@ const char *allocwatch_strerror(int status);
  *   stamp and record find a device with one load. Each device keeps its sequence counter on a cache
  *   line of its own (written under the program's allocator lock) and its `gated` flag on another (read
  *   by every record call).
- * - Queue: a bounded MPSC ring of 64-byte slots (a per-slot sequence number + the 48-byte wire record),
- *   the Vyukov bounded-queue scheme: a producer claims a slot by CAS on the tail, writes the record and
- *   publishes it with a release store of the slot's sequence; the writer thread consumes in order. A
- *   full ring fails the claim: the record is dropped and counted, its device gated (see below).
+ * - Queue: a bounded MPSC ring of 64-byte slots (a per-slot sequence number + the 48-byte wire record).
+ *   A producer claims a position by CAS on the tail, provided it is less than a capacity ahead of the
+ *   head the writer last published; writes the record and publishes it with a release store of the
+ *   slot's sequence (position + 1). The writer consumes in order and publishes its head once per round:
+ *   it never writes a slot, so a producer's record is stores only (no load of a line the writer owns).
+ *   A full ring fails the claim: the record is dropped and counted, its device gated (see below).
  * - Timestamps (docs/PROTOCOL.md section 3.3: "ns since the reporting process's session started
  *   (monotonic)", informative only): the writer thread reads CLOCK_MONOTONIC every time it wakes (at
  *   least every flush interval) and publishes it; a record call copies the published value (one relaxed
@@ -227,7 +229,7 @@ enum { ALLOCWATCH__T_HELLO = 1, ALLOCWATCH__T_WELCOME = 2, ALLOCWATCH__T_EVENTS 
 enum { ALLOCWATCH__BACKOFF = 0, ALLOCWATCH__AWAIT_WELCOME = 1, ALLOCWATCH__OPEN = 2 };
 
 typedef struct allocwatch__slot {
-  _Atomic uint64_t turn; /* position + 1 once published; position + capacity once consumed */
+  _Atomic uint64_t turn; /* position + 1 once the record at that position is published */
   unsigned char record[ALLOCWATCH__RECORD_BYTES];
   unsigned char pad[ALLOCWATCH__CACHE_LINE - 8 - ALLOCWATCH__RECORD_BYTES];
 } allocwatch__slot;
@@ -269,10 +271,13 @@ struct allocwatch_client {
   uint64_t mask;
   /* Producers' tail (claims = events enqueued). */
   _Alignas(ALLOCWATCH__CACHE_LINE) _Atomic uint64_t tail;
-  /* Published by the writer. */
-  _Alignas(ALLOCWATCH__CACHE_LINE) _Atomic uint64_t now_ns; /* since open */
-  _Atomic int snapshot_hint; /* a device was gated: the writer should look */
-  _Atomic int state;
+  /* What producers read, written by the writer at most once per round: its line stays cached. */
+  _Alignas(ALLOCWATCH__CACHE_LINE) _Atomic uint64_t head_pub; /* positions below it are free again */
+  _Atomic uint64_t now_ns;                                    /* since open */
+  /* Written by producers only when a device is gated. */
+  _Alignas(ALLOCWATCH__CACHE_LINE) _Atomic int snapshot_hint; /* a device was gated: the writer should look */
+  /* The writer's published state (flush, counters). */
+  _Alignas(ALLOCWATCH__CACHE_LINE) _Atomic int state;
   _Atomic uint64_t settled;    /* ring positions written to a connection or discarded */
   _Atomic int snapshots_owed;  /* devices gated, asked for, or snapshot bytes not yet written */
   _Atomic int stopping;
@@ -309,16 +314,10 @@ struct allocwatch_client {
 
 /* ---- little-endian writers (wire encoding) ---- */
 
-static inline void allocwatch__u16(unsigned char *p, uint16_t v) {
-  p[0] = (unsigned char)v;
-  p[1] = (unsigned char)(v >> 8);
-}
-static inline void allocwatch__u32(unsigned char *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-static inline void allocwatch__u64(unsigned char *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
+/* The host is little-endian (checked above): the wire's integers are the host's, copied unaligned. */
+static inline void allocwatch__u16(unsigned char *p, uint16_t v) { memcpy(p, &v, 2); }
+static inline void allocwatch__u32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
+static inline void allocwatch__u64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
 static inline uint16_t allocwatch__get16(const unsigned char *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static inline uint32_t allocwatch__get32(const unsigned char *p) {
   return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
@@ -605,24 +604,20 @@ static inline void allocwatch__record(allocwatch_client *c, int op, uint16_t dev
     allocwatch__gate(c, d);
     return;
   }
+  /* Claim a position. The slot's previous record was read by the writer before it published a head
+   * past it (acquire below), so nothing here reads the slot's line: the stores go to the store buffer. */
   uint64_t pos = atomic_load_explicit(&c->tail, memory_order_relaxed);
-  allocwatch__slot *slot;
   for (;;) {
-    slot = &c->ring[pos & c->mask];
-    uint64_t turn = atomic_load_explicit(&slot->turn, memory_order_acquire);
-    int64_t diff = (int64_t)(turn - pos);
-    if (diff == 0) {
-      if (atomic_compare_exchange_weak_explicit(&c->tail, &pos, pos + 1, memory_order_relaxed,
-                                                memory_order_relaxed))
-        break;
-    } else if (diff < 0) { /* full: drop, count, resend the device whole */
+    uint64_t head = atomic_load_explicit(&c->head_pub, memory_order_acquire);
+    if ((int64_t)(pos - head) > (int64_t)c->mask) { /* full: drop, count, resend the device whole */
       allocwatch__count_drop(c);
       allocwatch__gate(c, d);
       return;
-    } else {
-      pos = atomic_load_explicit(&c->tail, memory_order_relaxed);
     }
+    if (atomic_compare_exchange_weak_explicit(&c->tail, &pos, pos + 1, memory_order_relaxed, memory_order_relaxed))
+      break;
   }
+  allocwatch__slot *slot = &c->ring[pos & c->mask];
   allocwatch__encode_record(slot->record, op, memory_type, device_id, seq, allocation_id, address, size_bytes,
                             atomic_load_explicit(&c->now_ns, memory_order_relaxed));
   atomic_store_explicit(&slot->turn, pos + 1, memory_order_release);
@@ -740,10 +735,10 @@ static void allocwatch__discard_queue(allocwatch_client *c) {
   for (;;) {
     allocwatch__slot *slot = &c->ring[c->head & c->mask];
     if (atomic_load_explicit(&slot->turn, memory_order_acquire) != c->head + 1) break;
-    atomic_store_explicit(&slot->turn, c->head + c->mask + 1, memory_order_release);
     c->head++;
     n++;
   }
+  atomic_store_explicit(&c->head_pub, c->head, memory_order_release);
   if (n > 0) atomic_fetch_add_explicit(&c->events_discarded, n, memory_order_relaxed);
   atomic_store_explicit(&c->settled, c->head, memory_order_release);
 }
@@ -800,7 +795,10 @@ static void allocwatch__connect(allocwatch_client *c) {
   c->out_snapshots = 0;
   c->in_len = 0;
   c->max_frame = ALLOCWATCH__DEFAULT_MAX_FRAME;
-  allocwatch__reserve(c, c->hello_bytes);
+  if (allocwatch__reserve(c, c->hello_bytes) != 0) {
+    allocwatch__disconnect(c);
+    return;
+  }
   memcpy(c->out, c->hello, c->hello_bytes);
   c->out_len = c->hello_bytes;
   c->out_head = c->head;
@@ -923,10 +921,10 @@ static uint64_t allocwatch__fill_events(allocwatch_client *c) {
       } else {
         atomic_fetch_add_explicit(&c->events_discarded, 1, memory_order_relaxed); /* covered by a snapshot */
       }
-      atomic_store_explicit(&slot->turn, c->head + c->mask + 1, memory_order_release);
       c->head++;
       consumed++;
     }
+    atomic_store_explicit(&c->head_pub, c->head, memory_order_release);
     if (count > 0) {
       allocwatch__encode_events_header(c->out + header, count);
       c->out_len = header + 9 + (size_t)count * ALLOCWATCH__RECORD_BYTES;
@@ -1187,7 +1185,7 @@ int allocwatch_open(const allocwatch_options *o, allocwatch_client **out, char *
     return ALLOCWATCH_ENOMEM;
   }
   memset(c->devices, 0, sizeof(allocwatch__device) * o->device_count);
-  for (uint64_t i = 0; i < queue; i++) atomic_init(&c->ring[i].turn, i);
+  for (uint64_t i = 0; i < queue; i++) atomic_init(&c->ring[i].turn, 0);
   int oom = 0;
   for (size_t i = 0; i < o->device_count; i++) {
     allocwatch__device *d = &c->devices[i];

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseRunnerArgs } from "../../bench/harness/args.js";
 import type { Benchmark } from "../../bench/harness/benchmark.js";
-import { writeJsonReport } from "../../bench/harness/report.js";
+import { BenchmarkSkippedError } from "../../bench/harness/errors.js";
+import { formatTable, writeJsonReport } from "../../bench/harness/report.js";
 import { runBenchmarks } from "../../bench/harness/runner.js";
 
 function fakeBenchmark(name: string, values: number[], fail = false): Benchmark & { calls: string[] } {
@@ -132,6 +133,23 @@ test("a failing benchmark is recorded with its error and the others still run", 
   assert.equal(report.results["broken_ops_per_s"]!.met, false);
   assert.match(report.results["broken_ops_per_s"]!.error!, /fixture broke/);
   assert.equal(report.results["fine_ops_per_s"]!.value, 11);
+});
+
+test("a benchmark that cannot run here is recorded as skipped, not as an error, and shown so", async () => {
+  const skipping: Benchmark = {
+    ...fakeBenchmark("native_ns", [1]),
+    async open() {
+      throw new BenchmarkSkippedError("no C compiler");
+    },
+  };
+  const report = await runBenchmarks({ quick: true, only: [], runs: undefined }, [skipping], {
+    progress: () => {},
+  });
+  const result = report.results["native_ns"]!;
+  assert.equal(result.value, null);
+  assert.equal(result.skipped, "no C compiler");
+  assert.equal(result.error, undefined);
+  assert.match(formatTable(report), /native_ns .*skipped: no C compiler/);
 });
 
 test("--only with an unknown name fails with BENCH_UNKNOWN before anything runs", async () => {

@@ -16,7 +16,7 @@ static int check_failures;
   } while (0)
 
 /* Parses "0b 00 ..." hex text (spaces, newlines and '#'-comments allowed) into out; returns the length. */
-static size_t check_hex(const char *text, unsigned char *out, size_t cap) {
+static inline size_t check_hex(const char *text, unsigned char *out, size_t cap) {
   size_t n = 0;
   int high = -1;
   for (const char *p = text; *p; p++) {
@@ -37,7 +37,7 @@ static size_t check_hex(const char *text, unsigned char *out, size_t cap) {
   return n;
 }
 
-static void check_bytes(const char *what, const unsigned char *got, size_t got_n, const unsigned char *want,
+static inline void check_bytes(const char *what, const unsigned char *got, size_t got_n, const unsigned char *want,
                         size_t want_n) {
   if (got_n == want_n && memcmp(got, want, want_n) == 0) return;
   fprintf(stderr, "%s: bytes differ (got %zu, want %zu)\n  got :", what, got_n, want_n);
@@ -48,7 +48,7 @@ static void check_bytes(const char *what, const unsigned char *got, size_t got_n
   check_failures++;
 }
 
-static int check_exit(const char *name) {
+static inline int check_exit(const char *name) {
   if (check_failures == 0) printf("ok %s\n", name);
   else printf("FAILED %s: %d check(s)\n", name, check_failures);
   return check_failures == 0 ? 0 : 1;
