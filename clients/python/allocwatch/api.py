@@ -1,6 +1,7 @@
 """A reader of the allocwatch server's HTTP API (src/server/api-types.ts): summary(), allocations(),
 anomalies(), returning dataclasses whose fields are the JSON's in snake_case."""
 
+import http.client
 import json
 import os
 import re
@@ -230,9 +231,9 @@ def _get(url: str, timeout_s: float) -> Any:
         raise ServerUnavailable(url, str(error.reason)) from None
     except (socket.timeout, TimeoutError):
         raise ServerUnavailable(url, f"no answer within {timeout_s} s") from None
-    except (OSError, ValueError) as error:  # http.client.HTTPException (not HTTP) is an OSError? no: ValueError
+    except OSError as error:  # reset, broken pipe mid-answer
         raise ServerUnavailable(url, str(error) or type(error).__name__) from None
-    except Exception as error:  # noqa: BLE001 - http.client.BadStatusLine and kin: not an HTTP server
+    except http.client.HTTPException as error:  # BadStatusLine and kin: something else listens there
         raise ServerUnavailable(url, f"not an HTTP answer ({type(error).__name__})") from None
     try:
         return json.loads(body)
