@@ -137,6 +137,8 @@ class ClientTest(unittest.TestCase):
             client.record_alloc(0, seq, 0, seq, 0, 32)
         self.assertGreater(client.counters.events_dropped, 0)
         self.assertTrue(client.flush(5000))
+        # flush() means handed to the kernel; the scripted server reads on its own thread.
+        wait_for(lambda: any(t == wire.SNAPSHOT_END for t, _ in server.frames()), what="the snapshot")
         begins = [b for t, b in server.frames() if t == wire.SNAPSHOT_BEGIN]
         self.assertEqual(begins, [struct.pack("<HQI", 0, 50, 0)], "device 0 resent whole at watermark 50")
         # After the snapshot, the device's events flow again.
