@@ -18,3 +18,12 @@ export class BenchmarkFailedError extends Error {
   override readonly name = "BenchmarkFailedError";
   readonly code = "BENCH_FAILED";
 }
+
+/**
+ * A benchmark that cannot run on this machine (e.g. python3 missing) and says why: reported as skipped,
+ * with the reason, and not as a failure.
+ */
+export class BenchmarkSkippedError extends Error {
+  override readonly name = "BenchmarkSkippedError";
+  readonly code = "BENCH_SKIPPED";
+}

@@ -18,6 +18,8 @@ export interface MetricResult {
   tier: "micro" | "e2e";
   /** Why the benchmark produced no value. */
   error?: string;
+  /** Why the benchmark did not run on this machine (not a failure; `value` is null). */
+  skipped?: string;
 }
 
 export interface BenchReport {
@@ -37,7 +39,15 @@ export function formatTable(report: BenchReport): string {
     formatNumber(r.max),
     r.unit,
     r.target === null ? "-" : `${r.comparison} ${formatNumber(r.target)}`,
-    r.error ? `ERROR: ${r.error}` : r.target === null ? "-" : r.met ? "yes" : "NO",
+    r.error
+      ? `ERROR: ${r.error}`
+      : r.skipped
+        ? `SKIPPED: ${r.skipped}`
+        : r.target === null
+          ? "-"
+          : r.met
+            ? "yes"
+            : "NO",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>

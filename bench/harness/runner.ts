@@ -1,7 +1,7 @@
 import { loadavg } from "node:os";
 import type { RunnerOptions } from "./args.js";
 import { type Benchmark, type BenchmarkContext, MIN_MEASURED_RUNS, type RunValues } from "./benchmark.js";
-import { BenchmarkFailedError, UnknownBenchmarkError } from "./errors.js";
+import { BenchmarkFailedError, BenchmarkSkippedError, UnknownBenchmarkError } from "./errors.js";
 import { describeMachine, roundLoad } from "./machine.js";
 import type { BenchReport, MetricResult } from "./report.js";
 import { median } from "./stats.js";
@@ -45,6 +45,7 @@ export async function runBenchmarks(
     const warmups = benchmark.warmupRuns ?? 1;
     const runs: RunValues[] = [];
     let error: string | undefined;
+    let skipped: string | undefined;
     const benchStarted = performance.now();
     try {
       io.progress(`${tag}: opening`);
@@ -64,8 +65,13 @@ export async function runBenchmarks(
         await open.close();
       }
     } catch (err) {
-      error = err instanceof Error ? err.message : String(err);
-      io.progress(`${tag}: FAILED ${error}`);
+      if (err instanceof BenchmarkSkippedError) {
+        skipped = err.message;
+        io.progress(`${tag}: SKIPPED ${skipped}`);
+      } else {
+        error = err instanceof Error ? err.message : String(err);
+        io.progress(`${tag}: FAILED ${error}`);
+      }
     }
     io.progress(`${tag}: done in ${((performance.now() - benchStarted) / 1000).toFixed(1)} s`);
     for (const metric of benchmark.metrics) {
@@ -85,7 +91,13 @@ export async function runBenchmarks(
           value !== null &&
           (target === null || (metric.comparison === ">=" ? value >= target : value <= target)),
         tier: benchmark.tier,
-        ...(error !== undefined ? { error } : measured ? {} : { error: "no run reported this metric" }),
+        ...(skipped !== undefined
+          ? { skipped }
+          : error !== undefined
+            ? { error }
+            : measured
+              ? {}
+              : { error: "no run reported this metric" }),
       };
     }
   }

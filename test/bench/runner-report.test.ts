@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseRunnerArgs } from "../../bench/harness/args.js";
 import type { Benchmark } from "../../bench/harness/benchmark.js";
-import { writeJsonReport } from "../../bench/harness/report.js";
+import { BenchmarkSkippedError } from "../../bench/harness/errors.js";
+import { formatTable, writeJsonReport } from "../../bench/harness/report.js";
 import { runBenchmarks } from "../../bench/harness/runner.js";
 
 function fakeBenchmark(name: string, values: number[], fail = false): Benchmark & { calls: string[] } {
@@ -141,4 +142,26 @@ test("--only with an unknown name fails with BENCH_UNKNOWN before anything runs"
     { code: "BENCH_UNKNOWN" },
   );
   assert.deepEqual(fake.calls, []);
+});
+
+test("a benchmark that cannot run here (BenchmarkSkippedError) is reported skipped with its reason, not failed", async () => {
+  const skipping: Benchmark = {
+    name: "needs_python_us",
+    tier: "micro",
+    description: "skips",
+    metrics: [{ name: "needs_python_us", unit: "us", comparison: "<=" }],
+    async open() {
+      throw new BenchmarkSkippedError("python3 is not installed");
+    },
+  };
+  const progress: string[] = [];
+  const report = await runBenchmarks({ quick: true, only: [], runs: undefined }, [skipping], {
+    progress: (line) => progress.push(line),
+  });
+  const result = report.results["needs_python_us"]!;
+  assert.equal(result.skipped, "python3 is not installed");
+  assert.equal(result.error, undefined, "not an error: bench/run.js exits 0 for it");
+  assert.equal(result.value, null);
+  assert.match(formatTable(report), /needs_python_us .*SKIPPED: python3 is not installed/);
+  assert.ok(progress.some((line) => line.includes("SKIPPED python3 is not installed")));
 });
