@@ -164,6 +164,8 @@ class Client:
         self._snapshot_fn = snapshot
         self._capacity = queue_events
         self._batch_events = min(batch_events, wire.max_events_per_frame(wire.DEFAULT_MAX_FRAME_BYTES))
+        #: The queue length at which a record call wakes the writer (one pipe write per batch).
+        self._wake_at = self._batch_events - 1
         self._flush_interval_s = flush_interval_ms / 1000
         self._reconnect_initial_s = reconnect_initial_ms / 1000
         self._reconnect_max_s = reconnect_max_ms / 1000
@@ -242,11 +244,14 @@ class Client:
             gate = self._gate[device_id]
         except (IndexError, TypeError):
             gate = None
-        if gate is not False or len(self._queue) >= self._capacity:
+        queued = len(self._queue)
+        if gate is not False or queued >= self._capacity:
             self._lose(device_id, gate)
             return
         self._queue.append((1, memory_type, device_id, seq, allocation_id, address, size_bytes,
                             _monotonic_ns() - self._t0))
+        if queued == self._wake_at:
+            self._wake()  # a full batch: send it now rather than at the next interval
 
     def record_free(self, device_id: int, seq: int, memory_type: int, allocation_id: int, address: int,
                     size_bytes: int) -> None:
@@ -256,11 +261,14 @@ class Client:
             gate = self._gate[device_id]
         except (IndexError, TypeError):
             gate = None
-        if gate is not False or len(self._queue) >= self._capacity:
+        queued = len(self._queue)
+        if gate is not False or queued >= self._capacity:
             self._lose(device_id, gate)
             return
         self._queue.append((2, memory_type, device_id, seq, allocation_id, address, size_bytes,
                             _monotonic_ns() - self._t0))
+        if queued == self._wake_at:
+            self._wake()  # a full batch: send it now rather than at the next interval
 
     def _lose(self, device_id: int, gate: Optional[bool]) -> None:
         if gate is None:
@@ -359,7 +367,12 @@ class Client:
                     if gate is False:
                         self._gate[index] = True
                 self._cond.notify_all()
-            for fd in (self._wake_r, self._wake_w):
+
+    def __del__(self) -> None:
+        # The wake pipe lives as long as the object: a record or flush racing close() may still write to
+        # it, and a closed descriptor number could meanwhile belong to another file of the program.
+        for fd in (getattr(self, "_wake_r", None), getattr(self, "_wake_w", None)):
+            if fd is not None:
                 try:
                     os.close(fd)
                 except OSError:
@@ -469,6 +482,7 @@ class Client:
                 with self._cond:
                     ticket = self._flush_requested
                     stopping = self._stopping
+                sent_before = self._sent
                 self._write_events(sock, queue, batch_limit)
                 self._write_snapshots(sock)
                 if not queue and not self._pending_resyncs():
@@ -476,7 +490,10 @@ class Client:
                 if stopping:
                     self._goodbye(sock)
                     return
-                timeout = self._flush_interval_s if queue else IDLE_POLL_MS / 1000
+                # While events flow, send every flush interval; after a quiet round, poll slowly (a
+                # record that fills a batch, flush() and close() wake the writer at once).
+                busy = queue or self._sent != sent_before
+                timeout = self._flush_interval_s if busy else IDLE_POLL_MS / 1000
                 readable, _, _ = select.select([sock, self._wake_r], [], [], timeout)
                 if self._wake_r in readable:
                     self._drain_wake()

@@ -75,6 +75,21 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(client.counters.events_sent, 3)
         self.assertEqual(client.counters.connects, 1)
 
+    def test_a_full_batch_is_sent_at_once_without_waiting_for_the_interval(self):
+        server = self.server()
+        client = self.client(server.path, batch_events=16, flush_interval_ms=600_000)
+
+        def events_received():
+            return sum(struct.unpack_from("<I", b, 0)[0] for t, b in server.frames() if t == wire.EVENTS)
+
+        wait_for(lambda: client.connected, what="WELCOME")
+        client.record_alloc(0, client.stamp(0), 0, 1, 0, 32)
+        wait_for(lambda: events_received() == 1, what="the first event (idle poll)")
+        # The writer now waits a 10-minute flush interval: only the full batch can wake it.
+        for allocation_id in range(2, 18):
+            client.record_alloc(0, client.stamp(0), 0, allocation_id, 0, 32)
+        wait_for(lambda: events_received() == 17, timeout_s=20, what="the full batch, before the interval")
+
     def test_a_full_queue_drops_and_counts_without_blocking_the_caller(self):
         server = self.server(welcome=False)  # accepts, never answers HELLO: nothing is ever written
         client = self.client(server.path, queue_events=100, handshake_timeout_ms=60_000)
