@@ -134,6 +134,9 @@ def main() -> int:
     parser.add_argument("--devices", type=int, required=True)
     parser.add_argument("--hold-ms", type=int, required=True)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--queue-events", type=int, default=None,
+                        help="the client's queue capacity (small: events are dropped and healed by snapshots)")
+    parser.add_argument("--verbose", action="store_true", help="the client's counters on stderr at the end")
     args = parser.parse_args()
     if args.threads < 1 or args.devices < 1 or args.devices > 256 or args.ops < 0 or args.hold_ms < 0:
         parser.error("--threads >= 1, 1 <= --devices <= 256, --ops >= 0, --hold-ms >= 0")
@@ -142,7 +145,8 @@ def main() -> int:
     devices = [DeviceAllocator(d) for d in range(args.devices)]
     described = [Device(d, "churn", "python", tuple(REGIONS.get(MemoryType(t), (0,))[0] for t in range(7)))
                  for d in range(args.devices)]
-    client = Client(described, snapshot_of(devices), socket_path=args.socket, process_name="churn.py")
+    options = {} if args.queue_events is None else {"queue_events": args.queue_events}
+    client = Client(described, snapshot_of(devices), socket_path=args.socket, process_name="churn.py", **options)
     client_ref.append(client)
 
     counts = [0] * args.threads
@@ -163,6 +167,10 @@ def main() -> int:
         for memory_type, _, _, size in device.live:
             per_type[MemoryType(memory_type).name] += size
         live[str(device.device_id)] = per_type
+    counters = client.counters  # before the report line: a harness may stop the churn right after it
+    if args.verbose:
+        print(f"churn: sent {counters.events_sent}, dropped {counters.events_dropped}, snapshots "
+              f"{counters.snapshots_sent}, connects {counters.connects}", file=sys.stderr, flush=True)
     print(json.dumps({"pid": os.getpid(), "events": sum(counts), "live": live}), flush=True)
     time.sleep(args.hold_ms / 1000)
     client.close(5_000)
