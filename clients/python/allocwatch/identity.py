@@ -23,6 +23,7 @@ def parse_start_ticks(stat_line: str) -> int:
 
 
 def process_start_ticks(pid: Optional[int] = None) -> int:
+    """Start ticks of `pid` (default: this process), 0 when /proc cannot say."""
     try:
         with open(f"/proc/{pid or os.getpid()}/stat", encoding="latin-1") as stat:
             return parse_start_ticks(stat.read())

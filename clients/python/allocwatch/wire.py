@@ -32,7 +32,7 @@ MAX_DEVICES_PER_HELLO = 256
 
 EVENT_RECORD = struct.Struct("<BBHIQQQQQ")
 SNAPSHOT_RECORD = struct.Struct("<B7xQQQ")
-_EVENTS_HEADER = struct.Struct("<IBI")
+EVENTS_HEADER = struct.Struct("<IBI")
 _LENGTH_TYPE = struct.Struct("<IB")
 _ERROR_CODE = re.compile(r"[A-Z][A-Z0-9_]*\Z")
 
@@ -137,7 +137,7 @@ def encode_events(records: Sequence[Tuple[int, int, int, int, int, int, int, int
     """An EVENTS frame; each record is (op, memory_type, device_id, seq, allocation_id, address,
     size_bytes, timestamp_ns). Raises ProtocolError for a record the wire cannot carry."""
     buf = bytearray(EVENTS_HEADER_BYTES + EVENT_RECORD_BYTES * len(records))
-    _EVENTS_HEADER.pack_into(buf, 0, 5 + EVENT_RECORD_BYTES * len(records), EVENTS, len(records))
+    EVENTS_HEADER.pack_into(buf, 0, 5 + EVENT_RECORD_BYTES * len(records), EVENTS, len(records))
     offset = EVENTS_HEADER_BYTES
     for record in records:
         if not event_fields_valid(*record):

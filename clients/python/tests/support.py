@@ -44,11 +44,10 @@ class ScriptedServer:
     """Accepts connections on a temp socket; answers the HELLO with WELCOME (unless `welcome` is False)
     and keeps every frame each connection sent."""
 
-    def __init__(self, welcome: bool = True, read: bool = True) -> None:
+    def __init__(self, welcome: bool = True) -> None:
         self.dir = tempfile.mkdtemp(prefix="aw-py-")
         self.path = os.path.join(self.dir, "s.sock")
         self.welcome = welcome
-        self.read = read
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(self.path)
         self.listener.listen(8)
@@ -72,7 +71,7 @@ class ScriptedServer:
         sock, pending = conn["sock"], b""
         welcomed = False
         try:
-            while self.read or not welcomed:
+            while True:
                 chunk = sock.recv(65536)
                 if not chunk:
                     break
@@ -84,12 +83,6 @@ class ScriptedServer:
                     sock.sendall(bytes.fromhex("0b000000 02 41574348 0200 00001000".replace(" ", "")))
                 if any(t == wire.GOODBYE for t, _ in frames):
                     sock.close()  # as the real server: the session ends, the connection closes
-                    break
-                if not self.read and not self.welcome:
-                    break
-            while not self.read:  # a server that stopped reading: hold the connection open
-                time.sleep(0.05)
-                if self.stopped:
                     break
         except OSError:
             pass
