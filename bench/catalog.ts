@@ -12,6 +12,7 @@ import { codecDecode } from "./micro/codec-decode.js";
 import { codecEncode } from "./micro/codec-encode.js";
 import { hardwareScan } from "./micro/hardware-scan.js";
 import { legacyDecode } from "./micro/legacy-decode.js";
+import { pythonClient } from "./micro/python-client.js";
 import { registryApply } from "./micro/registry-apply.js";
 import { ttShmScan } from "./micro/tt-shm-scan.js";
 
@@ -20,6 +21,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   allocatorPairs,
   clientOverhead,
   cClient,
+  pythonClient,
   codecEncode,
   codecDecode,
   registryApply,
