@@ -4,7 +4,10 @@
 #ifndef ALLOCWATCH_CHECK_H
 #define ALLOCWATCH_CHECK_H
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 static int check_failures;
 #define CHECK(cond)                                                                   \
@@ -53,4 +56,19 @@ static inline int check_exit(const char *name) {
   else printf("FAILED %s: %d check(s)\n", name, check_failures);
   return check_failures == 0 ? 0 : 1;
 }
+/* A listening Unix socket at <dir>/s.sock in a new temporary directory: `dir` is a mkdtemp template
+ * (rewritten), `path` receives the socket path. Returns the listening fd. */
+static inline int check_listen_temp(char *dir, char *path, size_t path_bytes) {
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(path, path_bytes, "%s/s.sock", dir);
+  int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path);
+  CHECK(bind(listener, (struct sockaddr *)&addr, sizeof addr) == 0);
+  CHECK(listen(listener, 16) == 0);
+  return listener;
+}
+
 #endif

@@ -107,16 +107,8 @@ static void expect_snapshots(int fd, int devices, uint64_t watermark0) {
 
 int main(void) {
   char dir[] = "/tmp/aw-conv-XXXXXX";
-  CHECK(mkdtemp(dir) != NULL);
   char path[64];
-  snprintf(path, sizeof path, "%s/s.sock", dir);
-  int listener = socket(AF_UNIX, SOCK_STREAM, 0);
-  struct sockaddr_un addr;
-  memset(&addr, 0, sizeof addr);
-  addr.sun_family = AF_UNIX;
-  snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path);
-  CHECK(bind(listener, (struct sockaddr *)&addr, sizeof addr) == 0);
-  CHECK(listen(listener, 16) == 0);
+  int listener = check_listen_temp(dir, path, sizeof path);
 
   allocwatch_device devices[2];
   memset(devices, 0, sizeof devices);
