@@ -42,7 +42,10 @@ export const ApiRoute = {
   SUMMARY: "/api/v1/summary",
   ANOMALIES: "/api/v1/anomalies",
   HEALTH: "/healthz",
+  SERIES: "/api/v1/series",
+  STREAM: "/api/v1/stream",
   deviceAllocations: (deviceId: number): string => `/api/v1/devices/${deviceId}/allocations`,
+  deviceMemoryMap: (deviceId: number): string => `/api/v1/devices/${deviceId}/memory-map`,
 } as const;
 
 /** Usage of one memory type on one device, summed over every process. */
@@ -197,6 +200,118 @@ export interface AllocationsResponse {
 export interface AnomaliesResponse extends AnomalyCounts {
   /** Most recent first, at most the server's bound (default 256). */
   recent: AnomalyRecord[];
+}
+
+/**
+ * One second of one figure (bytes in use): the lowest, highest and last value seen in it, so that a
+ * burst inside the second shows as `max` even when `last` is 0.
+ */
+export interface SeriesBucket {
+  /** Start of the second, ms since the Unix epoch (a multiple of 1000). */
+  t: number;
+  /** Bytes. */
+  min: number;
+  /** Bytes. */
+  max: number;
+  /** Bytes at the end of the second (or now, for the current one). */
+  last: number;
+}
+
+/** Per memory type name, the buckets of one figure, oldest first (types never used may be empty). */
+export type SeriesByType = Record<ApiMemoryType, SeriesBucket[]>;
+
+/**
+ * `GET /api/v1/series` (query: `device` = one device id; `since` = ms since the epoch, only buckets with
+ * `t >= since`): used bytes in 1-s buckets for the last 15 minutes, per device and memory type and per
+ * process × device × memory type.
+ */
+export interface SeriesResponse {
+  /** Bucket width, ms (1000). */
+  bucketMs: number;
+  /** How far back the server keeps buckets, ms (900000 = 15 min). */
+  windowMs: number;
+  devices: { id: number; used: SeriesByType }[];
+  processes: { sessionId: string; pid: number; deviceId: number; used: SeriesByType }[];
+}
+
+/**
+ * `GET /api/v1/stream`: Server-Sent Events, at most 4 messages a second whatever the event rate. Each
+ * message is `event: <type>` and `data: <JSON>`:
+ * - `summary`: a SummaryResponse (the first message is always one; later ones when anything changed);
+ * - `series`: a SeriesResponse holding only the buckets that changed since the previous message.
+ */
+export type StreamEventType = "summary" | "series";
+
+/** Memory types a map can be drawn for (bank-local address spaces). */
+export type MemoryMapType = "DRAM" | "L1" | "L1_SMALL" | "TRACE" | "CB";
+
+/** An occupied extent of the bank-local address space and who holds it. */
+export interface MemoryMapExtent {
+  /** Bank-local start address, bytes. */
+  address: number;
+  /** Bytes the allocation takes in one bank (its size spread over the device's banks, aligned). */
+  bankBytes: number;
+  /** The allocation's total size over all banks, bytes. */
+  sizeBytes: number;
+  pid: number;
+  processName: string;
+  sessionId: string;
+  allocationId: number;
+  /** How long it has been live, ms. */
+  ageMs: number;
+}
+
+/** A free extent of the bank-local address space. */
+export interface MemoryMapFreeExtent {
+  /** Bytes. */
+  address: number;
+  /** Bytes. */
+  sizeBytes: number;
+}
+
+/** One of `buckets` equal slices of the address space, when the map is aggregated. */
+export interface MemoryMapBucket {
+  /** Bank-local start of the slice, bytes. */
+  address: number;
+  /** Width of the slice, bytes. */
+  sizeBytes: number;
+  /** Bytes of the slice that are occupied. */
+  occupiedBytes: number;
+  /** The pid holding the most bytes of the slice (0: none). */
+  dominantPid: number;
+}
+
+/**
+ * `GET /api/v1/devices/:id/memory-map?type=DRAM|L1|L1_SMALL|TRACE|CB&buckets=N`: the bank-local address
+ * space of one memory type (what one bank or core sees). With at most `buckets` extents (default 2048)
+ * the extents are listed; beyond, `extents` and `free` are empty and `buckets` holds the aggregate.
+ */
+export interface MemoryMapResponse {
+  deviceId: number;
+  memoryType: MemoryMapType;
+  /**
+   * false: the server cannot place allocations in a bank (the device's layout is unknown, or its
+   * allocations come from sources without addresses: legacy frames of unknown devices, shared-memory
+   * counters); then only the totals below are given, and `reason` says why.
+   */
+  exact: boolean;
+  reason?: string;
+  /** Bank-local start and end (exclusive) of the memory type's region, bytes. */
+  regionStart: number;
+  regionEnd: number;
+  /** Banks the region is interleaved over. */
+  bankCount: number;
+  extents: MemoryMapExtent[];
+  free: MemoryMapFreeExtent[];
+  buckets: MemoryMapBucket[];
+  /** Bytes. */
+  largestFreeBlock: number;
+  /** Bank-local free bytes. */
+  freeBytes: number;
+  /** 1 − largestFreeBlock / freeBytes (0 when nothing is free). */
+  fragmentation: number;
+  /** Live allocations of the type on the device. */
+  allocations: number;
 }
 
 export interface HealthResponse {
