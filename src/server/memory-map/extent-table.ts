@@ -17,7 +17,7 @@ class Columns {
   readonly key: Uint32Array;
   /** Index of the extent in the order `add` saw them (for `slot`). */
   readonly index: Int32Array;
-  /** Start and end (exclusive) as offsets into the region, clipped to it; bytes. */
+  /** Start and end (exclusive) as offsets into the region, bytes (outside it for a client's bad address). */
   readonly start: Float64Array;
   readonly end: Float64Array;
   /** Index of the extent's ledger in the request's owner list. */
@@ -41,11 +41,13 @@ export class ExtentTable {
   private spare = new Columns(INITIAL_CAPACITY);
   private readonly counts = new Int32Array(1 << MAX_DIGIT_BITS);
   private unitBytes = 1;
+  private maxKey = 0;
 
-  /** Empties the table and makes room for `capacity` extents of a region aligned to `unitBytes`. */
-  reset(capacity: number, unitBytes: number): void {
+  /** Empties the table and makes room for `capacity` extents of a region of `regionBytes` aligned to `unitBytes`. */
+  reset(capacity: number, unitBytes: number, regionBytes: number): void {
     this.count = 0;
     this.unitBytes = unitBytes;
+    this.maxKey = Math.floor(regionBytes / unitBytes);
     if (capacity <= this.slot.length) return;
     let size = this.slot.length;
     while (size < capacity) size *= 2;
@@ -59,16 +61,18 @@ export class ExtentTable {
     const i = this.count++;
     const c = this.sorted;
     this.slot[i] = slot;
-    c.key[i] = Math.floor(start / this.unitBytes);
+    // Starts outside the region take the nearest key; the insertion pass orders them by their start.
+    const key = Math.floor(start / this.unitBytes);
+    c.key[i] = key < 0 ? 0 : key > this.maxKey ? this.maxKey : key;
     c.index[i] = i;
     c.start[i] = start;
     c.end[i] = end;
     c.owner[i] = owner;
   }
 
-  /** Sorts the extents by start (ties in the order they were added); starts lie in [0, regionBytes]. */
-  sortByStart(regionBytes: number): void {
-    const maxKey = Math.floor(regionBytes / this.unitBytes);
+  /** Sorts the extents by start (ties in the order they were added). */
+  sortByStart(): void {
+    const maxKey = this.maxKey;
     if (maxKey > 0xffffffff) {
       this.comparisonSort();
       return;

@@ -112,7 +112,7 @@ export class MemoryMapBuilder {
     const { allocations, usedBytes } = liveOfMapType(device, request.memoryType);
     const owners = this.gather(device, types, region, allocations);
     const table = this.table;
-    table.sortByStart(regionBytes);
+    table.sortByStart();
 
     const listed = table.count <= request.buckets;
     const free: MemoryMapFreeExtent[] = [];
@@ -133,8 +133,9 @@ export class MemoryMapBuilder {
     };
     const { start, end } = table.sorted;
     for (let i = 0; i < table.count; i++) {
-      const s = start[i];
-      const t = end[i];
+      // Clipped to the region: a client's address outside it still lists, but occupies nothing here.
+      const s = Math.max(start[i], 0);
+      const t = Math.min(end[i], regionBytes);
       if (t <= s) continue;
       if (s > cursor) gap(cursor, s);
       if (t > cursor) {
@@ -173,11 +174,10 @@ export class MemoryMapBuilder {
     allocations: number,
   ): Ledger[] {
     const { registry, table } = this;
-    table.reset(allocations, region.alignmentBytes);
+    table.reset(allocations, region.alignmentBytes, region.sizePerBankBytes);
     const owners: Ledger[] = [];
     if (device === undefined) return owners;
     const base = region.baseAddressBytes;
-    const regionBytes = region.sizePerBankBytes;
     for (const ledger of device.ledgers) {
       const owner = owners.length;
       owners.push(ledger);
@@ -189,11 +189,8 @@ export class MemoryMapBuilder {
           let slot = index.slotAt(bucket);
           if (slot === NO_SLOT) continue;
           const offset = index.keyAt(bucket) - base;
-          // Clipped to the region: a client's address outside it still lists, but occupies nothing.
-          const s = Math.min(Math.max(offset, 0), regionBytes);
           for (; slot !== NO_SLOT; slot = registry.sameAddressNextAt(slot)) {
-            const t = offset + evenBankBytes(region, registry.sizeBytesAt(slot));
-            table.add(slot, owner, s, Math.min(Math.max(t, 0), regionBytes));
+            table.add(slot, owner, offset, offset + evenBankBytes(region, registry.sizeBytesAt(slot)));
           }
         }
       }
