@@ -205,3 +205,21 @@ test("bytes counted only by tt-metal's shared memory (no addresses): exact:false
     [[region.baseAddressBytes, evenBankBytes(region, 1000)]],
   );
 });
+
+test("many extents outside the region (a faulty client) still list in address order, and occupy nothing", () => {
+  const end = region.baseAddressBytes + region.sizePerBankBytes;
+  // Descending beyond the region: every one takes the last key, so only the exact starts order them.
+  const outside = Array.from({ length: 500 }, (_, i) => ({
+    session: 0,
+    address: end + (500 - i) * 16,
+    sizeBytes: 64,
+  }));
+  const map = build([...outside, { session: 1, address: region.baseAddressBytes, sizeBytes: 128 }], 65536);
+  const addresses = map.extents.map((e) => e.address);
+  assert.deepEqual(
+    addresses,
+    [...addresses].sort((a, b) => a - b),
+  );
+  assert.equal(addresses.length, 501);
+  assert.equal(map.freeBytes, region.sizePerBankBytes - evenBankBytes(region, 128));
+});

@@ -63,7 +63,7 @@ export class ExtentTable {
     this.slot[i] = slot;
     // Starts outside the region take the nearest key; the insertion pass orders them by their start.
     const key = Math.floor(start / this.unitBytes);
-    c.key[i] = key < 0 ? 0 : key > this.maxKey ? this.maxKey : key;
+    c.key[i] = Math.min(Math.max(key, 0), this.maxKey);
     c.index[i] = i;
     c.start[i] = start;
     c.end[i] = end;
@@ -86,7 +86,7 @@ export class ExtentTable {
       this.spare = this.sorted;
       this.sorted = done;
     }
-    this.insertionFix();
+    if (!this.insertionFix()) this.comparisonSort();
   }
 
   /** One stable counting pass from `sorted` into `spare` on the digit (key >>> shift) & mask. */
@@ -121,15 +121,20 @@ export class ExtentTable {
     }
   }
 
-  /** Orders extents that share an alignment unit by their exact starts (a no-op when all are aligned). */
-  private insertionFix(): void {
+  /**
+   * Orders extents that share a key by their exact starts (a no-op when all are aligned and inside the
+   * region). false when that takes more than a few moves per extent (many addresses outside the region
+   * or off the alignment, from a faulty client): the caller then sorts by comparison instead.
+   */
+  private insertionFix(): boolean {
     const { key, index, start, end, owner } = this.sorted;
+    let budget = 4 * this.count + 64;
     for (let i = 1; i < this.count; i++) {
       const s = start[i];
       if (start[i - 1] <= s) continue;
       const [k, x, e, o] = [key[i], index[i], end[i], owner[i]];
       let j = i - 1;
-      while (j >= 0 && start[j] > s) {
+      while (j >= 0 && start[j] > s && budget-- > 0) {
         key[j + 1] = key[j];
         index[j + 1] = index[j];
         start[j + 1] = start[j];
@@ -142,10 +147,12 @@ export class ExtentTable {
       start[j + 1] = s;
       end[j + 1] = e;
       owner[j + 1] = o;
+      if (budget <= 0) return false;
     }
+    return true;
   }
 
-  /** For regions past 2^32 alignment units (no preset has one). */
+  /** For regions past 2^32 alignment units (no preset has one), or when insertionFix gives up. */
   private comparisonSort(): void {
     const n = this.count;
     const from = this.sorted;
