@@ -44,6 +44,38 @@ function alignUp(value: number, alignment: number): number {
   return Math.ceil(value / alignment) * alignment;
 }
 
+/**
+ * Bytes a buffer reserves in each bank of `region`: ceil(pages / banks) pages, each padded to the
+ * region's alignment, at least the minimum allocation (tt-metal's interleaved buffer rule). The
+ * allocator reserves exactly this; the server's memory map uses `evenBankBytes`.
+ */
+export function bankBytes(
+  region: MemoryRegion,
+  sizeBytes: number,
+  pageSizeBytes: number,
+  bankCount: number,
+): number {
+  const alignment = region.alignmentBytes;
+  const pagesPerBank = Math.ceil(sizeBytes / pageSizeBytes / bankCount);
+  let perBank = pagesPerBank * alignUp(pageSizeBytes, alignment);
+  if (perBank < region.minAllocationBytes) perBank = region.minAllocationBytes;
+  return alignUp(perBank, alignment);
+}
+
+/**
+ * `bankBytes` of a buffer interleaved over every bank when its page size is unknown (the wire carries
+ * only the total size): as if its pages were one alignment unit each, which is exact whenever the pages
+ * are aligned and spread evenly over the banks (else short by less than one page). Equal to
+ * `bankBytes(region, alignUp(sizeBytes, alignment × banks), alignment, banks)` (a test holds them equal),
+ * written out because the server computes it for every extent of a memory map.
+ */
+export function evenBankBytes(region: MemoryRegion, sizeBytes: number): number {
+  const alignment = region.alignmentBytes;
+  const perBank = Math.ceil(sizeBytes / (alignment * region.bankCount)) * alignment;
+  // minAllocationBytes is aligned: memoryLayout makes it at least the alignment, and presets keep it a multiple.
+  return perBank < region.minAllocationBytes ? alignUp(region.minAllocationBytes, alignment) : perBank;
+}
+
 function isCount(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }

@@ -8,6 +8,8 @@ import {
   API_MEMORY_TYPES,
   type ApiMemoryType,
   type DeviceSummary,
+  type MemoryMapResponse,
+  type MemoryMapType,
   type MemoryUsage,
   type ProcessSummary,
   type SummaryResponse,
@@ -16,6 +18,7 @@ import type { ConnectionCounters } from "./connection.js";
 import type { DeviceCatalog } from "./device-catalog.js";
 import type { HostDevices } from "./host-devices.js";
 import { LiveSlotCursor } from "./live-slot-cursor.js";
+import { MemoryMapQuery } from "./memory-map/memory-map-query.js";
 import type { Ledger, Registry } from "./registry.js";
 import type { ReorderBudget } from "./reorder-budget.js";
 import { SelectionHeap } from "./selection-heap.js";
@@ -47,7 +50,18 @@ export interface QuerySources {
  * costs O(devices × types + sessions × devices), whatever the number of live allocations.
  */
 export class ServerQueries {
-  constructor(private readonly sources: QuerySources) {}
+  private readonly maps: MemoryMapQuery;
+
+  constructor(private readonly sources: QuerySources) {
+    const host = sources.host;
+    this.maps = new MemoryMapQuery({
+      registry: sources.registry,
+      catalog: sources.catalog,
+      processNameOf: (sessionId) => sources.sessions.get(sessionId)?.identity.processName ?? "",
+      hostSummaryOf:
+        host?.enabled === true ? (id) => this.summary().devices.find((d) => d.id === id) : undefined,
+    });
+  }
 
   summary(): SummaryResponse {
     const { registry, catalog, sessions, anomalies, sequencerCounters } = this.sources;
@@ -124,14 +138,8 @@ export class ServerQueries {
     limit: number,
     sessionId: string | undefined,
   ): AllocationsResponse | undefined {
-    const { registry, catalog, timers } = this.sources;
-    if (
-      registry.findDevice(deviceId) === undefined &&
-      catalog.get(deviceId) === undefined &&
-      this.sources.host?.discoveredDevices().some((d) => d.deviceId === deviceId) !== true
-    ) {
-      return undefined;
-    }
+    const { registry, timers } = this.sources;
+    if (!this.knows(deviceId)) return undefined;
     const { total, allocations } = listAllocations(
       registry,
       deviceId,
@@ -143,6 +151,12 @@ export class ServerQueries {
     return { deviceId, sort, limit, total, allocations };
   }
 
+  /** The live memory map (memory-map/); undefined when the device is unknown. */
+  memoryMap(deviceId: number, memoryType: MemoryMapType, buckets: number): MemoryMapResponse | undefined {
+    if (!this.knows(deviceId)) return undefined;
+    return this.maps.answer({ deviceId, memoryType, buckets, nowMs: this.sources.timers.nowMs() });
+  }
+
   anomalies(): AnomaliesResponse {
     const { anomalies } = this.sources;
     return { total: anomalies.total, byKind: anomalies.byKind(), recent: anomalies.recent() };
@@ -150,6 +164,16 @@ export class ServerQueries {
 
   uptimeMs(): number {
     return Math.round(this.sources.timers.nowMs() - this.sources.startedAtMs);
+  }
+
+  /** Whether a session, a description or the host names the device. */
+  private knows(deviceId: number): boolean {
+    const { registry, catalog, host } = this.sources;
+    return (
+      registry.findDevice(deviceId) !== undefined ||
+      catalog.get(deviceId) !== undefined ||
+      host?.discoveredDevices().some((d) => d.deviceId === deviceId) === true
+    );
   }
 
   private serverInfo(): SummaryResponse["server"] {

@@ -63,6 +63,8 @@ export class Ledger {
   readonly byId = new SlotIndex();
   /** Per memory type: start address → first slot of the chain of live slots starting there. */
   readonly byAddress: (SlotIndex | undefined)[] = new Array(MEMORY_TYPE_COUNT).fill(undefined);
+  /** Live slots that are not the head of their address chain (0 unless ADDRESS_OVERLAP happened). */
+  chainedSlots = 0;
   /** Bytes held, indexed by MemoryType. */
   readonly usedBytes = new Float64Array(MEMORY_TYPE_COUNT);
   /** Highest usedBytes of this ledger, indexed by MemoryType. */
@@ -228,6 +230,7 @@ export class Registry {
     const head = index.set(address, slot);
     this.sameAddressNext[slot] = head;
     if (head !== NO_SLOT) {
+      ledger.chainedSlots++;
       this.anomalies.record(
         "ADDRESS_OVERLAP",
         ledger.account,
@@ -297,6 +300,7 @@ export class Registry {
     }
     byId.clear();
     ledger.byAddress.fill(undefined);
+    ledger.chainedSlots = 0;
   }
 
   /** Releases everything the session holds and forgets it; its ledgers stay readable but empty. */
@@ -332,6 +336,14 @@ export class Registry {
     return this.allocatedAtMsOf[slot];
   }
 
+  /**
+   * The next live slot of the same (ledger, type, address) chain, or NO_SLOT: with the heads in
+   * `Ledger.byAddress`, a walk of one type's live slots that never looks at other types.
+   */
+  sameAddressNextAt(slot: number): number {
+    return this.sameAddressNext[slot];
+  }
+
   /** Every live allocation of a ledger, for tests and snapshot comparisons (walks that ledger only). */
   ledgerContents(
     ledger: Ledger,
@@ -359,7 +371,10 @@ export class Registry {
     const next = this.sameAddressNext[slot];
     const head = index.delete(address);
     if (head === slot) {
-      if (next !== NO_SLOT) index.set(address, next);
+      if (next !== NO_SLOT) {
+        index.set(address, next);
+        ledger.chainedSlots--;
+      }
       return;
     }
     if (head === NO_SLOT) return;
@@ -370,7 +385,10 @@ export class Registry {
     while (this.sameAddressNext[prev] !== NO_SLOT && this.sameAddressNext[prev] !== slot) {
       prev = this.sameAddressNext[prev];
     }
-    if (this.sameAddressNext[prev] === slot) this.sameAddressNext[prev] = next;
+    if (this.sameAddressNext[prev] === slot) {
+      this.sameAddressNext[prev] = next;
+      ledger.chainedSlots--;
+    }
   }
 
   /** Subtracts the slot from the totals and puts it on the free list. */
