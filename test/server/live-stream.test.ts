@@ -9,7 +9,7 @@ import type { AllocationEvent } from "../../src/protocol/event.js";
 import type { DeviceDescriptor } from "../../src/protocol/frames.js";
 import type { ApiErrorResponse } from "../../src/server/api-types.js";
 import { waitFor } from "../support/wait-for.js";
-import { newSessionId, RawClient, TEST_DEVICE } from "./raw-client.js";
+import { RawClient, TEST_DEVICE } from "./raw-client.js";
 import { SseClient } from "./sse-client.js";
 import { startTestServer } from "./test-server.js";
 
