@@ -47,7 +47,10 @@ test("series: the device and its session, every type named, bursts as max", asyn
   );
   for (const used of [device.used, process.used]) {
     assert.deepEqual(Object.keys(used), [...API_MEMORY_TYPES]);
-    assert.ok(used.CB.some((b: { max: number }) => b.max === 65536), JSON.stringify(used.CB));
+    assert.ok(
+      used.CB.some((b: { max: number }) => b.max === 65536),
+      JSON.stringify(used.CB),
+    );
     assert.equal(used.CB.at(-1).last, 0);
     assert.equal(used.DRAM.at(-1).last, 8192);
     assert.deepEqual(used.L1, []);

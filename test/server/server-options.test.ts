@@ -18,12 +18,12 @@ import { DEFAULT_REAPER_OPTIONS } from "../../src/server/reaper.js";
 import { DEFAULT_REORDER_BUDGET_BYTES } from "../../src/server/reorder-budget.js";
 import { DEFAULT_SEQUENCER_OPTIONS } from "../../src/server/sequencer.js";
 import { startServer } from "../../src/server/server.js";
-import { DEFAULT_STREAM_LIMITS } from "../../src/server/stream/live-stream.js";
 import {
   DEFAULT_MAX_DEVICES_PER_SESSION,
   DEFAULT_MAX_SESSIONS,
   DEFAULT_MAX_SESSIONS_PER_PROCESS,
 } from "../../src/server/session-table.js";
+import { DEFAULT_STREAM_LIMITS } from "../../src/server/stream/live-stream.js";
 import { systemTimers } from "../../src/server/timers.js";
 
 const invalid: [string, ServerOptions, RegExp][] = [
