@@ -73,7 +73,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   const anomalies = new AnomalyLog(resolved.recentAnomalies);
   // Buckets are whole seconds of the wall clock; the scheduler's clock may be monotonic (or a test's).
-  const series = new UsageSeries(timers, resolved.epochMs);
+  const series = new UsageSeries(timers, resolved.epochMs, resolved.seriesBudgetBytes);
   const registry = new Registry(anomalies, series);
   const catalog = new DeviceCatalog(anomalies);
   const sequencerCounters = new SequencerCounters();

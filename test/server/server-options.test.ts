@@ -17,6 +17,7 @@ import {
 import { DEFAULT_REAPER_OPTIONS } from "../../src/server/reaper.js";
 import { DEFAULT_REORDER_BUDGET_BYTES } from "../../src/server/reorder-budget.js";
 import { DEFAULT_SEQUENCER_OPTIONS } from "../../src/server/sequencer.js";
+import { DEFAULT_SERIES_BUDGET_BYTES } from "../../src/server/series/usage-series.js";
 import { startServer } from "../../src/server/server.js";
 import {
   DEFAULT_MAX_DEVICES_PER_SESSION,
@@ -121,6 +122,11 @@ const invalid: [string, ServerOptions, RegExp][] = [
     /maxConnectionsPerUid \(--max-connections-per-uid\) must be a whole number .*got 2\.5/,
   ],
   [
+    "a negative series budget",
+    { seriesBudgetBytes: -1 },
+    /seriesBudgetBytes must be a whole number of bytes >= 0/,
+  ],
+  [
     "a stream limit of 0",
     { streamLimits: { maxClients: 0 } },
     /streamLimits\.maxClients must be a positive integer, got 0/,
@@ -191,6 +197,7 @@ test("defaults fill every option left out", () => {
       liveness: undefined,
       timers: systemTimers,
       streamLimits: DEFAULT_STREAM_LIMITS,
+      seriesBudgetBytes: DEFAULT_SERIES_BUDGET_BYTES,
       epochMs: Date.now,
     },
   );

@@ -187,3 +187,28 @@ test("a registry without series records nothing and costs no rings", () => {
   );
   assert.equal(ledger.series.changed, false);
 });
+
+test("the ring budget: types past it show no buckets, and a released figure gives its rings back", () => {
+  const timers = new ManualTimers();
+  // Room for 3 rings: device 0 and one session's DRAM, then the device's L1.
+  const series = new UsageSeries(timers, () => EPOCH_START_MS, 3 * SERIES_BYTES_PER_TYPE + 100);
+  const registry = new Registry(new AnomalyLog(), series);
+  const account = registry.openAccount("f".repeat(32), 1);
+  const ledger = registry.ledger(account, 0);
+  registry.allocate(ledger, DRAM, 1, 0, 10, 0);
+  registry.allocate(ledger, L1, 2, 0, 20, 0);
+  assert.equal(series.refusedRings, 1, "the session's L1 ring did not fit");
+  assert.equal(series.ringBytes, 3 * SERIES_BYTES_PER_TYPE);
+  const view = () => seriesResponse(registry, series.clock, { changedOnly: false, sinceSecond: 0 });
+  assert.equal(view().devices[0]!.used.L1.at(-1)!.last, 20);
+  assert.deepEqual(view().processes[0]!.used.L1, [], "refused: no buckets, not wrong ones");
+  assert.equal(view().processes[0]!.used.DRAM.at(-1)!.last, 10);
+  registry.free(ledger, L1, 2, 20); // records into the refused ring: harmless
+  assert.equal(view().devices[0]!.used.L1.at(-1)!.last, 0);
+  registry.releaseAccount(account);
+  assert.equal(series.ringBytes, 2 * SERIES_BYTES_PER_TYPE);
+  const next = registry.ledger(registry.openAccount("9".repeat(32), 2), 0);
+  registry.allocate(next, DRAM, 1, 0, 5, 0);
+  assert.equal(view().processes[0]!.used.DRAM.at(-1)!.last, 5, "the freed ring was taken again");
+  assert.equal(series.refusedRings, 1);
+});
