@@ -43,8 +43,8 @@ function openStream(url: string, agent: Agent): Promise<StreamReader> {
 
 /**
  * Server CPU (% of one core) attributable to the live stream: the server process's CPU time over a
- * paced ingest of ~1M events/s (2 sessions, 50k live each) without stream clients, then at the same
- * rate with 10 clients reading `/api/v1/stream`; the metric is the difference.
+ * paced ingest of ~1M events/s (2 sessions, 50k live each) with 10 clients reading `/api/v1/stream`,
+ * minus the mean of the same phase without clients just before and just after it.
  */
 export const streamCpu: Benchmark = {
   name: "stream_server_cpu_pct",
@@ -108,12 +108,18 @@ export const streamCpu: Benchmark = {
     const url = `${server.ready.httpUrl}${ApiRoute.STREAM}`;
     return {
       async runOnce() {
-        const without = await phase();
+        // Without clients before and after the phase with them: drifts of the machine's load cancel.
+        const before = await phase();
         const agent = new Agent({ keepAlive: false, maxSockets: STREAM_CLIENTS });
         const readers: StreamReader[] = [];
         try {
           for (let i = 0; i < STREAM_CLIENTS; i++) readers.push(await openStream(url, agent));
           const withClients = await phase();
+          for (const reader of readers) reader.response.destroy();
+          const after = await phase();
+          const without = {
+            cpuPct: (before.cpuPct + after.cpuPct) / 2,
+          };
           const received = readers.reduce((n, r) => n + r.messages, 0);
           if (received < STREAM_CLIENTS * 2) {
             throw new BenchmarkFailedError(`stream clients received only ${received} messages`);
