@@ -175,6 +175,16 @@ test("stream increments: only figures that changed, from the previous increment'
     second.devices[0]!.used.L1.map((b) => [b.t / 1000 - firstSecond, b.max, b.last]),
     [[2, 64, 8]],
   );
+  timers.advance(3000);
+  registry.allocate(ledger, L1, 3, 64, 8, 0);
+  increments.restart();
+  assert.equal(increments.changed(), false, "restart forgets what no client received");
+  registry.free(ledger, L1, 3, 8);
+  assert.deepEqual(
+    increments.take().devices[0]!.used.L1.map((b) => [b.t / 1000 - firstSecond, b.max, b.last]),
+    [[5, 16, 8]],
+    "from the restart's second on",
+  );
 });
 
 test("a registry without series records nothing and costs no rings", () => {
