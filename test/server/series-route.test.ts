@@ -2,7 +2,7 @@
 // clear 400/404 answers for every malformed request.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { encodeEvents } from "../../src/protocol/encode-frame.js";
+import { encodeEvents, encodeGoodbye } from "../../src/protocol/encode-frame.js";
 import { API_MEMORY_TYPES } from "../../src/server/api-types.js";
 import { waitFor } from "../support/wait-for.js";
 import { newSessionId, RawClient } from "./raw-client.js";
@@ -90,6 +90,39 @@ for (const [name, status, path, message] of invalid) {
     assert.match(response.body.error.message, message);
   });
 }
+
+test("series: a session's series leave with it; the device's shows the release", async () => {
+  const leaving = newSessionId();
+  const other = await RawClient.handshake(server.socketPath, { sessionId: leaving, name: "leaving" });
+  other.send(
+    encodeEvents([
+      {
+        op: 1,
+        seq: 1,
+        deviceId: 0,
+        memoryType: 1,
+        allocationId: 1,
+        address: 0,
+        sizeBytes: 1000,
+        timestampNs: 0,
+      },
+    ]),
+  );
+  const listed = async () =>
+    (await server.get("/api/v1/series?device=0")).body.processes.map(
+      (p: { sessionId: string }) => p.sessionId,
+    );
+  await waitFor(async () => (await listed()).includes(leaving), { what: "the leaving session's series" });
+  other.send(encodeGoodbye());
+  other.end();
+  await waitFor(async () => !(await listed()).includes(leaving), { what: "its series to leave" });
+  const { body } = await server.get("/api/v1/series?device=0");
+  assert.deepEqual(await listed(), [sessionId]);
+  const l1 = body.devices[0].used.L1;
+  assert.ok(l1.some((b: { max: number }) => b.max === 1000));
+  assert.equal(l1.at(-1).last, 0);
+  other.destroy();
+});
 
 test("series: only GET", async () => {
   const response = await fetch(`${server.httpUrl}/api/v1/series?device=0`, { method: "DELETE" });
