@@ -22,11 +22,13 @@ import { type ProcessLiveness, procLiveness } from "./process-liveness.js";
 import { DEFAULT_REAPER_OPTIONS } from "./reaper.js";
 import { DEFAULT_REORDER_BUDGET_BYTES } from "./reorder-budget.js";
 import { DEFAULT_SEQUENCER_OPTIONS } from "./sequencer.js";
+import { DEFAULT_SERIES_BUDGET_BYTES } from "./series/usage-series.js";
 import {
   DEFAULT_MAX_DEVICES_PER_SESSION,
   DEFAULT_MAX_SESSIONS,
   DEFAULT_MAX_SESSIONS_PER_PROCESS,
 } from "./session-table.js";
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from "./stream/live-stream.js";
 import { systemTimers, type TimerScheduler } from "./timers.js";
 
 export const LOG_LEVELS = ["silent", "error", "warn", "info", "debug"] as const;
@@ -125,9 +127,21 @@ export interface ServerOptions {
   hardware?: HardwareOptions | false;
   /** Where the legacy DUMP_REMAINING / DUMP_KERNELS tables print (tests capture it). Default: stdout. */
   stdout?: Writable;
+  /**
+   * Bounds of `/api/v1/stream` (src/server/stream): most clients (64), unsent bytes before a slow reader
+   * is dropped (1 MiB), tick (250 ms), heartbeat (15 s). Defaults: DEFAULT_STREAM_LIMITS.
+   */
+  streamLimits?: Partial<StreamLimits>;
+  /**
+   * The most bytes the used-bytes series may take (src/server/series: 21,600 bytes per memory type of a
+   * device or of a session on a device); types past it show no buckets. Default 64 MiB.
+   */
+  seriesBudgetBytes?: number;
   /** Injected for tests: process liveness check and clock/timers. */
   liveness?: ProcessLiveness;
   timers?: TimerScheduler;
+  /** Injected for tests: the wall clock series buckets are aligned to, ms since the epoch. Default Date.now. */
+  epochMs?: () => number;
 }
 
 /** ServerOptions checked, with every default filled in: what the composition root builds from. */
@@ -170,6 +184,9 @@ export interface ResolvedServerOptions {
   stdout: Writable | undefined;
   liveness: ProcessLiveness;
   timers: TimerScheduler;
+  seriesBudgetBytes: number;
+  streamLimits: StreamLimits;
+  epochMs: () => number;
 }
 
 /**
@@ -345,7 +362,25 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     stdout: options.stdout,
     liveness: options.liveness ?? procLiveness,
     timers: options.timers ?? systemTimers,
+    streamLimits: resolveStreamLimits(options.streamLimits),
+    seriesBudgetBytes: nonNegativeInteger(
+      options.seriesBudgetBytes,
+      DEFAULT_SERIES_BUDGET_BYTES,
+      "seriesBudgetBytes",
+      "bytes",
+    ),
+    epochMs: options.epochMs ?? Date.now,
   };
+}
+
+function resolveStreamLimits(limits: Partial<StreamLimits> | undefined): StreamLimits {
+  const resolved = { ...DEFAULT_STREAM_LIMITS, ...limits };
+  for (const [name, value] of Object.entries(resolved)) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new InvalidOptionError(`streamLimits.${name} must be a positive integer, got ${value}`);
+    }
+  }
+  return resolved;
 }
 
 function resolveHttp(http: ServerOptions["http"], httpPublic: boolean): HttpAddress | undefined {

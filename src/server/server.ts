@@ -19,8 +19,11 @@ import { DEFAULT_REAPER_OPTIONS, Reaper } from "./reaper.js";
 import { Registry } from "./registry.js";
 import { ReorderBudget } from "./reorder-budget.js";
 import { DEFAULT_SEQUENCER_OPTIONS, SequencerCounters } from "./sequencer.js";
+import { SeriesIncrements } from "./series/series-view.js";
+import { UsageSeries } from "./series/usage-series.js";
 import type { SessionPeer } from "./session.js";
 import { SessionTable } from "./session-table.js";
+import { LiveStream } from "./stream/live-stream.js";
 import { TtShmSource } from "./tt-shm/tt-shm-source.js";
 
 /** The package version (package.json), reported by the HTTP API. */
@@ -47,6 +50,8 @@ export interface RunningServer {
   readonly ttShm: TtShmSource | undefined;
   /** What native connections make the server hold (frames not yet complete, replies not yet read). */
   readonly bufferBudget: ByteBudget;
+  /** The `/api/v1/stream` clients, undefined without HTTP API. */
+  readonly stream: LiveStream | undefined;
   /** Stops accepting, sends ERROR(SERVER_SHUTTING_DOWN) to every connection, removes the socket. */
   close(): Promise<void>;
 }
@@ -67,7 +72,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     );
 
   const anomalies = new AnomalyLog(resolved.recentAnomalies);
-  const registry = new Registry(anomalies);
+  // Buckets are whole seconds of the wall clock; the scheduler's clock may be monotonic (or a test's).
+  const series = new UsageSeries(timers, resolved.epochMs, resolved.seriesBudgetBytes);
+  const registry = new Registry(anomalies, series);
   const catalog = new DeviceCatalog(anomalies);
   const sequencerCounters = new SequencerCounters();
   const connectionCounters = new ConnectionCounters();
@@ -205,6 +212,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
   }
   let http: HttpApi | undefined;
+  let stream: LiveStream | undefined;
   const queries = new ServerQueries({
     registry,
     catalog,
@@ -219,19 +227,35 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     startedAtMs: timers.nowMs(),
     host: host.enabled ? host : undefined,
     configuredDeviceIds: new Set(resolved.legacy?.devices.map((d) => d.deviceId) ?? []),
+    series,
   });
   if (httpAddress !== undefined) {
     try {
-      http = await startHttpApi(queries, httpAddress, log, {
-        public: resolved.httpPublic,
-        allowHosts: resolved.httpAllowHosts,
-      });
+      const increments = new SeriesIncrements(registry, series);
+      stream = new LiveStream(
+        {
+          summary: () => queries.summary(),
+          seriesChanged: () => increments.changed(),
+          takeSeries: () => increments.take(),
+          restartSeries: () => increments.restart(),
+        },
+        timers,
+        resolved.streamLimits,
+      );
+      http = await startHttpApi(
+        queries,
+        httpAddress,
+        log,
+        { public: resolved.httpPublic, allowHosts: resolved.httpAllowHosts },
+        stream,
+      );
     } catch (error) {
       await Promise.all([listener.close(), legacy?.close()]);
       throw error;
     }
   }
   reaper.start();
+  series.start();
   hardware?.start();
   ttShm?.start();
   log.info({ socketPath, http: http?.url }, "allocwatch server listening");
@@ -248,6 +272,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     closing ??= (async () => {
       shuttingDown = true;
       reaper.stop();
+      series.stop();
       hardware?.stop();
       ttShm?.stop();
       const stopped = Promise.all([listener.close(), http?.close(), legacy?.close()]);
@@ -276,6 +301,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     hardware,
     ttShm,
     bufferBudget,
+    stream,
     close,
   };
 }
