@@ -9,6 +9,7 @@ import {
   DEFAULT_HTTP_PORT,
   type HealthResponse,
 } from "./api-types.js";
+import { isDashboardPath, loadDashboardAssets, serveDashboardAsset } from "./dashboard-assets.js";
 import { InvalidOptionError, ListenError } from "./errors.js";
 import { HostAllowList, isLoopbackAddress, publicBindRefusal } from "./http-host-policy.js";
 import type { ServerQueries } from "./queries.js";
@@ -76,9 +77,10 @@ export async function startHttpApi(
   access: HttpAccess,
 ): Promise<HttpApi> {
   let hosts: HostAllowList | undefined;
+  const dashboard = loadDashboardAssets();
   const server = createServer((request, response) => {
-    if (hosts?.allows(request.headers.host) === true) handle(queries, request, response, log);
-    else refuseHost(request, response);
+    if (hosts?.allows(request.headers.host) !== true) refuseHost(request, response);
+    else if (!serveDashboard(dashboard, request, response)) handle(queries, request, response, log);
   });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
@@ -144,6 +146,24 @@ function refuseHost(request: IncomingMessage, response: ServerResponse): void {
     },
   };
   send(response, 403, body);
+}
+
+/** The web dashboard's page and assets (GET/HEAD); false for every other request. */
+function serveDashboard(
+  assets: ReturnType<typeof loadDashboardAssets>,
+  request: IncomingMessage,
+  response: ServerResponse,
+): boolean {
+  const method = request.method ?? "GET";
+  if (method !== "GET" && method !== "HEAD") return false;
+  const path = new URL(request.url ?? "/", "http://localhost").pathname;
+  if (!isDashboardPath(path)) return false;
+  if (serveDashboardAsset(assets, path, request, response)) return true;
+  const message =
+    assets.size === 0 ? `no route ${path} (the dashboard was not built: npm run build)` : `no route ${path}`;
+  const body: ApiErrorResponse = { error: { code: ApiErrorCode.NOT_FOUND, message } };
+  send(response, 404, body);
+  return true;
 }
 
 function handle(
