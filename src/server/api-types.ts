@@ -10,6 +10,10 @@
  *     `age` oldest first; default `size`), `session` (32 hex chars: only that session's allocations)
  * - `/api/v1/anomalies`                 → AnomaliesResponse
  * - `/healthz`                          → HealthResponse
+ * - `/api/v1/series`                    → SeriesResponse (query: `device`, `since`)
+ * - `/api/v1/stream`                    → Server-Sent Events (StreamEventType)
+ * - `/api/v1/devices/:id/memory-map`    → MemoryMapResponse
+ * The whole API, with units and limits: docs/API.md.
  * Any refused request answers 4xx (a failure 500) with ApiErrorResponse.
  */
 
@@ -332,6 +336,8 @@ export const ApiErrorCode = {
    * address) nor a `--http-allow-host` name, as a web page using DNS rebinding would.
    */
   HOST_NOT_ALLOWED: "HTTP_HOST_NOT_ALLOWED",
+  /** 503: `/api/v1/stream` already has as many clients as the server allows (64 by default). */
+  TOO_MANY_STREAMS: "HTTP_TOO_MANY_STREAMS",
   /** 500: a defect in the server while answering; the server logs it. */
   INTERNAL: "HTTP_INTERNAL_ERROR",
 } as const;

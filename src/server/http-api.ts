@@ -8,11 +8,13 @@ import {
   DEFAULT_HTTP_HOST,
   DEFAULT_HTTP_PORT,
   type HealthResponse,
+  type SeriesResponse,
 } from "./api-types.js";
 import { isDashboardPath, loadDashboardAssets, serveDashboardAsset } from "./dashboard-assets.js";
 import { InvalidOptionError, ListenError } from "./errors.js";
 import { HostAllowList, isLoopbackAddress, publicBindRefusal } from "./http-host-policy.js";
 import type { ServerQueries } from "./queries.js";
+import type { LiveStream } from "./stream/live-stream.js";
 
 export const MAX_ALLOCATIONS_LIMIT = 10_000;
 export const DEFAULT_ALLOCATIONS_LIMIT = 100;
@@ -75,11 +77,13 @@ export async function startHttpApi(
   address: HttpAddress,
   log: Logger,
   access: HttpAccess,
+  stream?: LiveStream,
 ): Promise<HttpApi> {
   let hosts: HostAllowList | undefined;
   const dashboard = loadDashboardAssets();
   const server = createServer((request, response) => {
     if (hosts?.allows(request.headers.host) !== true) refuseHost(request, response);
+    else if (stream !== undefined && isStreamRequest(request)) openStream(stream, request, response);
     else if (!serveDashboard(dashboard, request, response)) handle(queries, request, response, log);
   });
   server.keepAliveTimeout = 5000;
@@ -109,8 +113,56 @@ export async function startHttpApi(
   return {
     address: { host: bound.address, port: bound.port },
     url: `http://${host}:${bound.port}`,
-    close: () => closeServer(server),
+    close: () => {
+      // Streams end with a clean end of chunked body before their connections are closed.
+      stream?.close();
+      return closeServer(server);
+    },
   };
+}
+
+function isStreamRequest(request: IncomingMessage): boolean {
+  const method = request.method ?? "GET";
+  return (method === "GET" || method === "HEAD") && pathOf(request) === "/api/v1/stream";
+}
+
+function pathOf(request: IncomingMessage): string {
+  return new URL(request.url ?? "/", "http://localhost").pathname;
+}
+
+/** `/api/v1/stream`: 503 beyond the stream limit, else Server-Sent Events until either side closes. */
+function openStream(stream: LiveStream, request: IncomingMessage, response: ServerResponse): void {
+  const url = new URL(request.url ?? "/", "http://localhost");
+  const unknownKey = [...url.searchParams.keys()][0];
+  if (unknownKey !== undefined) {
+    const body: ApiErrorResponse = {
+      error: {
+        code: ApiErrorCode.BAD_REQUEST,
+        message: `unknown query parameter "${unknownKey}" (the stream takes none)`,
+      },
+    };
+    send(response, 400, body);
+    return;
+  }
+  if (stream.full) {
+    const body: ApiErrorResponse = {
+      error: {
+        code: ApiErrorCode.TOO_MANY_STREAMS,
+        message: `${stream.limits.maxClients} streams are open, the server's limit: close one or poll ${"/api/v1/summary"}`,
+      },
+    };
+    send(response, 503, body);
+    return;
+  }
+  if (request.method === "HEAD") {
+    response.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+    });
+    response.end();
+    return;
+  }
+  stream.accept(response);
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -196,6 +248,8 @@ function route(queries: ServerQueries, method: string, url: URL): unknown {
     path === "/healthz" ||
     path === "/api/v1/summary" ||
     path === "/api/v1/anomalies" ||
+    path === "/api/v1/series" ||
+    path === "/api/v1/stream" ||
     DEVICE_ROUTE.test(path);
   if (!known) throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, `no route ${path}`);
   if (method !== "GET" && method !== "HEAD") {
@@ -208,6 +262,10 @@ function route(queries: ServerQueries, method: string, url: URL): unknown {
   if (path === "/healthz") return { status: "ok", uptimeMs: queries.uptimeMs() } satisfies HealthResponse;
   if (path === "/api/v1/summary") return queries.summary();
   if (path === "/api/v1/anomalies") return queries.anomalies();
+  if (path === "/api/v1/series") return series(queries, url);
+  if (path === "/api/v1/stream") {
+    throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, "this server has no live stream");
+  }
   const match = DEVICE_ROUTE.exec(path)!;
   const deviceId = parseDeviceId(match[1]);
   const limit = parseLimit(url.searchParams.get("limit"));
@@ -221,6 +279,33 @@ function route(queries: ServerQueries, method: string, url: URL): unknown {
   const result = queries.allocations(deviceId, sort, limit, session);
   if (result === undefined) throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, `no device ${deviceId}`);
   return result;
+}
+
+function series(queries: ServerQueries, url: URL): SeriesResponse {
+  for (const key of url.searchParams.keys()) {
+    if (key !== "device" && key !== "since") {
+      throw badRequest(`unknown query parameter "${key}" (allowed: device, since)`);
+    }
+  }
+  const device = url.searchParams.get("device");
+  if (device === null) throw badRequest("device is required (a device id in 0..65534)");
+  const deviceId = parseDeviceId(device);
+  const since = parseSince(url.searchParams.get("since"));
+  const result = queries.series(deviceId, since);
+  if (result === undefined) throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, `no device ${deviceId}`);
+  return result;
+}
+
+/** `since`: ms since the epoch, a whole number; absent = the whole window. */
+function parseSince(text: string | null): number {
+  if (text === null) return 0;
+  const since = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(since)) {
+    throw badRequest(
+      `since must be a whole number of ms since the epoch (e.g. ${Date.now() - 60_000}), got "${text}"`,
+    );
+  }
+  return since;
 }
 
 function parseDeviceId(text: string): number {

@@ -27,6 +27,7 @@ import {
   DEFAULT_MAX_SESSIONS,
   DEFAULT_MAX_SESSIONS_PER_PROCESS,
 } from "./session-table.js";
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from "./stream/live-stream.js";
 import { systemTimers, type TimerScheduler } from "./timers.js";
 
 export const LOG_LEVELS = ["silent", "error", "warn", "info", "debug"] as const;
@@ -125,9 +126,16 @@ export interface ServerOptions {
   hardware?: HardwareOptions | false;
   /** Where the legacy DUMP_REMAINING / DUMP_KERNELS tables print (tests capture it). Default: stdout. */
   stdout?: Writable;
+  /**
+   * Bounds of `/api/v1/stream` (src/server/stream): most clients (64), unsent bytes before a slow reader
+   * is dropped (1 MiB), tick (250 ms), heartbeat (15 s). Defaults: DEFAULT_STREAM_LIMITS.
+   */
+  streamLimits?: Partial<StreamLimits>;
   /** Injected for tests: process liveness check and clock/timers. */
   liveness?: ProcessLiveness;
   timers?: TimerScheduler;
+  /** Injected for tests: the wall clock series buckets are aligned to, ms since the epoch. Default Date.now. */
+  epochMs?: () => number;
 }
 
 /** ServerOptions checked, with every default filled in: what the composition root builds from. */
@@ -170,6 +178,8 @@ export interface ResolvedServerOptions {
   stdout: Writable | undefined;
   liveness: ProcessLiveness;
   timers: TimerScheduler;
+  streamLimits: StreamLimits;
+  epochMs: () => number;
 }
 
 /**
@@ -345,7 +355,19 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     stdout: options.stdout,
     liveness: options.liveness ?? procLiveness,
     timers: options.timers ?? systemTimers,
+    streamLimits: resolveStreamLimits(options.streamLimits),
+    epochMs: options.epochMs ?? Date.now,
   };
+}
+
+function resolveStreamLimits(limits: Partial<StreamLimits> | undefined): StreamLimits {
+  const resolved = { ...DEFAULT_STREAM_LIMITS, ...limits };
+  for (const [name, value] of Object.entries(resolved)) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new InvalidOptionError(`streamLimits.${name} must be a positive integer, got ${value}`);
+    }
+  }
+  return resolved;
 }
 
 function resolveHttp(http: ServerOptions["http"], httpPublic: boolean): HttpAddress | undefined {

@@ -10,6 +10,7 @@ import {
   type DeviceSummary,
   type MemoryUsage,
   type ProcessSummary,
+  type SeriesResponse,
   type SummaryResponse,
 } from "./api-types.js";
 import type { ConnectionCounters } from "./connection.js";
@@ -20,6 +21,8 @@ import type { Ledger, Registry } from "./registry.js";
 import type { ReorderBudget } from "./reorder-budget.js";
 import { SelectionHeap } from "./selection-heap.js";
 import type { SequencerCounters } from "./sequencer.js";
+import { emptySeriesByType, secondAtOrAfter, seriesResponse } from "./series/series-view.js";
+import { SERIES_BUCKET_MS, SERIES_WINDOW_MS, type UsageSeries } from "./series/usage-series.js";
 import type { SessionTable } from "./session-table.js";
 import { NO_SLOT } from "./slot-index.js";
 import type { TimerScheduler } from "./timers.js";
@@ -40,6 +43,8 @@ export interface QuerySources {
   host?: HostDevices;
   /** Device ids the server's configuration describes (`--legacy-device`): source "configured". */
   configuredDeviceIds?: ReadonlySet<number>;
+  /** Used bytes over time (1-s buckets); absent: the series route answers empty series. */
+  series?: UsageSeries;
 }
 
 /**
@@ -124,14 +129,8 @@ export class ServerQueries {
     limit: number,
     sessionId: string | undefined,
   ): AllocationsResponse | undefined {
-    const { registry, catalog, timers } = this.sources;
-    if (
-      registry.findDevice(deviceId) === undefined &&
-      catalog.get(deviceId) === undefined &&
-      this.sources.host?.discoveredDevices().some((d) => d.deviceId === deviceId) !== true
-    ) {
-      return undefined;
-    }
+    const { registry, timers } = this.sources;
+    if (!this.knowsDevice(deviceId)) return undefined;
     const { total, allocations } = listAllocations(
       registry,
       deviceId,
@@ -141,6 +140,42 @@ export class ServerQueries {
       sessionId,
     );
     return { deviceId, sort, limit, total, allocations };
+  }
+
+  /**
+   * Used bytes of the device and of each session on it, in 1-s buckets with `t >= sinceMs` (0: the
+   * whole window); undefined when the device is unknown.
+   */
+  series(deviceId: number, sinceMs: number): SeriesResponse | undefined {
+    if (!this.knowsDevice(deviceId)) return undefined;
+    const { registry, series } = this.sources;
+    let response: SeriesResponse = {
+      bucketMs: SERIES_BUCKET_MS,
+      windowMs: SERIES_WINDOW_MS,
+      devices: [],
+      processes: [],
+    };
+    if (series !== undefined) {
+      series.catchUp();
+      response = seriesResponse(registry, series.clock, {
+        deviceId,
+        changedOnly: false,
+        sinceSecond: secondAtOrAfter(sinceMs),
+      });
+    }
+    // A device known only from a descriptor or the host has no figure yet: nothing used so far.
+    if (response.devices.length === 0) response.devices.push({ id: deviceId, used: emptySeriesByType() });
+    return response;
+  }
+
+  /** Whether any source names the device (the registry, a descriptor, the host). */
+  knowsDevice(deviceId: number): boolean {
+    const { registry, catalog, host } = this.sources;
+    return (
+      registry.findDevice(deviceId) !== undefined ||
+      catalog.get(deviceId) !== undefined ||
+      host?.discoveredDevices().some((d) => d.deviceId === deviceId) === true
+    );
   }
 
   anomalies(): AnomaliesResponse {

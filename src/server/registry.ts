@@ -1,5 +1,6 @@
 import { MEMORY_TYPE_COUNT, MEMORY_TYPE_NAMES } from "../protocol/memory-type.js";
 import type { AnomalyLog, AnomalySubject } from "./anomaly-log.js";
+import { DETACHED_FIGURE, type UsageFigure, type UsageSeries } from "./series/usage-series.js";
 import { NO_SLOT, SlotIndex } from "./slot-index.js";
 
 /**
@@ -14,7 +15,9 @@ import { NO_SLOT, SlotIndex } from "./slot-index.js";
  * array is needed for it.
  *
  * Totals are maintained incrementally per ledger (session × device × type), per device (× type) and
- * per session, so the summary never walks allocations (docs/DESIGN.md invariant 6).
+ * per session, so the summary never walks allocations (docs/DESIGN.md invariant 6). Every change of a
+ * device's or a ledger's total is also recorded in its UsageFigure (1-s min/max/last buckets), so that a
+ * burst inside a second shows even when nothing is in use when the second ends.
  */
 
 const INITIAL_SLOTS = 1024;
@@ -36,7 +39,11 @@ export class DeviceTotals {
   liveAllocations = 0;
   /** Ledgers (one per session that touched the device); queries of one device walk only these. */
   readonly ledgers = new Set<Ledger>();
-  constructor(readonly deviceId: number) {}
+  constructor(
+    readonly deviceId: number,
+    /** usedBytes over time (series/usage-series.ts). */
+    readonly series: UsageFigure,
+  ) {}
 }
 
 /** One session's bookkeeping in the registry: its identity for anomaly reports and its ledgers. */
@@ -72,6 +79,8 @@ export class Ledger {
   constructor(
     readonly account: SessionAccount,
     readonly device: DeviceTotals,
+    /** usedBytes over time (series/usage-series.ts). */
+    readonly series: UsageFigure,
   ) {}
 
   get deviceId(): number {
@@ -101,7 +110,11 @@ export class Registry {
   private readonly devicesById = new Map<number, DeviceTotals>();
   private readonly accounts = new Set<SessionAccount>();
 
-  constructor(private readonly anomalies: AnomalyLog) {}
+  /** `series`: where totals are recorded over time; without it nothing is (registry-only uses). */
+  constructor(
+    private readonly anomalies: AnomalyLog,
+    private readonly series?: UsageSeries,
+  ) {}
 
   /** Live allocations over every device and session. */
   get liveAllocations(): number {
@@ -128,7 +141,7 @@ export class Registry {
   device(deviceId: number): DeviceTotals {
     let totals = this.devicesById.get(deviceId);
     if (totals === undefined) {
-      totals = new DeviceTotals(deviceId);
+      totals = new DeviceTotals(deviceId, this.series?.open() ?? DETACHED_FIGURE);
       this.devicesById.set(deviceId, totals);
     }
     return totals;
@@ -142,6 +155,7 @@ export class Registry {
     const totals = this.devicesById.get(deviceId);
     if (totals === undefined || totals.ledgers.size > 0) return false;
     this.devicesById.delete(deviceId);
+    this.series?.close(totals.series);
     return true;
   }
 
@@ -158,7 +172,7 @@ export class Registry {
     let ledger = account.ledgers.get(deviceId);
     if (ledger === undefined) {
       const device = this.device(deviceId);
-      ledger = new Ledger(account, device);
+      ledger = new Ledger(account, device, this.series?.open() ?? DETACHED_FIGURE);
       account.ledgers.set(deviceId, ledger);
       device.ledgers.add(ledger);
     }
@@ -246,6 +260,8 @@ export class Registry {
     device.allocations[memoryType]++;
     device.liveAllocations++;
     this.live++;
+    ledger.series.record(memoryType, used);
+    device.series.record(memoryType, deviceUsed);
     return true;
   }
 
@@ -287,8 +303,13 @@ export class Registry {
     return ledger.byId.has(allocationId);
   }
 
-  /** Releases every live allocation of the ledger (a snapshot is about to replace them). */
+  /**
+   * Releases every live allocation of the ledger (a snapshot is about to replace them). The ledger's and
+   * its device's series record nothing until `settleLedger`: the totals on the way are not real usage.
+   */
   clearLedger(ledger: Ledger): void {
+    ledger.series.pause();
+    ledger.device.series.pause();
     const byId = ledger.byId;
     // The address indexes are dropped whole, so slots are not unlinked from them one by one.
     for (let bucket = 0; bucket < byId.bucketCount; bucket++) {
@@ -299,11 +320,22 @@ export class Registry {
     ledger.byAddress.fill(undefined);
   }
 
-  /** Releases everything the session holds and forgets it; its ledgers stay readable but empty. */
+  /** After `clearLedger` and the allocations that replace it: records the settled totals. */
+  settleLedger(ledger: Ledger): void {
+    ledger.series.resume(ledger.usedBytes);
+    ledger.device.series.resume(ledger.device.usedBytes);
+  }
+
+  /**
+   * Releases everything the session holds and forgets it; its ledgers stay readable but empty, and
+   * their series are dropped.
+   */
   releaseAccount(account: SessionAccount): void {
     if (account.released) return;
     for (const ledger of account.ledgers.values()) {
       this.clearLedger(ledger);
+      ledger.device.series.resume(ledger.device.usedBytes);
+      this.series?.close(ledger.series);
       ledger.device.ledgers.delete(ledger);
     }
     account.released = true;
@@ -384,6 +416,8 @@ export class Registry {
     device.allocations[memoryType]--;
     device.liveAllocations--;
     this.live--;
+    ledger.series.record(memoryType, ledger.usedBytes[memoryType]);
+    device.series.record(memoryType, device.usedBytes[memoryType]);
     this.giveBackSlot(slot);
   }
 

@@ -223,6 +223,7 @@ export class Sequencer {
         now,
       );
     }
+    registry.settleLedger(ledger);
     this.deps.counters.snapshotsApplied++;
     this.lastWatermark = snapshot.watermarkSeq;
     this.nextSeq = snapshot.watermarkSeq + 1;

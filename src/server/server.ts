@@ -19,8 +19,11 @@ import { DEFAULT_REAPER_OPTIONS, Reaper } from "./reaper.js";
 import { Registry } from "./registry.js";
 import { ReorderBudget } from "./reorder-budget.js";
 import { DEFAULT_SEQUENCER_OPTIONS, SequencerCounters } from "./sequencer.js";
+import { SeriesIncrements } from "./series/series-view.js";
+import { UsageSeries } from "./series/usage-series.js";
 import type { SessionPeer } from "./session.js";
 import { SessionTable } from "./session-table.js";
+import { LiveStream } from "./stream/live-stream.js";
 import { TtShmSource } from "./tt-shm/tt-shm-source.js";
 
 /** The package version (package.json), reported by the HTTP API. */
@@ -67,7 +70,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     );
 
   const anomalies = new AnomalyLog(resolved.recentAnomalies);
-  const registry = new Registry(anomalies);
+  // Buckets are whole seconds of the wall clock; the scheduler's clock may be monotonic (or a test's).
+  const series = new UsageSeries(timers, resolved.epochMs);
+  const registry = new Registry(anomalies, series);
   const catalog = new DeviceCatalog(anomalies);
   const sequencerCounters = new SequencerCounters();
   const connectionCounters = new ConnectionCounters();
@@ -219,19 +224,34 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     startedAtMs: timers.nowMs(),
     host: host.enabled ? host : undefined,
     configuredDeviceIds: new Set(resolved.legacy?.devices.map((d) => d.deviceId) ?? []),
+    series,
   });
   if (httpAddress !== undefined) {
     try {
-      http = await startHttpApi(queries, httpAddress, log, {
-        public: resolved.httpPublic,
-        allowHosts: resolved.httpAllowHosts,
-      });
+      const increments = new SeriesIncrements(registry, series);
+      const stream = new LiveStream(
+        {
+          summary: () => queries.summary(),
+          seriesChanged: () => increments.changed(),
+          takeSeries: () => increments.take(),
+        },
+        timers,
+        resolved.streamLimits,
+      );
+      http = await startHttpApi(
+        queries,
+        httpAddress,
+        log,
+        { public: resolved.httpPublic, allowHosts: resolved.httpAllowHosts },
+        stream,
+      );
     } catch (error) {
       await Promise.all([listener.close(), legacy?.close()]);
       throw error;
     }
   }
   reaper.start();
+  series.start();
   hardware?.start();
   ttShm?.start();
   log.info({ socketPath, http: http?.url }, "allocwatch server listening");
@@ -248,6 +268,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     closing ??= (async () => {
       shuttingDown = true;
       reaper.stop();
+      series.stop();
       hardware?.stop();
       ttShm?.stop();
       const stopped = Promise.all([listener.close(), http?.close(), legacy?.close()]);

@@ -1,0 +1,189 @@
+import { MEMORY_TYPE_COUNT } from "../../protocol/memory-type.js";
+import type { TimerScheduler } from "../timers.js";
+
+/** Width of one bucket, ms. */
+export const SERIES_BUCKET_MS = 1000;
+/** Buckets kept per figure and memory type: 15 minutes of 1-s buckets. */
+export const SERIES_BUCKETS = 900;
+/** How far back buckets are kept, ms. */
+export const SERIES_WINDOW_MS = SERIES_BUCKET_MS * SERIES_BUCKETS;
+/**
+ * Bytes one memory type of one figure holds once it has been used: min, max and last as float64 for
+ * every bucket (900 × 3 × 8 = 21,600). A figure with all 7 types in use holds 151,200 bytes.
+ */
+export const SERIES_BYTES_PER_TYPE = SERIES_BUCKETS * 3 * 8;
+
+/** The bucket being filled, shared by every figure: all figures roll over together. */
+export class SeriesClock {
+  /** Ring index of the current bucket. */
+  head = 0;
+  /** The current bucket's second (ms since the epoch / 1000, floored). */
+  second = 0;
+}
+
+/**
+ * The bytes in use of one figure (a device, or one session on one device), per memory type, in 1-s
+ * buckets of min/max/last. `record` is on the registry's apply path: O(1), no allocation once the
+ * type's ring exists (a type's ring is allocated on its first change, so unused types cost nothing).
+ */
+export class UsageFigure {
+  /** Per memory type: [min, max, last] × SERIES_BUCKETS, or undefined while the type never changed. */
+  readonly rings: (Float64Array | undefined)[] = new Array(MEMORY_TYPE_COUNT).fill(undefined);
+  /** Per memory type: the second of the ring's oldest meaningful bucket. */
+  readonly firstSecond = new Float64Array(MEMORY_TYPE_COUNT);
+  /** Whether a value was recorded since the stream last cleared the mark. */
+  changed = false;
+  /** false while the owner is being replaced whole (a snapshot) or when the figure is detached. */
+  recording: boolean;
+
+  constructor(
+    private readonly clock: SeriesClock,
+    readonly attached: boolean,
+  ) {
+    this.recording = attached;
+  }
+
+  /** The figure's `memoryType` total is now `bytes`. */
+  record(memoryType: number, bytes: number): void {
+    if (!this.recording) return;
+    const ring = this.rings[memoryType] ?? this.open(memoryType);
+    const i = this.clock.head * 3;
+    if (bytes < ring[i]) ring[i] = bytes;
+    if (bytes > ring[i + 1]) ring[i + 1] = bytes;
+    ring[i + 2] = bytes;
+    this.changed = true;
+  }
+
+  /** Stops recording until `resume` (intermediate totals of a whole replacement are not real usage). */
+  pause(): void {
+    this.recording = false;
+  }
+
+  /** Records the settled totals of every type that has a ring or is not 0. */
+  resume(usedBytes: Float64Array): void {
+    this.recording = this.attached;
+    for (let t = 0; t < MEMORY_TYPE_COUNT; t++) {
+      if (this.rings[t] !== undefined || usedBytes[t] !== 0) this.record(t, usedBytes[t]);
+    }
+  }
+
+  /** Starts the bucket at the clock's head from the previous bucket's last value. */
+  carryOver(previousHead: number): void {
+    const from = previousHead * 3 + 2;
+    const to = this.clock.head * 3;
+    for (let t = 0; t < MEMORY_TYPE_COUNT; t++) {
+      const ring = this.rings[t];
+      if (ring === undefined) continue;
+      const last = ring[from];
+      ring[to] = last;
+      ring[to + 1] = last;
+      ring[to + 2] = last;
+    }
+  }
+
+  /** The type's ring, created with a current bucket of 0 (every figure starts with nothing in use). */
+  private open(memoryType: number): Float64Array {
+    const ring = new Float64Array(SERIES_BUCKETS * 3);
+    this.rings[memoryType] = ring;
+    this.firstSecond[memoryType] = this.clock.second;
+    return ring;
+  }
+}
+
+/** A figure that records nothing, for registries without series (tests, benchmarks of the registry alone). */
+export const DETACHED_FIGURE = new UsageFigure(new SeriesClock(), false);
+
+/**
+ * Every figure's buckets and the clock that rolls them over each second. The number of figures follows
+ * the live devices and (session, device) ledgers, which the session table bounds; a figure is dropped
+ * with its session (or device).
+ */
+export class UsageSeries {
+  readonly clock = new SeriesClock();
+  private readonly figures = new Set<UsageFigure>();
+  private timer: unknown;
+
+  /**
+   * `epochMs`: the wall clock in ms since the epoch (bucket times are whole seconds of it); it is read
+   * once a second, never per event.
+   */
+  constructor(
+    private readonly timers: TimerScheduler,
+    private readonly epochMs: () => number,
+  ) {
+    this.clock.second = Math.floor(epochMs() / SERIES_BUCKET_MS);
+  }
+
+  /** Figures held now. */
+  get figureCount(): number {
+    return this.figures.size;
+  }
+
+  /** Bytes held by every figure's rings now. */
+  get ringBytes(): number {
+    let bytes = 0;
+    for (const figure of this.figures) {
+      for (const ring of figure.rings) if (ring !== undefined) bytes += ring.byteLength;
+    }
+    return bytes;
+  }
+
+  /** Whether any figure recorded a value since its `changed` mark was last cleared. */
+  anyChanged(): boolean {
+    for (const figure of this.figures) if (figure.changed) return true;
+    return false;
+  }
+
+  open(): UsageFigure {
+    const figure = new UsageFigure(this.clock, true);
+    this.figures.add(figure);
+    return figure;
+  }
+
+  /** Drops the figure's buckets; it records nothing more. */
+  close(figure: UsageFigure): void {
+    figure.recording = false;
+    this.figures.delete(figure);
+    figure.rings.fill(undefined);
+  }
+
+  /** Rolls over at each second boundary of the wall clock until `stop`. */
+  start(): void {
+    if (this.timer !== undefined) return;
+    const schedule = () => {
+      const delay = SERIES_BUCKET_MS - (this.epochMs() % SERIES_BUCKET_MS);
+      this.timer = this.timers.set(() => {
+        this.catchUp();
+        schedule();
+      }, delay);
+    };
+    schedule();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) this.timers.clear(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Rolls over to the wall clock's current second (several buckets when the event loop was held up). */
+  catchUp(): void {
+    const second = Math.floor(this.epochMs() / SERIES_BUCKET_MS);
+    let steps = second - this.clock.second;
+    if (steps <= 0) return;
+    if (steps > SERIES_BUCKETS) {
+      // Everything in the window is older than the window: jump, carrying the last values once.
+      this.clock.second = second - SERIES_BUCKETS;
+      steps = SERIES_BUCKETS;
+    }
+    for (let i = 0; i < steps; i++) this.rollOver();
+  }
+
+  /** Every second of the window: buckets of `second`, for each figure and type in use. */
+  private rollOver(): void {
+    const clock = this.clock;
+    const previous = clock.head;
+    clock.head = previous + 1 === SERIES_BUCKETS ? 0 : previous + 1;
+    clock.second++;
+    for (const figure of this.figures) figure.carryOver(previous);
+  }
+}
