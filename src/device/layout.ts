@@ -44,6 +44,34 @@ function alignUp(value: number, alignment: number): number {
   return Math.ceil(value / alignment) * alignment;
 }
 
+/**
+ * Bytes a buffer reserves in each bank of `region`: ceil(pages / banks) pages, each padded to the
+ * region's alignment, at least the minimum allocation (tt-metal's interleaved buffer rule). The
+ * allocator reserves exactly this; the server's memory map uses `evenBankBytes`.
+ */
+export function bankBytes(
+  region: MemoryRegion,
+  sizeBytes: number,
+  pageSizeBytes: number,
+  bankCount: number,
+): number {
+  const alignment = region.alignmentBytes;
+  const pagesPerBank = Math.ceil(sizeBytes / pageSizeBytes / bankCount);
+  let perBank = pagesPerBank * alignUp(pageSizeBytes, alignment);
+  if (perBank < region.minAllocationBytes) perBank = region.minAllocationBytes;
+  return alignUp(perBank, alignment);
+}
+
+/**
+ * `bankBytes` of a buffer interleaved over every bank when its page size is unknown (the wire carries
+ * only the total size): computed as if its pages were one alignment unit, which is exact whenever the
+ * pages are aligned and spread evenly over the banks, and otherwise short by less than one page.
+ */
+export function evenBankBytes(region: MemoryRegion, sizeBytes: number): number {
+  const unit = region.alignmentBytes * region.bankCount;
+  return bankBytes(region, alignUp(sizeBytes, unit), region.alignmentBytes, region.bankCount);
+}
+
 function isCount(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }

@@ -8,6 +8,8 @@
  * - `/api/v1/devices/:id/allocations`   → AllocationsResponse
  *     query: `limit` (1..10000, default 100), `sort` (`size` largest first | `address` lowest first |
  *     `age` oldest first; default `size`), `session` (32 hex chars: only that session's allocations)
+ * - `/api/v1/devices/:id/memory-map`    → MemoryMapResponse
+ *     query: `type` (DRAM | L1 | L1_SMALL | TRACE | CB, required), `buckets` (1..65536, default 2048)
  * - `/api/v1/anomalies`                 → AnomaliesResponse
  * - `/healthz`                          → HealthResponse
  * - `/api/v1/series`                    → SeriesResponse (query: `device`, `since`)
@@ -263,6 +265,8 @@ export interface MemoryMapExtent {
   allocationId: number;
   /** How long it has been live, ms. */
   ageMs: number;
+  /** The allocation's type: "L1" or "CB" on the L1/CB map (one shared region), else the map's type. */
+  memoryType?: MemoryMapType;
 }
 
 /** A free extent of the bank-local address space. */
@@ -314,8 +318,10 @@ export interface MemoryMapResponse {
   freeBytes: number;
   /** 1 − largestFreeBlock / freeBytes (0 when nothing is free). */
   fragmentation: number;
-  /** Live allocations of the type on the device. */
+  /** Live allocations of the type on the device (L1 and CB together on their shared map). */
   allocations: number;
+  /** Bytes the map's types hold on the device over all banks, every source counted (as the summary). */
+  usedBytes?: number;
 }
 
 export interface HealthResponse {

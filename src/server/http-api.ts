@@ -8,11 +8,17 @@ import {
   DEFAULT_HTTP_HOST,
   DEFAULT_HTTP_PORT,
   type HealthResponse,
+  type MemoryMapType,
   type SeriesResponse,
 } from "./api-types.js";
 import { isDashboardPath, loadDashboardAssets, serveDashboardAsset } from "./dashboard-assets.js";
 import { InvalidOptionError, ListenError } from "./errors.js";
 import { HostAllowList, isLoopbackAddress, publicBindRefusal } from "./http-host-policy.js";
+import {
+  DEFAULT_MEMORY_MAP_BUCKETS,
+  MAX_MEMORY_MAP_BUCKETS,
+  MEMORY_MAP_TYPES,
+} from "./memory-map/memory-map.js";
 import type { ServerQueries } from "./queries.js";
 import type { LiveStream } from "./stream/live-stream.js";
 
@@ -21,6 +27,7 @@ export const DEFAULT_ALLOCATIONS_LIMIT = 100;
 const SORTS: readonly AllocationSort[] = ["size", "address", "age"];
 const SESSION_ID_PATTERN = /^[0-9a-f]{32}$/;
 const DEVICE_ROUTE = /^\/api\/v1\/devices\/([^/]+)\/allocations$/;
+const MEMORY_MAP_ROUTE = /^\/api\/v1\/devices\/([^/]+)\/memory-map$/;
 
 export interface HttpAddress {
   host: string;
@@ -250,7 +257,8 @@ function route(queries: ServerQueries, method: string, url: URL): unknown {
     path === "/api/v1/anomalies" ||
     path === "/api/v1/series" ||
     path === "/api/v1/stream" ||
-    DEVICE_ROUTE.test(path);
+    DEVICE_ROUTE.test(path) ||
+    MEMORY_MAP_ROUTE.test(path);
   if (!known) throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, `no route ${path}`);
   if (method !== "GET" && method !== "HEAD") {
     throw new ApiRequestError(
@@ -266,6 +274,8 @@ function route(queries: ServerQueries, method: string, url: URL): unknown {
   if (path === "/api/v1/stream") {
     throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, "this server has no live stream");
   }
+  const map = MEMORY_MAP_ROUTE.exec(path);
+  if (map !== null) return memoryMap(queries, parseDeviceId(map[1]), url.searchParams);
   const match = DEVICE_ROUTE.exec(path)!;
   const deviceId = parseDeviceId(match[1]);
   const limit = parseLimit(url.searchParams.get("limit"));
@@ -296,6 +306,19 @@ function series(queries: ServerQueries, url: URL): SeriesResponse {
   return result;
 }
 
+function memoryMap(queries: ServerQueries, deviceId: number, params: URLSearchParams): unknown {
+  const type = parseMapType(params.get("type"));
+  const buckets = parseBuckets(params.get("buckets"));
+  for (const key of params.keys()) {
+    if (key !== "type" && key !== "buckets") {
+      throw badRequest(`unknown query parameter "${key}" (allowed: type, buckets)`);
+    }
+  }
+  const result = queries.memoryMap(deviceId, type, buckets);
+  if (result === undefined) throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, `no device ${deviceId}`);
+  return result;
+}
+
 /** `since`: ms since the epoch, a whole number; absent = the whole window. */
 function parseSince(text: string | null): number {
   if (text === null) return 0;
@@ -306,6 +329,25 @@ function parseSince(text: string | null): number {
     );
   }
   return since;
+}
+
+function parseMapType(text: string | null): MemoryMapType {
+  if (text === null || !(MEMORY_MAP_TYPES as readonly string[]).includes(text)) {
+    const got = text === null ? "none" : `"${text.slice(0, 40)}"`;
+    throw badRequest(`type must be one of ${MEMORY_MAP_TYPES.join(", ")}, got ${got}`);
+  }
+  return text as MemoryMapType;
+}
+
+function parseBuckets(text: string | null): number {
+  if (text === null) return DEFAULT_MEMORY_MAP_BUCKETS;
+  const buckets = /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(buckets >= 1 && buckets <= MAX_MEMORY_MAP_BUCKETS)) {
+    throw badRequest(
+      `buckets must be an integer in 1..${MAX_MEMORY_MAP_BUCKETS}, got "${text.slice(0, 40)}"`,
+    );
+  }
+  return buckets;
 }
 
 function parseDeviceId(text: string): number {

@@ -8,6 +8,8 @@ import {
   API_MEMORY_TYPES,
   type ApiMemoryType,
   type DeviceSummary,
+  type MemoryMapResponse,
+  type MemoryMapType,
   type MemoryUsage,
   type ProcessSummary,
   type SeriesResponse,
@@ -17,6 +19,7 @@ import type { ConnectionCounters } from "./connection.js";
 import type { DeviceCatalog } from "./device-catalog.js";
 import type { HostDevices } from "./host-devices.js";
 import { LiveSlotCursor } from "./live-slot-cursor.js";
+import { MemoryMapQuery } from "./memory-map/memory-map-query.js";
 import type { Ledger, Registry } from "./registry.js";
 import type { ReorderBudget } from "./reorder-budget.js";
 import { SelectionHeap } from "./selection-heap.js";
@@ -52,7 +55,18 @@ export interface QuerySources {
  * costs O(devices × types + sessions × devices), whatever the number of live allocations.
  */
 export class ServerQueries {
-  constructor(private readonly sources: QuerySources) {}
+  private readonly maps: MemoryMapQuery;
+
+  constructor(private readonly sources: QuerySources) {
+    const host = sources.host;
+    this.maps = new MemoryMapQuery({
+      registry: sources.registry,
+      catalog: sources.catalog,
+      processNameOf: (sessionId) => sources.sessions.get(sessionId)?.identity.processName ?? "",
+      hostSummaryOf:
+        host?.enabled === true ? (id) => this.summary().devices.find((d) => d.id === id) : undefined,
+    });
+  }
 
   summary(): SummaryResponse {
     const { registry, catalog, sessions, anomalies, sequencerCounters } = this.sources;
@@ -176,6 +190,12 @@ export class ServerQueries {
       catalog.get(deviceId) !== undefined ||
       host?.discoveredDevices().some((d) => d.deviceId === deviceId) === true
     );
+  }
+
+  /** The live memory map (memory-map/); undefined when the device is unknown. */
+  memoryMap(deviceId: number, memoryType: MemoryMapType, buckets: number): MemoryMapResponse | undefined {
+    if (!this.knowsDevice(deviceId)) return undefined;
+    return this.maps.answer({ deviceId, memoryType, buckets, nowMs: this.sources.timers.nowMs() });
   }
 
   anomalies(): AnomaliesResponse {

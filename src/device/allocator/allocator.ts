@@ -17,7 +17,7 @@ import {
   ReentrantCallError,
   UnknownAllocationError,
 } from "../errors.js";
-import type { MemoryLayout, MemoryRegion } from "../layout.js";
+import { bankBytes, type MemoryLayout, type MemoryRegion } from "../layout.js";
 import { MEMORY_TYPES, type MemoryType } from "../memory-type.js";
 import { FreeList, NONE, SlotState, TABLE_FULL, TreeOrder } from "./free-list.js";
 import type { CriticalSection } from "./lock.js";
@@ -73,10 +73,6 @@ export interface AllocatorOptions {
   lock: CriticalSection;
   /** true: initialise the buffer (the creator); false: attach to an initialised one. */
   format: boolean;
-}
-
-function alignUp(value: number, alignment: number): number {
-  return Math.ceil(value / alignment) * alignment;
 }
 
 export class Allocator {
@@ -167,11 +163,7 @@ export class Allocator {
       throw new InvalidPageSizeError(sizeBytes, pageSizeBytes);
     }
     const bankCount = request.interleaved === false ? 1 : region.bankCount;
-    const alignment = region.alignmentBytes;
-    const pagesPerBank = Math.ceil(sizeBytes / pageSizeBytes / bankCount);
-    let sizePerBankBytes = pagesPerBank * alignUp(pageSizeBytes, alignment);
-    if (sizePerBankBytes < region.minAllocationBytes) sizePerBankBytes = region.minAllocationBytes;
-    sizePerBankBytes = alignUp(sizePerBankBytes, alignment);
+    const sizePerBankBytes = bankBytes(region, sizeBytes, pageSizeBytes, bankCount);
     const bottomUp = request.bottomUp ?? this.layout.bottomUpByDefault[memoryType]!;
 
     const counters = this.counters;
