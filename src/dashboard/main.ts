@@ -186,11 +186,11 @@ function setUpTheme(): void {
 }
 
 async function start(): Promise<void> {
-  const [first, history] = await Promise.all([
-    getJson<SummaryResponse>(ApiRoute.SUMMARY),
-    getJson<SeriesResponse>(ApiRoute.SERIES),
-  ]);
-  if (history !== undefined) series.merge(history);
+  const first = await getJson<SummaryResponse>(ApiRoute.SUMMARY);
+  const histories = await Promise.all(
+    (first?.devices ?? []).map((d) => getJson<SeriesResponse>(`${ApiRoute.SERIES}?device=${d.id}`)),
+  );
+  for (const history of histories) if (history !== undefined) series.merge(history);
   if (first !== undefined) showSummary(first);
   void refreshDetails();
   connect();
