@@ -88,7 +88,7 @@ function showSummary(next: SummaryResponse): void {
 
 function showSeries(): void {
   if (summary === undefined) return;
-  for (const [id, chart] of cards.charts()) chart.update(series.device(id));
+  for (const [id, chart] of cards.charts()) chart.update(mapType, series.device(id).get(mapType) ?? []);
   processes.render(summary, deviceId, (p) => series.process(p.sessionId, deviceId));
 }
 
