@@ -66,14 +66,20 @@ function swatch(pid: number): HTMLElement {
   return box;
 }
 
-/** The process's bytes (all types) at the end of each of the last 60 seconds. */
+/**
+ * The process's bytes (all types) at the end of each of the last 60 seconds. A second without a bucket
+ * changed nothing: it keeps the value of the one before.
+ */
 function sparkline(byType: Map<string, SeriesBucket[]>, colour: string): SVGSVGElement {
   const now = Math.floor(Date.now() / 1000) * 1000;
   const values = new Array<number>(SPARK_SECONDS).fill(0);
   for (const buckets of byType.values()) {
-    for (const b of buckets) {
-      const i = SPARK_SECONDS - 1 - (now - b.t) / 1000;
-      if (i >= 0 && i < SPARK_SECONDS) values[i]! += b.last;
+    let held = 0;
+    let next = 0;
+    for (let i = 0; i < SPARK_SECONDS; i++) {
+      const second = now - (SPARK_SECONDS - 1 - i) * 1000;
+      while (next < buckets.length && buckets[next]!.t <= second) held = buckets[next++]!.last;
+      values[i]! += held;
     }
   }
   const top = Math.max(1, ...values);

@@ -179,16 +179,18 @@ test("a new process's allocations appear on the page within 1 s of the server ha
     "--hold",
   ]);
   procs.push(second);
-  const row = page.waitForSelector(`[data-testid="process-row"][data-pid="${second.pid}"]`, {
-    timeout: 15_000,
+  // The row with the process's bytes on device 0 (what its first allocations put there).
+  const cell = `[data-testid="process-row"][data-pid="${second.pid}"] td[data-bytes]`;
+  const row = waitFor("the page to show the new process's bytes", 15_000, async () => {
+    const bytes = await page.locator(cell).getAttribute("data-bytes", { timeout: 100 });
+    return Number(bytes ?? 0) > 0 ? Date.now() : undefined;
   });
   const onServer = await waitFor("the server to have the new process's allocations", 15_000, async () => {
     const s = await summaryOf(server);
     const p = s.processes.find((x) => x.pid === second.pid);
-    return p !== undefined && p.devices.some((d) => d.allocations > 0) ? Date.now() : undefined;
+    return p?.devices.some((d) => d.allocations > 0) ? Date.now() : undefined;
   });
-  await row;
-  const lagMs = Date.now() - onServer;
+  const lagMs = (await row) - onServer;
   assert.ok(lagMs <= 1000, `the page showed it ${lagMs} ms after the server had it`);
   assert.ok((await page.locator('[data-testid="process-row"]').count()) >= 2);
   await second.milestone("finished", 15_000);
