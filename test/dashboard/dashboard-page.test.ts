@@ -102,6 +102,12 @@ function expectedFigures(summary: SummaryResponse, deviceId: number): Record<str
 test("each device card shows exactly /api/v1/summary's used, capacity and peak per memory type", {
   skip: missing,
 }, async () => {
+  const ready = await server.line((l) => l.startsWith("allocwatch server ready"), 5_000);
+  assert.equal(
+    ready,
+    `allocwatch server ready: open ${server.url}/ (the dashboard)`,
+    "serve names the page first",
+  );
   const summary = await summaryOf(server);
   assert.ok(summary.devices.length > 0);
   assert.equal(await page.locator('[data-testid="device-card"]').count(), summary.devices.length);
