@@ -20,6 +20,7 @@ import {
   summaryOf,
   waitFor,
 } from "../e2e/harness.js";
+import { writeRegionFile } from "../tt-shm/region-writer.js";
 
 const CHROMIUM = process.env["ALLOCWATCH_CHROMIUM"] ?? "/usr/bin/chromium";
 const missing = existsSync(CHROMIUM)
@@ -40,7 +41,11 @@ const consoleErrors: string[] = [];
 before(async () => {
   if (missing) return;
   const socket = join(dir, "server.sock");
-  server = await startServerProcess(socket, await freePort());
+  // Device 1 is a tt-metal shared-memory region: counters without addresses, so its map is not exact.
+  const shm = join(dir, "shm");
+  mkdirSync(shm);
+  writeRegionFile(shm, { layout: 4, asicId: 42n, deviceId: 1, totals: { DRAM: 1024 } });
+  server = await startServerProcess(socket, await freePort(), ["--tt-shm", shm, "--no-hardware"]);
   procs.push(server);
   // A few forward passes, then hold: the bursts are in the series, and the numbers stand still.
   const first = startDemoProcess(socket, [
@@ -202,6 +207,52 @@ test("a new process's allocations appear on the page within 1 s of the server ha
   await second.milestone("finished", 15_000);
   mkdirSync(OUTPUT, { recursive: true });
   await page.screenshot({ path: join(OUTPUT, "dashboard.png"), fullPage: true });
+});
+
+test("a map the server cannot place shows its reason instead; the device is in the URL", {
+  skip: missing,
+}, async () => {
+  await waitFor("device 1 (the region) to show", 5_000, async () =>
+    (await page.locator('[data-testid="device-card"][data-device-id="1"]').count()) > 0 ? true : undefined,
+  );
+  await page.selectOption('[data-testid="device-select"]', "1");
+  assert.match(page.url(), /[?&]device=1(&|$)/);
+  const map = await getJson<MemoryMapResponse>(`${server.url}/api/v1/devices/1/memory-map?type=DRAM`);
+  assert.equal(map.exact, false);
+  const reason = page.locator('[data-testid="map-reason"]');
+  await reason.waitFor({ state: "visible", timeout: 5_000 });
+  assert.equal(await reason.textContent(), map.reason);
+  assert.equal(await page.locator('[data-testid="map-extent"]').count(), 0);
+  await page.selectOption('[data-testid="device-select"]', "0");
+  await page.locator('[data-testid="map-extent"]').first().waitFor({ timeout: 5_000 });
+});
+
+test("the theme follows prefers-color-scheme, and the toggle switches and remembers it", {
+  skip: missing,
+}, async () => {
+  const dark = await browser!.newPage({ colorScheme: "dark", viewport: { width: 1280, height: 800 } });
+  try {
+    await dark.goto(`${server.url}/?device=0&type=DRAM`);
+    await dark.waitForSelector('[data-testid="device-card"]');
+    const theme = () =>
+      dark.evaluate(
+        () =>
+          (globalThis as unknown as { document: { documentElement: { dataset: Record<string, string> } } })
+            .document.documentElement.dataset["theme"],
+      );
+    assert.equal(await theme(), "dark");
+    await dark.click('[data-testid="theme-toggle"]');
+    assert.equal(await theme(), "light");
+    await dark.reload();
+    await dark.waitForSelector('[data-testid="device-card"]');
+    assert.equal(await theme(), "light", "the choice outlives a reload");
+    await dark.click('[data-testid="theme-toggle"]');
+    await dark
+      .locator('[data-testid="memory-map"]')
+      .screenshot({ path: join(OUTPUT, "memory-map-dark.png") });
+  } finally {
+    await dark.close();
+  }
 });
 
 test("the page logged no error", { skip: missing }, () => {
