@@ -258,3 +258,18 @@ test("the theme follows prefers-color-scheme, and the toggle switches and rememb
 test("the page logged no error", { skip: missing }, () => {
   assert.deepEqual(consoleErrors, []);
 });
+
+// Last: a stopped server makes the browser log failed requests, which the test above must not see.
+test("the page follows a restarted server: it says so, reconnects and shows the new state", { skip: missing }, async () => {
+  const port = Number(new URL(server.url).port);
+  server.kill("SIGTERM");
+  await server.exited;
+  await page.locator('[data-testid="connection"][data-state="reconnecting"]').waitFor({ timeout: 10_000 });
+  const socket = join(dir, "server-2.sock");
+  server = await startServerProcess(socket, port, ["--no-tt-shm", "--no-hardware"]);
+  procs.push(server);
+  const third = startDemoProcess(socket, ["--index", "2", "--workers", "0", "--steps", "1", "--hold"]);
+  procs.push(third);
+  await page.locator('[data-testid="connection"][data-state="live"]').waitFor({ timeout: 15_000 });
+  await page.locator(`[data-testid="process-row"][data-pid="${third.pid}"]`).waitFor({ timeout: 15_000 });
+});
