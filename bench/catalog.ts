@@ -2,6 +2,7 @@ import { e2eThroughput } from "./e2e/e2e-throughput.js";
 import { hostileHealthz } from "./e2e/hostile-healthz.js";
 import { ingest } from "./e2e/ingest.js";
 import { serverMemory } from "./e2e/server-memory.js";
+import { streamCpu } from "./e2e/stream-cpu.js";
 import { summaryQuery } from "./e2e/summary-query.js";
 import { visibilityLatency } from "./e2e/visibility-latency.js";
 import type { Benchmark } from "./harness/benchmark.js";
@@ -34,4 +35,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   serverMemory,
   summaryQuery,
   hostileHealthz,
+  streamCpu,
 ];

@@ -1,5 +1,7 @@
 import { AnomalyLog } from "../../src/server/anomaly-log.js";
 import { Registry } from "../../src/server/registry.js";
+import { UsageSeries } from "../../src/server/series/usage-series.js";
+import { systemTimers } from "../../src/server/timers.js";
 import type { Benchmark } from "../harness/benchmark.js";
 
 const LIVE = 100_000;
@@ -10,6 +12,8 @@ const DRAM = 0;
  * Registry.allocate + Registry.free alone (no socket, no decoding, no sequencer): the server's apply
  * step for the ingest benchmark's workload, 100k live on one ledger, FREE oldest / ALLOC new at the
  * freed address. Informational: it splits ingest time between the registry and everything before it.
+ * The registry records into a UsageSeries as the server's does (every total change updates the current
+ * 1-s bucket of the ledger's and the device's figure).
  */
 export const registryApply: Benchmark = {
   name: "registry_apply_events_per_s",
@@ -19,7 +23,7 @@ export const registryApply: Benchmark = {
   warmupRuns: 2,
   async open(context) {
     const events = context.quick ? 400_000 : 4_000_000;
-    const registry = new Registry(new AnomalyLog());
+    const registry = new Registry(new AnomalyLog(), new UsageSeries(systemTimers, Date.now));
     const ledger = registry.ledger(registry.openAccount("0".repeat(32), process.pid), 0);
     const idOfSlot = new Float64Array(LIVE);
     let nextId = 1;

@@ -22,6 +22,7 @@ import { type ProcessLiveness, procLiveness } from "./process-liveness.js";
 import { DEFAULT_REAPER_OPTIONS } from "./reaper.js";
 import { DEFAULT_REORDER_BUDGET_BYTES } from "./reorder-budget.js";
 import { DEFAULT_SEQUENCER_OPTIONS } from "./sequencer.js";
+import { DEFAULT_SERIES_BUDGET_BYTES } from "./series/usage-series.js";
 import {
   DEFAULT_MAX_DEVICES_PER_SESSION,
   DEFAULT_MAX_SESSIONS,
@@ -131,6 +132,11 @@ export interface ServerOptions {
    * is dropped (1 MiB), tick (250 ms), heartbeat (15 s). Defaults: DEFAULT_STREAM_LIMITS.
    */
   streamLimits?: Partial<StreamLimits>;
+  /**
+   * The most bytes the used-bytes series may take (src/server/series: 21,600 bytes per memory type of a
+   * device or of a session on a device); types past it show no buckets. Default 64 MiB.
+   */
+  seriesBudgetBytes?: number;
   /** Injected for tests: process liveness check and clock/timers. */
   liveness?: ProcessLiveness;
   timers?: TimerScheduler;
@@ -178,6 +184,7 @@ export interface ResolvedServerOptions {
   stdout: Writable | undefined;
   liveness: ProcessLiveness;
   timers: TimerScheduler;
+  seriesBudgetBytes: number;
   streamLimits: StreamLimits;
   epochMs: () => number;
 }
@@ -356,6 +363,12 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     liveness: options.liveness ?? procLiveness,
     timers: options.timers ?? systemTimers,
     streamLimits: resolveStreamLimits(options.streamLimits),
+    seriesBudgetBytes: nonNegativeInteger(
+      options.seriesBudgetBytes,
+      DEFAULT_SERIES_BUDGET_BYTES,
+      "seriesBudgetBytes",
+      "bytes",
+    ),
     epochMs: options.epochMs ?? Date.now,
   };
 }

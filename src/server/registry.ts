@@ -260,8 +260,9 @@ export class Registry {
     device.allocations[memoryType]++;
     device.liveAllocations++;
     this.live++;
-    ledger.series.record(memoryType, used);
+    // Device first: when the series budget is short, a device's figure is the one worth keeping.
     device.series.record(memoryType, deviceUsed);
+    ledger.series.record(memoryType, used);
     return true;
   }
 
@@ -416,8 +417,8 @@ export class Registry {
     device.allocations[memoryType]--;
     device.liveAllocations--;
     this.live--;
-    ledger.series.record(memoryType, ledger.usedBytes[memoryType]);
     device.series.record(memoryType, device.usedBytes[memoryType]);
+    ledger.series.record(memoryType, ledger.usedBytes[memoryType]);
     this.giveBackSlot(slot);
   }
 

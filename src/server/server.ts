@@ -50,6 +50,8 @@ export interface RunningServer {
   readonly ttShm: TtShmSource | undefined;
   /** What native connections make the server hold (frames not yet complete, replies not yet read). */
   readonly bufferBudget: ByteBudget;
+  /** The `/api/v1/stream` clients, undefined without HTTP API. */
+  readonly stream: LiveStream | undefined;
   /** Stops accepting, sends ERROR(SERVER_SHUTTING_DOWN) to every connection, removes the socket. */
   close(): Promise<void>;
 }
@@ -71,7 +73,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   const anomalies = new AnomalyLog(resolved.recentAnomalies);
   // Buckets are whole seconds of the wall clock; the scheduler's clock may be monotonic (or a test's).
-  const series = new UsageSeries(timers, resolved.epochMs);
+  const series = new UsageSeries(timers, resolved.epochMs, resolved.seriesBudgetBytes);
   const registry = new Registry(anomalies, series);
   const catalog = new DeviceCatalog(anomalies);
   const sequencerCounters = new SequencerCounters();
@@ -210,6 +212,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
   }
   let http: HttpApi | undefined;
+  let stream: LiveStream | undefined;
   const queries = new ServerQueries({
     registry,
     catalog,
@@ -229,7 +232,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (httpAddress !== undefined) {
     try {
       const increments = new SeriesIncrements(registry, series);
-      const stream = new LiveStream(
+      stream = new LiveStream(
         {
           summary: () => queries.summary(),
           seriesChanged: () => increments.changed(),
@@ -297,6 +300,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     hardware,
     ttShm,
     bufferBudget,
+    stream,
     close,
   };
 }

@@ -17,12 +17,14 @@ import {
 import { DEFAULT_REAPER_OPTIONS } from "../../src/server/reaper.js";
 import { DEFAULT_REORDER_BUDGET_BYTES } from "../../src/server/reorder-budget.js";
 import { DEFAULT_SEQUENCER_OPTIONS } from "../../src/server/sequencer.js";
+import { DEFAULT_SERIES_BUDGET_BYTES } from "../../src/server/series/usage-series.js";
 import { startServer } from "../../src/server/server.js";
 import {
   DEFAULT_MAX_DEVICES_PER_SESSION,
   DEFAULT_MAX_SESSIONS,
   DEFAULT_MAX_SESSIONS_PER_PROCESS,
 } from "../../src/server/session-table.js";
+import { DEFAULT_STREAM_LIMITS } from "../../src/server/stream/live-stream.js";
 import { systemTimers } from "../../src/server/timers.js";
 
 const invalid: [string, ServerOptions, RegExp][] = [
@@ -120,6 +122,21 @@ const invalid: [string, ServerOptions, RegExp][] = [
     /maxConnectionsPerUid \(--max-connections-per-uid\) must be a whole number .*got 2\.5/,
   ],
   [
+    "a negative series budget",
+    { seriesBudgetBytes: -1 },
+    /seriesBudgetBytes must be a whole number of bytes >= 0/,
+  ],
+  [
+    "a stream limit of 0",
+    { streamLimits: { maxClients: 0 } },
+    /streamLimits\.maxClients must be a positive integer, got 0/,
+  ],
+  [
+    "a fractional stream tick",
+    { streamLimits: { tickMs: 2.5 } },
+    /streamLimits\.tickMs must be a positive integer, got 2\.5/,
+  ],
+  [
     "more connections per uid than in all",
     { maxConnections: 8, maxConnectionsPerUid: 9 },
     /maxConnectionsPerUid \(--max-connections-per-uid\) 9 is above maxConnections \(--max-connections\) 8/,
@@ -179,6 +196,9 @@ test("defaults fill every option left out", () => {
       stdout: undefined,
       liveness: undefined,
       timers: systemTimers,
+      streamLimits: DEFAULT_STREAM_LIMITS,
+      seriesBudgetBytes: DEFAULT_SERIES_BUDGET_BYTES,
+      epochMs: Date.now,
     },
   );
   assert.equal(typeof resolved.liveness.isAlive, "function");

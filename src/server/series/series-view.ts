@@ -19,10 +19,10 @@ export function seriesByType(figure: UsageFigure, clock: SeriesClock, sinceSecon
   const now = clock.second;
   const windowStart = now - SERIES_BUCKETS + 1;
   for (let t = 0; t < MEMORY_TYPE_COUNT; t++) {
-    const ring = figure.rings[t];
     const buckets: SeriesBucket[] = [];
     out[API_MEMORY_TYPES[t]] = buckets;
-    if (ring === undefined) continue;
+    if (!figure.hasBuckets(t)) continue;
+    const ring = figure.rings[t]!;
     const from = Math.max(windowStart, sinceSecond, figure.firstSecond[t]);
     for (let second = from; second <= now; second++) {
       // The bucket of `second` sits (now − second) slots behind the head.

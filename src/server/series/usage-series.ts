@@ -13,12 +13,25 @@ export const SERIES_WINDOW_MS = SERIES_BUCKET_MS * SERIES_BUCKETS;
  */
 export const SERIES_BYTES_PER_TYPE = SERIES_BUCKETS * 3 * 8;
 
-/** The bucket being filled, shared by every figure: all figures roll over together. */
+/** Default bound on the bytes of every ring together (about 3,100 rings of one type of one figure). */
+export const DEFAULT_SERIES_BUDGET_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Where the records of a type refused by the budget go: written, never read (the type lists no
+ * buckets), so that `record` keeps one path.
+ */
+const REFUSED_RING = new Float64Array(SERIES_BUCKETS * 3);
+
+/** The bucket being filled and the ring budget, shared by every figure: all figures roll over together. */
 export class SeriesClock {
   /** Ring index of the current bucket. */
   head = 0;
   /** The current bucket's second (ms since the epoch / 1000, floored). */
   second = 0;
+  /** Rings that may still be allocated (the budget). */
+  ringsLeft = Number.POSITIVE_INFINITY;
+  /** Rings refused because the budget was spent, since start. */
+  refusedRings = 0;
 }
 
 /**
@@ -73,7 +86,7 @@ export class UsageFigure {
     const to = this.clock.head * 3;
     for (let t = 0; t < MEMORY_TYPE_COUNT; t++) {
       const ring = this.rings[t];
-      if (ring === undefined) continue;
+      if (ring === undefined || ring === REFUSED_RING) continue;
       const last = ring[from];
       ring[to] = last;
       ring[to + 1] = last;
@@ -81,8 +94,31 @@ export class UsageFigure {
     }
   }
 
-  /** The type's ring, created with a current bucket of 0 (every figure starts with nothing in use). */
+  /** Whether the type has buckets to show (a ring that the budget did not refuse). */
+  hasBuckets(memoryType: number): boolean {
+    const ring = this.rings[memoryType];
+    return ring !== undefined && ring !== REFUSED_RING;
+  }
+
+  /** Rings this figure holds (refused ones excluded). */
+  get ringCount(): number {
+    let n = 0;
+    for (let t = 0; t < MEMORY_TYPE_COUNT; t++) if (this.hasBuckets(t)) n++;
+    return n;
+  }
+
+  /**
+   * The type's ring, created with a current bucket of 0 (every figure starts with nothing in use); the
+   * refused ring when the budget is spent (the type then shows no buckets for the figure's life).
+   */
   private open(memoryType: number): Float64Array {
+    const clock = this.clock;
+    if (clock.ringsLeft < 1) {
+      clock.refusedRings++;
+      this.rings[memoryType] = REFUSED_RING;
+      return REFUSED_RING;
+    }
+    clock.ringsLeft--;
     const ring = new Float64Array(SERIES_BUCKETS * 3);
     this.rings[memoryType] = ring;
     this.firstSecond[memoryType] = this.clock.second;
@@ -105,13 +141,21 @@ export class UsageSeries {
 
   /**
    * `epochMs`: the wall clock in ms since the epoch (bucket times are whole seconds of it); it is read
-   * once a second, never per event.
+   * once a second, never per event. `budgetBytes`: the most all rings together may take; a type of a
+   * figure that would pass it shows no buckets (counted in `refusedRings`).
    */
   constructor(
     private readonly timers: TimerScheduler,
     private readonly epochMs: () => number,
+    budgetBytes: number = DEFAULT_SERIES_BUDGET_BYTES,
   ) {
     this.clock.second = Math.floor(epochMs() / SERIES_BUCKET_MS);
+    this.clock.ringsLeft = Math.floor(budgetBytes / SERIES_BYTES_PER_TYPE);
+  }
+
+  /** Types of figures left without buckets because the budget was spent, since start. */
+  get refusedRings(): number {
+    return this.clock.refusedRings;
   }
 
   /** Figures held now. */
@@ -121,11 +165,9 @@ export class UsageSeries {
 
   /** Bytes held by every figure's rings now. */
   get ringBytes(): number {
-    let bytes = 0;
-    for (const figure of this.figures) {
-      for (const ring of figure.rings) if (ring !== undefined) bytes += ring.byteLength;
-    }
-    return bytes;
+    let rings = 0;
+    for (const figure of this.figures) rings += figure.ringCount;
+    return rings * SERIES_BYTES_PER_TYPE;
   }
 
   /** Whether any figure recorded a value since its `changed` mark was last cleared. */
@@ -142,8 +184,9 @@ export class UsageSeries {
 
   /** Drops the figure's buckets; it records nothing more. */
   close(figure: UsageFigure): void {
+    if (!this.figures.delete(figure)) return;
     figure.recording = false;
-    this.figures.delete(figure);
+    this.clock.ringsLeft += figure.ringCount;
     figure.rings.fill(undefined);
   }
 

@@ -6,7 +6,10 @@ import type { TimerScheduler } from "../timers.js";
 export interface StreamLimits {
   /** Open streams at once; one more is answered 503. */
   maxClients: number;
-  /** A client whose bytes not yet taken by its socket pass this is dropped (a slow reader). */
+  /**
+   * A client that still has more than this many bytes not taken by its socket when the next message is
+   * due is dropped (a slow reader), bytes.
+   */
   maxUnsentBytes: number;
   /** The shared tick: at most one message per client per tick, ms. */
   tickMs: number;
@@ -70,10 +73,14 @@ export class LiveStream {
       connection: "keep-alive",
       "x-accel-buffering": "no",
     });
+    const first = this.clients.size === 0;
     this.clients.add(response);
     response.once("close", () => this.clients.delete(response));
     const summary = this.sources.summary();
-    this.write(response, message("summary", JSON.stringify(summary)));
+    const json = JSON.stringify(summary);
+    // The only client has this summary now; with others, a tick may repeat it to all (harmless).
+    if (first) this.lastSummaryKey = summaryKey(summary);
+    this.write(response, message("summary", json));
     if (this.timer === undefined && !this.closed) this.schedule();
   }
 
@@ -102,15 +109,12 @@ export class LiveStream {
 
   private nextMessage(): string | undefined {
     const summary = this.sources.summary();
-    const uptimeMs = summary.server.uptimeMs;
-    summary.server.uptimeMs = 0;
-    const key = JSON.stringify(summary);
+    const key = summaryKey(summary);
     const summaryDue = key !== this.lastSummaryKey;
     const seriesDue = this.sources.seriesChanged();
     if (summaryDue && (this.lastSent === "series" || !seriesDue)) {
       this.lastSummaryKey = key;
       this.lastSent = "summary";
-      summary.server.uptimeMs = uptimeMs;
       return message("summary", JSON.stringify(summary));
     }
     if (seriesDue) {
@@ -127,15 +131,29 @@ export class LiveStream {
     for (const client of this.clients) this.write(client, bytes);
   }
 
+  /**
+   * Writes unless the client still has more than maxUnsentBytes of earlier messages not taken by its
+   * socket: a slow reader would make the server hold every message for it, so it is dropped (the others
+   * are not). A client thus costs at most maxUnsentBytes plus one message.
+   */
   private write(client: ServerResponse, chunk: string | Buffer): void {
-    client.write(chunk);
     if (client.writableLength > this.limits.maxUnsentBytes) {
-      // A slow reader would make the server hold every message for it: drop it, not the others.
       this.droppedSlowReaders++;
       this.clients.delete(client);
       client.destroy();
+      return;
     }
+    client.write(chunk);
   }
+}
+
+/** The summary as compared between ticks: without the uptime, which changes every tick. */
+function summaryKey(summary: SummaryResponse): string {
+  const uptimeMs = summary.server.uptimeMs;
+  summary.server.uptimeMs = 0;
+  const key = JSON.stringify(summary);
+  summary.server.uptimeMs = uptimeMs;
+  return key;
 }
 
 function message(type: StreamEventType, json: string): string {
