@@ -13,6 +13,7 @@ import { codecDecode } from "./micro/codec-decode.js";
 import { codecEncode } from "./micro/codec-encode.js";
 import { hardwareScan } from "./micro/hardware-scan.js";
 import { legacyDecode } from "./micro/legacy-decode.js";
+import { memoryMap } from "./micro/memory-map.js";
 import { pythonClient } from "./micro/python-client.js";
 import { registryApply } from "./micro/registry-apply.js";
 import { ttShmScan } from "./micro/tt-shm-scan.js";
@@ -26,6 +27,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   codecEncode,
   codecDecode,
   registryApply,
+  memoryMap,
   legacyDecode,
   hardwareScan,
   ttShmScan,

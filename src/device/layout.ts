@@ -64,12 +64,16 @@ export function bankBytes(
 
 /**
  * `bankBytes` of a buffer interleaved over every bank when its page size is unknown (the wire carries
- * only the total size): computed as if its pages were one alignment unit, which is exact whenever the
- * pages are aligned and spread evenly over the banks, and otherwise short by less than one page.
+ * only the total size): as if its pages were one alignment unit each, which is exact whenever the pages
+ * are aligned and spread evenly over the banks (else short by less than one page). Equal to
+ * `bankBytes(region, alignUp(sizeBytes, alignment × banks), alignment, banks)` (a test holds them equal),
+ * written out because the server computes it for every extent of a memory map.
  */
 export function evenBankBytes(region: MemoryRegion, sizeBytes: number): number {
-  const unit = region.alignmentBytes * region.bankCount;
-  return bankBytes(region, alignUp(sizeBytes, unit), region.alignmentBytes, region.bankCount);
+  const alignment = region.alignmentBytes;
+  const perBank = Math.ceil(sizeBytes / (alignment * region.bankCount)) * alignment;
+  // minAllocationBytes is aligned: memoryLayout makes it at least the alignment, and presets keep it a multiple.
+  return perBank < region.minAllocationBytes ? alignUp(region.minAllocationBytes, alignment) : perBank;
 }
 
 function isCount(value: unknown): value is number {

@@ -365,6 +365,14 @@ export class Registry {
     return this.allocatedAtMsOf[slot];
   }
 
+  /**
+   * The next live slot of the same (ledger, type, address) chain, or NO_SLOT: with the heads in
+   * `Ledger.byAddress`, a walk of one type's live slots that never looks at other types.
+   */
+  sameAddressNextAt(slot: number): number {
+    return this.sameAddressNext[slot];
+  }
+
   /** Every live allocation of a ledger, for tests and snapshot comparisons (walks that ledger only). */
   ledgerContents(
     ledger: Ledger,

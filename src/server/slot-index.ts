@@ -144,6 +144,11 @@ export class SlotIndex {
     return this.slots[bucket];
   }
 
+  /** Key stored in bucket `bucket` (meaningful only where slotAt is not NO_SLOT). */
+  keyAt(bucket: number): number {
+    return this.keys[bucket];
+  }
+
   /** Removes every key and returns to the minimum size. */
   clear(): void {
     this.count = 0;

@@ -22,7 +22,6 @@ import type {
   MemoryMapResponse,
   MemoryMapType,
 } from "../api-types.js";
-import { LiveSlotCursor } from "../live-slot-cursor.js";
 import type { DeviceTotals, Ledger, Registry } from "../registry.js";
 import { NO_SLOT } from "../slot-index.js";
 import { ExtentTable } from "./extent-table.js";
@@ -113,7 +112,7 @@ export class MemoryMapBuilder {
     const { allocations, usedBytes } = liveOfMapType(device, request.memoryType);
     const owners = this.gather(device, types, region, allocations);
     const table = this.table;
-    table.sortByStart(region.alignmentBytes, regionBytes);
+    table.sortByStart();
 
     const listed = table.count <= request.buckets;
     const free: MemoryMapFreeExtent[] = [];
@@ -132,11 +131,11 @@ export class MemoryMapBuilder {
       if (size > largest) largest = size;
       if (listed) free.push({ address: base + from, sizeBytes: size });
     };
-    const { order, start, end } = table;
+    const { start, end } = table.sorted;
     for (let i = 0; i < table.count; i++) {
-      const e = order[i];
-      const s = start[e];
-      const t = end[e];
+      // Clipped to the region: a client's address outside it still lists, but occupies nothing here.
+      const s = Math.max(start[i], 0);
+      const t = Math.min(end[i], regionBytes);
       if (t <= s) continue;
       if (s > cursor) gap(cursor, s);
       if (t > cursor) {
@@ -153,7 +152,7 @@ export class MemoryMapBuilder {
       regionStart: base,
       regionEnd: base + regionBytes,
       bankCount: region.bankCount,
-      extents: listed ? this.extents(owners, request.nowMs) : [],
+      extents: listed ? this.extents(owners, region, request.nowMs) : [],
       free,
       buckets: sliceCount > 0 ? this.slices(owners, occupied, sliceBytes, regionBytes, base) : [],
       largestFreeBlock: largest,
@@ -164,7 +163,10 @@ export class MemoryMapBuilder {
     };
   }
 
-  /** Fills the table with the device's live extents of `types`; returns the ledgers they belong to. */
+  /**
+   * Fills the table with the device's live extents of `types`, walking each ledger's address index of
+   * those types (keys are the addresses: one random read per extent, its size); returns the ledgers.
+   */
   private gather(
     device: DeviceTotals | undefined,
     types: readonly number[],
@@ -172,45 +174,45 @@ export class MemoryMapBuilder {
     allocations: number,
   ): Ledger[] {
     const { registry, table } = this;
-    table.reset(allocations);
+    table.reset(allocations, region.alignmentBytes, region.sizePerBankBytes);
     const owners: Ledger[] = [];
     if (device === undefined) return owners;
     const base = region.baseAddressBytes;
-    const regionBytes = region.sizePerBankBytes;
-    const typeA = types[0];
-    const typeB = types[types.length - 1];
     for (const ledger of device.ledgers) {
       const owner = owners.length;
       owners.push(ledger);
-      const cursor = new LiveSlotCursor(ledger);
-      for (let slot = cursor.next(); slot !== NO_SLOT; slot = cursor.next()) {
-        const type = registry.memoryTypeAt(slot);
-        if (type !== typeA && type !== typeB) continue;
-        const bankBytes = evenBankBytes(region, registry.sizeBytesAt(slot));
-        const offset = registry.addressAt(slot) - base;
-        // Clipped to the region: a client's address outside it still lists, but occupies nothing.
-        const s = Math.min(Math.max(offset, 0), regionBytes);
-        const t = Math.min(Math.max(offset + bankBytes, 0), regionBytes);
-        table.add(slot, owner, s, t, bankBytes);
+      for (const type of types) {
+        const index = ledger.byAddress[type];
+        if (index === undefined) continue;
+        const buckets = index.bucketCount;
+        for (let bucket = 0; bucket < buckets; bucket++) {
+          let slot = index.slotAt(bucket);
+          if (slot === NO_SLOT) continue;
+          const offset = index.keyAt(bucket) - base;
+          for (; slot !== NO_SLOT; slot = registry.sameAddressNextAt(slot)) {
+            table.add(slot, owner, offset, offset + evenBankBytes(region, registry.sizeBytesAt(slot)));
+          }
+        }
       }
     }
     return owners;
   }
 
-  private extents(owners: readonly Ledger[], nowMs: number): MemoryMapExtent[] {
+  private extents(owners: readonly Ledger[], region: MemoryRegion, nowMs: number): MemoryMapExtent[] {
     const { registry, table } = this;
+    const { index, owner } = table.sorted;
     const names = owners.map((ledger) => this.processNameOf(ledger.account.sessionId));
     const out: MemoryMapExtent[] = new Array(table.count);
     for (let i = 0; i < table.count; i++) {
-      const e = table.order[i];
-      const slot = table.slot[e];
-      const ledger = owners[table.owner[e]];
+      const slot = table.slot[index[i]];
+      const ledger = owners[owner[i]];
+      const sizeBytes = registry.sizeBytesAt(slot);
       out[i] = {
         address: registry.addressAt(slot),
-        bankBytes: table.bankBytes[e],
-        sizeBytes: registry.sizeBytesAt(slot),
+        bankBytes: evenBankBytes(region, sizeBytes),
+        sizeBytes,
         pid: ledger.account.pid,
-        processName: names[table.owner[e]],
+        processName: names[owner[i]],
         sessionId: ledger.account.sessionId,
         allocationId: registry.allocationIdAt(slot),
         ageMs: Math.max(0, nowMs - registry.allocatedAtMsAt(slot)),
@@ -233,7 +235,7 @@ export class MemoryMapBuilder {
     base: number,
   ): MemoryMapBucket[] {
     const table = this.table;
-    const { order, start, end, owner } = table;
+    const { start, end, owner } = table.sorted;
     const pidOfOwner = owners.map((ledger) => ledger.account.pid);
     const pidBytes = new Float64Array(owners.length);
     const touched = new Int32Array(owners.length);
@@ -244,9 +246,9 @@ export class MemoryMapBuilder {
     for (let k = 0; k < occupied.length; k++) {
       const lo = k * sliceBytes;
       const hi = Math.min(lo + sliceBytes, regionBytes);
-      while (next < table.count && start[order[next]] < hi) {
-        const e = order[next++];
-        if (end[e] > start[e]) open[openCount++] = e;
+      while (next < table.count && start[next] < hi) {
+        if (end[next] > start[next]) open[openCount++] = next;
+        next++;
       }
       let touchedCount = 0;
       let kept = 0;
@@ -304,7 +306,7 @@ function spread(occupied: Float64Array, sliceBytes: number, from: number, to: nu
   let at = from;
   while (at < to) {
     const sliceEnd = (k + 1) * sliceBytes;
-    const upTo = sliceEnd < to ? sliceEnd : to;
+    const upTo = Math.min(sliceEnd, to);
     occupied[k] += upTo - at;
     at = upTo;
     k++;

@@ -1,0 +1,225 @@
+// Properties of the memory map over random live sets (several sessions on one device, overlapping
+// extents, addresses off the alignment and outside the region): the union of the extents and the free
+// extents tile the region without overlap, the sums match, and the aggregate agrees with the listing.
+// Also: exact:false for devices without a description and for bytes counted by shared memory only.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import { bankBytes, evenBankBytes, memoryLayout } from "../../src/device/layout.js";
+import { BLACKHOLE_P150, TINY, WORMHOLE_B0_N150 } from "../../src/device/presets.js";
+import { MEMORY_TYPE_NAMES } from "../../src/protocol/memory-type.js";
+import { AnomalyLog } from "../../src/server/anomaly-log.js";
+import type { MemoryMapResponse, SummaryResponse } from "../../src/server/api-types.js";
+import { DeviceCatalog } from "../../src/server/device-catalog.js";
+import { MemoryMapBuilder } from "../../src/server/memory-map/memory-map.js";
+import { MemoryMapQuery } from "../../src/server/memory-map/memory-map-query.js";
+import { Registry } from "../../src/server/registry.js";
+
+const layout = memoryLayout(TINY);
+const DRAM = 0;
+const region = layout.regions[layout.regionOfType[DRAM]];
+
+const allocationArb = fc.record({
+  session: fc.integer({ min: 0, max: 2 }),
+  // Mostly aligned addresses inside the region; some anywhere near it.
+  address: fc.oneof(
+    fc
+      .integer({ min: 0, max: region.sizePerBankBytes / region.alignmentBytes })
+      .map((u) => region.baseAddressBytes + u * region.alignmentBytes),
+    fc.integer({ min: 0, max: region.baseAddressBytes + region.sizePerBankBytes + 256 }),
+  ),
+  sizeBytes: fc.integer({ min: 0, max: 8192 }),
+});
+
+function build(
+  allocations: { session: number; address: number; sizeBytes: number }[],
+  buckets: number,
+): MemoryMapResponse {
+  const registry = new Registry(new AnomalyLog());
+  const ledgers = [0, 1, 2].map((s) =>
+    registry.ledger(registry.openAccount(String(s).padStart(32, "0"), 100 + s), 0),
+  );
+  allocations.forEach((a, i) => {
+    registry.allocate(ledgers[a.session], DRAM, i + 1, a.address, a.sizeBytes, 0);
+  });
+  const builder = new MemoryMapBuilder(registry, () => "p");
+  return builder.build(
+    { deviceId: 0, memoryType: "DRAM", buckets, nowMs: 0 },
+    layout,
+    registry.findDevice(0),
+  );
+}
+
+test("the extents' union and the free extents tile the region; the sums match; the aggregate agrees", () => {
+  fc.assert(
+    fc.property(
+      fc.array(allocationArb, { maxLength: 60 }),
+      fc.integer({ min: 1, max: 40 }),
+      (allocations, buckets) => {
+        const listed = build(allocations, 65536);
+        const start = listed.regionStart;
+        const end = listed.regionEnd;
+        // Occupancy per byte from the listed extents, clipped to the region.
+        const covered = new Uint8Array(end - start);
+        for (const e of listed.extents) {
+          for (let a = Math.max(e.address, start); a < Math.min(e.address + e.bankBytes, end); a++)
+            covered[a - start] = 1;
+        }
+        let at = start;
+        let freeBytes = 0;
+        let largest = 0;
+        for (const f of listed.free) {
+          assert.ok(f.address >= at && f.sizeBytes > 0, "free extents ascend, never touch, never empty");
+          for (let a = at; a < f.address; a++)
+            assert.equal(covered[a - start], 1, "between free extents: occupied");
+          for (let a = f.address; a < f.address + f.sizeBytes; a++)
+            assert.equal(covered[a - start], 0, "free: not occupied");
+          at = f.address + f.sizeBytes;
+          assert.ok(at <= end);
+          freeBytes += f.sizeBytes;
+          largest = Math.max(largest, f.sizeBytes);
+        }
+        for (let a = at; a < end; a++)
+          assert.equal(covered[a - start], 1, "after the last free extent: occupied");
+        assert.equal(listed.freeBytes, freeBytes);
+        assert.equal(listed.largestFreeBlock, largest);
+        assert.equal(listed.fragmentation, freeBytes > 0 ? 1 - largest / freeBytes : 0);
+        assert.equal(listed.allocations, allocations.length);
+        assert.equal(listed.extents.length, allocations.length);
+        for (let i = 1; i < listed.extents.length; i++) {
+          assert.ok(listed.extents[i - 1].address <= listed.extents[i].address, "extents in address order");
+        }
+
+        const aggregated = build(allocations, buckets);
+        assert.equal(aggregated.freeBytes, listed.freeBytes);
+        assert.equal(aggregated.largestFreeBlock, listed.largestFreeBlock);
+        if (allocations.length <= buckets) {
+          assert.deepEqual(aggregated, listed);
+          return;
+        }
+        assert.deepEqual([aggregated.extents, aggregated.free], [[], []]);
+        assert.ok(aggregated.buckets.length <= buckets);
+        let sliceAt = start;
+        for (const b of aggregated.buckets) {
+          assert.equal(b.address, sliceAt);
+          let occupied = 0;
+          for (let a = b.address; a < b.address + b.sizeBytes; a++) occupied += covered[a - start];
+          assert.equal(b.occupiedBytes, occupied);
+          // The dominant pid holds the most bytes of the slice (counting each of its extents).
+          const byPid = new Map<number, number>();
+          for (const e of listed.extents) {
+            const overlap =
+              Math.min(e.address + e.bankBytes, b.address + b.sizeBytes, end) -
+              Math.max(e.address, b.address, start);
+            if (overlap > 0) byPid.set(e.pid, (byPid.get(e.pid) ?? 0) + overlap);
+          }
+          const best = Math.max(0, ...byPid.values());
+          const expected =
+            best === 0 ? 0 : Math.min(...[...byPid].filter(([, v]) => v === best).map(([p]) => p));
+          assert.equal(b.dominantPid, expected);
+          sliceAt += b.sizeBytes;
+        }
+        assert.equal(sliceAt, end);
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+test("evenBankBytes is the allocator's bankBytes for aligned pages spread evenly, on every preset", () => {
+  for (const preset of [TINY, WORMHOLE_B0_N150, BLACKHOLE_P150]) {
+    const { regions } = memoryLayout(preset);
+    fc.assert(
+      fc.property(fc.constantFrom(...regions), fc.integer({ min: 0, max: 2 ** 40 }), (r, sizeBytes) => {
+        const unit = r.alignmentBytes * r.bankCount;
+        const padded = Math.ceil(sizeBytes / unit) * unit;
+        const expected =
+          padded === 0 ? r.minAllocationBytes : bankBytes(r, padded, r.alignmentBytes, r.bankCount);
+        assert.equal(evenBankBytes(r, sizeBytes), expected);
+      }),
+    );
+  }
+});
+
+function query(hostUsed?: number): { registry: Registry; catalog: DeviceCatalog; maps: MemoryMapQuery } {
+  const anomalies = new AnomalyLog();
+  const registry = new Registry(anomalies);
+  const catalog = new DeviceCatalog(anomalies);
+  const maps = new MemoryMapQuery({
+    registry,
+    catalog,
+    processNameOf: () => "",
+    hostSummaryOf:
+      hostUsed === undefined
+        ? undefined
+        : () => ({ memory: { DRAM: { used: hostUsed } } }) as unknown as SummaryResponse["devices"][number],
+  });
+  return { registry, catalog, maps };
+}
+
+const request = { deviceId: 0, memoryType: "DRAM" as const, buckets: 2048, nowMs: 0 };
+
+test("allocations of a device no client described (legacy frames): exact:false, totals only", () => {
+  const { registry, maps } = query();
+  const ledger = registry.ledger(registry.openAccount("1".repeat(32), 7), 0);
+  registry.allocate(ledger, DRAM, 1, 4096, 1000, 0);
+  const map = maps.answer(request);
+  assert.equal(map.exact, false);
+  assert.match(map.reason ?? "", /no client described device 0 .* its layout is unknown/);
+  assert.equal(map.allocations, 1);
+  assert.equal(map.usedBytes, 1000);
+  assert.deepEqual([map.extents, map.free, map.buckets, map.freeBytes], [[], [], [], 0]);
+});
+
+test("bytes counted only by tt-metal's shared memory (no addresses): exact:false even with a known layout", () => {
+  const { registry, catalog, maps } = query(5000);
+  const descriptor = {
+    deviceId: 0,
+    name: "tiny:0",
+    architecture: "TINY",
+    capacityBytes: MEMORY_TYPE_NAMES.map((_, t) => {
+      const r = layout.regions[layout.regionOfType[t]];
+      return r.sizePerBankBytes * r.bankCount;
+    }),
+  };
+  catalog.describe(descriptor, registry.openAccount("2".repeat(32), 8));
+  const ledger = registry.ledger(registry.openAccount("1".repeat(32), 7), 0);
+  registry.allocate(ledger, DRAM, 1, region.baseAddressBytes, 1000, 0);
+  const map = maps.answer(request);
+  assert.equal(map.exact, false);
+  assert.match(
+    map.reason ?? "",
+    /4000 bytes of DRAM on device 0 are counted by tt-metal's shared-memory counters/,
+  );
+  assert.equal(map.usedBytes, 5000);
+
+  // Without shared-memory bytes beyond the sessions' the same device maps exactly ("tiny:0" = preset:id).
+  const exact = query(1000);
+  exact.catalog.describe(descriptor, exact.registry.openAccount("2".repeat(32), 8));
+  const l = exact.registry.ledger(exact.registry.openAccount("1".repeat(32), 7), 0);
+  exact.registry.allocate(l, DRAM, 1, region.baseAddressBytes, 1000, 0);
+  const exactMap = exact.maps.answer(request);
+  assert.equal(exactMap.exact, true);
+  assert.deepEqual(
+    exactMap.extents.map((e) => [e.address, e.bankBytes]),
+    [[region.baseAddressBytes, evenBankBytes(region, 1000)]],
+  );
+});
+
+test("many extents outside the region (a faulty client) still list in address order, and occupy nothing", () => {
+  const end = region.baseAddressBytes + region.sizePerBankBytes;
+  // Descending beyond the region: every one takes the last key, so only the exact starts order them.
+  const outside = Array.from({ length: 500 }, (_, i) => ({
+    session: 0,
+    address: end + (500 - i) * 16,
+    sizeBytes: 64,
+  }));
+  const map = build([...outside, { session: 1, address: region.baseAddressBytes, sizeBytes: 128 }], 65536);
+  const addresses = map.extents.map((e) => e.address);
+  assert.deepEqual(
+    addresses,
+    [...addresses].sort((a, b) => a - b),
+  );
+  assert.equal(addresses.length, 501);
+  assert.equal(map.freeBytes, region.sizePerBankBytes - evenBankBytes(region, 128));
+});
