@@ -260,7 +260,9 @@ test("the page logged no error", { skip: missing }, () => {
 });
 
 // Last: a stopped server makes the browser log failed requests, which the test above must not see.
-test("the page follows a restarted server: it says so, reconnects and shows the new state", { skip: missing }, async () => {
+test("the page follows a restarted server: it says so, reconnects and shows the new state", {
+  skip: missing,
+}, async () => {
   const port = Number(new URL(server.url).port);
   server.kill("SIGTERM");
   await server.exited;
