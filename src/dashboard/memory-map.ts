@@ -121,9 +121,13 @@ export class MemoryMapView {
   private hover(extent: MemoryMapExtent, event: MouseEvent): void {
     this.tooltip.textContent = describe(extent);
     this.tooltip.dataset["pid"] = String(extent.pid);
-    this.tooltip.style.left = `${event.clientX + 12}px`;
-    this.tooltip.style.top = `${event.clientY + 12}px`;
     this.tooltip.hidden = false;
+    // Beside the pointer, on whichever side keeps it inside the window.
+    const { offsetWidth: width, offsetHeight: height } = this.tooltip;
+    const left = event.clientX + 12 + width > innerWidth ? event.clientX - 12 - width : event.clientX + 12;
+    const top = event.clientY + 12 + height > innerHeight ? event.clientY - 12 - height : event.clientY + 12;
+    this.tooltip.style.left = `${Math.max(0, left)}px`;
+    this.tooltip.style.top = `${Math.max(0, top)}px`;
   }
 
   private select(extent: MemoryMapExtent): void {
