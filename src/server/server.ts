@@ -237,6 +237,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           summary: () => queries.summary(),
           seriesChanged: () => increments.changed(),
           takeSeries: () => increments.take(),
+          restartSeries: () => increments.restart(),
         },
         timers,
         resolved.streamLimits,

@@ -61,8 +61,9 @@ test("first message is the full summary; under a flood at most 4 messages a seco
     const end = performance.now();
     pusher.stop();
     const window = sse.messages.slice(countedFrom).filter((m) => m.atMs >= start && m.atMs <= end);
-    // Ticks every 250 ms: at most 9 fall within a closed 2-s window.
-    assert.ok(window.length <= 9, `${window.length} messages in 2 s`);
+    // Ticks every 250 ms: at most 9 fall within a closed 2-s window, one more when a busy test process
+    // reads two at once at an edge. Sending per event (or per change) would give thousands.
+    assert.ok(window.length <= 10, `${window.length} messages in 2 s`);
     assert.ok(window.length >= 4, `only ${window.length} messages in 2 s while usage changed`);
     const types = new Set(window.map((m) => m.type));
     assert.deepEqual([...types].sort(), ["series", "summary"]);
@@ -170,6 +171,9 @@ test("stream requests are refused like every route: foreign Host, unknown parame
     assert.equal(((await params.json()) as ApiErrorResponse).error.code, "HTTP_BAD_REQUEST");
     const post = await fetch(`${server.httpUrl}/api/v1/stream`, { method: "POST" });
     assert.equal(post.status, 405);
+    const head = await fetch(`${server.httpUrl}/api/v1/stream`, { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.match(head.headers.get("content-type") ?? "", /^text\/event-stream/);
     const foreign = await new Promise<string>((resolve, reject) => {
       const socket = connect(server.httpAddress!.port, "127.0.0.1");
       let text = "";

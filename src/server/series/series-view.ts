@@ -112,6 +112,12 @@ export class SeriesIncrements {
     this.sinceSecond = series.clock.second;
   }
 
+  /** Forgets the changes so far: the next increment starts at the current second. */
+  restart(): void {
+    clearChangeMarks(this.registry);
+    this.sinceSecond = this.series.clock.second;
+  }
+
   changed(): boolean {
     return this.series.anyChanged();
   }

@@ -32,7 +32,12 @@ export class SeriesClock {
   ringsLeft = Number.POSITIVE_INFINITY;
   /** Rings refused because the budget was spent, since start. */
   refusedRings = 0;
+  /** Rings of dropped figures, reused before allocating (sessions come and go). */
+  readonly spareRings: Float64Array[] = [];
 }
+
+/** Spare rings kept for reuse (5.3 MB at most); beyond, a dropped figure's rings are left to the GC. */
+const MAX_SPARE_RINGS = 256;
 
 /**
  * The bytes in use of one figure (a device, or one session on one device), per memory type, in 1-s
@@ -119,7 +124,13 @@ export class UsageFigure {
       return REFUSED_RING;
     }
     clock.ringsLeft--;
-    const ring = new Float64Array(SERIES_BUCKETS * 3);
+    // A spare ring holds an old figure's buckets: only the current one is reset, since buckets are read
+    // from `firstSecond` on and every later one is written by carryOver.
+    const ring = clock.spareRings.pop() ?? new Float64Array(SERIES_BUCKETS * 3);
+    const i = clock.head * 3;
+    ring[i] = 0;
+    ring[i + 1] = 0;
+    ring[i + 2] = 0;
     this.rings[memoryType] = ring;
     this.firstSecond[memoryType] = this.clock.second;
     return ring;
@@ -186,7 +197,12 @@ export class UsageSeries {
   close(figure: UsageFigure): void {
     if (!this.figures.delete(figure)) return;
     figure.recording = false;
-    this.clock.ringsLeft += figure.ringCount;
+    const clock = this.clock;
+    for (let t = 0; t < MEMORY_TYPE_COUNT; t++) {
+      if (!figure.hasBuckets(t)) continue;
+      clock.ringsLeft++;
+      if (clock.spareRings.length < MAX_SPARE_RINGS) clock.spareRings.push(figure.rings[t]!);
+    }
     figure.rings.fill(undefined);
   }
 

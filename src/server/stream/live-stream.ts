@@ -31,6 +31,8 @@ export interface StreamSources {
   seriesChanged(): boolean;
   /** The buckets changed since the last call (clears the change marks). */
   takeSeries(): SeriesResponse;
+  /** Forgets the changes so far (no client was there to receive them). */
+  restartSeries(): void;
 }
 
 /**
@@ -79,7 +81,11 @@ export class LiveStream {
     const summary = this.sources.summary();
     const json = JSON.stringify(summary);
     // The only client has this summary now; with others, a tick may repeat it to all (harmless).
-    if (first) this.lastSummaryKey = summaryKey(summary);
+    if (first) {
+      this.lastSummaryKey = summaryKey(summary);
+      // Increments start now; a client reads the window so far from GET /api/v1/series.
+      this.sources.restartSeries();
+    }
     this.write(response, message("summary", json));
     if (this.timer === undefined && !this.closed) this.schedule();
   }
