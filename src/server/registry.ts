@@ -70,6 +70,8 @@ export class Ledger {
   readonly byId = new SlotIndex();
   /** Per memory type: start address → first slot of the chain of live slots starting there. */
   readonly byAddress: (SlotIndex | undefined)[] = new Array(MEMORY_TYPE_COUNT).fill(undefined);
+  /** Live slots that are not the head of their address chain (0 unless ADDRESS_OVERLAP happened). */
+  chainedSlots = 0;
   /** Bytes held, indexed by MemoryType. */
   readonly usedBytes = new Float64Array(MEMORY_TYPE_COUNT);
   /** Highest usedBytes of this ledger, indexed by MemoryType. */
@@ -242,6 +244,7 @@ export class Registry {
     const head = index.set(address, slot);
     this.sameAddressNext[slot] = head;
     if (head !== NO_SLOT) {
+      ledger.chainedSlots++;
       this.anomalies.record(
         "ADDRESS_OVERLAP",
         ledger.account,
@@ -319,6 +322,7 @@ export class Registry {
     }
     byId.clear();
     ledger.byAddress.fill(undefined);
+    ledger.chainedSlots = 0;
   }
 
   /** After `clearLedger` and the allocations that replace it: records the settled totals. */
@@ -400,7 +404,10 @@ export class Registry {
     const next = this.sameAddressNext[slot];
     const head = index.delete(address);
     if (head === slot) {
-      if (next !== NO_SLOT) index.set(address, next);
+      if (next !== NO_SLOT) {
+        index.set(address, next);
+        ledger.chainedSlots--;
+      }
       return;
     }
     if (head === NO_SLOT) return;
@@ -411,7 +418,10 @@ export class Registry {
     while (this.sameAddressNext[prev] !== NO_SLOT && this.sameAddressNext[prev] !== slot) {
       prev = this.sameAddressNext[prev];
     }
-    if (this.sameAddressNext[prev] === slot) this.sameAddressNext[prev] = next;
+    if (this.sameAddressNext[prev] === slot) {
+      this.sameAddressNext[prev] = next;
+      ledger.chainedSlots--;
+    }
   }
 
   /** Subtracts the slot from the totals and puts it on the free list. */

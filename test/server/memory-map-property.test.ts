@@ -27,6 +27,8 @@ const allocationArb = fc.record({
       .integer({ min: 0, max: region.sizePerBankBytes / region.alignmentBytes })
       .map((u) => region.baseAddressBytes + u * region.alignmentBytes),
     fc.integer({ min: 0, max: region.baseAddressBytes + region.sizePerBankBytes + 256 }),
+    // A few shared addresses: same-address chains in one session (ADDRESS_OVERLAP) and across sessions.
+    fc.constantFrom(region.baseAddressBytes, region.baseAddressBytes + 1024),
   ),
   sizeBytes: fc.integer({ min: 0, max: 8192 }),
 });
@@ -34,6 +36,7 @@ const allocationArb = fc.record({
 function build(
   allocations: { session: number; address: number; sizeBytes: number }[],
   buckets: number,
+  frees: readonly number[] = [],
 ): MemoryMapResponse {
   const registry = new Registry(new AnomalyLog());
   const ledgers = [0, 1, 2].map((s) =>
@@ -42,6 +45,8 @@ function build(
   allocations.forEach((a, i) => {
     registry.allocate(ledgers[a.session], DRAM, i + 1, a.address, a.sizeBytes, 0);
   });
+  // Frees unlink slots from the heads and the middles of same-address chains.
+  for (const i of frees) registry.free(ledgers[allocations[i].session], DRAM, i + 1, -1);
   const builder = new MemoryMapBuilder(registry, () => "p");
   return builder.build(
     { deviceId: 0, memoryType: "DRAM", buckets, nowMs: 0 },
@@ -55,8 +60,17 @@ test("the extents' union and the free extents tile the region; the sums match; t
     fc.property(
       fc.array(allocationArb, { maxLength: 60 }),
       fc.integer({ min: 1, max: 40 }),
-      (allocations, buckets) => {
-        const listed = build(allocations, 65536);
+      fc.array(fc.nat({ max: 59 }), { maxLength: 30 }),
+      (all, buckets, picks) => {
+        const frees = [...new Set(picks.filter((i) => i < all.length))];
+        const liveIds = all.map((_, i) => i + 1).filter((id) => !frees.includes(id - 1));
+        const allocations = all.filter((_, i) => !frees.includes(i));
+        const listed = build(all, 65536, frees);
+        assert.deepEqual(
+          listed.extents.map((e) => e.allocationId).sort((a, b) => a - b),
+          liveIds,
+          "every live allocation listed, chains included",
+        );
         const start = listed.regionStart;
         const end = listed.regionEnd;
         // Occupancy per byte from the listed extents, clipped to the region.
@@ -90,7 +104,7 @@ test("the extents' union and the free extents tile the region; the sums match; t
           assert.ok(listed.extents[i - 1].address <= listed.extents[i].address, "extents in address order");
         }
 
-        const aggregated = build(allocations, buckets);
+        const aggregated = build(all, buckets, frees);
         assert.equal(aggregated.freeBytes, listed.freeBytes);
         assert.equal(aggregated.largestFreeBlock, listed.largestFreeBlock);
         if (allocations.length <= buckets) {

@@ -181,6 +181,7 @@ export class MemoryMapBuilder {
     for (const ledger of device.ledgers) {
       const owner = owners.length;
       owners.push(ledger);
+      const chained = ledger.chainedSlots > 0;
       for (const type of types) {
         const index = ledger.byAddress[type];
         if (index === undefined) continue;
@@ -189,8 +190,16 @@ export class MemoryMapBuilder {
           let slot = index.slotAt(bucket);
           if (slot === NO_SLOT) continue;
           const offset = index.keyAt(bucket) - base;
-          for (; slot !== NO_SLOT; slot = registry.sameAddressNextAt(slot)) {
-            table.add(slot, owner, offset, offset + evenBankBytes(region, registry.sizeBytesAt(slot)));
+          table.add(slot, owner, offset, offset + evenBankBytes(region, registry.sizeBytesAt(slot)));
+          // Chains (several live slots at one address) exist only after ADDRESS_OVERLAP anomalies.
+          if (chained) {
+            for (
+              slot = registry.sameAddressNextAt(slot);
+              slot !== NO_SLOT;
+              slot = registry.sameAddressNextAt(slot)
+            ) {
+              table.add(slot, owner, offset, offset + evenBankBytes(region, registry.sizeBytesAt(slot)));
+            }
           }
         }
       }
