@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
-import type { MemoryMapResponse, SummaryResponse } from "../../src/server/api-types.js";
+import type { AllocationsResponse, MemoryMapResponse, SummaryResponse } from "../../src/server/api-types.js";
 import {
   freePort,
   getJson,
@@ -212,6 +212,47 @@ test("a new process's allocations appear on the page within 1 s of the server ha
   await second.milestone("finished", 15_000);
   mkdirSync(OUTPUT, { recursive: true });
   await page.screenshot({ path: join(OUTPUT, "dashboard.png"), fullPage: true });
+});
+
+test("the processes table sorts by the clicked column, with a sparkline per row; the largest buffers are the API's", {
+  skip: missing,
+}, async () => {
+  const pids = () =>
+    page.$$eval('[data-testid="process-row"]', (rows) => rows.map((r) => Number(r.getAttribute("data-pid"))));
+  assert.ok((await pids()).length >= 2);
+  // Names and pids sort lowest first on the first click, sizes and counts highest first; a second click
+  // turns the order round.
+  await page.click('th[data-sort="pid"]');
+  const ascending = await pids();
+  assert.deepEqual(
+    ascending,
+    [...ascending].sort((a, b) => a - b),
+    "first click on pid: lowest first",
+  );
+  await page.click('th[data-sort="pid"]');
+  const descending = await pids();
+  assert.deepEqual(
+    descending,
+    [...descending].sort((a, b) => b - a),
+    "second click: highest first",
+  );
+  assert.notDeepEqual(ascending, descending);
+  assert.equal(
+    await page.locator('[data-testid="process-row"] [data-testid="sparkline"]').count(),
+    ascending.length,
+  );
+  const largest = await getJson<AllocationsResponse>(
+    `${server.url}/api/v1/devices/0/allocations?sort=size&limit=8`,
+  );
+  const shown = await waitFor("the largest buffers to match the API", 5_000, async () => {
+    const list = await page.$$eval('[data-testid="largest-buffers"] [data-testid="buffer"]', (items) =>
+      items.map((i) => [Number(i.getAttribute("data-pid")), Number(i.getAttribute("data-bytes"))]),
+    );
+    return JSON.stringify(list) === JSON.stringify(largest.allocations.map((a) => [a.pid, a.sizeBytes]))
+      ? list
+      : undefined;
+  });
+  assert.equal(shown.length, largest.allocations.length);
 });
 
 test("a map the server cannot place shows its reason instead; the device is in the URL", {
