@@ -63,6 +63,8 @@ export class InferenceWorkload {
   private readonly resident: DeviceBuffer[] = [];
   private readonly leaked: DeviceBuffer[] = [];
   private trace: DeviceBuffer | undefined;
+  /** Layers whose key/value cache is already in L1 (made during the first pass, kept until unload). */
+  private cachedLayers = 0;
 
   constructor(private readonly options: InferenceOptions) {}
 
@@ -99,6 +101,9 @@ export class InferenceWorkload {
       const qkv = this.op(normed, 3 * sequence * hidden);
       this.release(normed);
       const attention = this.op(qkv, sequence * hidden);
+      // The layer's key/value cache for 32 tokens stays in L1 from the first pass on; made while this
+      // pass's activations are live, it leaves a hole above it once they are freed.
+      this.cacheLayer(layer);
       this.release(qkv);
       const residual = this.op(attention, sequence * hidden);
       this.release(attention);
@@ -141,6 +146,12 @@ export class InferenceWorkload {
     const output = input === undefined ? undefined : this.create(MemoryType.L1, tiles(outputElements));
     for (const cb of cbs) this.free(cb);
     return output;
+  }
+
+  private cacheLayer(layer: number): void {
+    if (layer < this.cachedLayers) return;
+    this.keep(MemoryType.L1, tiles(2 * 32 * this.options.model.hidden));
+    this.cachedLayers = layer + 1;
   }
 
   private captureTrace(): void {

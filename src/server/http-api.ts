@@ -11,6 +11,7 @@ import {
   type MemoryMapType,
   type SeriesResponse,
 } from "./api-types.js";
+import { isDashboardPath, loadDashboardAssets, serveDashboardAsset } from "./dashboard-assets.js";
 import { InvalidOptionError, ListenError } from "./errors.js";
 import { HostAllowList, isLoopbackAddress, publicBindRefusal } from "./http-host-policy.js";
 import {
@@ -86,10 +87,11 @@ export async function startHttpApi(
   stream?: LiveStream,
 ): Promise<HttpApi> {
   let hosts: HostAllowList | undefined;
+  const dashboard = loadDashboardAssets();
   const server = createServer((request, response) => {
     if (hosts?.allows(request.headers.host) !== true) refuseHost(request, response);
     else if (stream !== undefined && isStreamRequest(request)) openStream(stream, request, response);
-    else handle(queries, request, response, log);
+    else if (!serveDashboard(dashboard, request, response)) handle(queries, request, response, log);
   });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
@@ -205,6 +207,24 @@ function refuseHost(request: IncomingMessage, response: ServerResponse): void {
   send(response, 403, body);
 }
 
+/** The web dashboard's page and assets (GET/HEAD); false for every other request. */
+function serveDashboard(
+  assets: ReturnType<typeof loadDashboardAssets>,
+  request: IncomingMessage,
+  response: ServerResponse,
+): boolean {
+  const method = request.method ?? "GET";
+  if (method !== "GET" && method !== "HEAD") return false;
+  const path = new URL(request.url ?? "/", "http://localhost").pathname;
+  if (!isDashboardPath(path)) return false;
+  if (serveDashboardAsset(assets, path, request, response)) return true;
+  const message =
+    assets.size === 0 ? `no route ${path} (the dashboard was not built: npm run build)` : `no route ${path}`;
+  const body: ApiErrorResponse = { error: { code: ApiErrorCode.NOT_FOUND, message } };
+  send(response, 404, body);
+  return true;
+}
+
 function handle(
   queries: ServerQueries,
   request: IncomingMessage,
@@ -250,12 +270,12 @@ function route(queries: ServerQueries, method: string, url: URL): unknown {
   if (path === "/healthz") return { status: "ok", uptimeMs: queries.uptimeMs() } satisfies HealthResponse;
   if (path === "/api/v1/summary") return queries.summary();
   if (path === "/api/v1/anomalies") return queries.anomalies();
-  const map = MEMORY_MAP_ROUTE.exec(path);
-  if (map !== null) return memoryMap(queries, parseDeviceId(map[1]), url.searchParams);
   if (path === "/api/v1/series") return series(queries, url);
   if (path === "/api/v1/stream") {
     throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, "this server has no live stream");
   }
+  const map = MEMORY_MAP_ROUTE.exec(path);
+  if (map !== null) return memoryMap(queries, parseDeviceId(map[1]), url.searchParams);
   const match = DEVICE_ROUTE.exec(path)!;
   const deviceId = parseDeviceId(match[1]);
   const limit = parseLimit(url.searchParams.get("limit"));
@@ -267,19 +287,6 @@ function route(queries: ServerQueries, method: string, url: URL): unknown {
     }
   }
   const result = queries.allocations(deviceId, sort, limit, session);
-  if (result === undefined) throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, `no device ${deviceId}`);
-  return result;
-}
-
-function memoryMap(queries: ServerQueries, deviceId: number, params: URLSearchParams): unknown {
-  const type = parseMapType(params.get("type"));
-  const buckets = parseBuckets(params.get("buckets"));
-  for (const key of params.keys()) {
-    if (key !== "type" && key !== "buckets") {
-      throw badRequest(`unknown query parameter "${key}" (allowed: type, buckets)`);
-    }
-  }
-  const result = queries.memoryMap(deviceId, type, buckets);
   if (result === undefined) throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, `no device ${deviceId}`);
   return result;
 }
@@ -299,6 +306,31 @@ function series(queries: ServerQueries, url: URL): SeriesResponse {
   return result;
 }
 
+function memoryMap(queries: ServerQueries, deviceId: number, params: URLSearchParams): unknown {
+  const type = parseMapType(params.get("type"));
+  const buckets = parseBuckets(params.get("buckets"));
+  for (const key of params.keys()) {
+    if (key !== "type" && key !== "buckets") {
+      throw badRequest(`unknown query parameter "${key}" (allowed: type, buckets)`);
+    }
+  }
+  const result = queries.memoryMap(deviceId, type, buckets);
+  if (result === undefined) throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, `no device ${deviceId}`);
+  return result;
+}
+
+/** `since`: ms since the epoch, a whole number; absent = the whole window. */
+function parseSince(text: string | null): number {
+  if (text === null) return 0;
+  const since = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(since)) {
+    throw badRequest(
+      `since must be a whole number of ms since the epoch (e.g. ${Date.now() - 60_000}), got "${text}"`,
+    );
+  }
+  return since;
+}
+
 function parseMapType(text: string | null): MemoryMapType {
   if (text === null || !(MEMORY_MAP_TYPES as readonly string[]).includes(text)) {
     const got = text === null ? "none" : `"${text.slice(0, 40)}"`;
@@ -316,18 +348,6 @@ function parseBuckets(text: string | null): number {
     );
   }
   return buckets;
-}
-
-/** `since`: ms since the epoch, a whole number; absent = the whole window. */
-function parseSince(text: string | null): number {
-  if (text === null) return 0;
-  const since = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(since)) {
-    throw badRequest(
-      `since must be a whole number of ms since the epoch (e.g. ${Date.now() - 60_000}), got "${text}"`,
-    );
-  }
-  return since;
 }
 
 function parseDeviceId(text: string): number {

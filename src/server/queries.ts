@@ -156,12 +156,6 @@ export class ServerQueries {
     return { deviceId, sort, limit, total, allocations };
   }
 
-  /** The live memory map (memory-map/); undefined when the device is unknown. */
-  memoryMap(deviceId: number, memoryType: MemoryMapType, buckets: number): MemoryMapResponse | undefined {
-    if (!this.knowsDevice(deviceId)) return undefined;
-    return this.maps.answer({ deviceId, memoryType, buckets, nowMs: this.sources.timers.nowMs() });
-  }
-
   /**
    * Used bytes of the device and of each session on it, in 1-s buckets with `t >= sinceMs` (0: the
    * whole window); undefined when the device is unknown.
@@ -196,6 +190,12 @@ export class ServerQueries {
       catalog.get(deviceId) !== undefined ||
       host?.discoveredDevices().some((d) => d.deviceId === deviceId) === true
     );
+  }
+
+  /** The live memory map (memory-map/); undefined when the device is unknown. */
+  memoryMap(deviceId: number, memoryType: MemoryMapType, buckets: number): MemoryMapResponse | undefined {
+    if (!this.knowsDevice(deviceId)) return undefined;
+    return this.maps.answer({ deviceId, memoryType, buckets, nowMs: this.sources.timers.nowMs() });
   }
 
   anomalies(): AnomaliesResponse {

@@ -10,6 +10,9 @@ const root = repoRoot(import.meta.url);
 const srcRoot = join(root, "src");
 const sourceFiles = (dir: string) => filesUnder(dir).filter((file) => file.endsWith(".ts"));
 
+/** Packages browser code may import (served from the package: scripts/build-dashboard.mjs). */
+const browserPackages: readonly string[] = ["uplot"];
+
 /** Which layers each layer may import (besides itself). */
 const allowed: Record<string, readonly string[]> = {
   protocol: [],
@@ -18,6 +21,8 @@ const allowed: Record<string, readonly string[]> = {
   // The legacy adapter sizes devices for legacy clients (which send no capacities) from the presets.
   server: ["protocol", "device/presets", "device/layout", "version"],
   monitor: ["server/api-types"],
+  // The web dashboard runs in the browser: the API's types (and route names), and no Node API.
+  dashboard: ["server/api-types"],
   // Workloads (the race experiment, the demo fleet) drive the runtime model and report through the client.
   // The replay names its anomalies with the server's kinds (one vocabulary).
   race: ["device", "server/anomaly-kind"],
@@ -59,6 +64,9 @@ test("every import in src/ follows the layer arrows", () => {
     for (const specifier of importsOf(file)) {
       const pure = layer === "protocol" || layer === "device";
       if (specifier.startsWith("node:") || !specifier.startsWith(".")) {
+        if (layer === "dashboard" && !browserPackages.includes(specifier)) {
+          violations.push(`${from} imports ${specifier} (browser code: only ${browserPackages.join(", ")})`);
+        }
         if (pure) violations.push(`${from} imports ${specifier} (pure layer: no runtime or package imports)`);
         continue;
       }

@@ -62,8 +62,22 @@ test("a leaking workload keeps one output per pass in DRAM; unload still frees t
   for (let i = 0; i < 5; i++) workload.step();
   assert.equal(workload.counters.leakedBuffers, 5);
   const live = device.allocator.snapshot().allocations;
-  assert.equal(live.length, loaded + 5);
+  // One key/value cache per layer stays in L1 from the first pass on.
+  assert.equal(live.length, loaded + 5 + modelFor(1).layers);
   assert.ok(workload.counters.leakedBytes > 5 * 1024 * 1024);
   workload.unload();
   assert.equal(device.allocator.snapshot().allocations.length, 0);
+});
+
+test("between passes L1 holds one key/value cache per layer and a hole the passes left (a map worth drawing)", () => {
+  const model = modelFor(0);
+  const { device, workload } = setUp(model);
+  workload.load();
+  for (let i = 0; i < 2; i++) workload.step();
+  const l1 = device.allocator.statistics(MemoryType.L1);
+  assert.equal(l1.liveBlocks, model.layers);
+  assert.ok(l1.freeBlocks >= 2, `L1 has ${l1.freeBlocks} free blocks: a hole is left above the caches`);
+  assert.ok(l1.largestFreeBlockBytes * l1.bankCount < l1.freeBytes, "the free bytes are not one block");
+  workload.unload();
+  assert.equal(device.allocator.statistics(MemoryType.L1).liveBlocks, 0);
 });

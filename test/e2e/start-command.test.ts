@@ -39,6 +39,12 @@ test("start runs a server and the demo, says where to look, and stops cleanly", 
       { stdio: ["ignore", "pipe", "pipe"] },
     ),
   );
+  const first = await start.line((l) => l.startsWith("allocwatch is running"), 15_000);
+  assert.equal(
+    first,
+    `allocwatch is running: open ${url}/ (the dashboard)`,
+    "the dashboard's URL comes first",
+  );
   await start.line((l) => l.startsWith("Run `allocwatch smi"), 15_000);
   const directions = start.lines.join("\n");
   assert.match(directions, new RegExp(`server socket\\s+${socket}`));

@@ -128,7 +128,8 @@ const badRequests: [string, number, string][] = [
   ["/api/v1/devices/65535/allocations", 400, "HTTP_BAD_REQUEST"],
   ["/api/v1/devices/7/allocations", 404, "HTTP_NOT_FOUND"],
   ["/api/v1/nothing", 404, "HTTP_NOT_FOUND"],
-  ["/", 404, "HTTP_NOT_FOUND"],
+  ["/nothing", 404, "HTTP_NOT_FOUND"],
+  ["/assets/nothing.js", 404, "HTTP_NOT_FOUND"],
 ];
 
 for (const [path, status, code] of badRequests) {

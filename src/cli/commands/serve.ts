@@ -254,8 +254,9 @@ export function serveCommand(): Command {
         throw error;
       }
       process.stdout.write(
-        `allocwatch server ready\n` +
-          `  clients connect to  ${server.socketPath}\n` +
+        `allocwatch server ready` +
+          (server.httpUrl !== undefined ? `: open ${server.httpUrl}/ (the dashboard)` : "") +
+          `\n  clients connect to  ${server.socketPath}\n` +
           (server.httpUrl !== undefined
             ? `  HTTP API            ${server.httpUrl}/api/v1/summary\n` +
               `  look with           allocwatch smi --server ${server.httpUrl}\n`

@@ -73,7 +73,7 @@ function directions(options: StartOptions, server: RunningServer, fleet: Fleet):
   const smi = address === DEFAULT_HTTP ? "allocwatch smi" : `allocwatch smi --http ${address}`;
   const leak = options.leak.length > 0 ? `; leaking: process ${options.leak.join(", ")}` : "";
   return [
-    "allocwatch is running.",
+    `allocwatch is running: open ${url}/ (the dashboard)`,
     `  server socket  ${server.socketPath}   (clients: ALLOCWATCH_SOCKET=${server.socketPath})`,
     `  HTTP API       ${url}`,
     `  summary        ${url}${ApiRoute.SUMMARY}`,
