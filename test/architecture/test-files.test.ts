@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { test } from "node:test";
 import { filesUnder } from "../support/repo-files.js";
-import { compiledTestRoot, sourceTestRoot, testFiles } from "../support/run-tests.js";
+import { compiledTestRoot, SOLO_TESTS, sourceTestRoot, testFiles } from "../support/run-tests.js";
 
 const sourceRoot = sourceTestRoot();
 const TEST_DECLARATIONS = new Set(["test", "it", "describe", "suite"]);
@@ -66,4 +66,14 @@ test("npm test runs the suite through that list", () => {
   };
   assert.match(pkg.scripts["test"]!, /node dist\/test\/support\/run-tests\.js/);
   assert.doesNotMatch(pkg.scripts["test"]!, /node --test\b/, "a bare --test over dist/test runs helpers too");
+});
+
+test("every test the runner runs alone is a test file of the suite (a renamed one would silently run shared)", () => {
+  const { files } = testFiles(compiledTestRoot, sourceTestRoot());
+  for (const name of SOLO_TESTS) {
+    assert.ok(
+      files.some((file) => file.endsWith(`/${name}`)),
+      `${name} is in SOLO_TESTS but no such test file exists`,
+    );
+  }
 });

@@ -14,6 +14,12 @@ export const TEST_CONCURRENCY = 2;
 const TEST_SUFFIX = ".test.js";
 
 /**
+ * Tests that assert a latency ceiling (a p99 under hostile load): they run after the others, alone, so
+ * that the ceiling measures the server and not a neighbouring CPU-heavy test on the same two cores.
+ */
+export const SOLO_TESTS: readonly string[] = ["server/hostile-fuzz.test.js"];
+
+/**
  * The compiled test files under `compiledRoot` whose TypeScript source is still under `sourceRoot`,
  * sorted; `stale` are compiled tests whose source was deleted (tsc does not remove its old output).
  */
@@ -41,18 +47,25 @@ function main(): void {
   if (stale.length > 0) {
     process.stderr.write(`run-tests: skipping compiled tests whose source is gone: ${stale.join(", ")}\n`);
   }
-  const child = spawn(
-    process.execPath,
-    ["--test", `--test-concurrency=${TEST_CONCURRENCY}`, ...process.argv.slice(2), ...files],
-    { stdio: "inherit" },
-  );
-  child.once("exit", (code) => {
-    process.exitCode = code ?? 1;
-  });
+  const solo = files.filter((file) => SOLO_TESTS.some((name) => file.endsWith(`/${name}`)));
+  const shared = files.filter((file) => !solo.includes(file));
+  void run(shared, TEST_CONCURRENCY)
+    .then((code) => (solo.length > 0 ? run(solo, 1).then((soloCode) => code || soloCode) : code))
+    .then((code) => {
+      process.exitCode = code;
+    });
 }
 
-// Run only as a program, and never from inside the test runner (e.g. `node --test dist/test`, which
-// loads every file under a test folder): that would start the whole suite again.
+/** Runs `files` with node's test runner; resolves with its exit code. */
+function run(files: readonly string[], concurrency: number): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    ["--test", `--test-concurrency=${concurrency}`, ...process.argv.slice(2), ...files],
+    { stdio: "inherit" },
+  );
+  return new Promise((resolve) => child.once("exit", (code) => resolve(code ?? 1)));
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.env["NODE_TEST_CONTEXT"] === undefined) {
   main();
 }
