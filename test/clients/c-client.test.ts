@@ -3,7 +3,7 @@
 // exact on a new server after the old one is killed (kill -9) mid-run; full speed with no server; no
 // slowdown while the server is stopped (SIGSTOP), and exact once it runs again.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -13,9 +13,9 @@ import type { SummaryResponse } from "../../src/server/api-types.js";
 import { startTestServer } from "../server/test-server.js";
 import { waitFor } from "../support/wait-for.js";
 import { type ChurnReport, expectExact, startChurn } from "./churn-harness.js";
+import { type ServerChild, serveChild } from "./serve-child.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
-const CLI = join(ROOT, "dist", "src", "cli", "main.js");
 const CHURN_SOURCE = join(ROOT, "clients", "c", "examples", "churn.c");
 
 /** The churn's extra field (allowed by the contract): ms its threads took for the ops. */
@@ -52,42 +52,6 @@ before(() => {
 after(() => {
   if (dir !== "") rmSync(dir, { recursive: true, force: true });
 });
-
-/** `allocwatch serve` as a child process (so that it can be killed and stopped like a real one). */
-interface ServerChild {
-  child: ChildProcess;
-  summary(): Promise<SummaryResponse>;
-  exit: Promise<unknown>;
-}
-
-async function serveChild(socket: string): Promise<ServerChild> {
-  const child = spawn(
-    process.execPath,
-    [CLI, "serve", "--socket", socket, "--http", "127.0.0.1:0", "--quiet", "--no-tt-shm", "--no-hardware"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  child.stdout!.on("data", (d) => {
-    output += d;
-  });
-  child.stderr!.on("data", (d) => {
-    output += d;
-  });
-  const exit = new Promise((resolve) => child.once("exit", resolve));
-  const url = await waitFor(() => /(http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/summary/.exec(output)?.[1], {
-    what: "serve to print its HTTP API address",
-    timeoutMs: 20_000,
-    detail: () => output,
-  });
-  return {
-    child,
-    exit,
-    async summary() {
-      const response = await fetch(`${url}/api/v1/summary`);
-      return (await response.json()) as SummaryResponse;
-    },
-  };
-}
 
 async function stopServer(server: ServerChild): Promise<void> {
   server.child.kill("SIGCONT");

@@ -2,22 +2,21 @@
 // no anomaly, its HTTP reader sees the churn's process, it exits 0 without a server, and it survives a
 // server restart mid-run. Skipped, with the reason, where python3 (>= 3.9) is missing.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import type { SummaryResponse } from "../../src/server/api-types.js";
 import { startTestServer, tempSocketPath } from "../server/test-server.js";
-import { firstLine } from "../support/child-lines.js";
 import { repoRoot } from "../support/repo-files.js";
 import { waitFor } from "../support/wait-for.js";
 import { expectExact, nonZero, startChurn } from "./churn-harness.js";
+import { type ServerChild, serveChild, stopChild } from "./serve-child.js";
 
 const ROOT = repoRoot(import.meta.url);
 const PACKAGE_DIR = join(ROOT, "clients", "python");
 const CHURN = ["python3", join(PACKAGE_DIR, "examples", "churn.py")];
-const CLI = join(ROOT, "dist", "src", "cli", "main.js");
 
 function pythonMissing(): string | false {
   const probe = spawnSync("python3", ["-c", "import sys; sys.exit(sys.version_info < (3, 9))"]);
@@ -26,31 +25,6 @@ function pythonMissing(): string | false {
   return false;
 }
 const skip = pythonMissing();
-
-async function summaryAt(url: string): Promise<SummaryResponse> {
-  const response = await fetch(`${url}/api/v1/summary`);
-  return (await response.json()) as SummaryResponse;
-}
-
-/** `allocwatch serve` as a child process on `socket`; resolves once it prints its HTTP address. */
-async function serve(socket: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [CLI, "serve", "--socket", socket, "--http", "127.0.0.1:0", "--quiet"],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  const line = await firstLine(child, /http:\/\/127\.0\.0\.1:\d+/);
-  return { child, url: /http:\/\/127\.0\.0\.1:\d+/.exec(line)![0] };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  await exited;
-}
 
 test("python churn: 4 threads x 2 devices end exact with no anomaly; the reader sees the process", {
   skip,
@@ -167,11 +141,11 @@ test("python HTTP reader: no server is a ServerUnavailable with a clear message,
 
 test("python churn across a server restart mid-run ends exact on the new server", { skip }, async () => {
   const { dir, path } = tempSocketPath();
-  let first: { child: ChildProcess; url: string } | undefined;
-  let second: { child: ChildProcess; url: string } | undefined;
+  let first: ServerChild | undefined;
+  let second: ServerChild | undefined;
   try {
-    first = await serve(path);
-    const firstUrl = first.url;
+    first = await serveChild(path);
+    const firstServer = first;
     const churn = startChurn(CHURN, {
       socket: path,
       threads: 4,
@@ -184,22 +158,22 @@ test("python churn across a server restart mid-run ends exact on the new server"
       // Restart once the churn is reporting to the first server, while it is still churning.
       let seen = false;
       for (const deadline = Date.now() + 20_000; !seen && Date.now() < deadline; ) {
-        const summary = await summaryAt(firstUrl);
+        const summary = await firstServer.summary();
         seen = summary.processes.some((p) => p.pid === churn.child.pid && p.devices.length > 0);
       }
       assert.ok(seen, "the churn reported to the first server");
-      await stop(first.child);
-      second = await serve(path);
-      const secondUrl = second.url;
+      await stopChild(first);
+      second = await serveChild(path);
+      const secondServer = second;
       const report = await churn.report;
-      await expectExact(() => summaryAt(secondUrl), report, 30_000);
+      await expectExact(() => secondServer.summary(), report, 30_000);
     } finally {
       churn.child.kill("SIGTERM");
       await churn.exit;
     }
   } finally {
-    if (first !== undefined) await stop(first.child);
-    if (second !== undefined) await stop(second.child);
+    if (first !== undefined) await stopChild(first);
+    if (second !== undefined) await stopChild(second);
     rmSync(dir, { recursive: true, force: true });
   }
 });
