@@ -1,7 +1,10 @@
-import { MEMORY_TYPE_COUNT, MEMORY_TYPE_NAMES } from "../protocol/memory-type.js";
-import type { AnomalyLog, AnomalySubject } from "./anomaly-log.js";
-import { DETACHED_FIGURE, type UsageFigure, type UsageSeries } from "./series/usage-series.js";
+import { MEMORY_TYPE_NAMES } from "../protocol/memory-type.js";
+import type { AnomalyLog } from "./anomaly-log.js";
+import { DeviceTotals, Ledger, SessionAccount } from "./ledger.js";
+import { DETACHED_FIGURE, type UsageSeries } from "./series/usage-series.js";
 import { NO_SLOT, SlotIndex } from "./slot-index.js";
+
+export { DeviceTotals, Ledger, SessionAccount };
 
 /**
  * The live state of every device: the hot path of the server. Every applied ALLOC/FREE goes through
@@ -27,73 +30,6 @@ const INITIAL_SLOTS = 1024;
  * 2^53 − 1. Past it an ALLOC is refused (TOTAL_OVERFLOW) rather than make every later total inexact.
  */
 export const MAX_TOTAL_BYTES = Number.MAX_SAFE_INTEGER;
-
-/** Totals of one device over every session, per memory type. */
-export class DeviceTotals {
-  /** Bytes held by live allocations, indexed by MemoryType. */
-  readonly usedBytes = new Float64Array(MEMORY_TYPE_COUNT);
-  /** Highest usedBytes since the server started, indexed by MemoryType. */
-  readonly peakBytes = new Float64Array(MEMORY_TYPE_COUNT);
-  /** Live allocation count, indexed by MemoryType. */
-  readonly allocations = new Float64Array(MEMORY_TYPE_COUNT);
-  liveAllocations = 0;
-  /** Ledgers (one per session that touched the device); queries of one device walk only these. */
-  readonly ledgers = new Set<Ledger>();
-  constructor(
-    readonly deviceId: number,
-    /** usedBytes over time (series/usage-series.ts). */
-    readonly series: UsageFigure,
-  ) {}
-}
-
-/** One session's bookkeeping in the registry: its identity for anomaly reports and its ledgers. */
-export class SessionAccount implements AnomalySubject {
-  /** deviceId → ledger. */
-  readonly ledgers = new Map<number, Ledger>();
-  released = false;
-  constructor(
-    readonly sessionId: string,
-    readonly pid: number,
-  ) {}
-
-  /** Live allocations of the session across its devices. */
-  get liveAllocations(): number {
-    let n = 0;
-    for (const ledger of this.ledgers.values()) n += ledger.liveAllocations;
-    return n;
-  }
-}
-
-/** The live allocations of one session on one device, with their totals. */
-export class Ledger {
-  /** allocationId → slot. */
-  readonly byId = new SlotIndex();
-  /** Per memory type: start address → first slot of the chain of live slots starting there. */
-  readonly byAddress: (SlotIndex | undefined)[] = new Array(MEMORY_TYPE_COUNT).fill(undefined);
-  /** Live slots that are not the head of their address chain (0 unless ADDRESS_OVERLAP happened). */
-  chainedSlots = 0;
-  /** Bytes held, indexed by MemoryType. */
-  readonly usedBytes = new Float64Array(MEMORY_TYPE_COUNT);
-  /** Highest usedBytes of this ledger, indexed by MemoryType. */
-  readonly peakBytes = new Float64Array(MEMORY_TYPE_COUNT);
-  /** Live allocation count, indexed by MemoryType. */
-  readonly allocations = new Float64Array(MEMORY_TYPE_COUNT);
-  constructor(
-    readonly account: SessionAccount,
-    readonly device: DeviceTotals,
-    /** usedBytes over time (series/usage-series.ts). */
-    readonly series: UsageFigure,
-  ) {}
-
-  get deviceId(): number {
-    return this.device.deviceId;
-  }
-
-  /** Live allocations of this ledger. */
-  get liveAllocations(): number {
-    return this.byId.size;
-  }
-}
 
 export class Registry {
   private capacity = INITIAL_SLOTS;

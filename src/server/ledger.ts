@@ -1,0 +1,77 @@
+import { MEMORY_TYPE_COUNT } from "../protocol/memory-type.js";
+import type { AnomalySubject } from "./anomaly-log.js";
+import type { UsageFigure } from "./series/usage-series.js";
+import { SlotIndex } from "./slot-index.js";
+
+/**
+ * The registry's bookkeeping objects (registry.ts): the totals of a device, a session's account and the
+ * ledger of one (session, device) with its indexes. The registry owns and mutates them; queries and the
+ * memory map read them.
+ */
+
+/** Totals of one device over every session, per memory type. */
+export class DeviceTotals {
+  /** Bytes held by live allocations, indexed by MemoryType. */
+  readonly usedBytes = new Float64Array(MEMORY_TYPE_COUNT);
+  /** Highest usedBytes since the server started, indexed by MemoryType. */
+  readonly peakBytes = new Float64Array(MEMORY_TYPE_COUNT);
+  /** Live allocation count, indexed by MemoryType. */
+  readonly allocations = new Float64Array(MEMORY_TYPE_COUNT);
+  liveAllocations = 0;
+  /** Ledgers (one per session that touched the device); queries of one device walk only these. */
+  readonly ledgers = new Set<Ledger>();
+  constructor(
+    readonly deviceId: number,
+    /** usedBytes over time (series/usage-series.ts). */
+    readonly series: UsageFigure,
+  ) {}
+}
+
+/** One session's bookkeeping in the registry: its identity for anomaly reports and its ledgers. */
+export class SessionAccount implements AnomalySubject {
+  /** deviceId → ledger. */
+  readonly ledgers = new Map<number, Ledger>();
+  released = false;
+  constructor(
+    readonly sessionId: string,
+    readonly pid: number,
+  ) {}
+
+  /** Live allocations of the session across its devices. */
+  get liveAllocations(): number {
+    let n = 0;
+    for (const ledger of this.ledgers.values()) n += ledger.liveAllocations;
+    return n;
+  }
+}
+
+/** The live allocations of one session on one device, with their totals. */
+export class Ledger {
+  /** allocationId → slot. */
+  readonly byId = new SlotIndex();
+  /** Per memory type: start address → first slot of the chain of live slots starting there. */
+  readonly byAddress: (SlotIndex | undefined)[] = new Array(MEMORY_TYPE_COUNT).fill(undefined);
+  /** Live slots that are not the head of their address chain (0 unless ADDRESS_OVERLAP happened). */
+  chainedSlots = 0;
+  /** Bytes held, indexed by MemoryType. */
+  readonly usedBytes = new Float64Array(MEMORY_TYPE_COUNT);
+  /** Highest usedBytes of this ledger, indexed by MemoryType. */
+  readonly peakBytes = new Float64Array(MEMORY_TYPE_COUNT);
+  /** Live allocation count, indexed by MemoryType. */
+  readonly allocations = new Float64Array(MEMORY_TYPE_COUNT);
+  constructor(
+    readonly account: SessionAccount,
+    readonly device: DeviceTotals,
+    /** usedBytes over time (series/usage-series.ts). */
+    readonly series: UsageFigure,
+  ) {}
+
+  get deviceId(): number {
+    return this.device.deviceId;
+  }
+
+  /** Live allocations of this ledger. */
+  get liveAllocations(): number {
+    return this.byId.size;
+  }
+}
