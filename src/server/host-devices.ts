@@ -116,10 +116,7 @@ export class HostDevices {
     const cards = this.sources.hardware?.devices() ?? [];
     const regions = this.placeRegions(cards);
     const byId = new Map<number, DeviceSummary>();
-    for (const device of devices) {
-      device.sources = device.sources.length > 0 ? device.sources : ["reported"];
-      byId.set(device.id, device);
-    }
+    for (const device of devices) byId.set(device.id, device);
     const entry = (id: number): DeviceSummary => {
       let device = byId.get(id);
       if (device === undefined) {

@@ -1,4 +1,4 @@
-import { isMessageType } from "./frame-check.js";
+import { isMessageType, padBytesClear } from "./frame-check.js";
 import { LEGACY_RESPONSE_FIELDS_OFFSET, type LegacyFrameBytes } from "./layout.js";
 
 /**
@@ -121,7 +121,7 @@ export class FrameBoundarySearch {
     return (
       end - at === this.frame &&
       isMessageType(b[at]!) &&
-      (b[at + 1]! | b[at + 2]! | b[at + 3]! | b[at + 17]! | b[at + 18]! | b[at + 19]!) === 0 &&
+      padBytesClear(b, at) &&
       this.lastNonZero < at + LEGACY_RESPONSE_FIELDS_OFFSET
     );
   }

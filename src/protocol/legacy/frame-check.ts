@@ -28,9 +28,7 @@ export type FrameVerdict = (typeof FrameVerdict)[keyof typeof FrameVerdict];
 /** Judges `bytes[at .. at + frame)`. Allocation-free: it runs once per frame. */
 export function frameVerdict(bytes: Uint8Array, at: number, frame: LegacyFrameBytes): FrameVerdict {
   const type = bytes[at]!;
-  const pads =
-    bytes[at + 1]! | bytes[at + 2]! | bytes[at + 3]! | bytes[at + 17]! | bytes[at + 18]! | bytes[at + 19]!;
-  if (type === 0 || pads !== 0) return FrameVerdict.OFF_GRID;
+  if (type === 0 || !padBytesClear(bytes, at)) return FrameVerdict.OFF_GRID;
   for (let i = at + LEGACY_RESPONSE_FIELDS_OFFSET, end = at + frame; i < end; i++) {
     if (bytes[i] !== 0) return FrameVerdict.OFF_GRID;
   }
@@ -39,6 +37,19 @@ export function frameVerdict(bytes: Uint8Array, at: number, frame: LegacyFrameBy
     return FrameVerdict.UNEXPECTED_TYPE;
   }
   return FrameVerdict.REQUEST;
+}
+
+/** Whether the frame at `at` has its pad bytes (1..3 and 17..19, in every layout) zero. */
+export function padBytesClear(bytes: Uint8Array, at: number): boolean {
+  return (
+    (bytes[at + 1]! |
+      bytes[at + 2]! |
+      bytes[at + 3]! |
+      bytes[at + 17]! |
+      bytes[at + 18]! |
+      bytes[at + 19]!) ===
+    0
+  );
 }
 
 /** Whether `byte` can be the type byte of a request (1..12). */
