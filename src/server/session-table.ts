@@ -49,6 +49,11 @@ export interface SessionTableHooks {
   idle?(session: Session): void;
   /** A connection came back to an idle session. */
   reattached?(session: Session): void;
+  /**
+   * About to release the session: its allocations are still live in the registry (leak reports and
+   * history read them here). Runs synchronously; it must not change the table.
+   */
+  releasing?(session: Session, reason: ReleaseReason): void;
   /** `allocationsReleased`: live allocations the session held when it was released. */
   released?(session: Session, reason: ReleaseReason, allocationsReleased: number): void;
 }
@@ -217,6 +222,7 @@ export class SessionTable {
     closeCode: string = ServerErrorCode.SESSION_RELEASED,
   ): void {
     if (session.isReleased) return;
+    for (const h of this.hooks) h.releasing?.(session, reason);
     const allocations = session.account.liveAllocations;
     const deviceIds = new Set([...session.announcedDevices, ...session.account.ledgers.keys()]);
     session.release();
