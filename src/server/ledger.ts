@@ -64,6 +64,11 @@ export class Ledger {
     readonly device: DeviceTotals,
     /** usedBytes over time (series/usage-series.ts). */
     readonly series: UsageFigure,
+    /**
+     * ≥ 1, unique among the registry's ledgers while this one holds allocations (reused after its
+     * session is released): what the registry's per-slot owner column stores (Registry.ownerColumns).
+     */
+    readonly serial: number,
   ) {}
 
   get deviceId(): number {

@@ -237,3 +237,69 @@ test("many extents outside the region (a faulty client) still list in address or
   assert.equal(addresses.length, 501);
   assert.equal(map.freeBytes, region.sizePerBankBytes - evenBankBytes(region, 128));
 });
+
+test("the aggregate without sorting (coverage bitmap) equals the sorted build's, whenever it answers", () => {
+  // Aligned extents (the coverage way's domain), several sessions and two of one pid, overlaps,
+  // extents running off either end of the region, and more allocations than buckets.
+  const unit = region.alignmentBytes;
+  const units = region.sizePerBankBytes / unit;
+  const alignedArb = fc.record({
+    session: fc.integer({ min: 0, max: 3 }),
+    address: fc.oneof(
+      fc.integer({ min: 0, max: units - 1 }).map((u) => region.baseAddressBytes + u * unit),
+      fc.integer({ min: -4, max: 4 }).map((u) => region.baseAddressBytes + u * unit),
+      fc.integer({ min: units - 4, max: units + 4 }).map((u) => region.baseAddressBytes + u * unit),
+    ),
+    sizeBytes: fc.integer({ min: 0, max: 16 * unit * region.bankCount }),
+  });
+  const mapOf = (
+    allocations: { session: number; address: number; sizeBytes: number }[],
+    buckets: number,
+    coverage: boolean,
+  ): MemoryMapResponse => {
+    const registry = new Registry(new AnomalyLog());
+    // Sessions 2 and 3 are one process (pid 102): their bytes add up for the dominant owner.
+    const pids = [100, 101, 102, 102];
+    const ledgers = pids.map((pid, s) =>
+      registry.ledger(registry.openAccount(String(s).padStart(32, "0"), pid), 0),
+    );
+    allocations.forEach((a, i) => {
+      registry.allocate(ledgers[a.session], DRAM, i + 1, a.address, a.sizeBytes, 0);
+    });
+    // A second device's allocations must not show.
+    const other = registry.ledger(registry.openAccount("9".repeat(32), 999), 1);
+    registry.allocate(other, DRAM, 1, region.baseAddressBytes, 4096, 0);
+    return new MemoryMapBuilder(registry, () => "p", { coverage }).build(
+      { deviceId: 0, memoryType: "DRAM", buckets, nowMs: 0 },
+      layout,
+      registry.findDevice(0),
+    );
+  };
+  fc.assert(
+    fc.property(
+      fc.array(alignedArb, { minLength: 2, maxLength: 80 }),
+      fc.integer({ min: 1, max: 64 }),
+      (allocations, buckets) => {
+        assert.deepEqual(mapOf(allocations, buckets, true), mapOf(allocations, buckets, false));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test("an unaligned extent sends the aggregate to the sorted build, which stays exact", () => {
+  const allocations = [
+    { session: 0, address: region.baseAddressBytes + 3, sizeBytes: 100 },
+    ...Array.from({ length: 20 }, (_, i) => ({
+      session: 1,
+      address: region.baseAddressBytes + 1024 + i * 256,
+      sizeBytes: 64,
+    })),
+  ];
+  const map = build(allocations, 4);
+  const listed = build(allocations, 65536);
+  assert.equal(map.buckets.length, 4);
+  assert.equal(map.freeBytes, listed.freeBytes);
+  assert.equal(map.largestFreeBlock, listed.largestFreeBlock);
+  assert.equal(map.buckets[0].occupiedBytes, region.sizePerBankBytes - listed.freeBytes);
+});

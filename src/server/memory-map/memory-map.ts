@@ -24,6 +24,7 @@ import type {
 } from "../api-types.js";
 import type { DeviceTotals, Ledger, Registry } from "../registry.js";
 import { NO_SLOT } from "../slot-index.js";
+import { CoverageAggregate } from "./coverage-aggregate.js";
 import { ExtentTable } from "./extent-table.js";
 
 /** Map types, in the order errors list them. */
@@ -89,17 +90,25 @@ export function inexactMemoryMap(
 }
 
 /**
- * Builds maps from the registry's typed arrays. One instance per server: its ExtentTable is reused, and
+ * Builds maps from the registry's typed arrays. One instance per server: its buffers are reused, and
  * requests run synchronously between events, so the registry does not change during one.
+ *
+ * Two ways to the same answer: with more extents than buckets, the CoverageAggregate (no sort, reads the
+ * registry in slot order) when every extent is aligned; else gather, sort by address and walk.
  */
 export class MemoryMapBuilder {
   private readonly table = new ExtentTable();
+  private readonly coverage: CoverageAggregate | undefined;
 
   constructor(
     private readonly registry: Registry,
     /** Process name of a session (empty when unknown). */
     private readonly processNameOf: (sessionId: string) => string,
-  ) {}
+    /** `coverage: false` always takes the sort-based way (tests compare the two). */
+    options: { coverage?: boolean } = {},
+  ) {
+    this.coverage = options.coverage === false ? undefined : new CoverageAggregate(registry);
+  }
 
   build(
     request: MemoryMapRequest,
@@ -110,6 +119,32 @@ export class MemoryMapBuilder {
     const region = layout.regions[layout.regionOfType[types[0]]];
     const regionBytes = region.sizePerBankBytes;
     const { allocations, usedBytes } = liveOfMapType(device, request.memoryType);
+    const exact = {
+      deviceId: request.deviceId,
+      memoryType: request.memoryType,
+      exact: true,
+      regionStart: region.baseAddressBytes,
+      regionEnd: region.baseAddressBytes + regionBytes,
+      bankCount: region.bankCount,
+      allocations,
+      usedBytes,
+    };
+    if (allocations > request.buckets && device !== undefined && regionBytes > 0) {
+      const sliceBytes = Math.max(1, Math.ceil(regionBytes / request.buckets));
+      const aggregate = this.coverage?.build(device, types, region, sliceBytes);
+      if (aggregate !== undefined) {
+        const { buckets, freeBytes, largestFreeBlock } = aggregate;
+        return {
+          ...exact,
+          extents: [],
+          free: [],
+          buckets,
+          largestFreeBlock,
+          freeBytes,
+          fragmentation: freeBytes > 0 ? 1 - largestFreeBlock / freeBytes : 0,
+        };
+      }
+    }
     const owners = this.gather(device, types, region, allocations);
     const table = this.table;
     table.sortByStart();
@@ -146,20 +181,13 @@ export class MemoryMapBuilder {
     if (cursor < regionBytes) gap(cursor, regionBytes);
 
     return {
-      deviceId: request.deviceId,
-      memoryType: request.memoryType,
-      exact: true,
-      regionStart: base,
-      regionEnd: base + regionBytes,
-      bankCount: region.bankCount,
+      ...exact,
       extents: listed ? this.extents(owners, region, request.nowMs) : [],
       free,
       buckets: sliceCount > 0 ? this.slices(owners, occupied, sliceBytes, regionBytes, base) : [],
       largestFreeBlock: largest,
       freeBytes,
       fragmentation: freeBytes > 0 ? 1 - largest / freeBytes : 0,
-      allocations,
-      usedBytes,
     };
   }
 

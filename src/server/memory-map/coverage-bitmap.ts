@@ -1,0 +1,121 @@
+/**
+ * One bit per alignment unit of a region: set where some extent covers the unit. Used by the aggregated
+ * memory map, whose extents all start and end on unit boundaries: marking them costs O(units they
+ * span / 32), and the union's figures (bytes covered per slice, the longest uncovered run) come from
+ * word-wide scans, with no sort. Reused from request to request (grown, never shrunk).
+ *
+ * Bit i of the bitmap is unit i: word i >>> 5, bit i & 31, so the lowest address is the lowest bit.
+ */
+export class CoverageBitmap {
+  /** The bits; callers on a hot loop may set bits themselves (as `cover` does) between reset and reads. */
+  words = new Int32Array(1024);
+  /** Units of the current region. */
+  private units = 0;
+
+  /** Clears the bitmap for a region of `units` units. */
+  reset(units: number): void {
+    const wordCount = (units + 31) >>> 5;
+    if (wordCount > this.words.length) this.words = new Int32Array(wordCount);
+    else this.words.fill(0, 0, wordCount);
+    this.units = units;
+  }
+
+  /** Marks units [from, to) covered; 0 ≤ from ≤ to ≤ units. */
+  cover(from: number, to: number): void {
+    if (from >= to) return;
+    const words = this.words;
+    const first = from >>> 5;
+    const last = (to - 1) >>> 5;
+    const headMask = -1 << (from & 31);
+    // Bits at or below (to - 1) & 31: shifting -1 right by 31 - that keeps them.
+    const tailMask = -1 >>> (31 - ((to - 1) & 31));
+    if (first === last) {
+      words[first] |= headMask & tailMask;
+      return;
+    }
+    words[first] |= headMask;
+    for (let w = first + 1; w < last; w++) words[w] = -1;
+    words[last] |= tailMask;
+  }
+
+  /** Whether unit `unit` is covered. */
+  covered(unit: number): boolean {
+    return ((this.words[unit >>> 5] >>> (unit & 31)) & 1) === 1;
+  }
+
+  /** Covered units in [from, to). */
+  countCovered(from: number, to: number): number {
+    if (from >= to) return 0;
+    const words = this.words;
+    const first = from >>> 5;
+    const last = (to - 1) >>> 5;
+    const headMask = -1 << (from & 31);
+    const tailMask = -1 >>> (31 - ((to - 1) & 31));
+    if (first === last) return popcount(words[first] & headMask & tailMask);
+    let n = popcount(words[first] & headMask) + popcount(words[last] & tailMask);
+    for (let w = first + 1; w < last; w++) {
+      const word = words[w];
+      // Mostly empty or full words in a real map.
+      if (word === 0) continue;
+      n += word === -1 ? 32 : popcount(word);
+    }
+    return n;
+  }
+
+  /** The longest run of uncovered units (the region's edges bound it). */
+  longestUncovered(): number {
+    const words = this.words;
+    const units = this.units;
+    const wordCount = (units + 31) >>> 5;
+    // Units past the region in the last word count as covered, so that no run extends beyond it.
+    const spare = wordCount * 32 - units;
+    const last = wordCount - 1;
+    const lastWord = wordCount > 0 ? words[last] : 0;
+    if (spare > 0) words[last] = lastWord | (-1 << (32 - spare));
+    let best = 0;
+    let run = 0;
+    for (let w = 0; w < wordCount; w++) {
+      const word = words[w];
+      if (word === 0) {
+        run += 32;
+        continue;
+      }
+      // Low clear bits continue the run from the words before; high clear bits start the next one.
+      run += Math.clz32(word & -word) ^ 31;
+      if (run > best) best = run;
+      // A run inside the word (at most 30 units) can matter only while every run so far is shorter.
+      if (best < 30) {
+        const inner = longestInnerRun(word);
+        if (inner > best) best = inner;
+      }
+      run = Math.clz32(word);
+    }
+    if (run > best) best = run;
+    if (spare > 0) words[last] = lastWord;
+    return best;
+  }
+}
+
+/** Set bits of a 32-bit word. */
+function popcount(word: number): number {
+  let v = word - ((word >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
+}
+
+/** The longest run of clear bits of a nonzero word that touches neither end of it. */
+function longestInnerRun(word: number): number {
+  let best = 0;
+  let run = 0;
+  let seenSet = false;
+  for (let bit = 0; bit < 32; bit++) {
+    if ((word >>> bit) & 1) {
+      if (seenSet && run > best) best = run;
+      seenSet = true;
+      run = 0;
+    } else {
+      run++;
+    }
+  }
+  return best;
+}

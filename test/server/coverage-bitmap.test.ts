@@ -1,0 +1,49 @@
+// The coverage bitmap behind the aggregated memory map, against a plain array of booleans.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import { CoverageBitmap } from "../../src/server/memory-map/coverage-bitmap.js";
+
+test("cover, covered, countCovered and longestUncovered agree with a byte-per-unit model", () => {
+  const bitmap = new CoverageBitmap();
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 300 }).chain((units) =>
+        fc.tuple(
+          fc.constant(units),
+          fc.array(
+            fc
+              .tuple(fc.nat({ max: units }), fc.nat({ max: units }))
+              .map(([a, b]) => [Math.min(a, b), Math.max(a, b)]),
+            { maxLength: 12 },
+          ),
+          fc
+            .tuple(fc.nat({ max: units }), fc.nat({ max: units }))
+            .map(([a, b]) => [Math.min(a, b), Math.max(a, b)]),
+        ),
+      ),
+      ([units, ranges, [qFrom, qTo]]) => {
+        bitmap.reset(units);
+        const model = new Uint8Array(units);
+        for (const [from, to] of ranges) {
+          bitmap.cover(from, to);
+          model.fill(1, from, to);
+        }
+        for (let u = 0; u < units; u++) assert.equal(bitmap.covered(u), model[u] === 1);
+        let count = 0;
+        for (let u = qFrom; u < qTo; u++) count += model[u];
+        assert.equal(bitmap.countCovered(qFrom, qTo), count);
+        let best = 0;
+        let run = 0;
+        for (let u = 0; u < units; u++) {
+          run = model[u] === 1 ? 0 : run + 1;
+          best = Math.max(best, run);
+        }
+        assert.equal(bitmap.longestUncovered(), best);
+        // Reading the longest run leaves the bits as they were.
+        for (let u = 0; u < units; u++) assert.equal(bitmap.covered(u), model[u] === 1);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
