@@ -42,6 +42,19 @@ test("cover, covered, countCovered and longestUncovered agree with a byte-per-un
         assert.equal(bitmap.longestUncovered(), best);
         // Reading the longest run leaves the bits as they were.
         for (let u = 0; u < units; u++) assert.equal(bitmap.covered(u), model[u] === 1);
+        // Per span of whole words, in one pass, with the same longest run.
+        for (const wordsPerSpan of [1, 2, 5]) {
+          const spans = Math.ceil(units / (32 * wordsPerSpan));
+          const out = new Float64Array(spans + 1).fill(-1);
+          assert.equal(bitmap.coveredPerSpanAndLongestUncovered(wordsPerSpan, out), best);
+          for (let k = 0; k < spans; k++) {
+            let n = 0;
+            for (let u = k * 32 * wordsPerSpan; u < Math.min((k + 1) * 32 * wordsPerSpan, units); u++)
+              n += model[u];
+            assert.equal(out[k], n, `span ${k} of ${wordsPerSpan} words`);
+          }
+          assert.equal(out[spans], -1, "nothing written past the last span");
+        }
       },
     ),
     { numRuns: 500 },

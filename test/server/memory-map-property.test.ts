@@ -303,3 +303,31 @@ test("an unaligned extent sends the aggregate to the sorted build, which stays e
   assert.equal(map.largestFreeBlock, listed.largestFreeBlock);
   assert.equal(map.buckets[0].occupiedBytes, region.sizePerBankBytes - listed.freeBytes);
 });
+
+test("on a real preset (slices of whole bitmap words), the coverage aggregate equals the sorted build", () => {
+  const n150 = memoryLayout(WORMHOLE_B0_N150);
+  const dram = n150.regions[n150.regionOfType[DRAM]];
+  const mapOf = (coverage: boolean): MemoryMapResponse => {
+    const registry = new Registry(new AnomalyLog());
+    const ledgers = [0, 1, 2].map((s) =>
+      registry.ledger(registry.openAccount(String(s).padStart(32, "0"), 200 + s), 0),
+    );
+    let seed = 7;
+    for (let i = 0; i < 5000; i++) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      const unitIndex = seed % (dram.sizePerBankBytes / dram.alignmentBytes);
+      const sizeBytes = (1 + (seed % 4096)) * dram.alignmentBytes;
+      const address = dram.baseAddressBytes + unitIndex * dram.alignmentBytes;
+      registry.allocate(ledgers[i % 3], DRAM, i + 1, address, sizeBytes, 0);
+    }
+    return new MemoryMapBuilder(registry, () => "p", { coverage }).build(
+      { deviceId: 0, memoryType: "DRAM", buckets: 2048, nowMs: 0 },
+      n150,
+      registry.findDevice(0),
+    );
+  };
+  const fast = mapOf(true);
+  assert.equal(fast.buckets.length, 2048);
+  assert.ok(fast.buckets.some((b) => b.occupiedBytes > 0 && b.occupiedBytes < b.sizeBytes));
+  assert.deepEqual(fast, mapOf(false));
+});

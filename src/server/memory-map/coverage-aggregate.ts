@@ -34,6 +34,8 @@ export class CoverageAggregate {
   private pidOfSerial = new Int32Array(256);
   /** Bytes per (slice, pid index): slice * pidCount + pid. */
   private sliceOwnerBytes = new Float64Array(4096);
+  /** Covered units per slice, when slices fall on bitmap words. */
+  private sliceCoveredUnits = new Float64Array(2048);
 
   constructor(private readonly registry: Registry) {}
 
@@ -125,6 +127,18 @@ export class CoverageAggregate {
       }
     }
 
+    // Covered units per slice and the longest free run: in one pass over the words when every slice
+    // is a whole number of words, else slice by slice.
+    const unitsPerSlice = sliceBytes / unit;
+    const wordsPerSlice = unitsPerSlice / 32;
+    let longestFreeUnits: number;
+    if (wordsPerSlice === Math.floor(wordsPerSlice)) {
+      if (sliceCount > this.sliceCoveredUnits.length) this.sliceCoveredUnits = new Float64Array(sliceCount);
+      longestFreeUnits = bitmap.coveredPerSpanAndLongestUncovered(wordsPerSlice, this.sliceCoveredUnits);
+    } else {
+      longestFreeUnits = bitmap.longestUncovered();
+    }
+    const fused = wordsPerSlice === Math.floor(wordsPerSlice);
     const buckets: MemoryMapBucket[] = new Array(sliceCount);
     let coveredBytes = 0;
     for (let k = 0; k < sliceCount; k++) {
@@ -141,7 +155,7 @@ export class CoverageAggregate {
           bestBytes = bytes;
         }
       }
-      const occupiedBytes = this.coveredBytes(lo, hi, unit);
+      const occupiedBytes = fused ? this.sliceCoveredUnits[k] * unit : this.coveredBytes(lo, hi, unit);
       coveredBytes += occupiedBytes;
       buckets[k] = { address: base + lo, sizeBytes: hi - lo, occupiedBytes, dominantPid: bestPid };
     }
@@ -149,7 +163,7 @@ export class CoverageAggregate {
       buckets,
       // The slices tile the region.
       freeBytes: regionBytes - coveredBytes,
-      largestFreeBlock: bitmap.longestUncovered() * unit,
+      largestFreeBlock: longestFreeUnits * unit,
     };
   }
 

@@ -62,6 +62,56 @@ export class CoverageBitmap {
     return n;
   }
 
+  /**
+   * Covered units per span of `wordsPerSpan` words (32 units each; the last span shorter) into `out`,
+   * and the longest uncovered run, in one pass over the words: what the aggregated map reads when its
+   * slices fall on word boundaries.
+   */
+  coveredPerSpanAndLongestUncovered(wordsPerSpan: number, out: Float64Array): number {
+    const words = this.words;
+    const wordCount = (this.units + 31) >>> 5;
+    const spare = wordCount * 32 - this.units;
+    const last = wordCount - 1;
+    const lastWord = wordCount > 0 ? words[last] : 0;
+    if (spare > 0) words[last] = lastWord | (-1 << (32 - spare));
+    let best = 0;
+    let run = 0;
+    let span = 0;
+    for (let from = 0; from < wordCount; from += wordsPerSpan, span++) {
+      const to = Math.min(from + wordsPerSpan, wordCount);
+      let covered = 0;
+      for (let w = from; w < to; w++) {
+        const word = words[w];
+        if (word === 0) {
+          run += 32;
+          continue;
+        }
+        if (word === -1) {
+          covered += 32;
+          if (run > best) best = run;
+          run = 0;
+          continue;
+        }
+        covered += popcount(word);
+        run += Math.clz32(word & -word) ^ 31;
+        if (run > best) best = run;
+        if (best < 30) {
+          const inner = longestInnerRun(word);
+          if (inner > best) best = inner;
+        }
+        run = Math.clz32(word);
+      }
+      out[span] = covered;
+    }
+    if (run > best) best = run;
+    if (spare > 0) {
+      words[last] = lastWord;
+      // The spare bits were counted as covered in the last span.
+      out[span - 1] -= spare;
+    }
+    return best;
+  }
+
   /** The longest run of uncovered units (the region's edges bound it). */
   longestUncovered(): number {
     const words = this.words;
