@@ -13,7 +13,7 @@ export { DeviceTotals, Ledger, SessionAccount };
  *
  * Layout (why): one JS object per live allocation costs ~100+ bytes of headers and pointers and stresses
  * the GC at a million live allocations. Instead a live allocation is a *slot* index into parallel typed
- * arrays (struct of arrays, 37 bytes per slot), plus one bucket in its ledger's `byId` index and one in
+ * arrays (struct of arrays, 41 bytes per slot), plus one bucket in its ledger's `byId` index and one in
  * an address index (12 bytes per bucket, at most 5/8 full). Freed slots are chained into a free list through `sameAddressNext`, so no extra
  * array is needed for it.
  *
@@ -38,6 +38,8 @@ export class Registry {
   private sizeOf = new Float64Array(INITIAL_SLOTS);
   private allocatedAtMsOf = new Float64Array(INITIAL_SLOTS);
   private typeOf = new Uint8Array(INITIAL_SLOTS);
+  /** The allocation's context id in its session's ContextTable (0 = none; protocol version 3). */
+  private contextOf = new Uint32Array(INITIAL_SLOTS);
   /** Live slot: next live slot with the same (ledger, type, address), or NO_SLOT. Free slot: next free slot. */
   private sameAddressNext = new Int32Array(INITIAL_SLOTS);
   private freeHead = NO_SLOT;
@@ -130,6 +132,7 @@ export class Registry {
     address: number,
     sizeBytes: number,
     nowMs: number,
+    contextId = 0,
   ): boolean {
     this.applied++;
     const device = ledger.device;
@@ -170,6 +173,7 @@ export class Registry {
     this.sizeOf[slot] = sizeBytes;
     this.allocatedAtMsOf[slot] = nowMs;
     this.typeOf[slot] = memoryType;
+    this.contextOf[slot] = contextId;
 
     let index = ledger.byAddress[memoryType];
     if (index === undefined) {
@@ -305,6 +309,11 @@ export class Registry {
     return this.allocatedAtMsOf[slot];
   }
 
+  /** The slot's context id (its session's ContextTable resolves it; 0 = none). */
+  contextIdAt(slot: number): number {
+    return this.contextOf[slot];
+  }
+
   /**
    * The next live slot of the same (ledger, type, address) chain, or NO_SLOT: with the heads in
    * `Ledger.byAddress`, a walk of one type's live slots that never looks at other types.
@@ -400,6 +409,9 @@ export class Registry {
     const types = new Uint8Array(capacity);
     types.set(this.typeOf);
     this.typeOf = types;
+    const contexts = new Uint32Array(capacity);
+    contexts.set(this.contextOf);
+    this.contextOf = contexts;
     const next = new Int32Array(capacity);
     next.set(this.sameAddressNext);
     this.sameAddressNext = next;
