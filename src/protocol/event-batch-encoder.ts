@@ -17,7 +17,7 @@ const DEVICE_LIMIT = ALL_DEVICES;
 const OP = EventRecordOffset.OP;
 const MEMORY_TYPE = EventRecordOffset.MEMORY_TYPE;
 const DEVICE_ID = EventRecordOffset.DEVICE_ID;
-const RESERVED = EventRecordOffset.RESERVED;
+const RESERVED = EventRecordOffset.CONTEXT_ID;
 const SEQ = EventRecordOffset.SEQ;
 const ALLOCATION_ID = EventRecordOffset.ALLOCATION_ID;
 const ADDRESS = EventRecordOffset.ADDRESS;
@@ -127,11 +127,14 @@ export class EventBatchEncoder {
         sizeHigh < U64_HIGH_WORD_LIMIT &&
         sizeHigh * TWO_POW_32 + sizeLow === sizeBytes &&
         timeHigh < U64_HIGH_WORD_LIMIT &&
-        timeHigh * TWO_POW_32 + timeLow === timestampNs
+        timeHigh * TWO_POW_32 + timeLow === timestampNs &&
+        contextId >>> 0 === contextId &&
+        (contextId === 0 || op === 1)
       )
     ) {
       // Names the culprit with the code the decoder would report (always throws here).
       checkEvent(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestampNs);
+      checkContextId(op, contextId);
     }
     const v = this.view;
     const o = RECORDS_START + this.eventCount * RECORD_BYTES;

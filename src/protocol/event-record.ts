@@ -14,9 +14,7 @@ export const EventRecordOffset = {
   OP: 0,
   MEMORY_TYPE: 1,
   DEVICE_ID: 2,
-  /** Versions 1 and 2: reserved (0). */
-  RESERVED: 4,
-  /** Version 3: the ALLOC's context id (0 = none; a FREE carries 0). The same 4 bytes as RESERVED. */
+  /** Version 3: the ALLOC's context id (0 = none; a FREE carries 0). Versions 1 and 2: reserved (0). */
   CONTEXT_ID: 4,
   SEQ: 8,
   ALLOCATION_ID: 16,
@@ -30,7 +28,7 @@ export const EventRecordOffset = {
 const OP = EventRecordOffset.OP;
 const MEMORY_TYPE = EventRecordOffset.MEMORY_TYPE;
 const DEVICE_ID = EventRecordOffset.DEVICE_ID;
-const RESERVED = EventRecordOffset.RESERVED;
+const RESERVED = EventRecordOffset.CONTEXT_ID;
 const SEQ = EventRecordOffset.SEQ;
 const ALLOCATION_ID = EventRecordOffset.ALLOCATION_ID;
 const ADDRESS = EventRecordOffset.ADDRESS;
