@@ -370,7 +370,10 @@ export function encodeGoodbye(): Uint8Array {
 export function encodeContext(frame: Without<ContextFrame, "type">): Uint8Array {
   checkU32(frame.contextId, "contextId");
   if (frame.contextId === 0) {
-    throw new ProtocolError(ProtocolErrorCode.INVALID_FIELD, "context id 0 means no context and cannot be defined");
+    throw new ProtocolError(
+      ProtocolErrorCode.INVALID_FIELD,
+      "context id 0 means no context and cannot be defined",
+    );
   }
   const text = utf8Bounded(frame.text, MAX_CONTEXT_BYTES, "context text");
   const w = new FrameWriter(FrameType.CONTEXT, 4 + 2 + text.length);

@@ -262,7 +262,10 @@ export function checkEvent(
 /** Throws for a context id the wire cannot carry: not a u32, or non-zero on a FREE. */
 function checkContextId(op: number, contextId: number): void {
   if (contextId >>> 0 !== contextId) {
-    throw new ProtocolError(ProtocolErrorCode.INVALID_VALUE, `contextId ${contextId} is not an integer in [0, 2^32)`);
+    throw new ProtocolError(
+      ProtocolErrorCode.INVALID_VALUE,
+      `contextId ${contextId} is not an integer in [0, 2^32)`,
+    );
   }
   if (contextId !== 0 && op !== 1) {
     throw new ProtocolError(ProtocolErrorCode.RESERVED_NOT_ZERO, "a FREE carries context id 0");

@@ -305,7 +305,8 @@ function leaks(queries: ServerQueries, url: URL): LeaksResponse {
     }
   }
   const limitText = url.searchParams.get("limit");
-  const limit = limitText === null ? DEFAULT_LEAKS_LIMIT : /^\d{1,4}$/.test(limitText) ? Number(limitText) : 0;
+  const limit =
+    limitText === null ? DEFAULT_LEAKS_LIMIT : /^\d{1,4}$/.test(limitText) ? Number(limitText) : 0;
   if (!(limit >= 1 && limit <= MAX_LEAKS_LIMIT)) {
     throw badRequest(`limit must be an integer in 1..${MAX_LEAKS_LIMIT}, got "${limitText}"`);
   }
@@ -313,7 +314,8 @@ function leaks(queries: ServerQueries, url: URL): LeaksResponse {
   let pid: number | undefined;
   if (pidText !== null) {
     pid = /^\d{1,10}$/.test(pidText) ? Number(pidText) : 0;
-    if (!(pid >= 1 && pid <= 0xffffffff)) throw badRequest(`pid must be a positive integer, got "${pidText}"`);
+    if (!(pid >= 1 && pid <= 0xffffffff))
+      throw badRequest(`pid must be a positive integer, got "${pidText}"`);
   }
   return queries.leaks(pid, limit);
 }

@@ -130,7 +130,16 @@ export class Sequencer {
         this.deps.counters.staleDiscarded++;
         return;
       }
-      this.buffer(op, memoryType, seq, allocationId, address, sizeBytes, snapshot.watermarkSeq + 1, contextId);
+      this.buffer(
+        op,
+        memoryType,
+        seq,
+        allocationId,
+        address,
+        sizeBytes,
+        snapshot.watermarkSeq + 1,
+        contextId,
+      );
       return;
     }
     if (seq === this.nextSeq) {
