@@ -40,7 +40,10 @@ test("one record with seq 2^20 on a new device costs one slot, not a ring as wid
     const grown = arrayBufferBytes() - before;
     assert.ok(grown < 4 * MiB, `the held event took ${(grown / MiB).toFixed(1)} MiB`);
     const info = server.queries.summary().server;
-    assert.ok(info.reorderBytes > 0 && info.reorderBytes <= 64 * RING_SLOT_BYTES, `${info.reorderBytes} bytes held`);
+    assert.ok(
+      info.reorderBytes > 0 && info.reorderBytes <= 64 * RING_SLOT_BYTES,
+      `${info.reorderBytes} bytes held`,
+    );
     client.destroy();
     await waitFor(() => server.queries.summary().server.connections === 0, {
       what: "the connection to close",
