@@ -2,8 +2,8 @@
 // the batch, queue and connection state, and splitting them would put a hop on record()'s per-event path.
 // Resync state, flush waiters, backoff, HELLO, snapshot sending and the workload's callbacks live apart.
 import { encodeGoodbye } from "../protocol/encode-frame.js";
-import { EventBatchEncoder } from "../protocol/event-batch-encoder.js";
 import { ProtocolErrorCode } from "../protocol/errors.js";
+import { EventBatchEncoder } from "../protocol/event-batch-encoder.js";
 import {
   DEFAULT_MAX_FRAME_BYTES,
   PRE_CONTEXT_VERSION,
@@ -12,8 +12,8 @@ import {
   type WelcomeFrame,
 } from "../protocol/frames.js";
 import { EVENT_RECORD_BYTES, LENGTH_FIELD_BYTES, maxEventsPerFrame } from "../protocol/layout.js";
-import { encodeClientHello } from "./client-hello.js";
 import { ClientContexts } from "./client-contexts.js";
+import { encodeClientHello } from "./client-hello.js";
 import { ClientListeners } from "./client-listeners.js";
 import { Connection } from "./connection.js";
 import { DeviceResyncState, type DeviceTrack } from "./device-resync-state.js";

@@ -31,8 +31,8 @@ export {
   type HookedBuffer,
 } from "../device/graph-tracker.js";
 export { type MemoryLayout, type MemoryRegion, memoryLayout } from "../device/layout.js";
-export { MAX_OPERATION_DEPTH, OperationScope } from "../device/operation-scope.js";
 export { MEMORY_TYPES, MemoryType, type MemoryTypeName } from "../device/memory-type.js";
+export { MAX_OPERATION_DEPTH, OperationScope } from "../device/operation-scope.js";
 export * from "../device/presets.js";
 export { AllocationClient } from "./allocation-client.js";
 export { MAX_CLIENT_CONTEXTS } from "./client-contexts.js";

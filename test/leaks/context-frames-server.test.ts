@@ -12,16 +12,16 @@ import {
 import { EventBatchEncoder } from "../../src/protocol/event-batch-encoder.js";
 import { FrameType } from "../../src/protocol/frames.js";
 import type { AllocationsResponse, AnomaliesResponse } from "../../src/server/api-types.js";
-import { waitFor } from "../support/wait-for.js";
 import { newSessionId, RawClient } from "../server/raw-client.js";
 import { startTestServer, type TestServer } from "../server/test-server.js";
+import { waitFor } from "../support/wait-for.js";
 
 /** One EVENTS frame of ALLOCs on device 0 (DRAM), [allocationId, contextId] each; seqs from `firstSeq`. */
 function allocs(firstSeq: number, pairs: [allocationId: number, contextId: number][]): Uint8Array {
   const encoder = new EventBatchEncoder(Math.max(1, pairs.length));
-  pairs.forEach(([id, contextId], i) =>
-    encoder.append(1, 0, 0, firstSeq + i, id, id * 4096, 4096, 0, contextId),
-  );
+  for (const [i, [id, contextId]] of pairs.entries()) {
+    encoder.append(1, 0, 0, firstSeq + i, id, id * 4096, 4096, 0, contextId);
+  }
   return encoder.finish();
 }
 

@@ -85,8 +85,9 @@ if (process.argv[2] === LEAKING_CHILD_MARKER) {
   for (const { type, size, context } of live.values()) {
     const name = API_MEMORY_TYPES[type]!;
     held.bytes[name] = (held.bytes[name] ?? 0) + size;
-    const group = (held.byContext[context] ??= {});
+    const group = held.byContext[context] ?? {};
     group[name] = (group[name] ?? 0) + size;
+    held.byContext[context] = group;
   }
   if (mode === "close" || mode === "clean") await client.close();
   else await client.flush();
