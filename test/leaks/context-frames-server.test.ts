@@ -2,6 +2,7 @@
 // session, ALLOC records and snapshot entries cite it, /api/v1/devices/:id/allocations shows it. Bad
 // definitions cost labels or the one connection, never an allocation.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { test } from "node:test";
 import {
   encodeContext,
@@ -12,6 +13,7 @@ import {
 import { EventBatchEncoder } from "../../src/protocol/event-batch-encoder.js";
 import { FrameType } from "../../src/protocol/frames.js";
 import type { AllocationsResponse, AnomaliesResponse } from "../../src/server/api-types.js";
+import { freePort, getJson, runCli, scratch, startServerProcess } from "../e2e/harness.js";
 import { newSessionId, RawClient } from "../server/raw-client.js";
 import { startTestServer, type TestServer } from "../server/test-server.js";
 import { waitFor } from "../support/wait-for.js";
@@ -186,5 +188,41 @@ test("a snapshot carries its entries' contexts; an entry citing an unknown id ke
     client.destroy();
   } finally {
     await server.stop();
+  }
+});
+
+test("serve --max-contexts-per-session sets the limit; 0 is refused", { timeout: 30_000 }, async () => {
+  const { dir, cleanup } = scratch();
+  try {
+    const refused = await runCli([
+      "serve",
+      "--socket",
+      join(dir, "x.sock"),
+      "--max-contexts-per-session",
+      "0",
+    ]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /--max-contexts-per-session/);
+    const server = await startServerProcess(join(dir, "s.sock"), await freePort(), [
+      "--max-contexts-per-session",
+      "1",
+    ]);
+    try {
+      const client = await RawClient.handshake(join(dir, "s.sock"));
+      client.send(encodeContext({ contextId: 1, text: "a" }));
+      client.send(encodeContext({ contextId: 2, text: "b" }));
+      await waitFor(
+        async () =>
+          ((await getJson<AnomaliesResponse>(`${server.url}/api/v1/anomalies`)).byKind.CONTEXT_LIMIT ?? 0) ===
+          1,
+        { what: "the CONTEXT_LIMIT anomaly" },
+      );
+      client.destroy();
+    } finally {
+      server.kill("SIGKILL");
+      await server.exited;
+    }
+  } finally {
+    cleanup();
   }
 });
