@@ -4,7 +4,8 @@
  *   #define ALLOCWATCH_IMPLEMENTATION   // in exactly one translation unit
  *   #include "allocwatch.h"
  *
- * It speaks the native protocol of the allocwatch allocation server (docs/PROTOCOL.md, version 2) and
+ * It speaks the native protocol of the allocwatch allocation server (docs/PROTOCOL.md, version 3; version 2
+ * with a server that refuses 3, without contexts) and
  * reports a program's device allocations exactly, whatever the interleaving of its threads:
  *
  *   1. Inside the allocator's critical section (under its mutex), take the device's next sequence
@@ -20,6 +21,12 @@
  *
  * Allocation ids: unique within (process, device) and never reused by the process (tt-metal:
  * Buffer::unique_id()); never the address, which is reused.
+ *
+ * Contexts (what an allocation is for, e.g. the TT-NN operation "ttnn.matmul"): define each text once,
+ * `ctx = allocwatch_define_context(client, "ttnn.matmul")`, then pass `ctx` to
+ * allocwatch_record_alloc_ctx (allocwatch_record_alloc is the same with context 0 = none). The writer
+ * sends every definition before the first event citing it, and again on every new connection; leak
+ * reports and the allocation list group by it (docs/INTEGRATION.md section 7).
  */
 #ifndef ALLOCWATCH_H
 #define ALLOCWATCH_H
@@ -125,10 +132,31 @@ void allocwatch_record_alloc(allocwatch_client *client, uint16_t device_id, uint
 void allocwatch_record_free(allocwatch_client *client, uint16_t device_id, uint64_t seq, int memory_type,
                             uint64_t allocation_id, uint64_t address, uint64_t size_bytes);
 
+/* Most contexts one client defines (the server's default limit per process is the same). */
+#define ALLOCWATCH_MAX_CONTEXTS 4096u
+/* Longest context text, bytes of UTF-8. */
+#define ALLOCWATCH_MAX_CONTEXT_BYTES 256u
+
+/*
+ * The id (1, 2, ...) of a context text: defined on first use, the same id for the same text afterwards.
+ * Any thread; takes a mutex and compares with the texts defined so far: call it once per text and keep
+ * the id. 0 (no context) when the text is NULL, empty, longer than 256 bytes, not UTF-8, or
+ * ALLOCWATCH_MAX_CONTEXTS are defined already.
+ */
+uint32_t allocwatch_define_context(allocwatch_client *client, const char *text);
+
+/* allocwatch_record_alloc with the allocation's context (an id from allocwatch_define_context; 0 = none). */
+void allocwatch_record_alloc_ctx(allocwatch_client *client, uint16_t device_id, uint64_t seq, int memory_type,
+                                 uint64_t allocation_id, uint64_t address, uint64_t size_bytes,
+                                 uint32_t context_id);
+
 /* Inside the snapshot callback only. */
 int allocwatch_snapshot_begin(allocwatch_snapshot *snapshot, uint64_t watermark_seq, uint32_t allocations);
 int allocwatch_snapshot_add(allocwatch_snapshot *snapshot, int memory_type, uint64_t allocation_id,
                             uint64_t address, uint64_t size_bytes);
+/* allocwatch_snapshot_add with the allocation's context id (0 = none). */
+int allocwatch_snapshot_add_ctx(allocwatch_snapshot *snapshot, int memory_type, uint64_t allocation_id,
+                                uint64_t address, uint64_t size_bytes, uint32_t context_id);
 
 /* Waits until everything recorded before the call was written to the server, or timeout_ms passed. */
 int allocwatch_flush(allocwatch_client *client, uint32_t timeout_ms);
@@ -209,7 +237,8 @@ const char *allocwatch_strerror(int status);
 #endif
 
 #define ALLOCWATCH__MAGIC 0x48435741u
-#define ALLOCWATCH__VERSION 2u
+#define ALLOCWATCH__VERSION 3u            /* what HELLO says first: contexts */
+#define ALLOCWATCH__PRE_CONTEXT_VERSION 2u /* what it says to a server that refuses version 3 */
 #define ALLOCWATCH__RECORD_BYTES 48u
 #define ALLOCWATCH__LIVE_RECORD_BYTES 32u
 #define ALLOCWATCH__DEFAULT_MAX_FRAME 1048576u
@@ -225,7 +254,8 @@ const char *allocwatch_strerror(int status);
 enum { ALLOCWATCH__OP_ALLOC = 1, ALLOCWATCH__OP_FREE = 2 };
 enum { ALLOCWATCH__T_HELLO = 1, ALLOCWATCH__T_WELCOME = 2, ALLOCWATCH__T_EVENTS = 3,
        ALLOCWATCH__T_SNAP_BEGIN = 4, ALLOCWATCH__T_SNAP_CHUNK = 5, ALLOCWATCH__T_SNAP_END = 6,
-       ALLOCWATCH__T_RESYNC = 7, ALLOCWATCH__T_ERROR = 8, ALLOCWATCH__T_GOODBYE = 9 };
+       ALLOCWATCH__T_RESYNC = 7, ALLOCWATCH__T_ERROR = 8, ALLOCWATCH__T_GOODBYE = 9,
+       ALLOCWATCH__T_CONTEXT = 10 };
 enum { ALLOCWATCH__BACKOFF = 0, ALLOCWATCH__AWAIT_WELCOME = 1, ALLOCWATCH__OPEN = 2 };
 
 typedef struct allocwatch__slot {
@@ -290,6 +320,14 @@ struct allocwatch_client {
   uint32_t batch_events, flush_interval_ms, reconnect_initial_ms, reconnect_max_ms;
   unsigned char *hello;
   size_t hello_bytes;
+  /* Contexts: texts[id - 1], appended under contexts_lock; published = how many, for the writer. */
+  pthread_mutex_t contexts_lock;
+  char **context_texts;
+  _Atomic uint32_t contexts_published;
+  /* Writer thread: the version this connection speaks (3, or 2 after a refusal), definitions sent on it. */
+  uint16_t version;
+  int fallback; /* the server refused version 3: reconnect at once with version 2 */
+  uint32_t contexts_sent;
   /* Writer thread only. */
   pthread_t thread;
   int wake_fd;
@@ -312,6 +350,8 @@ struct allocwatch_client {
   _Atomic int waiters;
 };
 
+static char *allocwatch__strdup(const char *s);
+
 /* ---- little-endian writers (wire encoding) ---- */
 
 /* The host is little-endian (checked above): the wire's integers are the host's, copied unaligned. */
@@ -329,11 +369,11 @@ static inline uint64_t allocwatch__get64(const unsigned char *p) {
 /* One 48-byte event record (docs/PROTOCOL.md section 3.3). */
 static inline void allocwatch__encode_record(unsigned char *r, int op, int memory_type, uint16_t device_id,
                                              uint64_t seq, uint64_t allocation_id, uint64_t address,
-                                             uint64_t size_bytes, uint64_t timestamp_ns) {
+                                             uint64_t size_bytes, uint64_t timestamp_ns, uint32_t context_id) {
   r[0] = (unsigned char)op;
   r[1] = (unsigned char)memory_type;
   allocwatch__u16(r + 2, device_id);
-  allocwatch__u32(r + 4, 0);
+  allocwatch__u32(r + 4, context_id); /* version 3; the writer zeroes it for a version 2 server */
   allocwatch__u64(r + 8, seq);
   allocwatch__u64(r + 16, allocation_id);
   allocwatch__u64(r + 24, address);
@@ -430,9 +470,10 @@ static size_t allocwatch__encode_chunk_header(unsigned char *p, uint16_t device_
   return 11;
 }
 static size_t allocwatch__encode_live(unsigned char *p, int memory_type, uint64_t allocation_id,
-                                      uint64_t address, uint64_t size_bytes) {
+                                      uint64_t address, uint64_t size_bytes, uint32_t context_id) {
   memset(p, 0, 8);
   p[0] = (unsigned char)memory_type;
+  allocwatch__u32(p + 4, context_id); /* version 3: bytes 4..7; 0 = none */
   allocwatch__u64(p + 8, allocation_id);
   allocwatch__u64(p + 16, address);
   allocwatch__u64(p + 24, size_bytes);
@@ -444,6 +485,15 @@ static size_t allocwatch__encode_snapshot_end(unsigned char *p, uint16_t device_
   allocwatch__u16(p + 5, device_id);
   allocwatch__u64(p + 7, watermark);
   return 15;
+}
+/* CONTEXT (docs/PROTOCOL.md section 3.8): id, then the text (n bytes, checked at definition). */
+static size_t allocwatch__encode_context(unsigned char *p, uint32_t id, const char *text, size_t n) {
+  allocwatch__u32(p, (uint32_t)(1 + 4 + 2 + n));
+  p[4] = ALLOCWATCH__T_CONTEXT;
+  allocwatch__u32(p + 5, id);
+  allocwatch__u16(p + 9, (uint16_t)n);
+  memcpy(p + 11, text, n);
+  return 11 + n;
 }
 static size_t allocwatch__encode_goodbye(unsigned char *p) {
   allocwatch__u32(p, 1);
@@ -586,7 +636,7 @@ uint64_t allocwatch_stamp_current(allocwatch_client *client, uint16_t device_id)
 
 static inline void allocwatch__record(allocwatch_client *c, int op, uint16_t device_id, uint64_t seq,
                                       int memory_type, uint64_t allocation_id, uint64_t address,
-                                      uint64_t size_bytes) {
+                                      uint64_t size_bytes, uint32_t context_id) {
   uint16_t index = c->index[device_id];
   if (index == 0) {
     allocwatch__count_drop(c);
@@ -618,21 +668,55 @@ static inline void allocwatch__record(allocwatch_client *c, int op, uint16_t dev
       break;
   }
   allocwatch__slot *slot = &c->ring[pos & c->mask];
+  /* An id never defined (a caller bug) is sent as none rather than as a reference the server lacks. */
+  if (context_id > atomic_load_explicit(&c->contexts_published, memory_order_acquire)) context_id = 0;
   allocwatch__encode_record(slot->record, op, memory_type, device_id, seq, allocation_id, address, size_bytes,
-                            atomic_load_explicit(&c->now_ns, memory_order_relaxed));
+                            atomic_load_explicit(&c->now_ns, memory_order_relaxed), context_id);
   atomic_store_explicit(&slot->turn, pos + 1, memory_order_release);
 }
 
 void allocwatch_record_alloc(allocwatch_client *client, uint16_t device_id, uint64_t seq, int memory_type,
                              uint64_t allocation_id, uint64_t address, uint64_t size_bytes) {
   allocwatch__record(client, ALLOCWATCH__OP_ALLOC, device_id, seq, memory_type, allocation_id, address,
-                     size_bytes);
+                     size_bytes, 0);
+}
+
+void allocwatch_record_alloc_ctx(allocwatch_client *client, uint16_t device_id, uint64_t seq, int memory_type,
+                                 uint64_t allocation_id, uint64_t address, uint64_t size_bytes,
+                                 uint32_t context_id) {
+  allocwatch__record(client, ALLOCWATCH__OP_ALLOC, device_id, seq, memory_type, allocation_id, address,
+                     size_bytes, context_id);
+}
+
+uint32_t allocwatch_define_context(allocwatch_client *client, const char *text) {
+  allocwatch_client *c = client;
+  if (c == NULL || text == NULL) return 0;
+  size_t n = strlen(text);
+  if (n == 0 || n > ALLOCWATCH_MAX_CONTEXT_BYTES || !allocwatch__utf8_ok((const unsigned char *)text, n)) return 0;
+  uint32_t id = 0;
+  pthread_mutex_lock(&c->contexts_lock);
+  uint32_t count = atomic_load_explicit(&c->contexts_published, memory_order_relaxed);
+  for (uint32_t i = 0; i < count; i++)
+    if (strcmp(c->context_texts[i], text) == 0) id = i + 1;
+  if (id == 0 && count < ALLOCWATCH_MAX_CONTEXTS) {
+    if (c->context_texts == NULL)
+      c->context_texts = (char **)calloc(ALLOCWATCH_MAX_CONTEXTS, sizeof(char *));
+    char *copy = c->context_texts == NULL ? NULL : allocwatch__strdup(text);
+    if (copy != NULL) {
+      c->context_texts[count] = copy;
+      id = count + 1;
+      /* Release: a record citing the id is published after this, so the writer sees the text first. */
+      atomic_store_explicit(&c->contexts_published, id, memory_order_release);
+    }
+  }
+  pthread_mutex_unlock(&c->contexts_lock);
+  return id;
 }
 
 void allocwatch_record_free(allocwatch_client *client, uint16_t device_id, uint64_t seq, int memory_type,
                             uint64_t allocation_id, uint64_t address, uint64_t size_bytes) {
   allocwatch__record(client, ALLOCWATCH__OP_FREE, device_id, seq, memory_type, allocation_id, address,
-                     size_bytes);
+                     size_bytes, 0);
 }
 
 /* ---- the writer's output buffer ---- */
@@ -676,6 +760,11 @@ int allocwatch_snapshot_begin(allocwatch_snapshot *s, uint64_t watermark_seq, ui
 
 int allocwatch_snapshot_add(allocwatch_snapshot *s, int memory_type, uint64_t allocation_id, uint64_t address,
                             uint64_t size_bytes) {
+  return allocwatch_snapshot_add_ctx(s, memory_type, allocation_id, address, size_bytes, 0);
+}
+
+int allocwatch_snapshot_add_ctx(allocwatch_snapshot *s, int memory_type, uint64_t allocation_id,
+                                uint64_t address, uint64_t size_bytes, uint32_t context_id) {
   if (s == NULL || !s->begun || s->added >= s->total) {
     if (s != NULL) s->failed = 1;
     return ALLOCWATCH_ESNAPSHOT;
@@ -690,7 +779,10 @@ int allocwatch_snapshot_add(allocwatch_snapshot *s, int memory_type, uint64_t al
     c->out_len += allocwatch__encode_chunk_header(c->out + c->out_len, s->device_id,
                                                   left < s->per_chunk ? left : s->per_chunk);
   }
-  c->out_len += allocwatch__encode_live(c->out + c->out_len, memory_type, allocation_id, address, size_bytes);
+  /* Definitions go out before the snapshot (allocwatch__send_contexts): only those may be cited. */
+  if (c->version < ALLOCWATCH__VERSION || context_id > c->contexts_sent) context_id = 0;
+  c->out_len += allocwatch__encode_live(c->out + c->out_len, memory_type, allocation_id, address, size_bytes,
+                                        context_id);
   s->added++;
   return ALLOCWATCH_OK;
 }
@@ -761,12 +853,39 @@ static void allocwatch__disconnect(allocwatch_client *c) {
   c->in_len = 0;
   allocwatch__gate_all(c);
   atomic_store_explicit(&c->state, ALLOCWATCH__BACKOFF, memory_order_release);
+  if (c->fallback) { /* an older server: again at once, in version 2 */
+    c->fallback = 0;
+    c->next_attempt_ms = allocwatch__ms(c);
+    allocwatch__discard_queue(c);
+    return;
+  }
   uint64_t base = c->backoff_ms;
   c->backoff_ms = base * 2 > c->reconnect_max_ms ? c->reconnect_max_ms : base * 2;
   c->rng ^= c->rng << 13; c->rng ^= c->rng >> 7; c->rng ^= c->rng << 17;
   uint64_t jitter = base / 4 == 0 ? 0 : c->rng % (base / 4 + 1);
   c->next_attempt_ms = allocwatch__ms(c) + base + jitter;
   allocwatch__discard_queue(c);
+}
+
+/* Appends the CONTEXT frames of the definitions not yet sent on this connection (version 3 only). */
+static int allocwatch__send_contexts(allocwatch_client *c) {
+  if (c->version < ALLOCWATCH__VERSION) return 0;
+  uint32_t published = atomic_load_explicit(&c->contexts_published, memory_order_acquire);
+  if (c->contexts_sent >= published) return 0;
+  int rc = 0;
+  pthread_mutex_lock(&c->contexts_lock);
+  for (uint32_t id = c->contexts_sent + 1; id <= published; id++) {
+    const char *text = c->context_texts[id - 1];
+    size_t n = strlen(text);
+    if (allocwatch__reserve(c, 11 + n) != 0) {
+      rc = -1;
+      break;
+    }
+    c->out_len += allocwatch__encode_context(c->out + c->out_len, id, text, n);
+    c->contexts_sent = id;
+  }
+  pthread_mutex_unlock(&c->contexts_lock);
+  return rc;
 }
 
 static void allocwatch__connect(allocwatch_client *c) {
@@ -801,6 +920,12 @@ static void allocwatch__connect(allocwatch_client *c) {
   }
   memcpy(c->out, c->hello, c->hello_bytes);
   c->out_len = c->hello_bytes;
+  /* Every definition first: anything queued for this connection may cite them. */
+  c->contexts_sent = 0;
+  if (allocwatch__send_contexts(c) != 0) {
+    allocwatch__disconnect(c);
+    return;
+  }
   c->out_head = c->head;
   c->handshake_deadline_ms = allocwatch__ms(c) + ALLOCWATCH__HANDSHAKE_MS;
   atomic_store_explicit(&c->state, ALLOCWATCH__AWAIT_WELCOME, memory_order_release);
@@ -832,10 +957,21 @@ static int allocwatch__send_out(allocwatch_client *c) {
 static int allocwatch__handle_frame(allocwatch_client *c, const unsigned char *f, uint32_t length) {
   int type = f[0];
   int state = atomic_load_explicit(&c->state, memory_order_relaxed);
-  if (type == ALLOCWATCH__T_ERROR) return -1; /* the server closes after it; reconnect with backoff */
+  if (type == ALLOCWATCH__T_ERROR) { /* the server closes after it; reconnect with backoff */
+    static const char unsupported[] = "PROTO_UNSUPPORTED_VERSION";
+    size_t n = sizeof unsupported - 1;
+    /* An older server refuses our version 3 HELLO: speak version 2 from now on (docs/PROTOCOL.md 9). */
+    if (state == ALLOCWATCH__AWAIT_WELCOME && c->version == ALLOCWATCH__VERSION && length >= 3 + n &&
+        allocwatch__get16(f + 1) == n && memcmp(f + 3, unsupported, n) == 0) {
+      c->version = ALLOCWATCH__PRE_CONTEXT_VERSION;
+      allocwatch__u16(c->hello + 9, ALLOCWATCH__PRE_CONTEXT_VERSION);
+      c->fallback = 1;
+    }
+    return -1;
+  }
   if (state == ALLOCWATCH__AWAIT_WELCOME) {
     if (type != ALLOCWATCH__T_WELCOME || length != 11 || allocwatch__get32(f + 1) != ALLOCWATCH__MAGIC ||
-        allocwatch__get16(f + 5) != ALLOCWATCH__VERSION)
+        allocwatch__get16(f + 5) != c->version)
       return -1;
     uint32_t max = allocwatch__get32(f + 7);
     if (max < ALLOCWATCH__MIN_MAX_FRAME || max > ALLOCWATCH__DEFAULT_MAX_FRAME) return -1;
@@ -879,6 +1015,8 @@ static int allocwatch__read_in(allocwatch_client *c) {
 
 /* Snapshots owed: gated or asked-for devices whose retry time has come. Takes them into `out`. */
 static void allocwatch__take_snapshots(allocwatch_client *c, uint64_t now_ms) {
+  /* Snapshot entries may cite any context defined so far: send those definitions first. */
+  if (allocwatch__send_contexts(c) != 0) return;
   int look = atomic_exchange_explicit(&c->snapshot_hint, 0, memory_order_acquire);
   for (size_t i = 0; !look && i < c->device_count; i++) look = c->devices[i].resync_requested;
   if (!look) return;
@@ -906,6 +1044,7 @@ static uint64_t allocwatch__fill_events(allocwatch_client *c) {
     unsigned char *p = c->out + header + 9;
     uint32_t count = 0;
     int empty = 0;
+    int define = 0; /* a record cites a context not yet sent on this connection */
     while (count < per_frame) {
       allocwatch__slot *slot = &c->ring[c->head & c->mask];
       if (atomic_load_explicit(&slot->turn, memory_order_acquire) != c->head + 1) {
@@ -913,9 +1052,19 @@ static uint64_t allocwatch__fill_events(allocwatch_client *c) {
         break;
       }
       const unsigned char *r = slot->record;
+      uint32_t context_id = c->version < ALLOCWATCH__VERSION ? 0 : allocwatch__get32(r + 4);
+      if (context_id > c->contexts_sent) {
+        /* The record was published after its definition (release/acquire): the text is there. */
+        if (context_id <= atomic_load_explicit(&c->contexts_published, memory_order_acquire)) {
+          define = 1; /* end this frame here; the definition goes before the next one */
+          break;
+        }
+        context_id = 0; /* never defined (record() prevents it): a frame never cites an unsent id */
+      }
       uint16_t index = c->index[allocwatch__get16(r + 2)];
       if (allocwatch__get64(r + 8) > c->devices[index - 1].watermark) {
         memcpy(p, r, ALLOCWATCH__RECORD_BYTES);
+        allocwatch__u32(p + 4, context_id); /* 0 for a version 2 server */
         p += ALLOCWATCH__RECORD_BYTES;
         count++;
       } else {
@@ -929,6 +1078,10 @@ static uint64_t allocwatch__fill_events(allocwatch_client *c) {
       allocwatch__encode_events_header(c->out + header, count);
       c->out_len = header + 9 + (size_t)count * ALLOCWATCH__RECORD_BYTES;
       c->out_events += count;
+    }
+    if (define) {
+      if (allocwatch__send_contexts(c) != 0) break; /* out of memory: the next round tries again */
+      continue;
     }
     if (empty) break;
   }
@@ -1055,6 +1208,12 @@ static void allocwatch__free(allocwatch_client *c) {
   free(c->ring);
   free(c->hello);
   free(c->out);
+  if (c->context_texts != NULL) {
+    uint32_t count = atomic_load_explicit(&c->contexts_published, memory_order_relaxed);
+    for (uint32_t i = 0; i < count; i++) free(c->context_texts[i]);
+    free(c->context_texts);
+  }
+  pthread_mutex_destroy(&c->contexts_lock);
   if (c->wake_fd >= 0) close(c->wake_fd);
   free(c);
 }
@@ -1173,6 +1332,9 @@ int allocwatch_open(const allocwatch_options *o, allocwatch_client **out, char *
   if (c->reconnect_max_ms < c->reconnect_initial_ms) c->reconnect_max_ms = c->reconnect_initial_ms;
   c->backoff_ms = c->reconnect_initial_ms;
   c->max_frame = ALLOCWATCH__DEFAULT_MAX_FRAME;
+  c->version = ALLOCWATCH__VERSION;
+  atomic_init(&c->contexts_published, 0);
+  pthread_mutex_init(&c->contexts_lock, NULL);
   c->mask = queue - 1;
   c->device_count = o->device_count;
   c->index = (uint16_t *)calloc(65536, sizeof(uint16_t));

@@ -2,14 +2,27 @@
 // the batch, queue and connection state, and splitting them would put a hop on record()'s per-event path.
 // Resync state, flush waiters, backoff, HELLO, snapshot sending and the workload's callbacks live apart.
 import { encodeGoodbye } from "../protocol/encode-frame.js";
+import { ProtocolErrorCode } from "../protocol/errors.js";
 import { EventBatchEncoder } from "../protocol/event-batch-encoder.js";
-import { DEFAULT_MAX_FRAME_BYTES, type ResyncRequestFrame, type WelcomeFrame } from "../protocol/frames.js";
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  PRE_CONTEXT_VERSION,
+  PROTOCOL_VERSION,
+  type ResyncRequestFrame,
+  type WelcomeFrame,
+} from "../protocol/frames.js";
 import { EVENT_RECORD_BYTES, LENGTH_FIELD_BYTES, maxEventsPerFrame } from "../protocol/layout.js";
+import { ClientContexts } from "./client-contexts.js";
 import { encodeClientHello } from "./client-hello.js";
 import { ClientListeners } from "./client-listeners.js";
 import { Connection } from "./connection.js";
 import { DeviceResyncState, type DeviceTrack } from "./device-resync-state.js";
-import { type ClientError, ConnectionFailedError, SnapshotFailedError } from "./errors.js";
+import {
+  type ClientError,
+  ConnectionFailedError,
+  ServerErrorFrameError,
+  SnapshotFailedError,
+} from "./errors.js";
 import { FlushWaiters } from "./flush-waiters.js";
 import { FrameQueue } from "./frame-queue.js";
 import { flushTimeoutMs, type ResolvedClientOptions, resolveClientOptions } from "./options.js";
@@ -49,6 +62,12 @@ export class AllocationClient implements EventRecorder {
   private readonly options: ResolvedClientOptions;
   private readonly listeners: ClientListeners;
   private readonly hello: Uint8Array;
+  /** The version 2 HELLO, for a server that refuses version 3 (it then gets no contexts). */
+  private readonly helloWithoutContexts: Uint8Array;
+  /** Allocation contexts (version 3): interned texts, their frames, the contexts of live allocations. */
+  private readonly contexts = new ClientContexts();
+  /** False once a server refused version 3: this client then speaks version 2, without contexts. */
+  private contextsOn = true;
   private readonly encoder: EventBatchEncoder;
   private readonly queue = new FrameQueue();
   private readonly devices: DeviceResyncState;
@@ -103,7 +122,8 @@ export class AllocationClient implements EventRecorder {
     this.resumeSecret = this.options.resumeSecret;
     this.socketPath = this.options.socketPath;
     this.listeners = new ClientListeners(this.options.onError, this.options.onStateChange);
-    this.hello = encodeClientHello(this.options);
+    this.hello = encodeClientHello(this.options, PROTOCOL_VERSION);
+    this.helloWithoutContexts = encodeClientHello(this.options, PRE_CONTEXT_VERSION);
     this.encoder = new EventBatchEncoder(this.options.batchMaxEvents);
     this.batchLimit = this.options.batchMaxEvents;
     this.backoff = new ReconnectBackoff(this.options.reconnectInitialMs, this.options.reconnectMaxMs);
@@ -123,6 +143,8 @@ export class AllocationClient implements EventRecorder {
       waiters: this.waiters,
       listeners: this.listeners,
       state: () => this.currentState,
+      contextOf: (deviceId, allocationId) =>
+        this.contextsOn ? this.contexts.contextOf(deviceId, allocationId) : 0,
     });
     if (this.options.initialSnapshot) this.devices.gateAll();
     this.connect();
@@ -148,7 +170,10 @@ export class AllocationClient implements EventRecorder {
 
   /**
    * Records one allocator change. The hot path: allocation-free, never throws, never blocks.
-   * Parameters in EventFields order; `op` 1 = ALLOC, 2 = FREE (EventOp, ChangeOp).
+   * Parameters in EventFields order; `op` 1 = ALLOC, 2 = FREE (EventOp, ChangeOp). `context`: what an
+   * ALLOC is for (the operation that made it, e.g. "ttnn.matmul"; "" = none): defined once per text
+   * (CONTEXT frame) and sent as a small id (protocol version 3; a server that speaks only version 2 gets
+   * none). At most MAX_CLIENT_CONTEXTS texts; later new ones are sent without a context.
    */
   record(
     op: number,
@@ -159,12 +184,17 @@ export class AllocationClient implements EventRecorder {
     address: number,
     sizeBytes: number,
     timestampNs: number,
+    context = "",
   ): void {
     const track = this.tracks[deviceId] ?? this.devices.trackFor(deviceId);
     if (track === undefined) {
       this.stats.invalid++;
       return;
     }
+    let contextId = 0;
+    if (context !== "" && op === 1) contextId = this.contextIdOf(context);
+    this.contexts.track(op, deviceId, allocationId, contextId);
+    if (!this.contextsOn) contextId = 0;
     if (seq <= track.watermarkSeq) {
       this.stats.coveredBySnapshot++;
       return;
@@ -179,7 +209,17 @@ export class AllocationClient implements EventRecorder {
       return;
     }
     try {
-      this.encoder.append(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestampNs);
+      this.encoder.append(
+        op,
+        deviceId,
+        memoryType,
+        seq,
+        allocationId,
+        address,
+        sizeBytes,
+        timestampNs,
+        contextId,
+      );
     } catch {
       // The encoder refuses values the wire cannot carry, so a frame we send always decodes. The
       // timestamp is informative, the rest is identity: an event whose only fault is a clock outside
@@ -187,7 +227,17 @@ export class AllocationClient implements EventRecorder {
       // lost, which would leave a gap.
       const repaired = timestampNs >= 0 && timestampNs < 2 ** 53 ? Math.floor(timestampNs) : 0;
       try {
-        this.encoder.append(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, repaired);
+        this.encoder.append(
+          op,
+          deviceId,
+          memoryType,
+          seq,
+          allocationId,
+          address,
+          sizeBytes,
+          repaired,
+          contextId,
+        );
       } catch {
         this.stats.invalid++;
         return;
@@ -200,6 +250,18 @@ export class AllocationClient implements EventRecorder {
     } else if (!this.flushTimerArmed) {
       this.armFlushTimer();
     }
+  }
+
+  /** The id of a context text, queueing its definition ahead of the batch that will cite it. */
+  private contextIdOf(context: string): number {
+    const contextId = this.contexts.idOf(context);
+    const fresh = this.contexts.takeFresh();
+    // Without a connection the next one's preamble carries it (connect()).
+    if (fresh !== undefined && this.contextsOn && this.connection !== undefined) {
+      this.queue.push(fresh, 0);
+      this.waiters.frameEnqueued();
+    }
+    return contextId;
   }
 
   /**
@@ -259,7 +321,7 @@ export class AllocationClient implements EventRecorder {
     this.socketWritable = false;
     let connection: Connection;
     try {
-      connection = new Connection(this.socketPath, this.hello, this.options.handshakeTimeoutMs, {
+      connection = new Connection(this.socketPath, this.greeting(), this.options.handshakeTimeoutMs, {
         onWelcome: (frame) => {
           if (this.connection === connection) this.handleWelcome(frame);
         },
@@ -290,6 +352,26 @@ export class AllocationClient implements EventRecorder {
     }
     this.connection = connection;
     if (this.waiters.count > 0) connection.ref();
+  }
+
+  /**
+   * What a new connection starts with: HELLO, then (version 3) every context defined so far, so that any
+   * frame queued for it may cite them.
+   */
+  private greeting(): Uint8Array {
+    if (!this.contextsOn) return this.helloWithoutContexts;
+    const definitions = this.contexts.definitions();
+    if (definitions.length === 0) return this.hello;
+    let bytes = this.hello.length;
+    for (const frame of definitions) bytes += frame.length;
+    const greeting = new Uint8Array(bytes);
+    greeting.set(this.hello, 0);
+    let offset = this.hello.length;
+    for (const frame of definitions) {
+      greeting.set(frame, offset);
+      offset += frame.length;
+    }
+    return greeting;
   }
 
   private handleWelcome(frame: WelcomeFrame): void {
@@ -324,7 +406,14 @@ export class AllocationClient implements EventRecorder {
     this.writing = [];
     this.stats.disconnects++;
     const closing = this.currentState === "closing" || this.currentState === "closed";
-    if (error !== undefined && !closing) this.listeners.report(error);
+    // A server older than version 3 refuses our HELLO's version: speak version 2 (no contexts) from now
+    // on and try again at once (docs/PROTOCOL.md §9); that refusal is negotiation, not a failure.
+    const olderServer =
+      error instanceof ServerErrorFrameError &&
+      error.serverCode === ProtocolErrorCode.UNSUPPORTED_VERSION &&
+      this.contextsOn;
+    if (olderServer) this.contextsOn = false;
+    else if (error !== undefined && !closing) this.listeners.report(error);
     // What the kernel did not get is gone, and a new server may know nothing: resync every device.
     const lost = this.queue.clear();
     const pending = this.encoder.count;
@@ -338,7 +427,7 @@ export class AllocationClient implements EventRecorder {
       return;
     }
     this.setState("backoff");
-    this.reconnectTimer = setTimeout(() => this.connect(), this.backoff.nextDelayMs());
+    this.reconnectTimer = setTimeout(() => this.connect(), olderServer ? 0 : this.backoff.nextDelayMs());
     this.reconnectTimer.unref();
   }
 

@@ -32,8 +32,10 @@ export {
 } from "../device/graph-tracker.js";
 export { type MemoryLayout, type MemoryRegion, memoryLayout } from "../device/layout.js";
 export { MEMORY_TYPES, MemoryType, type MemoryTypeName } from "../device/memory-type.js";
+export { MAX_OPERATION_DEPTH, OperationScope } from "../device/operation-scope.js";
 export * from "../device/presets.js";
 export { AllocationClient } from "./allocation-client.js";
+export { MAX_CLIENT_CONTEXTS } from "./client-contexts.js";
 export { describeDevice, deviceOptions, deviceSnapshotSource } from "./device-description.js";
 export * from "./errors.js";
 export {
@@ -46,5 +48,5 @@ export {
 } from "./options.js";
 export { currentProcessIdentity, type ProcessIdentity, readProcessStartTicks } from "./process-identity.js";
 export { resolveSocketPath, SOCKET_PATH_ENV } from "./socket-path.js";
-export { TrackingProcessor } from "./tracking-processor.js";
+export { type OperationSource, TrackingProcessor } from "./tracking-processor.js";
 export type * from "./types.js";

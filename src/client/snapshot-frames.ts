@@ -12,24 +12,27 @@ export function takeSnapshotFrames(
   source: SnapshotSource | undefined,
   deviceId: number,
   maxFrameBytes: number,
+  contextOf?: (allocationId: number) => number,
 ): { seq: number; frames: Uint8Array[] } {
   const snapshot = source?.(deviceId);
   if (snapshot === undefined) throw new Error("the snapshot source returned nothing for this device");
   if (!Number.isSafeInteger(snapshot.seq) || snapshot.seq < 0) {
     throw new Error(`snapshot seq ${snapshot.seq} is not a non-negative integer`);
   }
-  const frames = encodeSnapshotFrames(deviceId, snapshot, maxFrameBytes);
+  const frames = encodeSnapshotFrames(deviceId, snapshot, maxFrameBytes, contextOf);
   return { seq: snapshot.seq, frames };
 }
 
 /**
  * The frames of one device snapshot: SNAPSHOT_BEGIN, as many SNAPSHOT_CHUNKs as the server's frame limit
  * requires, SNAPSHOT_END. Throws ProtocolError for a snapshot the wire cannot carry (a bad source).
+ * `contextOf` states each entry's context id (protocol version 3; absent or 0 = none).
  */
 export function encodeSnapshotFrames(
   deviceId: number,
   snapshot: DeviceSnapshot,
   maxFrameBytes: number,
+  contextOf?: (allocationId: number) => number,
 ): Uint8Array[] {
   const { seq, allocations } = snapshot;
   const total = allocations.length;
@@ -43,12 +46,15 @@ export function encodeSnapshotFrames(
     for (let i = start; i < end; i++) {
       // Copy only the wire fields: a source may hand out richer objects (banks, page size...).
       const a = allocations[i];
-      chunk[i - start] = {
+      const entry: LiveAllocation = {
         allocationId: a.allocationId,
         memoryType: a.memoryType,
         address: a.address,
         sizeBytes: a.sizeBytes,
       };
+      const contextId = contextOf?.(a.allocationId) ?? 0;
+      if (contextId !== 0) entry.contextId = contextId;
+      chunk[i - start] = entry;
     }
     frames.push(encodeSnapshotChunk({ deviceId, allocations: chunk }));
   }

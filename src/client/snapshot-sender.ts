@@ -16,6 +16,8 @@ export interface SnapshotSenderDeps {
   listeners: ClientListeners;
   /** The client's state now: a retry only re-queues the device while the client is ready. */
   state: () => ClientState;
+  /** The context id of a live allocation (0 = none, or a connection without contexts). */
+  contextOf?: (deviceId: number, allocationId: number) => number;
 }
 
 /**
@@ -35,7 +37,13 @@ export class SnapshotSender {
     const deviceId = track.deviceId;
     let snapshot: { seq: number; frames: Uint8Array[] };
     try {
-      snapshot = takeSnapshotFrames(this.deps.source, deviceId, maxFrameBytes);
+      const contextOf = this.deps.contextOf;
+      snapshot = takeSnapshotFrames(
+        this.deps.source,
+        deviceId,
+        maxFrameBytes,
+        contextOf === undefined ? undefined : (allocationId) => contextOf(deviceId, allocationId),
+      );
     } catch (error) {
       this.deps.listeners.report(new SnapshotFailedError(deviceId, error));
       waiters.snapshotFailed(deviceId);

@@ -2,6 +2,12 @@ import type { AllocationChange, AllocationProcessor, ChangeOp } from "../device/
 import type { MemoryType } from "../device/memory-type.js";
 import type { EventRecorder } from "./types.js";
 
+/** What the processor reads an allocation's context from: a Device (its innermost operation). */
+export interface OperationSource {
+  readonly id: number;
+  readonly currentOperation: string;
+}
+
 /**
  * The GraphTracker processor that feeds an AllocationClient. Synchronous on purpose: a processor that
  * returns nothing is called inline, so each change costs one record() (a typed-array write) and the
@@ -11,7 +17,20 @@ import type { EventRecorder } from "./types.js";
  * fields pass through unconverted.
  */
 export class TrackingProcessor implements AllocationProcessor {
-  constructor(private readonly client: EventRecorder) {}
+  /** Device id → the device whose operations name its allocations (sparse). */
+  private readonly operationsOf: (OperationSource | undefined)[] = [];
+
+  /**
+   * `devices`: the devices whose allocations carry the operation they were made in (Device.withOperation):
+   * an ALLOC of one of them is recorded with its `currentOperation` as context. The processor reads it
+   * while the allocator reports the change, which the tracker does synchronously, inside the allocation.
+   */
+  constructor(
+    private readonly client: EventRecorder,
+    devices: readonly OperationSource[] = [],
+  ) {
+    for (const device of devices) this.operationsOf[device.id] = device;
+  }
 
   process(change: AllocationChange): void {
     this.client.record(
@@ -23,6 +42,7 @@ export class TrackingProcessor implements AllocationProcessor {
       change.address,
       change.sizeBytes,
       change.timestampNs,
+      change.op === 1 ? (this.operationsOf[change.deviceId]?.currentOperation ?? "") : "",
     );
   }
 
@@ -37,6 +57,7 @@ export class TrackingProcessor implements AllocationProcessor {
     sizeBytes: number,
     timestampNs: number,
   ): void {
-    this.client.record(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestampNs);
+    const context = op === 1 ? (this.operationsOf[deviceId]?.currentOperation ?? "") : "";
+    this.client.record(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestampNs, context);
   }
 }

@@ -17,7 +17,8 @@ export type { DeviceDescriptor, LiveAllocation };
  * reports by hand) sees it. Fields in EventFields order, which is the device model's ChangeFields order.
  */
 export interface EventRecorder {
-  record(...event: EventFields): void;
+  /** `context`: what an ALLOC is for (an operation or label, "" = none); see AllocationClient.record. */
+  record(...event: [...EventFields, context?: string]): void;
 }
 
 export interface DeviceSnapshot {

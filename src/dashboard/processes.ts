@@ -96,9 +96,16 @@ export function renderBuffers(list: HTMLElement, buffers: AllocationView[], summ
     ...buffers.map((b) =>
       el(
         "li",
-        { "data-testid": "buffer", "data-pid": b.pid, "data-bytes": b.sizeBytes },
+        {
+          "data-testid": "buffer",
+          "data-pid": b.pid,
+          "data-bytes": b.sizeBytes,
+          "data-context": b.context ?? "",
+        },
         `${formatBytes(b.sizeBytes)} ${b.memoryType} at ${formatAddress(b.address)} · ` +
-          `${names.get(b.sessionId) ?? "?"} (pid ${b.pid}) · ${formatAge(b.ageMs)}`,
+          `${names.get(b.sessionId) ?? "?"} (pid ${b.pid}) · ${formatAge(b.ageMs)}` +
+          // What it is for (the operation its client named), when it named one.
+          (b.context ? ` · ${b.context}` : ""),
       ),
     ),
   );

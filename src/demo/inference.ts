@@ -16,6 +16,11 @@ export interface InferenceOptions {
   releaseElsewhere?: (buffer: DeviceBuffer) => void;
   /** Forget one output tensor per step, as a script that keeps every result alive (the demo's leak). */
   leak?: boolean;
+  /**
+   * Runs `fn` inside operation `name` (Device.withOperation), so that its allocations carry the name as
+   * their context; default: no contexts.
+   */
+  withOperation?: <T>(name: string, fn: () => T) => T;
 }
 
 export interface InferenceCounters {
@@ -66,22 +71,32 @@ export class InferenceWorkload {
   /** Layers whose key/value cache is already in L1 (made during the first pass, kept until unload). */
   private cachedLayers = 0;
 
-  constructor(private readonly options: InferenceOptions) {}
+  private readonly within: <T>(name: string, fn: () => T) => T;
+
+  constructor(private readonly options: InferenceOptions) {
+    this.within = options.withOperation ?? ((_name, fn) => fn());
+  }
 
   /** Loads the model: weights, embedding, kernels, configs, host staging, trace. */
   load(): void {
     const { hidden, layers, vocabulary } = this.options.model;
     const h2 = hidden * hidden;
-    for (let layer = 0; layer < layers; layer++) {
-      for (const elements of [3 * h2, h2, 4 * h2, 4 * h2, hidden * 32, hidden * 32]) {
-        this.keep(MemoryType.DRAM, tiles(elements));
+    this.within("ttnn.as_tensor", () => {
+      for (let layer = 0; layer < layers; layer++) {
+        for (const elements of [3 * h2, h2, 4 * h2, 4 * h2, hidden * 32, hidden * 32]) {
+          this.keep(MemoryType.DRAM, tiles(elements));
+        }
       }
+    });
+    if (vocabulary > 0) {
+      this.within("ttnn.embedding", () => this.keep(MemoryType.DRAM, tiles(vocabulary * hidden)));
     }
-    if (vocabulary > 0) this.keep(MemoryType.DRAM, tiles(vocabulary * hidden));
     // A kernel binary is written to every core that runs it: a few KiB per core.
-    for (let p = 0; p < PROGRAMS.length; p++) this.keep(MemoryType.KERNEL, this.perCore(1 + (p % 3)));
-    this.keep(MemoryType.L1_SMALL, this.perCore(1));
-    this.keep(MemoryType.SYSTEM_MEMORY, 4 * 1024 * 1024);
+    this.within("program_cache", () => {
+      for (let p = 0; p < PROGRAMS.length; p++) this.keep(MemoryType.KERNEL, this.perCore(1 + (p % 3)));
+    });
+    this.within("ttnn.create_sharded_memory_config", () => this.keep(MemoryType.L1_SMALL, this.perCore(1)));
+    this.within("ttnn.from_torch", () => this.keep(MemoryType.SYSTEM_MEMORY, 4 * 1024 * 1024));
     this.captureTrace();
   }
 
@@ -92,35 +107,39 @@ export class InferenceWorkload {
       this.free(this.trace);
       this.captureTrace();
     }
-    const input = this.create(MemoryType.DRAM, tiles(sequence * hidden));
-    let x = this.create(MemoryType.L1, tiles(sequence * hidden));
+    const input = this.within("ttnn.from_torch", () =>
+      this.create(MemoryType.DRAM, tiles(sequence * hidden)),
+    );
+    let x = this.within("ttnn.to_memory_config", () => this.create(MemoryType.L1, tiles(sequence * hidden)));
     this.free(input);
     for (let layer = 0; layer < layers; layer++) {
-      const config = this.create(MemoryType.L1_SMALL, this.perCore(1));
-      const normed = this.op(x, sequence * hidden);
-      const qkv = this.op(normed, 3 * sequence * hidden);
+      const config = this.within("ttnn.create_sharded_memory_config", () =>
+        this.create(MemoryType.L1_SMALL, this.perCore(1)),
+      );
+      const normed = this.op("ttnn.layer_norm", x, sequence * hidden);
+      const qkv = this.op("ttnn.linear", normed, 3 * sequence * hidden);
       this.release(normed);
-      const attention = this.op(qkv, sequence * hidden);
+      const attention = this.op("ttnn.transformer.scaled_dot_product_attention", qkv, sequence * hidden);
       // The layer's key/value cache for 32 tokens stays in L1 from the first pass on; made while this
       // pass's activations are live, it leaves a hole above it once they are freed.
-      this.cacheLayer(layer);
+      this.within("ttnn.fill_cache", () => this.cacheLayer(layer));
       this.release(qkv);
-      const residual = this.op(attention, sequence * hidden);
+      const residual = this.op("ttnn.add", attention, sequence * hidden);
       this.release(attention);
       this.release(x);
-      const hiddenUp = this.op(residual, 4 * sequence * hidden);
-      const activated = this.op(hiddenUp, 4 * sequence * hidden);
+      const hiddenUp = this.op("ttnn.linear", residual, 4 * sequence * hidden);
+      const activated = this.op("ttnn.gelu", hiddenUp, 4 * sequence * hidden);
       this.release(hiddenUp);
-      const down = this.op(activated, sequence * hidden);
+      const down = this.op("ttnn.linear", activated, sequence * hidden);
       this.release(activated);
-      x = this.op(down, sequence * hidden);
+      x = this.op("ttnn.add", down, sequence * hidden);
       this.release(down);
       this.release(residual);
       this.free(config);
     }
     // Logits over the vocabulary (or 1000 classes, padded to 1024) for every token: what a leak keeps.
     const outputBytes = tiles(sequence * (vocabulary > 0 ? vocabulary : 1024));
-    const output = this.create(MemoryType.DRAM, outputBytes);
+    const output = this.within("ttnn.matmul", () => this.create(MemoryType.DRAM, outputBytes));
     this.release(x);
     if (output !== undefined && this.options.leak && this.leakHasRoom(outputBytes)) {
       this.leaked.push(output);
@@ -132,20 +151,33 @@ export class InferenceWorkload {
     this.counters.steps++;
   }
 
-  /** Frees everything this workload still holds, leaks included (a clean shutdown). */
-  unload(): void {
+  /**
+   * Frees everything this workload still holds (a clean shutdown), leaks included unless `keepLeaked`:
+   * then the leaked outputs stay allocated as the process ends, which the server records as a leak
+   * report (`allocwatch leaks`).
+   */
+  unload(keepLeaked = false): void {
     this.free(this.trace);
     this.trace = undefined;
     for (const buffer of this.resident.splice(0)) this.free(buffer);
-    for (const buffer of this.leaked.splice(0)) this.free(buffer);
+    if (!keepLeaked) for (const buffer of this.leaked.splice(0)) this.free(buffer);
   }
 
-  /** One op: its circular buffers live while the program runs; its output is a new L1 activation. */
-  private op(input: DeviceBuffer | undefined, outputElements: number): DeviceBuffer | undefined {
-    const cbs = CB_TILES_PER_CORE.map((t) => this.create(MemoryType.CB, this.perCore(t)));
-    const output = input === undefined ? undefined : this.create(MemoryType.L1, tiles(outputElements));
-    for (const cb of cbs) this.free(cb);
-    return output;
+  /**
+   * One op (`name`, as TT-NN names it): its circular buffers live while the program runs; its output is
+   * a new L1 activation. Both are allocated inside the operation.
+   */
+  private op(
+    name: string,
+    input: DeviceBuffer | undefined,
+    outputElements: number,
+  ): DeviceBuffer | undefined {
+    return this.within(name, () => {
+      const cbs = CB_TILES_PER_CORE.map((t) => this.create(MemoryType.CB, this.perCore(t)));
+      const output = input === undefined ? undefined : this.create(MemoryType.L1, tiles(outputElements));
+      for (const cb of cbs) this.free(cb);
+      return output;
+    });
   }
 
   private cacheLayer(layer: number): void {
@@ -158,7 +190,7 @@ export class InferenceWorkload {
     const { layers } = this.options.model;
     // Trace size grows with the number of ops captured; vary it so re-captures move the address.
     const bytes = (layers * 256 + (this.counters.steps % 3) * 1024) * TILE_BYTES;
-    this.trace = this.create(MemoryType.TRACE, bytes);
+    this.trace = this.within("ttnn.begin_trace_capture", () => this.create(MemoryType.TRACE, bytes));
   }
 
   private leakHasRoom(bytes: number): boolean {

@@ -38,7 +38,8 @@ export function startReporting(options: ReportingOptions): Reporting {
     ...(options.onError ? { onError: options.onError } : {}),
     ...(options.onStateChange ? { onStateChange: options.onStateChange } : {}),
   });
-  tracker.addProcessor(new TrackingProcessor(client));
+  // Each allocation carries the operation its device was in (Device.withOperation) as its context.
+  tracker.addProcessor(new TrackingProcessor(client, options.devices));
   return { tracker, client };
 }
 

@@ -9,6 +9,7 @@ import { AtomicsMutex, type CriticalSection, NoLock } from "./allocator/lock.js"
 import { FitPolicy } from "./allocator/types.js";
 import { InvalidDeviceOptionsError, InvalidSharedHandleError } from "./errors.js";
 import { type MemoryLayout, memoryLayout } from "./layout.js";
+import { OperationScope } from "./operation-scope.js";
 import type { DevicePreset } from "./presets.js";
 
 /** Monotonic time source, ns. */
@@ -77,6 +78,11 @@ export class Device {
   private readonly state: ArrayBuffer | SharedArrayBuffer;
   private readonly maxBlocksPerRegion: number;
   private subDeviceManagerId = 0;
+  /**
+   * The operations this thread is inside on the device (innermost last): what its allocations are for.
+   * A TrackingProcessor given the device reports `operations.current` as each allocation's context.
+   */
+  readonly operations = new OperationScope();
 
   private constructor(
     id: number,
@@ -196,6 +202,30 @@ export class Device {
   /** Back to the default manager (tt-metal's clear_loaded_sub_device_manager). */
   clearLoadedSubDeviceManager(): void {
     this.subDeviceManagerId = 0;
+  }
+
+  /**
+   * Runs `fn` inside operation `name` (e.g. "ttnn.matmul"): allocations it makes on this device, directly
+   * or in nested operations' bodies (the innermost name wins), carry that context. Synchronous bodies;
+   * see OperationScope.run.
+   */
+  withOperation<T>(name: string, fn: () => T): T {
+    return this.operations.run(name, fn);
+  }
+
+  /** Enters operation `name` until `endOperation()` (for bodies withOperation cannot wrap). */
+  beginOperation(name: string): void {
+    this.operations.begin(name);
+  }
+
+  /** Leaves the innermost operation (`name`, when given, must be it). */
+  endOperation(name?: string): void {
+    this.operations.end(name);
+  }
+
+  /** The innermost operation, "" outside every operation. */
+  get currentOperation(): string {
+    return this.operations.current;
   }
 
   /** False once close() was called on any thread sharing the device. */

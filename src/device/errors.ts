@@ -28,6 +28,7 @@ export const DeviceErrorCode = {
   HOOKED_DEALLOCATION: "DEVICE_HOOKED_DEALLOCATION",
   BUFFER_NOT_ALLOCATED: "DEVICE_BUFFER_NOT_ALLOCATED",
   REENTRANT_CALL: "DEVICE_REENTRANT_CALL",
+  OPERATION_SCOPE: "DEVICE_OPERATION_SCOPE",
 } as const;
 export type DeviceErrorCode = (typeof DeviceErrorCode)[keyof typeof DeviceErrorCode];
 
@@ -197,4 +198,12 @@ export class BufferNotAllocatedError extends DeviceError {
   ) {
     super(`Cannot ${operation} a buffer on device ${deviceId} that is not allocated (or not owned)`);
   }
+}
+
+/**
+ * An operation scope used wrongly: an empty or non-string name, nesting past MAX_OPERATION_DEPTH, or an
+ * end without a begin (or naming another operation than the innermost one).
+ */
+export class OperationScopeError extends DeviceError {
+  readonly code = DeviceErrorCode.OPERATION_SCOPE;
 }

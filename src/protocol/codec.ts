@@ -5,6 +5,7 @@
 export { type ConnectionPhase, type ConnectionSide, ConnectionState } from "./connection-state.js";
 export { decodeFrameBody } from "./decode-frame.js";
 export {
+  encodeContext,
   encodeError,
   encodeEvents,
   encodeEventsFrame,

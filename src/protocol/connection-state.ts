@@ -58,6 +58,7 @@ export class ConnectionState {
     if (this.currentPhase === "closed") return this.unexpected(frame, "nothing may follow GOODBYE");
     switch (frame.type) {
       case FrameType.EVENTS:
+      case FrameType.CONTEXT:
         return undefined;
       case FrameType.SNAPSHOT_BEGIN:
         if (this.snapshotDeviceId >= 0) {

@@ -3,6 +3,7 @@ import type { LiveAllocation } from "./event.js";
 import { eventRecordsView, validateEventRecords } from "./event-record.js";
 import {
   ALL_DEVICES,
+  type ContextFrame,
   DEFAULT_MAX_FRAME_BYTES,
   type DeviceDescriptor,
   type Frame,
@@ -16,6 +17,7 @@ import {
   EVENTS_HEADER_BYTES,
   LIVE_ALLOCATION_RECORD_BYTES,
   MAX_ARCHITECTURE_BYTES,
+  MAX_CONTEXT_BYTES,
   MAX_DEVICE_NAME_BYTES,
   MAX_DEVICES_PER_HELLO,
   MAX_ERROR_CODE_BYTES,
@@ -39,15 +41,17 @@ const HEX = "0123456789abcdef";
 /**
  * Decodes one frame body: the bytes after the length field (type byte first). Returns the frame or
  * the first problem found; never throws. An EVENTS frame's `records` is a view into `body`.
+ * `contexts`: the stream's version carries allocation contexts (version 3: CONTEXT frames, context ids in
+ * ALLOC records and snapshot entries); without it those bytes must be 0 and type 10 is unknown.
  */
-export function decodeFrameBody(body: Uint8Array): Frame | ProtocolError {
+export function decodeFrameBody(body: Uint8Array, contexts = false): Frame | ProtocolError {
   if (body.length === 0) {
     return new ProtocolError(ProtocolErrorCode.EMPTY_FRAME, "frame length 0: a frame needs its type byte");
   }
   try {
     switch (body[0]) {
       case FrameType.EVENTS:
-        return decodeEvents(body);
+        return decodeEvents(body, contexts);
       case FrameType.HELLO:
         return decodeHello(body);
       case FrameType.WELCOME:
@@ -55,7 +59,7 @@ export function decodeFrameBody(body: Uint8Array): Frame | ProtocolError {
       case FrameType.SNAPSHOT_BEGIN:
         return decodeSnapshotBegin(body);
       case FrameType.SNAPSHOT_CHUNK:
-        return decodeSnapshotChunk(body);
+        return decodeSnapshotChunk(body, contexts);
       case FrameType.SNAPSHOT_END:
         return decodeSnapshotEnd(body);
       case FrameType.RESYNC_REQUEST:
@@ -64,6 +68,12 @@ export function decodeFrameBody(body: Uint8Array): Frame | ProtocolError {
         return decodeError(body);
       case FrameType.GOODBYE:
         return decodeGoodbye(body);
+      case FrameType.CONTEXT:
+        if (contexts) return decodeContext(body);
+        return new ProtocolError(
+          ProtocolErrorCode.UNKNOWN_FRAME_TYPE,
+          `frame type ${body[0]} (CONTEXT) needs protocol version 3`,
+        );
       default:
         return new ProtocolError(ProtocolErrorCode.UNKNOWN_FRAME_TYPE, `unknown frame type ${body[0]}`);
     }
@@ -74,7 +84,7 @@ export function decodeFrameBody(body: Uint8Array): Frame | ProtocolError {
   }
 }
 
-function decodeEvents(body: Uint8Array): Frame {
+function decodeEvents(body: Uint8Array, contexts: boolean): Frame {
   if (body.length < EVENTS_HEADER_BYTES) {
     throw new ProtocolError(
       ProtocolErrorCode.FRAME_TOO_SHORT,
@@ -91,7 +101,7 @@ function decodeEvents(body: Uint8Array): Frame {
   }
   // A view, not a copy: the records stay in the socket chunk (or the decoder's assembly buffer).
   const records = body.subarray(EVENTS_HEADER_BYTES);
-  const problem = validateEventRecords(records, eventRecordsView(records), count);
+  const problem = validateEventRecords(records, eventRecordsView(records), count, contexts);
   if (problem !== undefined) throw problem;
   return { type: FrameType.EVENTS, count, records };
 }
@@ -109,7 +119,7 @@ function checkMagicAndVersion(reader: PayloadReader, frameName: string): number 
   if (!SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
     throw new ProtocolError(
       ProtocolErrorCode.UNSUPPORTED_VERSION,
-      `${frameName}: protocol version ${version}, this side speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(" and ")}`,
+      `${frameName}: protocol version ${version}, this side speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}`,
     );
   }
   return version;
@@ -202,7 +212,7 @@ function decodeSnapshotBegin(body: Uint8Array): Frame {
   return { type: FrameType.SNAPSHOT_BEGIN, deviceId, watermarkSeq, totalAllocations };
 }
 
-function decodeSnapshotChunk(body: Uint8Array): Frame {
+function decodeSnapshotChunk(body: Uint8Array, contexts: boolean): Frame {
   const reader = new PayloadReader(body, 1, "SNAPSHOT_CHUNK");
   const deviceId = deviceIdField(reader, "SNAPSHOT_CHUNK", false);
   const count = reader.u32("count");
@@ -222,19 +232,29 @@ function decodeSnapshotChunk(body: Uint8Array): Frame {
         `SNAPSHOT_CHUNK record ${i}: memory type ${memoryType} is not below ${MEMORY_TYPE_COUNT}`,
       );
     }
-    const reserved = reader.bytesView(7, "reserved");
-    for (let r = 0; r < 7; r++) {
+    // Version 3: bytes 4..7 are the entry's context id; before it, all of 1..7 are reserved.
+    const reservedBytes = contexts ? 3 : 7;
+    const reserved = reader.bytesView(reservedBytes, "reserved");
+    for (let r = 0; r < reservedBytes; r++) {
       if (reserved[r] !== 0) {
         throw new ProtocolError(
           ProtocolErrorCode.RESERVED_NOT_ZERO,
-          `SNAPSHOT_CHUNK record ${i}: reserved bytes 1..7 must be 0`,
+          `SNAPSHOT_CHUNK record ${i}: reserved bytes 1..${reservedBytes} must be 0`,
         );
       }
     }
+    const contextId = contexts ? reader.u32("contextId") : 0;
     const allocationId = reader.u64("allocationId");
     const address = reader.u64("address");
     const sizeBytes = reader.u64("sizeBytes");
-    allocations.push({ allocationId, memoryType: memoryType as MemoryType, address, sizeBytes });
+    const allocation: LiveAllocation = {
+      allocationId,
+      memoryType: memoryType as MemoryType,
+      address,
+      sizeBytes,
+    };
+    if (contextId !== 0) allocation.contextId = contextId;
+    allocations.push(allocation);
   }
   reader.end();
   return { type: FrameType.SNAPSHOT_CHUNK, deviceId, allocations };
@@ -268,6 +288,21 @@ function decodeError(body: Uint8Array): Frame {
   const message = reader.string(MAX_ERROR_MESSAGE_BYTES, "message");
   reader.end();
   return { type: FrameType.ERROR, code, message };
+}
+
+function decodeContext(body: Uint8Array): Frame {
+  const reader = new PayloadReader(body, 1, "CONTEXT");
+  const contextId = reader.u32("contextId");
+  if (contextId === 0) {
+    throw new ProtocolError(
+      ProtocolErrorCode.INVALID_FIELD,
+      "CONTEXT: context id 0 means no context and cannot be defined",
+    );
+  }
+  const text = reader.string(MAX_CONTEXT_BYTES, "text");
+  reader.end();
+  const frame: ContextFrame = { type: FrameType.CONTEXT, contextId, text };
+  return frame;
 }
 
 function decodeGoodbye(body: Uint8Array): Frame {

@@ -5,6 +5,7 @@ import { checkEvent, EventBatchEncoder } from "./event-batch-encoder.js";
 import { validateEventRecord } from "./event-record.js";
 import {
   ALL_DEVICES,
+  type ContextFrame,
   DEFAULT_MAX_FRAME_BYTES,
   type ErrorFrame,
   type EventsFrame,
@@ -23,6 +24,7 @@ import {
   LENGTH_FIELD_BYTES,
   LIVE_ALLOCATION_RECORD_BYTES,
   MAX_ARCHITECTURE_BYTES,
+  MAX_CONTEXT_BYTES,
   MAX_DEVICE_NAME_BYTES,
   MAX_DEVICES_PER_HELLO,
   MAX_ERROR_CODE_BYTES,
@@ -255,13 +257,17 @@ export function encodeEvents(events: readonly AllocationEvent[]): Uint8Array {
       e.address,
       e.sizeBytes,
       e.timestampNs,
+      e.contextId ?? 0,
     );
   }
   return batch.finish();
 }
 
-/** An EVENTS frame from already-encoded records (e.g. a decoded frame being forwarded). */
-export function encodeEventsFrame(frame: Without<EventsFrame, "type">): Uint8Array {
+/**
+ * An EVENTS frame from already-encoded records (e.g. a decoded frame being forwarded). `contexts`: the
+ * records may carry context ids (a version 3 connection); default false, as versions 1 and 2.
+ */
+export function encodeEventsFrame(frame: Without<EventsFrame, "type">, contexts = false): Uint8Array {
   checkU32(frame.count, "count");
   if (frame.records.length !== frame.count * EVENT_RECORD_BYTES) {
     throw new ProtocolError(
@@ -270,7 +276,7 @@ export function encodeEventsFrame(frame: Without<EventsFrame, "type">): Uint8Arr
     );
   }
   for (let i = 0; i < frame.count; i++) {
-    const problem = validateEventRecord(frame.records, i);
+    const problem = validateEventRecord(frame.records, i, contexts);
     if (problem !== undefined) throw problem;
   }
   const w = new FrameWriter(FrameType.EVENTS, EVENTS_HEADER_BYTES - 1 + frame.records.length);
@@ -301,6 +307,7 @@ export function encodeSnapshotChunk(frame: {
     checkU64(a.allocationId, "allocationId");
     checkU64(a.address, "address");
     checkU64(a.sizeBytes, "sizeBytes");
+    if (a.contextId !== undefined) checkU32(a.contextId, "contextId");
   }
   const w = new FrameWriter(
     FrameType.SNAPSHOT_CHUNK,
@@ -309,8 +316,10 @@ export function encodeSnapshotChunk(frame: {
   w.u16(frame.deviceId);
   w.u32(frame.allocations.length);
   for (const a of frame.allocations) {
+    // Bytes 1..3 reserved; 4..7 the context id (version 3; 0 = none, what versions 1 and 2 require).
     w.u8(a.memoryType);
-    for (let r = 0; r < 7; r++) w.u8(0);
+    for (let r = 0; r < 3; r++) w.u8(0);
+    w.u32(a.contextId ?? 0);
     w.u64(a.allocationId);
     w.u64(a.address);
     w.u64(a.sizeBytes);
@@ -357,6 +366,22 @@ export function encodeGoodbye(): Uint8Array {
   return new FrameWriter(FrameType.GOODBYE, 0).done();
 }
 
+/** Version 3: defines context `contextId` (1 ..= 2^32 − 1) as `text` (at most MAX_CONTEXT_BYTES of UTF-8). */
+export function encodeContext(frame: Without<ContextFrame, "type">): Uint8Array {
+  checkU32(frame.contextId, "contextId");
+  if (frame.contextId === 0) {
+    throw new ProtocolError(
+      ProtocolErrorCode.INVALID_FIELD,
+      "context id 0 means no context and cannot be defined",
+    );
+  }
+  const text = utf8Bounded(frame.text, MAX_CONTEXT_BYTES, "context text");
+  const w = new FrameWriter(FrameType.CONTEXT, 4 + 2 + text.length);
+  w.u32(frame.contextId);
+  w.string(text);
+  return w.done();
+}
+
 /** Encodes any decoded frame (dispatches to the encoder of its type). */
 export function encodeFrame(frame: Frame): Uint8Array {
   switch (frame.type) {
@@ -365,7 +390,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
     case FrameType.WELCOME:
       return encodeWelcome(frame);
     case FrameType.EVENTS:
-      return encodeEventsFrame(frame);
+      return encodeEventsFrame(frame, true);
     case FrameType.SNAPSHOT_BEGIN:
       return encodeSnapshotBegin(frame);
     case FrameType.SNAPSHOT_CHUNK:
@@ -378,6 +403,8 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return encodeError(frame);
     case FrameType.GOODBYE:
       return encodeGoodbye();
+    case FrameType.CONTEXT:
+      return encodeContext(frame);
     default:
       throw invalid(`unknown frame type ${(frame as { type: unknown }).type}`);
   }

@@ -17,7 +17,7 @@ const DEVICE_LIMIT = ALL_DEVICES;
 const OP = EventRecordOffset.OP;
 const MEMORY_TYPE = EventRecordOffset.MEMORY_TYPE;
 const DEVICE_ID = EventRecordOffset.DEVICE_ID;
-const RESERVED = EventRecordOffset.RESERVED;
+const RESERVED = EventRecordOffset.CONTEXT_ID;
 const SEQ = EventRecordOffset.SEQ;
 const ALLOCATION_ID = EventRecordOffset.ALLOCATION_ID;
 const ADDRESS = EventRecordOffset.ADDRESS;
@@ -83,7 +83,7 @@ export class EventBatchEncoder {
    * Appends one event. Returns false (and writes nothing) when the frame is full: finish() it first.
    * Throws ProtocolError for a value the wire cannot carry (a caller bug), with the code the decoder
    * would report for it, so that a frame this encoder produces always decodes. Parameters in EventFields
-   * order.
+   * order, then `contextId` (version 3: an ALLOC's context, 0 = none; a FREE and versions 1 and 2 pass 0).
    */
   append(
     op: number,
@@ -94,6 +94,7 @@ export class EventBatchEncoder {
     address: number,
     sizeBytes: number,
     timestampNs: number,
+    contextId = 0,
   ): boolean {
     if (this.eventCount === this.capacityEvents) return false;
     // Each u64 is split into 32-bit words once; the same words prove the value is an integer in
@@ -126,17 +127,20 @@ export class EventBatchEncoder {
         sizeHigh < U64_HIGH_WORD_LIMIT &&
         sizeHigh * TWO_POW_32 + sizeLow === sizeBytes &&
         timeHigh < U64_HIGH_WORD_LIMIT &&
-        timeHigh * TWO_POW_32 + timeLow === timestampNs
+        timeHigh * TWO_POW_32 + timeLow === timestampNs &&
+        contextId >>> 0 === contextId &&
+        (contextId === 0 || op === 1)
       )
     ) {
       // Names the culprit with the code the decoder would report (always throws here).
       checkEvent(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestampNs);
+      checkContextId(op, contextId);
     }
     const v = this.view;
     const o = RECORDS_START + this.eventCount * RECORD_BYTES;
     // op u8 · memoryType u8 · deviceId u16 in one little-endian word, then the reserved word.
     v.setUint32(o + OP, op | (memoryType << (8 * MEMORY_TYPE)) | (deviceId << (8 * DEVICE_ID)), true);
-    v.setUint32(o + RESERVED, 0, true);
+    v.setUint32(o + RESERVED, contextId, true);
     v.setUint32(o + SEQ, seqLow, true);
     v.setUint32(o + SEQ + HIGH_WORD, seqHigh, true);
     v.setUint32(o + ALLOCATION_ID, idLow, true);
@@ -253,4 +257,17 @@ export function checkEvent(
     }
   }
   throw new ProtocolError(ProtocolErrorCode.INVALID_SEQ, "event seq 0: sequences start at 1");
+}
+
+/** Throws for a context id the wire cannot carry: not a u32, or non-zero on a FREE. */
+function checkContextId(op: number, contextId: number): void {
+  if (contextId >>> 0 !== contextId) {
+    throw new ProtocolError(
+      ProtocolErrorCode.INVALID_VALUE,
+      `contextId ${contextId} is not an integer in [0, 2^32)`,
+    );
+  }
+  if (contextId !== 0 && op !== 1) {
+    throw new ProtocolError(ProtocolErrorCode.RESERVED_NOT_ZERO, "a FREE carries context id 0");
+  }
 }

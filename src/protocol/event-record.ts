@@ -7,14 +7,15 @@ import { MEMORY_TYPE_COUNT } from "./memory-type.js";
 
 /*
  * One EVENTS record, 48 bytes, little-endian (offsets within the record):
- *   0 op u8 · 1 memoryType u8 · 2 deviceId u16 · 4 reserved u32 (0) · 8 seq u64 · 16 allocationId u64
- *   24 address u64 · 32 sizeBytes u64 · 40 timestampNs u64
+ *   0 op u8 · 1 memoryType u8 · 2 deviceId u16 · 4 contextId u32 (versions 1 and 2: reserved, 0)
+ *   8 seq u64 · 16 allocationId u64 · 24 address u64 · 32 sizeBytes u64 · 40 timestampNs u64
  */
 export const EventRecordOffset = {
   OP: 0,
   MEMORY_TYPE: 1,
   DEVICE_ID: 2,
-  RESERVED: 4,
+  /** Version 3: the ALLOC's context id (0 = none; a FREE carries 0). Versions 1 and 2: reserved (0). */
+  CONTEXT_ID: 4,
   SEQ: 8,
   ALLOCATION_ID: 16,
   ADDRESS: 24,
@@ -27,7 +28,7 @@ export const EventRecordOffset = {
 const OP = EventRecordOffset.OP;
 const MEMORY_TYPE = EventRecordOffset.MEMORY_TYPE;
 const DEVICE_ID = EventRecordOffset.DEVICE_ID;
-const RESERVED = EventRecordOffset.RESERVED;
+const RESERVED = EventRecordOffset.CONTEXT_ID;
 const SEQ = EventRecordOffset.SEQ;
 const ALLOCATION_ID = EventRecordOffset.ALLOCATION_ID;
 const ADDRESS = EventRecordOffset.ADDRESS;
@@ -83,6 +84,11 @@ export function eventDeviceId(view: DataView, offset: number): number {
   return view.getUint16(offset + DEVICE_ID, true);
 }
 
+/** Version 3: the record's context id (0 = none). */
+export function eventContextId(view: DataView, offset: number): number {
+  return view.getUint32(offset + RESERVED, true);
+}
+
 export function eventSeq(view: DataView, offset: number): number {
   return view.getUint32(offset + SEQ + HIGH_WORD, true) * TWO_POW_32 + view.getUint32(offset + SEQ, true);
 }
@@ -113,12 +119,14 @@ const U64_HIGH_WORD_SHIFT = 21;
 /**
  * Checks the records [0, count) of an EVENTS frame, `view` being eventRecordsView(records). One pass
  * of word reads and bit tests per record; the first record that fails is re-checked by
- * validateEventRecord for the exact error. Undefined when every record is valid.
+ * validateEventRecord for the exact error. Undefined when every record is valid. `contexts`: the
+ * connection's version carries context ids (an ALLOC may have one; versions 1 and 2: bytes 4..7 are 0).
  */
 export function validateEventRecords(
   records: Uint8Array,
   view: DataView,
   count: number,
+  contexts = false,
 ): ProtocolError | undefined {
   for (let i = 0, o = 0; i < count; i++, o += EVENT_RECORD_BYTES) {
     // op u8 | memoryType u8 << 8 | deviceId u16 << 16
@@ -134,12 +142,12 @@ export function validateEventRecords(
       (op !== 1 && op !== 2) ||
       ((head >>> 8) & 0xff) >= MEMORY_TYPE_COUNT ||
       head >>> 16 === ALL_DEVICES ||
-      view.getUint32(o + RESERVED, true) !== 0 ||
+      (view.getUint32(o + RESERVED, true) !== 0 && (!contexts || op !== 1)) ||
       highWords >>> U64_HIGH_WORD_SHIFT !== 0 ||
       (view.getUint32(o + SEQ, true) === 0 && view.getUint32(o + SEQ + HIGH_WORD, true) === 0)
     ) {
       return (
-        validateEventRecord(records, i) ??
+        validateEventRecord(records, i, contexts) ??
         new ProtocolError(ProtocolErrorCode.INVALID_FIELD, `event record ${i} is invalid`)
       );
     }
@@ -161,8 +169,15 @@ export function emptyAllocationEvent(): AllocationEvent {
   };
 }
 
-/** Checks record `index` of `records` (which must hold it entirely). Undefined when valid. */
-export function validateEventRecord(records: Uint8Array, index: number): ProtocolError | undefined {
+/**
+ * Checks record `index` of `records` (which must hold it entirely). Undefined when valid. `contexts` as
+ * for validateEventRecords.
+ */
+export function validateEventRecord(
+  records: Uint8Array,
+  index: number,
+  contexts = false,
+): ProtocolError | undefined {
   const o = index * EVENT_RECORD_BYTES;
   const op = records[o + OP];
   if (op !== 1 && op !== 2) {
@@ -181,10 +196,12 @@ export function validateEventRecord(records: Uint8Array, index: number): Protoco
       `event record ${index}: device id 0xFFFF is reserved`,
     );
   }
-  if (readU32(records, o + RESERVED) !== 0) {
+  if (readU32(records, o + RESERVED) !== 0 && (!contexts || op !== 1)) {
     return new ProtocolError(
       ProtocolErrorCode.RESERVED_NOT_ZERO,
-      `event record ${index}: reserved bytes 4..7 must be 0`,
+      contexts
+        ? `event record ${index}: a FREE carries context id 0 (bytes 4..7)`
+        : `event record ${index}: reserved bytes 4..7 must be 0 (context ids need protocol version 3)`,
     );
   }
   for (let f = 0; f < 5; f++) {

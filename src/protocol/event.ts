@@ -29,6 +29,11 @@ export interface AllocationEvent {
   sizeBytes: number;
   /** Monotonic time of the change, ns since the reporting process's session started. */
   timestampNs: number;
+  /**
+   * Version 3 (encoders only; readEventRecord leaves it alone): an ALLOC's allocation context, defined by
+   * a CONTEXT frame; 0 or absent = none.
+   */
+  contextId?: number;
 }
 
 /**
@@ -53,4 +58,6 @@ export interface LiveAllocation {
   memoryType: MemoryType;
   address: number;
   sizeBytes: number;
+  /** Version 3: the allocation context the client defined for it (CONTEXT frame); 0 or absent = none. */
+  contextId?: number;
 }

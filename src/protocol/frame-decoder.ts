@@ -1,6 +1,12 @@
 import { decodeFrameBody } from "./decode-frame.js";
 import { ProtocolError, ProtocolErrorCode } from "./errors.js";
-import { DEFAULT_MAX_FRAME_BYTES, type Frame, FrameType } from "./frames.js";
+import {
+  carriesContexts,
+  DEFAULT_MAX_FRAME_BYTES,
+  type Frame,
+  FrameType,
+  PRE_CONTEXT_VERSION,
+} from "./frames.js";
 import { LENGTH_FIELD_BYTES, MIN_MAX_FRAME_BYTES } from "./layout.js";
 import { readU32 } from "./little-endian.js";
 
@@ -10,6 +16,11 @@ export interface FrameDecoderOptions {
    * at least MIN_MAX_FRAME_BYTES.
    */
   maxFrameBytes?: number;
+  /**
+   * The protocol version in force until a HELLO or WELCOME on the stream names one (then that one is):
+   * it decides whether allocation contexts may appear (version 3). Default PRE_CONTEXT_VERSION (2).
+   */
+  version?: number;
 }
 
 const INITIAL_BUFFER_BYTES = 4096;
@@ -35,8 +46,11 @@ export class FrameDecoder {
   private buffer = new Uint8Array(0);
   private bufferFilled = 0;
   private failure: ProtocolError | undefined;
+  /** The stream's version carries contexts (set by its HELLO or WELCOME). */
+  private contexts: boolean;
 
   constructor(options: FrameDecoderOptions = {}) {
+    this.contexts = carriesContexts(options.version ?? PRE_CONTEXT_VERSION);
     const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     if (
       !Number.isInteger(maxFrameBytes) ||
@@ -129,8 +143,11 @@ export class FrameDecoder {
       }
       this.frameLength = -1;
 
-      const frame = decodeFrameBody(body);
+      const frame = decodeFrameBody(body, this.contexts);
       if (frame instanceof ProtocolError) return this.fail(frame);
+      if (frame.type === FrameType.HELLO || frame.type === FrameType.WELCOME) {
+        this.contexts = carriesContexts(frame.version);
+      }
       try {
         onFrame(frame);
       } catch (error) {

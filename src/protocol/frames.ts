@@ -23,14 +23,28 @@ export const FrameType = {
   ERROR: 8,
   /** client → server: the process is ending cleanly; release its memory now. */
   GOODBYE: 9,
+  /** client → server, version 3 and later: defines an allocation context (id → text) for the session. */
+  CONTEXT: 10,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 export const PROTOCOL_MAGIC = 0x48435741; // "AWCH" as LE u32 bytes: 41 57 43 48
-/** The version clients send: its HELLO carries a resume secret (docs/PROTOCOL.md §3.1, §9). */
-export const PROTOCOL_VERSION = 2;
+/**
+ * The version clients send: its HELLO carries a resume secret (docs/PROTOCOL.md §3.1, §9) and its
+ * connection may carry allocation contexts (CONTEXT frames, a context id in ALLOC records, §3.8).
+ */
+export const PROTOCOL_VERSION = 3;
 /** Versions this implementation decodes and a server accepts; version 1's HELLO has no resume secret. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2];
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3];
+/** First version whose connections carry allocation contexts (docs/PROTOCOL.md §3.8). */
+export const CONTEXTS_MIN_VERSION = 3;
+/** The newest version without contexts: what a client falls back to when a server refuses version 3. */
+export const PRE_CONTEXT_VERSION = 2;
+
+/** Whether a connection of `version` carries allocation contexts. */
+export function carriesContexts(version: number): boolean {
+  return version >= CONTEXTS_MIN_VERSION;
+}
 /** Default and hard ceiling for one frame (length field value), bytes. */
 export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
 
@@ -117,6 +131,17 @@ export interface GoodbyeFrame {
   type: typeof FrameType.GOODBYE;
 }
 
+/**
+ * Version 3: names allocation context `contextId` (1 ..= 2^32 − 1) of the session: the operation or
+ * label that later ALLOC records and snapshot entries cite by id (0 = none).
+ */
+export interface ContextFrame {
+  type: typeof FrameType.CONTEXT;
+  contextId: number;
+  /** UTF-8, at most MAX_CONTEXT_BYTES bytes (e.g. "ttnn.matmul"). */
+  text: string;
+}
+
 export type Frame =
   | HelloFrame
   | WelcomeFrame
@@ -126,4 +151,5 @@ export type Frame =
   | SnapshotEndFrame
   | ResyncRequestFrame
   | ErrorFrame
-  | GoodbyeFrame;
+  | GoodbyeFrame
+  | ContextFrame;

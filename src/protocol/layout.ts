@@ -1,5 +1,6 @@
 /**
- * Byte sizes and limits of the native wire format (version 2; version 1 differs only in HELLO). docs/PROTOCOL.md is the prose form.
+ * Byte sizes and limits of the native wire format (version 3; version 1 differs in HELLO, versions 1
+ * and 2 have no contexts). docs/PROTOCOL.md is the prose form.
  * Offsets inside a frame count from the frame type byte (offset 0), i.e. after the u32 length field.
  */
 
@@ -33,6 +34,10 @@ export const MAX_ARCHITECTURE_BYTES = 64;
 export const MAX_RESYNC_REASON_BYTES = 1024;
 export const MAX_ERROR_CODE_BYTES = 64;
 export const MAX_ERROR_MESSAGE_BYTES = 4096;
+/** Text of one allocation context (CONTEXT frame, version 3). */
+export const MAX_CONTEXT_BYTES = 256;
+/** Largest context id (u32); 0 means "no context". */
+export const MAX_CONTEXT_ID = 0xffffffff;
 
 /** Most devices one HELLO may describe. */
 export const MAX_DEVICES_PER_HELLO = 256;

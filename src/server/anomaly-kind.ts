@@ -44,6 +44,15 @@ export const AnomalyKind = {
   SNAPSHOT_INVALID: "SNAPSHOT_INVALID",
   /** A connection sent bytes the protocol refuses; it got an ERROR frame and was closed. */
   PROTOCOL_ERROR: "PROTOCOL_ERROR",
+  /**
+   * An ALLOC record or snapshot entry cites a context id the session never defined (CONTEXT frame); the
+   * allocation is recorded without a context.
+   */
+  UNKNOWN_CONTEXT: "UNKNOWN_CONTEXT",
+  /** A CONTEXT frame past the session's limit of contexts (default 4096); the definition was dropped. */
+  CONTEXT_LIMIT: "CONTEXT_LIMIT",
+  /** A CONTEXT frame redefines an id with another text; the first text stays. */
+  CONTEXT_CONFLICT: "CONTEXT_CONFLICT",
   // Legacy tt-metal protocol only (src/server/legacy).
   /** Legacy frame with its device id out of range; the frame was ignored. */
   INVALID_DEVICE_ID: "INVALID_DEVICE_ID",

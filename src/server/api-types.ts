@@ -15,6 +15,7 @@
  * - `/api/v1/series`                    → SeriesResponse (query: `device`, `since`)
  * - `/api/v1/stream`                    → Server-Sent Events (StreamEventType)
  * - `/api/v1/devices/:id/memory-map`    → MemoryMapResponse
+ * - `/api/v1/leaks`                     → LeaksResponse (query: `pid`, `limit` 1..1000, default 100)
  * The whole API, with units and limits: docs/API.md.
  * Any refused request answers 4xx (a failure 500) with ApiErrorResponse.
  */
@@ -194,6 +195,11 @@ export interface AllocationView {
   sizeBytes: number;
   /** How long the allocation has been live on the server's clock, ms. */
   ageMs: number;
+  /**
+   * What the allocation is for: the context (operation or label) its client named for it (protocol
+   * version 3); "" when none.
+   */
+  context: string;
 }
 
 export type AllocationSort = "size" | "address" | "age";
@@ -389,7 +395,7 @@ export interface LeakContextGroup {
  * recorded before the server released it. A clean exit (everything freed) records none.
  */
 export interface LeakReport {
-  /** Unique per server history (increasing); 0 for reports not (yet) stored in a history database. */
+  /** Unique within its archive, increasing (the in-memory archive numbers from 1 at each server start). */
   id: number;
   sessionId: string;
   pid: number;
@@ -397,7 +403,10 @@ export interface LeakReport {
   /** When the session began and ended, ms since the epoch. */
   startedAtMs: number;
   endedAtMs: number;
-  /** Why the session was released: "process-exited", "grace-expired", "goodbye", "superseded", "server-shutdown". */
+  /**
+   * Why the session was released: "process-exited", "grace-expired", "goodbye" (it said GOODBYE yet held
+   * allocations: it exited without freeing them), "superseded". A server shutdown records no report.
+   */
   reason: string;
   /** Live allocations and their bytes per memory type (summed over devices) at the end. */
   allocations: PerMemoryType;

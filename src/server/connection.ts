@@ -4,9 +4,15 @@ import { ConnectionState } from "../protocol/connection-state.js";
 import { encodeError, encodeResyncRequest, encodeWelcome } from "../protocol/encode-frame.js";
 import { ProtocolError } from "../protocol/errors.js";
 import type { AllocationEvent } from "../protocol/event.js";
-import { emptyAllocationEvent, readEventRecord } from "../protocol/event-record.js";
+import {
+  emptyAllocationEvent,
+  eventContextId,
+  eventRecordsView,
+  readEventRecord,
+} from "../protocol/event-record.js";
 import { FrameDecoder, frameTypeName } from "../protocol/frame-decoder.js";
 import { type Frame, FrameType, type HelloFrame, SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/frames.js";
+import { EVENT_RECORD_BYTES } from "../protocol/layout.js";
 import { type AnomalyLog, NO_SESSION } from "./anomaly-log.js";
 import type { BudgetAccount, BudgetHolder, ByteBudget } from "./byte-budget.js";
 import { ServerError, ServerErrorCode } from "./errors.js";
@@ -217,6 +223,9 @@ export class Connection implements SessionPeer, BudgetHolder {
         session!.snapshotEnd(this, frame.deviceId, frame.watermarkSeq);
         this.deps.log.info({ sessionId: session!.sessionId, deviceId: frame.deviceId }, "snapshot applied");
         return;
+      case FrameType.CONTEXT:
+        session!.defineContext(frame.contextId, frame.text);
+        return;
       case FrameType.GOODBYE:
         session!.goodbyeReceived = true;
         this.deps.log.debug({ sessionId: session!.sessionId }, "goodbye received");
@@ -234,7 +243,7 @@ export class Connection implements SessionPeer, BudgetHolder {
     if (!SUPPORTED_PROTOCOL_VERSIONS.includes(hello.version)) {
       this.fail(
         "PROTO_UNSUPPORTED_VERSION",
-        `protocol version ${hello.version} is not supported (server speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(" and ")})`,
+        `protocol version ${hello.version} is not supported (server speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")})`,
       );
       return;
     }
@@ -270,9 +279,11 @@ export class Connection implements SessionPeer, BudgetHolder {
     }
     // --verbose: one log line per event, so one decoded event object per record (a debugging mode).
     const event = this.event;
+    const view = eventRecordsView(records);
     for (let i = 0; i < count; i++) {
       readEventRecord(records, i, event);
-      this.deps.log.debug({ sessionId: session.sessionId, ...event }, "event");
+      const contextId = eventContextId(view, i * EVENT_RECORD_BYTES);
+      this.deps.log.debug({ sessionId: session.sessionId, ...event, contextId }, "event");
       session.event(
         this,
         event.op,
@@ -282,6 +293,7 @@ export class Connection implements SessionPeer, BudgetHolder {
         event.allocationId,
         event.address,
         event.sizeBytes,
+        contextId,
       );
     }
   }

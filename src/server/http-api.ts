@@ -8,6 +8,7 @@ import {
   DEFAULT_HTTP_HOST,
   DEFAULT_HTTP_PORT,
   type HealthResponse,
+  type LeaksResponse,
   type MemoryMapType,
   type SeriesResponse,
 } from "./api-types.js";
@@ -257,6 +258,7 @@ function route(queries: ServerQueries, method: string, url: URL): unknown {
     path === "/api/v1/anomalies" ||
     path === "/api/v1/series" ||
     path === "/api/v1/stream" ||
+    path === "/api/v1/leaks" ||
     DEVICE_ROUTE.test(path) ||
     MEMORY_MAP_ROUTE.test(path);
   if (!known) throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, `no route ${path}`);
@@ -271,6 +273,7 @@ function route(queries: ServerQueries, method: string, url: URL): unknown {
   if (path === "/api/v1/summary") return queries.summary();
   if (path === "/api/v1/anomalies") return queries.anomalies();
   if (path === "/api/v1/series") return series(queries, url);
+  if (path === "/api/v1/leaks") return leaks(queries, url);
   if (path === "/api/v1/stream") {
     throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, "this server has no live stream");
   }
@@ -289,6 +292,32 @@ function route(queries: ServerQueries, method: string, url: URL): unknown {
   const result = queries.allocations(deviceId, sort, limit, session);
   if (result === undefined) throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, `no device ${deviceId}`);
   return result;
+}
+
+/** Most reports one `/api/v1/leaks` answer lists, and how many by default. */
+export const MAX_LEAKS_LIMIT = 1000;
+export const DEFAULT_LEAKS_LIMIT = 100;
+
+function leaks(queries: ServerQueries, url: URL): LeaksResponse {
+  for (const key of url.searchParams.keys()) {
+    if (key !== "pid" && key !== "limit") {
+      throw badRequest(`unknown query parameter "${key}" (allowed: pid, limit)`);
+    }
+  }
+  const limitText = url.searchParams.get("limit");
+  const limit =
+    limitText === null ? DEFAULT_LEAKS_LIMIT : /^\d{1,4}$/.test(limitText) ? Number(limitText) : 0;
+  if (!(limit >= 1 && limit <= MAX_LEAKS_LIMIT)) {
+    throw badRequest(`limit must be an integer in 1..${MAX_LEAKS_LIMIT}, got "${limitText}"`);
+  }
+  const pidText = url.searchParams.get("pid");
+  let pid: number | undefined;
+  if (pidText !== null) {
+    pid = /^\d{1,10}$/.test(pidText) ? Number(pidText) : 0;
+    if (!(pid >= 1 && pid <= 0xffffffff))
+      throw badRequest(`pid must be a positive integer, got "${pidText}"`);
+  }
+  return queries.leaks(pid, limit);
 }
 
 function series(queries: ServerQueries, url: URL): SeriesResponse {

@@ -4,6 +4,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/frames.js";
 import { MIN_MAX_FRAME_BYTES } from "../protocol/layout.js";
 import { DEFAULT_RECENT_ANOMALIES } from "./anomaly-log.js";
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_UID } from "./connection-admission.js";
+import { DEFAULT_MAX_CONTEXTS_PER_SESSION } from "./contexts/context-table.js";
 import { InvalidOptionError } from "./errors.js";
 import {
   type HardwareOptions,
@@ -15,6 +16,8 @@ import {
 } from "./host-options.js";
 import { DEFAULT_HTTP_ADDRESS, type HttpAddress, parseHttpAddress } from "./http-api.js";
 import { isPublicHost, parseAllowedHost, publicBindRefusal } from "./http-host-policy.js";
+import type { LeakArchive } from "./leaks/leak-archive.js";
+import { MemoryLeakArchive } from "./leaks/memory-leak-archive.js";
 import { type LegacyOptions, resolveLegacyOptions } from "./legacy/options.js";
 import { defaultSocketPath, socketPathTooLong } from "./listener.js";
 import { kernelPeerCredentials, type PeerCredentialSource } from "./peer-credentials.js";
@@ -74,6 +77,16 @@ export interface ServerOptions {
   reorderBudgetBytes?: number;
   /** Most device ids one session may announce over all its HELLOs. Default 64. */
   maxDevicesPerSession?: number;
+  /**
+   * Most allocation contexts one session may define (CONTEXT frames, protocol version 3); past it a
+   * definition is dropped (CONTEXT_LIMIT anomaly). Default 4096.
+   */
+  maxContextsPerSession?: number;
+  /**
+   * Where leak reports go (sessions that end holding allocations). Default: a MemoryLeakArchive of the
+   * newest 256 reports; a history database plugs its own in here.
+   */
+  leakArchive?: LeakArchive;
   /**
    * Most sessions one process (pid) may hold, connected or in their grace; past it the oldest idle one is
    * released. Default 16.
@@ -158,6 +171,8 @@ export interface ResolvedServerOptions {
   reorderCapacity: number;
   reorderBudgetBytes: number;
   maxDevicesPerSession: number;
+  maxContextsPerSession: number;
+  leakArchive: LeakArchive;
   maxSessionsPerProcess: number;
   maxSessions: number;
   sweepIntervalMs: number;
@@ -327,6 +342,13 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   }
   checkSocketPathLength(socketPath, "socketPath (--socket)");
   if (legacy !== undefined) checkSocketPathLength(legacy.socketPath, "legacy socketPath (--legacy-socket)");
+  const maxContextsPerSession = positiveInteger(
+    options.maxContextsPerSession,
+    DEFAULT_MAX_CONTEXTS_PER_SESSION,
+    "maxContextsPerSession (--max-contexts-per-session)",
+    "contexts",
+  );
+  const leakArchive = options.leakArchive ?? new MemoryLeakArchive();
   const verbose = options.verbose === true;
   const logLevel = options.logLevel ?? "info";
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -342,6 +364,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     reorderCapacity,
     reorderBudgetBytes,
     maxDevicesPerSession,
+    maxContextsPerSession,
+    leakArchive,
     maxSessionsPerProcess,
     maxSessions,
     sweepIntervalMs,

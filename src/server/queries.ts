@@ -8,6 +8,7 @@ import {
   API_MEMORY_TYPES,
   type ApiMemoryType,
   type DeviceSummary,
+  type LeaksResponse,
   type MemoryMapResponse,
   type MemoryMapType,
   type MemoryUsage,
@@ -18,6 +19,7 @@ import {
 import type { ConnectionCounters } from "./connection.js";
 import type { DeviceCatalog } from "./device-catalog.js";
 import type { HostDevices } from "./host-devices.js";
+import type { LeakArchive } from "./leaks/leak-archive.js";
 import { LiveSlotCursor } from "./live-slot-cursor.js";
 import { MemoryMapQuery } from "./memory-map/memory-map-query.js";
 import type { Ledger, Registry } from "./registry.js";
@@ -48,6 +50,8 @@ export interface QuerySources {
   configuredDeviceIds?: ReadonlySet<number>;
   /** Used bytes over time (1-s buckets); absent: the series route answers empty series. */
   series?: UsageSeries;
+  /** Leak reports of sessions that ended holding allocations; absent: the leaks route answers none. */
+  leakArchive?: LeakArchive;
 }
 
 /**
@@ -152,6 +156,7 @@ export class ServerQueries {
       limit,
       timers.nowMs(),
       sessionId,
+      (owner, contextId) => this.sources.sessions.get(owner)?.contexts.text(contextId) ?? "",
     );
     return { deviceId, sort, limit, total, allocations };
   }
@@ -198,6 +203,13 @@ export class ServerQueries {
     return this.maps.answer({ deviceId, memoryType, buckets, nowMs: this.sources.timers.nowMs() });
   }
 
+  /** The newest leak reports (of `pid` only, when given), at most `limit`. */
+  leaks(pid: number | undefined, limit: number): LeaksResponse {
+    const archive = this.sources.leakArchive;
+    if (archive === undefined) return { reports: [] };
+    return { reports: archive.list(pid === undefined ? { limit } : { pid, limit }) };
+  }
+
   anomalies(): AnomaliesResponse {
     const { anomalies } = this.sources;
     return { total: anomalies.total, byKind: anomalies.byKind(), recent: anomalies.recent() };
@@ -230,7 +242,8 @@ export class ServerQueries {
  * Up to `limit` live allocations of a device (optionally of one session), in `sort` order: size
  * largest first, address lowest first, age oldest first; ties by allocation id. Walks only that
  * device's allocations and keeps the best `limit` in a SelectionHeap (O(n log limit)); only those
- * become objects.
+ * become objects. `contextText` names a session's context id (protocol version 3); without it every
+ * allocation's context is "".
  */
 export function listAllocations(
   registry: Registry,
@@ -239,6 +252,7 @@ export function listAllocations(
   limit: number,
   nowMs: number,
   sessionId?: string,
+  contextText?: (sessionId: string, contextId: number) => string,
 ): { total: number; allocations: AllocationView[] } {
   const device = registry.findDevice(deviceId);
   if (device === undefined || limit <= 0) return { total: 0, allocations: [] };
@@ -276,6 +290,7 @@ export function listAllocations(
       address: registry.addressAt(slot),
       sizeBytes: registry.sizeBytesAt(slot),
       ageMs: Math.max(0, nowMs - registry.allocatedAtMsAt(slot)),
+      context: contextText?.(account.sessionId, registry.contextIdAt(slot)) ?? "",
     };
   }
   return { total, allocations };

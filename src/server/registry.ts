@@ -13,7 +13,7 @@ export { DeviceTotals, Ledger, SessionAccount };
  *
  * Layout (why): one JS object per live allocation costs ~100+ bytes of headers and pointers and stresses
  * the GC at a million live allocations. Instead a live allocation is a *slot* index into parallel typed
- * arrays (struct of arrays, 41 bytes per slot), plus one bucket in its ledger's `byId` index and one in
+ * arrays (struct of arrays, 45 bytes per slot), plus one bucket in its ledger's `byId` index and one in
  * an address index (12 bytes per bucket, at most 5/8 full). Freed slots are chained into a free list through `sameAddressNext`, so no extra
  * array is needed for it.
  *
@@ -40,6 +40,8 @@ export class Registry {
   private typeOf = new Uint8Array(INITIAL_SLOTS);
   /** Live slot: its ledger's serial (≥ 1). Free slot: 0. Lets a walk in slot order tell owners apart. */
   private ledgerOf = new Int32Array(INITIAL_SLOTS);
+  /** The allocation's context id in its session's ContextTable (0 = none; protocol version 3). */
+  private contextOf = new Uint32Array(INITIAL_SLOTS);
   /** Live slot: next live slot with the same (ledger, type, address), or NO_SLOT. Free slot: next free slot. */
   private sameAddressNext = new Int32Array(INITIAL_SLOTS);
   private freeHead = NO_SLOT;
@@ -136,6 +138,7 @@ export class Registry {
     address: number,
     sizeBytes: number,
     nowMs: number,
+    contextId = 0,
   ): boolean {
     this.applied++;
     const device = ledger.device;
@@ -177,6 +180,7 @@ export class Registry {
     this.allocatedAtMsOf[slot] = nowMs;
     this.typeOf[slot] = memoryType;
     this.ledgerOf[slot] = ledger.serial;
+    this.contextOf[slot] = contextId;
 
     let index = ledger.byAddress[memoryType];
     if (index === undefined) {
@@ -314,6 +318,11 @@ export class Registry {
     return this.allocatedAtMsOf[slot];
   }
 
+  /** The slot's context id (its session's ContextTable resolves it; 0 = none). */
+  contextIdAt(slot: number): number {
+    return this.contextOf[slot];
+  }
+
   /**
    * The slot columns in slot order, for walks that read every live allocation (the memory map): a
    * sequential read of these is many times faster than following hash indexes, whose order is random.
@@ -431,6 +440,9 @@ export class Registry {
     const types = new Uint8Array(capacity);
     types.set(this.typeOf);
     this.typeOf = types;
+    const contexts = new Uint32Array(capacity);
+    contexts.set(this.contextOf);
+    this.contextOf = contexts;
     const next = new Int32Array(capacity);
     next.set(this.sameAddressNext);
     this.sameAddressNext = next;

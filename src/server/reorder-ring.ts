@@ -2,8 +2,8 @@ import { ReorderBudget } from "./reorder-budget.js";
 
 /** Slots a ring takes on its first `put` (at most twice its window); it doubles from here as events wait. */
 export const INITIAL_RING_SLOTS = 64;
-/** Bytes of one slot: op and memory type (u8), seq, allocation id, address and size (f64). */
-export const RING_SLOT_BYTES = 34;
+/** Bytes of one slot: op and memory type (u8), context id (u32), seq, allocation id, address and size (f64). */
+export const RING_SLOT_BYTES = 38;
 /** A ring larger than this is given back whole once it empties (it grew for a lag episode). */
 export const KEPT_RING_SLOTS = 4096;
 
@@ -31,7 +31,7 @@ const SLOT_BYTES = RING_SLOT_BYTES;
 const EMPTY = 0;
 
 /**
- * The events of one sequence domain that wait for a missing seq, in structure-of-arrays storage (34
+ * The events of one sequence domain that wait for a missing seq, in structure-of-arrays storage (38
  * bytes per slot, no object per event): an open-addressing table keyed by seq, home slot `seq & mask`,
  * linear probing, at most half full, backward-shift deletion (no tombstones).
  *
@@ -53,6 +53,7 @@ export class ReorderRing {
   private ids: Float64Array | undefined;
   private addresses: Float64Array | undefined;
   private sizes: Float64Array | undefined;
+  private contexts: Uint32Array | undefined;
   private count = 0;
   private readonly firstSlots: number;
 
@@ -92,6 +93,7 @@ export class ReorderRing {
     address: number,
     sizeBytes: number,
     base: number,
+    contextId = 0,
   ): RingPut {
     if (seq >= base + this.limit) return OVERFLOW;
     if (this.slotOf(seq) >= 0) return OCCUPIED;
@@ -107,6 +109,7 @@ export class ReorderRing {
     this.ids![i] = allocationId;
     this.addresses![i] = address;
     this.sizes![i] = sizeBytes;
+    this.contexts![i] = contextId;
     this.count++;
     return HELD;
   }
@@ -142,6 +145,7 @@ export class ReorderRing {
         this.ids![hole] = this.ids![j];
         this.addresses![hole] = this.addresses![j];
         this.sizes![hole] = this.sizes![j];
+        this.contexts![hole] = this.contexts![j];
         hole = j;
       }
     }
@@ -167,6 +171,10 @@ export class ReorderRing {
 
   sizeBytesAt(slot: number): number {
     return this.sizes![slot];
+  }
+
+  contextIdAt(slot: number): number {
+    return this.contexts![slot];
   }
 
   /** Removes the waiting events with seq in [from, to] (from >= the window's base); returns how many. */
@@ -200,6 +208,7 @@ export class ReorderRing {
   release(): void {
     this.budget.release(this.capacity * SLOT_BYTES);
     this.ops = this.types = this.seqs = this.ids = this.addresses = this.sizes = undefined;
+    this.contexts = undefined;
     this.capacity = 0;
     this.mask = 0;
     this.count = 0;
@@ -221,6 +230,7 @@ export class ReorderRing {
     const oldIds = this.ids;
     const oldAddresses = this.addresses;
     const oldSizes = this.sizes;
+    const oldContexts = this.contexts;
     const oldCapacity = this.capacity;
     const mask = capacity - 1;
     const ops = new Uint8Array(capacity);
@@ -229,6 +239,7 @@ export class ReorderRing {
     const ids = new Float64Array(capacity);
     const addresses = new Float64Array(capacity);
     const sizes = new Float64Array(capacity);
+    const contexts = new Uint32Array(capacity);
     let count = 0;
     for (let i = 0; i < oldCapacity; i++) {
       if (oldOps![i] === EMPTY) continue;
@@ -242,6 +253,7 @@ export class ReorderRing {
       ids[j] = oldIds![i];
       addresses[j] = oldAddresses![i];
       sizes[j] = oldSizes![i];
+      contexts[j] = oldContexts![i];
       count++;
     }
     this.ops = ops;
@@ -250,6 +262,7 @@ export class ReorderRing {
     this.ids = ids;
     this.addresses = addresses;
     this.sizes = sizes;
+    this.contexts = contexts;
     this.capacity = capacity;
     this.mask = mask;
     this.count = count;

@@ -115,6 +115,7 @@ export class Sequencer {
     address: number,
     sizeBytes: number,
     nowMs: number = this.deps.timers.nowMs(),
+    contextId = 0,
   ): void {
     let lane = this.lane;
     if (lane === undefined || lane.source !== source) {
@@ -129,12 +130,21 @@ export class Sequencer {
         this.deps.counters.staleDiscarded++;
         return;
       }
-      this.buffer(op, memoryType, seq, allocationId, address, sizeBytes, snapshot.watermarkSeq + 1);
+      this.buffer(
+        op,
+        memoryType,
+        seq,
+        allocationId,
+        address,
+        sizeBytes,
+        snapshot.watermarkSeq + 1,
+        contextId,
+      );
       return;
     }
     if (seq === this.nextSeq) {
       // The common case: in order, applied at once without touching the ring.
-      this.apply(op, memoryType, allocationId, address, sizeBytes, nowMs);
+      this.apply(op, memoryType, allocationId, address, sizeBytes, nowMs, contextId);
       this.nextSeq++;
       if (this.ring.size > 0) this.drain(nowMs);
       return;
@@ -143,7 +153,7 @@ export class Sequencer {
       this.discardOld(seq);
       return;
     }
-    this.buffer(op, memoryType, seq, allocationId, address, sizeBytes, this.nextSeq);
+    this.buffer(op, memoryType, seq, allocationId, address, sizeBytes, this.nextSeq, contextId);
     this.armGapTimer();
   }
 
@@ -221,6 +231,7 @@ export class Sequencer {
         snapshot.addresses[i],
         snapshot.sizes[i],
         now,
+        snapshot.contexts[i],
       );
     }
     registry.settleLedger(ledger);
@@ -263,10 +274,11 @@ export class Sequencer {
     address: number,
     sizeBytes: number,
     nowMs: number,
+    contextId: number,
   ): void {
     const deps = this.deps;
     if (op === OP_ALLOC)
-      deps.registry.allocate(deps.ledger, memoryType, allocationId, address, sizeBytes, nowMs);
+      deps.registry.allocate(deps.ledger, memoryType, allocationId, address, sizeBytes, nowMs, contextId);
     else deps.registry.free(deps.ledger, memoryType, allocationId, sizeBytes);
   }
 
@@ -287,8 +299,9 @@ export class Sequencer {
       const allocationId = ring.allocationIdAt(slot);
       const address = ring.addressAt(slot);
       const sizeBytes = ring.sizeBytesAt(slot);
+      const contextId = ring.contextIdAt(slot);
       ring.remove(slot);
-      this.apply(op, memoryType, allocationId, address, sizeBytes, nowMs);
+      this.apply(op, memoryType, allocationId, address, sizeBytes, nowMs, contextId);
       this.nextSeq++;
     }
     if (ring.size === 0) {
@@ -309,8 +322,9 @@ export class Sequencer {
     address: number,
     sizeBytes: number,
     base: number,
+    contextId: number,
   ): void {
-    const put = this.ring.put(op, memoryType, seq, allocationId, address, sizeBytes, base);
+    const put = this.ring.put(op, memoryType, seq, allocationId, address, sizeBytes, base, contextId);
     if (put === PUT_HELD) return;
     if (put === PUT_OCCUPIED) {
       this.duplicate(seq, "is already waiting in the reorder buffer");

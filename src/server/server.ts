@@ -11,6 +11,7 @@ import { ServerErrorCode } from "./errors.js";
 import { HardwareDevices } from "./hardware/hardware-devices.js";
 import { HostDevices } from "./host-devices.js";
 import { type HttpAddress, type HttpApi, startHttpApi } from "./http-api.js";
+import { recordLeaks } from "./leaks/leak-recorder.js";
 import { LegacyAdapter } from "./legacy/adapter.js";
 import { listenUnixSocket } from "./listener.js";
 import { resolveServerOptions, type ServerOptions } from "./options.js";
@@ -91,6 +92,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         maxSnapshotAllocations: DEFAULT_SEQUENCER_OPTIONS.maxSnapshotAllocations,
       },
       reorderBudget,
+      maxContextsPerSession: resolved.maxContextsPerSession,
     },
     catalog,
     {
@@ -116,6 +118,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     released: (s, reason, allocations) =>
       log.info({ sessionId: s.sessionId, clientPid: s.pid, reason, allocations }, "session released"),
   });
+  recordLeaks(sessions, registry, resolved.leakArchive, { timers, epochMs: resolved.epochMs }, log);
   const reaper = new Reaper(sessions, liveness, timers, {
     graceMs: resolved.graceMs,
     sweepIntervalMs: resolved.sweepIntervalMs,
@@ -228,6 +231,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     host: host.enabled ? host : undefined,
     configuredDeviceIds: new Set(resolved.legacy?.devices.map((d) => d.deviceId) ?? []),
     series,
+    leakArchive: resolved.leakArchive,
   });
   if (httpAddress !== undefined) {
     try {

@@ -2,6 +2,7 @@ import type { LiveAllocation } from "../protocol/event.js";
 import {
   eventAddress,
   eventAllocationId,
+  eventContextId,
   eventDeviceId,
   eventMemoryType,
   eventOp,
@@ -12,6 +13,7 @@ import {
 import type { DeviceDescriptor } from "../protocol/frames.js";
 import { EVENT_RECORD_BYTES } from "../protocol/layout.js";
 import type { AnomalyLog } from "./anomaly-log.js";
+import { ContextTable } from "./contexts/context-table.js";
 import { ConnectionProtocolError, ServerErrorCode } from "./errors.js";
 import type { SessionLinks } from "./gap-rule.js";
 import type { Ledger, Registry, SessionAccount } from "./registry.js";
@@ -52,6 +54,8 @@ export interface SessionDeps {
   sequencerOptions: SequencerOptions;
   /** Server-wide bytes for every sequencer's reorder buffer. */
   reorderBudget: ReorderBudget;
+  /** Most allocation contexts one session may define (default DEFAULT_MAX_CONTEXTS_PER_SESSION). */
+  maxContextsPerSession?: number;
 }
 
 /**
@@ -72,6 +76,10 @@ export type SessionState = "connected" | "disconnected";
  */
 export class Session implements SessionLinks {
   readonly account: SessionAccount;
+  /** Allocation contexts the session defined (protocol version 3); registry slots cite them by id. */
+  readonly contexts: ContextTable;
+  /** When the session began, ms (the server's clock). */
+  readonly startedAtMs: number;
   /** GOODBYE received: release at once when the last connection closes. */
   goodbyeReceived = false;
   private released = false;
@@ -100,6 +108,8 @@ export class Session implements SessionLinks {
     private readonly deps: SessionDeps,
   ) {
     this.account = deps.registry.openAccount(identity.sessionId, identity.pid);
+    this.contexts = new ContextTable(this.account, deps.anomalies, deps.maxContextsPerSession);
+    this.startedAtMs = deps.timers.nowMs();
   }
 
   get sessionId(): string {
@@ -184,6 +194,9 @@ export class Session implements SessionLinks {
     for (let i = 0, o = 0; i < count; i++, o += EVENT_RECORD_BYTES) {
       const deviceId = eventDeviceId(view, o);
       const sequencer = deviceId === this.lastDeviceId ? this.lastSequencer! : this.sequencer(deviceId);
+      // Non-zero only in an ALLOC of a version 3 connection (the decoder checked).
+      let contextId = eventContextId(view, o);
+      if (contextId !== 0) contextId = this.contexts.resolve(contextId, deviceId, eventAllocationId(view, o));
       sequencer.push(
         source,
         eventOp(view, o),
@@ -193,6 +206,7 @@ export class Session implements SessionLinks {
         eventAddress(view, o),
         eventSizeBytes(view, o),
         nowMs,
+        contextId,
       );
     }
   }
@@ -207,12 +221,20 @@ export class Session implements SessionLinks {
     allocationId: number,
     address: number,
     sizeBytes: number,
+    contextId = 0,
   ): void {
     if (this.released) return;
     const nowMs = this.deps.timers.nowMs();
     this.deliveredAtMs.set(peer.id, nowMs);
     const sequencer = deviceId === this.lastDeviceId ? this.lastSequencer! : this.sequencer(deviceId);
-    sequencer.push(peer.id, op, memoryType, seq, allocationId, address, sizeBytes, nowMs);
+    const context = this.contexts.resolve(contextId, deviceId, allocationId);
+    sequencer.push(peer.id, op, memoryType, seq, allocationId, address, sizeBytes, nowMs, context);
+  }
+
+  /** A CONTEXT frame: defines an allocation context of the session (ContextTable's rules). */
+  defineContext(contextId: number, text: string): void {
+    if (this.released) return;
+    this.contexts.define(contextId, text);
   }
 
   // Snapshot frames; each throws as `events` does for a device no HELLO announced.
@@ -226,6 +248,11 @@ export class Session implements SessionLinks {
   snapshotChunk(peer: SessionPeer, deviceId: number, allocations: readonly LiveAllocation[]): void {
     if (this.released) return;
     this.delivered(peer);
+    for (const a of allocations) {
+      if (a.contextId !== undefined && a.contextId !== 0) {
+        a.contextId = this.contexts.resolve(a.contextId, deviceId, a.allocationId);
+      }
+    }
     this.sequencer(deviceId).snapshotChunk(peer.id, allocations);
   }
 

@@ -10,6 +10,8 @@ export class SnapshotCollector {
   types = new Uint8Array(0);
   addresses = new Float64Array(0);
   sizes = new Float64Array(0);
+  /** Context ids (0 = none). */
+  contexts = new Uint32Array(0);
   /** Allocations received so far. */
   count = 0;
 
@@ -39,6 +41,7 @@ export class SnapshotCollector {
       this.types[i] = a.memoryType;
       this.addresses[i] = a.address;
       this.sizes[i] = a.sizeBytes;
+      this.contexts[i] = a.contextId ?? 0;
     }
     return true;
   }
@@ -56,5 +59,8 @@ export class SnapshotCollector {
     const sizes = new Float64Array(capacity);
     sizes.set(this.sizes.subarray(0, this.count));
     this.sizes = sizes;
+    const contexts = new Uint32Array(capacity);
+    contexts.set(this.contexts.subarray(0, this.count));
+    this.contexts = contexts;
   }
 }

@@ -10,17 +10,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   emptyAllocationEvent,
+  encodeError,
   encodeResyncRequest,
   encodeWelcome,
   FrameDecoder,
   readEventRecord,
 } from "../../src/protocol/codec.js";
 import type { AllocationEvent, LiveAllocation } from "../../src/protocol/event.js";
+import { eventContextId, eventRecordsView } from "../../src/protocol/event-record.js";
 import {
   DEFAULT_MAX_FRAME_BYTES,
   type Frame,
   FrameType,
-  PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
 } from "../../src/protocol/frames.js";
 
 /** A received frame; EVENTS records are decoded into `events`. */
@@ -35,6 +37,11 @@ export interface FixtureServerOptions {
   welcome?: boolean;
   /** maxFrameBytes announced in WELCOME. */
   maxFrameBytes?: number;
+  /**
+   * Protocol versions it speaks (default all); a HELLO of another one gets ERROR
+   * PROTO_UNSUPPORTED_VERSION, as an older server answers a newer client.
+   */
+  versions?: readonly number[];
 }
 
 export interface DeviceReplay {
@@ -66,8 +73,9 @@ export class FixtureServer {
     const path = options.path ?? join(ownedDir!, "s.sock");
     const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     const welcome = options.welcome ?? true;
+    const versions = options.versions ?? SUPPORTED_PROTOCOL_VERSIONS;
     let fixture: FixtureServer | undefined;
-    const server = createServer((socket) => fixture!.accept(socket, welcome, maxFrameBytes));
+    const server = createServer((socket) => fixture!.accept(socket, welcome, maxFrameBytes, versions));
     fixture = new FixtureServer(path, server, ownedDir);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -174,7 +182,7 @@ export class FixtureServer {
     return replay;
   }
 
-  private accept(socket: Socket, welcome: boolean, maxFrameBytes: number): void {
+  private accept(socket: Socket, welcome: boolean, maxFrameBytes: number, versions: readonly number[]): void {
     const connection = this.accepted++;
     this.sockets.push(socket);
     if (this.stalled) socket.pause();
@@ -182,14 +190,29 @@ export class FixtureServer {
     const record = (frame: Frame) => {
       if (frame.type === FrameType.EVENTS) {
         const events: AllocationEvent[] = [];
-        for (let i = 0; i < frame.count; i++)
-          events.push(readEventRecord(frame.records, i, emptyAllocationEvent()));
+        const view = eventRecordsView(frame.records);
+        for (let i = 0; i < frame.count; i++) {
+          const event = readEventRecord(frame.records, i, emptyAllocationEvent());
+          // Version 3: the record's context id, kept only when there is one.
+          const contextId = eventContextId(view, i * 48);
+          if (contextId !== 0) event.contextId = contextId;
+          events.push(event);
+        }
         this.frames.push({ connection, type: FrameType.EVENTS, events });
       } else {
         this.frames.push({ connection, type: frame.type, frame });
       }
+      if (frame.type === FrameType.HELLO && !versions.includes(frame.version)) {
+        socket.end(
+          encodeError({
+            code: "PROTO_UNSUPPORTED_VERSION",
+            message: `protocol version ${frame.version}, this server speaks ${versions.join(", ")}`,
+          }),
+        );
+        return;
+      }
       if (frame.type === FrameType.HELLO && welcome) {
-        socket.write(encodeWelcome({ version: PROTOCOL_VERSION, maxFrameBytes }));
+        socket.write(encodeWelcome({ version: frame.version, maxFrameBytes }));
       }
       if (frame.type === FrameType.GOODBYE) socket.end();
     };

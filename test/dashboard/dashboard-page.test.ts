@@ -246,13 +246,21 @@ test("the processes table sorts by the clicked column, with a sparkline per row;
   );
   const shown = await waitFor("the largest buffers to match the API", 5_000, async () => {
     const list = await page.$$eval('[data-testid="largest-buffers"] [data-testid="buffer"]', (items) =>
-      items.map((i) => [Number(i.getAttribute("data-pid")), Number(i.getAttribute("data-bytes"))]),
+      items.map((i) => [
+        Number(i.getAttribute("data-pid")),
+        Number(i.getAttribute("data-bytes")),
+        i.getAttribute("data-context"),
+      ]),
     );
-    return JSON.stringify(list) === JSON.stringify(largest.allocations.map((a) => [a.pid, a.sizeBytes]))
-      ? list
-      : undefined;
+    const expected = largest.allocations.map((a) => [a.pid, a.sizeBytes, a.context]);
+    return JSON.stringify(list) === JSON.stringify(expected) ? list : undefined;
   });
   assert.equal(shown.length, largest.allocations.length);
+  // The demo names its operations: the largest buffers (weights, logits) carry a TT-NN name.
+  assert.ok(
+    largest.allocations.every((a) => a.context.startsWith("ttnn.")),
+    JSON.stringify(largest.allocations),
+  );
 });
 
 test("a map the server cannot place shows its reason instead; the device is in the URL", {

@@ -120,8 +120,8 @@ expectDecodeError(ProtocolErrorCode.UNSUPPORTED_VERSION, "HELLO version 0", patc
 // A future version may have a different layout after the version: the code must not depend on it.
 expectDecodeError(
   ProtocolErrorCode.UNSUPPORTED_VERSION,
-  "HELLO version 3, rest absent",
-  rawFrame(1, [0x41, 0x57, 0x43, 0x48, 3, 0]),
+  "HELLO version 4, rest absent",
+  rawFrame(1, [0x41, 0x57, 0x43, 0x48, 4, 0]),
 );
 expectDecodeError(
   ProtocolErrorCode.UNSUPPORTED_VERSION,

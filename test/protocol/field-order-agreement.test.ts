@@ -39,7 +39,7 @@ test("EventRecordOffset matches the 48-byte record: fields in EventFields order,
     "OP",
     "MEMORY_TYPE",
     "DEVICE_ID",
-    "RESERVED",
+    "CONTEXT_ID",
     "SEQ",
     "ALLOCATION_ID",
     "ADDRESS",
@@ -65,8 +65,10 @@ test("a change keeps every field through processFields → record → encoder �
     fc.property(arbChange, (change) => {
       const encoder = new EventBatchEncoder(1);
       const processor = new TrackingProcessor({
-        record: (...event: EventFields) => {
-          assert.ok(encoder.append(...event));
+        // The ninth argument is the context text ("" here: no devices given), not a wire field.
+        record: (...event: [...EventFields, context?: string]) => {
+          assert.equal(event[8] ?? "", "");
+          assert.ok(encoder.append(...(event.slice(0, 8) as EventFields)));
         },
       });
       processor.processFields(

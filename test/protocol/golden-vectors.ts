@@ -133,6 +133,42 @@ const RESYNC_HEX = "0a000000 07 ffff 0500 676170203f"; // all devices, "gap ?"
 const ERROR_HEX = "0a000000 08 0300 4f4f4d 0200 6869"; // code "OOM", message "hi"
 const GOODBYE_HEX = "01000000 09";
 
+// Version 3 (allocation contexts): the same HELLO with version 3, a CONTEXT frame, an ALLOC citing it.
+export const HELLO_V3_HEX = HELLO_HEX.replace(
+  '41574348                          # magic "AWCH"\n0200',
+  "41574348 0300",
+);
+const HELLO_V3_FRAME: PlainFrame = { ...HELLO_FRAME, version: 3 };
+export const CONTEXT_HEX = `
+12000000                          # length 18 = 1 + 4 + 2 + 11
+0a                                # type CONTEXT
+01000000                          # context id 1
+0b00 74746e6e2e6d61746d756c       # text "ttnn.matmul"
+`;
+const CONTEXT_FRAME: PlainFrame = { type: FrameType.CONTEXT, contextId: 1, text: "ttnn.matmul" };
+const EVENT_1_IN_CONTEXT = EVENT_1.replace("01 00 0000 00000000", "01 00 0000 01000000");
+const EVENTS_V3_HEX = `65000000 03 02000000 ${EVENT_1_IN_CONTEXT} ${EVENT_2}`;
+const EVENTS_V3_FRAME: PlainFrame = {
+  type: FrameType.EVENTS,
+  count: 2,
+  records: Array.from(fromHex(EVENT_1_IN_CONTEXT + EVENT_2), (b) => b.toString(16).padStart(2, "0")).join(""),
+};
+const SNAPSHOT_V3_HEX = `
+0f000000 04 0300 0900000000000000 01000000          # BEGIN device 3, watermark 9, 1 allocation
+27000000 05 0300 01000000                           # CHUNK device 3, 1 record
+  01 000000 01000000 0700000000000000 0000200000000000 0004000000000000  # L1, context 1, id 7
+0b000000 06 0300 0900000000000000                   # END device 3, watermark 9
+`;
+const SNAPSHOT_V3_FRAMES: PlainFrame[] = [
+  { type: FrameType.SNAPSHOT_BEGIN, deviceId: 3, watermarkSeq: 9, totalAllocations: 1 },
+  {
+    type: FrameType.SNAPSHOT_CHUNK,
+    deviceId: 3,
+    allocations: [{ allocationId: 7, memoryType: 1, address: 0x200000, sizeBytes: 1024, contextId: 1 }],
+  },
+  { type: FrameType.SNAPSHOT_END, deviceId: 3, watermarkSeq: 9 },
+];
+
 function v(name: string, text: string, frames: PlainFrame[], code?: string): GoldenVector {
   return { name, bytes: fromHex(text), frames, code };
 }
@@ -186,8 +222,8 @@ export const GOLDEN_VECTORS: GoldenVector[] = [
   v("truncated in the body", EVENTS_HEX.slice(0, 200), [], "PROTO_TRUNCATED_FRAME"),
   v("wrong magic", HELLO_HEX.replace("41574348", "41574349"), [], "PROTO_BAD_MAGIC"),
   v(
-    "version 3",
-    HELLO_HEX.replace('41574348                          # magic "AWCH"\n0200', "41574348 0300"),
+    "version 4",
+    HELLO_HEX.replace('41574348                          # magic "AWCH"\n0200', "41574348 0400"),
     [],
     "PROTO_UNSUPPORTED_VERSION",
   ),
@@ -205,4 +241,63 @@ export const GOLDEN_VECTORS: GoldenVector[] = [
     "PROTO_LENGTH_MISMATCH",
   ),
   v("GOODBYE with a payload", "02000000 09 00", [], "PROTO_LENGTH_MISMATCH"),
+  v(
+    "version 3: HELLO, CONTEXT, an ALLOC in it, a snapshot entry in it",
+    HELLO_V3_HEX + CONTEXT_HEX + EVENTS_V3_HEX + SNAPSHOT_V3_HEX + GOODBYE_HEX,
+    [HELLO_V3_FRAME, CONTEXT_FRAME, EVENTS_V3_FRAME, ...SNAPSHOT_V3_FRAMES, { type: FrameType.GOODBYE }],
+  ),
+  v("WELCOME version 3", "0b000000 02 41574348 0300 00001000", [
+    { type: FrameType.WELCOME, version: 3, maxFrameBytes: 1 << 20 },
+  ]),
+  // Versions 1 and 2 know no contexts: the frame type is unknown, the record bytes reserved.
+  v("CONTEXT on a version 2 stream", HELLO_HEX + CONTEXT_HEX, [HELLO_FRAME], "PROTO_UNKNOWN_FRAME_TYPE"),
+  v("CONTEXT before any HELLO", CONTEXT_HEX, [], "PROTO_UNKNOWN_FRAME_TYPE"),
+  v(
+    "a context id on a version 2 stream",
+    HELLO_HEX + EVENTS_V3_HEX,
+    [HELLO_FRAME],
+    "PROTO_RESERVED_NOT_ZERO",
+  ),
+  v(
+    "a snapshot entry's context on a version 2 stream",
+    HELLO_HEX + SNAPSHOT_V3_HEX,
+    [HELLO_FRAME, SNAPSHOT_V3_FRAMES[0]],
+    "PROTO_RESERVED_NOT_ZERO",
+  ),
+  v(
+    "version 3: a FREE with a context id",
+    `${HELLO_V3_HEX} 65000000 03 02000000 ${EVENT_1} ${EVENT_2.replace("02 00 0000 00000000", "02 00 0000 01000000")}`,
+    [HELLO_V3_FRAME],
+    "PROTO_RESERVED_NOT_ZERO",
+  ),
+  v(
+    "version 3: CONTEXT id 0",
+    `${HELLO_V3_HEX} 07000000 0a 00000000 0000`,
+    [HELLO_V3_FRAME],
+    "PROTO_INVALID_FIELD",
+  ),
+  v(
+    "version 3: CONTEXT text of 257 bytes",
+    `${HELLO_V3_HEX} 07000000 0a 01000000 0101`,
+    [HELLO_V3_FRAME],
+    "PROTO_STRING_TOO_LONG",
+  ),
+  v(
+    "version 3: CONTEXT text not UTF-8",
+    `${HELLO_V3_HEX} 09000000 0a 01000000 0200 c328`,
+    [HELLO_V3_FRAME],
+    "PROTO_BAD_UTF8",
+  ),
+  v(
+    "version 3: CONTEXT cut short",
+    `${HELLO_V3_HEX} 04000000 0a 010000`,
+    [HELLO_V3_FRAME],
+    "PROTO_FRAME_TOO_SHORT",
+  ),
+  v(
+    "version 3: CONTEXT with a trailing byte",
+    `${HELLO_V3_HEX} 08000000 0a 01000000 0000 00`,
+    [HELLO_V3_FRAME],
+    "PROTO_LENGTH_MISMATCH",
+  ),
 ];

@@ -5,7 +5,7 @@ import test from "node:test";
 import { ProtocolErrorCode } from "../../src/protocol/errors.js";
 import { ServerErrorCode } from "../../src/server/errors.js";
 import { repoRoot } from "../support/repo-files.js";
-import { EVENTS_HEX, HELLO_HEX } from "./golden-vectors.js";
+import { CONTEXT_HEX, EVENTS_HEX, HELLO_HEX, HELLO_V3_HEX } from "./golden-vectors.js";
 import { decodeChunked, fromHex, hex } from "./wire-fixtures.js";
 
 // docs/PROTOCOL.md is the spec other-language clients are written from: its worked examples must be
@@ -13,12 +13,18 @@ import { decodeChunked, fromHex, hex } from "./wire-fixtures.js";
 
 const doc = readFileSync(join(repoRoot(import.meta.url), "docs", "PROTOCOL.md"), "utf8");
 
-test("the worked hex examples are the HELLO and EVENTS golden vectors and decode cleanly", () => {
+test("the worked hex examples are the HELLO, EVENTS and version 3 golden vectors and decode cleanly", () => {
   const blocks = [...doc.matchAll(/```hex\n([\s\S]*?)```/g)].map((m) => fromHex(m[1]));
-  assert.equal(blocks.length, 2);
+  assert.equal(blocks.length, 3);
   assert.equal(hex(blocks[0]), hex(fromHex(HELLO_HEX)));
   assert.equal(hex(blocks[1]), hex(fromHex(EVENTS_HEX)));
-  for (const block of blocks) assert.equal(decodeChunked(block).code, undefined);
+  assert.ok(hex(blocks[2]).startsWith(hex(fromHex(CONTEXT_HEX))));
+  for (const block of blocks.slice(0, 2)) assert.equal(decodeChunked(block).code, undefined);
+  // The version 3 example decodes after a version 3 HELLO, and is refused after a version 2 one.
+  const v3 = decodeChunked(fromHex(HELLO_V3_HEX + hex(blocks[2])));
+  assert.equal(v3.code, undefined);
+  assert.deepEqual(v3.frames[1], { type: 10, contextId: 1, text: "ttnn.matmul" });
+  assert.equal(decodeChunked(fromHex(HELLO_HEX + hex(blocks[2]))).code, ProtocolErrorCode.UNKNOWN_FRAME_TYPE);
 });
 
 test("the inline WELCOME and GOODBYE examples decode", () => {

@@ -97,6 +97,7 @@ test("allocations: sorted by size (default), address or age, limited, filtered b
     "address",
     "ageMs",
     "allocationId",
+    "context",
     "deviceId",
     "memoryType",
     "pid",

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { encodeEvents } from "../../src/protocol/encode-frame.js";
 import { type DeviceDescriptor, FrameType } from "../../src/protocol/frames.js";
+import { RING_SLOT_BYTES } from "../../src/server/reorder-ring.js";
 import { waitFor } from "../support/wait-for.js";
 import { newSessionId, RawClient, TEST_DEVICE, testEvent } from "./raw-client.js";
 import { startTestServer, type TestServer } from "./test-server.js";
@@ -39,7 +40,10 @@ test("one record with seq 2^20 on a new device costs one slot, not a ring as wid
     const grown = arrayBufferBytes() - before;
     assert.ok(grown < 4 * MiB, `the held event took ${(grown / MiB).toFixed(1)} MiB`);
     const info = server.queries.summary().server;
-    assert.ok(info.reorderBytes > 0 && info.reorderBytes <= 64 * 34, `${info.reorderBytes} bytes held`);
+    assert.ok(
+      info.reorderBytes > 0 && info.reorderBytes <= 64 * RING_SLOT_BYTES,
+      `${info.reorderBytes} bytes held`,
+    );
     client.destroy();
     await waitFor(() => server.queries.summary().server.connections === 0, {
       what: "the connection to close",
@@ -91,13 +95,13 @@ test("1,000 device ids each sent a seq far ahead: /healthz answers at once, noth
 
 test("the reorder budget bounds every session's buffers together: the one that would grow resyncs", async () => {
   // Room for the first 64 slots of one buffer only.
-  const server = await startTestServer({ reorderBudgetBytes: 64 * 34, graceMs: 0 });
+  const server = await startTestServer({ reorderBudgetBytes: 64 * RING_SLOT_BYTES, graceMs: 0 });
   try {
     const first = await RawClient.handshake(server.socketPath, { devices: devices(0, 1) });
     const second = await RawClient.handshake(server.socketPath, { devices: devices(0, 1) });
     // The first session holds 10 events waiting for its seq 1: the whole budget.
     first.send(encodeEvents(Array.from({ length: 10 }, (_, i) => alloc(0, i + 2))));
-    await waitFor(() => server.queries.summary().server.reorderBytes === 64 * 34, {
+    await waitFor(() => server.queries.summary().server.reorderBytes === 64 * RING_SLOT_BYTES, {
       what: "the first session's buffer to take the budget",
     });
     // The second session's out-of-order event finds no room: dropped, resync asked at once.
@@ -106,7 +110,7 @@ test("the reorder budget bounds every session's buffers together: the one that w
     assert.equal(request.type === FrameType.RESYNC_REQUEST && request.deviceId, 0);
     const summary = server.queries.summary();
     assert.equal(summary.recoveries.byKind.REORDER_OVERFLOW, 1);
-    assert.equal(summary.server.reorderBytes, 64 * 34, "still within the budget");
+    assert.equal(summary.server.reorderBytes, 64 * RING_SLOT_BYTES, "still within the budget");
     assert.equal(summary.anomalies.total, 0);
     // The first session's lag resolves and its bytes come back.
     first.send(encodeEvents([alloc(0, 1)]));

@@ -165,7 +165,7 @@ test("startServer refuses an invalid option before binding anything", async () =
 test("defaults fill every option left out", () => {
   const resolved = resolveServerOptions({ socketPath: "/tmp/x.sock" });
   assert.deepEqual(
-    { ...resolved, liveness: undefined, peerCredentials: undefined },
+    { ...resolved, liveness: undefined, peerCredentials: undefined, leakArchive: undefined },
     {
       socketPath: "/tmp/x.sock",
       httpAddress: { host: "127.0.0.1", port: 7477 },
@@ -176,6 +176,8 @@ test("defaults fill every option left out", () => {
       reorderCapacity: DEFAULT_SEQUENCER_OPTIONS.reorderCapacity,
       reorderBudgetBytes: DEFAULT_REORDER_BUDGET_BYTES,
       maxDevicesPerSession: DEFAULT_MAX_DEVICES_PER_SESSION,
+      maxContextsPerSession: 4096,
+      leakArchive: undefined,
       maxSessionsPerProcess: DEFAULT_MAX_SESSIONS_PER_PROCESS,
       maxSessions: DEFAULT_MAX_SESSIONS,
       sweepIntervalMs: DEFAULT_REAPER_OPTIONS.sweepIntervalMs,
@@ -202,6 +204,7 @@ test("defaults fill every option left out", () => {
     },
   );
   assert.equal(typeof resolved.liveness.isAlive, "function");
+  assert.equal(resolved.leakArchive.list({ limit: 10 }).length, 0, "an empty in-memory leak archive");
   assert.equal(typeof resolved.peerCredentials.of, "function");
 });
 

@@ -77,7 +77,7 @@ static void expect_hello(int fd, unsigned char session[32]) {
   CHECK(read_frame(fd, &length) == ALLOCWATCH__T_HELLO);
   const unsigned char *p = frame + 4;
   CHECK(allocwatch__get32(p + 1) == ALLOCWATCH__MAGIC);
-  CHECK(allocwatch__get16(p + 5) == 2);
+  CHECK(allocwatch__get16(p + 5) == 3);
   memcpy(session, p + 7, 32);
   CHECK(allocwatch__get32(p + 39) == (uint32_t)getpid());
   CHECK(allocwatch__get64(p + 43) == allocwatch__start_ticks());
@@ -132,7 +132,7 @@ int main(void) {
   int fd = accept_one(listener);
   unsigned char session[32], again[32];
   expect_hello(fd, session);
-  send_all(fd, "0b000000 02 41574348 0200 00040000"); /* WELCOME, max frame 1024 */
+  send_all(fd, "0b000000 02 41574348 0300 00040000"); /* WELCOME, max frame 1024 */
 
   for (int i = 0; i < LIVE; i++) {
     pthread_mutex_lock(&lock);
@@ -173,7 +173,7 @@ int main(void) {
   fd = accept_one(listener);
   expect_hello(fd, again);
   CHECK(memcmp(session, again, 32) == 0);
-  send_all(fd, "0b000000 02 41574348 0200 00040000");
+  send_all(fd, "0b000000 02 41574348 0300 00040000");
   expect_snapshots(fd, 2, LIVE);
 
   /* EOF without a word: the same. */
@@ -181,7 +181,7 @@ int main(void) {
   fd = accept_one(listener);
   expect_hello(fd, again);
   CHECK(memcmp(session, again, 32) == 0);
-  send_all(fd, "0b000000 02 41574348 0200 00040000");
+  send_all(fd, "0b000000 02 41574348 0300 00040000");
   expect_snapshots(fd, 2, LIVE);
   CHECK(counters_reach(1, 5, 3));
   allocwatch_get_counters(client, &counters);
@@ -194,7 +194,7 @@ int main(void) {
   close(fd);
   fd = accept_one(listener);
   expect_hello(fd, again);
-  send_all(fd, "0b000000 02 41574348 0200 00040000");
+  send_all(fd, "0b000000 02 41574348 0300 00040000");
   expect_snapshots(fd, 2, LIVE);
 
   /* close: GOODBYE, then the end of the stream. */

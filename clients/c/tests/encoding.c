@@ -22,6 +22,12 @@ static const char SNAPSHOT_HEX[] =
     "  01 00000000000000 0700000000000000 0000200000000000 0004000000000000\n"
     "0b000000 06 0300 0900000000000000\n";
 
+static const char CONTEXT_EVENTS_HEX[] =
+    "12000000 0a 01000000 0b00 74746e6e2e6d61746d756c\n"
+    "65000000 03 02000000\n"
+    "01 00 0000 01000000 0100000000000000 0100000000000000 0010000000000000 0010000000000000 7b00000000000000\n"
+    "02 00 0000 00000000 0200000000000000 0100000000000000 0010000000000000 0010000000000000 c801000000000000\n";
+
 static void test_hello(void) {
   unsigned char want[512], got[512];
   size_t want_n = check_hex(HELLO_HEX, want, sizeof want);
@@ -39,6 +45,9 @@ static void test_hello(void) {
   check_hex("0f1e2d3c4b5a69788796a5b4c3d2e1f0", secret, 16);
   CHECK(allocwatch__hello_bytes("python3", &d, 1) == 143);
   size_t n = allocwatch__encode_hello(got, session, secret, 1234, 5678, "python3", &d, 1);
+  /* The golden HELLO is version 2; the client says 3 (same layout) and falls back to 2 when refused. */
+  CHECK(allocwatch__get16(want + 9) == 2 && allocwatch__get16(got + 9) == 3);
+  got[9] = 2;
   check_bytes("HELLO", got, n, want, want_n);
 }
 
@@ -47,9 +56,18 @@ static void test_events(void) {
   size_t want_n = check_hex(EVENTS_HEX, want, sizeof want);
   CHECK(want_n == 105);
   size_t n = allocwatch__encode_events_header(got, 2);
-  allocwatch__encode_record(got + n, ALLOCWATCH__OP_ALLOC, ALLOCWATCH_DRAM, 0, 1, 1, 0x1000, 4096, 123);
-  allocwatch__encode_record(got + n + 48, ALLOCWATCH__OP_FREE, ALLOCWATCH_DRAM, 0, 2, 1, 0x1000, 4096, 456);
+  allocwatch__encode_record(got + n, ALLOCWATCH__OP_ALLOC, ALLOCWATCH_DRAM, 0, 1, 1, 0x1000, 4096, 123, 0);
+  allocwatch__encode_record(got + n + 48, ALLOCWATCH__OP_FREE, ALLOCWATCH_DRAM, 0, 2, 1, 0x1000, 4096, 456, 0);
   check_bytes("EVENTS", got, n + 96, want, want_n);
+  /* Version 3 (docs/PROTOCOL.md section 8): CONTEXT 1 "ttnn.matmul", then the ALLOC citing it. */
+  unsigned char want_v3[256], got_v3[256];
+  size_t want_v3_n = check_hex(CONTEXT_EVENTS_HEX, want_v3, sizeof want_v3);
+  CHECK(want_v3_n == 22 + 105);
+  size_t m = allocwatch__encode_context(got_v3, 1, "ttnn.matmul", 11);
+  m += allocwatch__encode_events_header(got_v3 + m, 2);
+  allocwatch__encode_record(got_v3 + m, ALLOCWATCH__OP_ALLOC, ALLOCWATCH_DRAM, 0, 1, 1, 0x1000, 4096, 123, 1);
+  allocwatch__encode_record(got_v3 + m + 48, ALLOCWATCH__OP_FREE, ALLOCWATCH_DRAM, 0, 2, 1, 0x1000, 4096, 456, 0);
+  check_bytes("CONTEXT + EVENTS (version 3)", got_v3, m + 96, want_v3, want_v3_n);
   unsigned char goodbye[8], want_goodbye[8];
   check_hex("01000000 09", want_goodbye, 8);
   check_bytes("GOODBYE", goodbye, allocwatch__encode_goodbye(goodbye), want_goodbye, 5);

@@ -1,8 +1,14 @@
 """The allocwatch client: reports a program's device allocations to the allocation server over the
-native protocol (docs/PROTOCOL.md, version 2), exactly, whatever the interleaving of its threads.
+native protocol (docs/PROTOCOL.md, version 3; version 2 with a server that refuses 3), exactly, whatever
+the interleaving of its threads.
 
     seq = client.stamp(device_id)          # INSIDE the allocator's lock: the device's next number
     client.record_alloc(device_id, seq, MemoryType.DRAM, allocation_id, address, size)   # after it
+
+What an allocation is for (its context, e.g. the TT-NN operation "ttnn.matmul"): define the text once,
+`ctx = client.define_context("ttnn.matmul")`, and pass `context=ctx` to record_alloc (and to
+Snapshot.add). The writer sends each definition before the first event citing it, and again on every
+new connection; leak reports group by it.
 
 record_* appends one tuple to a bounded queue (no system call, no lock, never blocks, never raises for
 bad input: it is counted). A background writer thread batches the queue into EVENTS frames, connects and
@@ -58,7 +64,7 @@ class Snapshot:
         self.device_id = device_id
         self.watermark_seq: Optional[int] = None
         self.expected = 0
-        self.records: List[Tuple[int, int, int, int]] = []
+        self.records: List[Tuple[int, int, int, int, int]] = []
 
     def begin(self, watermark_seq: int, allocations: int) -> None:
         """`watermark_seq`: Client.stamp_current(device) read under the lock; `allocations`: how many
@@ -72,7 +78,9 @@ class Snapshot:
         self.watermark_seq = watermark_seq
         self.expected = allocations
 
-    def add(self, memory_type: int, allocation_id: int, address: int, size_bytes: int) -> None:
+    def add(self, memory_type: int, allocation_id: int, address: int, size_bytes: int,
+            context: int = 0) -> None:
+        """One live allocation; `context`: its id from Client.define_context (0 = none)."""
         if self.watermark_seq is None:
             raise SnapshotError("Snapshot.add before Snapshot.begin")
         if len(self.records) >= self.expected:
@@ -81,17 +89,22 @@ class Snapshot:
                 and 0 <= address < wire.U64_LIMIT and 0 <= size_bytes < wire.U64_LIMIT):
             raise SnapshotError(f"allocation ({memory_type}, {allocation_id}, {address}, {size_bytes}) "
                                 "cannot be sent")
-        self.records.append((int(memory_type), allocation_id, address, size_bytes))
+        if not isinstance(context, int) or not 0 <= context < 1 << 32:
+            raise SnapshotError(f"context {context!r} is not an id from define_context")
+        self.records.append((int(memory_type), allocation_id, address, size_bytes, context))
 
-    def frames(self, max_frame_bytes: int) -> List[bytes]:
+    def frames(self, max_frame_bytes: int, contexts_sent: int = 0) -> List[bytes]:
+        """The snapshot's frames; contexts above `contexts_sent` (not defined on this connection, or a
+        version 2 connection: 0) are sent as none."""
         if self.watermark_seq is None:
             raise SnapshotError("the snapshot callback returned without calling Snapshot.begin")
         if len(self.records) != self.expected:
             raise SnapshotError(f"begin() announced {self.expected} allocations, add() gave {len(self.records)}")
         per_chunk = min(SNAPSHOT_CHUNK_RECORDS, wire.max_snapshot_records_per_chunk(max_frame_bytes))
         frames = [wire.encode_snapshot_begin(self.device_id, self.watermark_seq, self.expected)]
-        for start in range(0, len(self.records), per_chunk):
-            frames.append(wire.encode_snapshot_chunk(self.device_id, self.records[start:start + per_chunk]))
+        records = [r if r[4] <= contexts_sent else r[:4] + (0,) for r in self.records]
+        for start in range(0, len(records), per_chunk):
+            frames.append(wire.encode_snapshot_chunk(self.device_id, records[start:start + per_chunk]))
         frames.append(wire.encode_snapshot_end(self.device_id, self.watermark_seq))
         return frames
 
@@ -157,11 +170,19 @@ class Client:
         self.socket_path = socket_path or default_socket_path()
         self.devices: Tuple[Device, ...] = tuple(devices)
         try:
-            self._hello = wire.encode_hello(self.session_id, self.resume_secret, os.getpid(),
-                                            process_start_ticks(), process_name or default_process_name(),
-                                            self.devices)
+            hello_fields = (self.session_id, self.resume_secret, os.getpid(), process_start_ticks(),
+                            process_name or default_process_name(), self.devices)
+            self._hello = wire.encode_hello(*hello_fields)
+            self._hello_without_contexts = wire.encode_hello(*hello_fields, version=wire.PRE_CONTEXT_VERSION)
         except ProtocolError as error:
             raise InvalidOptionError(f"devices/process_name: {error.message}") from None
+        #: Contexts: the CONTEXT frame of id i + 1 at index i (append-only; len() is what is defined).
+        self._context_frames: List[bytes] = []
+        self._context_ids: Dict[str, int] = {}
+        self._context_lock = threading.Lock()
+        #: The writer's: version 3 until a server refuses it; definitions sent on this connection.
+        self._contexts_on = True
+        self._contexts_sent = 0
         self._snapshot_fn = snapshot
         self._capacity = queue_events
         self._batch_events = min(batch_events, wire.max_events_per_frame(wire.DEFAULT_MAX_FRAME_BYTES))
@@ -237,9 +258,36 @@ class Client:
             raise KeyError(f"device {device_id} was not announced")
         return _count_value(counter) - 1
 
+    def define_context(self, text: str) -> int:
+        """The id (1, 2, ...) of a context text, defined on first use; the same id for the same text.
+        Thread-safe; call it once per text and keep the id. Raises InvalidOptionError for a text that is
+        not a non-empty str of at most 256 bytes of UTF-8; returns 0 (no context) once MAX_CONTEXTS
+        texts are defined."""
+        known = self._context_ids.get(text) if isinstance(text, str) else None
+        if known is not None:
+            return known
+        try:
+            frame = wire.encode_context(1, text) if isinstance(text, str) and text else None
+        except (ProtocolError, UnicodeEncodeError):
+            frame = None
+        if frame is None:
+            raise InvalidOptionError(f"a context is a non-empty str of at most {wire.MAX_CONTEXT_BYTES} "
+                                     f"bytes of UTF-8, got {text!r}")
+        with self._context_lock:
+            known = self._context_ids.get(text)
+            if known is not None:
+                return known
+            if len(self._context_frames) >= wire.MAX_CONTEXTS:
+                return 0
+            context_id = len(self._context_frames) + 1
+            self._context_frames.append(wire.encode_context(context_id, text))
+            self._context_ids[text] = context_id
+            return context_id
+
     def record_alloc(self, device_id: int, seq: int, memory_type: int, allocation_id: int, address: int,
-                     size_bytes: int) -> None:
-        """Reports an allocation with its stamp, after the allocator's lock is released. Never blocks."""
+                     size_bytes: int, context: int = 0) -> None:
+        """Reports an allocation with its stamp, after the allocator's lock is released. Never blocks.
+        `context`: what it is for, an id from define_context (0 = none)."""
         # record_alloc and record_free repeat each other on purpose: a shared helper costs a Python call
         # per event on the caller's thread (python_client_us_per_event).
         next(self._recorded)
@@ -252,7 +300,7 @@ class Client:
             self._lose(device_id, gate)
             return
         self._queue.append((1, memory_type, device_id, seq, allocation_id, address, size_bytes,
-                            _monotonic_ns() - self._t0))
+                            _monotonic_ns() - self._t0, context))
         if queued == self._wake_at:
             self._wake()  # a full batch: send it now rather than at the next interval
 
@@ -269,7 +317,7 @@ class Client:
             self._lose(device_id, gate)
             return
         self._queue.append((2, memory_type, device_id, seq, allocation_id, address, size_bytes,
-                            _monotonic_ns() - self._t0))
+                            _monotonic_ns() - self._t0, 0))
         if queued == self._wake_at:
             self._wake()  # a full batch: send it now rather than at the next interval
 
@@ -412,7 +460,7 @@ class Client:
         try:
             sock.settimeout(self._handshake_timeout_s)
             sock.connect(self.socket_path)
-            sock.sendall(self._hello, _NOSIGNAL)
+            sock.sendall(self._hello if self._contexts_on else self._hello_without_contexts, _NOSIGNAL)
             decoder = wire.ServerFrameDecoder()
             deadline = time.monotonic() + self._handshake_timeout_s
             while True:
@@ -427,6 +475,12 @@ class Client:
                     continue
                 first = frames[0]
                 if isinstance(first, wire.ServerError):
+                    if first.code == "PROTO_UNSUPPORTED_VERSION" and self._contexts_on:
+                        # An older server: speak version 2 (no contexts) from now on, at once and
+                        # without an error (docs/PROTOCOL.md section 9).
+                        self._contexts_on = False
+                        sock.close()
+                        return self._connect()
                     raise ProtocolError(first.code, f"the server refused HELLO: {first.message}")
                 if not isinstance(first, wire.Welcome):
                     raise ProtocolError("PROTO_UNEXPECTED_FRAME", "the server's first frame is not WELCOME")
@@ -442,6 +496,13 @@ class Client:
         self._connects += 1
         self._connected = True
         sock.settimeout(self._send_timeout_s)
+        # Every definition before anything that may cite one (docs/PROTOCOL.md section 3.8).
+        self._contexts_sent = 0
+        try:
+            self._send_contexts(sock, len(self._context_frames))
+        except OSError:
+            sock.close()
+            return None
         for frame in frames[1:]:
             self._handle_frame(frame)
         return sock, decoder
@@ -517,9 +578,17 @@ class Client:
             self._connected = False
             sock.close()
 
+    def _send_contexts(self, sock: socket.socket, defined: int) -> None:
+        """Sends the definitions not yet sent on this connection, up to id `defined` (version 3 only)."""
+        if not self._contexts_on or self._contexts_sent >= defined:
+            return
+        sock.sendall(b"".join(self._context_frames[self._contexts_sent:defined]), _NOSIGNAL)
+        self._contexts_sent = defined
+
     def _write_events(self, sock: socket.socket, queue: Deque[tuple], batch_limit: int) -> None:
         pack = wire.EVENT_RECORD.pack_into
         valid = wire.event_fields_valid
+        contexts_on = self._contexts_on
         while queue:
             buf = bytearray(wire.EVENTS_HEADER_BYTES + wire.EVENT_RECORD_BYTES * batch_limit)
             offset = wire.EVENTS_HEADER_BYTES
@@ -527,14 +596,25 @@ class Client:
             popleft = queue.popleft
             while count < batch_limit:
                 try:
-                    op, memory_type, device_id, seq, allocation_id, address, size, ts = popleft()
+                    op, memory_type, device_id, seq, allocation_id, address, size, ts, context = popleft()
                 except IndexError:
                     break
                 if not valid(op, memory_type, device_id, seq, allocation_id, address, size, ts):
                     self._invalid_at_writer(device_id)
                     continue
+                if context:
+                    if not contexts_on:
+                        context = 0
+                    elif context > self._contexts_sent:
+                        # Defined before this record was queued: its definition goes out first (the
+                        # frame being built is sent after it). An id never defined is sent as none.
+                        defined = len(self._context_frames)
+                        if isinstance(context, int) and 0 < context <= defined:
+                            self._send_contexts(sock, defined)
+                        else:
+                            context = 0
                 try:
-                    pack(buf, offset, op, memory_type, device_id, 0, seq, allocation_id, address, size, ts)
+                    pack(buf, offset, op, memory_type, device_id, context, seq, allocation_id, address, size, ts)
                 except struct.error:  # in range but not an int (e.g. 1.5): the wire cannot carry it
                     self._invalid_at_writer(device_id)
                     continue
@@ -561,6 +641,8 @@ class Client:
     def _write_snapshots(self, sock: socket.socket) -> None:
         if self._snapshot_fn is None:
             return
+        # A snapshot may cite any context defined so far: those definitions go first.
+        self._send_contexts(sock, len(self._context_frames))
         now = time.monotonic()
         for device in self.devices:
             device_id = device.device_id
@@ -575,7 +657,7 @@ class Client:
             snap = Snapshot(device_id)
             try:
                 self._snapshot_fn(device_id, snap)
-                frames = snap.frames(self._max_frame_bytes)
+                frames = snap.frames(self._max_frame_bytes, self._contexts_sent if self._contexts_on else 0)
             except Exception as error:  # noqa: BLE001 - the program's callback may raise anything
                 self._report(error if isinstance(error, AllocwatchError)
                              else SnapshotError(f"snapshot of device {device_id} failed: {error!r}"))

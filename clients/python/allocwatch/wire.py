@@ -9,7 +9,10 @@ from typing import List, Optional, Sequence, Tuple, Union
 from .errors import ProtocolError
 from .memory_type import MEMORY_TYPE_COUNT
 
-PROTOCOL_VERSION = 2
+#: What HELLO says first; version 3 carries allocation contexts (docs/PROTOCOL.md section 3.8).
+PROTOCOL_VERSION = 3
+#: What the client says to a server that refuses version 3 (no contexts).
+PRE_CONTEXT_VERSION = 2
 MAGIC = 0x48435741  # "AWCH" little-endian
 ALL_DEVICES = 0xFFFF
 DEFAULT_MAX_FRAME_BYTES = 1 << 20
@@ -17,6 +20,7 @@ MIN_MAX_FRAME_BYTES = 1024
 U64_LIMIT = 1 << 53  # every u64 must be below it (docs/PROTOCOL.md section 1)
 
 HELLO, WELCOME, EVENTS, SNAPSHOT_BEGIN, SNAPSHOT_CHUNK, SNAPSHOT_END, RESYNC_REQUEST, ERROR, GOODBYE = range(1, 10)
+CONTEXT = 10  # version 3
 OP_ALLOC = 1
 OP_FREE = 2
 
@@ -29,9 +33,12 @@ MAX_PROCESS_NAME_BYTES = 256
 MAX_DEVICE_NAME_BYTES = 128
 MAX_ARCHITECTURE_BYTES = 64
 MAX_DEVICES_PER_HELLO = 256
+MAX_CONTEXT_BYTES = 256
+#: Most contexts one client defines (the server's default limit per process is the same).
+MAX_CONTEXTS = 4096
 
 EVENT_RECORD = struct.Struct("<BBHIQQQQQ")
-SNAPSHOT_RECORD = struct.Struct("<B7xQQQ")
+SNAPSHOT_RECORD = struct.Struct("<B3xIQQQ")  # memory type, context id (version 3; 0 = none), id, address, size
 EVENTS_HEADER = struct.Struct("<IBI")
 _LENGTH_TYPE = struct.Struct("<IB")
 _ERROR_CODE = re.compile(r"[A-Z][A-Z0-9_]*\Z")
@@ -81,8 +88,9 @@ def encode_hello(
     process_start_ticks: int,
     process_name: str,
     devices: Sequence[Device],
+    version: int = PROTOCOL_VERSION,
 ) -> bytes:
-    """A version 2 HELLO frame (docs/PROTOCOL.md section 3.1)."""
+    """A HELLO frame (docs/PROTOCOL.md section 3.1), version 3 (or 2: the same layout)."""
     if len(session_id) != 16 or len(resume_secret) != 16:
         raise ProtocolError("PROTO_INVALID_VALUE", "session id and resume secret are 16 bytes each")
     if len(devices) > MAX_DEVICES_PER_HELLO:
@@ -90,7 +98,7 @@ def encode_hello(
     if not 0 <= pid < 1 << 32:
         raise ProtocolError("PROTO_INVALID_VALUE", f"pid {pid} is not a u32")
     parts = [
-        struct.pack("<IH", MAGIC, PROTOCOL_VERSION),
+        struct.pack("<IH", MAGIC, version),
         bytes(session_id),
         bytes(resume_secret),
         struct.pack("<IQ", pid, _u64(process_start_ticks, "process start ticks")),
@@ -133,17 +141,20 @@ def event_fields_valid(op: int, memory_type: int, device_id: int, seq: int, allo
         return False
 
 
-def encode_events(records: Sequence[Tuple[int, int, int, int, int, int, int, int]]) -> bytes:
+def encode_events(records: Sequence[Tuple[int, ...]]) -> bytes:
     """An EVENTS frame; each record is (op, memory_type, device_id, seq, allocation_id, address,
-    size_bytes, timestamp_ns). Raises ProtocolError for a record the wire cannot carry."""
+    size_bytes, timestamp_ns), or with a ninth field, an ALLOC's context id (version 3; 0 = none).
+    Raises ProtocolError for a record the wire cannot carry."""
     buf = bytearray(EVENTS_HEADER_BYTES + EVENT_RECORD_BYTES * len(records))
     EVENTS_HEADER.pack_into(buf, 0, 5 + EVENT_RECORD_BYTES * len(records), EVENTS, len(records))
     offset = EVENTS_HEADER_BYTES
     for record in records:
-        if not event_fields_valid(*record):
+        context_id = record[8] if len(record) > 8 else 0
+        if not event_fields_valid(*record[:8]) or not 0 <= context_id < 1 << 32 or (
+                context_id and record[0] != OP_ALLOC):
             raise ProtocolError("PROTO_INVALID_VALUE", f"event record {record!r} cannot be sent")
-        op, memory_type, device_id, seq, allocation_id, address, size_bytes, timestamp_ns = record
-        EVENT_RECORD.pack_into(buf, offset, op, memory_type, device_id, 0, seq, allocation_id, address,
+        op, memory_type, device_id, seq, allocation_id, address, size_bytes, timestamp_ns = record[:8]
+        EVENT_RECORD.pack_into(buf, offset, op, memory_type, device_id, context_id, seq, allocation_id, address,
                                size_bytes, timestamp_ns)
         offset += EVENT_RECORD_BYTES
     return bytes(buf)
@@ -155,19 +166,30 @@ def encode_snapshot_begin(device_id: int, watermark_seq: int, total_allocations:
     return _frame(SNAPSHOT_BEGIN, struct.pack("<HQI", device_id, _u64(watermark_seq, "watermark"), total_allocations))
 
 
-def encode_snapshot_chunk(device_id: int, allocations: Sequence[Tuple[int, int, int, int]]) -> bytes:
-    """A SNAPSHOT_CHUNK; each allocation is (memory_type, allocation_id, address, size_bytes)."""
+def encode_snapshot_chunk(device_id: int, allocations: Sequence[Tuple[int, ...]]) -> bytes:
+    """A SNAPSHOT_CHUNK; each allocation is (memory_type, allocation_id, address, size_bytes) or, with
+    its context (version 3; 0 = none), (memory_type, allocation_id, address, size_bytes, context_id)."""
     payload = bytearray(6 + SNAPSHOT_RECORD_BYTES * len(allocations))
     struct.pack_into("<HI", payload, 0, device_id, len(allocations))
     offset = 6
-    for memory_type, allocation_id, address, size_bytes in allocations:
-        SNAPSHOT_RECORD.pack_into(payload, offset, memory_type, allocation_id, address, size_bytes)
+    for allocation in allocations:
+        memory_type, allocation_id, address, size_bytes = allocation[:4]
+        context_id = allocation[4] if len(allocation) > 4 else 0
+        SNAPSHOT_RECORD.pack_into(payload, offset, memory_type, context_id, allocation_id, address, size_bytes)
         offset += SNAPSHOT_RECORD_BYTES
     return _frame(SNAPSHOT_CHUNK, bytes(payload))
 
 
 def encode_snapshot_end(device_id: int, watermark_seq: int) -> bytes:
     return _frame(SNAPSHOT_END, struct.pack("<HQ", device_id, _u64(watermark_seq, "watermark")))
+
+
+def encode_context(context_id: int, text: str) -> bytes:
+    """A CONTEXT frame (version 3, docs/PROTOCOL.md section 3.8): names context `context_id` (1 ..
+    2^32 - 1) as `text` (at most 256 bytes of UTF-8)."""
+    if not isinstance(context_id, int) or not 1 <= context_id < 1 << 32:
+        raise ProtocolError("PROTO_INVALID_FIELD", f"context id {context_id!r} is not in 1..2^32-1")
+    return _frame(CONTEXT, struct.pack("<I", context_id) + _string(text, MAX_CONTEXT_BYTES, "context text"))
 
 
 def encode_goodbye() -> bytes:
@@ -253,7 +275,7 @@ def _decode_server_frame(body: bytes) -> ServerFrame:
         magic, version, max_frame = struct.unpack_from("<IHI", body, 1)
         if magic != MAGIC:
             raise ProtocolError("PROTO_BAD_MAGIC", f"magic {magic:#x}")
-        if version not in (1, 2):
+        if version not in (1, 2, 3):
             raise ProtocolError("PROTO_UNSUPPORTED_VERSION", f"version {version}")
         if not MIN_MAX_FRAME_BYTES <= max_frame <= DEFAULT_MAX_FRAME_BYTES:
             raise ProtocolError("PROTO_INVALID_FIELD", f"max frame {max_frame}")
@@ -274,6 +296,6 @@ def _decode_server_frame(body: bytes) -> ServerFrame:
         if not _ERROR_CODE.match(code):
             raise ProtocolError("PROTO_INVALID_ERROR_CODE", f"error code {code!r}")
         return ServerError(code, message)
-    if 1 <= frame_type <= 9:
+    if 1 <= frame_type <= CONTEXT:
         raise ProtocolError("PROTO_UNEXPECTED_FRAME", f"a server never sends frame type {frame_type}")
     raise ProtocolError("PROTO_UNKNOWN_FRAME_TYPE", f"frame type {frame_type}")

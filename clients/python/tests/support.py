@@ -44,7 +44,8 @@ class ScriptedServer:
     """Accepts connections on a temp socket; answers the HELLO with WELCOME (unless `welcome` is False)
     and keeps every frame each connection sent."""
 
-    def __init__(self, welcome: bool = True) -> None:
+    def __init__(self, welcome: bool = True, versions=(1, 2, 3)) -> None:
+        self.versions = versions
         self.dir = tempfile.mkdtemp(prefix="aw-py-")
         self.path = os.path.join(self.dir, "s.sock")
         self.welcome = welcome
@@ -79,8 +80,14 @@ class ScriptedServer:
                 with self.lock:
                     conn["frames"].extend(frames)
                 if frames and frames[0][0] == wire.HELLO and not welcomed and self.welcome:
+                    version = struct.unpack_from("<H", frames[0][1], 4)[0]
+                    if version not in self.versions:  # an older server: refuses the HELLO and closes
+                        code, message = b"PROTO_UNSUPPORTED_VERSION", b"no"
+                        body = struct.pack("<BH", wire.ERROR, len(code)) + code + struct.pack("<H", len(message))
+                        sock.sendall(struct.pack("<I", len(body) + len(message)) + body + message)
+                        break
                     welcomed = True
-                    sock.sendall(bytes.fromhex("0b000000 02 41574348 0200 00001000".replace(" ", "")))
+                    sock.sendall(struct.pack("<IBIHI", 11, wire.WELCOME, wire.MAGIC, version, 1 << 20))
                 if any(t == wire.GOODBYE for t, _ in frames):
                     sock.close()  # as the real server: the session ends, the connection closes
                     break

@@ -58,7 +58,7 @@ class ClientTest(unittest.TestCase):
         frames = server.frames()
         self.assertEqual(frames[0][0], wire.HELLO)
         hello = frames[0][1]
-        self.assertEqual(struct.unpack_from("<IH", hello, 0), (wire.MAGIC, 2))
+        self.assertEqual(struct.unpack_from("<IH", hello, 0), (wire.MAGIC, 3))
         self.assertEqual(hello[6:22], client.session_id)
         self.assertEqual(hello[22:38], client.resume_secret)
         self.assertEqual(struct.unpack_from("<I", hello, 38)[0], os.getpid())
@@ -138,7 +138,7 @@ class ClientTest(unittest.TestCase):
                                                                wire.SNAPSHOT_END)]
         self.assertEqual(frames[0], (wire.SNAPSHOT_BEGIN, struct.pack("<HQI", 0, 4, 2)))
         self.assertEqual(frames[1][1][:6], struct.pack("<HI", 0, 2))
-        self.assertEqual(wire.SNAPSHOT_RECORD.unpack_from(frames[1][1], 6), (0, 7, 0x2000, 4096))
+        self.assertEqual(wire.SNAPSHOT_RECORD.unpack_from(frames[1][1], 6), (0, 0, 7, 0x2000, 4096))
         self.assertEqual(frames[-1], (wire.SNAPSHOT_END, struct.pack("<HQ", 0, 4)))
         self.assertEqual(client.counters.resync_requests, 1)
         self.assertGreaterEqual(client.counters.snapshots_sent, 1)

@@ -27,7 +27,7 @@ class InstallTest(unittest.TestCase):
                 capture_output=True, text=True, cwd=target, env={**os.environ, "PYTHONPATH": target}, timeout=60)
             self.assertEqual(probe.returncode, 0, probe.stderr)
             self.assertTrue(probe.stdout.startswith(os.path.join(target, "allocwatch")), probe.stdout)
-            self.assertIn("KERNEL 2", probe.stdout)
+            self.assertIn("KERNEL 3", probe.stdout)
             self.assertTrue(any(n.startswith("allocwatch-0.1.0.dist-info") for n in os.listdir(target)))
         finally:
             shutil.rmtree(target, ignore_errors=True)

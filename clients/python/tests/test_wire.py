@@ -29,6 +29,12 @@ d2040000                          # pid 1234
 0000000000000000                  #   KERNEL 0
 """
 
+CONTEXT_HEX = "12000000 0a 01000000 0b00 74746e6e2e6d61746d756c"
+EVENTS_V3_HEX = """
+65000000 03 02000000
+01 00 0000 01000000 0100000000000000 0100000000000000 0010000000000000 0010000000000000 7b00000000000000
+02 00 0000 00000000 0200000000000000 0100000000000000 0010000000000000 0010000000000000 c801000000000000
+"""
 EVENTS_HEX = """
 65000000 03 02000000
 01 00 0000 00000000 0100000000000000 0100000000000000 0010000000000000 0010000000000000 7b00000000000000
@@ -47,9 +53,36 @@ class EncodeTest(unittest.TestCase):
     def test_hello_is_the_worked_example(self):
         frame = wire.encode_hello(
             bytes.fromhex("00112233445566778899aabbccddeeff"), bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0"),
-            1234, 5678, "python3", [Device(0, "n150", "wormhole_b0", (12884901888, 1499136, 0, 65536))])
+            1234, 5678, "python3", [Device(0, "n150", "wormhole_b0", (12884901888, 1499136, 0, 65536))],
+            version=2)
         self.assertEqual(frame.hex(), from_hex(HELLO_HEX).hex())
         self.assertEqual(len(frame), 143)
+        # The client says version 3 first: the same layout.
+        v3 = wire.encode_hello(
+            bytes.fromhex("00112233445566778899aabbccddeeff"), bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0"),
+            1234, 5678, "python3", [Device(0, "n150", "wormhole_b0", (12884901888, 1499136, 0, 65536))])
+        self.assertEqual(v3[9:11], b"\x03\x00")
+        self.assertEqual(v3[:9] + v3[11:], frame[:9] + frame[11:])
+
+    def test_context_then_events_citing_it_is_the_version_3_worked_example(self):
+        # docs/PROTOCOL.md section 8: CONTEXT 1 "ttnn.matmul", then an ALLOC citing it and its FREE.
+        frame = wire.encode_context(1, "ttnn.matmul") + wire.encode_events([
+            (wire.OP_ALLOC, MemoryType.DRAM, 0, 1, 1, 0x1000, 4096, 123, 1),
+            (wire.OP_FREE, MemoryType.DRAM, 0, 2, 1, 0x1000, 4096, 456),
+        ])
+        self.assertEqual(frame.hex(), from_hex(CONTEXT_HEX + EVENTS_V3_HEX).hex())
+        for text, code in ((0, "PROTO_INVALID_FIELD"), (1 << 32, "PROTO_INVALID_FIELD")):
+            with self.assertRaises(wire.ProtocolError) as raised:
+                wire.encode_context(text, "x")
+            self.assertEqual(raised.exception.code, code)
+        with self.assertRaises(wire.ProtocolError) as raised:
+            wire.encode_context(1, "é" * 129)
+        self.assertEqual(raised.exception.code, "PROTO_STRING_TOO_LONG")
+
+    def test_snapshot_entries_carry_their_context(self):
+        chunk = wire.encode_snapshot_chunk(3, [(1, 7, 0x200000, 1024, 1), (0, 8, 0, 64)])
+        self.assertEqual(wire.SNAPSHOT_RECORD.unpack_from(chunk, 11), (1, 1, 7, 0x200000, 1024))
+        self.assertEqual(wire.SNAPSHOT_RECORD.unpack_from(chunk, 11 + 32), (0, 0, 8, 0, 64))
 
     def test_events_is_the_worked_example(self):
         frame = wire.encode_events([
@@ -113,7 +146,7 @@ class DecodeTest(unittest.TestCase):
         cases = [
             ("00000000", "PROTO_EMPTY_FRAME"),
             ("01001000 02", "PROTO_FRAME_TOO_LARGE"),
-            ("0b000000 02 41574348 0300 00001000", "PROTO_UNSUPPORTED_VERSION"),
+            ("0b000000 02 41574348 0400 00001000", "PROTO_UNSUPPORTED_VERSION"),
             ("0b000000 02 41574349 0200 00001000", "PROTO_BAD_MAGIC"),
             ("0b000000 02 41574348 0200 00010000", "PROTO_INVALID_FIELD"),
             ("01000000 03", "PROTO_UNEXPECTED_FRAME"),

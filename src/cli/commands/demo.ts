@@ -42,7 +42,7 @@ export function addDemoOptions(command: Command): Command {
     .option("-d, --devices <n>", "simulated devices per process", integer(1, 8), 2)
     .option(
       "--leak <index>",
-      "make process <index> (0-based) leak its outputs; repeatable",
+      "make process <index> (0-based) leak its outputs and end holding them (a leak report); repeatable",
       (value: string, previous: number[]) => [...previous, integer(0, 63)(value)],
       [] as number[],
     )
@@ -131,5 +131,10 @@ export function demoCommand(): Command {
       );
     }
     if (failed.length > 0) process.exitCode = 1;
+    if (options.leak.length > 0) {
+      process.stdout.write(
+        "allocwatch demo: the leaky process ended holding its leaked outputs; see them with `allocwatch leaks`\n",
+      );
+    }
   });
 }

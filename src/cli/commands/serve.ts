@@ -44,6 +44,7 @@ interface ServeOptions extends LegacyServeFlags, HostServeFlags {
   bufferBudgetBytes?: number;
   maxOutboundBytes?: number;
   maxDevicesPerSession?: number;
+  maxContextsPerSession?: number;
   maxSessionsPerProcess?: number;
   maxSessions?: number;
   reorderBudgetBytes?: number;
@@ -144,6 +145,11 @@ export function serveCommand(): Command {
       parseCount,
     )
     .option(
+      "--max-contexts-per-session <n>",
+      "most allocation contexts (operation names) one client process may define; past it a definition is dropped (default 4096)",
+      parseCount,
+    )
+    .option(
       "--max-sessions-per-process <n>",
       "most sessions one process may hold, connected or in their grace; past it its oldest idle one is released (default 16)",
       parseCount,
@@ -237,6 +243,7 @@ export function serveCommand(): Command {
           bufferBudgetBytes: options.bufferBudgetBytes,
           maxOutboundBytes: options.maxOutboundBytes,
           maxDevicesPerSession: options.maxDevicesPerSession,
+          maxContextsPerSession: options.maxContextsPerSession,
           maxSessionsPerProcess: options.maxSessionsPerProcess,
           maxSessions: options.maxSessions,
           reorderBudgetBytes: options.reorderBudgetBytes,

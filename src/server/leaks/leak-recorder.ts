@@ -1,0 +1,51 @@
+import type { Logger } from "pino";
+import type { LeakReport } from "../api-types.js";
+import type { Registry } from "../registry.js";
+import type { SessionTable } from "../session-table.js";
+import type { TimerScheduler } from "../timers.js";
+import type { LeakArchive } from "./leak-archive.js";
+import { buildLeakReport } from "./leak-report.js";
+
+/**
+ * Records a leak report, before its allocations are released, for every session that ends still holding
+ * some: its process exited or was killed (process-exited), never came back (grace-expired), said
+ * GOODBYE without freeing everything (goodbye: the process ended with the memory still allocated, as a
+ * leak it is), or was pushed out by newer sessions of its process (superseded). A server shutdown
+ * records none: the processes did not end. A session that freed everything records none.
+ */
+export function recordLeaks(
+  sessions: SessionTable,
+  registry: Registry,
+  archive: LeakArchive,
+  clocks: { timers: TimerScheduler; epochMs: () => number },
+  log: Logger,
+): void {
+  sessions.listen({
+    releasing: (session, reason) => {
+      if (reason === "server-shutdown") return;
+      const report = buildLeakReport(session, reason, registry, {
+        nowMs: clocks.timers.nowMs(),
+        epochMs: clocks.epochMs(),
+      });
+      if (report === undefined) return;
+      let saved: LeakReport;
+      try {
+        saved = archive.save(report);
+      } catch (error) {
+        // A failing store (a history database) must not stop the release.
+        log.error({ err: error, sessionId: session.sessionId }, "leak report not stored");
+        return;
+      }
+      log.warn(
+        {
+          sessionId: session.sessionId,
+          clientPid: session.pid,
+          reason,
+          reportId: saved.id,
+          bytes: saved.bytes,
+        },
+        "session ended holding allocations: leak report recorded",
+      );
+    },
+  });
+}
