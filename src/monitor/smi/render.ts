@@ -196,7 +196,7 @@ function notes(devices: readonly DeviceSummary[], layout: SmiLayout): string[] {
   );
   if (over.length > 0) lines.push(`! Over capacity: ${over.join("; ")}`);
   if (layout.types.includes("L1") && layout.types.includes("CB")) {
-    lines.push("L1 use% counts CB (circular buffers live in L1). Peak: highest since the server started.");
+    lines.push("L1 use% counts CB (CB lives in L1). Peak: the highest since the server started.");
   }
   if (layout.hiddenTypes.length > 0) {
     lines.push(`Not shown at this width: ${layout.hiddenTypes.map((t) => TYPE_HEADER[t]).join(", ")} (--wide).`);
