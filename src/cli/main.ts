@@ -8,6 +8,7 @@ import { raceCommand } from "./commands/race.js";
 import { serveCommand } from "./commands/serve.js";
 import { smiCommand } from "./commands/smi.js";
 import { startCommand } from "./commands/start.js";
+import { topCommand } from "./commands/top.js";
 import { stopRequests } from "./stop-requests.js";
 
 const program = new Command("allocwatch")
@@ -18,6 +19,7 @@ const program = new Command("allocwatch")
 // Subcommands register here, one line each, in the order `--help` lists them.
 program.addCommand(serveCommand());
 program.addCommand(smiCommand());
+program.addCommand(topCommand());
 program.addCommand(demoCommand());
 program.addCommand(startCommand());
 program.addCommand(raceCommand());
