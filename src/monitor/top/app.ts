@@ -97,16 +97,21 @@ export function TopApp(props: TopAppProps): ReactElement {
   };
 
   useInput((input, key) => {
-    const summary = snapshot.summary;
-    const current = uiNow.current;
-    const rows = summary ? processRows(summary, current.sort, current.device) : [];
-    const effect = onKey(current, keyName(input, key), { rows, deviceIds: summary?.devices.map((d) => d.id) ?? [] });
-    if ("quit" in effect) {
-      exit();
-      return;
+    const name = keyName(input, key);
+    // Several characters in one read (typed fast, pasted): each is a key of its own.
+    const keys = name === input && input.length > 1 ? [...input] : [name];
+    for (const k of keys) {
+      const summary = snapshot.summary;
+      const current = uiNow.current;
+      const rows = summary ? processRows(summary, current.sort, current.device) : [];
+      const effect = onKey(current, k, { rows, deviceIds: summary?.devices.map((d) => d.id) ?? [] });
+      if ("quit" in effect) {
+        exit();
+        return;
+      }
+      setUi(effect.state);
+      if ("open" in effect) openDetail(effect.open);
     }
-    setUi(effect.state);
-    if ("open" in effect) openDetail(effect.open);
   });
 
   const lines = topScreen({

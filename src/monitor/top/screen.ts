@@ -90,10 +90,25 @@ function headerLine(input: ScreenInput): Line {
 function waitingLines(input: ScreenInput): Line[] {
   const { snapshot } = input;
   if (snapshot.status === "connecting") return [[seg(`Connecting to ${input.serverUrl}…`)]];
+  const problem = terminalSafe(snapshot.problem ?? `no allocation server at ${input.serverUrl}`);
   return [
-    [seg(terminalSafe(snapshot.problem ?? `no allocation server at ${input.serverUrl}`), { color: "red" })],
+    ...wrapWords(problem, input.columns).map((text): Line => [seg(text, { color: "red" })]),
     [seg("Retrying every second; q quits.")],
   ];
+}
+
+/** `text` in lines of at most `width` columns, broken at spaces where it can be. */
+export function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let rest = text;
+  while (rest.length > width) {
+    const space = rest.lastIndexOf(" ", width);
+    const cut = space > 0 ? space : width;
+    lines.push(rest.slice(0, cut));
+    rest = rest.slice(space > 0 ? cut + 1 : cut);
+  }
+  lines.push(rest);
+  return lines;
 }
 
 function footer(input: ScreenInput): Line {
