@@ -1,10 +1,10 @@
 // `allocwatch smi` against nothing and against a real server fed by a real workload process.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
-import { repoRoot } from "../support/repo-files.js";
 import { type Schema, schemaProblems } from "../support/json-schema.js";
+import { repoRoot } from "../support/repo-files.js";
 import { freePort, processScope, runCli, startDemoProcess, startServerProcess, waitFor } from "./harness.js";
 
 const { dir, procs } = processScope();

@@ -18,7 +18,16 @@ test("in tmux at 80×24: device names and the process row, q exits 0, the termin
   const socket = join(dir, "top.sock");
   const server = await startServerProcess(socket, await freePort());
   procs.push(server);
-  const client = startDemoProcess(socket, ["--index", "0", "--devices", "2", "--workers", "1", "--step-ms", "50"]);
+  const client = startDemoProcess(socket, [
+    "--index",
+    "0",
+    "--devices",
+    "2",
+    "--workers",
+    "1",
+    "--step-ms",
+    "50",
+  ]);
   procs.push(client);
   await client.milestone("started", 15_000);
 
@@ -32,16 +41,23 @@ test("in tmux at 80×24: device names and the process row, q exits 0, the termin
   try {
     const screen = () => tmux("capture-pane", "-p", "-t", "top");
     const rowPattern = new RegExp(`^ +${client.pid} llama-decoder +conn +0 +\\d+`, "m");
-    await waitFor(() => /^Device 0 /m.test(screen()) && /^Device 1 /m.test(screen()) && rowPattern.test(screen()), {
-      what: "top to show both devices and the process row",
-      timeoutMs: 20_000,
-      intervalMs: 100,
-      detail: screen,
-    });
+    await waitFor(
+      () => /^Device 0 /m.test(screen()) && /^Device 1 /m.test(screen()) && rowPattern.test(screen()),
+      {
+        what: "top to show both devices and the process row",
+        timeoutMs: 20_000,
+        intervalMs: 100,
+        detail: screen,
+      },
+    );
     const shown = screen();
     assert.match(shown, /^allocwatch top {2}· {2}server \S+ {2}· {2}up .* {2}· {2}live/m);
     for (const line of shown.split("\n")) assert.ok(line.length <= 80, line);
-    assert.equal(tmux("display", "-p", "-t", "top", "#{alternate_on}").trim(), "1", "top draws on the alternate screen");
+    assert.equal(
+      tmux("display", "-p", "-t", "top", "#{alternate_on}").trim(),
+      "1",
+      "top draws on the alternate screen",
+    );
 
     tmux("send-keys", "-t", "top", "q");
     await waitFor(() => /^top exited \d+$/m.test(screen()), {
@@ -68,7 +84,10 @@ test("top needs a terminal: piped, it says what to use instead and exits 2", asy
 });
 
 test("top usage errors exit 2: an unknown option, a server address that is not one", async () => {
-  for (const args of [["top", "--bogus"], ["top", "--http", "nonsense"]]) {
+  for (const args of [
+    ["top", "--bogus"],
+    ["top", "--http", "nonsense"],
+  ]) {
     const { code, stderr } = await runCli(args);
     assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
     assert.match(stderr, /\S/);

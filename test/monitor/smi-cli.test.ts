@@ -38,7 +38,9 @@ const env = { ...process.env, NO_COLOR: "1", ALLOCWATCH_HTTP: "", COLUMNS: "" };
 /** Runs the CLI to its end: exit code, stdout, stderr. */
 async function smi(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [cli, "smi", ...args], { env: { ...env, ...extraEnv } });
+    const { stdout, stderr } = await run(process.execPath, [cli, "smi", ...args], {
+      env: { ...env, ...extraEnv },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -102,7 +104,10 @@ test("an HTTP error or a body that is not a summary: one line and exit code 4", 
       const { code, stdout, stderr } = await smi(["--http", address]);
       assert.equal(code, 4);
       assert.equal(stdout, "");
-      assert.match(stderr, /^allocwatch: unexpected answer from http:\/\/127\.0\.0\.1:\d+\/api\/v1\/summary: /);
+      assert.match(
+        stderr,
+        /^allocwatch: unexpected answer from http:\/\/127\.0\.0\.1:\d+\/api\/v1\/summary: /,
+      );
       assert.match(stderr, message);
       assert.equal(stderr.split("\n").length, 2, "one line");
     } finally {

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { SMI_JSON_SCHEMA_VERSION, toSmiJson } from "../../src/monitor/smi/json.js";
 import type { SummaryResponse } from "../../src/server/api-types.js";
-import { repoRoot } from "../support/repo-files.js";
 import { type Schema, schemaProblems } from "../support/json-schema.js";
+import { repoRoot } from "../support/repo-files.js";
 import { fixtureSummary } from "./smi-fixture.js";
 
 const schema = JSON.parse(
@@ -86,5 +86,6 @@ test("the document conforms to the published schema, and the checker catches wha
     { ...json, server: { version: "0.1.0" } },
     { ...json, devices: [{ ...json.devices[0], memory: { DRAM: { used: 1 } } }] },
   ];
-  for (const doc of broken) assert.notDeepEqual(schemaProblems(schema, doc), [], JSON.stringify(doc).slice(0, 80));
+  for (const doc of broken)
+    assert.notDeepEqual(schemaProblems(schema, doc), [], JSON.stringify(doc).slice(0, 80));
 });

@@ -103,7 +103,9 @@ test("a failed listing says why instead of hanging on Loading", async () => {
   };
   const app = start(source);
   await app.until("the first frame", (f) => f.includes("Device 1"));
-  await app.press(ENTER, "the error", (f) => f.includes("Cannot list allocations: unexpected answer: HTTP 404"));
+  await app.press(ENTER, "the error", (f) =>
+    f.includes("Cannot list allocations: unexpected answer: HTTP 404"),
+  );
 });
 
 test("help: ? shows the keys and the legend; any key closes it", async () => {
@@ -124,7 +126,10 @@ test("no server: says so and that it retries; the screen returns when the server
   const app = start(source);
   await app.until("the no-server screen", (f) => f.includes("Retrying every second"));
   // Wrapped at a space to fit 80 columns, nothing cut off.
-  assert.match(app.frame(), /^no allocation server at http:\/\/127\.0\.0\.1:7477 \(start one with `allocwatch\nserve`\)$/m);
+  assert.match(
+    app.frame(),
+    /^no allocation server at http:\/\/127\.0\.0\.1:7477 \(start one with `allocwatch\nserve`\)$/m,
+  );
   assert.match(app.frame(), /no server/);
   source.set({ status: "live", summary: fixedSource().snapshot().summary });
   await app.until("the live screen", (f) => f.includes("Device 1") && f.includes("live"));

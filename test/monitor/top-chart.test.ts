@@ -44,7 +44,10 @@ test("the series window: per-second max, values carried flat, 60 s bounded", () 
   assert.equal(cb[10], 921_600);
   assert.equal(cb.filter((v) => v > 0).length, 1);
   const dram = window.maxPerSecond(0, "DRAM", now);
-  assert.ok(dram.every((v) => v === 5), "the last value carries into seconds without buckets");
+  assert.ok(
+    dram.every((v) => v === 5),
+    "the last value carries into seconds without buckets",
+  );
   // Much later, DRAM still carries its last value in; the burst has left the window.
   const later = T0 + 600_000;
   assert.ok(window.maxPerSecond(0, "DRAM", later).every((v) => v === 5));

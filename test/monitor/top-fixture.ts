@@ -2,7 +2,12 @@
 // allocations for the drill-down; the clock is fixed so frames are exact.
 import type { FeedSnapshot, TopSource } from "../../src/monitor/top/live-feed.js";
 import { SeriesWindow } from "../../src/monitor/top/series-window.js";
-import type { AllocationsResponse, AllocationView, SeriesBucket, SummaryResponse } from "../../src/server/api-types.js";
+import type {
+  AllocationsResponse,
+  AllocationView,
+  SeriesBucket,
+  SummaryResponse,
+} from "../../src/server/api-types.js";
 import { fixtureSummary } from "./smi-fixture.js";
 
 export const NOW = Date.UTC(2026, 0, 1, 12, 0, 59, 500);

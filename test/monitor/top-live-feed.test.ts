@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { LiveFeed } from "../../src/monitor/top/live-feed.js";
-import { waitFor } from "../support/wait-for.js";
 import { freePort, processScope, startDemoProcess, startServerProcess } from "../e2e/harness.js";
+import { waitFor } from "../support/wait-for.js";
 
 const { dir, procs } = processScope();
 
@@ -16,7 +16,16 @@ test("follows the stream, charts from the series, lists allocations, notices the
   const socket = join(dir, "feed.sock");
   const server = await startServerProcess(socket, await freePort());
   procs.push(server);
-  const client = startDemoProcess(socket, ["--index", "0", "--devices", "2", "--workers", "1", "--step-ms", "50"]);
+  const client = startDemoProcess(socket, [
+    "--index",
+    "0",
+    "--devices",
+    "2",
+    "--workers",
+    "1",
+    "--step-ms",
+    "50",
+  ]);
   procs.push(client);
   await client.milestone("started", 15_000);
   const feed = new LiveFeed(server.url, { retryMs: 100 });
@@ -29,7 +38,11 @@ test("follows the stream, charts from the series, lists allocations, notices the
         const s = feed.snapshot();
         return s.status === "live" ? s.summary?.processes.find((p) => p.pid === client.pid) : undefined;
       },
-      { what: "the demo process in a live summary", timeoutMs: 15_000, detail: () => JSON.stringify(feed.snapshot().status) },
+      {
+        what: "the demo process in a live summary",
+        timeoutMs: 15_000,
+        detail: () => JSON.stringify(feed.snapshot().status),
+      },
     );
     assert.deepEqual(
       feed
@@ -39,10 +52,17 @@ test("follows the stream, charts from the series, lists allocations, notices the
       [0, 1],
     );
     // The chart's history: DRAM in use during the last seconds (from /api/v1/series and the stream).
-    await waitFor(() => feed.snapshot().series.maxPerSecond(0, "DRAM", Date.now()).some((v) => v > 0), {
-      what: "DRAM history for device 0",
-      timeoutMs: 15_000,
-    });
+    await waitFor(
+      () =>
+        feed
+          .snapshot()
+          .series.maxPerSecond(0, "DRAM", Date.now())
+          .some((v) => v > 0),
+      {
+        what: "DRAM history for device 0",
+        timeoutMs: 15_000,
+      },
+    );
     const count = changes.count;
     await waitFor(() => changes.count > count + 2, { what: "more stream messages", timeoutMs: 15_000 });
     unsubscribe();
@@ -51,11 +71,17 @@ test("follows the stream, charts from the series, lists allocations, notices the
     assert.ok(largest.allocations.length > 0 && largest.allocations.length <= 5);
     assert.ok(largest.total >= largest.allocations.length);
     const sizes = largest.allocations.map((a) => a.sizeBytes);
-    assert.deepEqual(sizes, [...sizes].sort((a, b) => b - a));
+    assert.deepEqual(
+      sizes,
+      [...sizes].sort((a, b) => b - a),
+    );
     assert.ok(largest.allocations.every((a) => a.pid === client.pid && a.deviceId === 0));
     const oldest = await feed.allocations(0, process.sessionId, "age", 5);
     const ages = oldest.allocations.map((a) => a.ageMs);
-    assert.deepEqual(ages, [...ages].sort((a, b) => b - a));
+    assert.deepEqual(
+      ages,
+      [...ages].sort((a, b) => b - a),
+    );
     await assert.rejects(feed.allocations(0, "not-a-session", "size", 5), /HTTP 400/);
 
     server.kill("SIGTERM");
@@ -73,7 +99,9 @@ test("follows the stream, charts from the series, lists allocations, notices the
   }
 });
 
-test("nothing listening: no-server with the address, and stop() ends the retry loop", { timeout: 30_000 }, async () => {
+test("nothing listening: no-server with the address, and stop() ends the retry loop", {
+  timeout: 30_000,
+}, async () => {
   const url = `http://127.0.0.1:${await freePort()}`;
   const feed = new LiveFeed(url, { retryMs: 50 });
   feed.start();

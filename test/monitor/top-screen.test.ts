@@ -102,11 +102,18 @@ test("names cannot drive the terminal: control characters print as ?", () => {
 test("more devices than fit: one line each (DRAM and L1 use), then a count of the rest", () => {
   const summary: SummaryResponse = structuredClone(fixedSource().snapshot().summary!);
   const base = summary.devices.find((d) => d.id === 0)!;
-  summary.devices = Array.from({ length: 32 }, (_, id) => ({ ...structuredClone(base), id, name: `chip ${id}` }));
+  summary.devices = Array.from({ length: 32 }, (_, id) => ({
+    ...structuredClone(base),
+    id,
+    name: `chip ${id}`,
+  }));
   const lines = screen({}, summary).map(lineText);
   assert.match(lines[1]!, /^Device 0 +chip 0 +DRAM +13% +L1\+CB +14%/);
   assert.ok(lines.some((l) => /^… \d+ more devices \(f shows one at a time\)$/.test(l)));
-  assert.ok(lines.some((l) => /^ +PID Process/.test(l)), "the process table keeps its place");
+  assert.ok(
+    lines.some((l) => /^ +PID Process/.test(l)),
+    "the process table keeps its place",
+  );
   // One device chosen with f: its full block.
   const one = screen({ ui: { ...INITIAL_UI, device: 5 } }, summary).map(lineText);
   assert.match(one[1]!, /^Device 5 +chip 5/);
@@ -114,7 +121,10 @@ test("more devices than fit: one line each (DRAM and L1 use), then a count of th
 });
 
 test("no server: says so, says it retries, shows no stale figures", () => {
-  const source = fixedSource({ status: "no-server", problem: "no allocation server at http://127.0.0.1:9 (start one with `allocwatch serve`)" });
+  const source = fixedSource({
+    status: "no-server",
+    problem: "no allocation server at http://127.0.0.1:9 (start one with `allocwatch serve`)",
+  });
   const lines = topScreen({
     snapshot: source.snapshot(),
     ui: INITIAL_UI,

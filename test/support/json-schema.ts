@@ -15,7 +15,15 @@ export interface Schema {
 }
 
 const ANNOTATIONS = new Set(["$schema", "$id", "title", "description"]);
-const CHECKED = new Set(["type", "enum", "required", "properties", "additionalProperties", "items", "format"]);
+const CHECKED = new Set([
+  "type",
+  "enum",
+  "required",
+  "properties",
+  "additionalProperties",
+  "items",
+  "format",
+]);
 
 function typeOf(value: unknown): string[] {
   if (value === null) return ["null"];
@@ -28,7 +36,8 @@ function typeOf(value: unknown): string[] {
 export function schemaProblems(schema: Schema, value: unknown, path = "$"): string[] {
   const problems: string[] = [];
   for (const key of Object.keys(schema)) {
-    if (!ANNOTATIONS.has(key) && !CHECKED.has(key)) problems.push(`${path}: schema keyword ${key} is not checked`);
+    if (!ANNOTATIONS.has(key) && !CHECKED.has(key))
+      problems.push(`${path}: schema keyword ${key} is not checked`);
   }
   if (schema.type !== undefined) {
     const allowed = Array.isArray(schema.type) ? schema.type : [schema.type];

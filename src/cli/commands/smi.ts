@@ -82,7 +82,11 @@ export function smiCommand(): Command {
     .option("--json", "print the reading as JSON (schemaVersion, timestamp, server version)")
     .option("-i, --id <ids>", "only these device ids (comma-separated)", idList("device id", 65_534))
     .option("--pid <pids>", "only these processes (comma-separated pids)", idList("pid", 2 ** 31))
-    .option("-l, --loop [sec]", `refresh every SEC seconds (default ${DEFAULT_LOOP_SECONDS}) until q`, parseSeconds)
+    .option(
+      "-l, --loop [sec]",
+      `refresh every SEC seconds (default ${DEFAULT_LOOP_SECONDS}) until q`,
+      parseSeconds,
+    )
     .option("-w, --watch", "refresh every --interval ms until q or Ctrl+C")
     .option("--interval <ms>", "refresh interval with --watch, ms", parseInterval, 1000)
     .option("--wide", "every column, whatever the terminal width")
@@ -121,8 +125,11 @@ async function runSmi(options: SmiOptions): Promise<void> {
     const summary = await fetchSummary(baseUrl);
     const now = new Date();
     return options.json
-      ? JSON.stringify(toSmiJson(summary, { ...filter, now, serverUrl: baseUrl }), null, looping ? undefined : 2) +
-          "\n"
+      ? JSON.stringify(
+          toSmiJson(summary, { ...filter, now, serverUrl: baseUrl }),
+          null,
+          looping ? undefined : 2,
+        ) + "\n"
       : renderSmi(summary, {
           ...filter,
           serverUrl: baseUrl,

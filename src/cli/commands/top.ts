@@ -37,7 +37,11 @@ export function topCommand(): Command {
     .action(async (options: TopOptions) => {
       let baseUrl: string;
       try {
-        baseUrl = resolveServerUrl({ server: options.server, http: options.http, env: process.env["ALLOCWATCH_HTTP"] });
+        baseUrl = resolveServerUrl({
+          server: options.server,
+          http: options.http,
+          env: process.env["ALLOCWATCH_HTTP"],
+        });
       } catch (err) {
         if (!(err instanceof MonitorError)) throw err;
         process.stderr.write(`allocwatch: ${err.message}\n`);

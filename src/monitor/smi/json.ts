@@ -1,6 +1,6 @@
 import { API_MEMORY_TYPES, type SummaryResponse as Summary } from "../../server/api-types.js";
 import { utilisation } from "../capacity.js";
-import { selectSummary, type SmiFilter } from "./filter.js";
+import { type SmiFilter, selectSummary } from "./filter.js";
 
 /** Version of the `smi --json` document; raised when a field changes meaning or is removed. */
 export const SMI_JSON_SCHEMA_VERSION = 1;

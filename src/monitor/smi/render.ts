@@ -15,7 +15,7 @@ import {
   TYPE_HEADER,
   TYPE_WIDTH,
 } from "./columns.js";
-import { selectSummary, type SmiFilter } from "./filter.js";
+import { type SmiFilter, selectSummary } from "./filter.js";
 import { formatMiB } from "./units.js";
 
 export interface RenderOptions extends SmiFilter {
@@ -83,7 +83,9 @@ function deviceTable(devices: readonly DeviceSummary[], layout: SmiLayout, optio
   const header = [
     fit("ID", ID_WIDTH, "right"),
     fit("Name", layout.deviceNameWidth),
-    fit("MiB", LABEL_WIDTH) + typeCells(layout, (type) => TYPE_HEADER[type]) + fit("Allocs", ALLOCS_WIDTH, "right"),
+    fit("MiB", LABEL_WIDTH) +
+      typeCells(layout, (type) => TYPE_HEADER[type]) +
+      fit("Allocs", ALLOCS_WIDTH, "right"),
   ];
   const lines = [join(header)];
   for (const device of devices) {
@@ -143,7 +145,9 @@ function holderLines(devices: readonly DeviceSummary[]): string[] {
     const holders = device.holders ?? [];
     if (holders.length === 0) continue;
     const list = holders
-      .map((h) => `${h.pid} ${terminalSafe(h.name)}${h.reporting ? "" : " (holds the device, not reporting)"}`)
+      .map(
+        (h) => `${h.pid} ${terminalSafe(h.name)}${h.reporting ? "" : " (holds the device, not reporting)"}`,
+      )
       .join(", ");
     const card = device.card !== undefined ? ` (${terminalSafe(device.card)})` : "";
     lines.push(`Device ${device.id}${card} held by: ${list}`);
@@ -199,7 +203,9 @@ function notes(devices: readonly DeviceSummary[], layout: SmiLayout): string[] {
     lines.push("L1 use% counts CB (CB lives in L1). Peak: the highest since the server started.");
   }
   if (layout.hiddenTypes.length > 0) {
-    lines.push(`Not shown at this width: ${layout.hiddenTypes.map((t) => TYPE_HEADER[t]).join(", ")} (--wide).`);
+    lines.push(
+      `Not shown at this width: ${layout.hiddenTypes.map((t) => TYPE_HEADER[t]).join(", ")} (--wide).`,
+    );
   }
   return lines;
 }

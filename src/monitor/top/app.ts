@@ -9,8 +9,8 @@ import {
   useSyncExternalStore,
 } from "react";
 import { DETAIL_LIMIT } from "./detail-view.js";
-import type { TopSource } from "./live-feed.js";
 import type { Line } from "./line.js";
+import type { TopSource } from "./live-feed.js";
 import { type ProcessRow, processRows } from "./process-table.js";
 import { topScreen } from "./screen.js";
 import { INITIAL_UI, type KeyName, onKey, type UiState } from "./ui-state.js";
@@ -91,7 +91,12 @@ export function TopApp(props: TopAppProps): ReactElement {
       source.allocations(row.deviceId, row.sessionId, "age", DETAIL_LIMIT),
     ]).then(
       ([largest, oldest]) =>
-        settle({ status: "ready", largest: largest.allocations, oldest: oldest.allocations, total: largest.total }),
+        settle({
+          status: "ready",
+          largest: largest.allocations,
+          oldest: oldest.allocations,
+          total: largest.total,
+        }),
       (err: unknown) => settle({ status: "error", error: err instanceof Error ? err.message : String(err) }),
     );
   };

@@ -24,9 +24,12 @@ export function detailView(detail: Detail, height: number): Line[] {
     [
       seg(`Process ${row.pid} `, { bold: true }),
       seg(terminalSafe(row.name)),
-      seg(`  device ${row.deviceId < 0 ? "-" : row.deviceId}  ${terminalSafe(row.state)}  ${terminalSafe(row.source)}`, {
-        color: "gray",
-      }),
+      seg(
+        `  device ${row.deviceId < 0 ? "-" : row.deviceId}  ${terminalSafe(row.state)}  ${terminalSafe(row.source)}`,
+        {
+          color: "gray",
+        },
+      ),
     ],
     [],
   ];
@@ -59,20 +62,25 @@ export function detailView(detail: Detail, height: number): Line[] {
 
 function table(allocations: readonly AllocationView[], rows: number): Line[] {
   const header: Line = [
-    seg(`  ${fit("Type", 9)}${fit("Size", 11, "right")}  ${fit("Address", 12)}  ${fit("Age", 9, "right")}  Id`, {
-      color: "gray",
-    }),
+    seg(
+      `  ${fit("Type", 9)}${fit("Size", 11, "right")}  ${fit("Address", 12)}  ${fit("Age", 9, "right")}  Id`,
+      {
+        color: "gray",
+      },
+    ),
   ];
   if (allocations.length === 0) return [header, [seg("  none")]];
   return [
     header,
     ...allocations
       .slice(0, Math.max(1, rows - 1))
-      .map((a): Line => [
-        seg(
-          `  ${fit(a.memoryType, 9)}${fit(formatBytes(a.sizeBytes), 11, "right")}  ${fit(`0x${a.address.toString(16)}`, 12)}  ${fit(formatAge(a.ageMs), 9, "right")}  ${a.allocationId}`,
-        ),
-      ]),
+      .map(
+        (a): Line => [
+          seg(
+            `  ${fit(a.memoryType, 9)}${fit(formatBytes(a.sizeBytes), 11, "right")}  ${fit(`0x${a.address.toString(16)}`, 12)}  ${fit(formatAge(a.ageMs), 9, "right")}  ${a.allocationId}`,
+          ),
+        ],
+      ),
   ];
 }
 

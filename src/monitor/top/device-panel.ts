@@ -10,7 +10,15 @@ import { CHART_SECONDS, type SeriesWindow } from "./series-window.js";
  * The types a device block lists, most important first (a type shows when it has a capacity or was
  * used); when the screen is short, blocks keep the first ones.
  */
-const PANEL_TYPES: readonly ApiMemoryType[] = ["DRAM", "L1", "CB", "TRACE", "KERNEL", "L1_SMALL", "SYSTEM_MEMORY"];
+const PANEL_TYPES: readonly ApiMemoryType[] = [
+  "DRAM",
+  "L1",
+  "CB",
+  "TRACE",
+  "KERNEL",
+  "L1_SMALL",
+  "SYSTEM_MEMORY",
+];
 const LABEL: Record<ApiMemoryType, string> = {
   DRAM: "DRAM",
   L1: "L1+CB",
@@ -65,7 +73,11 @@ export function typesThatFit(devices: readonly DeviceSummary[], lines: number): 
  * One device: a title line, then per memory type a capacity bar (used, and `|` at the peak), MiB used /
  * capacity, use% (L1 counts CB; `!` over capacity) and a chart of the last 60 s from the per-second max.
  */
-export function deviceBlock(device: DeviceSummary, context: PanelContext, maxTypes = PANEL_TYPES.length): Line[] {
+export function deviceBlock(
+  device: DeviceSummary,
+  context: PanelContext,
+  maxTypes = PANEL_TYPES.length,
+): Line[] {
   const { columns } = context;
   const chartWidth = Math.min(CHART_SECONDS, Math.max(0, Math.floor((columns - LABEL_WIDTH) / 3)));
   const barWidth = Math.max(4, columns - LABEL_WIDTH - 2 - FIGURES_WIDTH - PERCENT_WIDTH - chartWidth - 2);
@@ -132,8 +144,14 @@ export function deviceLine(device: DeviceSummary): Line {
   return [
     seg(fit(`Device ${device.id}`, 10), { bold: true }),
     seg(fit(terminalSafe(device.name), 20)),
-    seg(` DRAM ${fit(pct(dram), 5, "right")}`, dram.percent !== undefined ? { color: usageColour(dram.percent, dram.over) } : {}),
-    seg(`  L1+CB ${fit(pct(l1), 5, "right")}`, l1.percent !== undefined ? { color: usageColour(l1.percent, l1.over) } : {}),
+    seg(
+      ` DRAM ${fit(pct(dram), 5, "right")}`,
+      dram.percent !== undefined ? { color: usageColour(dram.percent, dram.over) } : {},
+    ),
+    seg(
+      `  L1+CB ${fit(pct(l1), 5, "right")}`,
+      l1.percent !== undefined ? { color: usageColour(l1.percent, l1.over) } : {},
+    ),
     seg(`  ${device.allocations} allocations`, { color: "gray" }),
   ];
 }

@@ -21,7 +21,15 @@ export interface ProcessRow {
 }
 
 const TYPES_80: readonly ApiMemoryType[] = ["DRAM", "L1", "CB", "TRACE", "KERNEL"];
-const TYPES_100: readonly ApiMemoryType[] = ["DRAM", "L1", "CB", "TRACE", "KERNEL", "L1_SMALL", "SYSTEM_MEMORY"];
+const TYPES_100: readonly ApiMemoryType[] = [
+  "DRAM",
+  "L1",
+  "CB",
+  "TRACE",
+  "KERNEL",
+  "L1_SMALL",
+  "SYSTEM_MEMORY",
+];
 const HEADER: Record<ApiMemoryType, string> = {
   DRAM: "DRAM",
   L1: "L1",
@@ -40,7 +48,11 @@ const STATE: Record<string, string> = {
 };
 
 /** The rows of `summary`, on `deviceId` only when given, sorted by `sort` (pid, then device, breaks ties). */
-export function processRows(summary: SummaryResponse, sort: SortKey, deviceId: number | undefined): ProcessRow[] {
+export function processRows(
+  summary: SummaryResponse,
+  sort: SortKey,
+  deviceId: number | undefined,
+): ProcessRow[] {
   const rows: ProcessRow[] = [];
   for (const p of summary.processes) {
     const devices = p.devices.filter((d) => deviceId === undefined || d.id === deviceId);
@@ -104,7 +116,11 @@ export function processTable(
       fit(STATE[r.state] ?? terminalSafe(r.state), 4) +
       " " +
       fit(r.deviceId < 0 ? "-" : String(r.deviceId), 3, "right") +
-      types.map((t) => fit(formatMiB(r.used[t] ?? 0, t === "DRAM" || t === "SYSTEM_MEMORY" ? 0 : 1), TYPE_WIDTH, "right")).join("");
+      types
+        .map((t) =>
+          fit(formatMiB(r.used[t] ?? 0, t === "DRAM" || t === "SYSTEM_MEMORY" ? 0 : 1), TYPE_WIDTH, "right"),
+        )
+        .join("");
     const style = i === selected ? { inverse: true } : r.state === "dead" ? { color: "red" as const } : {};
     lines.push([seg(text, style)]);
   }

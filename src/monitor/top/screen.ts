@@ -38,7 +38,8 @@ function screenBody(input: ScreenInput, height: number): Line[] {
   if (snapshot.status === "no-server" || snapshot.status === "server-error" || summary === undefined) {
     return [header, [], ...waitingLines(input), [], footer(input)];
   }
-  if (ui.mode === "help") return [header, [], ...HELP, [], [seg("any key closes this help", { color: "gray" })]];
+  if (ui.mode === "help")
+    return [header, [], ...HELP, [], [seg("any key closes this help", { color: "gray" })]];
   if (ui.mode === "detail" && ui.detail !== undefined) {
     return [header, [], ...detailView(ui.detail, height - 4), [], footer(input)];
   }
@@ -57,7 +58,9 @@ function screenBody(input: ScreenInput, height: number): Line[] {
     for (const d of devices) panel.push(deviceLine(d));
   } else {
     for (const d of devices.slice(0, deviceBudget - 1)) panel.push(deviceLine(d));
-    panel.push([seg(`… ${devices.length - deviceBudget + 1} more devices (f shows one at a time)`, { color: "gray" })]);
+    panel.push([
+      seg(`… ${devices.length - deviceBudget + 1} more devices (f shows one at a time)`, { color: "gray" }),
+    ]);
   }
   const rows = processRows(summary, ui.sort, ui.device);
   const table = processTable(rows, {

@@ -48,7 +48,9 @@ export function onKey(
     case "j":
       return { state: { ...state, selected: Math.min(last, selected + 1) } };
     case "s":
-      return { state: { ...state, sort: SORT_KEYS[(SORT_KEYS.indexOf(state.sort) + 1) % SORT_KEYS.length]! } };
+      return {
+        state: { ...state, sort: SORT_KEYS[(SORT_KEYS.indexOf(state.sort) + 1) % SORT_KEYS.length]! },
+      };
     case "f": {
       const ids = [...context.deviceIds].sort((a, b) => a - b);
       const at = state.device === undefined ? -1 : ids.indexOf(state.device);
