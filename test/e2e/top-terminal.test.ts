@@ -76,6 +76,47 @@ test("in tmux at 80×24: device names and the process row, q exits 0, the termin
   }
 });
 
+test("in tmux: Ctrl+C ends top with exit 0 and the terminal restored; q ends `smi -l 1` with exit 0", {
+  timeout: 60_000,
+  skip: hasTmux ? false : "tmux is not installed",
+}, async () => {
+  const socket = join(dir, "keys.sock");
+  const server = await startServerProcess(socket, await freePort());
+  procs.push(server);
+  const tmuxSocket = join(dir, "tmux-keys.sock");
+  const tmux = (...args: string[]) => execFileSync("tmux", ["-S", tmuxSocket, ...args], { encoding: "utf8" });
+  try {
+    for (const [name, command, ready, key] of [
+      ["top", "top", /^allocwatch top .* live/m, "C-c"],
+      ["smi", "smi -l 1", /^allocwatch smi /m, "q"],
+    ] as const) {
+      const script =
+        `env -u ALLOCWATCH_HTTP NO_COLOR=1 "${process.execPath}" "${CLI}" ${command} --server ${server.url}; ` +
+        `echo "${name} exited $?"; stty -a | grep -o -- '-*icanon'; sleep 60`;
+      tmux("new-session", "-d", "-s", name, "-x", "80", "-y", "24", "bash", "-c", script);
+      const screen = () => tmux("capture-pane", "-p", "-t", name);
+      await waitFor(() => ready.test(screen()), {
+        what: `${name} to draw`,
+        timeoutMs: 20_000,
+        intervalMs: 100,
+        detail: screen,
+      });
+      tmux("send-keys", "-t", name, key);
+      await waitFor(() => new RegExp(`^${name} exited \\d+$`, "m").test(screen()), {
+        what: `${name} to exit after ${key}`,
+        timeoutMs: 15_000,
+        intervalMs: 100,
+        detail: screen,
+      });
+      assert.match(screen(), new RegExp(`^${name} exited 0$`, "m"));
+      assert.match(screen(), /^icanon$/m, `${name}: line mode back`);
+      assert.equal(tmux("display", "-p", "-t", name, "#{alternate_on} #{cursor_flag}").trim(), "0 1");
+    }
+  } finally {
+    spawnSync("tmux", ["-S", tmuxSocket, "kill-server"]);
+  }
+});
+
 test("top needs a terminal: piped, it says what to use instead and exits 2", async () => {
   const { code, stdout, stderr } = await runCli(["top", "--http", `127.0.0.1:${await freePort()}`]);
   assert.equal(code, 2);

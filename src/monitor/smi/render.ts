@@ -7,6 +7,7 @@ import {
 } from "../../server/api-types.js";
 import { overCapacity, utilisation } from "../capacity.js";
 import { fit, terminalSafe } from "../terminal-text.js";
+import { formatMiB } from "../units.js";
 import {
   DEFAULT_SMI_COLUMNS,
   type SmiLayout,
@@ -16,7 +17,6 @@ import {
   TYPE_WIDTH,
 } from "./columns.js";
 import { type SmiFilter, selectSummary } from "./filter.js";
-import { formatMiB } from "./units.js";
 
 export interface RenderOptions extends SmiFilter {
   /** Base URL of the server, shown in the title line. */

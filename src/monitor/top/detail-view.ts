@@ -1,6 +1,6 @@
 import type { AllocationView } from "../../server/api-types.js";
-import { formatBytes } from "../smi/units.js";
 import { fit, terminalSafe } from "../terminal-text.js";
+import { formatBytes } from "../units.js";
 import { type Line, seg } from "./line.js";
 import type { ProcessRow } from "./process-table.js";
 

@@ -1,7 +1,7 @@
 import type { ApiMemoryType, DeviceSummary } from "../../server/api-types.js";
 import { utilisation } from "../capacity.js";
-import { formatMiB } from "../smi/units.js";
 import { fit, terminalSafe } from "../terminal-text.js";
+import { formatMiB } from "../units.js";
 import { capacityBar, sparkline } from "./chart.js";
 import { type Line, seg, usageColour } from "./line.js";
 import { CHART_SECONDS, type SeriesWindow } from "./series-window.js";

@@ -1,6 +1,6 @@
 import type { ApiMemoryType, ProcessSummary, SummaryResponse } from "../../server/api-types.js";
-import { formatMiB } from "../smi/units.js";
 import { fit, terminalSafe } from "../terminal-text.js";
+import { formatMiB } from "../units.js";
 import { type Line, seg } from "./line.js";
 
 /** What the process table is sorted by: a memory type (most first), the pid or the name. */

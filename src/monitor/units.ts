@@ -17,12 +17,6 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(1)} ${UNITS[unit]}`;
 }
 
-/** used / total as a whole percentage, 0 when the total is unknown. */
-export function percent(used: number, total: number): number {
-  if (!(total > 0)) return 0;
-  return Math.round((used / total) * 100);
-}
-
 const MiB = 1024 * 1024;
 
 /**
