@@ -46,7 +46,7 @@ const SOURCE_WIDTH = 7;
 
 /**
  * The smi screen for one summary: title, device table (four lines a device: used, peak, total and
- * use%, all in MiB), process table (a row per process and device), notes, anomaly line. A pure
+ * use%, all in MiB; a fifth, leak, where exited processes left bytes), process table (a row per process and device), notes, anomaly line. A pure
  * function of its input (no clock, no terminal), so it is tested with fixed summaries. Lines end "\n".
  */
 export function renderSmi(summary: Summary, options: RenderOptions = {}): string {
@@ -108,6 +108,10 @@ function deviceTable(devices: readonly DeviceSummary[], layout: SmiLayout, optio
         return t === "CB" ? "in L1" : "-";
       }),
     );
+    if (leakedBytes(device) > 0) {
+      // Held by shared-memory slots of exited tt-metal processes until tt-metal reaps them (not in used).
+      lines.push(row("", "leak", (t) => mib(t, device.memory[t]?.leaked ?? 0)));
+    }
     const percentRow = join([
       fit("", ID_WIDTH),
       fit("", layout.deviceNameWidth),
@@ -126,6 +130,13 @@ function deviceTable(devices: readonly DeviceSummary[], layout: SmiLayout, optio
     lines.push(percentRow);
   }
   return lines;
+}
+
+/** Bytes held by shared-memory slots of exited processes, all types. */
+function leakedBytes(device: DeviceSummary): number {
+  let bytes = 0;
+  for (const u of Object.values(device.memory)) bytes += u.leaked ?? 0;
+  return bytes;
 }
 
 /** The memory-type columns of a row: fixed width each, their leading space their only gap. */
@@ -199,6 +210,9 @@ function notes(devices: readonly DeviceSummary[], layout: SmiLayout): string[] {
     ),
   );
   if (over.length > 0) lines.push(`! Over capacity: ${over.join("; ")}`);
+  if (devices.some((d) => leakedBytes(d) > 0)) {
+    lines.push("leak: held by exited tt-metal processes until tt-metal reaps their slots (not in used).");
+  }
   if (layout.types.includes("L1") && layout.types.includes("CB")) {
     lines.push("L1 use% counts CB (CB lives in L1). Peak: the highest since the server started.");
   }
