@@ -108,10 +108,6 @@ function deviceTable(devices: readonly DeviceSummary[], layout: SmiLayout, optio
         return t === "CB" ? "in L1" : "-";
       }),
     );
-    if (leakedBytes(device) > 0) {
-      // Held by shared-memory slots of exited tt-metal processes until tt-metal reaps them (not in used).
-      lines.push(row("", "leak", (t) => mib(t, device.memory[t]?.leaked ?? 0)));
-    }
     const percentRow = join([
       fit("", ID_WIDTH),
       fit("", layout.deviceNameWidth),
@@ -128,6 +124,10 @@ function deviceTable(devices: readonly DeviceSummary[], layout: SmiLayout, optio
           .join(""),
     ]);
     lines.push(percentRow);
+    if (leakedBytes(device) > 0) {
+      // Held by shared-memory slots of exited tt-metal processes until tt-metal reaps them (not in used).
+      lines.push(row("", "leak", (t) => mib(t, device.memory[t]?.leaked ?? 0)));
+    }
   }
   return lines;
 }

@@ -193,7 +193,9 @@ export class LiveFeed implements TopSource {
     const url = this.baseUrl + path;
     let response: Response;
     try {
-      response = await fetch(url, { signal: AbortSignal.timeout(this.requestTimeoutMs) });
+      // Stopping the feed ends a request in flight too.
+      const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(this.requestTimeoutMs)]);
+      response = await fetch(url, { signal });
     } catch (cause) {
       throw new ServerUnreachableError(this.baseUrl, { cause });
     }
