@@ -51,6 +51,10 @@ test("in tmux at 80×24: device names and the process row, q exits 0, the termin
       },
     );
     const shown = screen();
+    // NO_COLOR: the cells carry no foreground or background colour (bold and inverse are not colour).
+    const ESC = String.fromCharCode(27);
+    const colour = new RegExp(`${ESC}\\[(?:[0-9;]*;)?(?:3[0-8]|4[0-8]|9[0-7]|10[0-7])(?:;[0-9;]*)?m`);
+    assert.doesNotMatch(tmux("capture-pane", "-p", "-e", "-t", "top"), colour);
     assert.match(shown, /^allocwatch top {2}· {2}server \S+ {2}· {2}up .* {2}· {2}live/m);
     for (const line of shown.split("\n")) assert.ok(line.length <= 80, line);
     assert.equal(
