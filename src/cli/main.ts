@@ -9,6 +9,7 @@ import { raceCommand } from "./commands/race.js";
 import { serveCommand } from "./commands/serve.js";
 import { smiCommand } from "./commands/smi.js";
 import { startCommand } from "./commands/start.js";
+import { topCommand } from "./commands/top.js";
 import { stopRequests } from "./stop-requests.js";
 
 const program = new Command("allocwatch")
@@ -20,6 +21,7 @@ const program = new Command("allocwatch")
 program.addCommand(serveCommand());
 program.addCommand(smiCommand());
 program.addCommand(leaksCommand());
+program.addCommand(topCommand());
 program.addCommand(demoCommand());
 program.addCommand(startCommand());
 program.addCommand(raceCommand());

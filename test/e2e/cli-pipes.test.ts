@@ -64,14 +64,43 @@ test("smi --watch | head -2 and smi --json --watch | head -c 300 end quietly wit
 }, async () => {
   const server = await startServerProcess(join(dir, "smi.sock"), await freePort());
   procs.push(server);
-  const table = await readThenClose(["smi", "--watch", "-i", "50", "--server", server.url], lines(2));
+  const table = await readThenClose(["smi", "--watch", "--interval", "50", "--server", server.url], lines(2));
   assert.deepEqual({ code: table.code, stderr: table.stderr }, { code: 0, stderr: "" }, table.stderr);
   const json = await readThenClose(
-    ["smi", "--json", "--watch", "-i", "50", "--server", server.url],
+    ["smi", "--json", "--watch", "--interval", "50", "--server", server.url],
     (out) => out.length >= 300,
   );
   assert.deepEqual({ code: json.code, stderr: json.stderr }, { code: 0, stderr: "" }, json.stderr);
-  assert.match(json.stdout, /^\{"devices":/);
+  assert.match(json.stdout, /^\{"schemaVersion":1,/);
+});
+
+test("in a shell: `smi | head -1` and `smi -l 1 | head -3` end quietly, smi's own status 0", {
+  timeout: 30_000,
+}, async () => {
+  const server = await startServerProcess(join(dir, "smi-head.sock"), await freePort());
+  procs.push(server);
+  for (const [args, lineCount] of [
+    ["smi", 1],
+    ["smi -l 1", 3],
+    ["smi --json -l 0.05", 3],
+  ] as const) {
+    // PIPESTATUS[0]: smi's own exit status, not head's.
+    const script = `"${process.execPath}" "${CLI}" ${args} --server ${server.url} | head -${lineCount}; echo "smi exit \${PIPESTATUS[0]}" >&2`;
+    const ended = await new Promise<Ended>((resolve) => {
+      const child = spawn("bash", ["-c", script], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => {
+        stdout += c;
+      });
+      child.stderr.on("data", (c: Buffer) => {
+        stderr += c;
+      });
+      child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+    });
+    assert.equal(ended.stderr, "smi exit 0\n", `${args}: ${ended.stderr}`);
+    assert.equal(ended.stdout.split("\n").length - 1, lineCount, ended.stdout);
+  }
 });
 
 test("demo | head -1 stops its workload processes and ends quietly", { timeout: 30_000 }, async () => {

@@ -1,16 +1,22 @@
 // `allocwatch smi` against nothing and against a real server fed by a real workload process.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { type Schema, schemaProblems } from "../support/json-schema.js";
+import { repoRoot } from "../support/repo-files.js";
 import { freePort, processScope, runCli, startDemoProcess, startServerProcess, waitFor } from "./harness.js";
 
 const { dir, procs } = processScope();
+const schema = JSON.parse(
+  readFileSync(join(repoRoot(import.meta.url), "docs", "smi-json.schema.json"), "utf8"),
+) as Schema;
 
-test("with no server, smi prints one line that says what to do, and exits 1", async () => {
+test("with no server, smi prints one line that says what to do, and exits 3", async () => {
   const port = await freePort();
   for (const args of [["smi"], ["smi", "--json"]]) {
     const { code, stdout, stderr } = await runCli([...args, "--http", `127.0.0.1:${port}`]);
-    assert.equal(code, 1);
+    assert.equal(code, 3);
     assert.equal(stdout, "");
     assert.equal(
       stderr,
@@ -49,7 +55,18 @@ test("smi --json: devices with every memory type, processes with per-device use,
     const parsed = JSON.parse(stdout);
     return parsed.processes.length === 1 ? parsed : undefined;
   });
-  assert.deepEqual(Object.keys(json).sort(), ["anomalies", "devices", "processes"]);
+  assert.deepEqual(Object.keys(json).sort(), [
+    "anomalies",
+    "devices",
+    "processes",
+    "schemaVersion",
+    "server",
+    "timestamp",
+  ]);
+  assert.equal(json.schemaVersion, 1);
+  assert.equal(json.server.url, server.url);
+  assert.match(json.server.version, /^\d+\.\d+\.\d+/);
+  assert.deepEqual(schemaProblems(schema, json), []);
   assert.deepEqual(
     json.devices.map((d: { id: number }) => d.id),
     [0, 1],
@@ -66,8 +83,18 @@ test("smi --json: devices with every memory type, processes with per-device use,
       "KERNEL",
     ]);
     for (const usage of Object.values(device.memory) as Record<string, number>[]) {
-      assert.deepEqual(Object.keys(usage).sort(), ["allocations", "leaked", "peak", "total", "used"]);
-      for (const v of Object.values(usage)) assert.ok(Number.isSafeInteger(v) && v >= 0);
+      assert.deepEqual(Object.keys(usage).sort(), [
+        "allocations",
+        "leaked",
+        "overCapacity",
+        "peak",
+        "total",
+        "used",
+        "usedPercent",
+      ]);
+      for (const key of ["allocations", "leaked", "peak", "total", "used"]) {
+        assert.ok(Number.isSafeInteger(usage[key]) && usage[key]! >= 0);
+      }
     }
     assert.ok(device.memory.DRAM.used > 0 && device.memory.DRAM.total > device.memory.DRAM.used);
   }
@@ -85,4 +112,5 @@ test("smi --json: devices with every memory type, processes with per-device use,
   const table = await runCli(["smi", "--server", server.url]);
   assert.equal(table.code, 0);
   assert.match(table.stdout, new RegExp(`^\\s*${client.pid}\\s+llama-decoder\\s+0\\s`, "m"));
+  assert.match(table.stdout, /^ {2}0 {2}\S.* used /m);
 });

@@ -45,12 +45,17 @@ test("start runs a server and the demo, says where to look, and stops cleanly", 
     `allocwatch is running: open ${url}/ (the dashboard)`,
     "the dashboard's URL comes first",
   );
-  await start.line((l) => l.startsWith("Run `allocwatch smi"), 15_000);
+  await start.line((l) => l.startsWith("Run `allocwatch top"), 15_000);
   const directions = start.lines.join("\n");
   assert.match(directions, new RegExp(`server socket\\s+${socket}`));
   assert.match(directions, new RegExp(`HTTP API\\s+${url}`));
   assert.match(directions, new RegExp(`summary\\s+${url}/api/v1/summary`));
-  assert.match(directions, new RegExp(`Run \`allocwatch smi --http 127\\.0\\.0\\.1:${port}\``));
+  assert.match(
+    directions,
+    new RegExp(
+      `Run \`allocwatch top --http 127\\.0\\.0\\.1:${port}\` \\(live\\) or \`allocwatch smi --http 127\\.0\\.0\\.1:${port}\``,
+    ),
+  );
 
   const summary = await waitFor("both demo processes to report", 15_000, async () => {
     const s = await summaryOf({ url });

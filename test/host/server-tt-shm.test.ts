@@ -136,11 +136,10 @@ test("tt-metal shared-memory regions of every version show in /api/v1/summary an
 
   const table = await runCli(["smi", "--server", server.httpUrl!]);
   assert.equal(table.code, 0, table.stderr);
-  assert.match(table.stdout, /Leaked/);
-  assert.match(
-    table.stdout,
-    new RegExp(`^\\s*${dead}\\s+crashed\\s+1\\s+8\\.0 MiB.*tt-shm\\s+dead \\(leaked\\)\\s*$`, "m"),
-  );
+  // Device 1's leaked bytes (MiB) on a line of their own, and the crashed process's row.
+  assert.match(table.stdout, /^ {29}leak +8 +0\.0 +1\.0 /m);
+  assert.match(table.stdout, /^leak: held by exited tt-metal processes/m);
+  assert.match(table.stdout, new RegExp(`^\\s*${dead}\\s+crashed\\s+1\\s+8\\s.*\\sdead, leaked$`, "m"));
 });
 
 test("the summary follows the regions: a slot cleared by tt-metal leaves the view, a new region appears", async (t) => {

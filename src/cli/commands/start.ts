@@ -70,7 +70,7 @@ async function startOwnServer(options: StartOptions): Promise<RunningServer> {
 function directions(options: StartOptions, server: RunningServer, fleet: Fleet): string {
   const url = server.httpUrl ?? "";
   const address = url.replace(/^https?:\/\//, "");
-  const smi = address === DEFAULT_HTTP ? "allocwatch smi" : `allocwatch smi --http ${address}`;
+  const flag = address === DEFAULT_HTTP ? "" : ` --http ${address}`;
   const leak = options.leak.length > 0 ? `; leaking: process ${options.leak.join(", ")}` : "";
   return [
     `allocwatch is running: open ${url}/ (the dashboard)`,
@@ -79,7 +79,7 @@ function directions(options: StartOptions, server: RunningServer, fleet: Fleet):
     `  summary        ${url}${ApiRoute.SUMMARY}`,
     `  demo           ${options.processes} processes (pids ${fleet.children.map((c) => c.pid).join(", ")}), ` +
       `${options.devices} simulated ${options.preset} device(s) each${leak}`,
-    `Run \`${smi}\` (or \`${smi} --watch\`) in another terminal. Ctrl+C stops everything.`,
+    `Run \`allocwatch top${flag}\` (live) or \`allocwatch smi${flag}\` in another terminal. Ctrl+C stops everything.`,
     "",
   ].join("\n");
 }

@@ -1,6 +1,7 @@
 import { API_MEMORY_TYPES, type LeakReport, type PerMemoryType } from "../../server/api-types.js";
-import { layoutTable } from "../smi/table.js";
-import { formatBytes } from "../smi/units.js";
+import { layoutTable } from "../table.js";
+import { terminalSafe } from "../terminal-text.js";
+import { formatBytes } from "../units.js";
 
 /** Contexts named per report in the table (most bytes first). */
 const TOP_CONTEXTS = 3;
@@ -13,7 +14,7 @@ export function renderLeaks(reports: readonly LeakReport[]): string {
   if (reports.length === 0) return "no leak reports: no process has ended holding device memory\n";
   const rows = reports.map((r) => [
     String(r.pid),
-    r.processName,
+    terminalSafe(r.processName),
     new Date(r.endedAtMs).toISOString().replace("T", " ").slice(0, 19),
     r.reason,
     bytesPerType(r.bytes),
@@ -43,7 +44,7 @@ function topContexts(report: LeakReport): string {
   const total = (bytes: PerMemoryType) => API_MEMORY_TYPES.reduce((n, t) => n + bytes[t], 0);
   const parts = report.byContext
     .slice(0, TOP_CONTEXTS)
-    .map((g) => `${g.context === "" ? "(none)" : g.context} ${formatBytes(total(g.bytes))}`);
+    .map((g) => `${g.context === "" ? "(none)" : terminalSafe(g.context)} ${formatBytes(total(g.bytes))}`);
   const more = report.byContext.length - TOP_CONTEXTS;
   if (more > 0) parts.push(`+${more} more`);
   return parts.join(", ");

@@ -1,116 +1,135 @@
-import type {
-  ApiMemoryType,
-  DeviceSummary,
-  MemoryUsage,
-  ProcessSummary,
-  SummaryResponse as Summary,
+import {
+  API_MEMORY_TYPES,
+  type ApiMemoryType,
+  type DeviceSummary,
+  type ProcessSummary,
+  type SummaryResponse as Summary,
 } from "../../server/api-types.js";
-import { usageBar } from "./bar.js";
-import { type Column, layoutTable } from "./table.js";
-import { formatBytes, percent } from "./units.js";
+import { overCapacity, utilisation } from "../capacity.js";
+import { fit, terminalSafe } from "../terminal-text.js";
+import { formatMiB } from "../units.js";
+import {
+  DEFAULT_SMI_COLUMNS,
+  type SmiLayout,
+  smiLayout,
+  TYPE_DECIMALS,
+  TYPE_HEADER,
+  TYPE_WIDTH,
+} from "./columns.js";
+import { type SmiFilter, selectSummary } from "./filter.js";
 
-export interface RenderOptions {
+export interface RenderOptions extends SmiFilter {
   /** Base URL of the server, shown in the title line. */
   serverUrl?: string;
   /** Time of the reading, shown in the title line (omitted when absent, so output is reproducible). */
   now?: Date;
-  /** Colour the usage bars (green / yellow at 75% / red at 90%). */
+  /** Colour the use% figures (green / yellow at 75% / red at 90% and over capacity). */
   color?: boolean;
-  /** Cells in the DRAM bar. */
-  barWidth?: number;
+  /** Terminal width the tables must fit: below 100 the 80-column profile. Default 100. */
+  columns?: number;
+  /** Every column, whatever the width (`--wide`). */
+  wide?: boolean;
 }
-
-/** Memory types listed by used bytes only (their own columns, in this order). */
-const SMALL_TYPES = ["L1_SMALL", "TRACE", "CB", "KERNEL"] as const;
-/** Memory types in the process table, in this order. */
-const PROCESS_TYPES = ["DRAM", "L1", ...SMALL_TYPES] as const;
-const NO_USAGE: MemoryUsage = { used: 0, total: 0, peak: 0, allocations: 0, leaked: 0 };
 
 const GREEN = "\x1b[32m";
 const YELLOW = "\x1b[33m";
 const RED = "\x1b[31m";
 const RESET = "\x1b[0m";
 
+const ID_WIDTH = 3;
+const LABEL_WIDTH = 5;
+const ALLOCS_WIDTH = 8;
+const PID_WIDTH = 7;
+const DEV_WIDTH = 3;
+const STATE_WIDTH = 12;
+const SOURCE_WIDTH = 7;
+
 /**
- * The smi screen for one summary: title, device table, process table, anomaly line. A pure function of
- * its input (no clock, no terminal), so it is tested with fixed summaries. Lines end with "\n".
+ * The smi screen for one summary: title, device table (four lines a device: used, peak, total and
+ * use%, all in MiB; a fifth, leak, where exited processes left bytes), process table (a row per process and device), notes, anomaly line. A pure
+ * function of its input (no clock, no terminal), so it is tested with fixed summaries. Lines end "\n".
  */
 export function renderSmi(summary: Summary, options: RenderOptions = {}): string {
-  const title = ["allocwatch smi", options.now && formatTime(options.now), options.serverUrl]
+  const layout = smiLayout(options.columns ?? DEFAULT_SMI_COLUMNS, options.wide === true);
+  const shown = selectSummary(summary, options);
+  const title = [
+    "allocwatch smi",
+    `server ${terminalSafe(summary.server?.version ?? "?")}`,
+    options.now && formatTime(options.now),
+    options.serverUrl,
+  ]
     .filter(Boolean)
     .join("  ·  ");
   const lines = [
     title,
     "",
-    ...deviceTable(summary.devices, options),
-    ...holderLines(summary.devices),
+    ...deviceTable(shown.devices, layout, options),
+    ...holderLines(shown.devices),
     "",
-    ...processTable(summary),
+    ...processTable(shown.processes, layout),
+    "",
+    ...notes(shown.devices, layout),
+    anomalyLine(summary),
   ];
-  lines.push("", anomalyLine(summary));
   return lines.join("\n") + "\n";
 }
 
-function usage(device: DeviceSummary, type: ApiMemoryType): MemoryUsage {
-  // Defensive: a server of another version may omit a type.
-  return device.memory[type] ?? NO_USAGE;
-}
-
-/** "used / total" cells whose slashes line up down the column. */
-function usedOfTotal(pairs: readonly MemoryUsage[]): string[] {
-  const used = pairs.map((u) => formatBytes(u.used));
-  const total = pairs.map((u) => (u.total > 0 ? formatBytes(u.total) : "-"));
-  const usedWidth = Math.max(0, ...used.map((s) => s.length));
-  const totalWidth = Math.max(0, ...total.map((s) => s.length));
-  return pairs.map((_, i) => `${used[i]!.padStart(usedWidth)} / ${total[i]!.padStart(totalWidth)}`);
-}
-
-function colourFor(pct: number): string {
-  if (pct >= 90) return RED;
-  if (pct >= 75) return YELLOW;
-  return GREEN;
-}
-
-function deviceTable(devices: readonly DeviceSummary[], options: RenderOptions): string[] {
+function deviceTable(devices: readonly DeviceSummary[], layout: SmiLayout, options: RenderOptions): string[] {
   if (devices.length === 0) {
-    return ["No devices found (no Tenstorrent card, no tt-metal shared-memory region, no client reporting)."];
+    return options.deviceIds !== undefined
+      ? [`No device with id ${options.deviceIds.join(", ")}.`]
+      : ["No devices found (no Tenstorrent card, no tt-metal shared-memory region, no client reporting)."];
   }
-  const sorted = [...devices].sort((a, b) => a.id - b.id);
-  const barWidth = options.barWidth ?? 10;
-  const dram = sorted.map((d) => usage(d, "DRAM"));
-  const l1 = sorted.map((d) => usage(d, "L1"));
-  const dramCells = usedOfTotal(dram);
-  const l1Cells = usedOfTotal(l1);
-  const showLeaked = sorted.some((d) => leakedBytes(d) > 0);
-  const columns: Column[] = [
-    { header: "ID", align: "right" },
-    { header: "Name", align: "left" },
-    { header: "DRAM used / total", align: "left" },
-    { header: "", align: "left" },
-    { header: "DRAM%", align: "right" },
-    { header: "L1 used / total", align: "left" },
-    { header: "L1%", align: "right" },
-    ...SMALL_TYPES.map((type): Column => ({ header: type, align: "right" })),
-    { header: "Allocs", align: "right" },
-    ...(showLeaked ? [{ header: "Leaked", align: "right" } as Column] : []),
+  const header = [
+    fit("ID", ID_WIDTH, "right"),
+    fit("Name", layout.deviceNameWidth),
+    fit("MiB", LABEL_WIDTH) +
+      typeCells(layout, (type) => TYPE_HEADER[type]) +
+      fit("Allocs", ALLOCS_WIDTH, "right"),
   ];
-  const rows = sorted.map((device, i) => {
-    const dramPct = percent(dram[i]!.used, dram[i]!.total);
-    const bar = `[${usageBar(dram[i]!.used, dram[i]!.total, barWidth)}]`;
-    return [
-      String(device.id),
-      device.name,
-      dramCells[i]!,
-      options.color ? colourFor(dramPct) + bar + RESET : bar,
-      dram[i]!.total > 0 ? `${dramPct}%` : "-",
-      l1Cells[i]!,
-      l1[i]!.total > 0 ? `${percent(l1[i]!.used, l1[i]!.total)}%` : "-",
-      ...SMALL_TYPES.map((type) => formatBytes(usage(device, type).used)),
-      String(device.allocations),
-      ...(showLeaked ? [formatBytes(leakedBytes(device))] : []),
-    ];
-  });
-  return layoutTable(columns, rows);
+  const lines = [join(header)];
+  for (const device of devices) {
+    const row = (nameCell: string, label: string, value: (type: ApiMemoryType) => string) =>
+      join([
+        fit(label === "used" ? String(device.id) : "", ID_WIDTH, "right"),
+        fit(nameCell, layout.deviceNameWidth),
+        fit(label, LABEL_WIDTH) +
+          typeCells(layout, value) +
+          (label === "used" ? fit(String(device.allocations), ALLOCS_WIDTH, "right") : ""),
+      ]);
+    const mib = (type: ApiMemoryType, bytes: number) => formatMiB(bytes, TYPE_DECIMALS[type]);
+    const card = device.card !== undefined ? `card ${terminalSafe(device.card)}` : "";
+    lines.push(
+      row(terminalSafe(device.name), "used", (t) => mib(t, device.memory[t]?.used ?? 0)),
+      row(terminalSafe(device.architecture ?? ""), "peak", (t) => mib(t, device.memory[t]?.peak ?? 0)),
+      row(card, "total", (t) => {
+        const total = device.memory[t]?.total ?? 0;
+        if (total > 0) return mib(t, total);
+        return t === "CB" ? "in L1" : "-";
+      }),
+    );
+    const percentRow = join([
+      fit("", ID_WIDTH),
+      fit("", layout.deviceNameWidth),
+      fit("use%", LABEL_WIDTH) +
+        layout.types
+          .map((type) => {
+            const u = utilisation(device, type);
+            const text = u.percent === undefined ? "-" : `${u.percent}%${u.over ? "!" : ""}`;
+            const cell = fit(text, TYPE_WIDTH[type], "right");
+            if (!options.color || u.percent === undefined) return cell;
+            const colour = u.over || u.percent >= 90 ? RED : u.percent >= 75 ? YELLOW : GREEN;
+            return cell.replace(text, colour + text + RESET);
+          })
+          .join(""),
+    ]);
+    lines.push(percentRow);
+    if (leakedBytes(device) > 0) {
+      // Held by shared-memory slots of exited tt-metal processes until tt-metal reaps them (not in used).
+      lines.push(row("", "leak", (t) => mib(t, device.memory[t]?.leaked ?? 0)));
+    }
+  }
+  return lines;
 }
 
 /** Bytes held by shared-memory slots of exited processes, all types. */
@@ -120,56 +139,89 @@ function leakedBytes(device: DeviceSummary): number {
   return bytes;
 }
 
+/** The memory-type columns of a row: fixed width each, their leading space their only gap. */
+function typeCells(layout: SmiLayout, value: (type: ApiMemoryType) => string): string {
+  return layout.types.map((type) => fit(value(type), TYPE_WIDTH[type], "right")).join("");
+}
+
+/** Cells joined by two spaces, without trailing spaces. */
+function join(cells: readonly string[]): string {
+  return cells.join("  ").trimEnd();
+}
+
 /** Who has each card open: what tt-smi users ask first ("which PIDs use the card"). */
 function holderLines(devices: readonly DeviceSummary[]): string[] {
   const lines: string[] = [];
-  for (const device of [...devices].sort((a, b) => a.id - b.id)) {
+  for (const device of devices) {
     const holders = device.holders ?? [];
     if (holders.length === 0) continue;
     const list = holders
-      .map((h) => `${h.pid} ${h.name}${h.reporting ? "" : " (holds the device, not reporting)"}`)
+      .map(
+        (h) => `${h.pid} ${terminalSafe(h.name)}${h.reporting ? "" : " (holds the device, not reporting)"}`,
+      )
       .join(", ");
-    lines.push(`Device ${device.id}${device.card !== undefined ? ` (${device.card})` : ""} held by: ${list}`);
+    const card = device.card !== undefined ? ` (${terminalSafe(device.card)})` : "";
+    lines.push(`Device ${device.id}${card} held by: ${list}`);
   }
   return lines.length > 0 ? ["", ...lines] : [];
 }
 
-function processTable(summary: Summary): string[] {
-  const rows: string[][] = [];
-  const processes = [...summary.processes].sort((a, b) => a.pid - b.pid);
-  const showState = processes.some((p) => p.state !== undefined);
-  const showSource = processes.some((p) => p.source !== undefined && p.source !== "native");
+function processTable(processes: readonly ProcessSummary[], layout: SmiLayout): string[] {
+  const header = [
+    fit("PID", PID_WIDTH, "right"),
+    fit("Process", layout.processNameWidth),
+    fit("Dev", DEV_WIDTH, "right") + typeCells(layout, (type) => TYPE_HEADER[type]),
+    fit("State", STATE_WIDTH),
+    ...(layout.showSource ? [fit("Source", SOURCE_WIDTH)] : []),
+  ];
+  const rows: string[] = [];
   for (const process of processes) {
-    const devices = [...process.devices].sort((a, b) => a.id - b.id);
     // A process that holds nothing yet still gets a row: it is connected and may allocate any moment.
-    const shown: { id: number; used: Partial<Record<ApiMemoryType, number>> }[] =
-      devices.length > 0 ? devices : [{ id: -1, used: {} }];
+    const shown = process.devices.length > 0 ? process.devices : [undefined];
     for (const device of shown) {
-      rows.push([
-        String(process.pid),
-        process.name,
-        device.id >= 0 ? String(device.id) : "-",
-        ...PROCESS_TYPES.map((type) => formatBytes(device.used[type] ?? 0)),
-        ...(showSource ? [process.source] : []),
-        ...(showState ? [stateOf(process)] : []),
-      ]);
+      rows.push(
+        join([
+          fit(String(process.pid), PID_WIDTH, "right"),
+          fit(terminalSafe(process.name), layout.processNameWidth),
+          fit(device === undefined ? "-" : String(device.id), DEV_WIDTH, "right") +
+            typeCells(layout, (type) => formatMiB(device?.used[type] ?? 0, TYPE_DECIMALS[type])),
+          fit(stateOf(process), STATE_WIDTH),
+          ...(layout.showSource ? [fit(terminalSafe(process.source ?? ""), SOURCE_WIDTH)] : []),
+        ]),
+      );
     }
   }
   if (rows.length === 0) return ["Processes: none reporting."];
-  const columns: Column[] = [
-    { header: "PID", align: "right" },
-    { header: "Process", align: "left" },
-    { header: "Device", align: "right" },
-    ...PROCESS_TYPES.map((type): Column => ({ header: type, align: "right" })),
-    ...(showSource ? [{ header: "Source", align: "left" } as Column] : []),
-    ...(showState ? [{ header: "State", align: "left" } as Column] : []),
-  ];
-  return ["Processes:", ...layoutTable(columns, rows)];
+  return ["Processes (MiB):", join(header), ...rows];
 }
 
 function stateOf(process: ProcessSummary): string {
   // A dead tt-metal process's bytes are leaked until a tt-metal process reaps its slot.
-  return process.state === "dead" ? "dead (leaked)" : (process.state ?? "");
+  return process.state === "dead" ? "dead, leaked" : terminalSafe(process.state ?? "");
+}
+
+/** What the figures mean where a reader could misread them, and what is hidden or wrong. */
+function notes(devices: readonly DeviceSummary[], layout: SmiLayout): string[] {
+  const lines: string[] = [];
+  const over = devices.flatMap((d) =>
+    overCapacity(d, API_MEMORY_TYPES).map(
+      (o) =>
+        `device ${d.id} ${o.type} ${formatMiB(o.usedBytes, 1)} MiB used > ${formatMiB(o.totalBytes, 1)} MiB`,
+    ),
+  );
+  if (over.length > 0) lines.push(`! Over capacity: ${over.join("; ")}`);
+  if (devices.some((d) => leakedBytes(d) > 0)) {
+    lines.push("leak: held by exited tt-metal processes until tt-metal reaps their slots (not in used).");
+  }
+  if (layout.types.includes("L1") && layout.types.includes("CB")) {
+    lines.push("L1 use% counts CB (CB lives in L1). Peak: the highest since the server started.");
+  }
+  if (layout.hiddenTypes.length > 0) {
+    lines.push(
+      `Not shown at this width: ${layout.hiddenTypes.map((t) => TYPE_HEADER[t]).join(", ")} (--wide).`,
+    );
+  }
+  return lines;
 }
 
 function anomalyLine(summary: Summary): string {
@@ -178,7 +230,7 @@ function anomalyLine(summary: Summary): string {
   const kinds = Object.entries(byKind)
     .filter(([, count]) => count > 0)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([kind, count]) => `${kind} ${count}`);
+    .map(([kind, count]) => `${terminalSafe(kind)} ${count}`);
   return `Anomalies: ${total}${kinds.length > 0 ? ` (${kinds.join(", ")})` : ""}  — see /api/v1/anomalies`;
 }
 

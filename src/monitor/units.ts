@@ -17,8 +17,17 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(1)} ${UNITS[unit]}`;
 }
 
-/** used / total as a whole percentage, 0 when the total is unknown. */
-export function percent(used: number, total: number): number {
-  if (!(total > 0)) return 0;
-  return Math.round((used / total) * 100);
+const MiB = 1024 * 1024;
+
+/**
+ * Bytes as MiB with a fixed number of decimals, the one unit of every smi column (as nvidia-smi):
+ * "12288", "13.4". Use too small to show at that precision prints as "<0.1" (or "<1"), never as 0.
+ */
+export function formatMiB(bytes: number, decimals: 0 | 1): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return "?";
+  if (bytes === 0) return decimals === 0 ? "0" : "0.0";
+  const value = bytes / MiB;
+  const smallest = decimals === 0 ? 1 : 0.1;
+  if (value < smallest / 2) return `<${decimals === 0 ? "1" : "0.1"}`;
+  return value.toFixed(decimals);
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { formatBytes, percent } from "../../src/monitor/smi/units.js";
+import { formatBytes, formatMiB } from "../../src/monitor/units.js";
 
 test("bytes print in binary units with one decimal above 1 KiB", () => {
   const cases: [number, string][] = [
@@ -39,8 +39,18 @@ test("the printed size is within rounding of the exact size and never shows 1024
   );
 });
 
-test("percent is whole and 0 when the total is unknown", () => {
-  assert.equal(percent(1, 3), 33);
-  assert.equal(percent(5, 0), 0);
-  assert.equal(percent(12, 12), 100);
+test("MiB with fixed decimals; use too small to show is <0.1 or <1, never 0", () => {
+  const MiB = 1024 ** 2;
+  const cases: [number, 0 | 1, string][] = [
+    [0, 1, "0.0"],
+    [0, 0, "0"],
+    [300, 1, "<0.1"],
+    [300, 0, "<1"],
+    [12.5 * MiB, 1, "12.5"],
+    [12 * 1024 * MiB, 0, "12288"],
+    [0.6 * MiB, 0, "1"],
+    [-1, 1, "?"],
+  ];
+  for (const [bytes, decimals, text] of cases)
+    assert.equal(formatMiB(bytes, decimals), text, `${bytes}, ${decimals}`);
 });

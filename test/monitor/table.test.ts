@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { layoutTable, visibleWidth } from "../../src/monitor/smi/table.js";
+import { layoutTable, visibleWidth } from "../../src/monitor/table.js";
 
 test("columns take the widest cell, align left or right, two spaces apart, no trailing spaces", () => {
   const lines = layoutTable(
