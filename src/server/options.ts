@@ -17,6 +17,7 @@ import { DEFAULT_HTTP_ADDRESS, type HttpAddress, parseHttpAddress } from "./http
 import { isPublicHost, parseAllowedHost, publicBindRefusal } from "./http-host-policy.js";
 import { type LegacyOptions, resolveLegacyOptions } from "./legacy/options.js";
 import { defaultSocketPath, socketPathTooLong } from "./listener.js";
+import { DEFAULT_MAX_PROCESS_SERIES } from "./metrics/prometheus-metrics.js";
 import { kernelPeerCredentials, type PeerCredentialSource } from "./peer-credentials.js";
 import { type ProcessLiveness, procLiveness } from "./process-liveness.js";
 import { DEFAULT_REAPER_OPTIONS } from "./reaper.js";
@@ -137,6 +138,11 @@ export interface ServerOptions {
    * device or of a session on a device); types past it show no buckets. Default 64 MiB.
    */
   seriesBudgetBytes?: number;
+  /**
+   * Most `allocwatch_process_memory_used_bytes` series one `/metrics` scrape answers (7 per process and
+   * device); past it the pairs holding the fewest bytes are left out. Default 10,000.
+   */
+  maxMetricsProcessSeries?: number;
   /** Injected for tests: process liveness check and clock/timers. */
   liveness?: ProcessLiveness;
   timers?: TimerScheduler;
@@ -186,6 +192,7 @@ export interface ResolvedServerOptions {
   timers: TimerScheduler;
   seriesBudgetBytes: number;
   streamLimits: StreamLimits;
+  maxMetricsProcessSeries: number;
   epochMs: () => number;
 }
 
@@ -368,6 +375,12 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
       DEFAULT_SERIES_BUDGET_BYTES,
       "seriesBudgetBytes",
       "bytes",
+    ),
+    maxMetricsProcessSeries: positiveInteger(
+      options.maxMetricsProcessSeries,
+      DEFAULT_MAX_PROCESS_SERIES,
+      "maxMetricsProcessSeries",
+      "series",
     ),
     epochMs: options.epochMs ?? Date.now,
   };
