@@ -147,9 +147,10 @@ export class PrometheusMetrics {
         const { series, omittedSeries } = processSeries(self.summary().processes, self.maxProcessSeries);
         omitted = omittedSeries;
         for (const s of series) {
-          const labels = { device: String(s.deviceId), pid: String(s.pid), process: s.name };
+          const device = String(s.deviceId);
+          const pid = String(s.pid);
           for (const type of API_MEMORY_TYPES) {
-            this.set({ ...labels, memory_type: type }, s.used[type]);
+            this.set({ device, memory_type: type, pid, process: s.name }, s.used[type]);
           }
         }
       },
