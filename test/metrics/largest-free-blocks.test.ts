@@ -11,7 +11,7 @@ import {
 } from "../../src/server/metrics/largest-free-blocks.js";
 import { ManualTimers, type TimerScheduler } from "../../src/server/timers.js";
 
-const TIMINGS: FreeBlockTimings = { minTickMs: 250, costFactor: 10, maxAgeMs: 10_000 };
+const TIMINGS: FreeBlockTimings = { minTickMs: 250, costFactor: 10, maxAgeMs: 10_000, idleAfterMs: 60_000 };
 
 /** The manual clock, plus the time the maps took (a map walk "costs" time on it). */
 function costlyClock(clock: ManualTimers): TimerScheduler & { spentMs: number } {
@@ -85,6 +85,7 @@ test("reading the figures never computes a map; one stale map per tick, round ro
 test("nothing is recomputed while the registry is unchanged, until a figure passes its maximum age", () => {
   const clock = new ManualTimers();
   const { blocks, calls, change } = fixture(clock);
+  blocks.current(); // a scrape
   blocks.start();
   clock.advance(250 * 8);
   const computed = calls.length;
@@ -92,8 +93,12 @@ test("nothing is recomputed while the registry is unchanged, until a figure pass
   clock.advance(5000);
   assert.equal(calls.length, computed, "unchanged: no walk");
   change();
-  clock.advance(250);
-  assert.equal(calls.length, computed + 1, "changed: the next map recomputed at the next tick");
+  clock.advance(1000);
+  assert.equal(
+    calls.length,
+    computed + 1,
+    "changed: the next map recomputed at the next tick (a second at most)",
+  );
   assert.equal(calls.at(-1), "0:DRAM");
   clock.advance(250 * 7);
   assert.equal(calls.length, computed + 8);
@@ -106,6 +111,7 @@ test("nothing is recomputed while the registry is unchanged, until a figure pass
 test("a map costing C ms is followed by at least 10 × C ms of rest", () => {
   const clock = new ManualTimers();
   const { blocks, calls } = fixture(clock, 100);
+  blocks.current();
   blocks.start();
   clock.advance(0);
   assert.equal(calls.length, 1);
@@ -119,11 +125,29 @@ test("a map costing C ms is followed by at least 10 × C ms of rest", () => {
 test("a device that goes away loses its figures", () => {
   const clock = new ManualTimers();
   const { blocks, setDevices } = fixture(clock);
+  blocks.current();
   blocks.start();
   clock.advance(250 * 8);
   assert.ok(blocks.current().some((b) => b.deviceId === 0));
   setDevices([7]);
-  clock.advance(250);
+  clock.advance(1000);
   assert.deepEqual(blocks.current(), []);
+  blocks.stop();
+});
+
+test("while nobody scrapes, nothing is walked; the next scrape starts the refresh again", () => {
+  const clock = new ManualTimers();
+  const { blocks, calls, change } = fixture(clock);
+  blocks.start();
+  clock.advance(10_000);
+  assert.deepEqual(calls, [], "never read: never walked");
+  blocks.current();
+  clock.advance(1000);
+  assert.equal(calls.length, 1, "a scrape starts the refresh");
+  clock.advance(TIMINGS.idleAfterMs);
+  const walked = calls.length;
+  change();
+  clock.advance(5000);
+  assert.equal(calls.length, walked, "a minute without a scrape: no walk, even with changes");
   blocks.stop();
 });

@@ -30,6 +30,8 @@ export interface FreeBlockTimings {
   costFactor: number;
   /** A map older than this is recomputed even if the registry did not change (host sources change it), ms. */
   maxAgeMs: number;
+  /** Nothing is computed while no scrape has read the figures for this long (no Prometheus), ms. */
+  idleAfterMs: number;
 }
 
 /**
@@ -40,6 +42,7 @@ export const DEFAULT_FREE_BLOCK_TIMINGS: FreeBlockTimings = {
   minTickMs: 250,
   costFactor: 10,
   maxAgeMs: 10_000,
+  idleAfterMs: 60_000,
 };
 
 /**
@@ -58,9 +61,9 @@ interface Entry {
 /**
  * Largest free blocks, kept fresh off the scrape path: a memory map walks every live allocation of its
  * device and type, which a scrape must never do (docs/DESIGN.md invariant 6). An unref'd timer recomputes
- * one stale map per tick, in turn, and only maps whose registry changed (or that passed `maxAgeMs`); a
- * scrape reads what the last ticks left. Figures are therefore a little behind the live state: at most
- * about (maps in turn) × the tick period.
+ * one stale map per tick, in turn, and only maps whose registry changed (or that passed `maxAgeMs`), and
+ * only while scrapes read the figures; a scrape reads what the last ticks left. Figures are therefore a
+ * little behind the live state: at most about (maps in turn) × the tick period.
  */
 export class LargestFreeBlocks {
   private readonly entries = new Map<string, Entry>();
@@ -68,6 +71,8 @@ export class LargestFreeBlocks {
   private running = false;
   /** Round-robin position: the key refreshed last. */
   private lastKey = "";
+  /** When a scrape last read the figures; the maps are walked only while someone reads them. */
+  private lastReadMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly sources: FreeBlockSources,
@@ -87,8 +92,12 @@ export class LargestFreeBlocks {
     this.timer = undefined;
   }
 
-  /** The figures of exact maps, device then type order; CB repeats L1 (one shared region). */
+  /**
+   * The figures of exact maps, device then type order; CB repeats L1 (one shared region). Reading them
+   * keeps the refresh going (a daemon nobody scrapes walks nothing): the first read finds none.
+   */
   current(): LargestFreeBlock[] {
+    this.lastReadMs = this.timers.nowMs();
     const out: LargestFreeBlock[] = [];
     const keys = [...this.entries.keys()].sort(compareKeys);
     for (const key of keys) {
@@ -105,11 +114,12 @@ export class LargestFreeBlocks {
 
   /**
    * Recomputes the next stale map, if any (what one timer tick does); returns the time it took, ms, or
-   * undefined when every map was fresh.
+   * undefined when every map was fresh or no scrape read the figures for `idleAfterMs`.
    */
   refreshOne(): number | undefined {
-    const mark = this.sources.changeMark();
     const now = this.timers.nowMs();
+    if (now - this.lastReadMs > this.timings.idleAfterMs) return undefined;
+    const mark = this.sources.changeMark();
     const wanted: string[] = [];
     for (const id of this.sources.deviceIds())
       for (const type of COMPUTED_TYPES) wanted.push(keyOf(id, type));
@@ -141,10 +151,11 @@ export class LargestFreeBlocks {
     this.timer = this.timers.set(() => {
       this.timer = undefined;
       if (!this.running) return;
-      const costMs = this.refreshOne() ?? 0;
-      if (this.running) {
-        this.schedule(Math.max(this.timings.minTickMs, this.timings.costFactor * costMs));
-      }
+      const costMs = this.refreshOne();
+      if (!this.running) return;
+      // Nothing stale (or nobody reading): look again in a second.
+      if (costMs === undefined) this.schedule(Math.max(this.timings.minTickMs, 1000));
+      else this.schedule(Math.max(this.timings.minTickMs, this.timings.costFactor * costMs));
     }, delayMs);
   }
 }
