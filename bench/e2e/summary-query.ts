@@ -14,7 +14,7 @@ const REQUESTS_PER_RUN = 50;
 const EVENTS_PER_FRAME = 2048;
 
 /** One GET on a kept-alive connection; resolves with the full body's round trip, ns. */
-function timedGet(url: string, agent: Agent): Promise<{ ns: number; body: string }> {
+export function timedGet(url: string, agent: Agent): Promise<{ ns: number; body: string }> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     get(url, { agent }, (response) => {

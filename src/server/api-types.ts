@@ -161,6 +161,12 @@ export interface ServerInfo {
   socketPath: string;
   /** Events discarded because a snapshot already covered them (expected during resyncs). */
   eventsStale: number;
+  /**
+   * Events clients dropped (full queue, no server, a lost connection) that snapshots stood in for:
+   * sequence numbers covered by an applied snapshot that never reached this server. A session's first
+   * snapshot is not counted (what it covers went to an earlier server, if any).
+   */
+  clientDroppedEvents: number;
   /** Resync requests sent to clients. */
   resyncRequests: number;
   /** Snapshots swapped in. */

@@ -5,6 +5,7 @@ import {
   type AllocationSort,
   ApiErrorCode,
   type ApiErrorResponse,
+  ApiRoute,
   DEFAULT_HTTP_HOST,
   DEFAULT_HTTP_PORT,
   type HealthResponse,
@@ -20,6 +21,8 @@ import {
   MAX_MEMORY_MAP_BUCKETS,
   MEMORY_MAP_TYPES,
 } from "./memory-map/memory-map.js";
+import { serveMetrics } from "./metrics/metrics-route.js";
+import type { PrometheusMetrics } from "./metrics/prometheus-metrics.js";
 import type { ServerQueries } from "./queries.js";
 import type { LiveStream } from "./stream/live-stream.js";
 
@@ -76,7 +79,8 @@ export interface HttpAccess {
 }
 
 /**
- * Serves the query API (routes and shapes: api-types.ts). Read-only, GET only; requests naming a Host
+ * Serves the query API (routes and shapes: api-types.ts) and, given `metrics`, the Prometheus
+ * exposition at /metrics. Read-only, GET only; requests naming a Host
  * that is not this machine are refused. A non-loopback address is refused (InvalidOptionError) unless
  * `access.public`, and then logged as a warning.
  */
@@ -86,12 +90,15 @@ export async function startHttpApi(
   log: Logger,
   access: HttpAccess,
   stream?: LiveStream,
+  metrics?: PrometheusMetrics,
 ): Promise<HttpApi> {
   let hosts: HostAllowList | undefined;
   const dashboard = loadDashboardAssets();
   const server = createServer((request, response) => {
     if (hosts?.allows(request.headers.host) !== true) refuseHost(request, response);
     else if (stream !== undefined && isStreamRequest(request)) openStream(stream, request, response);
+    else if (metrics !== undefined && pathOf(request) === ApiRoute.METRICS)
+      serveMetrics(metrics, request, response, log);
     else if (!serveDashboard(dashboard, request, response)) handle(queries, request, response, log);
   });
   server.keepAliveTimeout = 5000;

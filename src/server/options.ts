@@ -20,6 +20,7 @@ import type { LeakArchive } from "./leaks/leak-archive.js";
 import { MemoryLeakArchive } from "./leaks/memory-leak-archive.js";
 import { type LegacyOptions, resolveLegacyOptions } from "./legacy/options.js";
 import { defaultSocketPath, socketPathTooLong } from "./listener.js";
+import { DEFAULT_MAX_PROCESS_SERIES } from "./metrics/prometheus-metrics.js";
 import { kernelPeerCredentials, type PeerCredentialSource } from "./peer-credentials.js";
 import { type ProcessLiveness, procLiveness } from "./process-liveness.js";
 import { DEFAULT_REAPER_OPTIONS } from "./reaper.js";
@@ -150,6 +151,11 @@ export interface ServerOptions {
    * device or of a session on a device); types past it show no buckets. Default 64 MiB.
    */
   seriesBudgetBytes?: number;
+  /**
+   * Most `allocwatch_process_memory_used_bytes` series one `/metrics` scrape answers (7 per process and
+   * device); past it the pairs holding the fewest bytes are left out. Default 10,000.
+   */
+  maxMetricsProcessSeries?: number;
   /** Injected for tests: process liveness check and clock/timers. */
   liveness?: ProcessLiveness;
   timers?: TimerScheduler;
@@ -201,6 +207,7 @@ export interface ResolvedServerOptions {
   timers: TimerScheduler;
   seriesBudgetBytes: number;
   streamLimits: StreamLimits;
+  maxMetricsProcessSeries: number;
   epochMs: () => number;
 }
 
@@ -392,6 +399,12 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
       DEFAULT_SERIES_BUDGET_BYTES,
       "seriesBudgetBytes",
       "bytes",
+    ),
+    maxMetricsProcessSeries: positiveInteger(
+      options.maxMetricsProcessSeries,
+      DEFAULT_MAX_PROCESS_SERIES,
+      "maxMetricsProcessSeries",
+      "series",
     ),
     epochMs: options.epochMs ?? Date.now,
   };

@@ -229,6 +229,7 @@ export class ServerQueries {
       eventsApplied: registry.eventsApplied,
       socketPath: this.sources.socketPath,
       eventsStale: sequencerCounters.staleDiscarded,
+      clientDroppedEvents: sequencerCounters.clientDropped,
       resyncRequests: sequencerCounters.resyncRequests,
       snapshotsApplied: sequencerCounters.snapshotsApplied,
       protocolErrors: connectionCounters.protocolErrors,

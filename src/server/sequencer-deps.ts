@@ -37,6 +37,11 @@ export class SequencerCounters {
   duplicatesDiscarded = 0;
   /** Events dropped because they lay beyond the reorder window or the reorder budget was spent. */
   overflowDropped = 0;
+  /**
+   * Events a client dropped (full queue, no server, a lost connection) and a snapshot stood in for:
+   * sequence numbers an applied snapshot covers that never reached the server (docs/METRICS.md).
+   */
+  clientDropped = 0;
   /** Missing numbers declared lost by the gap rule (GAP_TIMEOUT recoveries). */
   gaps = 0;
   /** RESYNC_REQUESTs asked of sessions (first requests and retries). */

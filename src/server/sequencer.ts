@@ -49,6 +49,10 @@ export class Sequencer {
   private lostThrough = 0;
   /** Watermark of the last snapshot applied (seq <= it are stale, not duplicates). */
   private lastWatermark = 0;
+  /** Events the ring refused since the last snapshot began (received, so not the client's drops). */
+  private refusedSinceSnapshot = 0;
+  /** Sequence numbers the snapshot being received stands in for that never reached the server. */
+  private snapshotUnreceived = 0;
 
   /** Events ahead of the hole. */
   private readonly ring: ReorderRing;
@@ -185,7 +189,9 @@ export class Sequencer {
     this.clearGapTimer();
     // Everything up to the watermark is in the snapshot: drop it from the ring now.
     const from = current !== undefined ? current.watermarkSeq + 1 : this.nextSeq;
-    this.deps.counters.staleDiscarded += this.ring.discard(from, watermarkSeq);
+    const held = this.ring.discard(from, watermarkSeq);
+    this.deps.counters.staleDiscarded += held;
+    this.countUnreceived(current !== undefined, watermarkSeq - from + 1 - held);
     this.snapshot = new SnapshotCollector(source, watermarkSeq, totalAllocations);
   }
 
@@ -236,6 +242,8 @@ export class Sequencer {
     }
     registry.settleLedger(ledger);
     this.deps.counters.snapshotsApplied++;
+    this.deps.counters.clientDropped += this.snapshotUnreceived;
+    this.snapshotUnreceived = 0;
     this.lastWatermark = snapshot.watermarkSeq;
     this.nextSeq = snapshot.watermarkSeq + 1;
     this.resyncPending = false;
@@ -248,6 +256,20 @@ export class Sequencer {
       );
     }
     this.armGapTimer();
+  }
+
+  /**
+   * What SNAPSHOT_BEGIN covers without the server having received it: `covered` sequence numbers neither
+   * applied nor held, less those the server itself refused (counted as recoveries). Added to
+   * `clientDropped` when the snapshot is applied. A sequencer's first snapshot before any event is not
+   * counted: what it covers went to an earlier server (a restart) or was recorded before the process
+   * ever reached one.
+   */
+  private countUnreceived(replacing: boolean, covered: number): void {
+    const unreceived = Math.max(0, covered - this.refusedSinceSnapshot);
+    this.refusedSinceSnapshot = 0;
+    const first = this.nextSeq === 1 && this.lastWatermark === 0;
+    this.snapshotUnreceived = (replacing ? this.snapshotUnreceived : 0) + (first ? 0 : unreceived);
   }
 
   /** The connection `source` closed: a snapshot it was sending can never complete. */
@@ -332,6 +354,7 @@ export class Sequencer {
     }
     // Not stored (beyond the window, or no budget left): lost until a snapshot covers it.
     this.deps.counters.overflowDropped++;
+    this.refusedSinceSnapshot++;
     if (seq > this.lostThrough) this.lostThrough = seq;
     if (!this.resyncPending && this.snapshot === undefined) {
       const farAhead = put === PUT_OVERFLOW;

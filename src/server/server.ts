@@ -14,6 +14,8 @@ import { type HttpAddress, type HttpApi, startHttpApi } from "./http-api.js";
 import { recordLeaks } from "./leaks/leak-recorder.js";
 import { LegacyAdapter } from "./legacy/adapter.js";
 import { listenUnixSocket } from "./listener.js";
+import { LargestFreeBlocks } from "./metrics/largest-free-blocks.js";
+import { PrometheusMetrics } from "./metrics/prometheus-metrics.js";
 import { resolveServerOptions, type ServerOptions } from "./options.js";
 import { ServerQueries } from "./queries.js";
 import { DEFAULT_REAPER_OPTIONS, Reaper } from "./reaper.js";
@@ -53,6 +55,8 @@ export interface RunningServer {
   readonly bufferBudget: ByteBudget;
   /** The `/api/v1/stream` clients, undefined without HTTP API. */
   readonly stream: LiveStream | undefined;
+  /** What `/metrics` answers, undefined without HTTP API. */
+  readonly metrics: PrometheusMetrics | undefined;
   /** Stops accepting, sends ERROR(SERVER_SHUTTING_DOWN) to every connection, removes the socket. */
   close(): Promise<void>;
 }
@@ -216,6 +220,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   let http: HttpApi | undefined;
   let stream: LiveStream | undefined;
+  let metrics: PrometheusMetrics | undefined;
+  let freeBlocks: LargestFreeBlocks | undefined;
   const queries = new ServerQueries({
     registry,
     catalog,
@@ -246,12 +252,27 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         timers,
         resolved.streamLimits,
       );
+      freeBlocks = new LargestFreeBlocks(
+        {
+          deviceIds: () => new Set([...catalog.ids(), ...[...registry.devices()].map((d) => d.deviceId)]),
+          changeMark: () =>
+            `${registry.eventsApplied}/${registry.liveAllocations}/${[...catalog.ids()].length}`,
+          memoryMap: (deviceId, type) => queries.memoryMap(deviceId, type, 1),
+        },
+        timers,
+      );
+      const blocks = freeBlocks;
+      metrics = new PrometheusMetrics(
+        { summary: () => queries.summary(), largestFreeBlocks: () => blocks.current() },
+        { maxProcessSeries: resolved.maxMetricsProcessSeries },
+      );
       http = await startHttpApi(
         queries,
         httpAddress,
         log,
         { public: resolved.httpPublic, allowHosts: resolved.httpAllowHosts },
         stream,
+        metrics,
       );
     } catch (error) {
       await Promise.all([listener.close(), legacy?.close()]);
@@ -260,6 +281,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   reaper.start();
   series.start();
+  freeBlocks?.start();
   hardware?.start();
   ttShm?.start();
   log.info({ socketPath, http: http?.url }, "allocwatch server listening");
@@ -277,6 +299,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       shuttingDown = true;
       reaper.stop();
       series.stop();
+      freeBlocks?.stop();
       hardware?.stop();
       ttShm?.stop();
       const stopped = Promise.all([listener.close(), http?.close(), legacy?.close()]);
@@ -306,6 +329,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ttShm,
     bufferBudget,
     stream,
+    metrics,
     close,
   };
 }

@@ -99,6 +99,7 @@ export const fixtureSummary: SummaryResponse = {
     eventsApplied: 1000,
     socketPath: "/run/user/1000/allocwatch.sock",
     eventsStale: 0,
+    clientDroppedEvents: 0,
     resyncRequests: 0,
     snapshotsApplied: 0,
     protocolErrors: 0,

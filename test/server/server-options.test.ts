@@ -7,6 +7,7 @@ import {
   DEFAULT_MAX_CONNECTIONS_PER_UID,
 } from "../../src/server/connection-admission.js";
 import { InvalidOptionError, ServerErrorCode } from "../../src/server/errors.js";
+import { DEFAULT_MAX_PROCESS_SERIES } from "../../src/server/metrics/prometheus-metrics.js";
 import {
   DEFAULT_BUFFER_BUDGET_BYTES,
   DEFAULT_HELLO_TIMEOUT_MS,
@@ -200,6 +201,7 @@ test("defaults fill every option left out", () => {
       timers: systemTimers,
       streamLimits: DEFAULT_STREAM_LIMITS,
       seriesBudgetBytes: DEFAULT_SERIES_BUDGET_BYTES,
+      maxMetricsProcessSeries: DEFAULT_MAX_PROCESS_SERIES,
       epochMs: Date.now,
     },
   );
