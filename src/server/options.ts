@@ -5,6 +5,7 @@ import { MIN_MAX_FRAME_BYTES } from "../protocol/layout.js";
 import { DEFAULT_RECENT_ANOMALIES } from "./anomaly-log.js";
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_UID } from "./connection-admission.js";
 import { InvalidOptionError } from "./errors.js";
+import { type HistoryOptions, type ResolvedHistoryOptions, resolveHistoryOptions } from "./history/history-options.js";
 import {
   type HardwareOptions,
   type ResolvedHardwareOptions,
@@ -137,6 +138,11 @@ export interface ServerOptions {
    * device or of a session on a device); types past it show no buckets. Default 64 MiB.
    */
   seriesBudgetBytes?: number;
+  /**
+   * Keep history (samples, process lifetimes, anomalies, leak reports) in this SQLite database
+   * (src/server/history); absent/false = none (`serve` turns it on by default, startServer does not).
+   */
+  history?: HistoryOptions | false;
   /** Injected for tests: process liveness check and clock/timers. */
   liveness?: ProcessLiveness;
   timers?: TimerScheduler;
@@ -187,6 +193,8 @@ export interface ResolvedServerOptions {
   seriesBudgetBytes: number;
   streamLimits: StreamLimits;
   epochMs: () => number;
+  /** undefined: no history. */
+  history: ResolvedHistoryOptions | undefined;
 }
 
 /**
@@ -370,6 +378,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
       "bytes",
     ),
     epochMs: options.epochMs ?? Date.now,
+    history: resolveHistoryOptions(options.history),
   };
 }
 

@@ -8,6 +8,7 @@ import {
   API_MEMORY_TYPES,
   type ApiMemoryType,
   type DeviceSummary,
+  type HistoryResponse,
   type MemoryMapResponse,
   type MemoryMapType,
   type MemoryUsage,
@@ -17,6 +18,8 @@ import {
 } from "./api-types.js";
 import type { ConnectionCounters } from "./connection.js";
 import type { DeviceCatalog } from "./device-catalog.js";
+import type { HistoryRequest } from "./history/history-request.js";
+import type { HistoryStore } from "./history/history-store.js";
 import type { HostDevices } from "./host-devices.js";
 import { LiveSlotCursor } from "./live-slot-cursor.js";
 import { MemoryMapQuery } from "./memory-map/memory-map-query.js";
@@ -48,6 +51,10 @@ export interface QuerySources {
   configuredDeviceIds?: ReadonlySet<number>;
   /** Used bytes over time (1-s buckets); absent: the series route answers empty series. */
   series?: UsageSeries;
+  /** The history database; absent: `/api/v1/history` answers 404. */
+  history?: HistoryStore;
+  /** The wall clock, ms since the epoch (history ranges default to "up to now"). Default Date.now. */
+  epochMs?: () => number;
 }
 
 /**
@@ -66,6 +73,18 @@ export class ServerQueries {
       hostSummaryOf:
         host?.enabled === true ? (id) => this.summary().devices.find((d) => d.id === id) : undefined,
     });
+  }
+
+  /** The wall clock now, ms since the epoch. */
+  epochMs(): number {
+    return (this.sources.epochMs ?? Date.now)();
+  }
+
+  /** `GET /api/v1/history` for a checked request; undefined when the server keeps no history. */
+  history(request: HistoryRequest): HistoryResponse | undefined {
+    const store = this.sources.history;
+    if (store === undefined || store.isClosed) return undefined;
+    return store.history(request);
   }
 
   summary(): SummaryResponse {

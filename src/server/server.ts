@@ -9,6 +9,8 @@ import { ConnectionAdmission } from "./connection-admission.js";
 import { DeviceCatalog } from "./device-catalog.js";
 import { ServerErrorCode } from "./errors.js";
 import { HardwareDevices } from "./hardware/hardware-devices.js";
+import { HistoryRecorder } from "./history/history-recorder.js";
+import { HistoryStore } from "./history/history-store.js";
 import { HostDevices } from "./host-devices.js";
 import { type HttpAddress, type HttpApi, startHttpApi } from "./http-api.js";
 import { LegacyAdapter } from "./legacy/adapter.js";
@@ -52,6 +54,11 @@ export interface RunningServer {
   readonly bufferBudget: ByteBudget;
   /** The `/api/v1/stream` clients, undefined without HTTP API. */
   readonly stream: LiveStream | undefined;
+  /**
+   * The history database, when `history` was given: its `leaks` is the LeakArchive that keeps leak
+   * reports across restarts. Closed by `close`.
+   */
+  readonly history: HistoryStore | undefined;
   /** Stops accepting, sends ERROR(SERVER_SHUTTING_DOWN) to every connection, removes the socket. */
   close(): Promise<void>;
 }
@@ -99,6 +106,19 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       maxSessions: resolved.maxSessions,
     },
   );
+  // Opened before anything listens: a database that cannot be used refuses the start (HistoryOpenError).
+  const historyStore =
+    resolved.history === undefined
+      ? undefined
+      : HistoryStore.open(resolved.history.path, resolved.history.retentionMs, resolved.epochMs());
+  const historyRecorder =
+    historyStore === undefined
+      ? undefined
+      : new HistoryRecorder({ store: historyStore, registry, series, timers, epochMs: resolved.epochMs, log });
+  if (historyRecorder !== undefined) {
+    sessions.listen(historyRecorder.sessionHooks());
+    anomalies.onRecord((a) => historyRecorder.anomaly(a));
+  }
   const anomalyLines = new AnomalyLogRateLimit(log, timers);
   anomalies.onRecord((a) => anomalyLines.write(a));
   sessions.listen({
@@ -188,7 +208,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         });
   const host = new HostDevices({ hardware, ttShm });
 
-  const listener = await listenUnixSocket(socketPath, onSocket);
+  let listener: Awaited<ReturnType<typeof listenUnixSocket>>;
+  try {
+    listener = await listenUnixSocket(socketPath, onSocket);
+  } catch (error) {
+    historyStore?.close();
+    throw error;
+  }
   let legacy: LegacyAdapter | undefined;
   if (resolved.legacy !== undefined) {
     legacy = new LegacyAdapter(resolved.legacy, {
@@ -208,6 +234,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await legacy.listen();
     } catch (error) {
       await listener.close();
+      historyStore?.close();
       throw error;
     }
   }
@@ -228,6 +255,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     host: host.enabled ? host : undefined,
     configuredDeviceIds: new Set(resolved.legacy?.devices.map((d) => d.deviceId) ?? []),
     series,
+    history: historyStore,
+    epochMs: resolved.epochMs,
   });
   if (httpAddress !== undefined) {
     try {
@@ -251,14 +280,19 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       );
     } catch (error) {
       await Promise.all([listener.close(), legacy?.close()]);
+      historyStore?.close();
       throw error;
     }
   }
   reaper.start();
   series.start();
+  historyRecorder?.start();
   hardware?.start();
   ttShm?.start();
-  log.info({ socketPath, http: http?.url }, "allocwatch server listening");
+  log.info(
+    { socketPath, http: http?.url, history: historyStore?.path },
+    "allocwatch server listening",
+  );
   if (!resolved.peerCredentials.available) {
     log.warn(
       { reason: resolved.peerCredentials.unavailableReason },
@@ -284,6 +318,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       }
       await Promise.all([stopped, ...closedSockets]);
       for (const session of [...sessions.values()]) sessions.release(session, "server-shutdown");
+      // After the releases: their lifetimes (and leak reports) are written before the database closes.
+      historyRecorder?.close();
       log.info("allocwatch server stopped");
       log.flush?.();
     })();
@@ -302,6 +338,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ttShm,
     bufferBudget,
     stream,
+    history: historyStore,
     close,
   };
 }

@@ -1,0 +1,33 @@
+import { InvalidOptionError } from "../errors.js";
+import { MAX_DURATION_MS } from "./duration.js";
+import { DEFAULT_HISTORY_RETENTION_MS } from "./history-store.js";
+
+/** startServer's `history` option: keep history in an SQLite database (src/server/history). */
+export interface HistoryOptions {
+  /** The database file (created with its directory when missing). `serve` defaults to defaultHistoryPath(). */
+  path: string;
+  /** How long samples, lifetimes, anomalies and leak reports are kept, ms. Default 7 days. */
+  retentionMs?: number;
+}
+
+export interface ResolvedHistoryOptions {
+  path: string;
+  retentionMs: number;
+}
+
+/** Checks `history` (absent or false: no history, the default of startServer). */
+export function resolveHistoryOptions(history: HistoryOptions | false | undefined): ResolvedHistoryOptions | undefined {
+  if (history === undefined || history === false) return undefined;
+  if (typeof history.path !== "string" || history.path === "") {
+    throw new InvalidOptionError(
+      "history.path (--history) must be a file path; leave history out (--no-history) to keep none",
+    );
+  }
+  const retentionMs = history.retentionMs ?? DEFAULT_HISTORY_RETENTION_MS;
+  if (!Number.isSafeInteger(retentionMs) || retentionMs < 1000 || retentionMs > MAX_DURATION_MS) {
+    throw new InvalidOptionError(
+      `history.retentionMs (--history-retention) must be whole ms from 1000 to ${MAX_DURATION_MS} (3650 days), got ${retentionMs}`,
+    );
+  }
+  return { path: history.path, retentionMs };
+}
