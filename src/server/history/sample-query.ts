@@ -98,13 +98,15 @@ export class SampleQuery {
         ? ` UNION ALL SELECT t, subject, min, max, last FROM samples_1m WHERE t BETWEEN :fromMinute AND :to AND ${subjects}`
         : "";
     const sql = `
-      WITH s AS (
+      WITH p AS (SELECT CAST(:step AS INTEGER) AS step),
+      s AS (
         SELECT t, subject, min, max, last FROM samples_1s WHERE t BETWEEN :from AND :to AND ${subjects}${coarse}
       ), g AS (
-        SELECT subject, (t / :step) * :step AS b, last,
+        -- Bound numbers are REAL: the step is made an integer so that t / step floors.
+        SELECT subject, (t / p.step) * p.step AS b, last,
           MIN(min) OVER w AS mn, MAX(max) OVER w AS mx,
-          ROW_NUMBER() OVER (PARTITION BY subject, t / :step ORDER BY t DESC) AS rn
-        FROM s WINDOW w AS (PARTITION BY subject, t / :step)
+          ROW_NUMBER() OVER (PARTITION BY subject, t / p.step ORDER BY t DESC) AS rn
+        FROM s, p WINDOW w AS (PARTITION BY subject, t / p.step)
       )
       SELECT g.subject, g.b, g.mn, g.mx, g.last, j.device, j.type, j.pid, j.session, j.name
       FROM g JOIN subjects j ON j.id = g.subject WHERE g.rn = 1
