@@ -9,13 +9,14 @@ import { ConnectionAdmission } from "./connection-admission.js";
 import { DeviceCatalog } from "./device-catalog.js";
 import { ServerErrorCode } from "./errors.js";
 import { HardwareDevices } from "./hardware/hardware-devices.js";
+import { HistoryOpenError } from "./history/history-errors.js";
 import { HistoryRecorder } from "./history/history-recorder.js";
 import { HistoryStore } from "./history/history-store.js";
 import { HostDevices } from "./host-devices.js";
 import { type HttpAddress, type HttpApi, startHttpApi } from "./http-api.js";
 import { LegacyAdapter } from "./legacy/adapter.js";
 import { listenUnixSocket } from "./listener.js";
-import { resolveServerOptions, type ServerOptions } from "./options.js";
+import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from "./options.js";
 import { ServerQueries } from "./queries.js";
 import { DEFAULT_REAPER_OPTIONS, Reaper } from "./reaper.js";
 import { Registry } from "./registry.js";
@@ -106,19 +107,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       maxSessions: resolved.maxSessions,
     },
   );
-  // Opened before anything listens: a database that cannot be used refuses the start (HistoryOpenError).
-  const historyStore =
-    resolved.history === undefined
-      ? undefined
-      : HistoryStore.open(resolved.history.path, resolved.history.retentionMs, resolved.epochMs());
-  const historyRecorder =
-    historyStore === undefined
-      ? undefined
-      : new HistoryRecorder({ store: historyStore, registry, series, timers, epochMs: resolved.epochMs, log });
-  if (historyRecorder !== undefined) {
-    sessions.listen(historyRecorder.sessionHooks());
-    anomalies.onRecord((a) => historyRecorder.anomaly(a));
-  }
   const anomalyLines = new AnomalyLogRateLimit(log, timers);
   anomalies.onRecord((a) => anomalyLines.write(a));
   sessions.listen({
@@ -208,12 +196,23 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         });
   const host = new HostDevices({ hardware, ttShm });
 
-  let listener: Awaited<ReturnType<typeof listenUnixSocket>>;
+  const listener = await listenUnixSocket(socketPath, onSocket);
+  // Opened once the socket is ours (a second server is refused for its socket first), before any
+  // connection is read: this runs synchronously after the bind.
+  let historyStore: HistoryStore | undefined;
   try {
-    listener = await listenUnixSocket(socketPath, onSocket);
+    historyStore = openHistory(resolved.history, resolved.epochMs(), log);
   } catch (error) {
-    historyStore?.close();
+    await listener.close();
     throw error;
+  }
+  const historyRecorder =
+    historyStore === undefined
+      ? undefined
+      : new HistoryRecorder({ store: historyStore, registry, series, timers, epochMs: resolved.epochMs, log });
+  if (historyRecorder !== undefined) {
+    sessions.listen(historyRecorder.sessionHooks());
+    anomalies.onRecord((a) => historyRecorder.anomaly(a));
   }
   let legacy: LegacyAdapter | undefined;
   if (resolved.legacy !== undefined) {
@@ -341,4 +340,24 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     history: historyStore,
     close,
   };
+}
+
+/**
+ * The history database of `options`, or undefined without. One that cannot be used throws
+ * HistoryOpenError, unless `ifUnusable` is "warn" (serve's default file): then a warning is logged and
+ * the server runs without history.
+ */
+function openHistory(
+  options: ResolvedServerOptions["history"],
+  nowMs: number,
+  log: Logger,
+): HistoryStore | undefined {
+  if (options === undefined) return undefined;
+  try {
+    return HistoryStore.open(options.path, options.retentionMs, nowMs);
+  } catch (error) {
+    if (options.ifUnusable === "refuse" || !(error instanceof HistoryOpenError)) throw error;
+    log.warn({ code: error.code, path: options.path }, `${error.message}; running without history`);
+    return undefined;
+  }
 }

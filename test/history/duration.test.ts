@@ -30,12 +30,16 @@ test("serve's history flags: on by default under the XDG state directory, --no-h
   // A relative XDG_STATE_HOME is invalid by the XDG rule and ignored.
   assert.equal(defaultHistoryPath({ XDG_STATE_HOME: "rel" }, "/home/u"), "/home/u/.local/state/allocwatch/history.sqlite");
   const env = { XDG_STATE_HOME: "/s" };
-  assert.deepEqual(historyServeOptions({}, env), { path: "/s/allocwatch/history.sqlite" });
+  assert.deepEqual(historyServeOptions({}, env), { path: "/s/allocwatch/history.sqlite", ifUnusable: "warn" });
   assert.deepEqual(historyServeOptions({ history: true, historyRetention: "12h" }, env), {
     path: "/s/allocwatch/history.sqlite",
+    ifUnusable: "warn",
     retentionMs: 12 * 3_600_000,
   });
-  assert.deepEqual(historyServeOptions({ history: "/tmp/h.sqlite" }, env), { path: "/tmp/h.sqlite" });
+  assert.deepEqual(historyServeOptions({ history: "/tmp/h.sqlite" }, env), {
+    path: "/tmp/h.sqlite",
+    ifUnusable: "refuse",
+  });
   assert.equal(historyServeOptions({ history: false }, env), false);
   assert.throws(() => historyServeOptions({ history: false, historyRetention: "1d" }, env), /drop --no-history/);
   assert.throws(() => historyServeOptions({ historyRetention: "1 day" }, env), /--history-retention must be/);
@@ -43,5 +47,13 @@ test("serve's history flags: on by default under the XDG state directory, --no-h
   assert.equal(resolveHistoryOptions(false), undefined);
   assert.throws(() => resolveHistoryOptions({ path: "" }), /history.path \(--history\) must be a file path/);
   assert.throws(() => resolveHistoryOptions({ path: "/x", retentionMs: 10 }), /history.retentionMs/);
-  assert.deepEqual(resolveHistoryOptions({ path: "/x" }), { path: "/x", retentionMs: 7 * 86_400_000 });
+  assert.deepEqual(resolveHistoryOptions({ path: "/x" }), {
+    path: "/x",
+    retentionMs: 7 * 86_400_000,
+    ifUnusable: "refuse",
+  });
+  assert.throws(
+    () => resolveHistoryOptions({ path: "/x", ifUnusable: "ignore" as "warn" }),
+    /ifUnusable must be "refuse" or "warn"/,
+  );
 });

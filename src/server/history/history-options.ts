@@ -8,11 +8,18 @@ export interface HistoryOptions {
   path: string;
   /** How long samples, lifetimes, anomalies and leak reports are kept, ms. Default 7 days. */
   retentionMs?: number;
+  /**
+   * A database that cannot be used (HistoryOpenError: unwritable, corrupt, held by another server,
+   * newer schema): "refuse" (default) makes startServer throw it; "warn" logs it and runs without
+   * history (`serve` uses it for its default file, which nobody asked for by name).
+   */
+  ifUnusable?: "refuse" | "warn";
 }
 
 export interface ResolvedHistoryOptions {
   path: string;
   retentionMs: number;
+  ifUnusable: "refuse" | "warn";
 }
 
 /** Checks `history` (absent or false: no history, the default of startServer). */
@@ -29,5 +36,9 @@ export function resolveHistoryOptions(history: HistoryOptions | false | undefine
       `history.retentionMs (--history-retention) must be whole ms from 1000 to ${MAX_DURATION_MS} (3650 days), got ${retentionMs}`,
     );
   }
-  return { path: history.path, retentionMs };
+  const ifUnusable = history.ifUnusable ?? "refuse";
+  if (ifUnusable !== "refuse" && ifUnusable !== "warn") {
+    throw new InvalidOptionError(`history.ifUnusable must be "refuse" or "warn", got ${JSON.stringify(ifUnusable)}`);
+  }
+  return { path: history.path, retentionMs, ifUnusable };
 }

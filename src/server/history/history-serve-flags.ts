@@ -14,6 +14,9 @@ export interface HistoryServeFlags {
 /**
  * startServer's `history` option for `serve`: on by default, at defaultHistoryPath() (XDG state
  * directory); `--no-history` turns it off, and tuning it then is refused (the flag would do nothing).
+ * A file named with `--history PATH` that cannot be used refuses the start; the default file only warns
+ * (the server then runs without history): a second server of the same user, or a read-only home, must
+ * not stop the server nobody asked history of by name.
  */
 export function historyServeOptions(
   flags: HistoryServeFlags,
@@ -25,9 +28,10 @@ export function historyServeOptions(
     }
     return false;
   }
-  const path = typeof flags.history === "string" ? flags.history : defaultHistoryPath(env);
+  const named = typeof flags.history === "string";
   return {
-    path,
+    path: named ? (flags.history as string) : defaultHistoryPath(env),
+    ifUnusable: named ? "refuse" : "warn",
     ...(flags.historyRetention === undefined
       ? {}
       : { retentionMs: parseDuration(flags.historyRetention, "--history-retention") }),
