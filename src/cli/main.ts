@@ -4,6 +4,7 @@
 import { Command } from "commander";
 import { VERSION } from "../version.js";
 import { demoCommand } from "./commands/demo.js";
+import { historyCommand } from "./commands/history.js";
 import { raceCommand } from "./commands/race.js";
 import { serveCommand } from "./commands/serve.js";
 import { smiCommand } from "./commands/smi.js";
@@ -18,6 +19,7 @@ const program = new Command("allocwatch")
 // Subcommands register here, one line each, in the order `--help` lists them.
 program.addCommand(serveCommand());
 program.addCommand(smiCommand());
+program.addCommand(historyCommand());
 program.addCommand(demoCommand());
 program.addCommand(startCommand());
 program.addCommand(raceCommand());

@@ -66,7 +66,8 @@ export function parseHistoryRequest(params: URLSearchParams, nowMs: number): His
   const rangeMs = request.toMs - request.fromMs + 1000;
   const step = params.get("step");
   if (step === null) {
-    const reachesCoarse = request.fromMs < nowMs - DEFAULT_HISTORY_RANGE_MS;
+    // A minute of slack: "the last hour" asked a moment ago still gets seconds.
+    const reachesCoarse = request.fromMs < nowMs - DEFAULT_HISTORY_RANGE_MS - 60_000;
     const fitting = STEP_CHOICES_S.find(
       (s) => (!reachesCoarse || s >= COARSE_STEP_S) && rangeMs / (s * 1000) <= DEFAULT_STEPS_PER_SERIES,
     );
