@@ -1,4 +1,5 @@
 import { e2eThroughput } from "./e2e/e2e-throughput.js";
+import { historyIngest } from "./e2e/history-ingest.js";
 import { hostileHealthz } from "./e2e/hostile-healthz.js";
 import { ingest } from "./e2e/ingest.js";
 import { serverMemory } from "./e2e/server-memory.js";
@@ -32,6 +33,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   hardwareScan,
   ttShmScan,
   ingest,
+  historyIngest,
   e2eThroughput,
   visibilityLatency,
   serverMemory,
