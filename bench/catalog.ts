@@ -13,6 +13,7 @@ import { clientOverhead } from "./micro/client-overhead.js";
 import { codecDecode } from "./micro/codec-decode.js";
 import { codecEncode } from "./micro/codec-encode.js";
 import { hardwareScan } from "./micro/hardware-scan.js";
+import { historyWrite } from "./micro/history-write.js";
 import { legacyDecode } from "./micro/legacy-decode.js";
 import { memoryMap } from "./micro/memory-map.js";
 import { pythonClient } from "./micro/python-client.js";
@@ -32,6 +33,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   legacyDecode,
   hardwareScan,
   ttShmScan,
+  historyWrite,
   ingest,
   historyIngest,
   e2eThroughput,

@@ -13,6 +13,7 @@
  * - `/api/v1/anomalies`                 → AnomaliesResponse
  * - `/healthz`                          → HealthResponse
  * - `/api/v1/series`                    → SeriesResponse (query: `device`, `since`)
+ * - `/api/v1/history`                   → HistoryResponse (query: `device`, `type`, `pid`, `from`, `to`, `step`)
  * - `/api/v1/stream`                    → Server-Sent Events (StreamEventType)
  * - `/api/v1/devices/:id/memory-map`    → MemoryMapResponse
  * The whole API, with units and limits: docs/API.md.

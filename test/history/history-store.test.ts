@@ -101,9 +101,22 @@ test("retention: samples, ended lifetimes, anomalies and leak reports older than
     assert.deepEqual(store.leaks.list({ limit: 10 }), []);
     assert.equal(answer.retentionMs, 2 * HOUR_MS);
 
-    // Series without samples are deleted once an hour has passed since the last look.
-    assert.equal(store.pruneSubjects(now + HOUR_MS), true);
-    assert.equal(store.pruneSubjects(now + HOUR_MS + 1000), false);
+    // A process's series is forgotten once the retention has passed its last sample; a device's never.
+    store.write(() => {
+      const mine = { deviceId: 0, memoryType: 1, pid: 12, sessionId: "b".repeat(32), processName: "live" };
+      const id = store.samples.subject(mine);
+      store.samples.insert(Math.floor(now / 1000), id, 1, 1, 1);
+      store.samples.endSession("b".repeat(32), Math.floor(now / 1000));
+    });
+    const subjects = () => store.samples.subject({ deviceId: 9, memoryType: 0, pid: 0, sessionId: "", processName: "" });
+    const before = subjects();
+    now += 3 * HOUR_MS;
+    store.write(() => store.maintain(now));
+    assert.deepEqual(query(store, now, { from: String(T0 * 1000), pid: "12", step: "60000" }).series, []);
+    // The device's subject is still the same row; the ended process's is gone (a new id when written again).
+    assert.equal(subjects(), before);
+    const again = store.samples.subject({ deviceId: 0, memoryType: 1, pid: 12, sessionId: "b".repeat(32), processName: "live" });
+    assert.ok(again > before, `${again} is a new row`);
   } finally {
     store.close();
     remove();

@@ -107,10 +107,12 @@ export class HistoryRecorder {
       store.write(() => {
         for (const start of starts) store.lifetimes.start(start);
         if (first <= last) this.writeSeconds(first, last);
-        for (const end of ends) store.lifetimes.end(end);
+        for (const end of ends) {
+          store.lifetimes.end(end);
+          store.samples.endSession(end.sessionId, last);
+        }
         for (const record of anomalies) store.anomalies.insert(record);
         store.maintain(nowMs);
-        if (store.pruneSubjects(nowMs)) this.subjectIds = new WeakMap();
       });
     } catch (error) {
       // The transaction rolled back: subject ids it created are gone too.

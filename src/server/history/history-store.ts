@@ -10,8 +10,6 @@ import { COARSE_STEP_S, FINE_SAMPLES_S, SampleStore } from "./sample-store.js";
 
 /** How long history is kept unless told (`--history-retention`), ms: 7 days. */
 export const DEFAULT_HISTORY_RETENTION_MS = 7 * 86_400_000;
-/** How often series without samples are looked for and deleted, s. */
-const SUBJECT_PRUNE_PERIOD_S = 3600;
 
 /**
  * The history database (src/server/history): samples of bytes in use, process lifetimes, anomalies and
@@ -28,7 +26,6 @@ export class HistoryStore {
   /** Minutes before this second are downsampled (a multiple of 60). */
   private downsampledBefore = 0;
   private prunedMinute = 0;
-  private subjectsPrunedAt = 0;
   private closed = false;
 
   private constructor(
@@ -44,8 +41,10 @@ export class HistoryStore {
     this.query = new SampleQuery(db);
     // What the previous server left open it never saw end: it stopped at its last recorded second.
     const latest = this.samples.latestSecond();
-    this.write(() => this.lifetimes.closeOpenLifetimes(latest === undefined ? nowMs : latest * 1000));
-    this.subjectsPrunedAt = Math.floor(nowMs / 1000);
+    this.write(() => {
+      this.lifetimes.closeOpenLifetimes(latest === undefined ? nowMs : latest * 1000);
+      this.samples.endAllSessions(latest ?? Math.floor(nowMs / 1000));
+    });
   }
 
   /** Opens (or creates) the database at `path`; throws HistoryOpenError. `nowMs`: the wall clock now. */
@@ -79,22 +78,11 @@ export class HistoryStore {
       this.prunedMinute = minute;
       const keepFromMs = nowMs - this.retentionMs;
       this.samples.prune(Math.floor(keepFromMs / 1000));
+      this.samples.pruneSubjects(Math.floor(keepFromMs / 1000));
       this.lifetimes.prune(keepFromMs);
       this.anomalies.prune(keepFromMs);
       this.leaks.prune(keepFromMs);
     }
-  }
-
-  /**
-   * Deletes series left without samples, at most once an hour of `nowMs`; true when it ran (known
-   * subject ids must then be looked up again).
-   */
-  pruneSubjects(nowMs: number): boolean {
-    const nowSecond = Math.floor(nowMs / 1000);
-    if (nowSecond - this.subjectsPrunedAt < SUBJECT_PRUNE_PERIOD_S) return false;
-    this.subjectsPrunedAt = nowSecond;
-    this.samples.pruneSubjects();
-    return true;
   }
 
   /** The answer of `GET /api/v1/history` for a checked request. */

@@ -9,9 +9,9 @@ export const COARSE_STEP_S = 60;
  * Bytes one stored sample takes, measured (docs/PERFORMANCE.md "History database size"): a row of
  * (t, subject, min, max, last) with its share of B-tree pages. A series (one device × type, or one
  * process × device × type, in use) costs 3600 one-second rows + one 1-min row per minute of retention:
- * with 7 days, 13,680 rows ≈ 0.55 MB.
+ * with 7 days, 13,680 rows ≈ 0.44 MB.
  */
-export const SAMPLE_BYTES_ESTIMATE = 40;
+export const SAMPLE_BYTES_ESTIMATE = 32;
 
 /** Who a sample is of: a device's total (pid 0, session "") or one process on a device, one memory type. */
 export interface SubjectKey {
@@ -28,12 +28,15 @@ export interface SubjectKey {
  */
 export class SampleStore {
   private readonly insertFine: Statement<[number, number, number, number, number]>;
-  private readonly findSubject: Statement<[number, number, number, string], { id: number }>;
+  private readonly findSubject: Statement<[number, number, number, string], { id: number; last_s: number | null }>;
   private readonly insertSubject: Statement<[number, number, number, string, string]>;
   private readonly downsampleFine: Statement<[number]>;
   private readonly deleteFine: Statement<[number]>;
   private readonly deleteCoarse: Statement<[number]>;
-  private readonly deleteUnusedSubjects: Statement<[]>;
+  private readonly deleteEndedSubjects: Statement<[number]>;
+  private readonly reopenSubject: Statement<[number]>;
+  private readonly endSubjects: Statement<[number, string]>;
+  private readonly endAllSubjects: Statement<[number]>;
   private readonly newestSecond: Statement<[], { t: number | null }>;
 
   constructor(db: Database) {
@@ -41,26 +44,25 @@ export class SampleStore {
       "INSERT OR REPLACE INTO samples_1s (t, subject, min, max, last) VALUES (?, ?, ?, ?, ?)",
     );
     this.findSubject = db.prepare(
-      "SELECT id FROM subjects WHERE device = ? AND type = ? AND pid = ? AND session = ?",
+      "SELECT id, last_s FROM subjects WHERE device = ? AND type = ? AND pid = ? AND session = ?",
     );
     this.insertSubject = db.prepare(
       "INSERT INTO subjects (device, type, pid, session, name) VALUES (?, ?, ?, ?, ?)",
     );
-    // Each minute's lowest min, highest max and the last of its latest second.
+    // Each minute's lowest min, highest max and the `last` of its latest second (looked up by key: a
+    // GROUP BY and one index probe per minute cost less than window functions' two sorts).
     this.downsampleFine = db.prepare(`
       INSERT OR REPLACE INTO samples_1m (t, subject, min, max, last)
-      SELECT m, subject, mn, mx, last FROM (
-        SELECT (t / 60) * 60 AS m, subject, last,
-          MIN(min) OVER w AS mn, MAX(max) OVER w AS mx,
-          ROW_NUMBER() OVER (PARTITION BY subject, t / 60 ORDER BY t DESC) AS rn
-        FROM samples_1s WHERE t < ?
-        WINDOW w AS (PARTITION BY subject, t / 60)
-      ) WHERE rn = 1`);
+      SELECT g.m, g.subject, g.mn, g.mx, s.last FROM (
+        SELECT (t / 60) * 60 AS m, subject, MIN(min) AS mn, MAX(max) AS mx, MAX(t) AS lt
+        FROM samples_1s WHERE t < ? GROUP BY subject, t / 60
+      ) AS g JOIN samples_1s AS s ON s.t = g.lt AND s.subject = g.subject`);
     this.deleteFine = db.prepare("DELETE FROM samples_1s WHERE t < ?");
     this.deleteCoarse = db.prepare("DELETE FROM samples_1m WHERE t < ?");
-    this.deleteUnusedSubjects = db.prepare(`
-      DELETE FROM subjects WHERE id NOT IN (
-        SELECT DISTINCT subject FROM samples_1s UNION SELECT DISTINCT subject FROM samples_1m)`);
+    this.deleteEndedSubjects = db.prepare("DELETE FROM subjects WHERE last_s < ?");
+    this.reopenSubject = db.prepare("UPDATE subjects SET last_s = NULL WHERE id = ?");
+    this.endSubjects = db.prepare("UPDATE subjects SET last_s = ? WHERE session = ? AND last_s IS NULL");
+    this.endAllSubjects = db.prepare("UPDATE subjects SET last_s = ? WHERE session != '' AND last_s IS NULL");
     this.newestSecond = db.prepare(
       "SELECT MAX(t) AS t FROM (SELECT MAX(t) AS t FROM samples_1s UNION ALL SELECT MAX(t) FROM samples_1m)",
     );
@@ -69,7 +71,11 @@ export class SampleStore {
   /** The id of `key`'s series, created on first use. */
   subject(key: SubjectKey): number {
     const found = this.findSubject.get(key.deviceId, key.memoryType, key.pid, key.sessionId);
-    if (found !== undefined) return found.id;
+    if (found !== undefined) {
+      // Written again (a session id that came back): no longer a candidate for pruning.
+      if (found.last_s !== null) this.reopenSubject.run(found.id);
+      return found.id;
+    }
     const info = this.insertSubject.run(key.deviceId, key.memoryType, key.pid, key.sessionId, key.processName);
     return Number(info.lastInsertRowid);
   }
@@ -92,11 +98,24 @@ export class SampleStore {
   }
 
   /**
-   * Deletes series that no longer have a sample (their processes ended before the retention). Reads both
-   * tables whole: run it rarely (hourly). Returns how many went; known ids must then be forgotten.
+   * The series of session `sessionId` are no longer written (it ended): their last sample is at most
+   * `lastSecond`, which is when `pruneSubjects` may forget them.
    */
-  pruneSubjects(): number {
-    return this.deleteUnusedSubjects.run().changes;
+  endSession(sessionId: string, lastSecond: number): void {
+    this.endSubjects.run(lastSecond, sessionId);
+  }
+
+  /** Every process series ended at `lastSecond` (the server that wrote them stopped). */
+  endAllSessions(lastSecond: number): void {
+    this.endAllSubjects.run(lastSecond);
+  }
+
+  /**
+   * Forgets series whose last sample is older than `beforeSecond` (the retention deleted them all). A
+   * device's series is never forgotten (device ids are bounded); a process's after its session ended.
+   */
+  pruneSubjects(beforeSecond: number): number {
+    return this.deleteEndedSubjects.run(beforeSecond).changes;
   }
 
   /** The latest second recorded, or undefined for an empty history. */

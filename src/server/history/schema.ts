@@ -21,8 +21,12 @@ CREATE TABLE subjects (
   pid INTEGER NOT NULL,
   session TEXT NOT NULL,
   name TEXT NOT NULL,
+  -- the last second the series was written (its session ended); NULL while it is being written
+  last_s INTEGER,
   UNIQUE (device, type, pid, session)
 );
+CREATE INDEX subjects_session ON subjects (session);
+CREATE INDEX subjects_last ON subjects (last_s);
 CREATE TABLE samples_1s (
   t INTEGER NOT NULL, subject INTEGER NOT NULL, min REAL NOT NULL, max REAL NOT NULL, last REAL NOT NULL,
   PRIMARY KEY (t, subject)
