@@ -14,11 +14,7 @@ import {
 } from "./api-types.js";
 import { isDashboardPath, loadDashboardAssets, serveDashboardAsset } from "./dashboard-assets.js";
 import { InvalidOptionError, ListenError } from "./errors.js";
-import {
-  type HistoryRequest,
-  HistoryRequestError,
-  parseHistoryRequest,
-} from "./history/history-request.js";
+import { type HistoryRequest, HistoryRequestError, parseHistoryRequest } from "./history/history-request.js";
 import { HostAllowList, isLoopbackAddress, publicBindRefusal } from "./http-host-policy.js";
 import {
   DEFAULT_MEMORY_MAP_BUCKETS,

@@ -5,7 +5,11 @@ import { MIN_MAX_FRAME_BYTES } from "../protocol/layout.js";
 import { DEFAULT_RECENT_ANOMALIES } from "./anomaly-log.js";
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_UID } from "./connection-admission.js";
 import { InvalidOptionError } from "./errors.js";
-import { type HistoryOptions, type ResolvedHistoryOptions, resolveHistoryOptions } from "./history/history-options.js";
+import {
+  type HistoryOptions,
+  type ResolvedHistoryOptions,
+  resolveHistoryOptions,
+} from "./history/history-options.js";
 import {
   type HardwareOptions,
   type ResolvedHardwareOptions,

@@ -209,7 +209,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const historyRecorder =
     historyStore === undefined
       ? undefined
-      : new HistoryRecorder({ store: historyStore, registry, series, timers, epochMs: resolved.epochMs, log });
+      : new HistoryRecorder({
+          store: historyStore,
+          registry,
+          series,
+          timers,
+          epochMs: resolved.epochMs,
+          log,
+        });
   if (historyRecorder !== undefined) {
     sessions.listen(historyRecorder.sessionHooks());
     anomalies.onRecord((a) => historyRecorder.anomaly(a));
@@ -288,10 +295,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   historyRecorder?.start();
   hardware?.start();
   ttShm?.start();
-  log.info(
-    { socketPath, http: http?.url, history: historyStore?.path },
-    "allocwatch server listening",
-  );
+  log.info({ socketPath, http: http?.url, history: historyStore?.path }, "allocwatch server listening");
   if (!resolved.peerCredentials.available) {
     log.warn(
       { reason: resolved.peerCredentials.unavailableReason },

@@ -32,7 +32,18 @@ test("seconds written on the injected clock, downsampled after an hour, deleted 
   const client = await RawClient.handshake(server.socketPath, { name: "clocked" });
   try {
     const alloc = (seq: number, sizeBytes: number) =>
-      encodeEvents([{ op: 1, seq, memoryType: 1, allocationId: seq, sizeBytes, deviceId: 0, timestampNs: 0, address: seq * 65536 }]);
+      encodeEvents([
+        {
+          op: 1,
+          seq,
+          memoryType: 1,
+          allocationId: seq,
+          sizeBytes,
+          deviceId: 0,
+          timestampNs: 0,
+          address: seq * 65536,
+        },
+      ]);
     client.send(alloc(1, 1000));
     await waitFor(() => server.queries.summary().server.eventsApplied === 1, { what: "the first event" });
     tick(1000);

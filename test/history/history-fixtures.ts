@@ -8,7 +8,11 @@ import { zeroPerType } from "../../src/server/history/lifetime-store.js";
 /** A fresh directory for database files; `remove` deletes it and everything in it. */
 export function tempHistoryDir(): { dir: string; path: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "aw-history-"));
-  return { dir, path: join(dir, "history.sqlite"), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    path: join(dir, "history.sqlite"),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 export function perType(values: Partial<PerMemoryType>): PerMemoryType {
@@ -38,6 +42,8 @@ export function leakReport(pid: number, endedAtMs: number, dramBytes: number): L
     bytes: perType({ DRAM: dramBytes }),
     largest: [leaked],
     oldest: [leaked],
-    byContext: [{ context: "matmul", allocations: perType({ DRAM: 1 }), bytes: perType({ DRAM: dramBytes }) }],
+    byContext: [
+      { context: "matmul", allocations: perType({ DRAM: 1 }), bytes: perType({ DRAM: dramBytes }) },
+    ],
   };
 }

@@ -44,7 +44,10 @@ test("every malformed parameter is refused with what is allowed", () => {
     ["step=500", /step must be milliseconds, a whole number in 1000\.\./],
     ["step=1500", /step must be whole seconds below a minute .* or whole minutes/],
     ["step=90000", /step must be whole seconds below a minute .* or whole minutes/],
-    [`from=0&to=${NOW}&step=1000`, new RegExp(`more than ${MAX_STEPS_PER_SERIES}: raise step or narrow the range`)],
+    [
+      `from=0&to=${NOW}&step=1000`,
+      new RegExp(`more than ${MAX_STEPS_PER_SERIES}: raise step or narrow the range`),
+    ],
     ["since=1", /unknown query parameter "since" \(allowed: device, type, pid, from, to, step\)/],
   ];
   for (const [query, message] of cases) {

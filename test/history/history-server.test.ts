@@ -56,7 +56,10 @@ test("the device's and the process's seconds are written and served, bursts as m
   );
   assert.equal(answer.stepMs, 1000);
   const cb = find(answer.series, "CB")!;
-  assert.ok(cb.points.some((p) => p.max === 65536), JSON.stringify(cb.points));
+  assert.ok(
+    cb.points.some((p) => p.max === 65536),
+    JSON.stringify(cb.points),
+  );
   assert.equal(cb.pid, null);
   for (const point of find(answer.series, "DRAM")!.points) {
     assert.equal(point.t % 1000, 0);
@@ -128,9 +131,23 @@ test("a clean stop ends the live lifetimes and keeps the samples for the next st
   const other = tempHistoryDir();
   const first = await startTestServer({ history: { path: other.path } });
   const c = await RawClient.handshake(first.socketPath, { name: "short-lived" });
-  c.send(encodeEvents([{ op: 1, seq: 1, memoryType: 1, allocationId: 1, sizeBytes: 2048, deviceId: 0, timestampNs: 0, address: 0 }]));
+  c.send(
+    encodeEvents([
+      {
+        op: 1,
+        seq: 1,
+        memoryType: 1,
+        allocationId: 1,
+        sizeBytes: 2048,
+        deviceId: 0,
+        timestampNs: 0,
+        address: 0,
+      },
+    ]),
+  );
   await waitFor(
-    async () => ((await first.get("/api/v1/history?type=L1&step=1000")).body as HistoryResponse).series.length > 0,
+    async () =>
+      ((await first.get("/api/v1/history?type=L1&step=1000")).body as HistoryResponse).series.length > 0,
     { what: "an L1 second written", timeoutMs: 20_000 },
   );
   c.destroy();
@@ -140,7 +157,10 @@ test("a clean stop ends the live lifetimes and keeps the samples for the next st
     const { parseHistoryRequest } = await import("../../src/server/history/history-request.js");
     const h = store.history(parseHistoryRequest(new URLSearchParams("type=L1&step=1000"), Date.now()));
     assert.equal(h.series[0]!.points.at(-1)!.last, 2048);
-    assert.deepEqual(h.lifetimes.map((l) => l.endReason), ["server-shutdown"]);
+    assert.deepEqual(
+      h.lifetimes.map((l) => l.endReason),
+      ["server-shutdown"],
+    );
   } finally {
     store.close();
     other.remove();

@@ -25,7 +25,13 @@ function query(store: HistoryStore, nowMs: number, params: Record<string, string
 /** Device 0 DRAM: 120 seconds from T0, value = second index, with a 10 MB burst in second 30. */
 function writeTwoMinutes(store: HistoryStore): void {
   store.write(() => {
-    const device = store.samples.subject({ deviceId: 0, memoryType: 0, pid: 0, sessionId: "", processName: "" });
+    const device = store.samples.subject({
+      deviceId: 0,
+      memoryType: 0,
+      pid: 0,
+      sessionId: "",
+      processName: "",
+    });
     for (let i = 0; i < 120; i++) {
       store.samples.insert(T0 + i, device, i, i === 30 ? 10_000_000 : i, i);
     }
@@ -73,10 +79,34 @@ test("retention: samples, ended lifetimes, anomalies and leak reports older than
   try {
     writeTwoMinutes(store);
     store.write(() => {
-      store.lifetimes.start({ sessionId: "a".repeat(32), pid: 11, processName: "old", source: "native", startedAtMs: T0 * 1000 });
-      store.lifetimes.end({ sessionId: "a".repeat(32), endedAtMs: (T0 + 100) * 1000, reason: "goodbye", devices: [] });
-      store.lifetimes.start({ sessionId: "b".repeat(32), pid: 12, processName: "live", source: "native", startedAtMs: T0 * 1000 });
-      store.anomalies.insert({ kind: "UNKNOWN_FREE", sessionId: "", pid: 11, deviceId: 0, detail: "x", timeMs: (T0 + 5) * 1000 });
+      store.lifetimes.start({
+        sessionId: "a".repeat(32),
+        pid: 11,
+        processName: "old",
+        source: "native",
+        startedAtMs: T0 * 1000,
+      });
+      store.lifetimes.end({
+        sessionId: "a".repeat(32),
+        endedAtMs: (T0 + 100) * 1000,
+        reason: "goodbye",
+        devices: [],
+      });
+      store.lifetimes.start({
+        sessionId: "b".repeat(32),
+        pid: 12,
+        processName: "live",
+        source: "native",
+        startedAtMs: T0 * 1000,
+      });
+      store.anomalies.insert({
+        kind: "UNKNOWN_FREE",
+        sessionId: "",
+        pid: 11,
+        deviceId: 0,
+        detail: "x",
+        timeMs: (T0 + 5) * 1000,
+      });
     });
     store.leaks.save(leakReport(11, (T0 + 100) * 1000, 4096));
     const all = { from: String(T0 * 1000), step: "60000" };
@@ -96,7 +126,10 @@ test("retention: samples, ended lifetimes, anomalies and leak reports older than
     store.write(() => store.maintain(now));
     answer = query(store, now, all);
     assert.deepEqual(answer.series, []);
-    assert.deepEqual(answer.lifetimes.map((l) => l.processName), ["live"]);
+    assert.deepEqual(
+      answer.lifetimes.map((l) => l.processName),
+      ["live"],
+    );
     assert.deepEqual(answer.anomalies, []);
     assert.deepEqual(store.leaks.list({ limit: 10 }), []);
     assert.equal(answer.retentionMs, 2 * HOUR_MS);
@@ -108,14 +141,21 @@ test("retention: samples, ended lifetimes, anomalies and leak reports older than
       store.samples.insert(Math.floor(now / 1000), id, 1, 1, 1);
       store.samples.endSession("b".repeat(32), Math.floor(now / 1000));
     });
-    const subjects = () => store.samples.subject({ deviceId: 9, memoryType: 0, pid: 0, sessionId: "", processName: "" });
+    const subjects = () =>
+      store.samples.subject({ deviceId: 9, memoryType: 0, pid: 0, sessionId: "", processName: "" });
     const before = subjects();
     now += 3 * HOUR_MS;
     store.write(() => store.maintain(now));
     assert.deepEqual(query(store, now, { from: String(T0 * 1000), pid: "12", step: "60000" }).series, []);
     // The device's subject is still the same row; the ended process's is gone (a new id when written again).
     assert.equal(subjects(), before);
-    const again = store.samples.subject({ deviceId: 0, memoryType: 1, pid: 12, sessionId: "b".repeat(32), processName: "live" });
+    const again = store.samples.subject({
+      deviceId: 0,
+      memoryType: 1,
+      pid: 12,
+      sessionId: "b".repeat(32),
+      processName: "live",
+    });
     assert.ok(again > before, `${again} is a new row`);
   } finally {
     store.close();
@@ -129,7 +169,13 @@ test("an answer holds at most MAX_HISTORY_POINTS points and says it was cut", ()
   try {
     store.write(() => {
       for (let type = 0; type < 4; type++) {
-        const id = store.samples.subject({ deviceId: 0, memoryType: type, pid: 0, sessionId: "", processName: "" });
+        const id = store.samples.subject({
+          deviceId: 0,
+          memoryType: type,
+          pid: 0,
+          sessionId: "",
+          processName: "",
+        });
         for (let i = 0; i < 3000; i++) store.samples.insert(T0 + i, id, 1, 1, 1);
       }
     });
@@ -137,10 +183,16 @@ test("an answer holds at most MAX_HISTORY_POINTS points and says it was cut", ()
     const answer = query(store, now, { from: String(T0 * 1000), to: String(now), step: "1000" });
     assert.equal(answer.truncated, true);
     assert.equal(answer.maxPoints, MAX_HISTORY_POINTS);
-    assert.equal(answer.series.reduce((n, s) => n + s.points.length, 0), MAX_HISTORY_POINTS);
+    assert.equal(
+      answer.series.reduce((n, s) => n + s.points.length, 0),
+      MAX_HISTORY_POINTS,
+    );
     const one = query(store, now, { from: String(T0 * 1000), to: String(now), step: "1000", type: "L1" });
     assert.equal(one.truncated, false);
-    assert.deepEqual(one.series.map((s) => [s.memoryType, s.points.length]), [["L1", 3000]]);
+    assert.deepEqual(
+      one.series.map((s) => [s.memoryType, s.points.length]),
+      [["L1", 3000]],
+    );
   } finally {
     store.close();
     remove();
@@ -154,7 +206,10 @@ test("leak reports: ids increase, newest first, pid filter and limit, kept acros
     const first = store.leaks.save(leakReport(100, T0 * 1000, 4096));
     const second = store.leaks.save(leakReport(200, T0 * 1000 + 1, 8192));
     assert.ok(first.id > 0 && second.id > first.id);
-    assert.deepEqual(store.leaks.list({ limit: 10 }).map((r) => r.pid), [200, 100]);
+    assert.deepEqual(
+      store.leaks.list({ limit: 10 }).map((r) => r.pid),
+      [200, 100],
+    );
     assert.deepEqual(store.leaks.list({ pid: 100, limit: 10 }), [first]);
     assert.equal(store.leaks.list({ limit: 1 }).length, 1);
     store.close();
@@ -172,7 +227,10 @@ test("leak reports: ids increase, newest first, pid filter and limit, kept acros
   db.exec("CREATE TABLE leak_reports (id INTEGER PRIMARY KEY, ended_ms INTEGER, pid INTEGER, report TEXT)");
   const bounded = new LeakStore(db, 3);
   for (let i = 1; i <= 5; i++) bounded.save(leakReport(i, T0 * 1000, i));
-  assert.deepEqual(bounded.list({ limit: 10 }).map((r) => r.pid), [5, 4, 3]);
+  assert.deepEqual(
+    bounded.list({ limit: 10 }).map((r) => r.pid),
+    [5, 4, 3],
+  );
   db.close();
 });
 
@@ -182,7 +240,13 @@ test("a lifetime left open by a server that stopped is ended at its last recorde
   try {
     writeTwoMinutes(store);
     store.write(() =>
-      store.lifetimes.start({ sessionId: "c".repeat(32), pid: 13, processName: "p", source: "native", startedAtMs: T0 * 1000 }),
+      store.lifetimes.start({
+        sessionId: "c".repeat(32),
+        pid: 13,
+        processName: "p",
+        source: "native",
+        startedAtMs: T0 * 1000,
+      }),
     );
     store.close();
     store = HistoryStore.open(path, 7 * 24 * HOUR_MS, (T0 + 999) * 1000);
@@ -219,7 +283,9 @@ test("unusable files are typed errors with stable codes, and are left as they we
       (e: unknown) =>
         e instanceof HistoryOpenError &&
         e.code === "SERVER_HISTORY_NEWER_SCHEMA" &&
-        new RegExp(`schema version ${SCHEMA_VERSION + 1}, newer than this allocwatch's ${SCHEMA_VERSION}`).test(e.message),
+        new RegExp(
+          `schema version ${SCHEMA_VERSION + 1}, newer than this allocwatch's ${SCHEMA_VERSION}`,
+        ).test(e.message),
     );
 
     const held = HistoryStore.open(path, HOUR_MS, 0);
@@ -227,7 +293,9 @@ test("unusable files are typed errors with stable codes, and are left as they we
       assert.throws(
         () => HistoryStore.open(path, HOUR_MS, 0),
         (e: unknown) =>
-          e instanceof HistoryOpenError && e.code === "SERVER_HISTORY_LOCKED" && /in use by another process/.test(e.message),
+          e instanceof HistoryOpenError &&
+          e.code === "SERVER_HISTORY_LOCKED" &&
+          /in use by another process/.test(e.message),
       );
     } finally {
       held.close();

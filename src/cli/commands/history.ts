@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from "commander";
+import { resolveServerUrl } from "../../monitor/endpoint.js";
 import { fetchHistory } from "../../monitor/history/fetch-history.js";
 import { renderHistory } from "../../monitor/history/render.js";
-import { resolveServerUrl } from "../../monitor/endpoint.js";
 import { API_MEMORY_TYPES } from "../../server/api-types.js";
 import { parseDuration } from "../../server/history/duration.js";
 
@@ -18,7 +18,8 @@ interface HistoryCliOptions {
 function wholeNumber(min: number, max: number, what: string): (value: string) => number {
   return (value) => {
     const n = /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
-    if (!(n >= min && n <= max)) throw new InvalidArgumentError(`use ${what}, a whole number in ${min}..${max}`);
+    if (!(n >= min && n <= max))
+      throw new InvalidArgumentError(`use ${what}, a whole number in ${min}..${max}`);
     return n;
   };
 }
@@ -41,7 +42,11 @@ export function historyCommand(): Command {
       "1h",
     )
     .option("--device <id>", "only this device", wholeNumber(0, 0xfffe, "a device id"))
-    .option("--pid <pid>", "that process's memory per device instead of the devices' totals", wholeNumber(1, 0x7fffffff, "a pid"))
+    .option(
+      "--pid <pid>",
+      "that process's memory per device instead of the devices' totals",
+      wholeNumber(1, 0x7fffffff, "a pid"),
+    )
     .option("--type <type>", `only this memory type: ${API_MEMORY_TYPES.join(", ")}`, (value) => {
       if (!(API_MEMORY_TYPES as readonly string[]).includes(value)) {
         throw new InvalidArgumentError(`use one of ${API_MEMORY_TYPES.join(", ")}`);
@@ -76,7 +81,9 @@ export function historyCommand(): Command {
       });
       const color = process.stdout.isTTY === true && !process.env["NO_COLOR"];
       process.stdout.write(
-        options.json ? `${JSON.stringify(history, null, 2)}\n` : renderHistory(history, { serverUrl: baseUrl, color }),
+        options.json
+          ? `${JSON.stringify(history, null, 2)}\n`
+          : renderHistory(history, { serverUrl: baseUrl, color }),
       );
     });
 }

@@ -15,7 +15,11 @@ export interface HistoryQuery {
  * answers within `timeoutMs`, BadServerResponseError with the server's own message when it refuses
  * (a 404 from a server without history, a 400 for a bad parameter).
  */
-export async function fetchHistory(baseUrl: string, query: HistoryQuery, timeoutMs = 10_000): Promise<HistoryResponse> {
+export async function fetchHistory(
+  baseUrl: string,
+  query: HistoryQuery,
+  timeoutMs = 10_000,
+): Promise<HistoryResponse> {
   const params = new URLSearchParams({ from: String(query.fromMs) });
   if (query.deviceId !== undefined) params.set("device", String(query.deviceId));
   if (query.pid !== undefined) params.set("pid", String(query.pid));

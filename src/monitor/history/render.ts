@@ -78,7 +78,13 @@ function label(series: HistorySeries): string {
  * `width` columns over [fromMs, toMs]: each the highest max of the points in it, as one of 8 levels of
  * `peak` (a column with bytes in use never shows as the lowest level of an idle one: it rounds up).
  */
-export function sparkline(points: readonly HistoryPoint[], fromMs: number, toMs: number, width: number, peak: number): string {
+export function sparkline(
+  points: readonly HistoryPoint[],
+  fromMs: number,
+  toMs: number,
+  width: number,
+  peak: number,
+): string {
   const columns: number[] = new Array(width).fill(-1);
   const span = Math.max(1, toMs - fromMs + 1);
   for (const point of points) {
@@ -98,5 +104,7 @@ export function sparkline(points: readonly HistoryPoint[], fromMs: number, toMs:
 function time(ms: number): string {
   const date = new Date(ms);
   const clock = date.toTimeString().slice(0, 8);
-  return date.toDateString() === new Date().toDateString() ? clock : `${date.toISOString().slice(0, 10)} ${clock}`;
+  return date.toDateString() === new Date().toDateString()
+    ? clock
+    : `${date.toISOString().slice(0, 10)} ${clock}`;
 }

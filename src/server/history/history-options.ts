@@ -23,7 +23,9 @@ export interface ResolvedHistoryOptions {
 }
 
 /** Checks `history` (absent or false: no history, the default of startServer). */
-export function resolveHistoryOptions(history: HistoryOptions | false | undefined): ResolvedHistoryOptions | undefined {
+export function resolveHistoryOptions(
+  history: HistoryOptions | false | undefined,
+): ResolvedHistoryOptions | undefined {
   if (history === undefined || history === false) return undefined;
   if (typeof history.path !== "string" || history.path === "") {
     throw new InvalidOptionError(
@@ -38,7 +40,9 @@ export function resolveHistoryOptions(history: HistoryOptions | false | undefine
   }
   const ifUnusable = history.ifUnusable ?? "refuse";
   if (ifUnusable !== "refuse" && ifUnusable !== "warn") {
-    throw new InvalidOptionError(`history.ifUnusable must be "refuse" or "warn", got ${JSON.stringify(ifUnusable)}`);
+    throw new InvalidOptionError(
+      `history.ifUnusable must be "refuse" or "warn", got ${JSON.stringify(ifUnusable)}`,
+    );
   }
   return { path: history.path, retentionMs, ifUnusable };
 }

@@ -37,7 +37,9 @@ export class HistoryRequestError extends Error {
 export function parseHistoryRequest(params: URLSearchParams, nowMs: number): HistoryRequest {
   for (const key of params.keys()) {
     if (!PARAMETERS.includes(key)) {
-      throw new HistoryRequestError(`unknown query parameter "${key.slice(0, 40)}" (allowed: ${PARAMETERS.join(", ")})`);
+      throw new HistoryRequestError(
+        `unknown query parameter "${key.slice(0, 40)}" (allowed: ${PARAMETERS.join(", ")})`,
+      );
     }
   }
   const request: HistoryRequest = { fromMs: 0, toMs: 0, stepMs: 0 };
@@ -47,14 +49,17 @@ export function parseHistoryRequest(params: URLSearchParams, nowMs: number): His
   if (type !== null) {
     const index = (API_MEMORY_TYPES as readonly string[]).indexOf(type);
     if (index < 0) {
-      throw new HistoryRequestError(`type must be one of ${API_MEMORY_TYPES.join(", ")}, got "${type.slice(0, 40)}"`);
+      throw new HistoryRequestError(
+        `type must be one of ${API_MEMORY_TYPES.join(", ")}, got "${type.slice(0, 40)}"`,
+      );
     }
     request.memoryType = index;
   }
   const pid = params.get("pid");
   if (pid !== null) request.pid = wholeNumber(pid, "pid", 1, 0x7fffffff, "a process id");
   const to = params.get("to");
-  request.toMs = to === null ? nowMs : wholeNumber(to, "to", 0, Number.MAX_SAFE_INTEGER, "ms since the epoch");
+  request.toMs =
+    to === null ? nowMs : wholeNumber(to, "to", 0, Number.MAX_SAFE_INTEGER, "ms since the epoch");
   const from = params.get("from");
   request.fromMs =
     from === null
@@ -94,7 +99,9 @@ export function parseHistoryRequest(params: URLSearchParams, nowMs: number): His
 function wholeNumber(text: string, name: string, min: number, max: number, what: string): number {
   const value = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
   if (!(value >= min && value <= max)) {
-    throw new HistoryRequestError(`${name} must be ${what}, a whole number in ${min}..${max}, got "${text.slice(0, 40)}"`);
+    throw new HistoryRequestError(
+      `${name} must be ${what}, a whole number in ${min}..${max}, got "${text.slice(0, 40)}"`,
+    );
   }
   return value;
 }

@@ -28,7 +28,10 @@ export interface SubjectKey {
  */
 export class SampleStore {
   private readonly insertFine: Statement<[number, number, number, number, number]>;
-  private readonly findSubject: Statement<[number, number, number, string], { id: number; last_s: number | null }>;
+  private readonly findSubject: Statement<
+    [number, number, number, string],
+    { id: number; last_s: number | null }
+  >;
   private readonly insertSubject: Statement<[number, number, number, string, string]>;
   private readonly downsampleFine: Statement<[number]>;
   private readonly deleteFine: Statement<[number]>;
@@ -76,7 +79,13 @@ export class SampleStore {
       if (found.last_s !== null) this.reopenSubject.run(found.id);
       return found.id;
     }
-    const info = this.insertSubject.run(key.deviceId, key.memoryType, key.pid, key.sessionId, key.processName);
+    const info = this.insertSubject.run(
+      key.deviceId,
+      key.memoryType,
+      key.pid,
+      key.sessionId,
+      key.processName,
+    );
     return Number(info.lastInsertRowid);
   }
 
