@@ -47,9 +47,18 @@ export class HistoryStore {
     });
   }
 
-  /** Opens (or creates) the database at `path`; throws HistoryOpenError. `nowMs`: the wall clock now. */
-  static open(path: string, retentionMs: number, nowMs: number): HistoryStore {
-    return new HistoryStore(openHistoryDatabase(path), path, retentionMs, nowMs);
+  /**
+   * Opens (or creates) the database at `path`; throws HistoryOpenError. `nowMs`: the wall clock now.
+   * `maxFileBytes`: a hard cap on the file (SQLite max_page_count); writes past it fail (SQLITE_FULL)
+   * as on a full disk. Default: none (the retention bounds the size).
+   */
+  static open(path: string, retentionMs: number, nowMs: number, maxFileBytes?: number): HistoryStore {
+    const db = openHistoryDatabase(path);
+    if (maxFileBytes !== undefined) {
+      const pageBytes = db.pragma("page_size", { simple: true }) as number;
+      db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxFileBytes / pageBytes))}`);
+    }
+    return new HistoryStore(db, path, retentionMs, nowMs);
   }
 
   get isClosed(): boolean {
