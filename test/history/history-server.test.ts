@@ -99,6 +99,39 @@ test("a session that says goodbye holding memory ends with its leaked bytes and 
   assert.ok(lifetime.startedAtMs <= lifetime.endedAtMs!);
 });
 
+test("a process that lived less than a second still has its seconds", async () => {
+  const brief = newSessionId();
+  const c = await RawClient.handshake(server.socketPath, { sessionId: brief, name: "brief" });
+  c.send(
+    encodeEvents([
+      {
+        op: 1,
+        seq: 1,
+        memoryType: 3,
+        allocationId: 1,
+        sizeBytes: 777,
+        deviceId: 0,
+        timestampNs: 0,
+        address: 0,
+      },
+    ]),
+  );
+  c.send(encodeGoodbye());
+  c.end();
+  await c.closed;
+  await waitFor(() => server.sessions.get(brief) === undefined, { what: "the brief session released" });
+  const series = await waitFor(
+    async () =>
+      (await history(`pid=${process.pid}&type=L1_SMALL&step=1000`)).series.find((s) => s.sessionId === brief),
+    { what: "the brief session's L1_SMALL series", timeoutMs: 20_000 },
+  );
+  assert.equal(series.processName, "brief");
+  assert.ok(
+    series.points.some((p) => p.max === 777),
+    JSON.stringify(series.points),
+  );
+});
+
 test("malformed queries are 400 with the code; the answer is bounded and says its limits", async () => {
   const bad = await server.get("/api/v1/history?type=HBM");
   assert.equal(bad.status, 400);

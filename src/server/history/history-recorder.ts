@@ -9,6 +9,7 @@ import type { SessionTableHooks } from "../session-table.js";
 import type { TimerScheduler } from "../timers.js";
 import type { HistoryStore } from "./history-store.js";
 import type { LifetimeEnd, LifetimeStart } from "./lifetime-store.js";
+import type { SubjectKey } from "./sample-store.js";
 
 /**
  * Lifetime starts, ends and anomalies that may wait for the next write, each; past it they are dropped
@@ -45,6 +46,8 @@ export class HistoryRecorder {
   private starts: LifetimeStart[] = [];
   private ends: LifetimeEnd[] = [];
   private anomalies: AnomalyRecord[] = [];
+  /** Seconds of sessions released before they were written (their figures leave with them). */
+  private lastSeconds: FinalSample[] = [];
   private timer: unknown;
   private stopped = false;
   /** Records dropped because MAX_PENDING_RECORDS were waiting, since start. */
@@ -98,15 +101,21 @@ export class HistoryRecorder {
     const starts = this.starts;
     const ends = this.ends;
     const anomalies = this.anomalies;
+    const lastSeconds = this.lastSeconds;
     this.starts = [];
     this.ends = [];
     this.anomalies = [];
+    this.lastSeconds = [];
     this.writtenSecond = Math.max(this.writtenSecond, last);
     const nowMs = this.deps.epochMs();
     try {
       store.write(() => {
         for (const start of starts) store.lifetimes.start(start);
         if (first <= last) this.writeSeconds(first, last);
+        for (const sample of lastSeconds) {
+          const subject = store.samples.subject(sample.key);
+          store.samples.insert(sample.second, subject, sample.min, sample.max, sample.last);
+        }
         for (const end of ends) {
           store.lifetimes.end(end);
           store.samples.endSession(end.sessionId, last);
@@ -203,6 +212,49 @@ export class HistoryRecorder {
     });
   }
 
+  /**
+   * The seconds of `session`'s figures not written yet, the current one included: its figures leave with
+   * it, and a process that lived less than a second would otherwise leave no sample at all.
+   */
+  private keepLastSeconds(session: Session): void {
+    const series = this.deps.series;
+    series.catchUp();
+    const clock = series.clock;
+    for (const [deviceId, ledger] of session.account.ledgers) {
+      const figure = ledger.series;
+      for (let t = 0; t < MEMORY_TYPE_COUNT; t++) {
+        if (!figure.hasBuckets(t)) continue;
+        const from = Math.max(
+          this.writtenSecond + 1,
+          figure.firstSecond[t]!,
+          clock.second - SERIES_BUCKETS + 1,
+        );
+        for (let second = from; second <= clock.second; second++) {
+          if (this.lastSeconds.length >= MAX_PENDING_RECORDS) {
+            this.droppedRecords++;
+            return;
+          }
+          let index = clock.head - (clock.second - second);
+          if (index < 0) index += SERIES_BUCKETS;
+          const ring = figure.rings[t]!;
+          this.lastSeconds.push({
+            key: {
+              deviceId,
+              memoryType: t,
+              pid: session.pid,
+              sessionId: session.sessionId,
+              processName: session.identity.processName,
+            },
+            second,
+            min: ring[index * 3]!,
+            max: ring[index * 3 + 1]!,
+            last: ring[index * 3 + 2]!,
+          });
+        }
+      }
+    }
+  }
+
   private sessionEnding(session: Session, reason: string): void {
     this.processNames.delete(session.sessionId);
     if (this.ends.length >= MAX_PENDING_RECORDS) {
@@ -218,8 +270,18 @@ export class HistoryRecorder {
       });
     }
     devices.sort((a, b) => a.deviceId - b.deviceId);
+    this.keepLastSeconds(session);
     this.ends.push({ sessionId: session.sessionId, endedAtMs: this.deps.epochMs(), reason, devices });
   }
+}
+
+/** One second of a released session's figure, kept for the next write. */
+interface FinalSample {
+  key: SubjectKey;
+  second: number;
+  min: number;
+  max: number;
+  last: number;
 }
 
 function perType(values: Float64Array): PerMemoryType {
