@@ -3,7 +3,12 @@ import { MEMORY_TYPE_COUNT } from "../../protocol/memory-type.js";
 import type { AnomalyRecord } from "../anomaly-log.js";
 import { API_MEMORY_TYPES, type HistoryLifetimeDevice, type PerMemoryType } from "../api-types.js";
 import type { Registry } from "../registry.js";
-import { SERIES_BUCKETS, type UsageFigure, type UsageSeries } from "../series/usage-series.js";
+import {
+  SERIES_BUCKETS,
+  type SeriesClock,
+  type UsageFigure,
+  type UsageSeries,
+} from "../series/usage-series.js";
 import type { Session } from "../session.js";
 import type { SessionTableHooks } from "../session-table.js";
 import type { TimerScheduler } from "../timers.js";
@@ -185,10 +190,7 @@ export class HistoryRecorder {
       }
       const ring = figure.rings[t]!;
       for (let second = from; second <= last; second++) {
-        // The bucket of `second` sits (clock.second − second) slots behind the head (series-view.ts).
-        let index = clock.head - (clock.second - second);
-        if (index < 0) index += SERIES_BUCKETS;
-        const i = index * 3;
+        const i = bucketOffset(clock, second);
         samples.insert(second, ids[t]!, ring[i]!, ring[i + 1]!, ring[i + 2]!);
       }
     }
@@ -234,8 +236,7 @@ export class HistoryRecorder {
             this.droppedRecords++;
             return;
           }
-          let index = clock.head - (clock.second - second);
-          if (index < 0) index += SERIES_BUCKETS;
+          const i = bucketOffset(clock, second);
           const ring = figure.rings[t]!;
           this.lastSeconds.push({
             key: {
@@ -246,9 +247,9 @@ export class HistoryRecorder {
               processName: session.identity.processName,
             },
             second,
-            min: ring[index * 3]!,
-            max: ring[index * 3 + 1]!,
-            last: ring[index * 3 + 2]!,
+            min: ring[i]!,
+            max: ring[i + 1]!,
+            last: ring[i + 2]!,
           });
         }
       }
@@ -282,6 +283,16 @@ interface FinalSample {
   min: number;
   max: number;
   last: number;
+}
+
+/**
+ * Where the bucket of `second` (within the window) starts in a ring: it sits (clock.second − second)
+ * slots behind the head (series-view.ts), 3 numbers a slot.
+ */
+function bucketOffset(clock: SeriesClock, second: number): number {
+  let index = clock.head - (clock.second - second);
+  if (index < 0) index += SERIES_BUCKETS;
+  return index * 3;
 }
 
 function perType(values: Float64Array): PerMemoryType {
