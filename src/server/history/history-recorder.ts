@@ -123,7 +123,7 @@ export class HistoryRecorder {
         }
         for (const end of ends) {
           store.lifetimes.end(end);
-          store.samples.endSession(end.sessionId, last);
+          store.samples.endSession(end.sessionId, clock.second);
         }
         for (const record of anomalies) store.anomalies.insert(record);
         store.maintain(nowMs);
