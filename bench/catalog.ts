@@ -1,4 +1,5 @@
 import { e2eThroughput } from "./e2e/e2e-throughput.js";
+import { historyIngest } from "./e2e/history-ingest.js";
 import { hostileHealthz } from "./e2e/hostile-healthz.js";
 import { ingest } from "./e2e/ingest.js";
 import { metricsScrape } from "./e2e/metrics-scrape.js";
@@ -13,6 +14,7 @@ import { clientOverhead } from "./micro/client-overhead.js";
 import { codecDecode } from "./micro/codec-decode.js";
 import { codecEncode } from "./micro/codec-encode.js";
 import { hardwareScan } from "./micro/hardware-scan.js";
+import { historyWrite } from "./micro/history-write.js";
 import { legacyDecode } from "./micro/legacy-decode.js";
 import { memoryMap } from "./micro/memory-map.js";
 import { pythonClient } from "./micro/python-client.js";
@@ -32,7 +34,9 @@ export const BENCHMARKS: readonly Benchmark[] = [
   legacyDecode,
   hardwareScan,
   ttShmScan,
+  historyWrite,
   ingest,
+  historyIngest,
   e2eThroughput,
   visibilityLatency,
   serverMemory,

@@ -15,7 +15,7 @@ const EVENTS_PER_FRAME = 2048;
  * ALLOC) spread over the connections, as fast as the sockets take them, and times first write →
  * the server's applied counter reaching the total (on the host's shared monotonic clock).
  */
-class IngestRig {
+export class IngestRig {
   private applied = 0;
 
   private constructor(
@@ -24,8 +24,9 @@ class IngestRig {
     private readonly streams: ChurnStream[],
   ) {}
 
-  static async open(connections: number, liveTotal: number): Promise<IngestRig> {
-    const server = await BenchChild.start<ServerProcessReady>(SERVER_PROCESS_SCRIPT);
+  /** `serverArgs`: the server process's arguments (bench/fixtures/server-process.ts). */
+  static async open(connections: number, liveTotal: number, serverArgs: string[] = []): Promise<IngestRig> {
+    const server = await BenchChild.start<ServerProcessReady>(SERVER_PROCESS_SCRIPT, { args: serverArgs });
     try {
       const sessions: RawSession[] = [];
       const streams: ChurnStream[] = [];

@@ -51,6 +51,14 @@ export const ServerErrorCode = {
   SESSION_RELEASED: "SERVER_SESSION_RELEASED",
   /** The server is shutting down; sent in the ERROR frame that closes every connection. */
   SHUTTING_DOWN: "SERVER_SHUTTING_DOWN",
+  /** The history database (`--history PATH`) cannot be created or written (directory, permissions). */
+  HISTORY_UNWRITABLE: "SERVER_HISTORY_UNWRITABLE",
+  /** The history file is not an allocwatch history database, or it is damaged. */
+  HISTORY_CORRUPT: "SERVER_HISTORY_CORRUPT",
+  /** Another process (another allocwatch server) holds the history database. */
+  HISTORY_LOCKED: "SERVER_HISTORY_LOCKED",
+  /** The history database was written by a newer allocwatch (a schema this version does not know). */
+  HISTORY_NEWER_SCHEMA: "SERVER_HISTORY_NEWER_SCHEMA",
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 

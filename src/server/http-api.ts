@@ -10,11 +10,13 @@ import {
   DEFAULT_HTTP_PORT,
   type HealthResponse,
   type LeaksResponse,
+  type HistoryResponse,
   type MemoryMapType,
   type SeriesResponse,
 } from "./api-types.js";
 import { isDashboardPath, loadDashboardAssets, serveDashboardAsset } from "./dashboard-assets.js";
 import { InvalidOptionError, ListenError } from "./errors.js";
+import { type HistoryRequest, HistoryRequestError, parseHistoryRequest } from "./history/history-request.js";
 import { HostAllowList, isLoopbackAddress, publicBindRefusal } from "./http-host-policy.js";
 import {
   DEFAULT_MEMORY_MAP_BUCKETS,
@@ -266,6 +268,7 @@ function route(queries: ServerQueries, method: string, url: URL): unknown {
     path === "/api/v1/series" ||
     path === "/api/v1/stream" ||
     path === "/api/v1/leaks" ||
+    path === "/api/v1/history" ||
     DEVICE_ROUTE.test(path) ||
     MEMORY_MAP_ROUTE.test(path);
   if (!known) throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, `no route ${path}`);
@@ -281,6 +284,7 @@ function route(queries: ServerQueries, method: string, url: URL): unknown {
   if (path === "/api/v1/anomalies") return queries.anomalies();
   if (path === "/api/v1/series") return series(queries, url);
   if (path === "/api/v1/leaks") return leaks(queries, url);
+  if (path === "/api/v1/history") return history(queries, url);
   if (path === "/api/v1/stream") {
     throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, "this server has no live stream");
   }
@@ -339,6 +343,26 @@ function series(queries: ServerQueries, url: URL): SeriesResponse {
   const since = parseSince(url.searchParams.get("since"));
   const result = queries.series(deviceId, since);
   if (result === undefined) throw new ApiRequestError(404, ApiErrorCode.NOT_FOUND, `no device ${deviceId}`);
+  return result;
+}
+
+/** `/api/v1/history`: 400 for a malformed query, 404 when the server keeps no history. */
+function history(queries: ServerQueries, url: URL): HistoryResponse {
+  let request: HistoryRequest;
+  try {
+    request = parseHistoryRequest(url.searchParams, queries.epochMs());
+  } catch (error) {
+    if (error instanceof HistoryRequestError) throw badRequest(error.message);
+    throw error;
+  }
+  const result = queries.history(request);
+  if (result === undefined) {
+    throw new ApiRequestError(
+      404,
+      ApiErrorCode.NOT_FOUND,
+      "this server keeps no history (started with --no-history, or embedded without the history option)",
+    );
+  }
   return result;
 }
 

@@ -7,6 +7,11 @@ import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_UID } from "./conn
 import { DEFAULT_MAX_CONTEXTS_PER_SESSION } from "./contexts/context-table.js";
 import { InvalidOptionError } from "./errors.js";
 import {
+  type HistoryOptions,
+  type ResolvedHistoryOptions,
+  resolveHistoryOptions,
+} from "./history/history-options.js";
+import {
   type HardwareOptions,
   type ResolvedHardwareOptions,
   type ResolvedTtShmOptions,
@@ -156,6 +161,11 @@ export interface ServerOptions {
    * device); past it the pairs holding the fewest bytes are left out. Default 10,000.
    */
   maxMetricsProcessSeries?: number;
+  /**
+   * Keep history (samples, process lifetimes, anomalies, leak reports) in this SQLite database
+   * (src/server/history); absent/false = none (`serve` turns it on by default, startServer does not).
+   */
+  history?: HistoryOptions | false;
   /** Injected for tests: process liveness check and clock/timers. */
   liveness?: ProcessLiveness;
   timers?: TimerScheduler;
@@ -209,6 +219,8 @@ export interface ResolvedServerOptions {
   streamLimits: StreamLimits;
   maxMetricsProcessSeries: number;
   epochMs: () => number;
+  /** undefined: no history. */
+  history: ResolvedHistoryOptions | undefined;
 }
 
 /**
@@ -407,6 +419,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
       "series",
     ),
     epochMs: options.epochMs ?? Date.now,
+    history: resolveHistoryOptions(options.history),
   };
 }
 

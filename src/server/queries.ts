@@ -9,6 +9,7 @@ import {
   type ApiMemoryType,
   type DeviceSummary,
   type LeaksResponse,
+  type HistoryResponse,
   type MemoryMapResponse,
   type MemoryMapType,
   type MemoryUsage,
@@ -18,6 +19,8 @@ import {
 } from "./api-types.js";
 import type { ConnectionCounters } from "./connection.js";
 import type { DeviceCatalog } from "./device-catalog.js";
+import type { HistoryRequest } from "./history/history-request.js";
+import type { HistoryStore } from "./history/history-store.js";
 import type { HostDevices } from "./host-devices.js";
 import type { LeakArchive } from "./leaks/leak-archive.js";
 import { LiveSlotCursor } from "./live-slot-cursor.js";
@@ -52,6 +55,10 @@ export interface QuerySources {
   series?: UsageSeries;
   /** Leak reports of sessions that ended holding allocations; absent: the leaks route answers none. */
   leakArchive?: LeakArchive;
+  /** The history database; absent: `/api/v1/history` answers 404. */
+  history?: HistoryStore;
+  /** The wall clock, ms since the epoch (history ranges default to "up to now"). Default Date.now. */
+  epochMs?: () => number;
 }
 
 /**
@@ -70,6 +77,18 @@ export class ServerQueries {
       hostSummaryOf:
         host?.enabled === true ? (id) => this.summary().devices.find((d) => d.id === id) : undefined,
     });
+  }
+
+  /** The wall clock now, ms since the epoch. */
+  epochMs(): number {
+    return (this.sources.epochMs ?? Date.now)();
+  }
+
+  /** `GET /api/v1/history` for a checked request; undefined when the server keeps no history. */
+  history(request: HistoryRequest): HistoryResponse | undefined {
+    const store = this.sources.history;
+    if (store === undefined || store.isClosed) return undefined;
+    return store.history(request);
   }
 
   summary(): SummaryResponse {

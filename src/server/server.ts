@@ -9,6 +9,9 @@ import { ConnectionAdmission } from "./connection-admission.js";
 import { DeviceCatalog } from "./device-catalog.js";
 import { ServerErrorCode } from "./errors.js";
 import { HardwareDevices } from "./hardware/hardware-devices.js";
+import { HistoryOpenError } from "./history/history-errors.js";
+import { HistoryRecorder } from "./history/history-recorder.js";
+import { HistoryStore } from "./history/history-store.js";
 import { HostDevices } from "./host-devices.js";
 import { type HttpAddress, type HttpApi, startHttpApi } from "./http-api.js";
 import { recordLeaks } from "./leaks/leak-recorder.js";
@@ -16,7 +19,7 @@ import { LegacyAdapter } from "./legacy/adapter.js";
 import { listenUnixSocket } from "./listener.js";
 import { LargestFreeBlocks } from "./metrics/largest-free-blocks.js";
 import { PrometheusMetrics } from "./metrics/prometheus-metrics.js";
-import { resolveServerOptions, type ServerOptions } from "./options.js";
+import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from "./options.js";
 import { ServerQueries } from "./queries.js";
 import { DEFAULT_REAPER_OPTIONS, Reaper } from "./reaper.js";
 import { Registry } from "./registry.js";
@@ -57,6 +60,11 @@ export interface RunningServer {
   readonly stream: LiveStream | undefined;
   /** What `/metrics` answers, undefined without HTTP API. */
   readonly metrics: PrometheusMetrics | undefined;
+  /**
+   * The history database, when `history` was given: its `leaks` is the LeakArchive that keeps leak
+   * reports across restarts. Closed by `close`.
+   */
+  readonly history: HistoryStore | undefined;
   /** Stops accepting, sends ERROR(SERVER_SHUTTING_DOWN) to every connection, removes the socket. */
   close(): Promise<void>;
 }
@@ -196,6 +204,30 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const host = new HostDevices({ hardware, ttShm });
 
   const listener = await listenUnixSocket(socketPath, onSocket);
+  // Opened once the socket is ours (a second server is refused for its socket first), before any
+  // connection is read: this runs synchronously after the bind.
+  let historyStore: HistoryStore | undefined;
+  try {
+    historyStore = openHistory(resolved.history, resolved.epochMs(), log);
+  } catch (error) {
+    await listener.close();
+    throw error;
+  }
+  const historyRecorder =
+    historyStore === undefined
+      ? undefined
+      : new HistoryRecorder({
+          store: historyStore,
+          registry,
+          series,
+          timers,
+          epochMs: resolved.epochMs,
+          log,
+        });
+  if (historyRecorder !== undefined) {
+    sessions.listen(historyRecorder.sessionHooks());
+    anomalies.onRecord((a) => historyRecorder.anomaly(a));
+  }
   let legacy: LegacyAdapter | undefined;
   if (resolved.legacy !== undefined) {
     legacy = new LegacyAdapter(resolved.legacy, {
@@ -215,6 +247,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await legacy.listen();
     } catch (error) {
       await listener.close();
+      historyStore?.close();
       throw error;
     }
   }
@@ -238,6 +271,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     configuredDeviceIds: new Set(resolved.legacy?.devices.map((d) => d.deviceId) ?? []),
     series,
     leakArchive: resolved.leakArchive,
+    history: historyStore,
+    epochMs: resolved.epochMs,
   });
   if (httpAddress !== undefined) {
     try {
@@ -276,15 +311,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       );
     } catch (error) {
       await Promise.all([listener.close(), legacy?.close()]);
+      historyStore?.close();
       throw error;
     }
   }
   reaper.start();
   series.start();
   freeBlocks?.start();
+  historyRecorder?.start();
   hardware?.start();
   ttShm?.start();
-  log.info({ socketPath, http: http?.url }, "allocwatch server listening");
+  log.info({ socketPath, http: http?.url, history: historyStore?.path }, "allocwatch server listening");
   if (!resolved.peerCredentials.available) {
     log.warn(
       { reason: resolved.peerCredentials.unavailableReason },
@@ -311,6 +348,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       }
       await Promise.all([stopped, ...closedSockets]);
       for (const session of [...sessions.values()]) sessions.release(session, "server-shutdown");
+      // After the releases: their lifetimes (and leak reports) are written before the database closes.
+      historyRecorder?.close();
       log.info("allocwatch server stopped");
       log.flush?.();
     })();
@@ -330,6 +369,27 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     bufferBudget,
     stream,
     metrics,
+    history: historyStore,
     close,
   };
+}
+
+/**
+ * The history database of `options`, or undefined without. One that cannot be used throws
+ * HistoryOpenError, unless `ifUnusable` is "warn" (serve's default file): then a warning is logged and
+ * the server runs without history.
+ */
+function openHistory(
+  options: ResolvedServerOptions["history"],
+  nowMs: number,
+  log: Logger,
+): HistoryStore | undefined {
+  if (options === undefined) return undefined;
+  try {
+    return HistoryStore.open(options.path, options.retentionMs, nowMs);
+  } catch (error) {
+    if (options.ifUnusable === "refuse" || !(error instanceof HistoryOpenError)) throw error;
+    log.warn({ code: error.code, path: options.path }, `${error.message}; running without history`);
+    return undefined;
+  }
 }

@@ -20,7 +20,18 @@ export interface ServerChild {
 export async function serveChild(socket: string): Promise<ServerChild> {
   const child = spawn(
     process.execPath,
-    [CLI, "serve", "--socket", socket, "--http", "127.0.0.1:0", "--quiet", "--no-tt-shm", "--no-hardware"],
+    [
+      CLI,
+      "serve",
+      "--socket",
+      socket,
+      "--http",
+      "127.0.0.1:0",
+      "--quiet",
+      "--no-tt-shm",
+      "--no-hardware",
+      "--no-history",
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";

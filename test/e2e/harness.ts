@@ -145,7 +145,7 @@ export async function startServerProcess(
   const proc = new Proc(
     spawn(
       process.execPath,
-      [CLI, "serve", "--socket", socket, "--http", `127.0.0.1:${port}`, "--quiet", ...extra],
+      [CLI, "serve", "--socket", socket, "--http", `127.0.0.1:${port}`, "--quiet", "--no-history", ...extra],
       {
         env: cleanEnv(),
         stdio: ["ignore", "pipe", "pipe"],

@@ -24,7 +24,18 @@ test("serve --tt-shm DIR --dev-root ROOT: the region and the card show without a
     process.execPath,
     [
       ...[new URL("../../src/cli/main.js", import.meta.url).pathname, "serve"],
-      ...["--socket", path, "--http", "127.0.0.1:0", "--quiet", "--tt-shm", shm, "--dev-root", root.path],
+      ...[
+        "--socket",
+        path,
+        "--http",
+        "127.0.0.1:0",
+        "--quiet",
+        "--no-history",
+        "--tt-shm",
+        shm,
+        "--dev-root",
+        root.path,
+      ],
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );

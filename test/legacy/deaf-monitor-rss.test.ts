@@ -44,6 +44,7 @@ test("a monitor that never reads its replies: the server's RSS stays bounded and
       "--legacy-socket",
       legacyPath,
       "--quiet",
+      "--no-history",
     ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );

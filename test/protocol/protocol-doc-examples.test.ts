@@ -40,12 +40,16 @@ test("the error table lists exactly the ProtocolErrorCode values", () => {
   assert.deepEqual(listed, Object.values(ProtocolErrorCode).sort());
 });
 
-// Codes a server sends in ERROR frames (the others are local: options, listening).
+// Codes a server sends in ERROR frames (the others are local: options, listening, the history file).
 const LOCAL_SERVER_CODES = new Set<string>([
   ServerErrorCode.INVALID_OPTION,
   ServerErrorCode.ALREADY_RUNNING,
   ServerErrorCode.SOCKET_PATH_OCCUPIED,
   ServerErrorCode.LISTEN_FAILED,
+  ServerErrorCode.HISTORY_UNWRITABLE,
+  ServerErrorCode.HISTORY_CORRUPT,
+  ServerErrorCode.HISTORY_LOCKED,
+  ServerErrorCode.HISTORY_NEWER_SCHEMA,
 ]);
 
 test("the server code table lists exactly the ServerErrorCode values sent in ERROR frames", () => {

@@ -145,7 +145,7 @@ test("serve --max-devices-per-session and --reorder-budget-bytes set the limits;
   const run = (...flags: string[]) => {
     const child = spawn(
       process.execPath,
-      [cli, "serve", "--socket", path, "--http", "127.0.0.1:0", "--quiet", ...flags],
+      [cli, "serve", "--socket", path, "--http", "127.0.0.1:0", "--quiet", "--no-history", ...flags],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     let output = "";

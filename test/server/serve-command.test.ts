@@ -19,7 +19,7 @@ function serve(
 ): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
   const child = spawn(
     process.execPath,
-    [cli, "serve", "--socket", socket, "--http", "127.0.0.1:0", "--quiet", ...flags],
+    [cli, "serve", "--socket", socket, "--http", "127.0.0.1:0", "--quiet", "--no-history", ...flags],
     {
       stdio: ["ignore", "pipe", "pipe"],
     },

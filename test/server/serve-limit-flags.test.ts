@@ -36,7 +36,7 @@ test("serve refuses a buffer budget smaller than a frame, with exit 2 (a usage e
 
 test("serve --hello-timeout-ms is the deadline a silent connection gets", async (t) => {
   const { dir, path } = tempSocketPath();
-  const args = [cli, "serve", "--socket", path, "--http", "127.0.0.1:0", "--quiet"];
+  const args = [cli, "serve", "--socket", path, "--http", "127.0.0.1:0", "--quiet", "--no-history"];
   args.push("--hello-timeout-ms", "200", "--buffer-budget-bytes", "2097152", "--max-outbound-bytes", "4096");
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";

@@ -196,6 +196,8 @@ test("defaults fill every option left out", () => {
       legacy: undefined,
       ttShm: undefined,
       hardware: undefined,
+      // startServer keeps no history unless given (tests and embedders write nothing).
+      history: undefined,
       stdout: undefined,
       liveness: undefined,
       timers: systemTimers,

@@ -24,10 +24,14 @@ const SERVE_DEADLINE_MS = 10_000;
 
 function serve(args: string[], uid?: number): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, "serve", "--http", "127.0.0.1:0", "--quiet", ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-      ...(uid === undefined ? {} : { uid, gid: uid }),
-    });
+    const child = spawn(
+      process.execPath,
+      [cli, "serve", "--http", "127.0.0.1:0", "--quiet", "--no-history", ...args],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        ...(uid === undefined ? {} : { uid, gid: uid }),
+      },
+    );
     let output = "";
     child.stdout!.on("data", (d) => {
       output += d;

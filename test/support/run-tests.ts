@@ -3,7 +3,8 @@
 // loaded as tests and the count printed is the count of test cases. Node 20's --test takes no glob
 // patterns, hence the list. Options are passed on: `npm test -- --test-name-pattern=grace`.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { filesUnder, repoRoot } from "./repo-files.js";
@@ -47,11 +48,16 @@ function main(): void {
   if (stale.length > 0) {
     process.stderr.write(`run-tests: skipping compiled tests whose source is gone: ${stale.join(", ")}\n`);
   }
+  // `serve` keeps history under $XDG_STATE_HOME by default: a test that starts one without --no-history
+  // writes into a directory of this run, never into the user's.
+  const state = mkdtempSync(join(tmpdir(), "allocwatch-test-state-"));
+  process.env["XDG_STATE_HOME"] = state;
   const solo = files.filter((file) => SOLO_TESTS.some((name) => file.endsWith(`/${name}`)));
   const shared = files.filter((file) => !solo.includes(file));
   void run(shared, TEST_CONCURRENCY)
     .then((code) => (solo.length > 0 ? run(solo, 1).then((soloCode) => code || soloCode) : code))
     .then((code) => {
+      rmSync(state, { recursive: true, force: true });
       process.exitCode = code;
     });
 }

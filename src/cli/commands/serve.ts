@@ -6,6 +6,10 @@ import {
   DEFAULT_MAX_CONNECTIONS_PER_UID,
 } from "../../server/connection-admission.js";
 import { InvalidOptionError, ServerError } from "../../server/errors.js";
+import { formatDuration } from "../../server/history/duration.js";
+import { defaultHistoryPath } from "../../server/history/history-path.js";
+import { type HistoryServeFlags, historyServeOptions } from "../../server/history/history-serve-flags.js";
+import { DEFAULT_HISTORY_RETENTION_MS } from "../../server/history/history-store.js";
 import { type HostServeFlags, hostServeOptions } from "../../server/host-serve-flags.js";
 import { parseHttpAddress } from "../../server/http-api.js";
 import { parseAllowedHost } from "../../server/http-host-policy.js";
@@ -31,7 +35,7 @@ import {
 import { type RunningServer, startServer } from "../../server/server.js";
 import { stopRequests } from "../stop-requests.js";
 
-interface ServeOptions extends LegacyServeFlags, HostServeFlags {
+interface ServeOptions extends LegacyServeFlags, HostServeFlags, HistoryServeFlags {
   socket?: string;
   http?: string;
   httpPublic?: boolean;
@@ -220,6 +224,16 @@ export function serveCommand(): Command {
       `unsent reply bytes of a legacy connection past which it is closed (default ${DEFAULT_LEGACY_OPTIONS.maxReplyBytes} = 1 MiB)`,
       (v) => cliArgument(() => parseLegacyMaxReplyBytesFlag(v)),
     )
+    .option(
+      "--history [path]",
+      "keep history (memory in use per second, process lifetimes, anomalies, leak reports) in this SQLite file " +
+        `(default on, ${defaultHistoryPath()}: $XDG_STATE_HOME/allocwatch/ or ~/.local/state/allocwatch/)`,
+    )
+    .option("--no-history", "keep no history (nothing is written to disk)")
+    .option(
+      "--history-retention <duration>",
+      `how long history is kept, e.g. 7d, 12h, 90m; the file's size follows it (default ${formatDuration(DEFAULT_HISTORY_RETENTION_MS)})`,
+    )
     .option("--verbose", "log every event")
     .option("--quiet", "log warnings and errors only")
     .action(async (options: ServeOptions) => {
@@ -227,6 +241,7 @@ export function serveCommand(): Command {
       let host: ReturnType<typeof hostServeOptions>;
       try {
         host = hostServeOptions(options);
+        const history = historyServeOptions(options);
         server = await startServer({
           socketPath: options.socket,
           http:
@@ -250,6 +265,7 @@ export function serveCommand(): Command {
           verbose: options.verbose,
           legacy: legacyServeOptions(options),
           ...host,
+          history,
           logLevel: options.quiet ? "warn" : "info",
         });
       } catch (error) {
@@ -269,6 +285,9 @@ export function serveCommand(): Command {
               `  look with           allocwatch smi --server ${server.httpUrl}\n`
             : "") +
           (server.legacy !== undefined ? `  legacy tt-metal     ${server.legacy.socketPath}\n` : "") +
+          (server.history !== undefined
+            ? `  history             ${server.history.path} (kept ${formatDuration(server.history.retentionMs)}; --no-history turns off)\n`
+            : "") +
           (host.ttShm !== false
             ? `  tt-metal counters   ${host.ttShm.dir}/tt_device_*_memory (read-only; --no-tt-shm turns off)\n`
             : "") +

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Command } from "commander";
 import type { Fleet } from "../../demo/fleet.js";
 import { startDemo } from "../../demo/run-demo.js";
@@ -28,8 +31,10 @@ export function startCommand(): Command {
     // closing our output, an uncaught exception) ends in the one orderly shutdown below.
     let fleet: Fleet | undefined;
     const stopListening = stopRequests.listen(() => void fleet?.stop());
+    // The demo's history lives as long as the demo: a temporary file, removed at the end.
+    const historyDir = mkdtempSync(join(tmpdir(), "allocwatch-start-"));
     try {
-      const server = await startOwnServer(options);
+      const server = await startOwnServer(options, join(historyDir, "history.sqlite"));
       try {
         if (stopRequests.cause !== undefined) return;
         fleet = startDemo({ ...demoOptions(options, printDemoLine), socketPath: server.socketPath });
@@ -49,13 +54,15 @@ export function startCommand(): Command {
       }
     } finally {
       stopListening();
+      rmSync(historyDir, { recursive: true, force: true });
     }
   });
 }
 
-async function startOwnServer(options: StartOptions): Promise<RunningServer> {
+async function startOwnServer(options: StartOptions, historyPath: string): Promise<RunningServer> {
   try {
     return await startServer({
+      history: { path: historyPath },
       ...(options.socket ? { socketPath: options.socket } : {}),
       http: options.http || process.env["ALLOCWATCH_HTTP"] || DEFAULT_HTTP,
       // Keep the terminal for the directions and the demo's progress: warnings and errors only.
@@ -77,6 +84,7 @@ function directions(options: StartOptions, server: RunningServer, fleet: Fleet):
     `  server socket  ${server.socketPath}   (clients: ALLOCWATCH_SOCKET=${server.socketPath})`,
     `  HTTP API       ${url}`,
     `  summary        ${url}${ApiRoute.SUMMARY}`,
+    `  history        ${url}${ApiRoute.HISTORY} (\`allocwatch history\`; a temporary file, removed at exit)`,
     `  demo           ${options.processes} processes (pids ${fleet.children.map((c) => c.pid).join(", ")}), ` +
       `${options.devices} simulated ${options.preset} device(s) each${leak}`,
     `Run \`allocwatch top${flag}\` (live) or \`allocwatch smi${flag}\` in another terminal. Ctrl+C stops everything.`,
