@@ -4,8 +4,8 @@
 import { Command } from "commander";
 import { VERSION } from "../version.js";
 import { demoCommand } from "./commands/demo.js";
-import { leaksCommand } from "./commands/leaks.js";
 import { historyCommand } from "./commands/history.js";
+import { leaksCommand } from "./commands/leaks.js";
 import { raceCommand } from "./commands/race.js";
 import { serveCommand } from "./commands/serve.js";
 import { smiCommand } from "./commands/smi.js";

@@ -9,8 +9,8 @@ import {
   DEFAULT_HTTP_HOST,
   DEFAULT_HTTP_PORT,
   type HealthResponse,
-  type LeaksResponse,
   type HistoryResponse,
+  type LeaksResponse,
   type MemoryMapType,
   type SeriesResponse,
 } from "./api-types.js";

@@ -68,8 +68,9 @@ test("server SIGKILLed and restarted mid-run: clients carry on, resync, and the 
   }).catch(() => compareWithServer(second, liveSets));
   assert.deepEqual(problems, []);
 
-  const finished = await Promise.all(clients.map((c) => c.milestone("finished", 1000)));
-  for (const f of finished) assert.ok(Number(f["reconnects"]) >= 1, `pid ${f["pid"]} never reconnected`);
+  // The second server started empty, so its exact view of both live sets is the proof that each client
+  // reconnected and resynced. (Their "finished" line cannot say: on a loaded machine a workload may finish
+  // its steps before the second server is up, and reconnect after printing it.)
   for (const c of clients) c.kill("SIGTERM");
   const exits = await Promise.all(clients.map((c) => c.exited));
   assert.deepEqual(
