@@ -35,15 +35,15 @@ export interface ModelOutcome {
 }
 
 const PAGE_BYTES = 64;
-const MODEL_OPS: readonly ModelOp[] = ["alloc", "alloc", "alloc-handed", "free", "free-handed"];
+const MODEL_OPS: readonly ModelOp[] = ["alloc", "alloc-handed", "free", "free-handed"];
 
-/** A random program: 2–3 tasks of 2–6 operations each. */
+/** A random program: 2–3 tasks of 2–6 operations each, each task starting with an allocation. */
 export function randomProgram(rng: SeededRandom): ModelProgram {
   const tasks = 2 + rng.int(2);
   const program: ModelProgram = [];
   for (let t = 0; t < tasks; t++) {
-    const ops: ModelOp[] = [];
-    const n = 2 + rng.int(5);
+    const ops: ModelOp[] = [rng.next() < 0.5 ? "alloc" : "alloc-handed"];
+    const n = 1 + rng.int(5);
     for (let i = 0; i < n; i++) ops.push(MODEL_OPS[rng.int(MODEL_OPS.length)]!);
     program.push(ops);
   }
