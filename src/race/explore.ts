@@ -23,7 +23,7 @@ export interface Exploration {
  * each actor (a task, a connection, the drainer: the label's first word or "deliver tN") gets a random
  * priority and the highest waiting one runs; now and then one actor's priority is drawn again. Long
  * delays of one actor, which uniform choices almost never produce, come often this way, and those are
- * what reorder reports. `setImmediate` between choices lets every microtask that follows settle first.
+ * what reorder reports.
  */
 export class SeededScheduler implements ModelScheduler {
   private readonly waiting: { actor: string; resolve: () => void }[] = [];
@@ -61,7 +61,10 @@ export class SeededScheduler implements ModelScheduler {
       },
     );
     for (;;) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      // Let the chosen task run on to its next point. A few microtask turns settle nearly every step; a
+      // macrotask turn, slower, settles the rest (any order of resolution is a schedule the model allows).
+      for (let turn = 0; turn < 16 && !finished; turn++) await Promise.resolve();
+      if (this.waiting.length === 0 && !finished) await new Promise<void>((resolve) => setImmediate(resolve));
       if (finished) break;
       if (this.waiting.length === 0) throw new Error("model run is stuck: no task can go on");
       if (this.rng.next() < 0.1) {

@@ -123,7 +123,8 @@ export async function runMatrix(options: MatrixOptions): Promise<MatrixReport> {
         channel: condition.channel,
         crossThreadFrees: condition.crossThreadFrees,
         sharedAddress: condition.sharedAddress,
-        verdict: schedules.failing > 0 || threads.anomalies > 0 || !threads.liveSetEqual ? "failing" : "clean",
+        verdict:
+          schedules.failing > 0 || threads.anomalies > 0 || !threads.liveSetEqual ? "failing" : "clean",
         schedules,
         threads,
         pairsPerSecond: speed,

@@ -78,7 +78,8 @@ export async function runThreads(options: ThreadRunOptions): Promise<ThreadRun> 
   const { channel } = options.condition;
   const total = options.operations;
   // Each operation makes at most two reports (the buffer's and its view's).
-  const fifo = options.tracking && channel === "fifo" ? SharedReportLog.create(2 * total + 2, true) : undefined;
+  const fifo =
+    options.tracking && channel === "fifo" ? SharedReportLog.create(2 * total + 2, true) : undefined;
   const queues: SharedReportLog[] = [];
   let elapsedMs = 0;
 

@@ -77,7 +77,8 @@ export async function runModel(
   program: ModelProgram,
   scheduler: ModelScheduler,
 ): Promise<ModelOutcome> {
-  const device = Device.create(TINY, { id: 0 });
+  // A small block table: programs hold a few buffers, and a device is made per schedule.
+  const device = Device.create(TINY, { id: 0, maxBlocksPerRegion: 64 });
   const arrived: ReplayEvent[] = [];
   // One device in the model: the global and the per-device mutex exclude the same tasks.
   const mutex = new TaskMutex();
@@ -88,7 +89,16 @@ export async function runModel(
   const ctx: LifecycleContext = {
     allocatorOf: () => device.allocator,
     send(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, sizePerBankBytes) {
-      channel.send(sender, { op, deviceId, memoryType, seq, allocationId, address, sizeBytes, sizePerBankBytes });
+      channel.send(sender, {
+        op,
+        deviceId,
+        memoryType,
+        seq,
+        allocationId,
+        address,
+        sizeBytes,
+        sizePerBankBytes,
+      });
     },
     publish(b) {
       if (!condition.crossThreadFrees) return false;

@@ -58,7 +58,8 @@ export interface Strategy {
 /** The original tt-metal order, as the seed's timeline shows it: each report after its change, no lock. */
 const naive: Strategy = {
   name: "naive",
-  summary: "the original: ALLOC reported after the allocator's lock is dropped, FREE after the address went back",
+  summary:
+    "the original: ALLOC reported after the allocator's lock is dropped, FREE after the address went back",
   server: "address",
   lock: "none",
   allocate: ["allocate", "publish", "window", "report"],
@@ -82,7 +83,8 @@ const option1: Strategy = {
 /** Option 2: one process-wide lifecycle mutex held across allocate+track and track+deallocate. */
 const option2: Strategy = {
   name: "option2",
-  summary: "the seed's Option 2: one global mutex held from before allocate to after the ALLOC report, " +
+  summary:
+    "the seed's Option 2: one global mutex held from before allocate to after the ALLOC report, " +
     "and from before the FREE report to after the release",
   server: "address",
   lock: "global",
@@ -98,7 +100,8 @@ const option2: Strategy = {
  */
 const option3: Strategy = {
   name: "option3",
-  summary: "the seed's Option 3 (recommended there): allocate, then a per-device mutex around the ALLOC " +
+  summary:
+    "the seed's Option 3 (recommended there): allocate, then a per-device mutex around the ALLOC " +
     "report; the FREE reported under it, the address released after it is dropped",
   server: "address",
   lock: "device",
@@ -115,7 +118,8 @@ const option3: Strategy = {
  */
 const ordered: Strategy = {
   name: "ordered",
-  summary: "allocwatch: each change numbered inside the allocator's critical section, reported with its " +
+  summary:
+    "allocwatch: each change numbered inside the allocator's critical section, reported with its " +
     "number and allocation id whenever, applied in number order by the server",
   server: "sequence",
   lock: "none",

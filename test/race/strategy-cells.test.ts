@@ -133,10 +133,11 @@ test("option3, per-thread connections, the seed's timeline forced: the FREE arri
   const t0Allocates = ["t0", "t0", "t0", "t0", "t0", "t0", "deliver t0"]; // allocate .. unlock; ALLOC arrives
   const t0Frees = ["t0", "t0", "t0", "t0", "t0"]; // lock, window, report (FREE waits), unlock, release
   const t1Allocates = ["t1", "t1", "t1", "t1", "t1", "t1", "deliver t1", "deliver t0"];
-  const outcome = await scheduler.drive(
-    runModel(STRATEGIES.option3, perThread, program, scheduler),
-    [...t0Allocates, ...t0Frees, ...t1Allocates],
-  );
+  const outcome = await scheduler.drive(runModel(STRATEGIES.option3, perThread, program, scheduler), [
+    ...t0Allocates,
+    ...t0Frees,
+    ...t1Allocates,
+  ]);
   assert.deepEqual(
     outcome.arrived.map((e) => [e.op, e.address]),
     [

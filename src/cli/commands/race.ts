@@ -77,7 +77,9 @@ Exit code 1 when "ordered" fails in any cell it ran in (the others failing is wh
  */
 export function raceCommand(): Command {
   return new Command("race")
-    .description("judge the original reporting order, the seed's three fixes and ordering at the source, condition by condition")
+    .description(
+      "judge the original reporting order, the seed's three fixes and ordering at the source, condition by condition",
+    )
     .addOption(
       new Option("--strategy <name>", "strategy to run; repeat for several (default: all)").argParser(
         oneOf(STRATEGY_NAMES),
@@ -100,8 +102,18 @@ export function raceCommand(): Command {
       integerOption(1, 1_000_000, "40000"),
       40000,
     )
-    .option("-s, --seed <n>", "seed of the workload and of the explored schedules", integerOption(0, 0xffffffff, "42"), 1)
-    .option("--repeat <n>", "threaded runs per cell (throughput is their median)", integerOption(1, 50, "3"), 3)
+    .option(
+      "-s, --seed <n>",
+      "seed of the workload and of the explored schedules",
+      integerOption(0, 0xffffffff, "42"),
+      1,
+    )
+    .option(
+      "--repeat <n>",
+      "threaded runs per cell (throughput is their median)",
+      integerOption(1, 50, "3"),
+      3,
+    )
     .option("--schedules <n>", "forced schedules explored per cell", integerOption(0, 100000, "200"), 200)
     .option("--preset <name>", "device preset", presetOption, "wormhole_b0_n150")
     .option("--json", "print the result as JSON")
@@ -171,7 +183,10 @@ export function renderMatrix(r: MatrixReport): string {
     " schedules failing",
     " pairs/s median (min-max)",
   ].join("");
-  lines.push("Anomalies by kind in the threaded runs (summed over the runs), and the explored schedules:", header);
+  lines.push(
+    "Anomalies by kind in the threaded runs (summed over the runs), and the explored schedules:",
+    header,
+  );
   for (const c of r.cells) {
     lines.push(
       [
