@@ -58,6 +58,11 @@ export interface CellReport {
     frees: number;
     crossThreadFrees: number;
     views: number;
+    /**
+     * Share of the strategy's lock steps that found the lock held by another thread (0..1; 0 without a
+     * lock): how much of the work the lock serialises, a figure that does not need free cores to show.
+     */
+    lockWaitShare: number;
   };
   /** Allocate+free pairs per second with tracking on, and relative to tracking off (median / median). */
   pairsPerSecond: Spread;
@@ -157,6 +162,8 @@ function threadTotals(strategy: StrategyName, runs: readonly ThreadRun[]): CellR
   let frees = 0;
   let crossThreadFrees = 0;
   let views = 0;
+  let lockSteps = 0;
+  let lockWaits = 0;
   for (const run of runs) {
     const verdict = judge(STRATEGIES[strategy], run.events, run.snapshots);
     for (const kind of REPLAY_ANOMALY_KINDS) byKind[kind] += verdict.byKind[kind];
@@ -168,8 +175,21 @@ function threadTotals(strategy: StrategyName, runs: readonly ThreadRun[]): CellR
     frees += run.counts.frees;
     crossThreadFrees += run.counts.foreignFrees;
     views += run.counts.views;
+    lockSteps += run.counts.lockSteps;
+    lockWaits += run.counts.lockWaits;
   }
-  return { anomalies, ...byKind, liveSetEqual, reports, allocations, frees, crossThreadFrees, views };
+  const lockWaitShare = lockSteps === 0 ? 0 : round(lockWaits / lockSteps, 4);
+  return {
+    anomalies,
+    ...byKind,
+    liveSetEqual,
+    reports,
+    allocations,
+    frees,
+    crossThreadFrees,
+    views,
+    lockWaitShare,
+  };
 }
 
 function pairsPerSecond(run: ThreadRun): number {

@@ -74,7 +74,14 @@ export async function runThreads(options: ThreadRunOptions): Promise<ThreadRun> 
   const handoff = HandoffStack.create(HANDOFF_CAPACITY);
   const gate = StartGate.create(options.threads);
   const events: ReplayEvent[] = [];
-  const counts: WorkloadCounts = { allocations: 0, frees: 0, foreignFrees: 0, views: 0 };
+  const counts: WorkloadCounts = {
+    allocations: 0,
+    frees: 0,
+    foreignFrees: 0,
+    views: 0,
+    lockSteps: 0,
+    lockWaits: 0,
+  };
   const { channel } = options.condition;
   const total = options.operations;
   // Each operation makes at most two reports (the buffer's and its view's).
@@ -135,6 +142,8 @@ export async function runThreads(options: ThreadRunOptions): Promise<ThreadRun> 
           counts.frees += message.counts.frees;
           counts.foreignFrees += message.counts.foreignFrees;
           counts.views += message.counts.views;
+          counts.lockSteps += message.counts.lockSteps;
+          counts.lockWaits += message.counts.lockWaits;
           elapsedMs = Math.max(elapsedMs, message.elapsedMs);
         });
         worker.on("error", reject);

@@ -50,6 +50,9 @@ export interface WorkloadCounts {
   foreignFrees: number;
   /** Views made (second buffers at a live address). */
   views: number;
+  /** "lock" steps, and how many of them found the strategy's lock held by another thread (had to wait). */
+  lockSteps: number;
+  lockWaits: number;
 }
 
 /** Where a worker's reports go: one of the condition's channels. */
@@ -94,9 +97,18 @@ export function runWorkload(
   const locks = strategyLocks(lockWords);
   const lockOf = (deviceId: number): CriticalSection =>
     strategy.lock === "global" ? locks.global : locks.device[deviceId]!;
+  // The word each lock lives in: a non-zero word before entering means another thread holds it.
+  const lockWordOf = (deviceId: number): number => (strategy.lock === "global" ? 0 : 1 + deviceId);
   const crossThread = params.condition.crossThreadFrees;
   const rng = new SeededRandom(params.seed);
-  const counts: WorkloadCounts = { allocations: 0, frees: 0, foreignFrees: 0, views: 0 };
+  const counts: WorkloadCounts = {
+    allocations: 0,
+    frees: 0,
+    foreignFrees: 0,
+    views: 0,
+    lockSteps: 0,
+    lockWaits: 0,
+  };
   let delaySpins = 0;
 
   const ctx: LifecycleContext = {
@@ -106,7 +118,11 @@ export function runWorkload(
   };
   const run = (list: readonly Step[], phase: Phase, b: HeldBuffer): void => {
     for (const step of list) {
-      if (step === "lock") lockOf(b.deviceId).enter();
+      if (step === "lock") {
+        counts.lockSteps++;
+        if (Atomics.load(lockWords, lockWordOf(b.deviceId)) !== 0) counts.lockWaits++;
+        lockOf(b.deviceId).enter();
+      }
       else if (step === "unlock") lockOf(b.deviceId).leave();
       else if (step === "window") spin(delaySpins);
       else applyStep(step, phase, b, strategy, ctx);

@@ -50,6 +50,11 @@ test("race --matrix --json: every strategy under every condition, the pinned cel
     for (const key of ["anomalies", ...KINDS, "reports", "allocations", "frees"]) {
       assert.equal(typeof c.threads[key], "number", `${c.strategy}/${c.condition}: threads.${key}`);
     }
+    const waits = c.threads.lockWaitShare as number;
+    assert.ok(waits >= 0 && waits <= 1, "lock waits are a share");
+    if (c.strategy === "naive" || c.strategy === "option1" || c.strategy === "ordered") {
+      assert.equal(waits, 0, `${c.strategy} takes no lock of its own`);
+    }
     const sum = KINDS.reduce((n, k) => n + (c.threads[k] as number), 0);
     assert.equal(sum, c.threads.anomalies, "anomalies is the sum of the kinds");
     assert.equal(c.schedules.schedules, 60);

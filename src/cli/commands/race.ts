@@ -17,6 +17,7 @@ interface RaceCommandOptions {
   seed: number;
   repeat: number;
   schedules: number;
+  windowSpins: number;
   preset: string;
   json?: boolean;
 }
@@ -115,6 +116,13 @@ export function raceCommand(): Command {
       3,
     )
     .option("--schedules <n>", "forced schedules explored per cell", integerOption(0, 100000, "200"), 200)
+    .option(
+      "--window-spins <n>",
+      "largest window between a change and its report in the threaded runs, spin-loop iterations " +
+        "(the work a lock held across the report serialises)",
+      integerOption(0, 10_000_000, "2000"),
+      2000,
+    )
     .option("--preset <name>", "device preset", presetOption, "wormhole_b0_n150")
     .option("--json", "print the result as JSON")
     .addHelpText("after", HELP)
@@ -137,6 +145,7 @@ export function raceCommand(): Command {
         seed: options.seed,
         repeat: options.repeat,
         schedules: options.schedules,
+        maxDelaySpins: options.windowSpins,
         presetName: options.preset,
         onCell: (strategy, condition) => {
           const line = `race: ${condition}: ${strategy}`;
@@ -172,6 +181,7 @@ export function renderMatrix(r: MatrixReport): string {
     "",
     "clean: no explored schedule and no threaded run left the server's picture wrong; FAIL: one did.",
     "Nx: allocate+free pairs/s with tracking on, relative to tracking off (median of the runs).",
+    "lock waits (below): share of the strategy's lock steps that found the lock held by another thread.",
     "",
   ];
   const kinds = REPLAY_ANOMALY_KINDS;
@@ -181,6 +191,7 @@ export function renderMatrix(r: MatrixReport): string {
     ...kinds.map((k) => k.padStart(k.length + 1)),
     " live set",
     " schedules failing",
+    " lock waits",
     " pairs/s median (min-max)",
   ].join("");
   lines.push(
@@ -195,6 +206,7 @@ export function renderMatrix(r: MatrixReport): string {
         ...kinds.map((k) => String(c.threads[k]).padStart(k.length + 1)),
         (c.threads.liveSetEqual ? "equal" : "WRONG").padStart(9),
         `${c.schedules.failing}/${c.schedules.schedules}`.padStart(18),
+        `${(100 * c.threads.lockWaitShare).toFixed(1)}%`.padStart(11),
         ` ${c.pairsPerSecond.median} (${c.pairsPerSecond.min}-${c.pairsPerSecond.max})`,
       ].join(""),
     );
