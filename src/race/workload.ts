@@ -122,8 +122,7 @@ export function runWorkload(
         counts.lockSteps++;
         if (Atomics.load(lockWords, lockWordOf(b.deviceId)) !== 0) counts.lockWaits++;
         lockOf(b.deviceId).enter();
-      }
-      else if (step === "unlock") lockOf(b.deviceId).leave();
+      } else if (step === "unlock") lockOf(b.deviceId).leave();
       else if (step === "window") spin(delaySpins);
       else applyStep(step, phase, b, strategy, ctx);
     }
