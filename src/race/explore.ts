@@ -16,6 +16,11 @@ export interface Exploration {
   failing: number;
   /** The first failing schedule: its number (1-based), program, and what the server saw. */
   counterexample?: { schedule: number; program: ModelProgram; anomaly: string };
+  /**
+   * Share of the strategy's lock steps, over all schedules, that found the lock held by another task
+   * (0..1; 0 without a lock): the work its lock serialises when tasks run at once, on any machine.
+   */
+  lockWaitShare: number;
 }
 
 /**
@@ -90,11 +95,15 @@ export async function explore(
   options: { schedules: number; seed: number },
 ): Promise<Exploration> {
   const rng = new SeededRandom(options.seed);
-  const out: Exploration = { schedules: options.schedules, failing: 0 };
+  const out: Exploration = { schedules: options.schedules, failing: 0, lockWaitShare: 0 };
+  let lockSteps = 0;
+  let lockWaits = 0;
   for (let i = 1; i <= options.schedules; i++) {
     const program = randomProgram(rng);
     const scheduler = new SeededScheduler(rng);
     const outcome = await scheduler.drive(runModel(strategy, condition, program, scheduler));
+    lockSteps += outcome.lockSteps;
+    lockWaits += outcome.lockWaits;
     const verdict = judge(strategy, outcome.arrived, outcome.snapshots);
     if (verdict.failures === 0) continue;
     out.failing++;
@@ -110,5 +119,6 @@ export async function explore(
       };
     }
   }
+  out.lockWaitShare = lockSteps === 0 ? 0 : Math.round((10000 * lockWaits) / lockSteps) / 10000;
   return out;
 }

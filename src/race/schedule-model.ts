@@ -2,7 +2,7 @@
  * A strategy run as asynchronous tasks under a scheduler that decides, at every step, which task goes next
  * and when each channel delivers: the schedule is the scheduler's choice, so a test (fast-check's
  * `fc.scheduler`) or `allocwatch race` (explore.ts, a seeded scheduler) can explore many of them and keep
- * the one that fails. Tasks share one device and report over the condition's channel; the reports that
+ * the one that fails. Tasks share two devices and report over the condition's channel; the reports that
  * arrive are then replayed as the strategy's server would (judge.ts).
  */
 import type { AllocatorSnapshot } from "../device/allocator/types.js";
@@ -32,7 +32,17 @@ export interface ModelOutcome {
   arrived: ReplayEvent[];
   /** The allocator's live set afterwards, per device. */
   snapshots: Map<number, AllocatorSnapshot>;
+  /**
+   * The strategy's "lock" steps, and how many found the lock held by another task. Every step is an
+   * interleaving point, so this is what the lock serialises when tasks really run at once, whatever machine
+   * runs the model.
+   */
+  lockSteps: number;
+  lockWaits: number;
 }
+
+/** Devices the tasks share; a task's allocations alternate between them. */
+export const MODEL_DEVICES = 2;
 
 const PAGE_BYTES = 64;
 const MODEL_OPS: readonly ModelOp[] = ["alloc", "alloc-handed", "free", "free-handed"];
@@ -55,12 +65,14 @@ class TaskMutex {
   private held = false;
   private readonly waiters: (() => void)[] = [];
 
-  async enter(): Promise<void> {
+  /** Resolves true when the task had to wait for another to leave. */
+  async enter(): Promise<boolean> {
     if (!this.held) {
       this.held = true;
-      return;
+      return false;
     }
     await new Promise<void>((resolve) => this.waiters.push(resolve));
+    return true;
   }
 
   leave(): void {
@@ -77,17 +89,24 @@ export async function runModel(
   program: ModelProgram,
   scheduler: ModelScheduler,
 ): Promise<ModelOutcome> {
-  // A small block table: programs hold a few buffers, and a device is made per schedule.
-  const device = Device.create(TINY, { id: 0, maxBlocksPerRegion: 64 });
+  // A small block table: programs hold a few buffers, and devices are made per schedule.
+  const devices: Device[] = [];
+  for (let id = 0; id < MODEL_DEVICES; id++) {
+    devices.push(Device.create(TINY, { id, maxBlocksPerRegion: 64 }));
+  }
   const arrived: ReplayEvent[] = [];
-  // One device in the model: the global and the per-device mutex exclude the same tasks.
-  const mutex = new TaskMutex();
+  const globalMutex = new TaskMutex();
+  const deviceMutexes = devices.map(() => new TaskMutex());
+  const mutexOf = (deviceId: number): TaskMutex =>
+    strategy.lock === "global" ? globalMutex : deviceMutexes[deviceId]!;
+  let lockSteps = 0;
+  let lockWaits = 0;
   const pool: HeldBuffer[] = [];
   const channel = modelChannel(condition, program.length, scheduler, arrived);
   let sender = 0;
 
   const ctx: LifecycleContext = {
-    allocatorOf: () => device.allocator,
+    allocatorOf: (deviceId) => devices[deviceId]!.allocator,
     send(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, sizePerBankBytes) {
       channel.send(sender, {
         op,
@@ -110,8 +129,10 @@ export async function runModel(
   const run = async (task: number, steps: readonly Step[], phase: Phase, b: HeldBuffer): Promise<void> => {
     for (const step of steps) {
       await scheduler.point(`t${task} ${phase} ${step}`);
-      if (step === "lock") await mutex.enter();
-      else if (step === "unlock") mutex.leave();
+      if (step === "lock") {
+        lockSteps++;
+        if (await mutexOf(b.deviceId).enter()) lockWaits++;
+      } else if (step === "unlock") mutexOf(b.deviceId).leave();
       else if (step !== "window") {
         sender = task;
         applyStep(step, phase, b, strategy, ctx);
@@ -125,11 +146,13 @@ export async function runModel(
     for (const op of ops) {
       if (op === "alloc" || op === "alloc-handed") {
         const handOff = op === "alloc-handed" && condition.crossThreadFrees;
-        const pages = 1 + ((task + allocations) % 3);
-        const b = newBuffer(0, MemoryType.DRAM, pages * PAGE_BYTES, PAGE_BYTES, handOff);
+        const index = allocations++;
+        const pages = 1 + ((task + index) % 3);
+        const b = newBuffer(index % MODEL_DEVICES, MemoryType.DRAM, pages * PAGE_BYTES, PAGE_BYTES, handOff);
         await run(task, strategy.allocate, "allocate", b);
         if (b.handedOver) continue;
-        const view = condition.sharedAddress && allocations++ % 2 === 0;
+        // Every other pair of allocations gets a view, so views are made on both devices.
+        const view = condition.sharedAddress && (index >> 1) % 2 === 0;
         if (view) await run(task, strategy.viewCreate, "view-create", b);
         own.push({ buffer: b, view });
         continue;
@@ -149,7 +172,8 @@ export async function runModel(
 
   await Promise.all(program.map((ops, task) => runTask(task, ops)));
   await channel.drained();
-  return { arrived, snapshots: new Map([[0, device.allocator.snapshot()]]) };
+  const snapshots = new Map(devices.map((d) => [d.id, d.allocator.snapshot()] as const));
+  return { arrived, snapshots, lockSteps, lockWaits };
 }
 
 interface ModelChannel {

@@ -176,6 +176,17 @@ test("option2 is clean under one FIFO channel, with or without cross-thread free
   await failsIn("option2", { ...fifo, sharedAddress: true });
 });
 
+test("option2's price: in the same schedules on two devices its global lock is found held more often than option3's", async () => {
+  const option2 = await explore(STRATEGIES.option2, fifo, { schedules: 100, seed: 1 });
+  const option3 = await explore(STRATEGIES.option3, fifo, { schedules: 100, seed: 1 });
+  assert.equal(option2.failing + option3.failing, 0, "both clean under one FIFO channel");
+  assert.ok(option3.lockWaitShare > 0, "the per-device lock is contended too");
+  assert.ok(
+    option2.lockWaitShare > option3.lockWaitShare,
+    `global ${option2.lockWaitShare} vs per-device ${option3.lockWaitShare}`,
+  );
+});
+
 test("option1 is clean under one FIFO channel in every case (views are not reported); fails per-thread", async () => {
   for (const condition of allConditions(["fifo"])) await cleanIn("option1", condition, 100);
   await failsIn("option1", perThread);

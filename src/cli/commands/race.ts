@@ -181,7 +181,9 @@ export function renderMatrix(r: MatrixReport): string {
     "",
     "clean: no explored schedule and no threaded run left the server's picture wrong; FAIL: one did.",
     "Nx: allocate+free pairs/s with tracking on, relative to tracking off (median of the runs).",
-    "lock waits (below): share of the strategy's lock steps that found the lock held by another thread.",
+    "lock waits (below): share of the strategy's lock steps that found the lock held by another task, in the",
+    "explored schedules (every step an interleaving: what the lock serialises when tasks run at once) and in",
+    "the threaded runs (what it serialised on this machine).",
     "",
   ];
   const kinds = REPLAY_ANOMALY_KINDS;
@@ -191,7 +193,7 @@ export function renderMatrix(r: MatrixReport): string {
     ...kinds.map((k) => k.padStart(k.length + 1)),
     " live set",
     " schedules failing",
-    " lock waits",
+    " lock waits: schedules threads",
     " pairs/s median (min-max)",
   ].join("");
   lines.push(
@@ -206,7 +208,8 @@ export function renderMatrix(r: MatrixReport): string {
         ...kinds.map((k) => String(c.threads[k]).padStart(k.length + 1)),
         (c.threads.liveSetEqual ? "equal" : "WRONG").padStart(9),
         `${c.schedules.failing}/${c.schedules.schedules}`.padStart(18),
-        `${(100 * c.threads.lockWaitShare).toFixed(1)}%`.padStart(11),
+        `${(100 * c.schedules.lockWaitShare).toFixed(1)}%`.padStart(22),
+        `${(100 * c.threads.lockWaitShare).toFixed(1)}%`.padStart(8),
         ` ${c.pairsPerSecond.median} (${c.pairsPerSecond.min}-${c.pairsPerSecond.max})`,
       ].join(""),
     );
