@@ -1,5 +1,5 @@
 // The cells of the race matrix that matter. Every strategy of src/race/strategy.ts runs a program of tasks
-// sharing one device, and a scheduler decides at every step which task goes on and when each channel
+// sharing two devices, and a scheduler decides at every step which task goes on and when each channel
 // delivers. A cell claimed clean holds for every schedule fast-check's scheduler explores (fc.assert
 // passes). A cell claimed failing has a counterexample found every time: by a fixed fast-check seed, by the
 // seeded explorer `allocwatch race` uses (explore.ts), or by a schedule forced step by step.
