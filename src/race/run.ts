@@ -1,105 +1,111 @@
 /**
- * The race experiment: the same concurrent workload on a device shared by W worker threads, run once with
- * the original's reporting and once with allocwatch's, each report stream replayed the way the matching
- * server would apply it (replay.ts) and its live set compared with the allocator's (live-set-comparison.ts).
+ * One cell of the race, run for real: W worker threads share D devices and run one strategy's steps under
+ * one condition (or the same work with tracking off); the main thread collects the reports in the order
+ * they reach it, as the server would.
  */
 import { Worker } from "node:worker_threads";
 import type { AllocatorSnapshot } from "../device/allocator/types.js";
 import { Device } from "../device/device.js";
-import { MemoryType, type MemoryTypeName } from "../device/memory-type.js";
+import { MemoryType } from "../device/memory-type.js";
 import { DEVICE_PRESETS } from "../device/presets.js";
+import type { RaceCondition } from "./condition.js";
 import { HandoffStack } from "./handoff.js";
-import { compareLiveSets } from "./live-set-comparison.js";
 import { workerSeed } from "./random.js";
-import { type ReplayEvent, replayEvents, streamKey } from "./replay.js";
-import { REPLAY_ANOMALY_KINDS, type ReplayAnomalyKind } from "./replay-anomaly-kind.js";
+import type { ReplayEvent } from "./replay.js";
 import { decodeReports } from "./report-channel.js";
+import { SharedReportLog } from "./report-log.js";
 import { StartGate } from "./start-gate.js";
-import type { RaceWorkerData, RaceWorkerMessage } from "./worker.js";
-import type { ReportingMode, WorkloadCounts, WorkloadParams } from "./workload.js";
+import type { StrategyName } from "./strategy.js";
+import type { RaceWorkerData, RaceWorkerMessage, WorkerChannel } from "./worker.js";
+import type { WorkloadCounts, WorkloadParams } from "./workload.js";
 
-export interface RaceOptions {
-  /** Worker threads sharing the device. */
+export const DEFAULT_PRESET = "wormhole_b0_n150";
+
+export interface ThreadRunOptions {
+  strategy: StrategyName;
+  /** false: the same work without locks or reports (the throughput baseline). */
+  tracking: boolean;
+  condition: RaceCondition;
+  /** Worker threads. */
   threads: number;
-  /** Allocator changes (allocations + frees) over all threads, per run. */
+  /** Devices the threads share (each operation picks one). */
+  devices: number;
+  /** Allocator changes (allocations + frees) over all threads. */
   operations: number;
   seed: number;
   /** Device preset name (DEVICE_PRESETS). Default "wormhole_b0_n150". */
   presetName?: string;
-  /** Largest report delay, spin-loop iterations. Default 2000 (about a microsecond or two). */
+  /** Largest window between a change and its report, spin-loop iterations. Default 2000 (a microsecond or two). */
   maxDelaySpins?: number;
-  /** Reports per batch on each worker's channel. Default 256. */
+  /** Reports per batch on a per-thread connection. Default 64. */
   recordsPerBatch?: number;
-  /** Called as workers make progress (operations done over all threads of that run). */
-  onProgress?: (mode: ReportingMode, operationsDone: number, operationsTotal: number) => void;
 }
 
-/** One run's raw outcome: reports in arrival order and the allocator's own live set afterwards. */
-export interface ReportingRun {
-  mode: ReportingMode;
-  deviceId: number;
+export interface ThreadRun {
+  /** Reports in the order they reached the main thread. */
   events: ReplayEvent[];
-  snapshot: AllocatorSnapshot;
+  /** Each device's allocator live set afterwards. */
+  snapshots: Map<number, AllocatorSnapshot>;
   counts: WorkloadCounts;
-  durationMs: number;
+  /** The slowest worker's time from the start gate to its last report, ms. */
+  elapsedMs: number;
+  /** Reports a log had no room for (sized for the run: 0 unless something is wrong). */
+  droppedReports: number;
 }
 
-/** Anomalies per kind; in `race --json` they are keys of each mode's report, e.g. `naive.UNKNOWN_FREE`. */
-export type AnomalyCounts = Record<ReplayAnomalyKind, number>;
+/** Handed-over buffers waiting for another thread, at most. */
+const HANDOFF_CAPACITY = 256;
+/** Records the main thread copies from one async queue per turn: a drainer's batch. */
+const DRAIN_BATCH = 64;
 
-export interface RaceModeReport extends AnomalyCounts {
-  anomalies: number;
-  events: number;
-  /** The replayed live set equals the allocator's (ordered: by allocation id; naive: by type, address, size). */
-  liveSetEqual: boolean;
-  /** Live allocations the replay believes in, and the allocator's count. */
-  replayedLive: number;
-  allocatorLive: number;
-  allocations: number;
-  frees: number;
-  /** Frees performed on a thread other than the allocating one. */
-  crossThreadFrees: number;
-  durationMs: number;
-}
-
-export interface RaceReport {
-  threads: number;
-  operations: number;
-  seed: number;
-  preset: string;
-  memoryType: MemoryTypeName;
-  naive: RaceModeReport;
-  ordered: RaceModeReport;
-  /** The ordered replay's live set equals the allocator's snapshot. */
-  liveSetsEqual: boolean;
-  durationMs: number;
-}
-
-const DEFAULT_PRESET = "wormhole_b0_n150";
-const DEVICE_ID = 0;
-
-/** Run the workload once with the given reporting mode; resolves with the merged report stream. */
-export async function runReportingWorkload(mode: ReportingMode, options: RaceOptions): Promise<ReportingRun> {
-  const preset = DEVICE_PRESETS[options.presetName ?? DEFAULT_PRESET];
+export function presetOf(name: string | undefined) {
+  const preset = DEVICE_PRESETS[name ?? DEFAULT_PRESET];
   if (preset === undefined) {
-    throw new Error(
-      `unknown preset "${options.presetName}": use one of ${Object.keys(DEVICE_PRESETS).join(", ")}`,
-    );
+    throw new Error(`unknown preset "${name}": use one of ${Object.keys(DEVICE_PRESETS).join(", ")}`);
   }
-  const started = performance.now();
-  const device = Device.create(preset, { id: DEVICE_ID, shared: true });
-  const handoff = HandoffStack.create(256);
+  return preset;
+}
+
+export async function runThreads(options: ThreadRunOptions): Promise<ThreadRun> {
+  const preset = presetOf(options.presetName);
+  const devices: Device[] = [];
+  for (let d = 0; d < options.devices; d++) devices.push(Device.create(preset, { id: d, shared: true }));
+  const lockWords = new SharedArrayBuffer((1 + options.devices) * 4);
+  const handoff = HandoffStack.create(HANDOFF_CAPACITY);
   const gate = StartGate.create(options.threads);
   const events: ReplayEvent[] = [];
-  const counts: WorkloadCounts = { allocations: 0, frees: 0, foreignFrees: 0, handedOff: 0 };
-  const progress = new Array<number>(options.threads).fill(0);
+  const counts: WorkloadCounts = {
+    allocations: 0,
+    frees: 0,
+    foreignFrees: 0,
+    views: 0,
+    lockSteps: 0,
+    lockWaits: 0,
+  };
+  const { channel } = options.condition;
   const total = options.operations;
+  // Each operation makes at most two reports (the buffer's and its view's).
+  const fifo =
+    options.tracking && channel === "fifo" ? SharedReportLog.create(2 * total + 2, true) : undefined;
+  const queues: SharedReportLog[] = [];
+  let elapsedMs = 0;
 
   const workers: Promise<void>[] = [];
   for (let w = 0; w < options.threads; w++) {
     const share = Math.floor(total / options.threads) + (w < total % options.threads ? 1 : 0);
+    let workerChannel: WorkerChannel = { kind: "none" };
+    if (fifo !== undefined) workerChannel = { kind: "log", log: fifo.handle };
+    else if (options.tracking && channel === "async-queue") {
+      const queue = SharedReportLog.create(2 * share + 2, false);
+      queues.push(queue);
+      workerChannel = { kind: "log", log: queue.handle };
+    } else if (options.tracking) {
+      workerChannel = { kind: "port", recordsPerBatch: options.recordsPerBatch ?? 64 };
+    }
     const params: WorkloadParams = {
-      mode,
+      strategy: options.strategy,
+      tracking: options.tracking,
+      condition: options.condition,
       workerIndex: w,
       operations: share,
       seed: workerSeed(options.seed, w),
@@ -109,14 +115,15 @@ export async function runReportingWorkload(mode: ReportingMode, options: RaceOpt
       maxLive: 64,
       handoffShare: 0.3,
       foreignFreeShare: 0.5,
+      viewShare: 0.3,
       maxDelaySpins: options.maxDelaySpins ?? 2000,
-      progressEvery: 4096,
     };
     const data: RaceWorkerData = {
-      device: device.share(),
+      devices: devices.map((d) => d.share()),
+      lockWords,
       handoff: handoff.handle,
       params,
-      recordsPerBatch: options.recordsPerBatch ?? 256,
+      channel: workerChannel,
       gate: gate.memory,
       parties: options.threads,
     };
@@ -126,22 +133,18 @@ export async function runReportingWorkload(mode: ReportingMode, options: RaceOpt
         let done = false;
         worker.on("message", (message: RaceWorkerMessage) => {
           if (message.kind === "reports") {
-            // Arrival order across workers is whatever the threads and the event loop make it.
+            // Arrival order across connections is whatever the threads and the event loop make it.
             decodeReports(message.records, 0, events);
-          } else if (message.kind === "progress") {
-            progress[w] = message.operationsDone;
-            options.onProgress?.(
-              mode,
-              progress.reduce((a, b) => a + b, 0),
-              total,
-            );
-          } else {
-            done = true;
-            counts.allocations += message.counts.allocations;
-            counts.frees += message.counts.frees;
-            counts.foreignFrees += message.counts.foreignFrees;
-            counts.handedOff += message.counts.handedOff;
+            return;
           }
+          done = true;
+          counts.allocations += message.counts.allocations;
+          counts.frees += message.counts.frees;
+          counts.foreignFrees += message.counts.foreignFrees;
+          counts.views += message.counts.views;
+          counts.lockSteps += message.counts.lockSteps;
+          counts.lockWaits += message.counts.lockWaits;
+          elapsedMs = Math.max(elapsedMs, message.elapsedMs);
         });
         worker.on("error", reject);
         worker.on("exit", (code) => {
@@ -151,45 +154,57 @@ export async function runReportingWorkload(mode: ReportingMode, options: RaceOpt
       }),
     );
   }
-  await Promise.all(workers);
-  const snapshot = device.allocator.snapshot();
-  return { mode, deviceId: DEVICE_ID, events, snapshot, counts, durationMs: performance.now() - started };
+
+  const all = Promise.all(workers);
+  if (queues.length > 0) await drainQueues(queues, all, events);
+  else await all;
+  let droppedReports = 0;
+  if (fifo !== undefined) {
+    decodeReports(fifo.read(0, fifo.count()), 0, events);
+    droppedReports += fifo.dropped();
+  }
+  for (const queue of queues) droppedReports += queue.dropped();
+  const snapshots = new Map<number, AllocatorSnapshot>();
+  for (const d of devices) snapshots.set(d.id, d.allocator.snapshot());
+  return { events, snapshots, counts, elapsedMs, droppedReports };
 }
 
-/** Replay a run's reports as the matching server would, and compare with the allocator's live set. */
-export function judgeRun(run: ReportingRun): RaceModeReport {
-  const replay = replayEvents(run.events, { mode: run.mode });
-  const replayed = replay.live.get(streamKey(0, run.deviceId)) ?? [];
-  const comparison = compareLiveSets(run.mode, replayed, run.snapshot.allocations);
-  const byKind = {} as AnomalyCounts;
-  for (const kind of REPLAY_ANOMALY_KINDS) byKind[kind] = replay.byKind[kind];
-  return {
-    anomalies: replay.anomalies,
-    ...byKind,
-    events: replay.events,
-    liveSetEqual: comparison.equal,
-    replayedLive: replayed.length,
-    allocatorLive: run.snapshot.allocations.length,
-    allocations: run.counts.allocations,
-    frees: run.counts.frees,
-    crossThreadFrees: run.counts.foreignFrees,
-    durationMs: Math.round(run.durationMs),
-  };
-}
-
-export async function runRace(options: RaceOptions): Promise<RaceReport> {
-  const started = performance.now();
-  const naive = judgeRun(await runReportingWorkload("naive", options));
-  const ordered = judgeRun(await runReportingWorkload("ordered", options));
-  return {
-    threads: options.threads,
-    operations: options.operations,
-    seed: options.seed,
-    preset: options.presetName ?? DEFAULT_PRESET,
-    memoryType: "DRAM",
-    naive,
-    ordered,
-    liveSetsEqual: ordered.liveSetEqual,
-    durationMs: Math.round(performance.now() - started),
-  };
+/**
+ * The async-queue's drainer: while the workers run, take up to a batch from each queue in turn, in
+ * whatever state the queues are when it gets to them; then take what is left.
+ */
+async function drainQueues(
+  queues: readonly SharedReportLog[],
+  workers: Promise<unknown>,
+  events: ReplayEvent[],
+): Promise<void> {
+  let finished = false;
+  let failure: unknown;
+  workers.then(
+    () => {
+      finished = true;
+    },
+    (error: unknown) => {
+      finished = true;
+      failure = error;
+    },
+  );
+  const read = new Array<number>(queues.length).fill(0);
+  for (;;) {
+    const last = finished;
+    let moved = false;
+    for (const [i, queue] of queues.entries()) {
+      const available = queue.count();
+      const to = last ? available : Math.min(available, read[i]! + DRAIN_BATCH);
+      if (to > read[i]!) {
+        decodeReports(queue.read(read[i]!, to), 0, events);
+        read[i] = to;
+        moved = true;
+      }
+    }
+    if (last) break;
+    // Let worker messages (done, exit) through; poll again at once when something moved.
+    await new Promise<void>((resolve) => (moved ? setImmediate(resolve) : setTimeout(resolve, 1)));
+  }
+  if (failure !== undefined) throw failure;
 }

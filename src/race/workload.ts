@@ -1,31 +1,27 @@
 /**
- * The concurrent workload one worker thread runs against a shared device, in one of two reporting modes.
- * Both modes make the same random choices from the same seed and spend the same randomised delay between
- * an allocator change and its report; only the reporting protocol differs.
+ * The concurrent workload one worker thread runs against devices shared with the other workers, with one
+ * strategy's steps (strategy.ts) run for real: its lock is an Atomics mutex in shared memory, its window a
+ * spin loop, its reports go onto the condition's channel. Every run makes the same random choices from the
+ * same seed whatever the strategy, and with tracking off it does the same work without locks or reports.
  *
- * - "naive": the original tt-metal order. ALLOC is reported after the allocator released its lock,
- *   identified by address; FREE is reported (by address, size 0) and then the memory is released.
- * - "ordered": allocwatch. Buffers go through DeviceBuffer and a GraphTracker; every report carries the sequence
- *   number the allocator took inside its critical section and the allocation id.
- *
- * The delay is the window real runtimes have between choosing an address and reporting it (logging,
- * Python, a busy channel). It widens the race so a 2-core machine shows it as a 64-core one would.
+ * The window is the time real runtimes spend between choosing an address and reporting it (logging, Python,
+ * a busy channel). It widens the race so a 2-core machine shows it as a 64-core one would.
  */
-
-import type { AllocationChange } from "../device/change.js";
-import { ChangeOp } from "../device/change.js";
+import { AtomicsMutex, type CriticalSection } from "../device/allocator/lock.js";
 import type { Device } from "../device/device.js";
-import { type BufferTransfer, DeviceBuffer } from "../device/device-buffer.js";
-import { GraphTracker } from "../device/graph-tracker.js";
+import type { BufferTransfer } from "../device/device-buffer.js";
 import type { MemoryType } from "../device/memory-type.js";
+import type { RaceCondition } from "./condition.js";
 import type { HandoffStack } from "./handoff.js";
+import { applyStep, type HeldBuffer, type LifecycleContext, newBuffer, type Phase } from "./lifecycle.js";
 import { SeededRandom } from "./random.js";
-import type { ReportChannel } from "./report-channel.js";
-
-export type ReportingMode = "naive" | "ordered";
+import { STRATEGIES, type Step, type StrategyName, untracked } from "./strategy.js";
 
 export interface WorkloadParams {
-  mode: ReportingMode;
+  strategy: StrategyName;
+  /** false: the same work with no lock and no report (the throughput baseline). */
+  tracking: boolean;
+  condition: RaceCondition;
   /** This worker's index (0-based): handed-over buffers are freed by other workers. */
   workerIndex: number;
   /** Allocator changes (allocations + frees) this worker performs. */
@@ -37,14 +33,14 @@ export interface WorkloadParams {
   maxPages: number;
   /** Buffers a worker keeps before it must free one. */
   maxLive: number;
-  /** Share of new buffers handed to the shared stack for some thread to free (0..1). */
+  /** Under cross-thread frees: share of new buffers handed to another thread (0..1). */
   handoffShare: number;
-  /** Share of frees that take a handed-over buffer rather than one of the worker's own (0..1). */
+  /** Under cross-thread frees: share of frees that take a handed-over buffer (0..1). */
   foreignFreeShare: number;
-  /** Largest delay between a change and its report, in spin-loop iterations. */
+  /** Under shared addresses: share of kept buffers that get a view (0..1). */
+  viewShare: number;
+  /** Largest window between a change and its report, in spin-loop iterations. */
   maxDelaySpins: number;
-  /** Call `progress` every this many operations. */
-  progressEvery: number;
 }
 
 export interface WorkloadCounts {
@@ -52,14 +48,15 @@ export interface WorkloadCounts {
   frees: number;
   /** Frees of buffers another worker allocated. */
   foreignFrees: number;
-  handedOff: number;
+  /** Views made (second buffers at a live address). */
+  views: number;
+  /** "lock" steps, and how many of them found the strategy's lock held by another thread (had to wait). */
+  lockSteps: number;
+  lockWaits: number;
 }
 
-/** Something that owns one allocation and can release it the mode's way. */
-interface Held {
-  free(delaySpins: number): void;
-  handOff(): BufferTransfer;
-}
+/** Where a worker's reports go: one of the condition's channels. */
+export type ReportSink = LifecycleContext["send"];
 
 let spinSink = 0;
 /** Deterministic busy work (no timers: the window must not depend on the event loop). */
@@ -69,157 +66,137 @@ function spin(iterations: number): void {
   spinSink = x;
 }
 
+/**
+ * The strategy's locks over one shared Int32Array: word 0 the global mutex, word 1 + d device d's. The
+ * array must have 1 + devices words.
+ */
+export function strategyLocks(words: Int32Array): { global: CriticalSection; device: CriticalSection[] } {
+  const device: CriticalSection[] = [];
+  for (let i = 1; i < words.length; i++) device.push(new AtomicsMutex(words, i));
+  return { global: new AtomicsMutex(words, 0), device };
+}
+
+interface Kept {
+  buffer: HeldBuffer;
+  view: boolean;
+}
+
 export function runWorkload(
-  device: Device,
-  channel: ReportChannel,
+  devices: readonly Device[],
+  lockWords: Int32Array,
+  sink: ReportSink,
   handoff: HandoffStack,
   params: WorkloadParams,
-  progress: (operationsDone: number) => void,
 ): WorkloadCounts {
+  const strategy = STRATEGIES[params.strategy];
+  const steps = (s: readonly Step[]): readonly Step[] => (params.tracking ? s : untracked(s));
+  const allocateSteps = steps(strategy.allocate);
+  const freeSteps = steps(strategy.free);
+  const viewCreateSteps = steps(strategy.viewCreate);
+  const viewDropSteps = steps(strategy.viewDrop);
+  const locks = strategyLocks(lockWords);
+  const lockOf = (deviceId: number): CriticalSection =>
+    strategy.lock === "global" ? locks.global : locks.device[deviceId]!;
+  // The word each lock lives in: a non-zero word before entering means another thread holds it.
+  const lockWordOf = (deviceId: number): number => (strategy.lock === "global" ? 0 : 1 + deviceId);
+  const crossThread = params.condition.crossThreadFrees;
   const rng = new SeededRandom(params.seed);
-  const counts: WorkloadCounts = { allocations: 0, frees: 0, foreignFrees: 0, handedOff: 0 };
-  const live: Held[] = [];
-  const reporting =
-    params.mode === "naive" ? naiveReporting(device, channel) : orderedReporting(device, channel);
+  const counts: WorkloadCounts = {
+    allocations: 0,
+    frees: 0,
+    foreignFrees: 0,
+    views: 0,
+    lockSteps: 0,
+    lockWaits: 0,
+  };
+  let delaySpins = 0;
 
+  const ctx: LifecycleContext = {
+    allocatorOf: (deviceId) => devices[deviceId]!.allocator,
+    send: sink,
+    publish: (b) => handoff.offer(transferOf(b), params.workerIndex),
+  };
+  const run = (list: readonly Step[], phase: Phase, b: HeldBuffer): void => {
+    for (const step of list) {
+      if (step === "lock") {
+        counts.lockSteps++;
+        if (Atomics.load(lockWords, lockWordOf(b.deviceId)) !== 0) counts.lockWaits++;
+        lockOf(b.deviceId).enter();
+      } else if (step === "unlock") lockOf(b.deviceId).leave();
+      else if (step === "window") spin(delaySpins);
+      else applyStep(step, phase, b, strategy, ctx);
+    }
+  };
+
+  const live: Kept[] = [];
   for (let op = 0; op < params.operations; op++) {
-    if (op % params.progressEvery === 0 && op > 0) progress(op);
-    const delaySpins = rng.int(params.maxDelaySpins + 1);
+    // Every choice is drawn whatever the condition, so all runs of one seed make the same ones.
+    delaySpins = rng.int(params.maxDelaySpins + 1);
     const wantsFree = live.length >= params.maxLive || rng.next() < 0.5;
     const foreign = rng.next() < params.foreignFreeShare;
     const pick = rng.next();
     const pages = 1 + rng.int(params.maxPages);
     const handOff = rng.next() < params.handoffShare;
+    const view = rng.next() < params.viewShare;
+    const deviceId = rng.int(devices.length);
 
     if (wantsFree) {
-      const taken = foreign ? handoff.take(params.workerIndex) : undefined;
+      const taken = crossThread && foreign ? handoff.take(params.workerIndex) : undefined;
       if (taken !== undefined) {
+        run(freeSteps, "free", heldOf(taken));
         counts.foreignFrees++;
-        reporting.adopt(taken).free(delaySpins);
         counts.frees++;
         continue;
       }
       if (live.length > 0) {
         const index = Math.floor(pick * live.length);
-        const held = live[index]!;
+        const kept = live[index]!;
         live[index] = live[live.length - 1]!;
         live.pop();
-        held.free(delaySpins);
+        run(freeSteps, "free", kept.buffer);
+        // The view is dropped after its owner released the memory (it outlives it by a moment).
+        if (kept.view) run(viewDropSteps, "view-drop", kept.buffer);
         counts.frees++;
         continue;
       }
     }
-    const held = reporting.allocate(
+    const b = newBuffer(
+      deviceId,
       params.memoryType,
       pages * params.pageSizeBytes,
       params.pageSizeBytes,
-      delaySpins,
+      crossThread && handOff,
     );
+    run(allocateSteps, "allocate", b);
     counts.allocations++;
-    if (handOff) {
-      const transfer = held.handOff();
-      if (handoff.offer(transfer, params.workerIndex)) {
-        counts.handedOff++;
-        continue;
-      }
-      live.push(reporting.adopt(transfer));
-      continue;
+    if (b.handedOver) continue;
+    const withView = params.condition.sharedAddress && view;
+    if (withView) {
+      run(viewCreateSteps, "view-create", b);
+      counts.views++;
     }
-    live.push(held);
+    live.push({ buffer: b, view: withView });
   }
-  progress(params.operations);
-  channel.flush();
   return counts;
 }
 
-interface Reporting {
-  allocate(memoryType: MemoryType, sizeBytes: number, pageSizeBytes: number, delaySpins: number): Held;
-  adopt(transfer: BufferTransfer): Held;
-}
-
-/** The original's protocol, over the allocator directly (as tt-metal's DeviceBuffer + GraphTracker did). */
-function naiveReporting(device: Device, channel: ReportChannel): Reporting {
-  const allocator = device.allocator;
-  const held = (t: BufferTransfer): Held => ({
-    free(delaySpins) {
-      spin(delaySpins);
-      // FREE by address, size 0, sent before the memory is released (DeviceBuffer::deallocate_impl's order).
-      channel.report(ChangeOp.FREE, device.id, t.memoryType, 0, 0, t.address, 0, t.sizePerBankBytes);
-      allocator.deallocate(t.memoryType, t.address);
-    },
-    handOff: () => t,
-  });
+function transferOf(b: HeldBuffer): BufferTransfer {
   return {
-    allocate(memoryType, sizeBytes, pageSizeBytes, delaySpins) {
-      const a = allocator.allocate({ memoryType, sizeBytes, pageSizeBytes });
-      // The allocator lock is released: the report leaves after the window.
-      spin(delaySpins);
-      channel.report(
-        ChangeOp.ALLOC,
-        device.id,
-        memoryType,
-        0,
-        a.allocationId,
-        a.address,
-        a.sizeBytes,
-        a.sizePerBankBytes,
-      );
-      return held({
-        deviceId: device.id,
-        memoryType,
-        sizeBytes,
-        pageSizeBytes,
-        address: a.address,
-        allocationId: a.allocationId,
-        sizePerBankBytes: a.sizePerBankBytes,
-        subDeviceManagerId: undefined,
-      });
-    },
-    adopt: held,
+    deviceId: b.deviceId,
+    memoryType: b.memoryType,
+    sizeBytes: b.sizeBytes,
+    pageSizeBytes: b.pageSizeBytes,
+    address: b.address,
+    allocationId: b.allocationId,
+    sizePerBankBytes: b.sizePerBankBytes,
+    subDeviceManagerId: undefined,
   };
 }
 
-/** allocwatch's protocol: DeviceBuffer + GraphTracker, reports carry seq and allocation id. */
-function orderedReporting(device: Device, channel: ReportChannel): Reporting {
-  const tracker = new GraphTracker();
-  let pendingDelay = 0;
-  let captured: AllocationChange | undefined;
-  tracker.addProcessor({
-    process(change) {
-      spin(pendingDelay);
-      captured = change;
-    },
-  });
-  const send = (sizePerBankBytes: number): void => {
-    const c = captured!;
-    captured = undefined;
-    channel.report(
-      c.op,
-      c.deviceId,
-      c.memoryType,
-      c.seq,
-      c.allocationId,
-      c.address,
-      c.sizeBytes,
-      sizePerBankBytes,
-    );
-  };
-  const held = (buffer: DeviceBuffer): Held => ({
-    free(delaySpins) {
-      pendingDelay = delaySpins;
-      const sizePerBank = buffer.sizePerBankBytes;
-      buffer.deallocate();
-      send(sizePerBank);
-    },
-    handOff: () => buffer.transfer(),
-  });
-  return {
-    allocate(memoryType, sizeBytes, pageSizeBytes, delaySpins) {
-      pendingDelay = delaySpins;
-      const buffer = DeviceBuffer.create(device, { memoryType, sizeBytes, pageSizeBytes }, { tracker });
-      send(buffer.sizePerBankBytes);
-      return held(buffer);
-    },
-    adopt: (transfer) => held(DeviceBuffer.adopt(device, transfer, { tracker })),
-  };
+function heldOf(t: BufferTransfer): HeldBuffer {
+  const b = newBuffer(t.deviceId, t.memoryType, t.sizeBytes, t.pageSizeBytes, false);
+  b.address = t.address;
+  b.allocationId = t.allocationId;
+  b.sizePerBankBytes = t.sizePerBankBytes;
+  return b;
 }
