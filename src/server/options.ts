@@ -22,7 +22,6 @@ import {
 import { DEFAULT_HTTP_ADDRESS, type HttpAddress, parseHttpAddress } from "./http-api.js";
 import { isPublicHost, parseAllowedHost, publicBindRefusal } from "./http-host-policy.js";
 import type { LeakArchive } from "./leaks/leak-archive.js";
-import { MemoryLeakArchive } from "./leaks/memory-leak-archive.js";
 import { type LegacyOptions, resolveLegacyOptions } from "./legacy/options.js";
 import { defaultSocketPath, socketPathTooLong } from "./listener.js";
 import { DEFAULT_MAX_PROCESS_SERIES } from "./metrics/prometheus-metrics.js";
@@ -89,8 +88,8 @@ export interface ServerOptions {
    */
   maxContextsPerSession?: number;
   /**
-   * Where leak reports go (sessions that end holding allocations). Default: a MemoryLeakArchive of the
-   * newest 256 reports; a history database plugs its own in here.
+   * Where leak reports go (sessions that end holding allocations). Default: the history database's
+   * (`history`), kept across restarts; without history a MemoryLeakArchive of the newest 256 reports.
    */
   leakArchive?: LeakArchive;
   /**
@@ -188,7 +187,8 @@ export interface ResolvedServerOptions {
   reorderBudgetBytes: number;
   maxDevicesPerSession: number;
   maxContextsPerSession: number;
-  leakArchive: LeakArchive;
+  /** Undefined: the history database's when there is one, else a MemoryLeakArchive (server.ts). */
+  leakArchive: LeakArchive | undefined;
   maxSessionsPerProcess: number;
   maxSessions: number;
   sweepIntervalMs: number;
@@ -367,7 +367,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     "maxContextsPerSession (--max-contexts-per-session)",
     "contexts",
   );
-  const leakArchive = options.leakArchive ?? new MemoryLeakArchive();
+  const leakArchive = options.leakArchive;
   const verbose = options.verbose === true;
   const logLevel = options.logLevel ?? "info";
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {

@@ -15,6 +15,7 @@ import { HistoryStore } from "./history/history-store.js";
 import { HostDevices } from "./host-devices.js";
 import { type HttpAddress, type HttpApi, startHttpApi } from "./http-api.js";
 import { recordLeaks } from "./leaks/leak-recorder.js";
+import { MemoryLeakArchive } from "./leaks/memory-leak-archive.js";
 import { LegacyAdapter } from "./legacy/adapter.js";
 import { listenUnixSocket } from "./listener.js";
 import { LargestFreeBlocks } from "./metrics/largest-free-blocks.js";
@@ -130,7 +131,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     released: (s, reason, allocations) =>
       log.info({ sessionId: s.sessionId, clientPid: s.pid, reason, allocations }, "session released"),
   });
-  recordLeaks(sessions, registry, resolved.leakArchive, { timers, epochMs: resolved.epochMs }, log);
   const reaper = new Reaper(sessions, liveness, timers, {
     graceMs: resolved.graceMs,
     sweepIntervalMs: resolved.sweepIntervalMs,
@@ -224,6 +224,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           epochMs: resolved.epochMs,
           log,
         });
+  // Leak reports outlive the server in the history database when there is one.
+  const leakArchive = resolved.leakArchive ?? historyStore?.leaks ?? new MemoryLeakArchive();
+  recordLeaks(sessions, registry, leakArchive, { timers, epochMs: resolved.epochMs }, log);
   if (historyRecorder !== undefined) {
     sessions.listen(historyRecorder.sessionHooks());
     anomalies.onRecord((a) => historyRecorder.anomaly(a));
@@ -270,7 +273,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     host: host.enabled ? host : undefined,
     configuredDeviceIds: new Set(resolved.legacy?.devices.map((d) => d.deviceId) ?? []),
     series,
-    leakArchive: resolved.leakArchive,
+    leakArchive,
     history: historyStore,
     epochMs: resolved.epochMs,
   });
