@@ -55,14 +55,24 @@ test("the unit's ExecStart starts a daemon that serves /metrics and stops cleanl
   const unit = settings(UNIT);
   const port = await freePort();
   const socket = join(dir, "allocwatch.sock");
+  const history = join(dir, "history.sqlite");
   const args = unit
     .get("ExecStart")!
     .split(/\s+/)
     .slice(1)
     .map((arg) =>
-      arg.startsWith("/run/allocwatch/") ? socket : arg === "127.0.0.1:7477" ? `127.0.0.1:${port}` : arg,
+      arg.startsWith("/run/allocwatch/")
+        ? socket
+        : arg.startsWith("/var/lib/allocwatch/")
+          ? history
+          : arg === "127.0.0.1:7477"
+            ? `127.0.0.1:${port}`
+            : arg,
     );
-  assert.ok(args.includes(socket) && args.includes(`127.0.0.1:${port}`), `moved paths in ${args.join(" ")}`);
+  assert.ok(
+    args.includes(socket) && args.includes(history) && args.includes(`127.0.0.1:${port}`),
+    `moved paths in ${args.join(" ")}`,
+  );
   const daemon = new Proc(
     spawn(process.execPath, [CLI, ...args], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] }),
   );
@@ -86,6 +96,7 @@ test("the unit's ExecStart starts a daemon that serves /metrics and stops cleanl
   const exit = await daemon.exited;
   assert.equal(exit.code, 0, daemon.stderr.join("\n"));
   assert.ok(!existsSync(socket), "the socket is removed");
+  assert.ok(existsSync(history), "the history database is where the unit says");
 });
 
 test("the dashboard has a multi-host `host` variable and every panel reads the chosen data source", () => {
