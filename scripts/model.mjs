@@ -27,6 +27,8 @@ const SMALL = []; // NT=2, MAXCH=4, MAXDROP=1, MAXRESTART=1, MAXDISC=0: the defa
 const RECONNECT = ["-DMAXCH=3", "-DMAXDISC=1"];
 const TWO_CLOSES = ["-DMAXCH=3", "-DMAXDISC=2", "-DMAXRESTART=0"];
 const LARGER = ["-DMAXDISC=1"];
+/** No drop, no restart: the naive mutant's configuration, where nothing is ever lost. */
+const LOSSLESS = ["-DMAXDROP=0", "-DMAXRESTART=0"];
 const THREE = ["-DNT=3", "-DMAXCH=3", "-DMAXDISC=1"];
 
 const SAFETY_CC = ["-DSAFETY", "-DNOCLAIM", "-DCOLLAPSE", "-DMEMLIM=2048"];
@@ -59,6 +61,7 @@ function runs(ci) {
   const list = [
     { name: "safety/small", defines: SMALL, cc: SAFETY_CC, pan: [DEPTH], expect: "pass" },
     { name: "safety/reconnect", defines: RECONNECT, cc: SAFETY_CC, pan: [DEPTH], expect: "pass" },
+    { name: "safety/lossless", defines: LOSSLESS, cc: SAFETY_CC, pan: [DEPTH], expect: "pass" },
     {
       name: "ltl/eventually_exact (MAXCH=3)",
       defines: ["-DMAXCH=3"],
@@ -68,7 +71,7 @@ function runs(ci) {
     },
     {
       name: "mutant/naive-order",
-      defines: ["-DNAIVE", "-DMAXDROP=0", "-DMAXRESTART=0"],
+      defines: ["-DNAIVE", ...LOSSLESS],
       cc: SAFETY_CC,
       pan: [DEPTH],
       expect: "trail",
