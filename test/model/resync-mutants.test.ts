@@ -43,7 +43,8 @@ function model(args: string[]): { status: number | null; output: string; results
     });
     const results: RunResult[] = existsSync(json) ? JSON.parse(readFileSync(json, "utf8")) : [];
     // Check the trail files while the folder exists.
-    for (const result of results) result.trail = result.trail && existsSync(join(result.dir, "resync.pml.trail"));
+    for (const result of results)
+      result.trail = result.trail && existsSync(join(result.dir, "resync.pml.trail"));
     return { status: run.status, output: `${run.stdout}${run.stderr}`, results };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -79,7 +80,10 @@ test("npm run model refuses an unknown argument, or a filter that selects nothin
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /unknown argument --fast/);
   if (skip !== false) return;
-  const none = spawnSync(process.execPath, [script, "--only", "nothing/"], { encoding: "utf8", timeout: 30_000 });
+  const none = spawnSync(process.execPath, [script, "--only", "nothing/"], {
+    encoding: "utf8",
+    timeout: 30_000,
+  });
   assert.equal(none.status, 2);
   assert.match(none.stderr, /no run matches --only nothing\//);
 });
