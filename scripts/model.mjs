@@ -29,7 +29,7 @@ const TWO_CLOSES = ["-DMAXCH=3", "-DMAXDISC=2", "-DMAXRESTART=0"];
 const LARGER = ["-DMAXDISC=1"];
 /** No drop, no restart: the naive mutant's configuration, where nothing is ever lost. */
 const LOSSLESS = ["-DMAXDROP=0", "-DMAXRESTART=0"];
-const THREE = ["-DNT=3", "-DMAXCH=3", "-DMAXDISC=1"];
+const THREE = ["-DNT=3", "-DMAXCH=3"];
 
 const SAFETY_CC = ["-DSAFETY", "-DNOCLAIM", "-DCOLLAPSE", "-DMEMLIM=2048"];
 const LIVENESS_CC = ["-DNFAIR=3", "-DCOLLAPSE", "-DMEMLIM=2048"];
