@@ -187,7 +187,9 @@ function check(run, dir) {
   const optimise = run.expect === "pass" || run.expect === "unreached" ? "-O2" : "-O0";
   const cc = step("cc", [optimise, "-w", ...run.defines, ...run.cc, "-o", "pan", "pan.c"], 120_000);
   if (cc.status !== 0) return { ok: false, detail: `cc failed: ${cc.text.trim().slice(0, 2000)}` };
-  const pan = step("./pan", run.pan, 600_000);
+  // `times` after pan prints its CPU time (user, system): on a shared machine the wall clock says little.
+  const pan = step("sh", ["-c", `./pan ${run.pan.map((a) => `'${a}'`).join(" ")}; times >&2`], 600_000);
+  const cpu = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(pan.stderr ?? "");
   const wallS = Number(process.hrtime.bigint() - started) / 1e9;
   const out = pan.text;
   writeFileSync(join(dir, "pan.out"), out);
@@ -197,6 +199,8 @@ function check(run, dir) {
     transitions: number(out, /([\d.e+]+) transitions/),
     depth: number(out, /depth reached (\d+)/),
     panSeconds: number(out, /elapsed time ([\d.e+]+) seconds/),
+    panCpuS:
+      cpu === null ? undefined : 60 * (Number(cpu[1]) + Number(cpu[3])) + Number(cpu[2]) + Number(cpu[4]),
     memoryMB: number(out, /([\d.]+)\s+total actual memory usage/),
     wallS,
     errors,
@@ -261,7 +265,8 @@ function main() {
       const mark = result.ok ? "ok  " : "FAIL";
       const line =
         `${mark} ${run.name.padEnd(72)} ${run.expect.padEnd(9)} states ${format(result.states).padStart(7)}` +
-        `  depth ${format(result.depth).padStart(4)}  ${result.wallS.toFixed(1).padStart(6)} s` +
+        `  depth ${format(result.depth).padStart(4)}  pan cpu ${(result.panCpuS ?? 0).toFixed(1).padStart(6)} s` +
+        `  wall ${result.wallS.toFixed(1).padStart(6)} s` +
         (result.ok ? "" : `  -- ${result.detail}`);
       console.log(line);
       if (run.expect === "trail" && result.ok) console.log(`     counterexample: ${result.violation}`);
