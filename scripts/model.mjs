@@ -202,12 +202,13 @@ function check(run, dir) {
     panCpuS:
       cpu === null ? undefined : 60 * (Number(cpu[1]) + Number(cpu[3])) + Number(cpu[2]) + Number(cpu[4]),
     memoryMB: number(out, /([\d.]+)\s+total actual memory usage/),
+    /** Bitstate only: bits per state stored; coverage is good above 100, fair above 10. */
+    hashFactor: number(out, /hash factor: ([\d.e+]+)/),
     wallS,
     errors,
     complete: !/Search not completed/.test(out) && !/reached -DMEMLIM bound/.test(out),
     trail: existsSync(join(dir, "resync.pml.trail")),
-    violation: (/(assertion violated .*|acceptance cycle.*|claim violated.*|invalid end state.*)/.exec(out) ??
-      [])[1],
+    violation: (/^pan:\d+: (.+)$/m.exec(out) ?? [])[1],
   };
   if (pan.error !== undefined || errors === undefined) {
     return { ...result, ok: false, detail: `pan did not finish: ${pan.error?.message ?? out.slice(-500)}` };
