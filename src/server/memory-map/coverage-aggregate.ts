@@ -76,6 +76,11 @@ export class CoverageAggregate {
     const perUnit = 1 / unit;
     const minBankBytes = evenBankBytes(region, 0);
     const perSlice = 1 / sliceBytes;
+    const wordsPerSlice = sliceBytes / (32 * unit);
+    const sliceShift =
+      wordsPerSlice >= 1 && Number.isInteger(wordsPerSlice) && (wordsPerSlice & (wordsPerSlice - 1)) === 0
+        ? 31 - Math.clz32(wordsPerSlice)
+        : -1;
     const words = bitmap.words;
     for (let slot = 0; slot < slotCount; slot++) {
       const serial = ledgerSerial[slot];
@@ -105,7 +110,13 @@ export class CoverageAggregate {
         for (let w = first + 1; w < last; w++) words[w] = -1;
         words[last] |= tailMask;
       }
-      // The extent's bytes in each slice it spans (usually one), for the dominant owner.
+      // The extent's bytes in each slice it spans (usually one), for the dominant owner. When slices are
+      // a power-of-two number of words (the default 2048 slices of a power-of-two region are), a shift
+      // of the word index finds the slice.
+      if (sliceShift >= 0 && first >>> sliceShift === last >>> sliceShift) {
+        sliceOwnerBytes[(first >>> sliceShift) * pidCount + pid] += (to - from) * unit;
+        continue;
+      }
       const start = from * unit;
       const end = to * unit;
       let slice = Math.floor(start * perSlice);
@@ -129,8 +140,6 @@ export class CoverageAggregate {
 
     // Covered units per slice and the longest free run: in one pass over the words when every slice
     // is a whole number of words, else slice by slice.
-    const unitsPerSlice = sliceBytes / unit;
-    const wordsPerSlice = unitsPerSlice / 32;
     let longestFreeUnits: number;
     if (wordsPerSlice === Math.floor(wordsPerSlice)) {
       if (sliceCount > this.sliceCoveredUnits.length) this.sliceCoveredUnits = new Float64Array(sliceCount);
