@@ -13,7 +13,7 @@ export { DeviceTotals, Ledger, SessionAccount };
  *
  * Layout (why): one JS object per live allocation costs ~100+ bytes of headers and pointers and stresses
  * the GC at a million live allocations. Instead a live allocation is a *slot* index into parallel typed
- * arrays (struct of arrays, 45 bytes per slot), plus one bucket in its ledger's `byId` index and one in
+ * arrays (struct of arrays, 49 bytes per slot), plus one bucket in its ledger's `byId` index and one in
  * an address index (12 bytes per bucket, at most 5/8 full). Freed slots are chained into a free list through `sameAddressNext`, so no extra
  * array is needed for it.
  *
@@ -40,6 +40,11 @@ export class Registry {
   private typeOf = new Uint8Array(INITIAL_SLOTS);
   /** Live slot: its ledger's serial (≥ 1). Free slot: 0. Lets a walk in slot order tell owners apart. */
   private ledgerOf = new Int32Array(INITIAL_SLOTS);
+  /**
+   * Bumped each time the slot takes a new allocation: what a cache of values derived from a slot's
+   * address and size (the memory map's bank extents) checks to know they are still the slot's.
+   */
+  private generationOf = new Uint32Array(INITIAL_SLOTS);
   /** The allocation's context id in its session's ContextTable (0 = none; protocol version 3). */
   private contextOf = new Uint32Array(INITIAL_SLOTS);
   /** Live slot: next live slot with the same (ledger, type, address), or NO_SLOT. Free slot: next free slot. */
@@ -180,6 +185,7 @@ export class Registry {
     this.allocatedAtMsOf[slot] = nowMs;
     this.typeOf[slot] = memoryType;
     this.ledgerOf[slot] = ledger.serial;
+    this.generationOf[slot]++;
     this.contextOf[slot] = contextId;
 
     let index = ledger.byAddress[memoryType];
@@ -333,6 +339,7 @@ export class Registry {
     return {
       slotCount: this.highWater,
       ledgerSerial: this.ledgerOf,
+      generation: this.generationOf,
       memoryType: this.typeOf,
       address: this.addressOf,
       sizeBytes: this.sizeOf,
@@ -449,6 +456,9 @@ export class Registry {
     const owners = new Int32Array(capacity);
     owners.set(this.ledgerOf);
     this.ledgerOf = owners;
+    const generations = new Uint32Array(capacity);
+    generations.set(this.generationOf);
+    this.generationOf = generations;
     this.capacity = capacity;
   }
 }
@@ -457,6 +467,8 @@ export class Registry {
 export interface SlotColumns {
   readonly slotCount: number;
   readonly ledgerSerial: Int32Array;
+  /** Changes whenever the slot takes a new allocation (wraps after 2^32 reuses of one slot). */
+  readonly generation: Uint32Array;
   readonly memoryType: Uint8Array;
   /** Start address, bytes. */
   readonly address: Float64Array;

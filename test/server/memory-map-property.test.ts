@@ -331,3 +331,55 @@ test("on a real preset (slices of whole bitmap words), the coverage aggregate eq
   assert.ok(fast.buckets.some((b) => b.occupiedBytes > 0 && b.occupiedBytes < b.sizeBytes));
   assert.deepEqual(fast, mapOf(false));
 });
+
+test("maps built one after another by one builder stay exact as allocations come and go (kept bank extents)", () => {
+  // One builder keeps each slot's bank extent between maps; slots freed and taken again by other
+  // allocations (new addresses and sizes) must never show their old extents.
+  const unit = region.alignmentBytes;
+  const units = region.sizePerBankBytes / unit;
+  const stepArb = fc.array(
+    fc.record({
+      free: fc.boolean(),
+      pick: fc.nat(),
+      session: fc.integer({ min: 0, max: 1 }),
+      unitIndex: fc.integer({ min: 0, max: units - 1 }),
+      sizeBytes: fc.integer({ min: 1, max: 8 * unit * region.bankCount }),
+    }),
+    { minLength: 1, maxLength: 40 },
+  );
+  fc.assert(
+    fc.property(
+      fc.array(stepArb, { minLength: 2, maxLength: 5 }),
+      fc.integer({ min: 1, max: 9 }),
+      (rounds, buckets) => {
+        const registry = new Registry(new AnomalyLog());
+        const ledgers = [0, 1].map((s) =>
+          registry.ledger(registry.openAccount(String(s).padStart(32, "0"), 300 + s), 0),
+        );
+        const kept = new MemoryMapBuilder(registry, () => "p");
+        const live: { session: number; id: number }[] = [];
+        let nextId = 1;
+        const request = { deviceId: 0, memoryType: "DRAM" as const, buckets, nowMs: 0 };
+        for (const steps of rounds) {
+          for (const step of steps) {
+            if (step.free && live.length > 0) {
+              const [gone] = live.splice(step.pick % live.length, 1);
+              registry.free(ledgers[gone.session], DRAM, gone.id, -1);
+            } else {
+              const id = nextId++;
+              const address = region.baseAddressBytes + step.unitIndex * unit;
+              registry.allocate(ledgers[step.session], DRAM, id, address, step.sizeBytes, 0);
+              live.push({ session: step.session, id });
+            }
+          }
+          const fresh = new MemoryMapBuilder(registry, () => "p", { coverage: false });
+          assert.deepEqual(
+            kept.build(request, layout, registry.findDevice(0)),
+            fresh.build(request, layout, registry.findDevice(0)),
+          );
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+});

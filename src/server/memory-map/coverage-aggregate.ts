@@ -12,6 +12,7 @@
 import { evenBankBytes, type MemoryRegion } from "../../device/layout.js";
 import type { MemoryMapBucket } from "../api-types.js";
 import type { DeviceTotals, Registry } from "../registry.js";
+import { BankExtentCaches, EXTENT_OUTSIDE, EXTENT_UNALIGNED } from "./bank-extent-cache.js";
 import { CoverageBitmap } from "./coverage-bitmap.js";
 
 /**
@@ -19,6 +20,8 @@ import { CoverageBitmap } from "./coverage-bitmap.js";
  * at 32-byte alignment needs 2^25, 4 MiB). Larger regions use the sort-based build.
  */
 export const MAX_COVERAGE_UNITS = 2 ** 28;
+/** Regions whose bank extents are kept between maps (BankExtentCache: 12 bytes per registry slot each). */
+export const MAX_EXTENT_CACHES = 4;
 /** Most (slice × distinct pid) byte counters for the dominant owner: 2^22 = 32 MiB. */
 export const MAX_SLICE_OWNER_CELLS = 2 ** 22;
 
@@ -36,6 +39,7 @@ export class CoverageAggregate {
   private sliceOwnerBytes = new Float64Array(4096);
   /** Covered units per slice, when slices fall on bitmap words. */
   private sliceCoveredUnits = new Float64Array(2048);
+  private readonly extentCaches = new BankExtentCaches<MemoryRegion>(MAX_EXTENT_CACHES);
 
   constructor(private readonly registry: Registry) {}
 
@@ -69,8 +73,12 @@ export class CoverageAggregate {
     for (const type of types) typeMask |= 1 << type;
     const pidOfSerial = this.pidOfSerial;
     const base = region.baseAddressBytes;
-    const { slotCount, ledgerSerial, memoryType, address, sizeBytes } = this.registry.slotColumns();
-    // evenBankBytes, unrolled: it runs once per live allocation.
+    const { slotCount, ledgerSerial, generation, memoryType, address, sizeBytes } =
+      this.registry.slotColumns();
+    const cache = this.extentCaches.of(region);
+    cache.reserve(slotCount);
+    const { generation: cachedGeneration, fromUnit, toUnit } = cache;
+    // evenBankBytes, unrolled: it runs once per allocation that changed since the last map.
     const pageBytes = unit * region.bankCount;
     // The alignment is a power of two (checked above), so multiplying by its inverse is exact.
     const perUnit = 1 / unit;
@@ -87,17 +95,31 @@ export class CoverageAggregate {
       if (serial === 0) continue;
       const pid = pidOfSerial[serial];
       if (pid < 0 || ((typeMask >>> memoryType[slot]) & 1) === 0) continue;
-      const offset = address[slot] - base;
-      const perBank = Math.ceil(sizeBytes[slot] / pageBytes) * unit;
-      // Clipped to the region: an address outside it occupies nothing here (as in the sorted build).
-      const startUnit = offset > 0 ? offset * perUnit : 0;
-      const endOffset = offset + Math.max(perBank, minBankBytes);
-      const endUnit = Math.min(endOffset, regionBytes) * perUnit;
-      if (endUnit <= startUnit) continue;
-      // Whole unit numbers below 2^28 (MAX_COVERAGE_UNITS): `| 0` keeps them, and cuts any fraction.
-      const from = startUnit | 0;
-      const to = endUnit | 0;
-      if (from !== startUnit || to !== endUnit) return undefined;
+      let from: number;
+      let to: number;
+      if (cachedGeneration[slot] === generation[slot]) {
+        from = fromUnit[slot];
+        to = toUnit[slot];
+      } else {
+        const offset = address[slot] - base;
+        const perBank = Math.ceil(sizeBytes[slot] / pageBytes) * unit;
+        // Clipped to the region: an address outside it occupies nothing here (as in the sorted build).
+        const startUnit = offset > 0 ? offset * perUnit : 0;
+        const endOffset = offset + Math.max(perBank, minBankBytes);
+        const endUnit = Math.min(endOffset, regionBytes) * perUnit;
+        // Whole unit numbers below 2^28 (MAX_COVERAGE_UNITS): `| 0` keeps them, and cuts any fraction.
+        from = startUnit | 0;
+        to = endUnit | 0;
+        if (endUnit <= startUnit) from = EXTENT_OUTSIDE;
+        else if (from !== startUnit || to !== endUnit) from = EXTENT_UNALIGNED;
+        cachedGeneration[slot] = generation[slot];
+        fromUnit[slot] = from;
+        toUnit[slot] = to;
+      }
+      if (from < 0) {
+        if (from === EXTENT_UNALIGNED) return undefined;
+        continue;
+      }
       // CoverageBitmap.cover, inlined: this loop is the request's cost.
       const first = from >>> 5;
       const last = (to - 1) >>> 5;
