@@ -159,7 +159,11 @@ export class FreeTree {
     if (sizeBytes > old) {
       // Growing: raise the ancestors' maxima until one already covers the new size.
       const i = this.i;
-      for (let t = x; t !== NIL && f[t * NODE_DOUBLES + F_MAX]! < sizeBytes; t = i[t * NODE_INTS + I_PARENT]!) {
+      for (
+        let t = x;
+        t !== NIL && f[t * NODE_DOUBLES + F_MAX]! < sizeBytes;
+        t = i[t * NODE_INTS + I_PARENT]!
+      ) {
         f[t * NODE_DOUBLES + F_MAX] = sizeBytes;
       }
     } else if (sizeBytes < old) {
