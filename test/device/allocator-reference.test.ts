@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { FreeList, NONE, TreeOrder } from "../../src/device/allocator/free-list.js";
 import { FreeList as ReferenceFreeList } from "./reference/treap-free-list.js";
 
-// The allocator in src/ must place every block exactly where the one before issue 17's speed-up did:
+// The allocator in src/ must place every block exactly where the frozen reference (issue 17) does:
 // the same requests on both, side by side, give the same addresses, failures and statistics.
 
 const UNIT_BYTES = 32;

@@ -50,16 +50,16 @@ function tableSizeFor(capacity: number): number {
   return size;
 }
 
-function roundUp64(bytes: number): number {
-  return Math.ceil(bytes / 64) * 64;
+function roundUp8(bytes: number): number {
+  return Math.ceil(bytes / 8) * 8;
 }
 
 export class FreeList {
-  /** Bytes of buffer a list of `capacity` blocks needs (a multiple of 64: lists laid end to end stay aligned). */
+  /** Bytes of buffer a list of `capacity` blocks needs (a multiple of 8). */
   static byteLength(capacity: number): number {
     const doubles = HEADER_DOUBLES + 4 * capacity;
     const ints = HEADER_INTS + 2 * capacity + tableSizeFor(capacity);
-    return FreeTree.byteLength(capacity) + roundUp64(doubles * 8 + ints * 4 + 2 * capacity);
+    return FreeTree.byteLength(capacity) + roundUp8(doubles * 8 + ints * 4 + 2 * capacity);
   }
 
   private readonly header: Int32Array;
@@ -80,7 +80,7 @@ export class FreeList {
 
   /**
    * @param buffer shared or plain; the list lives at [byteOffset, byteOffset + byteLength(capacity)),
-   *   byteOffset a multiple of 8 (of 64 for the tree's nodes to sit one per cache line).
+   *   byteOffset a multiple of 8.
    * @param sizeBytes size of the region in each bank.
    * @param order BY_ADDRESS for first fit, BY_SIZE for best fit: every thread sharing the buffer must agree.
    */

@@ -1,7 +1,7 @@
 /**
- * Reference model: the free list and treap as they were before nodes were packed one per cache line
- * (issue 17). Kept verbatim so test/device/allocator-reference.test.ts can check that the allocator in
- * src/ places every block exactly where this one does.
+ * Reference model: the free list and treap of src/device/allocator as of issue 17, frozen. A faster
+ * index in src/ (issue 17 item 4: a segregated size-class index, a different node layout) must place
+ * every block exactly where this one does; test/device/allocator-reference.test.ts runs both side by side.
  */
 /**
  * The ordered index of a region's free blocks: a treap (binary search tree + heap of random priorities)
