@@ -171,6 +171,34 @@ export function startDemoProcess(socket: string, args: string[]): Proc {
   );
 }
 
+/**
+ * A demo process that keeps allocating and freeing on two devices with one worker, a step every
+ * `stepMs` (it runs until killed): the steady workload the monitors' tests watch.
+ */
+export function startSteadyDemo(socket: string, index: number, stepMs: number): Proc {
+  return startDemoProcess(socket, [
+    ...["--index", String(index), "--devices", "2", "--workers", "1"],
+    ...["--step-ms", String(stepMs)],
+  ]);
+}
+
+/**
+ * A server on `scope.dir`/`socketName` and one steady demo (index 0, a step every 50 ms), resolved once the
+ * demo has started; both are pushed onto `scope.procs`, so the scope ends them.
+ */
+export async function startServerWithSteadyDemo(
+  scope: { dir: string; procs: Proc[] },
+  socketName: string,
+): Promise<{ server: ServerProc; client: Proc }> {
+  const socket = join(scope.dir, socketName);
+  const server = await startServerProcess(socket, await freePort());
+  scope.procs.push(server);
+  const client = startSteadyDemo(socket, 0, 50);
+  scope.procs.push(client);
+  await client.milestone("started", 15_000);
+  return { server, client };
+}
+
 /** Runs the CLI to completion. */
 export function runCli(
   args: string[],
