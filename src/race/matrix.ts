@@ -26,6 +26,12 @@ export interface MatrixScale {
   schedules: number;
 }
 
+/** Just the scale of `options` (a copy, in the report's field order). */
+export function matrixScaleOf(options: MatrixScale): MatrixScale {
+  const { threads, devices, operations, seed, repeat, schedules } = options;
+  return { threads, devices, operations, seed, repeat, schedules };
+}
+
 export interface MatrixOptions extends MatrixScale {
   strategies: readonly StrategyName[];
   conditions: readonly RaceCondition[];
@@ -137,12 +143,7 @@ export async function runMatrix(options: MatrixOptions): Promise<MatrixReport> {
     }
   }
   return {
-    threads: options.threads,
-    devices: options.devices,
-    operations: options.operations,
-    seed: options.seed,
-    repeat: options.repeat,
-    schedules: options.schedules,
+    ...matrixScaleOf(options),
     preset: options.presetName ?? DEFAULT_PRESET,
     strategies: [...options.strategies],
     conditions: options.conditions.map(conditionLabel),
