@@ -5,23 +5,19 @@
  */
 import type { Allocator } from "../device/allocator/allocator.js";
 import type { AllocatorChange } from "../device/allocator/types.js";
-import { ChangeOp } from "../device/change.js";
+import { type ChangeFields, ChangeOp } from "../device/change.js";
+import type { BufferTransfer } from "../device/device-buffer.js";
 import type { MemoryType } from "../device/memory-type.js";
 import type { Step, Strategy } from "./strategy.js";
 
 /** Which part of a buffer's life a step belongs to: it decides what a "report" says. */
 export type Phase = "allocate" | "free" | "view-create" | "view-drop";
 
-/** One buffer as the thread that holds it sees it. */
-export interface HeldBuffer {
-  deviceId: number;
-  memoryType: MemoryType;
-  sizeBytes: number;
-  pageSizeBytes: number;
-  /** Set by the allocation step. */
-  address: number;
-  allocationId: number;
-  sizePerBankBytes: number;
+/**
+ * One buffer as the thread that holds it sees it: what a BufferTransfer carries (address, allocationId and
+ * sizePerBankBytes set by the allocation step), plus the experiment's own bookkeeping.
+ */
+export interface HeldBuffer extends Omit<BufferTransfer, "subDeviceManagerId"> {
   /** Sequence numbers of the buffer's allocation and of its release (0 until it happened). */
   allocSeq: number;
   freeSeq: number;
@@ -33,17 +29,11 @@ export interface HeldBuffer {
 
 export interface LifecycleContext {
   allocatorOf(deviceId: number): Allocator;
-  /** One report onto the condition's channel (plain parameters in ChangeFields order: no object per report). */
-  send(
-    op: ChangeOp,
-    deviceId: number,
-    memoryType: MemoryType,
-    seq: number,
-    allocationId: number,
-    address: number,
-    sizeBytes: number,
-    sizePerBankBytes: number,
-  ): void;
+  /**
+   * One report onto the condition's channel, in ChangeFields order with sizePerBankBytes in the timestamp's
+   * place (plain parameters: no object per report).
+   */
+  send(...report: ChangeFields): void;
   /** Offer the buffer to another thread; true when it was taken over. */
   publish(buffer: HeldBuffer): boolean;
 }

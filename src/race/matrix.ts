@@ -13,9 +13,8 @@ import { REPLAY_ANOMALY_KINDS } from "./replay-anomaly-kind.js";
 import { DEFAULT_PRESET, runThreads, type ThreadRun } from "./run.js";
 import { STRATEGIES, type StrategyName } from "./strategy.js";
 
-export interface MatrixOptions {
-  strategies: readonly StrategyName[];
-  conditions: readonly RaceCondition[];
+/** How much work a matrix does per cell: chosen by the caller, echoed in the report. */
+export interface MatrixScale {
   threads: number;
   devices: number;
   /** Allocator changes per threaded run, over all threads. */
@@ -25,6 +24,17 @@ export interface MatrixOptions {
   repeat: number;
   /** Schedules explored per cell. */
   schedules: number;
+}
+
+/** Just the scale of `options` (a copy, in the report's field order). */
+export function matrixScaleOf(options: MatrixScale): MatrixScale {
+  const { threads, devices, operations, seed, repeat, schedules } = options;
+  return { threads, devices, operations, seed, repeat, schedules };
+}
+
+export interface MatrixOptions extends MatrixScale {
+  strategies: readonly StrategyName[];
+  conditions: readonly RaceCondition[];
   presetName?: string;
   maxDelaySpins?: number;
   /** Called before each cell is run (for progress). */
@@ -70,13 +80,7 @@ export interface CellReport {
   relativeThroughput: number;
 }
 
-export interface MatrixReport {
-  threads: number;
-  devices: number;
-  operations: number;
-  seed: number;
-  repeat: number;
-  schedules: number;
+export interface MatrixReport extends MatrixScale {
   preset: string;
   strategies: StrategyName[];
   conditions: string[];
@@ -139,12 +143,7 @@ export async function runMatrix(options: MatrixOptions): Promise<MatrixReport> {
     }
   }
   return {
-    threads: options.threads,
-    devices: options.devices,
-    operations: options.operations,
-    seed: options.seed,
-    repeat: options.repeat,
-    schedules: options.schedules,
+    ...matrixScaleOf(options),
     preset: options.presetName ?? DEFAULT_PRESET,
     strategies: [...options.strategies],
     conditions: options.conditions.map(conditionLabel),

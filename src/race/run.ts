@@ -17,7 +17,7 @@ import { SharedReportLog } from "./report-log.js";
 import { StartGate } from "./start-gate.js";
 import type { StrategyName } from "./strategy.js";
 import type { RaceWorkerData, RaceWorkerMessage, WorkerChannel } from "./worker.js";
-import type { WorkloadCounts, WorkloadParams } from "./workload.js";
+import { type WorkloadCounts, type WorkloadParams, zeroWorkloadCounts } from "./workload.js";
 
 export const DEFAULT_PRESET = "wormhole_b0_n150";
 
@@ -74,14 +74,7 @@ export async function runThreads(options: ThreadRunOptions): Promise<ThreadRun> 
   const handoff = HandoffStack.create(HANDOFF_CAPACITY);
   const gate = StartGate.create(options.threads);
   const events: ReplayEvent[] = [];
-  const counts: WorkloadCounts = {
-    allocations: 0,
-    frees: 0,
-    foreignFrees: 0,
-    views: 0,
-    lockSteps: 0,
-    lockWaits: 0,
-  };
+  const counts = zeroWorkloadCounts();
   const { channel } = options.condition;
   const total = options.operations;
   // Each operation makes at most two reports (the buffer's and its view's).

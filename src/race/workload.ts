@@ -55,6 +55,11 @@ export interface WorkloadCounts {
   lockWaits: number;
 }
 
+/** Counts before the first operation. */
+export function zeroWorkloadCounts(): WorkloadCounts {
+  return { allocations: 0, frees: 0, foreignFrees: 0, views: 0, lockSteps: 0, lockWaits: 0 };
+}
+
 /** Where a worker's reports go: one of the condition's channels. */
 export type ReportSink = LifecycleContext["send"];
 
@@ -101,14 +106,7 @@ export function runWorkload(
   const lockWordOf = (deviceId: number): number => (strategy.lock === "global" ? 0 : 1 + deviceId);
   const crossThread = params.condition.crossThreadFrees;
   const rng = new SeededRandom(params.seed);
-  const counts: WorkloadCounts = {
-    allocations: 0,
-    frees: 0,
-    foreignFrees: 0,
-    views: 0,
-    lockSteps: 0,
-    lockWaits: 0,
-  };
+  const counts = zeroWorkloadCounts();
   let delaySpins = 0;
 
   const ctx: LifecycleContext = {

@@ -18,6 +18,7 @@ import { isDashboardPath, loadDashboardAssets, serveDashboardAsset } from "./das
 import { InvalidOptionError, ListenError } from "./errors.js";
 import { type HistoryRequest, HistoryRequestError, parseHistoryRequest } from "./history/history-request.js";
 import { HostAllowList, isLoopbackAddress, publicBindRefusal } from "./http-host-policy.js";
+import { sendJson } from "./json-response.js";
 import {
   DEFAULT_MEMORY_MAP_BUCKETS,
   MAX_MEMORY_MAP_BUCKETS,
@@ -158,7 +159,7 @@ function openStream(stream: LiveStream, request: IncomingMessage, response: Serv
         message: `unknown query parameter "${unknownKey}" (the stream takes none)`,
       },
     };
-    send(response, 400, body);
+    sendJson(response, 400, body);
     return;
   }
   if (stream.full) {
@@ -168,7 +169,7 @@ function openStream(stream: LiveStream, request: IncomingMessage, response: Serv
         message: `${stream.limits.maxClients} streams are open, the server's limit: close one or poll ${"/api/v1/summary"}`,
       },
     };
-    send(response, 503, body);
+    sendJson(response, 503, body);
     return;
   }
   if (request.method === "HEAD") {
@@ -214,7 +215,7 @@ function refuseHost(request: IncomingMessage, response: ServerResponse): void {
       message: `${refused}: use localhost or 127.0.0.1, or start the server with --http-allow-host NAME`,
     },
   };
-  send(response, 403, body);
+  sendJson(response, 403, body);
 }
 
 /** The web dashboard's page and assets (GET/HEAD); false for every other request. */
@@ -231,7 +232,7 @@ function serveDashboard(
   const message =
     assets.size === 0 ? `no route ${path} (the dashboard was not built: npm run build)` : `no route ${path}`;
   const body: ApiErrorResponse = { error: { code: ApiErrorCode.NOT_FOUND, message } };
-  send(response, 404, body);
+  sendJson(response, 404, body);
   return true;
 }
 
@@ -244,18 +245,18 @@ function handle(
   try {
     const url = new URL(request.url ?? "/", "http://localhost");
     const body = route(queries, request.method ?? "GET", url);
-    send(response, 200, body);
+    sendJson(response, 200, body);
   } catch (error) {
     if (error instanceof ApiRequestError) {
       const body: ApiErrorResponse = { error: { code: error.code, message: error.message } };
-      send(response, error.status, body);
+      sendJson(response, error.status, body);
       return;
     }
     log.error({ err: error, url: request.url }, "HTTP API handler failed");
     const body: ApiErrorResponse = {
       error: { code: ApiErrorCode.INTERNAL, message: "internal server error" },
     };
-    send(response, 500, body);
+    sendJson(response, 500, body);
   }
 }
 
@@ -442,14 +443,4 @@ function parseSession(text: string | null): string | undefined {
 
 function badRequest(message: string): ApiRequestError {
   return new ApiRequestError(400, ApiErrorCode.BAD_REQUEST, message);
-}
-
-function send(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(text),
-    "cache-control": "no-store",
-  });
-  response.end(text);
 }

@@ -8,16 +8,17 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { waitFor } from "../support/wait-for.js";
-import { CLI, cleanEnv, freePort, processScope, startServerProcess } from "./harness.js";
+import {
+  type ChildEnded,
+  CLI,
+  childEnded,
+  cleanEnv,
+  freePort,
+  processScope,
+  startServerProcess,
+} from "./harness.js";
 
 const { dir, procs } = processScope();
-
-interface Ended {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
 /**
  * Runs the CLI with its stdout on a pipe; once what it wrote satisfies `enough`, closes the pipe's read
@@ -27,7 +28,7 @@ function readThenClose(
   args: string[],
   enough: (stdout: string) => boolean,
   onChild: (child: ChildProcess) => void = () => {},
-): Promise<Ended> {
+): Promise<ChildEnded> {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: cleanEnv(),
     stdio: ["ignore", "pipe", "pipe"],
@@ -86,18 +87,9 @@ test("in a shell: `smi | head -1` and `smi -l 1 | head -3` end quietly, smi's ow
   ] as const) {
     // PIPESTATUS[0]: smi's own exit status, not head's.
     const script = `"${process.execPath}" "${CLI}" ${args} --server ${server.url} | head -${lineCount}; echo "smi exit \${PIPESTATUS[0]}" >&2`;
-    const ended = await new Promise<Ended>((resolve) => {
-      const child = spawn("bash", ["-c", script], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c: Buffer) => {
-        stdout += c;
-      });
-      child.stderr.on("data", (c: Buffer) => {
-        stderr += c;
-      });
-      child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-    });
+    const ended = await childEnded(
+      spawn("bash", ["-c", script], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] }),
+    );
     assert.equal(ended.stderr, "smi exit 0\n", `${args}: ${ended.stderr}`);
     assert.equal(ended.stdout.split("\n").length - 1, lineCount, ended.stdout);
   }

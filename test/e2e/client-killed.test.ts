@@ -11,8 +11,8 @@ import {
   freePort,
   processScope,
   runCli,
-  startDemoProcess,
   startServerProcess,
+  startSteadyDemo,
   summaryOf,
   waitFor,
 } from "./harness.js";
@@ -25,26 +25,8 @@ test("a SIGKILLed client's memory is gone from smi --json within 1 s", { timeout
   const socket = join(dir, "server.sock");
   const server = await startServerProcess(socket, await freePort());
   procs.push(server);
-  const victim = startDemoProcess(socket, [
-    "--index",
-    "0",
-    "--devices",
-    "2",
-    "--workers",
-    "1",
-    "--step-ms",
-    "20",
-  ]);
-  const survivor = startDemoProcess(socket, [
-    "--index",
-    "1",
-    "--devices",
-    "2",
-    "--workers",
-    "1",
-    "--step-ms",
-    "20",
-  ]);
+  const victim = startSteadyDemo(socket, 0, 20);
+  const survivor = startSteadyDemo(socket, 1, 20);
   procs.push(victim, survivor);
   await Promise.all([victim.milestone("started", 15_000), survivor.milestone("started", 15_000)]);
   // Mid-run: both hold DRAM on the server.

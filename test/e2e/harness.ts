@@ -1,11 +1,12 @@
 // Real processes for the end-to-end tests: the `allocwatch` CLI (server, smi) and demo workload
 // processes, located relative to this compiled file so the tests run from any output folder.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, type ChildProcessByStdio, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { AllocationsResponse, SummaryResponse } from "../../src/server/api-types.js";
@@ -171,13 +172,45 @@ export function startDemoProcess(socket: string, args: string[]): Proc {
   );
 }
 
-/** Runs the CLI to completion. */
-export function runCli(
-  args: string[],
-  env: NodeJS.ProcessEnv = cleanEnv(),
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/**
+ * A demo process that keeps allocating and freeing on two devices with one worker, a step every
+ * `stepMs` (it runs until killed): the steady workload the monitors' tests watch.
+ */
+export function startSteadyDemo(socket: string, index: number, stepMs: number): Proc {
+  return startDemoProcess(socket, [
+    ...["--index", String(index), "--devices", "2", "--workers", "1"],
+    ...["--step-ms", String(stepMs)],
+  ]);
+}
+
+/**
+ * A server on `scope.dir`/`socketName` and one steady demo (index 0, a step every 50 ms), resolved once the
+ * demo has started; both are pushed onto `scope.procs`, so the scope ends them.
+ */
+export async function startServerWithSteadyDemo(
+  scope: { dir: string; procs: Proc[] },
+  socketName: string,
+): Promise<{ server: ServerProc; client: Proc }> {
+  const socket = join(scope.dir, socketName);
+  const server = await startServerProcess(socket, await freePort());
+  scope.procs.push(server);
+  const client = startSteadyDemo(socket, 0, 50);
+  scope.procs.push(client);
+  await client.milestone("started", 15_000);
+  return { server, client };
+}
+
+/** How a child process ended, and everything it wrote. */
+export interface ChildEnded {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Collects a child's stdout and stderr (both piped) until it closes. */
+export function childEnded(child: ChildProcessByStdio<null, Readable, Readable>): Promise<ChildEnded> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => {
@@ -186,8 +219,19 @@ export function runCli(
     child.stderr.on("data", (c: Buffer) => {
       stderr += c;
     });
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+/** Runs the CLI to completion. */
+export async function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = cleanEnv(),
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { code, stdout, stderr } = await childEnded(
+    spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] }),
+  );
+  return { code, stdout, stderr };
 }
 
 export async function getJson<T>(url: string): Promise<T> {

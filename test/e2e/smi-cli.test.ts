@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { type Schema, schemaProblems } from "../support/json-schema.js";
 import { repoRoot } from "../support/repo-files.js";
-import { freePort, processScope, runCli, startDemoProcess, startServerProcess, waitFor } from "./harness.js";
+import { freePort, processScope, runCli, startServerWithSteadyDemo, waitFor } from "./harness.js";
 
-const { dir, procs } = processScope();
+const scope = processScope();
 const schema = JSON.parse(
   readFileSync(join(repoRoot(import.meta.url), "docs", "smi-json.schema.json"), "utf8"),
 ) as Schema;
@@ -34,21 +34,7 @@ test("ALLOCWATCH_HTTP chooses the server address", async () => {
 test("smi --json: devices with every memory type, processes with per-device use, anomalies", {
   timeout: 30_000,
 }, async () => {
-  const socket = join(dir, "server.sock");
-  const server = await startServerProcess(socket, await freePort());
-  procs.push(server);
-  const client = startDemoProcess(socket, [
-    "--index",
-    "0",
-    "--devices",
-    "2",
-    "--workers",
-    "1",
-    "--step-ms",
-    "50",
-  ]);
-  procs.push(client);
-  await client.milestone("started", 15_000);
+  const { server, client } = await startServerWithSteadyDemo(scope, "server.sock");
   const json = await waitFor("the process to show up", 10_000, async () => {
     const { code, stdout } = await runCli(["smi", "--json", "--server", server.url]);
     if (code !== 0) return undefined;

@@ -6,30 +6,24 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
 import { waitFor } from "../support/wait-for.js";
-import { CLI, freePort, processScope, runCli, startDemoProcess, startServerProcess } from "./harness.js";
+import {
+  CLI,
+  freePort,
+  processScope,
+  runCli,
+  startServerProcess,
+  startServerWithSteadyDemo,
+} from "./harness.js";
 
-const { dir, procs } = processScope();
+const scope = processScope();
+const { dir, procs } = scope;
 const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
 
 test("in tmux at 80×24: device names and the process row, q exits 0, the terminal restored", {
   timeout: 60_000,
   skip: hasTmux ? false : "tmux is not installed",
 }, async () => {
-  const socket = join(dir, "top.sock");
-  const server = await startServerProcess(socket, await freePort());
-  procs.push(server);
-  const client = startDemoProcess(socket, [
-    "--index",
-    "0",
-    "--devices",
-    "2",
-    "--workers",
-    "1",
-    "--step-ms",
-    "50",
-  ]);
-  procs.push(client);
-  await client.milestone("started", 15_000);
+  const { server, client } = await startServerWithSteadyDemo(scope, "top.sock");
 
   // A private tmux server (its own socket file), so no one else's sessions are touched.
   const tmuxSocket = join(dir, "tmux.sock");

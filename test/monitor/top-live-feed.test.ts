@@ -2,32 +2,17 @@
 // each device's last minute from /api/v1/series, allocations for the drill-down, and the server going
 // away (says so, retries) — and nothing listening at all.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { test } from "node:test";
 import { LiveFeed } from "../../src/monitor/top/live-feed.js";
-import { freePort, processScope, startDemoProcess, startServerProcess } from "../e2e/harness.js";
+import { freePort, processScope, startServerWithSteadyDemo } from "../e2e/harness.js";
 import { waitFor } from "../support/wait-for.js";
 
-const { dir, procs } = processScope();
+const scope = processScope();
 
 test("follows the stream, charts from the series, lists allocations, notices the server leave", {
   timeout: 60_000,
 }, async () => {
-  const socket = join(dir, "feed.sock");
-  const server = await startServerProcess(socket, await freePort());
-  procs.push(server);
-  const client = startDemoProcess(socket, [
-    "--index",
-    "0",
-    "--devices",
-    "2",
-    "--workers",
-    "1",
-    "--step-ms",
-    "50",
-  ]);
-  procs.push(client);
-  await client.milestone("started", 15_000);
+  const { server, client } = await startServerWithSteadyDemo(scope, "feed.sock");
   const feed = new LiveFeed(server.url, { retryMs: 100 });
   feed.start();
   try {

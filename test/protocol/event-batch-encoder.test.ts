@@ -5,7 +5,7 @@ import { EventBatchEncoder } from "../../src/protocol/event-batch-encoder.js";
 import { emptyAllocationEvent, readEventRecord } from "../../src/protocol/event-record.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "../../src/protocol/frames.js";
 import { maxEventsPerFrame } from "../../src/protocol/layout.js";
-import { arbEvent, decodeChunked, eventsFrame, plain } from "./wire-fixtures.js";
+import { appendEvents, arbEvent, decodeChunked, eventsFrame, plain } from "./wire-fixtures.js";
 
 test("append/finish produce the EVENTS frame of the appended events, then start empty", () => {
   fc.assert(
@@ -14,20 +14,7 @@ test("append/finish produce the EVENTS frame of the appended events, then start 
       (batches) => {
         const encoder = new EventBatchEncoder(20);
         for (const events of batches) {
-          for (const e of events) {
-            assert.ok(
-              encoder.append(
-                e.op,
-                e.deviceId,
-                e.memoryType,
-                e.seq,
-                e.allocationId,
-                e.address,
-                e.sizeBytes,
-                e.timestampNs,
-              ),
-            );
-          }
+          appendEvents(encoder, events);
           assert.equal(encoder.count, events.length);
           assert.equal(encoder.bytes, 9 + 48 * events.length);
           const frame = encoder.finish();

@@ -3,27 +3,7 @@ import test from "node:test";
 import fc from "fast-check";
 import type { ProtocolError } from "../../src/protocol/errors.js";
 import { checkEvent, EventBatchEncoder } from "../../src/protocol/event-batch-encoder.js";
-import { arbEvent, decodeChunked, eventsFrame, plain } from "./wire-fixtures.js";
-
-function appendAll(
-  encoder: EventBatchEncoder,
-  events: readonly Parameters<typeof eventsFrame>[0][number][],
-): void {
-  for (const e of events) {
-    assert.ok(
-      encoder.append(
-        e.op,
-        e.deviceId,
-        e.memoryType,
-        e.seq,
-        e.allocationId,
-        e.address,
-        e.sizeBytes,
-        e.timestampNs,
-      ),
-    );
-  }
-}
+import { appendEvents, arbEvent, decodeChunked, eventsFrame, plain } from "./wire-fixtures.js";
 
 test("a full batch is handed over without a copy and a recycled buffer serves a later batch", () => {
   const encoder = new EventBatchEncoder(4);
@@ -76,7 +56,7 @@ test("frames stay exact through any sequence of batches and recycles", () => {
         const encoder = new EventBatchEncoder(6);
         const held: { frame: Uint8Array; expected: Uint8Array }[] = [];
         for (const [events, recycleOldest] of steps) {
-          appendAll(encoder, events);
+          appendEvents(encoder, events);
           const frame = encoder.finish();
           assert.deepEqual(decodeChunked(frame), { frames: [plain(eventsFrame(events))], code: undefined });
           held.push({ frame, expected: frame.slice() });

@@ -1,8 +1,10 @@
 // Shared fixtures of the protocol tests: byte helpers, a chunking-aware decode, and fast-check
 // arbitraries for every frame type. Not a test file itself.
+import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ProtocolError } from "../../src/protocol/errors.js";
 import type { AllocationEvent, LiveAllocation } from "../../src/protocol/event.js";
+import type { EventBatchEncoder } from "../../src/protocol/event-batch-encoder.js";
 import { FrameDecoder, type FrameDecoderOptions } from "../../src/protocol/frame-decoder.js";
 import {
   type DeviceDescriptor,
@@ -245,4 +247,22 @@ export function eventsFrame(events: readonly AllocationEvent[]): Frame {
     view.setBigUint64(o + 40, BigInt(e.timestampNs), true);
   });
   return { type: FrameType.EVENTS, count: events.length, records };
+}
+
+/** Appends `events` to `encoder` (no context), asserting that the encoder accepts every one. */
+export function appendEvents(encoder: EventBatchEncoder, events: readonly AllocationEvent[]): void {
+  for (const e of events) {
+    assert.ok(
+      encoder.append(
+        e.op,
+        e.deviceId,
+        e.memoryType,
+        e.seq,
+        e.allocationId,
+        e.address,
+        e.sizeBytes,
+        e.timestampNs,
+      ),
+    );
+  }
 }

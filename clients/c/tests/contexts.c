@@ -5,6 +5,7 @@
 #define ALLOCWATCH_IMPLEMENTATION
 #include "../allocwatch.h"
 #include "check.h"
+#include "scripted-server.h"
 
 static allocwatch_client *client;
 static _Atomic uint32_t matmul_id; /* read by the snapshot callback on the writer thread */
@@ -20,34 +21,7 @@ static int snapshot(void *user, uint16_t device_id, allocwatch_snapshot *s) {
 
 static unsigned char frame[1 << 16];
 
-static int read_frame(int fd, uint32_t *length) {
-  size_t have = 0, need = 4;
-  while (have < need) {
-    struct pollfd p = {fd, POLLIN, 0};
-    if (poll(&p, 1, 5000) <= 0) return -1;
-    ssize_t n = recv(fd, frame + have, need - have, 0);
-    if (n <= 0) return -1;
-    have += (size_t)n;
-    if (have == 4 && need == 4) {
-      need = 4 + allocwatch__get32(frame);
-      if (need > sizeof frame) return -1;
-    }
-  }
-  *length = allocwatch__get32(frame);
-  return frame[4];
-}
-
-static void send_all(int fd, const char *hex) {
-  unsigned char buf[256];
-  size_t n = check_hex(hex, buf, sizeof buf);
-  CHECK(send(fd, buf, n, MSG_NOSIGNAL) == (ssize_t)n);
-}
-
-static int accept_one(int listener) {
-  struct pollfd p = {listener, POLLIN, 0};
-  CHECK(poll(&p, 1, 5000) == 1);
-  return accept(listener, NULL, NULL);
-}
+static int read_frame(int fd, uint32_t *length) { return scripted_read_frame(fd, frame, sizeof frame, length); }
 
 /* Reads HELLO; returns its version. */
 static int expect_hello(int fd) {
@@ -100,9 +74,9 @@ int main(void) {
 
   /* Version 3: definitions before use, again after HELLO on a new connection; snapshots carry them. */
   client = open_client(path);
-  int fd = accept_one(listener);
+  int fd = scripted_accept(listener);
   CHECK(expect_hello(fd) == 3);
-  send_all(fd, "0b000000 02 41574348 0300 00040000");
+  scripted_send_hex(fd, "0b000000 02 41574348 0300 00040000");
   matmul_id = allocwatch_define_context(client, "ttnn.matmul");
   CHECK(matmul_id == 1);
   CHECK(allocwatch_define_context(client, "ttnn.matmul") == 1);
@@ -133,11 +107,11 @@ int main(void) {
   CHECK(allocwatch__get32(frame + 9 + 4) == 2);
   /* Reconnect: HELLO, every definition, then the snapshot with its entries' contexts. */
   close(fd);
-  fd = accept_one(listener);
+  fd = scripted_accept(listener);
   CHECK(expect_hello(fd) == 3);
   expect_context(fd, 1, "ttnn.matmul");
   expect_context(fd, 2, "ttnn.conv2d");
-  send_all(fd, "0b000000 02 41574348 0300 00040000");
+  scripted_send_hex(fd, "0b000000 02 41574348 0300 00040000");
   CHECK(read_frame(fd, &length) == ALLOCWATCH__T_SNAP_BEGIN);
   CHECK(read_frame(fd, &length) == ALLOCWATCH__T_SNAP_CHUNK);
   CHECK(allocwatch__get32(frame + 7) == 2);
@@ -149,14 +123,14 @@ int main(void) {
 
   /* An older server refuses version 3: the client says version 2 at once, and cites no context. */
   client = open_client(path);
-  fd = accept_one(listener);
+  fd = scripted_accept(listener);
   CHECK(expect_hello(fd) == 3);
   /* ERROR "PROTO_UNSUPPORTED_VERSION" "v" */
-  send_all(fd, "1f000000 08 1900 50524f544f5f554e535550504f525445445f56455253494f4e 0100 76");
+  scripted_send_hex(fd, "1f000000 08 1900 50524f544f5f554e535550504f525445445f56455253494f4e 0100 76");
   close(fd);
-  fd = accept_one(listener);
+  fd = scripted_accept(listener);
   CHECK(expect_hello(fd) == 2);
-  send_all(fd, "0b000000 02 41574348 0200 00040000");
+  scripted_send_hex(fd, "0b000000 02 41574348 0200 00040000");
   matmul_id = allocwatch_define_context(client, "ttnn.matmul");
   CHECK(matmul_id == 1); /* defined all the same: a later server may speak version 3 */
   /* The initial snapshot after the reconnect (version 2: no contexts in its entries). */

@@ -6,6 +6,7 @@
 #define ALLOCWATCH_IMPLEMENTATION
 #include "../allocwatch.h"
 #include "check.h"
+#include "scripted-server.h"
 
 #include <stdlib.h>
 
@@ -42,34 +43,7 @@ static int counters_reach(uint64_t resyncs, uint64_t snapshots, uint64_t connect
 }
 
 /* Reads one frame (length field included) into `frame`; returns its type, or -1 on EOF or 5 s of nothing. */
-static int read_frame(int fd, uint32_t *length) {
-  size_t have = 0, need = 4;
-  while (have < need) {
-    struct pollfd p = {fd, POLLIN, 0};
-    if (poll(&p, 1, 5000) <= 0) return -1;
-    ssize_t n = recv(fd, frame + have, need - have, 0);
-    if (n <= 0) return -1;
-    have += (size_t)n;
-    if (have == 4 && need == 4) {
-      need = 4 + allocwatch__get32(frame);
-      if (need > sizeof frame) return -1;
-    }
-  }
-  *length = allocwatch__get32(frame);
-  return frame[4];
-}
-
-static void send_all(int fd, const char *hex) {
-  unsigned char buf[256];
-  size_t n = check_hex(hex, buf, sizeof buf);
-  CHECK(send(fd, buf, n, MSG_NOSIGNAL) == (ssize_t)n);
-}
-
-static int accept_one(int listener) {
-  struct pollfd p = {listener, POLLIN, 0};
-  CHECK(poll(&p, 1, 5000) == 1);
-  return accept(listener, NULL, NULL);
-}
+static int read_frame(int fd, uint32_t *length) { return scripted_read_frame(fd, frame, sizeof frame, length); }
 
 /* Reads a HELLO and checks it; copies its session id and secret. */
 static void expect_hello(int fd, unsigned char session[32]) {
@@ -129,10 +103,10 @@ int main(void) {
   char error[200];
   CHECK(allocwatch_open(&o, &client, error, sizeof error) == ALLOCWATCH_OK);
 
-  int fd = accept_one(listener);
+  int fd = scripted_accept(listener);
   unsigned char session[32], again[32];
   expect_hello(fd, session);
-  send_all(fd, "0b000000 02 41574348 0300 00040000"); /* WELCOME, max frame 1024 */
+  scripted_send_hex(fd, "0b000000 02 41574348 0300 00040000"); /* WELCOME, max frame 1024 */
 
   for (int i = 0; i < LIVE; i++) {
     pthread_mutex_lock(&lock);
@@ -163,38 +137,38 @@ int main(void) {
   CHECK(counters.events_sent == LIVE && counters.events_dropped == 0);
 
   /* RESYNC_REQUEST for device 1 ("gap"): answered by its (empty) snapshot. */
-  send_all(fd, "08000000 07 0100 0300 676170");
+  scripted_send_hex(fd, "08000000 07 0100 0300 676170");
   expect_snapshots(fd, 1, 0);
   CHECK(counters_reach(1, 1, 1));
 
   /* ERROR, then close: the client reconnects with the same session id and secret, resends every device. */
-  send_all(fd, "0a000000 08 0300 4f4f4d 0200 6869");
+  scripted_send_hex(fd, "0a000000 08 0300 4f4f4d 0200 6869");
   close(fd);
-  fd = accept_one(listener);
+  fd = scripted_accept(listener);
   expect_hello(fd, again);
   CHECK(memcmp(session, again, 32) == 0);
-  send_all(fd, "0b000000 02 41574348 0300 00040000");
+  scripted_send_hex(fd, "0b000000 02 41574348 0300 00040000");
   expect_snapshots(fd, 2, LIVE);
 
   /* EOF without a word: the same. */
   close(fd);
-  fd = accept_one(listener);
+  fd = scripted_accept(listener);
   expect_hello(fd, again);
   CHECK(memcmp(session, again, 32) == 0);
-  send_all(fd, "0b000000 02 41574348 0300 00040000");
+  scripted_send_hex(fd, "0b000000 02 41574348 0300 00040000");
   expect_snapshots(fd, 2, LIVE);
   CHECK(counters_reach(1, 5, 3));
   allocwatch_get_counters(client, &counters);
   CHECK(counters.connects == 3 && counters.disconnects == 2);
 
   /* A server frame a client never expects (EVENTS): the client drops the connection and reconnects. */
-  send_all(fd, "05000000 03 00000000");
+  scripted_send_hex(fd, "05000000 03 00000000");
   uint32_t length;
   CHECK(read_frame(fd, &length) == -1);
   close(fd);
-  fd = accept_one(listener);
+  fd = scripted_accept(listener);
   expect_hello(fd, again);
-  send_all(fd, "0b000000 02 41574348 0300 00040000");
+  scripted_send_hex(fd, "0b000000 02 41574348 0300 00040000");
   expect_snapshots(fd, 2, LIVE);
 
   /* close: GOODBYE, then the end of the stream. */

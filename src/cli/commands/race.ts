@@ -1,22 +1,22 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { DEVICE_PRESETS } from "../../device/presets.js";
 import { allConditions, CHANNELS, type Channel, type RaceCondition } from "../../race/condition.js";
-import { type CellReport, type MatrixReport, runMatrix } from "../../race/matrix.js";
+import {
+  type CellReport,
+  type MatrixReport,
+  type MatrixScale,
+  matrixScaleOf,
+  runMatrix,
+} from "../../race/matrix.js";
 import { REPLAY_ANOMALY_KINDS } from "../../race/replay-anomaly-kind.js";
 import { STRATEGIES, STRATEGY_NAMES, type StrategyName } from "../../race/strategy.js";
 
-interface RaceCommandOptions {
+interface RaceCommandOptions extends MatrixScale {
   strategy?: StrategyName[];
   channel?: Channel[];
   crossThreadFrees?: boolean;
   sharedAddress?: boolean;
   matrix?: boolean;
-  threads: number;
-  devices: number;
-  operations: number;
-  seed: number;
-  repeat: number;
-  schedules: number;
   windowSpins: number;
   preset: string;
   json?: boolean;
@@ -139,12 +139,7 @@ export function raceCommand(): Command {
       const report = await runMatrix({
         strategies: options.strategy ?? [...STRATEGY_NAMES],
         conditions,
-        threads: options.threads,
-        devices: options.devices,
-        operations: options.operations,
-        seed: options.seed,
-        repeat: options.repeat,
-        schedules: options.schedules,
+        ...matrixScaleOf(options),
         maxDelaySpins: options.windowSpins,
         presetName: options.preset,
         onCell: (strategy, condition) => {

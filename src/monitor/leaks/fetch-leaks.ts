@@ -1,5 +1,6 @@
 import { ApiRoute, type LeaksResponse } from "../../server/api-types.js";
-import { BadServerResponseError, ServerUnreachableError } from "../errors.js";
+import { BadServerResponseError } from "../errors.js";
+import { fetchServerJson } from "../fetch-json.js";
 
 /** What `allocwatch leaks` asks for. */
 export interface LeaksQuery {
@@ -20,19 +21,7 @@ export async function fetchLeaks(
   const params = new URLSearchParams({ limit: String(query.limit) });
   if (query.pid !== undefined) params.set("pid", String(query.pid));
   const url = `${baseUrl}${ApiRoute.LEAKS}?${params}`;
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  } catch (cause) {
-    throw new ServerUnreachableError(baseUrl, { cause });
-  }
-  if (!response.ok) throw new BadServerResponseError(url, `HTTP ${response.status}`);
-  let body: unknown;
-  try {
-    body = await response.json();
-  } catch {
-    throw new BadServerResponseError(url, "the body is not JSON");
-  }
+  const body = await fetchServerJson(baseUrl, url, timeoutMs);
   const reports = (body as { reports?: unknown } | null)?.reports;
   if (!Array.isArray(reports)) throw new BadServerResponseError(url, "not an allocwatch leaks answer");
   return body as LeaksResponse;

@@ -1,5 +1,6 @@
 import { ApiRoute, type SummaryResponse as Summary } from "../../server/api-types.js";
-import { BadServerResponseError, ServerUnreachableError } from "../errors.js";
+import { BadServerResponseError } from "../errors.js";
+import { fetchServerJson } from "../fetch-json.js";
 
 /**
  * Reads `GET /api/v1/summary` from the server at `baseUrl`. Throws ServerUnreachableError when nothing
@@ -7,19 +8,7 @@ import { BadServerResponseError, ServerUnreachableError } from "../errors.js";
  */
 export async function fetchSummary(baseUrl: string, timeoutMs = 2000): Promise<Summary> {
   const url = baseUrl + ApiRoute.SUMMARY;
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  } catch (cause) {
-    throw new ServerUnreachableError(baseUrl, { cause });
-  }
-  if (!response.ok) throw new BadServerResponseError(url, `HTTP ${response.status}`);
-  let body: unknown;
-  try {
-    body = await response.json();
-  } catch {
-    throw new BadServerResponseError(url, "the body is not JSON");
-  }
+  const body = await fetchServerJson(baseUrl, url, timeoutMs);
   if (!isSummary(body)) throw new BadServerResponseError(url, "not an allocwatch summary");
   return body;
 }

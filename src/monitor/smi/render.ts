@@ -6,16 +6,10 @@ import {
   type SummaryResponse as Summary,
 } from "../../server/api-types.js";
 import { overCapacity, utilisation } from "../capacity.js";
+import { MEMORY_TYPE_DECIMALS, MEMORY_TYPE_HEADER } from "../memory-types.js";
 import { fit, terminalSafe } from "../terminal-text.js";
 import { formatMiB } from "../units.js";
-import {
-  DEFAULT_SMI_COLUMNS,
-  type SmiLayout,
-  smiLayout,
-  TYPE_DECIMALS,
-  TYPE_HEADER,
-  TYPE_WIDTH,
-} from "./columns.js";
+import { DEFAULT_SMI_COLUMNS, type SmiLayout, smiLayout, TYPE_WIDTH } from "./columns.js";
 import { type SmiFilter, selectSummary } from "./filter.js";
 
 export interface RenderOptions extends SmiFilter {
@@ -84,7 +78,7 @@ function deviceTable(devices: readonly DeviceSummary[], layout: SmiLayout, optio
     fit("ID", ID_WIDTH, "right"),
     fit("Name", layout.deviceNameWidth),
     fit("MiB", LABEL_WIDTH) +
-      typeCells(layout, (type) => TYPE_HEADER[type]) +
+      typeCells(layout, (type) => MEMORY_TYPE_HEADER[type]) +
       fit("Allocs", ALLOCS_WIDTH, "right"),
   ];
   const lines = [join(header)];
@@ -97,7 +91,7 @@ function deviceTable(devices: readonly DeviceSummary[], layout: SmiLayout, optio
           typeCells(layout, value) +
           (label === "used" ? fit(String(device.allocations), ALLOCS_WIDTH, "right") : ""),
       ]);
-    const mib = (type: ApiMemoryType, bytes: number) => formatMiB(bytes, TYPE_DECIMALS[type]);
+    const mib = (type: ApiMemoryType, bytes: number) => formatMiB(bytes, MEMORY_TYPE_DECIMALS[type]);
     const card = device.card !== undefined ? `card ${terminalSafe(device.card)}` : "";
     lines.push(
       row(terminalSafe(device.name), "used", (t) => mib(t, device.memory[t]?.used ?? 0)),
@@ -170,7 +164,7 @@ function processTable(processes: readonly ProcessSummary[], layout: SmiLayout): 
   const header = [
     fit("PID", PID_WIDTH, "right"),
     fit("Process", layout.processNameWidth),
-    fit("Dev", DEV_WIDTH, "right") + typeCells(layout, (type) => TYPE_HEADER[type]),
+    fit("Dev", DEV_WIDTH, "right") + typeCells(layout, (type) => MEMORY_TYPE_HEADER[type]),
     fit("State", STATE_WIDTH),
     ...(layout.showSource ? [fit("Source", SOURCE_WIDTH)] : []),
   ];
@@ -184,7 +178,7 @@ function processTable(processes: readonly ProcessSummary[], layout: SmiLayout): 
           fit(String(process.pid), PID_WIDTH, "right"),
           fit(terminalSafe(process.name), layout.processNameWidth),
           fit(device === undefined ? "-" : String(device.id), DEV_WIDTH, "right") +
-            typeCells(layout, (type) => formatMiB(device?.used[type] ?? 0, TYPE_DECIMALS[type])),
+            typeCells(layout, (type) => formatMiB(device?.used[type] ?? 0, MEMORY_TYPE_DECIMALS[type])),
           fit(stateOf(process), STATE_WIDTH),
           ...(layout.showSource ? [fit(terminalSafe(process.source ?? ""), SOURCE_WIDTH)] : []),
         ]),
@@ -218,7 +212,7 @@ function notes(devices: readonly DeviceSummary[], layout: SmiLayout): string[] {
   }
   if (layout.hiddenTypes.length > 0) {
     lines.push(
-      `Not shown at this width: ${layout.hiddenTypes.map((t) => TYPE_HEADER[t]).join(", ")} (--wide).`,
+      `Not shown at this width: ${layout.hiddenTypes.map((t) => MEMORY_TYPE_HEADER[t]).join(", ")} (--wide).`,
     );
   }
   return lines;

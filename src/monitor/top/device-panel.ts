@@ -1,5 +1,6 @@
 import type { ApiMemoryType, DeviceSummary } from "../../server/api-types.js";
 import { utilisation } from "../capacity.js";
+import { MEMORY_TYPE_DECIMALS, MEMORY_TYPES_BY_PRIORITY } from "../memory-types.js";
 import { fit, terminalSafe } from "../terminal-text.js";
 import { formatMiB } from "../units.js";
 import { capacityBar, sparkline } from "./chart.js";
@@ -10,15 +11,7 @@ import { CHART_SECONDS, type SeriesWindow } from "./series-window.js";
  * The types a device block lists, most important first (a type shows when it has a capacity or was
  * used); when the screen is short, blocks keep the first ones.
  */
-const PANEL_TYPES: readonly ApiMemoryType[] = [
-  "DRAM",
-  "L1",
-  "CB",
-  "TRACE",
-  "KERNEL",
-  "L1_SMALL",
-  "SYSTEM_MEMORY",
-];
+const PANEL_TYPES = MEMORY_TYPES_BY_PRIORITY;
 const LABEL: Record<ApiMemoryType, string> = {
   DRAM: "DRAM",
   L1: "L1+CB",
@@ -27,15 +20,6 @@ const LABEL: Record<ApiMemoryType, string> = {
   TRACE: "TRACE",
   KERNEL: "KERNEL",
   SYSTEM_MEMORY: "SYSMEM",
-};
-const DECIMALS: Record<ApiMemoryType, 0 | 1> = {
-  DRAM: 0,
-  SYSTEM_MEMORY: 0,
-  L1: 1,
-  CB: 1,
-  L1_SMALL: 1,
-  TRACE: 1,
-  KERNEL: 1,
 };
 const LABEL_WIDTH = 11;
 const FIGURES_WIDTH = 16;
@@ -120,8 +104,8 @@ export function deviceBlock(
     const colour = use.percent === undefined ? undefined : usageColour(use.percent, use.over);
     const figures =
       use.totalBytes > 0
-        ? `${formatMiB(use.usedBytes, DECIMALS[type])}/${formatMiB(use.totalBytes, DECIMALS[type])} MiB`
-        : `${formatMiB(use.usedBytes, DECIMALS[type])} MiB`;
+        ? `${formatMiB(use.usedBytes, MEMORY_TYPE_DECIMALS[type])}/${formatMiB(use.totalBytes, MEMORY_TYPE_DECIMALS[type])} MiB`
+        : `${formatMiB(use.usedBytes, MEMORY_TYPE_DECIMALS[type])} MiB`;
     const percent = use.percent === undefined ? "" : `${use.percent}%${use.over ? "!" : ""}`;
     lines.push([
       label,

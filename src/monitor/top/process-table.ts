@@ -1,4 +1,5 @@
 import type { ApiMemoryType, ProcessSummary, SummaryResponse } from "../../server/api-types.js";
+import { MEMORY_TYPE_HEADER, MEMORY_TYPES_BY_PRIORITY } from "../memory-types.js";
 import { fit, terminalSafe } from "../terminal-text.js";
 import { formatMiB } from "../units.js";
 import { type Line, seg } from "./line.js";
@@ -20,25 +21,9 @@ export interface ProcessRow {
   used: Partial<Record<ApiMemoryType, number>>;
 }
 
-const TYPES_80: readonly ApiMemoryType[] = ["DRAM", "L1", "CB", "TRACE", "KERNEL"];
-const TYPES_100: readonly ApiMemoryType[] = [
-  "DRAM",
-  "L1",
-  "CB",
-  "TRACE",
-  "KERNEL",
-  "L1_SMALL",
-  "SYSTEM_MEMORY",
-];
-const HEADER: Record<ApiMemoryType, string> = {
-  DRAM: "DRAM",
-  L1: "L1",
-  CB: "CB",
-  TRACE: "TRACE",
-  KERNEL: "KERNEL",
-  L1_SMALL: "L1_SMALL",
-  SYSTEM_MEMORY: "SYSMEM",
-};
+const TYPES_100 = MEMORY_TYPES_BY_PRIORITY;
+const TYPES_80 = TYPES_100.slice(0, 5);
+const HEADER = MEMORY_TYPE_HEADER;
 const TYPE_WIDTH = 9;
 const STATE: Record<string, string> = {
   connected: "conn",

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { ApiErrorCode, type ApiErrorResponse } from "../api-types.js";
+import { sendJson } from "../json-response.js";
 import type { PrometheusMetrics } from "./prometheus-metrics.js";
 
 /**
@@ -47,11 +48,5 @@ export function serveMetrics(
 
 function refuse(response: ServerResponse, status: number, code: ApiErrorCode, message: string): void {
   const body: ApiErrorResponse = { error: { code, message } };
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(text),
-    "cache-control": "no-store",
-  });
-  response.end(text);
+  sendJson(response, status, body);
 }
