@@ -11,6 +11,8 @@ export class CoverageBitmap {
   words = new Int32Array(1024);
   /** Units of the current region. */
   private units = 0;
+  /** `longestUncovered`'s count of covered units (one span: the whole region). */
+  private readonly wholeSpan = new Float64Array(1);
 
   /** Clears the bitmap for a region of `units` units. */
   reset(units: number): void {
@@ -114,35 +116,8 @@ export class CoverageBitmap {
 
   /** The longest run of uncovered units (the region's edges bound it). */
   longestUncovered(): number {
-    const words = this.words;
-    const units = this.units;
-    const wordCount = (units + 31) >>> 5;
-    // Units past the region in the last word count as covered, so that no run extends beyond it.
-    const spare = wordCount * 32 - units;
-    const last = wordCount - 1;
-    const lastWord = wordCount > 0 ? words[last] : 0;
-    if (spare > 0) words[last] = lastWord | (-1 << (32 - spare));
-    let best = 0;
-    let run = 0;
-    for (let w = 0; w < wordCount; w++) {
-      const word = words[w];
-      if (word === 0) {
-        run += 32;
-        continue;
-      }
-      // Low clear bits continue the run from the words before; high clear bits start the next one.
-      run += Math.clz32(word & -word) ^ 31;
-      if (run > best) best = run;
-      // A run inside the word (at most 30 units) can matter only while every run so far is shorter.
-      if (best < 30) {
-        const inner = longestInnerRun(word);
-        if (inner > best) best = inner;
-      }
-      run = Math.clz32(word);
-    }
-    if (run > best) best = run;
-    if (spare > 0) words[last] = lastWord;
-    return best;
+    const wordCount = (this.units + 31) >>> 5;
+    return this.coveredPerSpanAndLongestUncovered(Math.max(1, wordCount), this.wholeSpan);
   }
 }
 
