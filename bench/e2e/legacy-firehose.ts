@@ -1,5 +1,11 @@
 import { LEGACY_FIREHOSE_SCRIPT, SERVER_PROCESS_SCRIPT } from "../fixtures/scripts.js";
-import type { AppliedReport, ServerProcessReady, StateReport } from "../fixtures/server-process.js";
+import type {
+  AppliedReport,
+  CpuReport,
+  HeapReport,
+  ServerProcessReady,
+  StateReport,
+} from "../fixtures/server-process.js";
 import type { Benchmark, BenchmarkContext, OpenBenchmark } from "../harness/benchmark.js";
 import { BenchChild } from "../harness/child.js";
 import { BenchmarkFailedError } from "../harness/errors.js";
@@ -14,10 +20,20 @@ const RELEASE_DEADLINE_MS = 10_000;
  * reaching the total. The processes then exit, and the round waits until the server has released their
  * sessions, so that the next round starts from a server that should hold nothing more than before.
  */
+interface Round {
+  processes: number;
+  framesPerS: number;
+  /** Server CPU time per frame over the round (user + system), ns: what load on the machine moves least. */
+  serverCpuNsPerFrame: number;
+  /** The server's heap after full GCs once the round's sessions were released, bytes. */
+  heapAfterBytes: number;
+  state: StateReport;
+}
+
 class FirehoseRig {
   private applied = 0;
   private firstRate: number | undefined;
-  readonly rounds: { processes: number; framesPerS: number; state: StateReport }[] = [];
+  readonly rounds: Round[] = [];
 
   private constructor(
     private readonly server: BenchChild<ServerProcessReady>,
@@ -25,7 +41,10 @@ class FirehoseRig {
   ) {}
 
   static async open(): Promise<FirehoseRig> {
-    const server = await BenchChild.start<ServerProcessReady>(SERVER_PROCESS_SCRIPT, { args: ["--legacy"] });
+    const server = await BenchChild.start<ServerProcessReady>(SERVER_PROCESS_SCRIPT, {
+      args: ["--legacy"],
+      execArgv: ["--expose-gc"],
+    });
     const legacyPath = server.ready.legacySocketPath;
     if (legacyPath === undefined) {
       await server.stop();
@@ -34,8 +53,8 @@ class FirehoseRig {
     return new FirehoseRig(server, legacyPath);
   }
 
-  /** Frames per second of one round of `frames` frames over `processes` processes. */
-  async round(processes: number, frames: number, context: BenchmarkContext): Promise<number> {
+  /** One round of `frames` frames over `processes` processes. */
+  async round(processes: number, frames: number, context: BenchmarkContext): Promise<Round> {
     const pairsEach = Math.ceil(frames / 2 / processes);
     const clients = await Promise.all(
       Array.from({ length: processes }, () =>
@@ -43,9 +62,11 @@ class FirehoseRig {
       ),
     );
     let rate: number;
+    let cpuNsPerFrame: number;
     try {
       const total = pairsEach * 2 * processes;
       const target = this.applied + total;
+      const before = await this.server.request<CpuReport>({ type: "cpu" });
       const started = Number(process.hrtime.bigint());
       const done = this.server.request<AppliedReport>({
         type: "waitApplied",
@@ -56,6 +77,7 @@ class FirehoseRig {
       const report = await done;
       this.applied = target;
       rate = (total / (report.appliedAtNs - started)) * 1e9;
+      cpuNsPerFrame = ((report.cpuUs - before.cpuUs) * 1000) / total;
     } finally {
       await Promise.all(clients.map((c) => c.stop()));
     }
@@ -65,12 +87,21 @@ class FirehoseRig {
         `the server recorded ${state.anomalies} anomalies: the firehose stream is wrong`,
       );
     }
-    this.rounds.push({ processes, framesPerS: rate, state });
+    const heap = await this.server.request<HeapReport>({ type: "heapUsed" });
+    const round: Round = {
+      processes,
+      framesPerS: rate,
+      serverCpuNsPerFrame: cpuNsPerFrame,
+      heapAfterBytes: heap.heapUsedBytes,
+      state,
+    };
+    this.rounds.push(round);
     context.progress(
-      `round ${this.rounds.length}: ${processes} process(es) ${Math.round(rate).toLocaleString("en-US")} frames/s; ` +
-        `then ${state.sessions} sessions, ${state.liveAllocations} live, heap ${(state.heapUsedBytes / 2 ** 20).toFixed(1)} MiB`,
+      `round ${this.rounds.length}: ${processes} process(es) ${Math.round(rate).toLocaleString("en-US")} frames/s, ` +
+        `server CPU ${cpuNsPerFrame.toFixed(0)} ns/frame; then ${state.sessions} sessions, ` +
+        `${state.liveAllocations} live, heap after GC ${(heap.heapUsedBytes / 2 ** 20).toFixed(2)} MiB`,
     );
-    return rate;
+    return round;
   }
 
   /** This 1-process round's rate over the first measured one's (1 = no drift across rounds). */
@@ -114,6 +145,8 @@ export const legacyFirehose: Benchmark = {
     { name: "legacy_firehose_frames_per_s", unit: "frames/s", target: 3_000_000, comparison: ">=" },
     { name: "legacy_firehose_frames_per_s_many", unit: "frames/s", comparison: ">=" },
     { name: "legacy_firehose_drift_ratio", unit: "ratio", target: 0.9, comparison: ">=" },
+    { name: "legacy_firehose_server_cpu_ns_per_frame", unit: "ns/frame", comparison: "<=" },
+    { name: "legacy_firehose_heap_after_round_bytes", unit: "bytes", comparison: "<=" },
   ],
   async open(context): Promise<OpenBenchmark> {
     const frames = context.quick ? 200_000 : 2_000_000;
@@ -126,16 +159,22 @@ export const legacyFirehose: Benchmark = {
         const many = run % 2 === 0 ? 8 : 16;
         run++;
         const one = await rig.round(1, frames, context);
-        const manyRate = await rig.round(many, frames, context);
+        const manyRound = await rig.round(many, frames, context);
         return {
-          legacy_firehose_frames_per_s: one,
-          legacy_firehose_frames_per_s_many: manyRate,
-          legacy_firehose_drift_ratio: rig.drift(one),
+          legacy_firehose_frames_per_s: one.framesPerS,
+          legacy_firehose_frames_per_s_many: manyRound.framesPerS,
+          legacy_firehose_drift_ratio: rig.drift(one.framesPerS),
+          legacy_firehose_server_cpu_ns_per_frame: one.serverCpuNsPerFrame,
+          legacy_firehose_heap_after_round_bytes: manyRound.heapAfterBytes,
         };
       },
       async close() {
-        const ones = rig.rounds.filter((r) => r.processes === 1).map((r) => Math.round(r.framesPerS));
-        context.progress(`1-process rounds in order: ${ones.join(", ")} frames/s`);
+        const ones = rig.rounds.filter((r) => r.processes === 1);
+        context.progress(
+          `1-process rounds in order: ${ones.map((r) => Math.round(r.framesPerS)).join(", ")} frames/s; ` +
+            `server CPU ${ones.map((r) => r.serverCpuNsPerFrame.toFixed(0)).join(", ")} ns/frame; heap after ` +
+            `GC ${rig.rounds.map((r) => (r.heapAfterBytes / 2 ** 20).toFixed(2)).join(", ")} MiB`,
+        );
         await rig.close();
       },
     };
