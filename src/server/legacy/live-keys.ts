@@ -9,7 +9,7 @@ const INITIAL_ENTRIES = 16;
  *
  * Why not a Map of objects: a firehose of ALLOC+FREE pairs made the server allocate about 100 bytes of
  * garbage per frame (a key object per ALLOC, and V8's Map tables reallocated as they grow and shrink
- * around a handful of live keys); the collector then took a fifth of the server's time. Here an entry is
+ * around a handful of live keys), ~8 times what it allocates now (docs/PERFORMANCE.md). Here an entry is
  * an index into typed-array columns, found through one SlotIndex per (key space, device) keyed by buffer
  * id (SlotIndex allocates nothing per operation and never shrinks below its minimum), and freed entries
  * are chained for reuse: nothing is allocated per frame once the columns have grown.
