@@ -30,7 +30,7 @@ export const historyIngest: Benchmark = {
     const off = await IngestRig.open(CONNECTIONS, live);
     let on: IngestRig;
     try {
-      on = await IngestRig.open(CONNECTIONS, live, ["", "history"]);
+      on = await IngestRig.open(CONNECTIONS, live, ["--history"]);
     } catch (error) {
       await off.close();
       throw error;

@@ -1,7 +1,9 @@
 import { MEMORY_TYPE_NAMES } from "../../protocol/memory-type.js";
 import type { AnomalyLog } from "../anomaly-log.js";
 import type { Session } from "../session.js";
+import { NO_SLOT } from "../slot-index.js";
 import type { TimerScheduler } from "../timers.js";
+import { LegacyLiveKeys } from "./live-keys.js";
 
 /** The three key spaces of the original server: buffers, circular buffers, kernels (separate maps). */
 export const LegacyKeySpace = {
@@ -34,13 +36,6 @@ export class LegacyStats {
   budgetClosures = 0;
   /** Connections closed at once because the connection cap was reached. */
   refusedConnections = 0;
-}
-
-interface LiveKey {
-  allocationId: number;
-  refCount: number;
-  sizeBytes: number;
-  memoryType: number;
 }
 
 interface HeldFree {
@@ -78,8 +73,7 @@ export interface LegacyProcessDeps {
  */
 export class LegacyProcess {
   private nextAllocationId = 1;
-  /** [key space] → deviceId → buffer id → live key. */
-  private readonly live: Map<number, Map<number, LiveKey>>[] = [new Map(), new Map(), new Map()];
+  private readonly live = new LegacyLiveKeys();
   private readonly held = new Map<string, HeldFree>();
   private heldTotal = 0;
   private released = false;
@@ -91,9 +85,7 @@ export class LegacyProcess {
 
   /** Live keys of the process (all key spaces and devices). */
   get liveKeys(): number {
-    let n = 0;
-    for (const space of this.live) for (const table of space.values()) n += table.size;
-    return n;
+    return this.live.size;
   }
 
   /** FREEs currently held by the reorder window. */
@@ -103,7 +95,8 @@ export class LegacyProcess {
 
   /** Reference count of a live key, 0 when not live. */
   refCount(space: LegacyKeySpace, deviceId: number, bufferId: number): number {
-    return this.live[space].get(deviceId)?.get(bufferId)?.refCount ?? 0;
+    const entry = this.live.entryOf(space, deviceId, bufferId);
+    return entry === NO_SLOT ? 0 : this.live.refCountAt(entry);
   }
 
   allocate(
@@ -115,29 +108,27 @@ export class LegacyProcess {
   ): void {
     if (this.released) return;
     if (this.held.size > 0 && this.cancelHeldFree(space, deviceId, bufferId)) return;
-    let table = this.live[space].get(deviceId);
-    if (table === undefined) {
-      table = new Map();
-      this.live[space].set(deviceId, table);
-    }
-    const known = table.get(bufferId);
-    if (known !== undefined) {
-      known.refCount++;
+    const live = this.live;
+    const known = live.entryOf(space, deviceId, bufferId);
+    if (known !== NO_SLOT) {
+      const refCount = live.addReference(known);
       this.deps.stats.sharedAllocations++;
-      if (known.sizeBytes !== sizeBytes || known.memoryType !== memoryType) {
+      const knownSize = live.sizeBytesAt(known);
+      const knownType = live.memoryTypeAt(known);
+      if (knownSize !== sizeBytes || knownType !== memoryType) {
         this.deps.anomalies.record(
           "DUPLICATE_ALLOCATION",
           this.session.account,
           deviceId,
           `${KEY_SPACE_NAMES[space]} 0x${bufferId.toString(16)} allocated again as ${MEMORY_TYPE_NAMES[memoryType]} ` +
-            `${sizeBytes} bytes while live as ${MEMORY_TYPE_NAMES[known.memoryType]} ${known.sizeBytes} bytes ` +
-            `(ref_count now ${known.refCount}; the first size is kept)`,
+            `${sizeBytes} bytes while live as ${MEMORY_TYPE_NAMES[knownType]} ${knownSize} bytes ` +
+            `(ref_count now ${refCount}; the first size is kept)`,
         );
       }
       return;
     }
     const allocationId = this.nextAllocationId++;
-    table.set(bufferId, { allocationId, refCount: 1, sizeBytes, memoryType });
+    live.insert(space, deviceId, bufferId, allocationId, sizeBytes, memoryType);
     this.deps.stats.allocations++;
     this.session.allocateUnsequenced(deviceId, memoryType, allocationId, bufferId, sizeBytes);
   }
@@ -145,9 +136,9 @@ export class LegacyProcess {
   /** `sizeBytes` < 0 when the frame carries none (FREE sends 0; CB_FREE and KERNEL_UNLOAD send theirs). */
   free(space: LegacyKeySpace, deviceId: number, bufferId: number, sizeBytes: number): void {
     if (this.released) return;
-    const table = this.live[space].get(deviceId);
-    const known = table?.get(bufferId);
-    if (known === undefined) {
+    const live = this.live;
+    const known = live.entryOf(space, deviceId, bufferId);
+    if (known === NO_SLOT) {
       if (this.deps.reorderWindowMs > 0 && this.heldTotal < this.deps.maxHeldFrees) {
         this.holdFree(space, deviceId, bufferId);
       } else {
@@ -155,13 +146,15 @@ export class LegacyProcess {
       }
       return;
     }
-    if (--known.refCount > 0) {
+    if (live.dropReference(known) > 0) {
       this.deps.stats.sharedFrees++;
       return;
     }
-    table!.delete(bufferId);
+    const memoryType = live.memoryTypeAt(known);
+    const allocationId = live.allocationIdAt(known);
+    live.delete(space, deviceId, bufferId, known);
     this.deps.stats.frees++;
-    this.session.freeUnsequenced(deviceId, known.memoryType, known.allocationId, sizeBytes);
+    this.session.freeUnsequenced(deviceId, memoryType, allocationId, sizeBytes);
   }
 
   /** The session is gone: held FREEs never found their ALLOC. Idempotent. */
@@ -175,7 +168,7 @@ export class LegacyProcess {
     }
     this.held.clear();
     this.heldTotal = 0;
-    for (const space of this.live) space.clear();
+    this.live.clear();
   }
 
   private holdFree(space: LegacyKeySpace, deviceId: number, bufferId: number): void {
