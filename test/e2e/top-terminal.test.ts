@@ -29,7 +29,8 @@ test("in tmux at 80×24: device names and the process row, q exits 0, the termin
   const tmuxSocket = join(dir, "tmux.sock");
   const tmux = (...args: string[]) => execFileSync("tmux", ["-S", tmuxSocket, ...args], { encoding: "utf8" });
   const script =
-    `env -u ALLOCWATCH_HTTP NO_COLOR=1 "${process.execPath}" "${CLI}" top --server ${server.url}; ` +
+    // CI=true as CI sets it: Ink must still draw every frame on a terminal.
+    `env -u ALLOCWATCH_HTTP CI=true NO_COLOR=1 "${process.execPath}" "${CLI}" top --server ${server.url}; ` +
     `echo "top exited $?"; stty -a | grep -o -- '-*icanon'; sleep 60`;
   tmux("new-session", "-d", "-s", "top", "-x", "80", "-y", "24", "bash", "-c", script);
   try {

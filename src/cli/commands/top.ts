@@ -1,9 +1,7 @@
 import { Command } from "commander";
-import { render } from "ink";
 import { createElement } from "react";
 import { resolveServerUrl } from "../../monitor/endpoint.js";
 import { MonitorError } from "../../monitor/errors.js";
-import { TopApp } from "../../monitor/top/app.js";
 import { LiveFeed } from "../../monitor/top/live-feed.js";
 import { ExitCode, exitCodeOf } from "../exit-codes.js";
 import { stopRequests } from "../stop-requests.js";
@@ -60,6 +58,13 @@ export function topCommand(): Command {
 }
 
 async function runTop(baseUrl: string): Promise<void> {
+  // Ink draws only the last frame when the environment says CI (it reads CI and CONTINUOUS_INTEGRATION
+  // once, when it loads). top runs only on a terminal, so such a variable must not blank the screen: it is
+  // set aside for this process, and Ink is loaded after.
+  for (const name of ["CI", "CONTINUOUS_INTEGRATION"]) {
+    if (name in process.env) process.env[name] = "false";
+  }
+  const [{ render }, { TopApp }] = await Promise.all([import("ink"), import("../../monitor/top/app.js")]);
   const feed = new LiveFeed(baseUrl);
   feed.start();
   let restored = false;
