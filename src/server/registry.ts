@@ -1,3 +1,6 @@
+// One file on purpose (~480 lines): the slot columns, their free list and growth are read and written by
+// `allocate`/`free`, the server's hot path, as fields of this one class; split out, every event would go
+// through another object. Its bookkeeping objects already live in ledger.ts.
 import { MEMORY_TYPE_NAMES } from "../protocol/memory-type.js";
 import type { AnomalyLog } from "./anomaly-log.js";
 import { DeviceTotals, Ledger, SessionAccount } from "./ledger.js";
