@@ -1,32 +1,19 @@
-// Longer than the ~400-line guideline on purpose: record(), the pump and the connection callbacks share
-// the batch, queue and connection state, and splitting them would put a hop on record()'s per-event path.
-// Resync state, flush waiters, backoff, HELLO, snapshot sending and the workload's callbacks live apart.
-import { encodeGoodbye } from "../protocol/encode-frame.js";
-import { ProtocolErrorCode } from "../protocol/errors.js";
+// record(), the pump and the connection callbacks share the batch, queue and connection state, so they
+// stay together (a split would put a hop on record()'s per-event path). The connection life cycle (HELLO,
+// version fallback, reconnect backoff: client-link.ts), resync state, flush waiters, snapshot sending and
+// the workload's callbacks live apart.
 import { EventBatchEncoder } from "../protocol/event-batch-encoder.js";
-import {
-  DEFAULT_MAX_FRAME_BYTES,
-  PRE_CONTEXT_VERSION,
-  PROTOCOL_VERSION,
-  type ResyncRequestFrame,
-  type WelcomeFrame,
-} from "../protocol/frames.js";
+import { DEFAULT_MAX_FRAME_BYTES, type ResyncRequestFrame, type WelcomeFrame } from "../protocol/frames.js";
 import { EVENT_RECORD_BYTES, LENGTH_FIELD_BYTES, maxEventsPerFrame } from "../protocol/layout.js";
 import { ClientContexts } from "./client-contexts.js";
-import { encodeClientHello } from "./client-hello.js";
+import { ClientLink } from "./client-link.js";
 import { ClientListeners } from "./client-listeners.js";
-import { Connection } from "./connection.js";
+import type { Connection } from "./connection.js";
 import { DeviceResyncState, type DeviceTrack } from "./device-resync-state.js";
-import {
-  type ClientError,
-  ConnectionFailedError,
-  ServerErrorFrameError,
-  SnapshotFailedError,
-} from "./errors.js";
+import { type ClientError, ConnectionFailedError } from "./errors.js";
 import { FlushWaiters } from "./flush-waiters.js";
 import { FrameQueue } from "./frame-queue.js";
 import { flushTimeoutMs, type ResolvedClientOptions, resolveClientOptions } from "./options.js";
-import { ReconnectBackoff } from "./reconnect-backoff.js";
 import { SnapshotSender } from "./snapshot-sender.js";
 import type {
   AllocationClientOptions,
@@ -61,12 +48,9 @@ export class AllocationClient implements EventRecorder {
   readonly socketPath: string;
   private readonly options: ResolvedClientOptions;
   private readonly listeners: ClientListeners;
-  private readonly hello: Uint8Array;
-  /** The version 2 HELLO, for a server that refuses version 3 (it then gets no contexts). */
-  private readonly helloWithoutContexts: Uint8Array;
   /** Allocation contexts (version 3): interned texts, their frames, the contexts of live allocations. */
   private readonly contexts = new ClientContexts();
-  /** False once a server refused version 3: this client then speaks version 2, without contexts. */
+  /** link.contextsOn, held here so that record() reads it with one load. */
   private contextsOn = true;
   private readonly encoder: EventBatchEncoder;
   private readonly queue = new FrameQueue();
@@ -76,7 +60,7 @@ export class AllocationClient implements EventRecorder {
   private readonly waiters = new FlushWaiters(() => {
     if (this.currentState !== "closing") this.connection?.unref();
   });
-  private readonly backoff: ReconnectBackoff;
+  private readonly link: ClientLink;
   private readonly snapshots: SnapshotSender;
   private currentState: ClientState = "connecting";
   private connection: Connection | undefined;
@@ -84,7 +68,6 @@ export class AllocationClient implements EventRecorder {
   private everWelcomed = false;
   private maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
   private batchLimit: number;
-  private reconnectTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private flushTimerArmed = false;
   private pumpScheduled = false;
@@ -94,7 +77,6 @@ export class AllocationClient implements EventRecorder {
    */
   private writing: (Uint8Array | undefined)[] = [];
   private closeDone: Promise<void> | undefined;
-  private resolveClosed: (() => void) | undefined;
   private readonly stats = {
     sent: 0,
     dropped: 0,
@@ -122,11 +104,23 @@ export class AllocationClient implements EventRecorder {
     this.resumeSecret = this.options.resumeSecret;
     this.socketPath = this.options.socketPath;
     this.listeners = new ClientListeners(this.options.onError, this.options.onStateChange);
-    this.hello = encodeClientHello(this.options, PROTOCOL_VERSION);
-    this.helloWithoutContexts = encodeClientHello(this.options, PRE_CONTEXT_VERSION);
     this.encoder = new EventBatchEncoder(this.options.batchMaxEvents);
     this.batchLimit = this.options.batchMaxEvents;
-    this.backoff = new ReconnectBackoff(this.options.reconnectInitialMs, this.options.reconnectMaxMs);
+    this.link = new ClientLink(this.options, this.contexts, {
+      onWelcome: (frame) => this.handleWelcome(frame),
+      onResyncRequest: (frame) => this.handleResyncRequest(frame),
+      onDrain: () => {
+        this.socketWritable = true;
+        this.pump();
+      },
+      onWritten: () => {
+        const frame = this.writing.shift();
+        if (frame !== undefined) this.encoder.recycle(frame);
+        this.waiters.frameSettled();
+        if (this.waiters.count > 0) this.waiters.settle();
+      },
+      onClosed: (error) => this.handleClosed(error),
+    });
     this.devices = new DeviceResyncState(
       this.options.devices.map((d) => d.deviceId),
       this.options.snapshot !== undefined,
@@ -301,49 +295,17 @@ export class AllocationClient implements EventRecorder {
       this.setState("closed");
       return;
     }
-    const closed = new Promise<void>((resolve) => {
-      this.resolveClosed = resolve;
-    });
-    connection.ref();
-    if (connection.isWelcomed) connection.end(encodeGoodbye());
-    else connection.destroy();
-    const remainingMs = Math.max(1, timeoutMs - (Date.now() - started));
-    const timer = setTimeout(() => connection.destroy(), remainingMs);
-    await closed;
-    clearTimeout(timer);
+    await this.link.end(connection, Math.max(1, timeoutMs - (Date.now() - started)));
   }
 
   // ---- connection life cycle ----
 
   private connect(): void {
-    this.reconnectTimer = undefined;
     this.setState("connecting");
     this.socketWritable = false;
     let connection: Connection;
     try {
-      connection = new Connection(this.socketPath, this.greeting(), this.options.handshakeTimeoutMs, {
-        onWelcome: (frame) => {
-          if (this.connection === connection) this.handleWelcome(frame);
-        },
-        onResyncRequest: (frame) => {
-          if (this.connection === connection) this.handleResyncRequest(frame);
-        },
-        onDrain: () => {
-          if (this.connection !== connection) return;
-          this.socketWritable = true;
-          this.pump();
-        },
-        onWritten: () => {
-          if (this.connection !== connection) return;
-          const frame = this.writing.shift();
-          if (frame !== undefined) this.encoder.recycle(frame);
-          this.waiters.frameSettled();
-          if (this.waiters.count > 0) this.waiters.settle();
-        },
-        onClosed: (error) => {
-          if (this.connection === connection) this.handleClosed(error);
-        },
-      });
+      connection = this.link.open();
     } catch (error) {
       // net.createConnection reports failures asynchronously; this only guards against the unexpected.
       this.listeners.report(new ConnectionFailedError(this.socketPath, error));
@@ -354,30 +316,9 @@ export class AllocationClient implements EventRecorder {
     if (this.waiters.count > 0) connection.ref();
   }
 
-  /**
-   * What a new connection starts with: HELLO, then (version 3) every context defined so far, so that any
-   * frame queued for it may cite them.
-   */
-  private greeting(): Uint8Array {
-    if (!this.contextsOn) return this.helloWithoutContexts;
-    const definitions = this.contexts.definitions();
-    if (definitions.length === 0) return this.hello;
-    let bytes = this.hello.length;
-    for (const frame of definitions) bytes += frame.length;
-    const greeting = new Uint8Array(bytes);
-    greeting.set(this.hello, 0);
-    let offset = this.hello.length;
-    for (const frame of definitions) {
-      greeting.set(frame, offset);
-      offset += frame.length;
-    }
-    return greeting;
-  }
-
   private handleWelcome(frame: WelcomeFrame): void {
     if (this.everWelcomed) this.stats.reconnects++;
     this.everWelcomed = true;
-    this.backoff.reset();
     this.maxFrameBytes = frame.maxFrameBytes;
     this.batchLimit = Math.min(this.options.batchMaxEvents, maxEventsPerFrame(frame.maxFrameBytes));
     this.socketWritable = true;
@@ -387,17 +328,7 @@ export class AllocationClient implements EventRecorder {
 
   private handleResyncRequest(frame: ResyncRequestFrame): void {
     this.stats.resyncRequests++;
-    if (this.options.snapshot === undefined) {
-      this.listeners.report(
-        new SnapshotFailedError(
-          frame.deviceId,
-          new Error(`server asked for a resync (${frame.reason}) but no snapshot source is set`),
-        ),
-      );
-      return;
-    }
-    this.devices.requestResyncOf(frame.deviceId);
-    this.schedulePump();
+    if (this.snapshots.resyncRequested(frame.deviceId, frame.reason)) this.schedulePump();
   }
 
   private handleClosed(error: ClientError | undefined): void {
@@ -406,12 +337,8 @@ export class AllocationClient implements EventRecorder {
     this.writing = [];
     this.stats.disconnects++;
     const closing = this.currentState === "closing" || this.currentState === "closed";
-    // A server older than version 3 refuses our HELLO's version: speak version 2 (no contexts) from now
-    // on and try again at once (docs/PROTOCOL.md §9); that refusal is negotiation, not a failure.
-    const olderServer =
-      error instanceof ServerErrorFrameError &&
-      error.serverCode === ProtocolErrorCode.UNSUPPORTED_VERSION &&
-      this.contextsOn;
+    // A server older than version 3 refusing our version is negotiation, not a failure (ClientLink).
+    const olderServer = this.link.versionRefused(error);
     if (olderServer) this.contextsOn = false;
     else if (error !== undefined && !closing) this.listeners.report(error);
     // What the kernel did not get is gone, and a new server may know nothing: resync every device.
@@ -423,12 +350,10 @@ export class AllocationClient implements EventRecorder {
     this.waiters.connectionLost();
     if (closing) {
       this.setState("closed");
-      this.resolveClosed?.();
       return;
     }
     this.setState("backoff");
-    this.reconnectTimer = setTimeout(() => this.connect(), olderServer ? 0 : this.backoff.nextDelayMs());
-    this.reconnectTimer.unref();
+    this.link.reconnectLater(() => this.connect(), olderServer);
   }
 
   // ---- batching and writing ----
@@ -508,10 +433,9 @@ export class AllocationClient implements EventRecorder {
   }
 
   private cancelTimers(): void {
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.link.cancel();
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.snapshots.cancel();
-    this.reconnectTimer = undefined;
     this.flushTimerArmed = false;
   }
 }

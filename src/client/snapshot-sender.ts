@@ -59,6 +59,24 @@ export class SnapshotSender {
     waiters.snapshotEnqueued(deviceId);
   }
 
+  /**
+   * The server asked for a snapshot of `deviceId` (RESYNC_REQUEST, `reason` as it gave it): marks the
+   * device for one, or reports SnapshotFailedError without a source. True when one is now pending.
+   */
+  resyncRequested(deviceId: number, reason: string): boolean {
+    if (this.deps.source === undefined) {
+      this.deps.listeners.report(
+        new SnapshotFailedError(
+          deviceId,
+          new Error(`server asked for a resync (${reason}) but no snapshot source is set`),
+        ),
+      );
+      return false;
+    }
+    this.deps.devices.requestResyncOf(deviceId);
+    return true;
+  }
+
   /** Stops a pending retry (the client is closing). */
   cancel(): void {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);

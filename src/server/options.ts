@@ -1,10 +1,6 @@
 import type { Writable } from "node:stream";
 import type { Logger } from "pino";
-import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/frames.js";
-import { MIN_MAX_FRAME_BYTES } from "../protocol/layout.js";
-import { DEFAULT_RECENT_ANOMALIES } from "./anomaly-log.js";
-import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_UID } from "./connection-admission.js";
-import { DEFAULT_MAX_CONTEXTS_PER_SESSION } from "./contexts/context-table.js";
+import { resolveEndpointOptions } from "./endpoint-options.js";
 import { InvalidOptionError } from "./errors.js";
 import {
   type HistoryOptions,
@@ -19,42 +15,28 @@ import {
   resolveTtShmOptions,
   type TtShmOptions,
 } from "./host-options.js";
-import { DEFAULT_HTTP_ADDRESS, type HttpAddress, parseHttpAddress } from "./http-api.js";
-import { isPublicHost, parseAllowedHost, publicBindRefusal } from "./http-host-policy.js";
+import type { HttpAddress } from "./http-api.js";
 import type { LeakArchive } from "./leaks/leak-archive.js";
-import { type LegacyOptions, resolveLegacyOptions } from "./legacy/options.js";
-import { defaultSocketPath, socketPathTooLong } from "./listener.js";
+import type { LegacyOptions } from "./legacy/options.js";
+import { resolveLimitOptions } from "./limit-options.js";
 import { DEFAULT_MAX_PROCESS_SERIES } from "./metrics/prometheus-metrics.js";
+import { nonNegativeInteger, positiveInteger } from "./option-checks.js";
 import { kernelPeerCredentials, type PeerCredentialSource } from "./peer-credentials.js";
 import { type ProcessLiveness, procLiveness } from "./process-liveness.js";
-import { DEFAULT_REAPER_OPTIONS } from "./reaper.js";
-import { DEFAULT_REORDER_BUDGET_BYTES } from "./reorder-budget.js";
-import { DEFAULT_SEQUENCER_OPTIONS } from "./sequencer.js";
 import { DEFAULT_SERIES_BUDGET_BYTES } from "./series/usage-series.js";
-import {
-  DEFAULT_MAX_DEVICES_PER_SESSION,
-  DEFAULT_MAX_SESSIONS,
-  DEFAULT_MAX_SESSIONS_PER_PROCESS,
-} from "./session-table.js";
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from "./stream/live-stream.js";
 import { systemTimers, type TimerScheduler } from "./timers.js";
 
+export {
+  DEFAULT_BUFFER_BUDGET_BYTES,
+  DEFAULT_HELLO_TIMEOUT_MS,
+  DEFAULT_MAX_OUTBOUND_BYTES,
+  MAX_DEVICES_PER_SESSION,
+  MAX_REORDER_CAPACITY,
+} from "./limit-options.js";
+
 export const LOG_LEVELS = ["silent", "error", "warn", "info", "debug"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** How long a new connection has to complete HELLO, counted from accept, unless told otherwise, ms. */
-export const DEFAULT_HELLO_TIMEOUT_MS = 5000;
-/**
- * Bytes all native connections together may make the server hold (frames not yet complete, replies not
- * yet read) unless told otherwise: 64 connections each in the middle of a 1 MiB frame.
- */
-export const DEFAULT_BUFFER_BUDGET_BYTES = 64 * 1024 * 1024;
-/** Reply bytes that may wait unread for one client unless told otherwise. */
-export const DEFAULT_MAX_OUTBOUND_BYTES = 1024 * 1024;
-/** Largest reorder window per (session, device) that may be asked for, events. */
-export const MAX_REORDER_CAPACITY = 1 << 24;
-/** Most device ids a session may be allowed: every id a device can have (0xFFFF is ALL_DEVICES). */
-export const MAX_DEVICES_PER_SESSION = 0xffff;
 
 export interface ServerOptions {
   /** Unix socket path; default: defaultSocketPath() ($ALLOCWATCH_SOCKET, $XDG_RUNTIME_DIR, /tmp). */
@@ -228,145 +210,14 @@ export interface ResolvedServerOptions {
  * SERVER_INVALID_OPTION) naming the option, its CLI flag where it has one, what is allowed and what was
  * given.
  */
+/**
+ * Checks every option once and fills the defaults. Throws InvalidOptionError (code
+ * SERVER_INVALID_OPTION) naming the option, its CLI flag where it has one, what is allowed and what was
+ * given.
+ */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
-  const graceMs = nonNegativeInteger(
-    options.graceMs,
-    DEFAULT_REAPER_OPTIONS.graceMs,
-    "graceMs (--grace-ms)",
-    "milliseconds",
-  );
-  const gapTimeoutMs = positiveInteger(
-    options.gapTimeoutMs,
-    DEFAULT_SEQUENCER_OPTIONS.gapTimeoutMs,
-    "gapTimeoutMs (--gap-timeout-ms)",
-    "milliseconds",
-  );
-  const sweepIntervalMs = positiveInteger(
-    options.sweepIntervalMs,
-    DEFAULT_REAPER_OPTIONS.sweepIntervalMs,
-    "sweepIntervalMs",
-    "milliseconds",
-  );
-  const reorderCapacity = positiveInteger(
-    options.reorderCapacity,
-    DEFAULT_SEQUENCER_OPTIONS.reorderCapacity,
-    "reorderCapacity",
-    "events",
-  );
-  if ((reorderCapacity & (reorderCapacity - 1)) !== 0 || reorderCapacity > MAX_REORDER_CAPACITY) {
-    throw new InvalidOptionError(
-      `reorderCapacity must be a power of two from 1 to 2^24 (e.g. ${DEFAULT_SEQUENCER_OPTIONS.reorderCapacity}), ` +
-        `got ${reorderCapacity}`,
-    );
-  }
-  const reorderBudgetBytes = positiveInteger(
-    options.reorderBudgetBytes,
-    DEFAULT_REORDER_BUDGET_BYTES,
-    "reorderBudgetBytes (--reorder-budget-bytes)",
-    "bytes",
-  );
-  const maxDevicesPerSession = positiveInteger(
-    options.maxDevicesPerSession,
-    DEFAULT_MAX_DEVICES_PER_SESSION,
-    "maxDevicesPerSession (--max-devices-per-session)",
-    "devices",
-  );
-  if (maxDevicesPerSession > MAX_DEVICES_PER_SESSION) {
-    throw new InvalidOptionError(
-      `maxDevicesPerSession (--max-devices-per-session) must be at most ${MAX_DEVICES_PER_SESSION} (every device id), ` +
-        `got ${maxDevicesPerSession}`,
-    );
-  }
-  const maxSessionsPerProcess = positiveInteger(
-    options.maxSessionsPerProcess,
-    DEFAULT_MAX_SESSIONS_PER_PROCESS,
-    "maxSessionsPerProcess (--max-sessions-per-process)",
-    "sessions",
-  );
-  const maxSessions = positiveInteger(
-    options.maxSessions,
-    DEFAULT_MAX_SESSIONS,
-    "maxSessions (--max-sessions)",
-    "sessions",
-  );
-  const maxFrameBytes = positiveInteger(
-    options.maxFrameBytes,
-    DEFAULT_MAX_FRAME_BYTES,
-    "maxFrameBytes",
-    "bytes",
-  );
-  if (maxFrameBytes < MIN_MAX_FRAME_BYTES || maxFrameBytes > DEFAULT_MAX_FRAME_BYTES) {
-    throw new InvalidOptionError(
-      `maxFrameBytes must be in ${MIN_MAX_FRAME_BYTES}..${DEFAULT_MAX_FRAME_BYTES} bytes (leave it out for the maximum), ` +
-        `got ${maxFrameBytes}`,
-    );
-  }
-  const helloTimeoutMs = positiveInteger(
-    options.helloTimeoutMs,
-    DEFAULT_HELLO_TIMEOUT_MS,
-    "helloTimeoutMs (--hello-timeout-ms)",
-    "milliseconds",
-  );
-  const bufferBudgetBytes = positiveInteger(
-    options.bufferBudgetBytes,
-    DEFAULT_BUFFER_BUDGET_BYTES,
-    "bufferBudgetBytes (--buffer-budget-bytes)",
-    "bytes",
-  );
-  if (bufferBudgetBytes < maxFrameBytes) {
-    throw new InvalidOptionError(
-      `bufferBudgetBytes (--buffer-budget-bytes) must be at least maxFrameBytes (${maxFrameBytes}), so that ` +
-        `a connection can always receive a whole frame; got ${bufferBudgetBytes}`,
-    );
-  }
-  const maxOutboundBytes = positiveInteger(
-    options.maxOutboundBytes,
-    DEFAULT_MAX_OUTBOUND_BYTES,
-    "maxOutboundBytes (--max-outbound-bytes)",
-    "bytes",
-  );
-  const recentAnomalies = nonNegativeInteger(
-    options.recentAnomalies,
-    DEFAULT_RECENT_ANOMALIES,
-    "recentAnomalies",
-    "anomalies",
-  );
-  const maxConnections = positiveInteger(
-    options.maxConnections,
-    DEFAULT_MAX_CONNECTIONS,
-    "maxConnections (--max-connections)",
-    "connections",
-  );
-  const maxConnectionsPerUid = positiveInteger(
-    options.maxConnectionsPerUid,
-    Math.min(DEFAULT_MAX_CONNECTIONS_PER_UID, maxConnections),
-    "maxConnectionsPerUid (--max-connections-per-uid)",
-    "connections",
-  );
-  if (maxConnectionsPerUid > maxConnections) {
-    throw new InvalidOptionError(
-      `maxConnectionsPerUid (--max-connections-per-uid) ${maxConnectionsPerUid} is above maxConnections ` +
-        `(--max-connections) ${maxConnections}: lower it, or raise maxConnections`,
-    );
-  }
-  const httpPublic = options.httpPublic === true;
-  const httpAddress = resolveHttp(options.http, httpPublic);
-  const httpAllowHosts = (options.httpAllowHosts ?? []).map(parseAllowedHost);
-  const socketPath = options.socketPath ?? defaultSocketPath();
-  const legacy = options.legacy === undefined ? undefined : resolveLegacyOptions(options.legacy);
-  if (socketPath === "") {
-    throw new InvalidOptionError(
-      "socketPath (--socket) must not be empty: give a path, or leave it out for the default",
-    );
-  }
-  checkSocketPathLength(socketPath, "socketPath (--socket)");
-  if (legacy !== undefined) checkSocketPathLength(legacy.socketPath, "legacy socketPath (--legacy-socket)");
-  const maxContextsPerSession = positiveInteger(
-    options.maxContextsPerSession,
-    DEFAULT_MAX_CONTEXTS_PER_SESSION,
-    "maxContextsPerSession (--max-contexts-per-session)",
-    "contexts",
-  );
+  const limits = resolveLimitOptions(options);
+  const endpoints = resolveEndpointOptions(options);
   const leakArchive = options.leakArchive;
   const verbose = options.verbose === true;
   const logLevel = options.logLevel ?? "info";
@@ -374,32 +225,13 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     throw new InvalidOptionError(`logLevel must be one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
   }
   return {
-    socketPath,
-    httpAddress,
-    httpPublic,
-    httpAllowHosts,
-    graceMs,
-    gapTimeoutMs,
-    reorderCapacity,
-    reorderBudgetBytes,
-    maxDevicesPerSession,
-    maxContextsPerSession,
+    ...limits,
+    ...endpoints,
     leakArchive,
-    maxSessionsPerProcess,
-    maxSessions,
-    sweepIntervalMs,
-    maxFrameBytes,
-    helloTimeoutMs,
-    bufferBudgetBytes,
-    maxOutboundBytes,
-    recentAnomalies,
-    maxConnections,
-    maxConnectionsPerUid,
     peerCredentials: options.peerCredentials ?? kernelPeerCredentials(),
     logLevel: verbose ? "debug" : logLevel,
     verbose,
     logger: options.logger,
-    legacy,
     ttShm: resolveTtShmOptions(options.ttShm),
     hardware: resolveHardwareOptions(options.hardware),
     stdout: options.stdout,
@@ -431,51 +263,4 @@ function resolveStreamLimits(limits: Partial<StreamLimits> | undefined): StreamL
     }
   }
   return resolved;
-}
-
-function resolveHttp(http: ServerOptions["http"], httpPublic: boolean): HttpAddress | undefined {
-  if (http === false) return undefined;
-  if (http === undefined) return { ...DEFAULT_HTTP_ADDRESS };
-  const address = typeof http === "string" ? parseHttpAddress(http) : http;
-  if (typeof address.host !== "string" || address.host === "" || !isInteger(address.port, 0, 65535)) {
-    throw new InvalidOptionError(
-      `http must be { host, port } with a host name and PORT in 0..65535 (e.g. { host: "127.0.0.1", port: 7477 }), ` +
-        `got ${JSON.stringify(http)}`,
-    );
-  }
-  // Host names are checked again once bound (startHttpApi): only then is their address known.
-  if (!httpPublic && isPublicHost(address.host)) {
-    throw new InvalidOptionError(publicBindRefusal(address.host, address.port));
-  }
-  return address;
-}
-
-/** Refuses a path the kernel would truncate (the bind would "succeed" on another name). */
-function checkSocketPathLength(path: string, name: string): void {
-  const problem = socketPathTooLong(path);
-  if (problem !== undefined) throw new InvalidOptionError(`${name}: ${problem}`);
-}
-
-function positiveInteger(value: number | undefined, fallback: number, name: string, unit: string): number {
-  if (value === undefined) return fallback;
-  if (!isInteger(value, 1, Number.MAX_SAFE_INTEGER)) {
-    throw new InvalidOptionError(
-      `${name} must be a whole number of ${unit} >= 1 (leave it out for ${fallback}), got ${value}`,
-    );
-  }
-  return value;
-}
-
-function nonNegativeInteger(value: number | undefined, fallback: number, name: string, unit: string): number {
-  if (value === undefined) return fallback;
-  if (!isInteger(value, 0, Number.MAX_SAFE_INTEGER)) {
-    throw new InvalidOptionError(
-      `${name} must be a whole number of ${unit} >= 0 (leave it out for ${fallback}), got ${value}`,
-    );
-  }
-  return value;
-}
-
-function isInteger(value: unknown, min: number, max: number): boolean {
-  return Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
 }

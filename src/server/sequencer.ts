@@ -4,6 +4,7 @@ import { RecoveryKind } from "./recovery-kind.js";
 import { ReorderRing, RingPut } from "./reorder-ring.js";
 import type { SequencerDeps } from "./sequencer-deps.js";
 import { SnapshotCollector } from "./snapshot-collector.js";
+import { SnapshotIntake } from "./snapshot-intake.js";
 
 export {
   DEFAULT_SEQUENCER_OPTIONS,
@@ -49,10 +50,6 @@ export class Sequencer {
   private lostThrough = 0;
   /** Watermark of the last snapshot applied (seq <= it are stale, not duplicates). */
   private lastWatermark = 0;
-  /** Events the ring refused since the last snapshot began (received, so not the client's drops). */
-  private refusedSinceSnapshot = 0;
-  /** Sequence numbers the snapshot being received stands in for that never reached the server. */
-  private snapshotUnreceived = 0;
 
   /** Events ahead of the hole. */
   private readonly ring: ReorderRing;
@@ -71,8 +68,8 @@ export class Sequencer {
 
   /** Snapshot being received, or undefined. */
   private snapshot: SnapshotCollector | undefined;
-  /** Connections whose current snapshot of this device is being ignored (their chunks and END too). */
-  private readonly ignoredSources = new Set<number>();
+  /** Ignored sources, refusals, the swap into the registry and the client-dropped count. */
+  private readonly intake: SnapshotIntake;
   private disposed = false;
 
   constructor(
@@ -81,6 +78,7 @@ export class Sequencer {
   ) {
     this.ring = new ReorderRing(deps.options.reorderCapacity, deps.budget);
     this.gapRule = new GapRule(deps.links, deps.options.gapTimeoutMs);
+    this.intake = new SnapshotIntake(deviceId, deps);
   }
 
   /** The next sequence number the sequencer will apply (everything below it is applied or covered). */
@@ -170,28 +168,19 @@ export class Sequencer {
     if (watermarkSeq + 1 < this.nextSeq || (current !== undefined && watermarkSeq < current.watermarkSeq)) {
       // Older than what is applied (or than the snapshot in progress): the state we have is newer.
       this.deps.counters.snapshotsIgnored++;
-      this.ignoredSources.add(source);
+      this.intake.ignoredSources.add(source);
       return;
     }
-    if (totalAllocations > this.deps.options.maxSnapshotAllocations) {
-      this.ignoredSources.add(source);
-      this.deps.anomalies.record(
-        "SNAPSHOT_INVALID",
-        this.deps.ledger.account,
-        this.deviceId,
-        `snapshot announces ${totalAllocations} allocations; the limit is ${this.deps.options.maxSnapshotAllocations}`,
-      );
-      this.deps.counters.snapshotsAborted++;
-      return;
-    }
-    if (current !== undefined && current.source !== source) this.ignoredSources.add(current.source);
-    this.ignoredSources.delete(source);
+    if (this.intake.refuseOversized(source, totalAllocations)) return;
+    if (current !== undefined && current.source !== source) this.intake.ignoredSources.add(current.source);
+    this.intake.ignoredSources.delete(source);
     this.clearGapTimer();
     // Everything up to the watermark is in the snapshot: drop it from the ring now.
     const from = current !== undefined ? current.watermarkSeq + 1 : this.nextSeq;
     const held = this.ring.discard(from, watermarkSeq);
     this.deps.counters.staleDiscarded += held;
-    this.countUnreceived(current !== undefined, watermarkSeq - from + 1 - held);
+    const first = this.nextSeq === 1 && this.lastWatermark === 0;
+    this.intake.countUnreceived(current !== undefined, watermarkSeq - from + 1 - held, first);
     this.snapshot = new SnapshotCollector(source, watermarkSeq, totalAllocations);
   }
 
@@ -199,8 +188,8 @@ export class Sequencer {
   snapshotChunk(source: number, allocations: readonly LiveAllocation[]): void {
     const snapshot = this.snapshot;
     if (snapshot === undefined || snapshot.source !== source) {
-      if (!this.ignoredSources.has(source))
-        this.invalidSnapshotPart(source, "SNAPSHOT_CHUNK without SNAPSHOT_BEGIN");
+      if (!this.intake.ignoredSources.has(source))
+        this.intake.invalidPart(source, "SNAPSHOT_CHUNK without SNAPSHOT_BEGIN");
       return;
     }
     if (!snapshot.add(allocations)) {
@@ -214,8 +203,8 @@ export class Sequencer {
   endSnapshot(source: number, watermarkSeq: number): void {
     const snapshot = this.snapshot;
     if (snapshot === undefined || snapshot.source !== source) {
-      if (!this.ignoredSources.delete(source))
-        this.invalidSnapshotPart(source, "SNAPSHOT_END without SNAPSHOT_BEGIN");
+      if (!this.intake.ignoredSources.delete(source))
+        this.intake.invalidPart(source, "SNAPSHOT_END without SNAPSHOT_BEGIN");
       return;
     }
     if (watermarkSeq !== snapshot.watermarkSeq || !snapshot.complete) {
@@ -226,24 +215,8 @@ export class Sequencer {
       return;
     }
     this.snapshot = undefined;
-    const { registry, ledger } = this.deps;
-    registry.clearLedger(ledger);
     const now = this.deps.timers.nowMs();
-    for (let i = 0; i < snapshot.count; i++) {
-      registry.allocate(
-        ledger,
-        snapshot.types[i],
-        snapshot.ids[i],
-        snapshot.addresses[i],
-        snapshot.sizes[i],
-        now,
-        snapshot.contexts[i],
-      );
-    }
-    registry.settleLedger(ledger);
-    this.deps.counters.snapshotsApplied++;
-    this.deps.counters.clientDropped += this.snapshotUnreceived;
-    this.snapshotUnreceived = 0;
+    this.intake.install(snapshot, now);
     this.lastWatermark = snapshot.watermarkSeq;
     this.nextSeq = snapshot.watermarkSeq + 1;
     this.resyncPending = false;
@@ -258,25 +231,11 @@ export class Sequencer {
     this.armGapTimer();
   }
 
-  /**
-   * What SNAPSHOT_BEGIN covers without the server having received it: `covered` sequence numbers neither
-   * applied nor held, less those the server itself refused (counted as recoveries). Added to
-   * `clientDropped` when the snapshot is applied. A sequencer's first snapshot before any event is not
-   * counted: what it covers went to an earlier server (a restart) or was recorded before the process
-   * ever reached one.
-   */
-  private countUnreceived(replacing: boolean, covered: number): void {
-    const unreceived = Math.max(0, covered - this.refusedSinceSnapshot);
-    this.refusedSinceSnapshot = 0;
-    const first = this.nextSeq === 1 && this.lastWatermark === 0;
-    this.snapshotUnreceived = (replacing ? this.snapshotUnreceived : 0) + (first ? 0 : unreceived);
-  }
-
   /** The connection `source` closed: a snapshot it was sending can never complete. */
   sourceClosed(source: number): void {
     this.gapRule.connectionClosed(source);
     if (this.lane?.source === source) this.lane = undefined;
-    this.ignoredSources.delete(source);
+    this.intake.ignoredSources.delete(source);
     if (this.snapshot?.source === source)
       this.abortSnapshot("the connection closed in the middle of a snapshot");
   }
@@ -354,7 +313,7 @@ export class Sequencer {
     }
     // Not stored (beyond the window, or no budget left): lost until a snapshot covers it.
     this.deps.counters.overflowDropped++;
-    this.refusedSinceSnapshot++;
+    this.intake.refused();
     if (seq > this.lostThrough) this.lostThrough = seq;
     if (!this.resyncPending && this.snapshot === undefined) {
       const farAhead = put === PUT_OVERFLOW;
@@ -380,7 +339,7 @@ export class Sequencer {
   private abortSnapshot(reason: string): void {
     const snapshot = this.snapshot!;
     this.snapshot = undefined;
-    this.ignoredSources.add(snapshot.source);
+    this.intake.ignoredSources.add(snapshot.source);
     this.deps.counters.snapshotsAborted++;
     this.deps.anomalies.record("SNAPSHOT_INVALID", this.deps.ledger.account, this.deviceId, reason);
     // Events up to the watermark were discarded and everything buffered sits in a window that no longer
@@ -389,15 +348,6 @@ export class Sequencer {
     if (this.maxSeqSeen > this.lostThrough) this.lostThrough = this.maxSeqSeen;
     if (!this.disposed) this.askForResync(reason);
     this.armGapTimer();
-  }
-
-  private invalidSnapshotPart(source: number, detail: string): void {
-    this.deps.anomalies.record(
-      "SNAPSHOT_INVALID",
-      this.deps.ledger.account,
-      this.deviceId,
-      `${detail} (connection ${source})`,
-    );
   }
 
   private askForResync(reason: string): void {
