@@ -7,13 +7,7 @@ export function positiveInteger(
   name: string,
   unit: string,
 ): number {
-  if (value === undefined) return fallback;
-  if (!isInteger(value, 1, Number.MAX_SAFE_INTEGER)) {
-    throw new InvalidOptionError(
-      `${name} must be a whole number of ${unit} >= 1 (leave it out for ${fallback}), got ${value}`,
-    );
-  }
-  return value;
+  return wholeNumberFrom(1, value, fallback, name, unit);
 }
 
 /** A whole number >= 0, or `fallback` when absent; anything else is refused naming the option and unit. */
@@ -23,10 +17,20 @@ export function nonNegativeInteger(
   name: string,
   unit: string,
 ): number {
+  return wholeNumberFrom(0, value, fallback, name, unit);
+}
+
+function wholeNumberFrom(
+  min: number,
+  value: number | undefined,
+  fallback: number,
+  name: string,
+  unit: string,
+): number {
   if (value === undefined) return fallback;
-  if (!isInteger(value, 0, Number.MAX_SAFE_INTEGER)) {
+  if (!isInteger(value, min, Number.MAX_SAFE_INTEGER)) {
     throw new InvalidOptionError(
-      `${name} must be a whole number of ${unit} >= 0 (leave it out for ${fallback}), got ${value}`,
+      `${name} must be a whole number of ${unit} >= ${min} (leave it out for ${fallback}), got ${value}`,
     );
   }
   return value;

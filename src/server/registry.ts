@@ -1,12 +1,11 @@
-// One file on purpose (~480 lines): the slot columns, their free list and growth are read and written by
-// `allocate`/`free`, the server's hot path, as fields of this one class; split out, every event would go
-// through another object. Its bookkeeping objects already live in ledger.ts.
 import { MEMORY_TYPE_NAMES } from "../protocol/memory-type.js";
 import type { AnomalyLog } from "./anomaly-log.js";
 import { DeviceTotals, Ledger, SessionAccount } from "./ledger.js";
 import { DETACHED_FIGURE, type UsageSeries } from "./series/usage-series.js";
+import { grownFloat64, type SlotColumns } from "./slot-columns.js";
 import { NO_SLOT, SlotIndex } from "./slot-index.js";
 
+export type { SlotColumns };
 export { DeviceTotals, Ledger, SessionAccount };
 
 /**
@@ -362,25 +361,6 @@ export class Registry {
     return this.sameAddressNext[slot];
   }
 
-  /** Every live allocation of a ledger, for tests and snapshot comparisons (walks that ledger only). */
-  ledgerContents(
-    ledger: Ledger,
-  ): { allocationId: number; memoryType: number; address: number; sizeBytes: number }[] {
-    const out = [];
-    const byId = ledger.byId;
-    for (let bucket = 0; bucket < byId.bucketCount; bucket++) {
-      const slot = byId.slotAt(bucket);
-      if (slot === NO_SLOT) continue;
-      out.push({
-        allocationId: this.allocationIdOf[slot],
-        memoryType: this.typeOf[slot],
-        address: this.addressOf[slot],
-        sizeBytes: this.sizeOf[slot],
-      });
-    }
-    return out;
-  }
-
   /** Removes the slot from its (ledger, type, address) chain. */
   private unlinkAddress(ledger: Ledger, slot: number): void {
     const index = ledger.byAddress[this.typeOf[slot]];
@@ -464,22 +444,4 @@ export class Registry {
     this.generationOf = generations;
     this.capacity = capacity;
   }
-}
-
-/** Registry.slotColumns: read-only views of the slot columns. */
-export interface SlotColumns {
-  readonly slotCount: number;
-  readonly ledgerSerial: Int32Array;
-  /** Changes whenever the slot takes a new allocation (wraps after 2^32 reuses of one slot). */
-  readonly generation: Uint32Array;
-  readonly memoryType: Uint8Array;
-  /** Start address, bytes. */
-  readonly address: Float64Array;
-  readonly sizeBytes: Float64Array;
-}
-
-function grownFloat64(array: Float64Array, capacity: number): Float64Array<ArrayBuffer> {
-  const grown = new Float64Array(capacity);
-  grown.set(array);
-  return grown;
 }

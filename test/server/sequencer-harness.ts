@@ -1,4 +1,5 @@
 // Builds a Sequencer over a real Registry with a hand-driven clock, and generates valid event streams.
+
 import fc from "fast-check";
 import type { LiveAllocation } from "../../src/protocol/event.js";
 import { AnomalyLog } from "../../src/server/anomaly-log.js";
@@ -7,6 +8,7 @@ import { Registry } from "../../src/server/registry.js";
 import { ReorderBudget } from "../../src/server/reorder-budget.js";
 import { Sequencer, SequencerCounters } from "../../src/server/sequencer.js";
 import { ManualTimers } from "../../src/server/timers.js";
+import { ledgerContents } from "../support/ledger-contents.js";
 
 export interface StreamEvent {
   op: 1 | 2;
@@ -91,7 +93,7 @@ export function makeSequencer(
     links.delivered(source);
     sequencer.push(source, e.op, e.memoryType, e.seq, e.allocationId, e.address, e.sizeBytes);
   };
-  const liveSet = () => sortById(registry.ledgerContents(ledger));
+  const liveSet = () => sortById(ledgerContents(registry, ledger));
   const recoveries = counters.recoveries;
   return {
     sequencer,

@@ -1,5 +1,6 @@
 // docs/DESIGN.md invariant 2 over several connections: each connection is FIFO, but fast-check's scheduler
 // interleaves the connections' deliveries arbitrarily. The session's live set per device must end exact.
+
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
@@ -9,6 +10,7 @@ import { ReorderBudget } from "../../src/server/reorder-budget.js";
 import { SequencerCounters } from "../../src/server/sequencer.js";
 import { Session, type SessionPeer } from "../../src/server/session.js";
 import { ManualTimers } from "../../src/server/timers.js";
+import { ledgerContents } from "../support/ledger-contents.js";
 import { TEST_DEVICE } from "./raw-client.js";
 import { liveAfter, type StreamEvent, sortById, streamArb } from "./sequencer-harness.js";
 
@@ -69,7 +71,7 @@ test("events of two devices spread over three FIFO connections, any interleaving
 
         for (const deviceId of [0, 1]) {
           const ledger = session.account.ledgers.get(deviceId);
-          const live = ledger === undefined ? [] : sortById(registry.ledgerContents(ledger));
+          const live = ledger === undefined ? [] : sortById(ledgerContents(registry, ledger));
           assert.deepEqual(live, liveAfter(events, deviceId));
         }
         assert.equal(anomalies.total, 0);
