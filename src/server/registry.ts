@@ -2,10 +2,16 @@ import { MEMORY_TYPE_NAMES } from "../protocol/memory-type.js";
 import type { AnomalyLog } from "./anomaly-log.js";
 import { DeviceTotals, Ledger, SessionAccount } from "./ledger.js";
 import { DETACHED_FIGURE, type UsageSeries } from "./series/usage-series.js";
-import { grownFloat64, type SlotColumns } from "./slot-columns.js";
+import { DEFAULT_CHANGE_LOG_SLOTS, grownFloat64, SlotChangeLog, type SlotColumns } from "./slot-columns.js";
 import { NO_SLOT, SlotIndex } from "./slot-index.js";
 
 export type { SlotColumns };
+export { SlotChangeLog };
+
+export interface RegistryOptions {
+  /** Entries of the change log (a power of two; default DEFAULT_CHANGE_LOG_SLOTS). */
+  changeLogSlots?: number;
+}
 export { DeviceTotals, Ledger, SessionAccount };
 
 /**
@@ -15,7 +21,7 @@ export { DeviceTotals, Ledger, SessionAccount };
  *
  * Layout (why): one JS object per live allocation costs ~100+ bytes of headers and pointers and stresses
  * the GC at a million live allocations. Instead a live allocation is a *slot* index into parallel typed
- * arrays (struct of arrays, 49 bytes per slot), plus one bucket in its ledger's `byId` index and one in
+ * arrays (struct of arrays, 45 bytes per slot), plus one bucket in its ledger's `byId` index and one in
  * an address index (12 bytes per bucket, at most 5/8 full). Freed slots are chained into a free list through `sameAddressNext`, so no extra
  * array is needed for it.
  *
@@ -42,11 +48,6 @@ export class Registry {
   private typeOf = new Uint8Array(INITIAL_SLOTS);
   /** Live slot: its ledger's serial (≥ 1). Free slot: 0. Lets a walk in slot order tell owners apart. */
   private ledgerOf = new Int32Array(INITIAL_SLOTS);
-  /**
-   * Bumped each time the slot takes a new allocation: what a cache of values derived from a slot's
-   * address and size (the memory map's bank extents) checks to know they are still the slot's.
-   */
-  private generationOf = new Uint32Array(INITIAL_SLOTS);
   /** The allocation's context id in its session's ContextTable (0 = none; protocol version 3). */
   private contextOf = new Uint32Array(INITIAL_SLOTS);
   /** Live slot: next live slot with the same (ledger, type, address), or NO_SLOT. Free slot: next free slot. */
@@ -61,12 +62,17 @@ export class Registry {
   /** Serials of released ledgers, reused first; `nextSerial` is one past the highest handed out. */
   private readonly freeSerials: number[] = [];
   private nextSerial = 1;
+  /** Slots allocated or released, newest last: what the memory map brings up to date between maps. */
+  readonly changes: SlotChangeLog;
 
   /** `series`: where totals are recorded over time; without it nothing is (registry-only uses). */
   constructor(
     private readonly anomalies: AnomalyLog,
     private readonly series?: UsageSeries,
-  ) {}
+    options: RegistryOptions = {},
+  ) {
+    this.changes = new SlotChangeLog(options.changeLogSlots ?? DEFAULT_CHANGE_LOG_SLOTS);
+  }
 
   /** Live allocations over every device and session. */
   get liveAllocations(): number {
@@ -187,7 +193,7 @@ export class Registry {
     this.allocatedAtMsOf[slot] = nowMs;
     this.typeOf[slot] = memoryType;
     this.ledgerOf[slot] = ledger.serial;
-    this.generationOf[slot]++;
+    this.changes.record(slot);
     this.contextOf[slot] = contextId;
 
     let index = ledger.byAddress[memoryType];
@@ -341,7 +347,6 @@ export class Registry {
     return {
       slotCount: this.highWater,
       ledgerSerial: this.ledgerOf,
-      generation: this.generationOf,
       memoryType: this.typeOf,
       address: this.addressOf,
       sizeBytes: this.sizeOf,
@@ -403,6 +408,7 @@ export class Registry {
     device.series.record(memoryType, device.usedBytes[memoryType]);
     ledger.series.record(memoryType, ledger.usedBytes[memoryType]);
     this.ledgerOf[slot] = 0;
+    this.changes.record(slot);
     this.giveBackSlot(slot);
   }
 
@@ -439,9 +445,6 @@ export class Registry {
     const owners = new Int32Array(capacity);
     owners.set(this.ledgerOf);
     this.ledgerOf = owners;
-    const generations = new Uint32Array(capacity);
-    generations.set(this.generationOf);
-    this.generationOf = generations;
     this.capacity = capacity;
   }
 }

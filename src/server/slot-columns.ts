@@ -4,12 +4,12 @@
  * the server's hot path, write them directly.
  */
 
+import { InvalidOptionError } from "./errors.js";
+
 /** Registry.slotColumns: read-only views of the slot columns. */
 export interface SlotColumns {
   readonly slotCount: number;
   readonly ledgerSerial: Int32Array;
-  /** Changes whenever the slot takes a new allocation (wraps after 2^32 reuses of one slot). */
-  readonly generation: Uint32Array;
   readonly memoryType: Uint8Array;
   /** Start address, bytes. */
   readonly address: Float64Array;
@@ -21,4 +21,46 @@ export function grownFloat64(array: Float64Array, capacity: number): Float64Arra
   const grown = new Float64Array(capacity);
   grown.set(array);
   return grown;
+}
+
+/**
+ * Entries of the registry's change log by default: 2^20 (4 MiB). A reader that falls further behind than
+ * this (more allocations and frees between two memory maps) starts again from the slot columns.
+ */
+export const DEFAULT_CHANGE_LOG_SLOTS = 2 ** 20;
+
+/**
+ * The slots the registry changed (allocated into or released), in order, in a ring: readers that keep
+ * something derived from the slot columns (the memory map's coverage) bring it up to date from here
+ * instead of walking every slot. A slot may appear more than once; a reader applies the slot's state at
+ * the time it reads, so repeats are harmless. One store per change on the registry's hot path.
+ */
+export class SlotChangeLog {
+  readonly slots: Int32Array;
+  /** Changes recorded since start; entry i is slots[i & mask]. Exact up to 2^53. */
+  recorded = 0;
+  readonly mask: number;
+
+  constructor(capacity: number) {
+    if (
+      !Number.isInteger(capacity) ||
+      capacity < 1 ||
+      capacity > 2 ** 30 ||
+      (capacity & (capacity - 1)) !== 0
+    ) {
+      throw new InvalidOptionError(`change log capacity must be a power of two in 1..2^30, got ${capacity}`);
+    }
+    this.slots = new Int32Array(capacity);
+    this.mask = capacity - 1;
+  }
+
+  record(slot: number): void {
+    this.slots[this.recorded & this.mask] = slot;
+    this.recorded++;
+  }
+
+  /** Whether every change since `position` (a past `recorded`) is still in the ring. */
+  covers(position: number): boolean {
+    return this.recorded - position <= this.slots.length;
+  }
 }

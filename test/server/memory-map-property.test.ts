@@ -332,9 +332,9 @@ test("on a real preset (slices of whole bitmap words), the coverage aggregate eq
   assert.deepEqual(fast, mapOf(false));
 });
 
-test("maps built one after another by one builder stay exact as allocations come and go (kept bank extents)", () => {
-  // One builder keeps each slot's bank extent between maps; slots freed and taken again by other
-  // allocations (new addresses and sizes) must never show their old extents.
+test("maps built one after another by one builder stay exact as allocations come and go (kept coverage)", () => {
+  // One builder keeps its coverage between maps; slots freed and taken again by other allocations (new
+  // addresses and sizes) must never show their old extents.
   const unit = region.alignmentBytes;
   const units = region.sizePerBankBytes / unit;
   const stepArb = fc.array(
@@ -381,5 +381,75 @@ test("maps built one after another by one builder stay exact as allocations come
       },
     ),
     { numRuns: 200 },
+  );
+});
+
+test("a kept coverage stays exact through sessions leaving, serials reused, log overflow and the overlap limit", () => {
+  // Sessions come and go (their ledger serials are reused by new sessions of other pids), another device
+  // shares the registry, extents overlap often (a narrow address range), the change log is sometimes
+  // too short for what happened between two maps (the coverage starts again), and sometimes the
+  // overlap limit is tiny (the sorted build answers). After every round the kept builder must equal a
+  // fresh sorted build.
+  const unit = region.alignmentBytes;
+  const units = region.sizePerBankBytes / unit;
+  const stepArb = fc.oneof(
+    fc.record({
+      kind: fc.constant("alloc" as const),
+      session: fc.nat(),
+      device: fc.constantFrom(0, 0, 0, 1),
+      unitIndex: fc.oneof(fc.integer({ min: 0, max: units - 1 }), fc.integer({ min: 0, max: 40 })),
+      sizeBytes: fc.integer({ min: 1, max: 8 * unit * region.bankCount }),
+    }),
+    fc.record({ kind: fc.constant("free" as const), pick: fc.nat() }),
+    fc.record({
+      kind: fc.constant("leave" as const),
+      pick: fc.nat(),
+      pid: fc.integer({ min: 400, max: 403 }),
+    }),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(fc.array(stepArb, { minLength: 1, maxLength: 30 }), { minLength: 2, maxLength: 5 }),
+      fc.integer({ min: 1, max: 9 }),
+      fc.constantFrom(4, 16, 1024),
+      fc.constantFrom(1, 2, undefined),
+      (rounds, buckets, changeLogSlots, maxOverlapBlocks) => {
+        const registry = new Registry(new AnomalyLog(), undefined, { changeLogSlots });
+        let sessionNumber = 0;
+        const open = (pid: number) => registry.openAccount(String(sessionNumber++).padStart(32, "0"), pid);
+        const accounts = [open(400), open(401), open(400)];
+        const kept = new MemoryMapBuilder(registry, () => "p", { maxOverlapBlocks });
+        const live: { account: (typeof accounts)[number]; device: number; id: number }[] = [];
+        let nextId = 1;
+        const request = { deviceId: 0, memoryType: "DRAM" as const, buckets, nowMs: 0 };
+        for (const steps of rounds) {
+          for (const step of steps) {
+            if (step.kind === "alloc") {
+              const account = accounts[step.session % accounts.length];
+              const id = nextId++;
+              const address = region.baseAddressBytes + step.unitIndex * unit;
+              const ledger = registry.ledger(account, step.device);
+              registry.allocate(ledger, DRAM, id, address, step.sizeBytes, 0);
+              live.push({ account, device: step.device, id });
+            } else if (step.kind === "free" && live.length > 0) {
+              const [gone] = live.splice(step.pick % live.length, 1);
+              registry.free(registry.ledger(gone.account, gone.device), DRAM, gone.id, -1);
+            } else if (step.kind === "leave") {
+              const at = step.pick % accounts.length;
+              const leaving = accounts[at];
+              registry.releaseAccount(leaving);
+              for (let i = live.length - 1; i >= 0; i--) if (live[i].account === leaving) live.splice(i, 1);
+              accounts[at] = open(step.pid);
+            }
+          }
+          const fresh = new MemoryMapBuilder(registry, () => "p", { coverage: false });
+          assert.deepEqual(
+            kept.build(request, layout, registry.findDevice(0)),
+            fresh.build(request, layout, registry.findDevice(0)),
+          );
+        }
+      },
+    ),
+    { numRuns: 300 },
   );
 });

@@ -100,3 +100,32 @@ test("over the wire: a 0-byte ALLOC and an overflowing ALLOC show in /api/v1/ano
     await server.stop();
   }
 });
+
+test("the change log lists every slot allocated into or released, in order; a bad capacity is refused", () => {
+  const registry = new Registry(new AnomalyLog(), undefined, { changeLogSlots: 4 });
+  const ledger = registry.ledger(registry.openAccount("c".repeat(32), 1), 0);
+  const start = registry.changes.recorded;
+  registry.allocate(ledger, 0, 1, 4096, 64, 0);
+  registry.allocate(ledger, 0, 2, 8192, 64, 0);
+  registry.free(ledger, 0, 1, 64);
+  // A refused ALLOC (duplicate id) changes no slot.
+  registry.allocate(ledger, 0, 2, 8192, 64, 0);
+  const { slots, mask, recorded } = registry.changes;
+  assert.equal(recorded - start, 3);
+  assert.deepEqual(
+    [0, 1, 2].map((i) => slots[(start + i) & mask]),
+    [0, 1, 0],
+  );
+  assert.equal(registry.changes.covers(start), true);
+  registry.allocate(ledger, 0, 3, 4096, 64, 0);
+  registry.allocate(ledger, 0, 4, 12288, 64, 0);
+  // Five changes since `start` no longer fit a ring of four.
+  assert.equal(registry.changes.covers(start), false);
+  for (const bad of [0, 3, 6, 2 ** 31, 1.5]) {
+    assert.throws(
+      () => new Registry(new AnomalyLog(), undefined, { changeLogSlots: bad }),
+      (error: Error & { code?: string }) =>
+        error.code === "SERVER_INVALID_OPTION" && /power of two/.test(error.message),
+    );
+  }
+});

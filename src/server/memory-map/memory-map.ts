@@ -24,7 +24,7 @@ import type {
 } from "../api-types.js";
 import type { DeviceTotals, Ledger, Registry } from "../registry.js";
 import { NO_SLOT } from "../slot-index.js";
-import { CoverageAggregate } from "./coverage-aggregate.js";
+import { CoverageAggregate, type CoverageAggregateOptions } from "./coverage-aggregate.js";
 import { ExtentTable } from "./extent-table.js";
 
 /** Map types, in the order errors list them. */
@@ -104,10 +104,13 @@ export class MemoryMapBuilder {
     private readonly registry: Registry,
     /** Process name of a session (empty when unknown). */
     private readonly processNameOf: (sessionId: string) => string,
-    /** `coverage: false` always takes the sort-based way (tests compare the two). */
-    options: { coverage?: boolean } = {},
+    /**
+     * `coverage: false` always takes the sort-based way (tests compare the two); `maxOverlapBlocks`
+     * lowers the coverage's limit on overlapping words (tests of the fallback).
+     */
+    options: { coverage?: boolean } & CoverageAggregateOptions = {},
   ) {
-    this.coverage = options.coverage === false ? undefined : new CoverageAggregate(registry);
+    this.coverage = options.coverage === false ? undefined : new CoverageAggregate(registry, options);
   }
 
   build(
