@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { ChurnStream } from "../fixtures/churn.js";
 import { RawSession } from "../fixtures/raw-session.js";
 import { SERVER_PROCESS_SCRIPT } from "../fixtures/scripts.js";
@@ -93,10 +94,16 @@ export const ingest: Benchmark = {
     "server apply rate: pre-encoded EVENTS (half ALLOC, half FREE, 100k live) written by one process over 1, " +
     "2, 4 and 8 Unix-socket connections (one server each); anomaly detection on. The machine line gives the cores.",
   metrics: [
-    { name: "ingest_events_per_s", unit: "events/s", target: 2_000_000, comparison: ">=" },
+    { name: "ingest_events_per_s", unit: "events/s", target: 5_000_000, comparison: ">=" },
     { name: "ingest_events_per_s_2conn", unit: "events/s", comparison: ">=" },
     { name: "ingest_events_per_s_4conn", unit: "events/s", comparison: ">=" },
-    { name: "ingest_events_per_s_8conn", unit: "events/s", target: 2_000_000, comparison: ">=" },
+    // Issue 17: ≥ 10M with 8 connections where there are cores for them (16); no target on fewer.
+    {
+      name: "ingest_events_per_s_8conn",
+      unit: "events/s",
+      ...(availableParallelism() >= 16 ? { target: 10_000_000 } : {}),
+      comparison: ">=",
+    },
   ],
   async open(context): Promise<OpenBenchmark> {
     const live = context.quick ? 20_000 : 100_000;

@@ -20,7 +20,7 @@ export const serverMemory: Benchmark = {
   tier: "e2e",
   description: "server (heapUsed + external) growth after GC / live allocations, at 1M live",
   metrics: [
-    { name: "server_bytes_per_live_allocation", unit: "bytes", target: 250, comparison: "<=" },
+    { name: "server_bytes_per_live_allocation", unit: "bytes", target: 64, comparison: "<=" },
     { name: "server_heap_only_bytes_per_live_allocation", unit: "bytes", comparison: "<=" },
   ],
   async open(context): Promise<OpenBenchmark> {
