@@ -307,6 +307,16 @@ export class Session implements SessionLinks {
     this.ask(this.peers[this.nextPeer++ % this.peers.length], deviceId, reason);
   }
 
+  /**
+   * Allocation ids of `deviceId` whose FREE the client sent but an earlier, missing event holds in the
+   * reorder buffer: still live in the registry, no longer held by the process.
+   */
+  waitingFrees(deviceId: number): Set<number> {
+    const ids = new Set<number>();
+    this.sequencers.get(deviceId)?.addWaitingFrees(ids);
+    return ids;
+  }
+
   /** Releases all the session's memory and stops its timers. Idempotent. */
   release(): void {
     if (this.released) return;
