@@ -67,6 +67,11 @@ export class LegacyAdapter implements LegacyConnectionHandler {
   private readonly memory: LegacySessions;
   private readonly stdout: Writable;
   private stopped = false;
+  /**
+   * When the chunk being decoded was read, ms: the time of every allocation in it (one reading of the
+   * clock per chunk, not one per frame; the frames of a chunk arrived together).
+   */
+  private chunkAtMs = 0;
 
   constructor(
     private readonly options: LegacyOptions,
@@ -177,13 +182,17 @@ export class LegacyAdapter implements LegacyConnectionHandler {
     }
   }
 
+  received(): void {
+    this.chunkAtMs = this.deps.timers.nowMs();
+  }
+
   message(connection: LegacyConnection, m: LegacyMessage): void {
     switch (m.type) {
       case LegacyMessageType.ALLOC:
         // Buffer type 0..4 is tt-metal's BufferType, numbered as our MemoryType.
         this.memory
           .processFor(connection, m, true)
-          ?.allocate(LegacyKeySpace.BUFFER, m.deviceId, m.bufferId, m.bufferType, m.sizeBytes);
+          ?.allocate(LegacyKeySpace.BUFFER, m.deviceId, m.bufferId, m.bufferType, m.sizeBytes, this.chunkAtMs);
         return;
       case LegacyMessageType.FREE:
         this.memory.processFor(connection, m, false)?.free(LegacyKeySpace.BUFFER, m.deviceId, m.bufferId, -1);
@@ -191,7 +200,7 @@ export class LegacyAdapter implements LegacyConnectionHandler {
       case LegacyMessageType.CB_ALLOC:
         this.memory
           .processFor(connection, m, true)
-          ?.allocate(LegacyKeySpace.CB, m.deviceId, m.bufferId, MemoryType.CB, m.sizeBytes);
+          ?.allocate(LegacyKeySpace.CB, m.deviceId, m.bufferId, MemoryType.CB, m.sizeBytes, this.chunkAtMs);
         return;
       case LegacyMessageType.CB_FREE:
         this.memory
@@ -201,7 +210,7 @@ export class LegacyAdapter implements LegacyConnectionHandler {
       case LegacyMessageType.KERNEL_LOAD:
         this.memory
           .processFor(connection, m, true)
-          ?.allocate(LegacyKeySpace.KERNEL, m.deviceId, m.bufferId, MemoryType.KERNEL, m.sizeBytes);
+          ?.allocate(LegacyKeySpace.KERNEL, m.deviceId, m.bufferId, MemoryType.KERNEL, m.sizeBytes, this.chunkAtMs);
         return;
       case LegacyMessageType.KERNEL_UNLOAD:
         this.memory

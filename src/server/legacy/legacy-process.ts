@@ -105,6 +105,8 @@ export class LegacyProcess {
     bufferId: number,
     memoryType: number,
     sizeBytes: number,
+    /** When the frame arrived (the server's clock). */
+    atMs: number = this.deps.timers.nowMs(),
   ): void {
     if (this.released) return;
     if (this.held.size > 0 && this.cancelHeldFree(space, deviceId, bufferId)) return;
@@ -114,7 +116,7 @@ export class LegacyProcess {
     if (known === NO_SLOT) {
       this.nextAllocationId++;
       this.deps.stats.allocations++;
-      this.session.allocateUnsequenced(deviceId, memoryType, allocationId, bufferId, sizeBytes);
+      this.session.allocateUnsequenced(deviceId, memoryType, allocationId, bufferId, sizeBytes, atMs);
       return;
     }
     const refCount = live.addReference(known);
