@@ -275,7 +275,14 @@ export class Session implements SessionLinks {
     atMs: number = this.deps.timers.nowMs(),
   ): boolean {
     if (this.released) return false;
-    return this.deps.registry.allocate(this.ledger(deviceId), memoryType, allocationId, address, sizeBytes, atMs);
+    return this.deps.registry.allocate(
+      this.ledger(deviceId),
+      memoryType,
+      allocationId,
+      address,
+      sizeBytes,
+      atMs,
+    );
   }
 
   /** A free from a source without sequence numbers; `sizeBytes` < 0 when the source does not send it. */

@@ -323,7 +323,12 @@ export class LegacyFrameDecoder {
   }
 
   /** What `isCleanRequest` did not pass: judged byte by byte (frameVerdict) for the exact verdict. */
-  private decodeUnusualFrame(bytes: Uint8Array, view: DataView, at: number, frame: LegacyFrameBytes): boolean {
+  private decodeUnusualFrame(
+    bytes: Uint8Array,
+    view: DataView,
+    at: number,
+    frame: LegacyFrameBytes,
+  ): boolean {
     const streamOffset = this.gridOffset;
     const verdict = frameVerdict(bytes, at, frame);
     if (verdict === FrameVerdict.OFF_GRID) return false;

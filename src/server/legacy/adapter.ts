@@ -192,7 +192,14 @@ export class LegacyAdapter implements LegacyConnectionHandler {
         // Buffer type 0..4 is tt-metal's BufferType, numbered as our MemoryType.
         this.memory
           .processFor(connection, m, true)
-          ?.allocate(LegacyKeySpace.BUFFER, m.deviceId, m.bufferId, m.bufferType, m.sizeBytes, this.chunkAtMs);
+          ?.allocate(
+            LegacyKeySpace.BUFFER,
+            m.deviceId,
+            m.bufferId,
+            m.bufferType,
+            m.sizeBytes,
+            this.chunkAtMs,
+          );
         return;
       case LegacyMessageType.FREE:
         this.memory.processFor(connection, m, false)?.free(LegacyKeySpace.BUFFER, m.deviceId, m.bufferId, -1);
@@ -210,7 +217,14 @@ export class LegacyAdapter implements LegacyConnectionHandler {
       case LegacyMessageType.KERNEL_LOAD:
         this.memory
           .processFor(connection, m, true)
-          ?.allocate(LegacyKeySpace.KERNEL, m.deviceId, m.bufferId, MemoryType.KERNEL, m.sizeBytes, this.chunkAtMs);
+          ?.allocate(
+            LegacyKeySpace.KERNEL,
+            m.deviceId,
+            m.bufferId,
+            MemoryType.KERNEL,
+            m.sizeBytes,
+            this.chunkAtMs,
+          );
         return;
       case LegacyMessageType.KERNEL_UNLOAD:
         this.memory
