@@ -68,8 +68,10 @@ export class LegacyAdapter implements LegacyConnectionHandler {
   private readonly stdout: Writable;
   private stopped = false;
   /**
-   * When the chunk being decoded was read, ms: the time of every allocation in it (one reading of the
-   * clock per chunk, not one per frame; the frames of a chunk arrived together).
+   * When the chunk being decoded was read, whole ms: the time of every allocation in it (one reading of
+   * the clock per chunk, not one per frame; the frames of a chunk arrived together). Whole, so that it
+   * travels down to the registry as a small integer: a fractional time is boxed anew (16 bytes) at every
+   * call it is passed through, the most garbage the firehose made per frame.
    */
   private chunkAtMs = 0;
 
@@ -183,7 +185,7 @@ export class LegacyAdapter implements LegacyConnectionHandler {
   }
 
   received(): void {
-    this.chunkAtMs = this.deps.timers.nowMs();
+    this.chunkAtMs = Math.floor(this.deps.timers.nowMs());
   }
 
   message(connection: LegacyConnection, m: LegacyMessage): void {
