@@ -1,5 +1,6 @@
-// The legacy adapter reads the clock once per socket chunk and stamps that chunk's allocations with it,
-// in whole ms (a whole number reaches the registry unboxed: no garbage per frame on the firehose path).
+// What the adapter's per-frame shortcuts must keep: it reads the clock once per socket chunk and stamps
+// that chunk's allocations with it, in whole ms (a whole number reaches the registry unboxed: no garbage
+// per frame); remembering the last (connection, pid) → process never lets another pid's frame through.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Registry } from "../../src/server/registry.js";
@@ -46,5 +47,27 @@ test("a chunk's allocations carry the clock read when it arrived, in whole ms", 
       [0x3000, 1_234],
       [0x4000, 98_765],
     ],
+  );
+});
+
+test("in one chunk, a frame naming another process between the peer's own is still refused", async (t) => {
+  const f = await startAdapter({ frame: 144 });
+  t.after(() => f.stop());
+  const client = await f.connect();
+  t.after(() => client.close());
+  const named = (pid: number, bufferId: number) =>
+    request(144, { type: TYPE.ALLOC, deviceId: 0, size: 4096, bufferType: 0, pid, bufferId });
+  // The peer is this process (kernel credentials); its parent is alive and another process.
+  await client.write(
+    concat([named(process.pid, 0x1000), named(process.ppid, 0x2000), named(process.pid, 0x3000)]),
+  );
+  await waitFor(() => f.adapter.stats.allocations === 2, { what: "the peer's two ALLOCs" });
+  await waitFor(() => f.anomalies.count("LEGACY_PID_MISMATCH") === 1, { what: "the mismatch" });
+  const session = [...f.sessions.values()][0]!;
+  assert.equal(f.sessions.size, 1);
+  assert.equal(session.account.pid, process.pid);
+  assert.deepEqual(
+    [...allocationTimes(f.registry, session).keys()].sort((a, b) => a - b),
+    [0x1000, 0x3000],
   );
 });
