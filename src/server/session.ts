@@ -262,13 +262,17 @@ export class Session implements SessionLinks {
     this.sequencer(deviceId).endSnapshot(peer.id, watermarkSeq);
   }
 
-  /** An allocation from a source without sequence numbers, applied as it comes. */
+  /**
+   * An allocation from a source without sequence numbers, applied as it comes. `atMs`: when it arrived
+   * (a source that reads many at once passes one reading of the clock for all of them); default now.
+   */
   allocateUnsequenced(
     deviceId: number,
     memoryType: number,
     allocationId: number,
     address: number,
     sizeBytes: number,
+    atMs: number = this.deps.timers.nowMs(),
   ): boolean {
     if (this.released) return false;
     return this.deps.registry.allocate(
@@ -277,7 +281,7 @@ export class Session implements SessionLinks {
       allocationId,
       address,
       sizeBytes,
-      this.deps.timers.nowMs(),
+      atMs,
     );
   }
 
