@@ -135,12 +135,6 @@ export class AllocationClient implements EventRecorder {
     const queueEvents = Math.max(1, Math.floor(this.options.maxQueueBytes / EVENT_RECORD_BYTES));
     this.ring = EventRing.create(queueEvents + 2 * RING_MARKER_ROOM);
     this.writer = new EventRingWriter(this.ring, queueEvents);
-    this.thread = new WriterThread(
-      this.ring,
-      this.options.batchMaxEvents,
-      (position) => this.handleSettled(position),
-      (error) => this.handleWriterFailed(error),
-    );
     this.link = new ClientLink(
       this.options,
       this.contexts,
@@ -157,6 +151,13 @@ export class AllocationClient implements EventRecorder {
           this.writer.position,
           events,
         ),
+    );
+    // Started once nothing can throw any more (ClientLink encodes HELLO, which checks the options).
+    this.thread = new WriterThread(
+      this.ring,
+      this.options.batchMaxEvents,
+      (position) => this.handleSettled(position),
+      (error) => this.handleWriterFailed(error),
     );
     this.devices = new DeviceResyncState(
       this.options.devices.map((d) => d.deviceId),
