@@ -45,11 +45,12 @@ export class WriterThread {
   ) {
     const workerData: RingWriterData = { buffer: ring.buffer, batchMaxEvents };
     this.worker = new Worker(new URL("./ring-writer-worker.js", import.meta.url), { workerData });
-    this.worker.unref();
     this.worker.on("message", (message: FromWriter) => this.received(message));
     this.worker.on("error", (error) => {
       if (!this.terminated) onFailed(error);
     });
+    // After the listeners: adding a 'message' listener refs the thread's port again.
+    this.worker.unref();
   }
 
   /** Opens a connection on the writer thread that reads the ring from position `head`. */
