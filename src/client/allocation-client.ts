@@ -80,8 +80,10 @@ export class AllocationClient implements EventRecorder {
   /** The exit-delivery keep-alive: the settled position last seen and since when it has not moved. */
   private settledSeen = 0;
   private settledSeenAtMs = 0;
-  /** A snapshot waits for ring room: the writer reports its progress until there is. */
+  /** Snapshots wait for the writer (resyncAfter settled, ring room): it reports its progress until then. */
   private snapshotsWaitForRoom = false;
+  /** Pending snapshots are taken once the writer has settled everything before this ring position. */
+  private resyncAfter: number | undefined;
   private readonly devices: DeviceResyncState;
   /** devices.byId, held here so that record() reaches a track with one load, as before the split. */
   private readonly tracks: readonly (DeviceTrack | undefined)[];
@@ -115,6 +117,8 @@ export class AllocationClient implements EventRecorder {
     if (this.writer.position > this.writer.settled) {
       this.writer.requestPartial();
       if (this.deliveryProgressing()) this.armFlushTimer();
+    } else {
+      this.settledSeenAtMs = 0;
     }
     this.pump();
   };
@@ -438,6 +442,7 @@ export class AllocationClient implements EventRecorder {
     this.stats.dropped += lost;
     this.devices.connectionLost(lost > 0);
     this.waiters.connectionLost();
+    this.resyncAfter = undefined;
     this.thread.unref();
     if (closing) {
       this.setState("closed");
@@ -480,9 +485,12 @@ export class AllocationClient implements EventRecorder {
     this.handleClosed(undefined);
   }
 
-  /** True while the writer's settled position moved within EXIT_DELIVERY_STALL_MS (client ready). */
+  /**
+   * True while the writer's settled position moved within EXIT_DELIVERY_STALL_MS and the client is
+   * connecting or ready (what is recorded while connecting goes after WELCOME).
+   */
   private deliveryProgressing(): boolean {
-    if (this.currentState !== "ready") return false;
+    if (this.currentState !== "ready" && this.currentState !== "connecting") return false;
     const settled = this.writer.settled;
     const now = Date.now();
     if (settled !== this.settledSeen || this.settledSeenAtMs === 0) {
@@ -508,24 +516,40 @@ export class AllocationClient implements EventRecorder {
     setImmediate(this.immediatePump);
   }
 
-  /** Takes pending snapshots while the ring has room for their frames; releases settled flush waiters. */
+  /**
+   * Takes pending snapshots once the writer thread has handed everything recorded before them to the
+   * kernel (as the queue had to be empty before: a stalled server gets one snapshot after it reads
+   * again, not one per overflow), with ring room for their frames; releases settled flush waiters.
+   */
   private pump(): void {
     const connection = this.connection;
     if (connection === undefined || !connection.isWelcomed) return;
     this.snapshotsWaitForRoom = false;
-    while (this.currentState === "ready" && this.devices.resyncWaiting) {
-      if (this.ring.slotCount - this.writer.used < SNAPSHOT_ROOM_SLOTS) {
-        // The writer's progress reports bring the pump back.
-        this.snapshotsWaitForRoom = true;
-        this.writer.wantSettled = true;
-        this.waiters.settledThrough(this.writer.settled);
-        break;
+    if (this.currentState === "ready" && this.devices.resyncWaiting) {
+      if (this.resyncAfter === undefined) {
+        this.resyncAfter = this.writer.position;
+        this.writer.requestPartial();
       }
-      const track = this.devices.takeNextResync();
-      if (track === undefined) break;
-      this.snapshots.send(track, this.maxFrameBytes);
+      this.writer.wantSettled = true;
+      if (
+        this.writer.settled < this.resyncAfter ||
+        this.ring.slotCount - this.writer.used < SNAPSHOT_ROOM_SLOTS
+      ) {
+        // The writer's reports of what it settled bring the pump back.
+        this.snapshotsWaitForRoom = true;
+      } else {
+        this.resyncAfter = undefined;
+        for (let track = this.devices.takeNextResync(); track !== undefined; ) {
+          this.snapshots.send(track, this.maxFrameBytes);
+          track = this.devices.takeNextResync();
+        }
+      }
     }
-    if (this.waiters.count > 0) this.waiters.settle();
+    if (this.waiters.count > 0) {
+      this.waiters.settledThrough(this.writer.settled);
+      this.waiters.settle();
+    }
+    if (!this.snapshotsWaitForRoom && this.waiters.count === 0) this.writer.wantSettled = false;
   }
 
   /** Counts `events` dropped for `track`; the resync state gates the device when a snapshot can heal it. */
