@@ -137,7 +137,7 @@ export class AllocationClient implements EventRecorder {
     this.batchLimit = this.options.batchMaxEvents;
     // The ring is the bounded queue: maxQueueBytes of 48-byte events, plus room for markers.
     const queueEvents = Math.max(1, Math.floor(this.options.maxQueueBytes / EVENT_RECORD_BYTES));
-    this.ring = EventRing.create(queueEvents + 2 * RING_MARKER_ROOM);
+    this.ring = EventRing.create(queueEvents + RING_MARKER_ROOM);
     this.writer = new EventRingWriter(this.ring, queueEvents);
     this.link = new ClientLink(
       this.options,

@@ -44,7 +44,7 @@ export const MARKER_OP = 0;
  * Slots the ring keeps beyond its event bound, for markers: every CONTEXT definition (at most
  * MAX_CLIENT_CONTEXTS per client) and the frames of snapshots in flight always find room.
  */
-export const RING_MARKER_ROOM = 32768;
+export const RING_MARKER_ROOM = 8192;
 
 /** The shared memory and the views both sides read it through. */
 export class EventRing {

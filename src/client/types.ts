@@ -106,7 +106,12 @@ export interface AllocationClientOptions {
    * set: a client created after the devices already hold memory then starts exact.
    */
   initialSnapshot?: boolean;
-  /** Bound on queued event bytes; default 4 MiB. Snapshots in flight are not counted against it. */
+  /**
+   * Bound on queued event bytes (48 per event); default 4 MiB. Snapshots in flight are not counted
+   * against it. The queue is a ring shared with the client's writer thread, allocated at construction:
+   * this many bytes rounded up, with room for 8192 markers, to a power of two of 48-byte slots (6 MiB
+   * for the default).
+   */
   maxQueueBytes?: number;
   /** Longest time an event waits in a partial batch before it is written, ms; default 2. */
   flushIntervalMs?: number;

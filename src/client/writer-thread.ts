@@ -44,7 +44,9 @@ export class WriterThread {
     onFailed: (error: Error) => void,
   ) {
     const workerData: RingWriterData = { buffer: ring.buffer, batchMaxEvents };
-    this.worker = new Worker(new URL("./ring-writer-worker.js", import.meta.url), { workerData });
+    // No inherited flags: those of the workload's entry (--input-type, -e, --test, --cpu-prof ...) are not
+    // the writer's, and some refuse to start a thread that runs a file.
+    this.worker = new Worker(new URL("./ring-writer-worker.js", import.meta.url), { workerData, execArgv: [] });
     this.worker.on("message", (message: FromWriter) => this.received(message));
     this.worker.on("error", (error) => {
       if (!this.terminated) onFailed(error);
