@@ -16,7 +16,6 @@ import { EventRing, EventRingWriter, RING_MARKER_ROOM } from "./event-ring.js";
 import { FlushWaiters } from "./flush-waiters.js";
 import { flushTimeoutMs, type ResolvedClientOptions, resolveClientOptions } from "./options.js";
 import { SnapshotSender } from "./snapshot-sender.js";
-import { type LinkConnection, WriterThread } from "./writer-thread.js";
 import type {
   AllocationClientOptions,
   ClientCounters,
@@ -24,6 +23,7 @@ import type {
   EventRecorder,
   FlushOptions,
 } from "./types.js";
+import { type LinkConnection, WriterThread } from "./writer-thread.js";
 
 // Private copies for record(): V8 re-reads an imported binding from its module cell at every use.
 const U64_LIMIT = MAX_U64_VALUE;
@@ -332,7 +332,19 @@ export class AllocationClient implements EventRecorder {
       }
       this.stats.repairedTimestamps++;
     }
-    if (!this.writer.append(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestamp, contextId)) {
+    if (
+      !this.writer.append(
+        op,
+        deviceId,
+        memoryType,
+        seq,
+        allocationId,
+        address,
+        sizeBytes,
+        timestamp,
+        contextId,
+      )
+    ) {
       this.lose(track, 1);
       return;
     }

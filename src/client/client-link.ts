@@ -29,7 +29,7 @@ export class ClientLink {
   private resolveEnded: (() => void) | undefined;
 
   constructor(
-    private readonly options: ResolvedClientOptions,
+    options: ResolvedClientOptions,
     private readonly contexts: ClientContexts,
     private readonly events: LinkEvents,
     private readonly openConnection: OpenConnection,

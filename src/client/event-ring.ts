@@ -101,7 +101,8 @@ function ahead(to: number, from: number): number {
 
 /**
  * The producer side (the workload's thread). append() is the hot path: five Float64 and two Int32 stores
- * and one Atomics.store of the tail; it reads the consumer's head only when its cached copy says full.
+ * and a field increment; it reads the consumer's head only when its cached copy says full. The tail
+ * becomes visible to the consumer with one Atomics.store when publish(), wake() or requestPartial() runs.
  */
 export class EventRingWriter {
   private tail = 0;
@@ -170,9 +171,16 @@ export class EventRingWriter {
     values[v + 3] = address;
     values[v + 4] = sizeBytes;
     values[v + 5] = timestampNs;
+    // Not published here: the consumer takes full batches and asked-for partial ones only, so the tail
+    // is published when one of those is due (publish(), wake(), requestPartial()). A seq-cst store per
+    // event cost more than the rest of append().
     this.tail = t + 1;
-    Atomics.store(this.control, TAIL, t + 1);
     return true;
+  }
+
+  /** Makes every slot stored so far visible to the consumer. */
+  publish(): void {
+    Atomics.store(this.control, TAIL, this.tail);
   }
 
   /** Stores a marker for out-of-band frame `ordinal`; false when the ring is full. */
@@ -213,12 +221,17 @@ export class EventRingWriter {
 
   /** Asks the consumer to write partial batches up to the current tail, and wakes it. */
   requestPartial(): void {
+    Atomics.store(this.control, TAIL, this.tail);
     Atomics.store(this.control, PARTIAL, this.tail);
     this.wake();
   }
 
-  /** Wakes the consumer if it waits (it then looks for full batches, markers and due partial batches). */
+  /**
+   * Publishes the tail and wakes the consumer if it waits (it then looks for full batches, markers and
+   * due partial batches).
+   */
   wake(): void {
+    Atomics.store(this.control, TAIL, this.tail);
     Atomics.add(this.control, WAKE, 1);
     Atomics.notify(this.control, WAKE, 1);
   }

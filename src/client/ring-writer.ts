@@ -116,7 +116,7 @@ export class RingWriter {
     const reader = this.reader;
     // Read before looking for work: a wake after this point ends the wait at once (no lost wake-up).
     const wakeValue = reader.wakeValue();
-    while (this.socketWritable && connection !== undefined && connection.isWelcomed && connection.isOpen) {
+    while (this.socketWritable && connection?.isWelcomed && connection.isOpen) {
       const available = reader.available();
       if (available === 0) break;
       if (reader.itemAt(0) === RingItem.MARKER) {
@@ -138,7 +138,12 @@ export class RingWriter {
     this.waitForWork(wakeValue);
   }
 
-  private write(connection: Connection, frame: Uint8Array, recycle: Uint8Array | undefined, events: number): void {
+  private write(
+    connection: Connection,
+    frame: Uint8Array,
+    recycle: Uint8Array | undefined,
+    events: number,
+  ): void {
     const end = this.reader.head;
     if (events === 0 && frame.length - LENGTH_FIELD_BYTES > this.maxFrameBytes) {
       // Larger than the server's limit (handed over before WELCOME announced it): the server would refuse it.

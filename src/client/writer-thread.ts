@@ -46,7 +46,10 @@ export class WriterThread {
     const workerData: RingWriterData = { buffer: ring.buffer, batchMaxEvents };
     // No inherited flags: those of the workload's entry (--input-type, -e, --test, --cpu-prof ...) are not
     // the writer's, and some refuse to start a thread that runs a file.
-    this.worker = new Worker(new URL("./ring-writer-worker.js", import.meta.url), { workerData, execArgv: [] });
+    this.worker = new Worker(new URL("./ring-writer-worker.js", import.meta.url), {
+      workerData,
+      execArgv: [],
+    });
     this.worker.on("message", (message: FromWriter) => this.received(message));
     this.worker.on("error", (error) => {
       if (!this.terminated) onFailed(error);
@@ -64,13 +67,12 @@ export class WriterThread {
     events: LinkEvents,
   ): LinkConnection {
     const id = ++this.nextId;
-    const thread = this;
     const connection = {
       isWelcomed: false,
-      end: (lastFrame: Uint8Array) => thread.post({ type: "end", id, frame: lastFrame }),
-      destroy: () => thread.post({ type: "destroy", id }),
-      ref: () => thread.worker.ref(),
-      unref: () => thread.worker.unref(),
+      end: (lastFrame: Uint8Array) => this.post({ type: "end", id, frame: lastFrame }),
+      destroy: () => this.post({ type: "destroy", id }),
+      ref: () => this.worker.ref(),
+      unref: () => this.worker.unref(),
     };
     this.current = {
       id,

@@ -30,7 +30,17 @@ if (parentPort !== null) {
     timestampNs: number,
     contextId: number,
   ) => {
-    const expected = [seq % 2 === 0 ? 2 : 1, seq % 0xffff, seq % 7, seq, seq * 3, seq * 64, 4096, seq * 10, seq % 5];
+    const expected = [
+      seq % 2 === 0 ? 2 : 1,
+      seq % 0xffff,
+      seq % 7,
+      seq,
+      seq * 3,
+      seq * 64,
+      4096,
+      seq * 10,
+      seq % 5,
+    ];
     const got = [op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestampNs, contextId];
     if (seq <= report.lastSeq || got.some((v, i) => v !== expected[i])) {
       report.faults++;

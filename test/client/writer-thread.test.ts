@@ -48,7 +48,11 @@ for (const events of [5, 50_000]) {
 
 test("flush() waits for the writer thread: pending while the server does not read, resolved once all is sent", async () => {
   const server = await FixtureServer.start();
-  const client = new AllocationClient({ socketPath: server.path, devices: [DEVICE], maxQueueBytes: 64 << 20 });
+  const client = new AllocationClient({
+    socketPath: server.path,
+    devices: [DEVICE],
+    maxQueueBytes: 64 << 20,
+  });
   try {
     await waitFor(() => client.state === "ready", { what: "the client to be ready" });
     server.stall();
