@@ -3,9 +3,8 @@
 // version fallback, reconnect backoff: client-link.ts), the writer thread (writer-thread.ts, which
 // encodes and owns the socket), resync state, flush waiters, snapshot sending and the workload's
 // callbacks live apart.
-import { checkEvent } from "../protocol/event-batch-encoder.js";
 import { DEFAULT_MAX_FRAME_BYTES, type ResyncRequestFrame, type WelcomeFrame } from "../protocol/frames.js";
-import { EVENT_RECORD_BYTES, MAX_U64_VALUE, maxEventsPerFrame } from "../protocol/layout.js";
+import { EVENT_RECORD_BYTES, maxEventsPerFrame } from "../protocol/layout.js";
 import { MEMORY_TYPE_COUNT } from "../protocol/memory-type.js";
 import { ClientContexts, MAX_CLIENT_CONTEXTS } from "./client-contexts.js";
 import { ClientLink } from "./client-link.js";
@@ -26,7 +25,6 @@ import type {
 import { type LinkConnection, WriterThread } from "./writer-thread.js";
 
 // Private copies for record(): V8 re-reads an imported binding from its module cell at every use.
-const U64_LIMIT = MAX_U64_VALUE;
 const TYPE_LIMIT = MEMORY_TYPE_COUNT;
 /**
  * Free ring slots a snapshot needs before it is taken: room for its frames (a larger one fails) while
@@ -107,7 +105,6 @@ export class AllocationClient implements EventRecorder {
     dropped: 0,
     coveredBySnapshot: 0,
     invalid: 0,
-    repairedTimestamps: 0,
     resyncRequests: 0,
     reconnects: 0,
     disconnects: 0,
@@ -195,6 +192,8 @@ export class AllocationClient implements EventRecorder {
       ...this.stats,
       sent: this.ring.sent,
       batches: this.ring.batches,
+      invalid: this.stats.invalid + this.ring.invalid,
+      repairedTimestamps: this.ring.repairedTimestamps,
       resyncs: this.snapshots.sent,
       errors: this.listeners.errors,
       queueBytes: this.writer.eventsQueued * EVENT_RECORD_BYTES,
@@ -242,43 +241,22 @@ export class AllocationClient implements EventRecorder {
       this.lose(track, 1);
       return;
     }
-    // The writer thread encodes without checking again: only what the wire can carry enters the ring.
-    // Same test as the encoder's (integers in [0, 2^53), seq >= 1, known op and memory type); the device
-    // id is an announced one (its track exists).
+    // The header fields are packed into one word, so only an op and memory type the wire knows enter the
+    // ring; the writer thread checks the rest (integers in [0, 2^53), seq >= 1) as it encodes, and counts
+    // what it refuses or repairs. Non-numbers would be converted by the Float64Array: refused here.
     if (
       !(
         (op === 1 || op === 2) &&
         memoryType >>> 0 === memoryType &&
         memoryType < TYPE_LIMIT &&
-        seq >= 1 &&
-        seq <= U64_LIMIT &&
-        Math.floor(seq) === seq &&
-        allocationId >= 0 &&
-        allocationId <= U64_LIMIT &&
-        Math.floor(allocationId) === allocationId &&
-        address >= 0 &&
-        address <= U64_LIMIT &&
-        Math.floor(address) === address &&
-        sizeBytes >= 0 &&
-        sizeBytes <= U64_LIMIT &&
-        Math.floor(sizeBytes) === sizeBytes &&
-        timestampNs >= 0 &&
-        timestampNs <= U64_LIMIT &&
-        Math.floor(timestampNs) === timestampNs
+        typeof seq === "number" &&
+        typeof allocationId === "number" &&
+        typeof address === "number" &&
+        typeof sizeBytes === "number" &&
+        typeof timestampNs === "number"
       )
     ) {
-      this.recordChecked(
-        track,
-        op,
-        deviceId,
-        memoryType,
-        seq,
-        allocationId,
-        address,
-        sizeBytes,
-        timestampNs,
-        contextId,
-      );
+      this.stats.invalid++;
       return;
     }
     if (
@@ -299,56 +277,6 @@ export class AllocationClient implements EventRecorder {
     }
     if (this.writer.position - this.wokenAt >= this.batchLimit) this.wakeForBatch();
     else if (!this.flushTimerArmed) this.armFlushTimer();
-  }
-
-  /**
-   * record() for an event that failed the quick test. The timestamp is informative, the rest is
-   * identity: an event whose only fault is a clock outside [0, 2^53) ns (epoch-based ns) is sent with
-   * timestamp 0, a fractional one rounded down, rather than lost, which would leave a gap. Any other
-   * fault is a caller bug: the event is counted invalid, as the encoder would refuse it.
-   */
-  private recordChecked(
-    track: DeviceTrack,
-    op: number,
-    deviceId: number,
-    memoryType: number,
-    seq: number,
-    allocationId: number,
-    address: number,
-    sizeBytes: number,
-    timestampNs: number,
-    contextId: number,
-  ): void {
-    let timestamp = timestampNs;
-    try {
-      checkEvent(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestamp);
-    } catch {
-      timestamp = timestampNs >= 0 && timestampNs < 2 ** 53 ? Math.floor(timestampNs) : 0;
-      try {
-        checkEvent(op, deviceId, memoryType, seq, allocationId, address, sizeBytes, timestamp);
-      } catch {
-        this.stats.invalid++;
-        return;
-      }
-      this.stats.repairedTimestamps++;
-    }
-    if (
-      !this.writer.append(
-        op,
-        deviceId,
-        memoryType,
-        seq,
-        allocationId,
-        address,
-        sizeBytes,
-        timestamp,
-        contextId,
-      )
-    ) {
-      this.lose(track, 1);
-      return;
-    }
-    if (!this.flushTimerArmed) this.armFlushTimer();
   }
 
   /** The id of a context text, queueing its definition ahead of the batch that will cite it. */

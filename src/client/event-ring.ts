@@ -7,7 +7,8 @@
  * Layout: control words (Int32, each on its own 64-byte line so that the producer's tail and the
  * consumer's head do not share a line), writer counters (Float64), then the slots. A slot is 48 bytes:
  *   i32[0] op u8 · memoryType u8 · deviceId u16 (op 0: a marker, see below) · i32[1] contextId (marker: ordinal)
- *   f64[1..5] seq, allocationId, address, sizeBytes, timestampNs (exact: record() checked they are < 2^53)
+ *   f64[1..5] seq, allocationId, address, sizeBytes, timestampNs (as given: the writer checks them, as the
+ *   encoder must, so the workload's thread does not)
  * A marker stands for a frame the workload's thread handed over out of band (a CONTEXT definition, a
  * snapshot frame): the writer writes that frame at the marker's place, so it keeps its order among events.
  */
@@ -31,6 +32,8 @@ const CONTROL_WORDS = 112;
 /** Writer counters (Float64Array indexes after the control words). */
 const SENT = 0;
 const BATCHES = 1;
+const INVALID = 2;
+const REPAIRED = 3;
 const COUNTER_VALUES = 8;
 const SLOTS_START = CONTROL_WORDS * 4 + COUNTER_VALUES * 8;
 
@@ -88,9 +91,27 @@ export class EventRing {
     return this.counters[BATCHES];
   }
 
+  /** Events the writer refused: a value the wire cannot carry (ClientCounters.invalid, its part). */
+  get invalid(): number {
+    return this.counters[INVALID];
+  }
+
+  /** Events the writer sent with timestamp 0 or rounded down (ClientCounters.repairedTimestamps). */
+  get repairedTimestamps(): number {
+    return this.counters[REPAIRED];
+  }
+
   addSent(events: number): void {
     this.counters[SENT] += events;
     this.counters[BATCHES]++;
+  }
+
+  addInvalid(): void {
+    this.counters[INVALID]++;
+  }
+
+  addRepaired(): void {
+    this.counters[REPAIRED]++;
   }
 }
 

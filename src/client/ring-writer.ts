@@ -41,10 +41,61 @@ export class RingWriter {
     private readonly batchMaxEvents: number,
     private readonly post: (message: FromWriter) => void,
   ) {
-    this.reader = new EventRingReader(ring);
+    const reader = new EventRingReader(ring);
+    this.reader = reader;
     this.encoder = new EventBatchEncoder(batchMaxEvents);
     this.batchLimit = batchMaxEvents;
-    this.append = this.encoder.append.bind(this.encoder);
+    const encoder = this.encoder;
+    const counters = reader.ring;
+    // The encoder refuses values the wire cannot carry, so a frame we send always decodes. The
+    // timestamp is informative, the rest is identity: an event whose only fault is a clock outside
+    // [0, 2^53) ns (epoch-based ns) is sent with timestamp 0, a fractional one rounded down, rather than
+    // lost, which would leave a gap. Any other fault is a caller bug, counted invalid.
+    this.append = (
+      op,
+      deviceId,
+      memoryType,
+      seq,
+      allocationId,
+      address,
+      sizeBytes,
+      timestampNs,
+      contextId = 0,
+    ) => {
+      try {
+        return encoder.append(
+          op,
+          deviceId,
+          memoryType,
+          seq,
+          allocationId,
+          address,
+          sizeBytes,
+          timestampNs,
+          contextId,
+        );
+      } catch {
+        const repaired = timestampNs >= 0 && timestampNs < 2 ** 53 ? Math.floor(timestampNs) : 0;
+        try {
+          encoder.append(
+            op,
+            deviceId,
+            memoryType,
+            seq,
+            allocationId,
+            address,
+            sizeBytes,
+            repaired,
+            contextId,
+          );
+        } catch {
+          counters.addInvalid();
+          return false;
+        }
+        counters.addRepaired();
+        return true;
+      }
+    };
     this.waitForWork(this.reader.wakeValue());
   }
 
@@ -132,8 +183,14 @@ export class RingWriter {
       const run = reader.eventRun(this.batchLimit);
       if (run < this.batchLimit && !reader.partialDue() && run === available) break;
       reader.take(run, this.append);
+      const events = this.encoder.count;
+      if (events === 0) {
+        // Every one of them was invalid: nothing to write, their positions settle in order.
+        this.settled({ end: reader.head, frame: undefined }, true);
+        continue;
+      }
       const frame = this.encoder.finish();
-      this.write(connection, frame, frame, run);
+      this.write(connection, frame, frame, events);
     }
     this.waitForWork(wakeValue);
   }

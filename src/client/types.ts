@@ -54,10 +54,15 @@ export interface ClientCounters {
   coveredBySnapshot: number;
   /**
    * Events the wire cannot carry (bad op, memory type, device id, seq 0, value >= 2^53), or for a device
-   * not in `devices` (the server refuses a device its HELLO did not announce): a caller bug.
+   * not in `devices` (the server refuses a device its HELLO did not announce): a caller bug. The op, memory
+   * type and device id are checked by record(); the u64 values by the client's writer thread as it encodes,
+   * so those count once it has reached them (at the latest when flush() resolves).
    */
   invalid: number;
-  /** Events sent with timestamp 0 because theirs was outside [0, 2^53) ns or not an integer. */
+  /**
+   * Events sent with timestamp 0 because theirs was outside [0, 2^53) ns or not an integer (counted by the
+   * writer thread, as `invalid`).
+   */
   repairedTimestamps: number;
   /** Device snapshots sent (SNAPSHOT_BEGIN .. SNAPSHOT_END). */
   resyncs: number;

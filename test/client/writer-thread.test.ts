@@ -103,3 +103,38 @@ test("a full ring drops and counts exactly what did not fit, and never blocks re
     await server.close();
   }
 });
+
+test("values the wire cannot carry are refused (counted invalid) and bad timestamps repaired, around valid events", async () => {
+  const server = await FixtureServer.start();
+  const client = new AllocationClient({ socketPath: server.path, devices: [DEVICE] });
+  try {
+    await waitFor(() => client.state === "ready", { what: "the client to be ready" });
+    client.record(1, 0, 0, 1, 1, 64, 64, 10);
+    client.record(1, 0, 0, 1.5, 2, 128, 64, 20); // fractional seq: refused by the writer thread
+    client.record(1, 0, 0, 2, 3, 2 ** 53, 64, 30); // address >= 2^53: refused by the writer thread
+    client.record(3, 0, 0, 3, 4, 192, 64, 40); // op 3: refused by record()
+    client.record(1, 0, 9, 3, 4, 192, 64, 40); // memory type 9: refused by record()
+    client.record(1, 0, 0, 3, 4, 192, "64" as unknown as number, 40); // not a number: refused by record()
+    client.record(1, 0, 0, 4, 5, 256, 64, -1); // timestamp out of range: sent with 0
+    client.record(1, 0, 0, 5, 6, 320, 64, 12.7); // fractional timestamp: rounded down
+    client.record(2, 0, 0, 6, 1, 64, 64, 50);
+    await client.flush();
+    const counters = client.counters;
+    assert.equal(counters.invalid, 5);
+    assert.equal(counters.repairedTimestamps, 2);
+    assert.equal(counters.sent, 4);
+    await server.waitFor(() => server.events.length === 4, 5000, "the 4 valid events");
+    assert.deepEqual(
+      server.events.map((e) => [e.seq, e.timestampNs]),
+      [
+        [1, 10],
+        [4, 0],
+        [5, 12],
+        [6, 50],
+      ],
+    );
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
