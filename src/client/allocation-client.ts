@@ -46,8 +46,8 @@ const WAKE_BATCHES = 8;
  * - `record()` is the allocation path: a few checks and one 48-byte slot stored into a SharedArrayBuffer
  *   ring (event-ring.ts). It never throws, never blocks and never touches the socket.
  * - A writer thread (one worker per client, ring-writer.ts) drains the ring into EVENTS frames and owns
- *   the socket: a full batch is written as soon as the ring holds one, a partial one after
- *   `flushIntervalMs` (this thread's timer asks for it) or on flush(). While the socket is full the
+ *   the socket: full batches are written when record() wakes it (every few batches), a partial one
+ *   after `flushIntervalMs` (this thread's timer asks for it) or on flush(). While the socket is full the
  *   ring fills; it is the bounded queue (`maxQueueBytes`).
  * - When the ring is full, or there is no server, events are dropped and counted and the device is
  *   gated; once the server is reachable, a snapshot of the device (taken from the snapshot source on

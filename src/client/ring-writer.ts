@@ -18,9 +18,9 @@ interface InFlight {
  * open. It owns the socket; the client keeps every decision (reconnects, snapshots, flush, counters it
  * can keep itself) and learns what the socket did from FromWriter messages.
  *
- * Batching as on the workload's thread before: a full batch is written as soon as the ring holds one,
- * a partial batch only when the client asks (its flush timer or flush()), so a burst recorded without
- * yielding still travels in full frames. Socket backpressure stops the draining until 'drain'; the ring
+ * Batching as on the workload's thread before: full batches are written when the client wakes the writer
+ * (every few batches), a partial batch only when the client asks (its flush timer or flush()), so a burst
+ * recorded without yielding still travels in full frames. Socket backpressure stops the draining until 'drain'; the ring
  * then fills and record() drops (counted, the device resyncs).
  */
 export class RingWriter {
