@@ -1,18 +1,18 @@
-// record(), the pump and the connection callbacks share the batch, queue and connection state, so they
+// record(), the pump and the connection callbacks share the ring, resync and connection state, so they
 // stay together (a split would put a hop on record()'s per-event path). The connection life cycle (HELLO,
-// version fallback, reconnect backoff: client-link.ts), resync state, flush waiters, snapshot sending and
-// the workload's callbacks live apart.
-import { EventBatchEncoder } from "../protocol/event-batch-encoder.js";
+// version fallback, reconnect backoff: client-link.ts), the writer thread (writer-thread.ts, which
+// encodes and owns the socket), resync state, flush waiters, snapshot sending and the workload's
+// callbacks live apart.
 import { DEFAULT_MAX_FRAME_BYTES, type ResyncRequestFrame, type WelcomeFrame } from "../protocol/frames.js";
-import { EVENT_RECORD_BYTES, LENGTH_FIELD_BYTES, maxEventsPerFrame } from "../protocol/layout.js";
-import { ClientContexts } from "./client-contexts.js";
+import { EVENT_RECORD_BYTES, maxEventsPerFrame } from "../protocol/layout.js";
+import { MEMORY_TYPE_COUNT } from "../protocol/memory-type.js";
+import { ClientContexts, MAX_CLIENT_CONTEXTS } from "./client-contexts.js";
 import { ClientLink } from "./client-link.js";
 import { ClientListeners } from "./client-listeners.js";
-import type { Connection } from "./connection.js";
 import { DeviceResyncState, type DeviceTrack } from "./device-resync-state.js";
-import { type ClientError, ConnectionFailedError } from "./errors.js";
+import { type ClientError, ConnectionFailedError, ConnectionFailureReason } from "./errors.js";
+import { EventRing, EventRingWriter, RING_MARKER_ROOM } from "./event-ring.js";
 import { FlushWaiters } from "./flush-waiters.js";
-import { FrameQueue } from "./frame-queue.js";
 import { flushTimeoutMs, type ResolvedClientOptions, resolveClientOptions } from "./options.js";
 import { SnapshotSender } from "./snapshot-sender.js";
 import type {
@@ -22,24 +22,42 @@ import type {
   EventRecorder,
   FlushOptions,
 } from "./types.js";
+import { type LinkConnection, WriterThread } from "./writer-thread.js";
 
-/** Private copy for record(): V8 re-reads an imported binding from its module cell at every use. */
-const RECORD_BYTES = EVENT_RECORD_BYTES;
+// Private copies for record(): V8 re-reads an imported binding from its module cell at every use.
+const TYPE_LIMIT = MEMORY_TYPE_COUNT;
+/**
+ * Free ring slots a snapshot needs before it is taken: room for its frames (a larger one fails) while
+ * every context definition still fits (RING_MARKER_ROOM covers both).
+ */
+const SNAPSHOT_ROOM_SLOTS = RING_MARKER_ROOM - MAX_CLIENT_CONTEXTS;
+/**
+ * At the end of a workload the flush timer keeps the process alive until the writer thread has handed
+ * everything recorded to the kernel, as long as it makes progress: after this long without any, the
+ * process may exit with the rest undelivered (a stalled server). ms.
+ */
+export const EXIT_DELIVERY_STALL_MS = 1000;
+/** Most full batches record() lets accumulate before it wakes the writer thread. */
+const WAKE_BATCHES = 8;
 
 /**
  * Carries a process's allocator changes to the allocation server over a Unix socket.
  *
- * - `record()` is the allocation path: a few checks and one 48-byte record write into the current
- *   batch. It never throws, never blocks and never touches the socket.
- * - Batches are written from a timer (`flushIntervalMs`) or, when a batch fills, from setImmediate,
- *   respecting socket backpressure: while the socket is full, events wait in a bounded queue.
- * - When the queue is full, or there is no server, events are dropped and counted and the device is
- *   gated; once the server is reachable and the queue has drained, a snapshot of the device (taken from
- *   the snapshot source, watermarked with the allocator's seq) is sent before its later events.
+ * - `record()` is the allocation path: a few checks and one 48-byte slot stored into a SharedArrayBuffer
+ *   ring (event-ring.ts). It never throws, never blocks and never touches the socket.
+ * - A writer thread (one worker per client, ring-writer.ts) drains the ring into EVENTS frames and owns
+ *   the socket: full batches are written when record() wakes it (every few batches), a partial one
+ *   after `flushIntervalMs` (this thread's timer asks for it) or on flush(). While the socket is full the
+ *   ring fills; it is the bounded queue (`maxQueueBytes`).
+ * - When the ring is full, or there is no server, events are dropped and counted and the device is
+ *   gated; once the server is reachable, a snapshot of the device (taken from the snapshot source on
+ *   this thread, watermarked with the allocator's seq) is queued in the ring behind what was recorded
+ *   before it, ahead of the device's later events.
  * - Reconnects with exponential backoff; every new connection resyncs every device (the server may be
  *   a new one that knows nothing).
- * - Never keeps the process alive on its own: the socket and retry timers are unref'd; the socket is
- *   ref'd only while flush() or close() wait.
+ * - Never keeps the process alive on its own: the writer thread and retry timers are unref'd; the thread
+ *   is ref'd only while flush() or close() wait, and the flush timer (ref'd, short) lets a workload that
+ *   ends right after recording get its events to the kernel first.
  */
 export class AllocationClient implements EventRecorder {
   readonly sessionId: string;
@@ -52,44 +70,62 @@ export class AllocationClient implements EventRecorder {
   private readonly contexts = new ClientContexts();
   /** link.contextsOn, held here so that record() reads it with one load. */
   private contextsOn = true;
-  private readonly encoder: EventBatchEncoder;
-  private readonly queue = new FrameQueue();
+  private readonly ring: EventRing;
+  private readonly writer: EventRingWriter;
+  private readonly thread: WriterThread;
+  /** Ordinal of the last frame handed to the writer thread for a ring marker (mod 2^32). */
+  private frameOrdinal = 0;
+  /** Ring position at the last wake of the writer for a full batch. */
+  private wokenAt = 0;
+  /** The exit-delivery keep-alive: the settled position last seen and since when it has not moved. */
+  private settledSeen = 0;
+  private settledSeenAtMs = 0;
+  /** Snapshots wait for the writer (resyncAfter settled, ring room): it reports its progress until then. */
+  private snapshotsWaitForRoom = false;
+  /** Pending snapshots are taken once the writer has settled everything before this ring position. */
+  private resyncAfter: number | undefined;
   private readonly devices: DeviceResyncState;
   /** devices.byId, held here so that record() reaches a track with one load, as before the split. */
   private readonly tracks: readonly (DeviceTrack | undefined)[];
   private readonly waiters = new FlushWaiters(() => {
+    if (!this.snapshotsWaitForRoom) this.writer.wantSettled = false;
     if (this.currentState !== "closing") this.connection?.unref();
   });
   private readonly link: ClientLink;
   private readonly snapshots: SnapshotSender;
   private currentState: ClientState = "connecting";
-  private connection: Connection | undefined;
-  private socketWritable = false;
+  private connection: LinkConnection | undefined;
   private everWelcomed = false;
   private maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
   private batchLimit: number;
+  /**
+   * record() wakes the writer thread after this many events: several batches, up to a quarter of the
+   * ring. Each wake is a context switch, and on a busy machine the writer then often runs on the
+   * workload's core and evicts its caches; fewer, larger drains cost the workload's thread less. The
+   * flush timer's partial request bounds the latency as before.
+   */
+  private wakeEvents: number;
   private flushTimer: NodeJS.Timeout | undefined;
   private flushTimerArmed = false;
   private pumpScheduled = false;
-  /**
-   * Frames passed to the connection whose write callback has not come yet, in write order (undefined for
-   * frames the encoder does not reuse). Their bytes belong to the socket until then.
-   */
-  private writing: (Uint8Array | undefined)[] = [];
   private closeDone: Promise<void> | undefined;
   private readonly stats = {
     sent: 0,
     dropped: 0,
     coveredBySnapshot: 0,
     invalid: 0,
-    repairedTimestamps: 0,
     resyncRequests: 0,
     reconnects: 0,
     disconnects: 0,
-    batches: 0,
   };
   private readonly tick = () => {
     this.flushTimerArmed = false;
+    if (this.writer.position > this.writer.settled) {
+      this.writer.requestPartial();
+      if (this.deliveryProgressing()) this.armFlushTimer();
+    } else {
+      this.settledSeenAtMs = 0;
+    }
     this.pump();
   };
   private readonly immediatePump = () => {
@@ -104,23 +140,36 @@ export class AllocationClient implements EventRecorder {
     this.resumeSecret = this.options.resumeSecret;
     this.socketPath = this.options.socketPath;
     this.listeners = new ClientListeners(this.options.onError, this.options.onStateChange);
-    this.encoder = new EventBatchEncoder(this.options.batchMaxEvents);
     this.batchLimit = this.options.batchMaxEvents;
-    this.link = new ClientLink(this.options, this.contexts, {
-      onWelcome: (frame) => this.handleWelcome(frame),
-      onResyncRequest: (frame) => this.handleResyncRequest(frame),
-      onDrain: () => {
-        this.socketWritable = true;
-        this.pump();
+    this.wakeEvents = this.batchLimit;
+    // The ring is the bounded queue: maxQueueBytes of 48-byte events, plus room for markers.
+    const queueEvents = Math.max(1, Math.floor(this.options.maxQueueBytes / EVENT_RECORD_BYTES));
+    this.ring = EventRing.create(queueEvents + RING_MARKER_ROOM);
+    this.writer = new EventRingWriter(this.ring, queueEvents);
+    this.link = new ClientLink(
+      this.options,
+      this.contexts,
+      {
+        onWelcome: (frame) => this.handleWelcome(frame),
+        onResyncRequest: (frame) => this.handleResyncRequest(frame),
+        onClosed: (error) => this.handleClosed(error),
       },
-      onWritten: () => {
-        const frame = this.writing.shift();
-        if (frame !== undefined) this.encoder.recycle(frame);
-        this.waiters.frameSettled();
-        if (this.waiters.count > 0) this.waiters.settle();
-      },
-      onClosed: (error) => this.handleClosed(error),
-    });
+      (greeting, events) =>
+        this.thread.open(
+          this.options.socketPath,
+          greeting,
+          this.options.handshakeTimeoutMs,
+          this.writer.position,
+          events,
+        ),
+    );
+    // Started once nothing can throw any more (ClientLink encodes HELLO, which checks the options).
+    this.thread = new WriterThread(
+      this.ring,
+      this.options.batchMaxEvents,
+      (position) => this.handleSettled(position),
+      (error) => this.handleWriterFailed(error),
+    );
     this.devices = new DeviceResyncState(
       this.options.devices.map((d) => d.deviceId),
       this.options.snapshot !== undefined,
@@ -133,7 +182,7 @@ export class AllocationClient implements EventRecorder {
       source: this.options.snapshot,
       retryMs: this.options.reconnectMaxMs,
       devices: this.devices,
-      queue: this.queue,
+      queue: { push: (frame) => this.pushFrame(frame) },
       waiters: this.waiters,
       listeners: this.listeners,
       state: () => this.currentState,
@@ -151,9 +200,13 @@ export class AllocationClient implements EventRecorder {
   get counters(): ClientCounters {
     return {
       ...this.stats,
+      sent: this.ring.sent,
+      batches: this.ring.batches,
+      invalid: this.stats.invalid + this.ring.invalid,
+      repairedTimestamps: this.ring.repairedTimestamps,
       resyncs: this.snapshots.sent,
       errors: this.listeners.errors,
-      queueBytes: this.queue.eventBytes + this.encoder.count * EVENT_RECORD_BYTES,
+      queueBytes: this.writer.eventsQueued * EVENT_RECORD_BYTES,
     };
   }
 
@@ -194,16 +247,30 @@ export class AllocationClient implements EventRecorder {
       return;
     }
     const state = this.currentState;
-    if (
-      track.gated ||
-      (state !== "ready" && state !== "connecting") ||
-      this.queue.eventBytes + (this.encoder.count + 1) * RECORD_BYTES > this.options.maxQueueBytes
-    ) {
+    if (track.gated || (state !== "ready" && state !== "connecting")) {
       this.lose(track, 1);
       return;
     }
-    try {
-      this.encoder.append(
+    // The header fields are packed into one word, so only an op and memory type the wire knows enter the
+    // ring; the writer thread checks the rest (integers in [0, 2^53), seq >= 1) as it encodes, and counts
+    // what it refuses or repairs. Non-numbers would be converted by the Float64Array: refused here.
+    if (
+      !(
+        (op === 1 || op === 2) &&
+        memoryType >>> 0 === memoryType &&
+        memoryType < TYPE_LIMIT &&
+        typeof seq === "number" &&
+        typeof allocationId === "number" &&
+        typeof address === "number" &&
+        typeof sizeBytes === "number" &&
+        typeof timestampNs === "number"
+      )
+    ) {
+      this.stats.invalid++;
+      return;
+    }
+    if (
+      !this.writer.append(
         op,
         deviceId,
         memoryType,
@@ -213,37 +280,13 @@ export class AllocationClient implements EventRecorder {
         sizeBytes,
         timestampNs,
         contextId,
-      );
-    } catch {
-      // The encoder refuses values the wire cannot carry, so a frame we send always decodes. The
-      // timestamp is informative, the rest is identity: an event whose only fault is a clock outside
-      // [0, 2^53) ns (epoch-based ns) is sent with timestamp 0, a fractional one rounded down, rather than
-      // lost, which would leave a gap.
-      const repaired = timestampNs >= 0 && timestampNs < 2 ** 53 ? Math.floor(timestampNs) : 0;
-      try {
-        this.encoder.append(
-          op,
-          deviceId,
-          memoryType,
-          seq,
-          allocationId,
-          address,
-          sizeBytes,
-          repaired,
-          contextId,
-        );
-      } catch {
-        this.stats.invalid++;
-        return;
-      }
-      this.stats.repairedTimestamps++;
+      )
+    ) {
+      this.lose(track, 1);
+      return;
     }
-    if (this.encoder.count >= this.batchLimit) {
-      this.sealBatch();
-      this.schedulePump();
-    } else if (!this.flushTimerArmed) {
-      this.armFlushTimer();
-    }
+    if (this.writer.position - this.wokenAt >= this.wakeEvents) this.wakeForBatch();
+    else if (!this.flushTimerArmed) this.armFlushTimer();
   }
 
   /** The id of a context text, queueing its definition ahead of the batch that will cite it. */
@@ -251,10 +294,7 @@ export class AllocationClient implements EventRecorder {
     const contextId = this.contexts.idOf(context);
     const fresh = this.contexts.takeFresh();
     // Without a connection the next one's preamble carries it (connect()).
-    if (fresh !== undefined && this.contextsOn && this.connection !== undefined) {
-      this.queue.push(fresh, 0);
-      this.waiters.frameEnqueued();
-    }
+    if (fresh !== undefined && this.contextsOn && this.connection !== undefined) this.pushFrame(fresh);
     return contextId;
   }
 
@@ -267,11 +307,18 @@ export class AllocationClient implements EventRecorder {
     const timeoutMs = flushTimeoutMs(options);
     const state = this.currentState;
     if (state === "closed" || state === "backoff" || this.connection === undefined) return Promise.resolve();
-    if (this.encoder.count > 0) this.sealBatch();
+    this.waiters.enqueuedThrough(this.writer.position);
+    // On before the settled position is read: the writer then reports every later one.
+    this.writer.wantSettled = true;
+    this.waiters.settledThrough(this.writer.settled);
     const devices = this.devices.pendingDevices();
-    if (devices.size === 0 && this.waiters.drained) return Promise.resolve();
+    if (devices.size === 0 && this.waiters.drained) {
+      if (this.waiters.count === 0 && !this.snapshotsWaitForRoom) this.writer.wantSettled = false;
+      return Promise.resolve();
+    }
     const flushed = this.waiters.add(devices, timeoutMs);
     this.connection?.ref();
+    this.writer.requestPartial();
     this.schedulePump();
     return flushed;
   }
@@ -302,8 +349,7 @@ export class AllocationClient implements EventRecorder {
 
   private connect(): void {
     this.setState("connecting");
-    this.socketWritable = false;
-    let connection: Connection;
+    let connection: LinkConnection;
     try {
       connection = this.link.open();
     } catch (error) {
@@ -321,8 +367,13 @@ export class AllocationClient implements EventRecorder {
     this.everWelcomed = true;
     this.maxFrameBytes = frame.maxFrameBytes;
     this.batchLimit = Math.min(this.options.batchMaxEvents, maxEventsPerFrame(frame.maxFrameBytes));
-    this.socketWritable = true;
+    this.wakeEvents = Math.max(
+      this.batchLimit,
+      Math.min(WAKE_BATCHES * this.batchLimit, Math.floor(this.writer.eventLimit / 4)),
+    );
     if (this.currentState === "connecting") this.setState("ready");
+    // What was recorded while connecting goes now, partial batch included.
+    this.writer.requestPartial();
     this.pump();
   }
 
@@ -333,42 +384,82 @@ export class AllocationClient implements EventRecorder {
 
   private handleClosed(error: ClientError | undefined): void {
     this.connection = undefined;
-    this.socketWritable = false;
-    this.writing = [];
     this.stats.disconnects++;
     const closing = this.currentState === "closing" || this.currentState === "closed";
     // A server older than version 3 refusing our version is negotiation, not a failure (ClientLink).
     const olderServer = this.link.versionRefused(error);
     if (olderServer) this.contextsOn = false;
     else if (error !== undefined && !closing) this.listeners.report(error);
-    // What the kernel did not get is gone, and a new server may know nothing: resync every device.
-    const lost = this.queue.clear();
-    const pending = this.encoder.count;
-    this.encoder.reset();
-    this.stats.dropped += lost.events + pending;
-    this.devices.connectionLost(lost.events + pending > 0);
+    // What the kernel did not get is gone, and a new server may know nothing: resync every device. The
+    // writer thread stopped reading the ring when the connection closed, so what it holds is lost.
+    const lost = this.writer.discardUnread();
+    this.stats.dropped += lost;
+    this.devices.connectionLost(lost > 0);
     this.waiters.connectionLost();
+    this.resyncAfter = undefined;
+    this.thread.unref();
     if (closing) {
       this.setState("closed");
+      this.thread.terminate();
       return;
     }
     this.setState("backoff");
     this.link.reconnectLater(() => this.connect(), olderServer);
   }
 
-  // ---- batching and writing ----
+  // ---- the ring and the writer thread ----
 
-  private sealBatch(): void {
-    const events = this.encoder.count;
-    this.queue.push(this.encoder.finish(), events);
-    this.waiters.frameEnqueued();
+  /** Hands a frame (CONTEXT, snapshot) to the writer thread and marks its place among the events. */
+  private pushFrame(frame: Uint8Array): void {
+    this.frameOrdinal = (this.frameOrdinal + 1) >>> 0;
+    this.thread.postFrame(this.frameOrdinal, frame);
+    // Room for markers is kept apart from the events' bound (RING_MARKER_ROOM), and a snapshot is only
+    // taken with room for its frames, so this holds; were it ever full, every device resyncs.
+    if (!this.writer.appendMarker(this.frameOrdinal)) this.devices.loseOnEveryDevice(0);
+    this.waiters.enqueuedThrough(this.writer.position);
+    this.writer.wake();
+  }
+
+  private wakeForBatch(): void {
+    this.wokenAt = this.writer.position;
+    this.writer.wake();
+  }
+
+  private handleSettled(position: number): void {
+    this.waiters.settledThrough(position);
+    if (this.waiters.count > 0) this.waiters.settle();
+    if (this.snapshotsWaitForRoom) this.pump();
+  }
+
+  /** The writer thread died (it should not): nothing can be sent any more; the client closes. */
+  private handleWriterFailed(error: Error): void {
+    this.listeners.report(new ConnectionFailedError(this.socketPath, error, ConnectionFailureReason.OTHER));
+    this.setState("closing");
+    this.cancelTimers();
+    this.handleClosed(undefined);
+  }
+
+  /**
+   * True while the writer's settled position moved within EXIT_DELIVERY_STALL_MS and the client is
+   * connecting or ready (what is recorded while connecting goes after WELCOME).
+   */
+  private deliveryProgressing(): boolean {
+    if (this.currentState !== "ready" && this.currentState !== "connecting") return false;
+    const settled = this.writer.settled;
+    const now = Date.now();
+    if (settled !== this.settledSeen || this.settledSeenAtMs === 0) {
+      this.settledSeen = settled;
+      this.settledSeenAtMs = now;
+      return true;
+    }
+    return now - this.settledSeenAtMs < EXIT_DELIVERY_STALL_MS;
   }
 
   private armFlushTimer(): void {
     this.flushTimerArmed = true;
     // One timer object for the client's life: refresh() re-arms it without allocating. It stays ref'd
-    // because it is short and one-shot: a workload that ends right after recording still gets its
-    // last batch handed to the kernel.
+    // because it is short: a workload that ends right after recording still gets its events handed to
+    // the kernel (the tick re-arms it while the writer thread makes progress).
     if (this.flushTimer === undefined) this.flushTimer = setTimeout(this.tick, this.options.flushIntervalMs);
     else this.flushTimer.refresh();
   }
@@ -379,43 +470,40 @@ export class AllocationClient implements EventRecorder {
     setImmediate(this.immediatePump);
   }
 
-  /** Writes queued frames while the socket accepts them; takes pending snapshots once the queue is empty. */
+  /**
+   * Takes pending snapshots once the writer thread has handed everything recorded before them to the
+   * kernel (as the queue had to be empty before: a stalled server gets one snapshot after it reads
+   * again, not one per overflow), with ring room for their frames; releases settled flush waiters.
+   */
   private pump(): void {
     const connection = this.connection;
     if (connection === undefined || !connection.isWelcomed) return;
-    if (this.encoder.count > 0) this.sealBatch();
-    while (this.socketWritable) {
-      const frame = this.queue.peek();
-      if (frame !== undefined) {
-        const events = this.queue.peekEventCount();
-        this.queue.shift();
-        if (frame.length - LENGTH_FIELD_BYTES > this.maxFrameBytes) {
-          // Sealed before WELCOME announced a smaller limit: the server would reject it.
-          this.dropOversized(events);
-          continue;
-        }
-        if (events > 0) {
-          this.stats.sent += events;
-          this.stats.batches++;
-        }
-        this.writing.push(events > 0 ? frame : undefined);
-        this.socketWritable = connection.write(frame);
-        continue;
+    this.snapshotsWaitForRoom = false;
+    if (this.currentState === "ready" && this.devices.resyncWaiting) {
+      if (this.resyncAfter === undefined) {
+        this.resyncAfter = this.writer.position;
+        this.writer.requestPartial();
       }
-      const track = this.currentState === "ready" ? this.devices.takeNextResync() : undefined;
-      if (track !== undefined) {
-        this.snapshots.send(track, this.maxFrameBytes);
-        continue;
+      this.writer.wantSettled = true;
+      if (
+        this.writer.settled < this.resyncAfter ||
+        this.ring.slotCount - this.writer.used < SNAPSHOT_ROOM_SLOTS
+      ) {
+        // The writer's reports of what it settled bring the pump back.
+        this.snapshotsWaitForRoom = true;
+      } else {
+        this.resyncAfter = undefined;
+        for (let track = this.devices.takeNextResync(); track !== undefined; ) {
+          this.snapshots.send(track, this.maxFrameBytes);
+          track = this.devices.takeNextResync();
+        }
       }
-      break;
     }
-    if (this.waiters.count > 0) this.waiters.settle();
-  }
-
-  private dropOversized(events: number): void {
-    this.stats.dropped += events;
-    this.waiters.frameSettled();
-    this.devices.loseOnEveryDevice(0);
+    if (this.waiters.count > 0) {
+      this.waiters.settledThrough(this.writer.settled);
+      this.waiters.settle();
+    }
+    if (!this.snapshotsWaitForRoom && this.waiters.count === 0) this.writer.wantSettled = false;
   }
 
   /** Counts `events` dropped for `track`; the resync state gates the device when a snapshot can heal it. */

@@ -3,10 +3,13 @@ import { ProtocolErrorCode } from "../protocol/errors.js";
 import { PRE_CONTEXT_VERSION, PROTOCOL_VERSION } from "../protocol/frames.js";
 import type { ClientContexts } from "./client-contexts.js";
 import { encodeClientHello } from "./client-hello.js";
-import { Connection, type ConnectionEvents } from "./connection.js";
 import { type ClientError, ServerErrorFrameError } from "./errors.js";
 import type { ResolvedClientOptions } from "./options.js";
 import { ReconnectBackoff } from "./reconnect-backoff.js";
+import type { LinkConnection, LinkEvents } from "./writer-thread.js";
+
+/** Opens a connection that starts with `greeting`; its events go to `events`. */
+export type OpenConnection = (greeting: Uint8Array, events: LinkEvents) => LinkConnection;
 
 /**
  * The client's connection life cycle apart from what it carries: opening a connection that starts with
@@ -20,15 +23,16 @@ export class ClientLink {
   /** The version 2 HELLO, for a server that refuses version 3 (it then gets no contexts). */
   private readonly helloWithoutContexts: Uint8Array;
   private readonly backoff: ReconnectBackoff;
-  private current: Connection | undefined;
+  private current: LinkConnection | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   /** Resolves end()'s wait once the connection being ended has closed. */
   private resolveEnded: (() => void) | undefined;
 
   constructor(
-    private readonly options: ResolvedClientOptions,
+    options: ResolvedClientOptions,
     private readonly contexts: ClientContexts,
-    private readonly events: ConnectionEvents,
+    private readonly events: LinkEvents,
+    private readonly openConnection: OpenConnection,
   ) {
     this.hello = encodeClientHello(options, PROTOCOL_VERSION);
     this.helloWithoutContexts = encodeClientHello(options, PRE_CONTEXT_VERSION);
@@ -36,36 +40,25 @@ export class ClientLink {
   }
 
   /** A new connection; only its events reach `events` until it closes. Throws only on the unexpected. */
-  open(): Connection {
+  open(): LinkConnection {
     this.reconnectTimer = undefined;
     const events = this.events;
-    const connection: Connection = new Connection(
-      this.options.socketPath,
-      this.greeting(),
-      this.options.handshakeTimeoutMs,
-      {
-        onWelcome: (frame) => {
-          if (this.current !== connection) return;
-          this.backoff.reset();
-          events.onWelcome(frame);
-        },
-        onResyncRequest: (frame) => {
-          if (this.current === connection) events.onResyncRequest(frame);
-        },
-        onDrain: () => {
-          if (this.current === connection) events.onDrain();
-        },
-        onWritten: () => {
-          if (this.current === connection) events.onWritten();
-        },
-        onClosed: (error) => {
-          if (this.current !== connection) return;
-          this.current = undefined;
-          events.onClosed(error);
-          this.resolveEnded?.();
-        },
+    const connection: LinkConnection = this.openConnection(this.greeting(), {
+      onWelcome: (frame) => {
+        if (this.current !== connection) return;
+        this.backoff.reset();
+        events.onWelcome(frame);
       },
-    );
+      onResyncRequest: (frame) => {
+        if (this.current === connection) events.onResyncRequest(frame);
+      },
+      onClosed: (error) => {
+        if (this.current !== connection) return;
+        this.current = undefined;
+        events.onClosed(error);
+        this.resolveEnded?.();
+      },
+    });
     this.current = connection;
     return connection;
   }
@@ -95,7 +88,7 @@ export class ClientLink {
    * Ends `connection` (GOODBYE once welcomed, so that the server releases the session at once; destroyed
    * otherwise, or after `timeoutMs`) and resolves once it has closed and events.onClosed has run.
    */
-  async end(connection: Connection, timeoutMs: number): Promise<void> {
+  async end(connection: LinkConnection, timeoutMs: number): Promise<void> {
     const ended = new Promise<void>((resolve) => {
       this.resolveEnded = resolve;
     });

@@ -78,6 +78,11 @@ export class Connection {
     return this.welcomed;
   }
 
+  /** Neither closed nor torn down: write() would hand a frame to the socket. */
+  get isOpen(): boolean {
+    return !this.closed && !this.socket.destroyed;
+  }
+
   /** Bytes accepted by write() but not yet handed to the kernel. */
   get writableLength(): number {
     return this.socket.writableLength;

@@ -118,6 +118,11 @@ export class DeviceResyncState {
     this.onResyncRequested();
   }
 
+  /** A device waits in the resync queue. */
+  get resyncWaiting(): boolean {
+    return this.queue.length > 0;
+  }
+
   /** The next device to snapshot, taken off the queue; undefined when none waits. */
   takeNextResync(): DeviceTrack | undefined {
     if (this.queue.length === 0) return undefined;

@@ -115,6 +115,8 @@ export class HandshakeTimeoutError extends ClientError {
 export class ServerErrorFrameError extends ClientError {
   /** The code the server put in its ERROR frame. */
   readonly serverCode: string;
+  /** The message the server put in its ERROR frame. */
+  readonly serverMessage: string;
   constructor(serverCode: string, serverMessage: string) {
     super(
       ClientErrorCode.SERVER_ERROR,
@@ -122,6 +124,7 @@ export class ServerErrorFrameError extends ClientError {
     );
     this.name = "ServerErrorFrameError";
     this.serverCode = serverCode;
+    this.serverMessage = serverMessage;
   }
 }
 

@@ -37,6 +37,16 @@ export class FlushWaiters {
     this.enqueuedFrames++;
   }
 
+  /** Everything up to ordinal `position` has been enqueued (the client's ring: its write position). */
+  enqueuedThrough(position: number): void {
+    if (position > this.enqueuedFrames) this.enqueuedFrames = position;
+  }
+
+  /** Everything up to ordinal `position` has settled (the ring's settled position). */
+  settledThrough(position: number): void {
+    if (position > this.settledFrames) this.settledFrames = Math.min(position, this.enqueuedFrames);
+  }
+
   /** The oldest unsettled frame reached the kernel or was dropped; settle() releases who waited for it. */
   frameSettled(): void {
     this.settledFrames++;

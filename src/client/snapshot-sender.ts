@@ -2,16 +2,21 @@ import type { ClientListeners } from "./client-listeners.js";
 import type { DeviceResyncState, DeviceTrack } from "./device-resync-state.js";
 import { SnapshotFailedError } from "./errors.js";
 import type { FlushWaiters } from "./flush-waiters.js";
-import type { FrameQueue } from "./frame-queue.js";
 import { takeSnapshotFrames } from "./snapshot-frames.js";
 import type { ClientState, SnapshotSource } from "./types.js";
+
+/** Where snapshot frames go, in order behind everything recorded before (the client's ring). */
+export interface FrameSink {
+  /** Queues one frame carrying `eventCount` events (snapshot frames: 0); the sink tells the flush waiters. */
+  push(frame: Uint8Array, eventCount: number): void;
+}
 
 export interface SnapshotSenderDeps {
   source: SnapshotSource | undefined;
   /** How long a failing source waits before it is asked again, ms (the slowest reconnect pace). */
   retryMs: number;
   devices: DeviceResyncState;
-  queue: FrameQueue;
+  queue: FrameSink;
   waiters: FlushWaiters;
   listeners: ClientListeners;
   /** The client's state now: a retry only re-queues the device while the client is ready. */
@@ -50,10 +55,7 @@ export class SnapshotSender {
       this.retryLater(track);
       return;
     }
-    for (const frame of snapshot.frames) {
-      queue.push(frame, 0);
-      waiters.frameEnqueued();
-    }
+    for (const frame of snapshot.frames) queue.push(frame, 0);
     devices.snapshotEnqueued(track, snapshot.seq);
     this.sent++;
     waiters.snapshotEnqueued(deviceId);

@@ -54,10 +54,15 @@ export interface ClientCounters {
   coveredBySnapshot: number;
   /**
    * Events the wire cannot carry (bad op, memory type, device id, seq 0, value >= 2^53), or for a device
-   * not in `devices` (the server refuses a device its HELLO did not announce): a caller bug.
+   * not in `devices` (the server refuses a device its HELLO did not announce): a caller bug. The op, memory
+   * type and device id are checked by record(); the u64 values by the client's writer thread as it encodes,
+   * so those count once it has reached them (at the latest when flush() resolves).
    */
   invalid: number;
-  /** Events sent with timestamp 0 because theirs was outside [0, 2^53) ns or not an integer. */
+  /**
+   * Events sent with timestamp 0 because theirs was outside [0, 2^53) ns or not an integer (counted by the
+   * writer thread, as `invalid`).
+   */
   repairedTimestamps: number;
   /** Device snapshots sent (SNAPSHOT_BEGIN .. SNAPSHOT_END). */
   resyncs: number;
@@ -106,7 +111,12 @@ export interface AllocationClientOptions {
    * set: a client created after the devices already hold memory then starts exact.
    */
   initialSnapshot?: boolean;
-  /** Bound on queued event bytes; default 4 MiB. Snapshots in flight are not counted against it. */
+  /**
+   * Bound on queued event bytes (48 per event); default 4 MiB. Snapshots in flight are not counted
+   * against it. The queue is a ring shared with the client's writer thread, allocated at construction:
+   * this many bytes rounded up, with room for 8192 markers, to a power of two of 48-byte slots (6 MiB
+   * for the default).
+   */
   maxQueueBytes?: number;
   /** Longest time an event waits in a partial batch before it is written, ms; default 2. */
   flushIntervalMs?: number;

@@ -62,9 +62,18 @@ test("allocations made inside an operation carry it; each text is defined once, 
       { type: FrameType.CONTEXT, contextId: 2, text: "ttnn.conv2d.halo" },
     ]);
     // Every CONTEXT frame arrives before the EVENTS frame that cites it.
-    const firstEvents = server.frames.findIndex((f) => f.type === FrameType.EVENTS);
-    const lastContext = server.frames.map((f) => f.type).lastIndexOf(FrameType.CONTEXT);
-    assert.ok(lastContext < firstEvents);
+    const defined = new Set<number>();
+    let cited = 0;
+    for (const f of server.frames) {
+      if (f.type === FrameType.CONTEXT) defined.add((f.frame as { contextId: number }).contextId);
+      if (f.type !== FrameType.EVENTS) continue;
+      for (const e of f.events) {
+        if ((e.contextId ?? 0) === 0) continue;
+        cited++;
+        assert.ok(defined.has(e.contextId!), `context ${e.contextId} cited before its definition`);
+      }
+    }
+    assert.equal(cited, 3);
     assert.deepEqual(
       server.events.map((e) => [e.op, e.allocationId, e.contextId ?? 0]),
       [

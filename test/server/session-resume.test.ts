@@ -43,7 +43,8 @@ test("each client chooses its own random resume secret", () => {
 
 test("a sibling client with the session id and secret joins; one with the id alone is refused", async () => {
   const first = client();
-  await first.flush();
+  // The client connects from its writer thread, which takes a moment to start: wait for its session.
+  await waitFor(() => first.state === "ready", { what: "the first client to be welcomed" });
   const sibling = client({ sessionId: first.sessionId, resumeSecret: first.resumeSecret });
   await waitFor(() => sibling.state === "ready", { what: "the sibling to be welcomed" });
   const session = server.sessions.get(first.sessionId)!;

@@ -1,0 +1,133 @@
+import { Worker } from "node:worker_threads";
+import type { ResyncRequestFrame, WelcomeFrame } from "../protocol/frames.js";
+import type { ClientError } from "./errors.js";
+import type { EventRing } from "./event-ring.js";
+import type { RingWriterData } from "./ring-writer-worker.js";
+import { type FromWriter, fromWire, type ToWriter } from "./writer-messages.js";
+
+/** What a connection tells the client (on the workload's thread). */
+export interface LinkEvents {
+  onWelcome(frame: WelcomeFrame): void;
+  onResyncRequest(frame: ResyncRequestFrame): void;
+  /** The connection is over; called exactly once. `error` is why, undefined after a clean end. */
+  onClosed(error: ClientError | undefined): void;
+}
+
+/** The client's handle on a connection that lives on the writer thread. */
+export interface LinkConnection {
+  readonly isWelcomed: boolean;
+  /** Sends `lastFrame` (GOODBYE) after what was written and half-closes; onClosed follows. */
+  end(lastFrame: Uint8Array): void;
+  /** Tears the connection down now; onClosed follows. */
+  destroy(): void;
+  /** Keeps the process alive while the client waits for this connection (flush, close). */
+  ref(): void;
+  unref(): void;
+}
+
+/**
+ * The writer thread (ring-writer-worker.ts) as the client sees it: opens connections there, hands it
+ * frames for the ring's markers, and passes its reports on. The thread is unref'd: it never keeps the
+ * process alive, except while ref() holds it (flush() and close() waiting).
+ */
+export class WriterThread {
+  private readonly worker: Worker;
+  private nextId = 0;
+  private current: { id: number; events: LinkEvents; welcome: (frame: WelcomeFrame) => void } | undefined;
+  private terminated = false;
+
+  /** `onSettled`: the writer settled everything before a ring position (only while the ring asks). */
+  constructor(
+    ring: EventRing,
+    batchMaxEvents: number,
+    private readonly onSettled: (position: number) => void,
+    onFailed: (error: Error) => void,
+  ) {
+    const workerData: RingWriterData = { buffer: ring.buffer, batchMaxEvents };
+    // No inherited flags: those of the workload's entry (--input-type, -e, --test, --cpu-prof ...) are not
+    // the writer's, and some refuse to start a thread that runs a file.
+    this.worker = new Worker(new URL("./ring-writer-worker.js", import.meta.url), {
+      workerData,
+      execArgv: [],
+    });
+    this.worker.on("message", (message: FromWriter) => this.received(message));
+    this.worker.on("error", (error) => {
+      if (!this.terminated) onFailed(error);
+    });
+    // After the listeners: adding a 'message' listener refs the thread's port again.
+    this.worker.unref();
+  }
+
+  /** Opens a connection on the writer thread that reads the ring from position `head`. */
+  open(
+    socketPath: string,
+    greeting: Uint8Array,
+    handshakeTimeoutMs: number,
+    head: number,
+    events: LinkEvents,
+  ): LinkConnection {
+    const id = ++this.nextId;
+    const connection = {
+      isWelcomed: false,
+      end: (lastFrame: Uint8Array) => this.post({ type: "end", id, frame: lastFrame }),
+      destroy: () => this.post({ type: "destroy", id }),
+      ref: () => this.worker.ref(),
+      unref: () => this.worker.unref(),
+    };
+    this.current = {
+      id,
+      events,
+      welcome: (frame) => {
+        connection.isWelcomed = true;
+        events.onWelcome(frame);
+      },
+    };
+    this.post({ type: "open", id, socketPath, greeting, handshakeTimeoutMs, head });
+    return connection;
+  }
+
+  /** Hands over the frame for the ring marker `ordinal` (before the marker is stored). */
+  postFrame(ordinal: number, frame: Uint8Array): void {
+    this.post({ type: "frame", ordinal, frame });
+  }
+
+  ref(): void {
+    this.worker.ref();
+  }
+
+  unref(): void {
+    this.worker.unref();
+  }
+
+  /** Ends the thread (the client is closed). */
+  terminate(): void {
+    if (this.terminated) return;
+    this.terminated = true;
+    void this.worker.terminate();
+  }
+
+  private post(message: ToWriter): void {
+    if (!this.terminated) this.worker.postMessage(message);
+  }
+
+  private received(message: FromWriter): void {
+    if (message.type === "settled") {
+      this.onSettled(message.position);
+      return;
+    }
+    const current = this.current;
+    if (current === undefined || current.id !== message.id) return;
+    switch (message.type) {
+      case "welcome":
+        current.welcome(message.frame);
+        return;
+      case "resync":
+        current.events.onResyncRequest(message.frame);
+        return;
+      case "closed":
+        this.current = undefined;
+        current.events.onClosed(message.error === undefined ? undefined : fromWire(message.error));
+        return;
+    }
+  }
+}
