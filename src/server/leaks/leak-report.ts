@@ -52,7 +52,7 @@ export function buildLeakReport(
   // Context id → [count per type..., bytes per type...].
   const byContextId = new Map<number, Float64Array>();
   for (let owner = 0; owner < ledgers.length; owner++) {
-    const cursor = new LiveSlotCursor(ledgers[owner]);
+    const cursor = new LiveSlotCursor(registry, ledgers[owner]);
     for (let slot = cursor.next(); slot !== NO_SLOT; slot = cursor.next()) {
       const type = registry.memoryTypeAt(slot);
       const size = registry.sizeBytesAt(slot);
