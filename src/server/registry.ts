@@ -2,8 +2,8 @@ import { MEMORY_TYPE_NAMES } from "../protocol/memory-type.js";
 import type { AnomalyLog } from "./anomaly-log.js";
 import { DeviceTotals, Ledger, SessionAccount } from "./ledger.js";
 import { DETACHED_FIGURE, type UsageSeries } from "./series/usage-series.js";
-import { DEFAULT_CHANGE_LOG_SLOTS, grownFloat64, SlotChangeLog, type SlotColumns } from "./slot-columns.js";
 import { addressHash, idHash } from "./slot-chains.js";
+import { DEFAULT_CHANGE_LOG_SLOTS, grownFloat64, SlotChangeLog, type SlotColumns } from "./slot-columns.js";
 import { NO_SLOT } from "./slot-index.js";
 
 export type { SlotColumns };
@@ -374,7 +374,7 @@ export class Registry {
   /** When the slot was allocated, in whole ms (exact for allocations younger than 2^32 ms). */
   allocatedAtMsAt(slot: number): number {
     const latest = Math.floor(this.latestMs);
-    return latest - ((latest - this.allocatedAtMsOf[slot]) % 4294967296 + 4294967296) % 4294967296;
+    return latest - ((((latest - this.allocatedAtMsOf[slot]) % 4294967296) + 4294967296) % 4294967296);
   }
 
   /** The slot's context id (its session's ContextTable resolves it; 0 = none). */

@@ -145,7 +145,7 @@ test("allocation times read back in whole ms; past 2^32 ms an allocation's age w
   const registry = new Registry(new AnomalyLog());
   const ledger = registry.ledger(registry.openAccount("a".repeat(32), 1), 0);
   const times = [T0 + 0.75, T0 + 2 ** 31, T0 - 5, T0 + 2 ** 32 - 1];
-  times.forEach((at, i) => registry.allocate(ledger, 0, i + 1, i * 64, 64, at));
+  for (const [i, at] of times.entries()) registry.allocate(ledger, 0, i + 1, i * 64, 64, at);
   assert.equal(ledger.liveAllocations, 4);
   const atMs = (id: number) => {
     for (let slot = 0; slot < registry.slotCapacity; slot++) {

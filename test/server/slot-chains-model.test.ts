@@ -27,7 +27,14 @@ type Op =
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   // `times` > 1 moves the count across several doublings / halvings within one short sequence.
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant("insert" as const), key: keyArb, times: fc.integer({ min: 1, max: 60 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant("insert" as const),
+      key: keyArb,
+      times: fc.integer({ min: 1, max: 60 }),
+    }),
+  },
   {
     weight: 5,
     arbitrary: fc.record({

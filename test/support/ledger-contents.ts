@@ -1,5 +1,5 @@
-import type { Ledger, Registry } from "../../src/server/registry.js";
 import { LiveSlotCursor } from "../../src/server/live-slot-cursor.js";
+import type { Ledger, Registry } from "../../src/server/registry.js";
 import { NO_SLOT } from "../../src/server/slot-index.js";
 
 /** Every live allocation of a ledger, for snapshot comparisons in tests (walks that ledger only). */
