@@ -74,6 +74,10 @@ export class Registry {
   /** Serials of released ledgers, reused first; `nextSerial` is one past the highest handed out. */
   private readonly freeSerials: number[] = [];
   private nextSerial = 1;
+  /** A slot's key hashes, for the indexes' resizes (made once: no closure per event). */
+  private readonly idHashOf = (slot: number): number => idHash(this.allocationIdOf[slot]);
+  private readonly addressHashOf = (slot: number): number =>
+    addressHash(this.addressOf[slot], this.typeOf[slot]);
   /** Slots allocated or released, newest last: what the memory map brings up to date between maps. */
   readonly changes: SlotChangeLog;
 
@@ -231,14 +235,8 @@ export class Registry {
     this.ledgerOf[slot] = ledger.serial;
     this.contextOf[slot] = contextId;
     this.changes.record(slot);
-    this.idNext[slot] = ids.heads[idBucket];
-    ids.heads[idBucket] = slot;
-    if (++ids.count > ids.mask + 1) ids.grow(this.idNext, (s) => idHash(this.allocationIdOf[s]));
-    this.addressNext[slot] = addresses.heads[addressBucket];
-    addresses.heads[addressBucket] = slot;
-    if (++addresses.count > addresses.mask + 1) {
-      addresses.grow(this.addressNext, (s) => addressHash(this.addressOf[s], this.typeOf[s]));
-    }
+    ids.push(this.idNext, idBucket, slot, this.idHashOf);
+    addresses.push(this.addressNext, addressBucket, slot, this.addressHashOf);
 
     const used = ledger.usedBytes[memoryType] + sizeBytes;
     ledger.usedBytes[memoryType] = used;
@@ -280,10 +278,7 @@ export class Registry {
       );
       return false;
     }
-    if (before === NO_SLOT) ids.heads[idBucket] = idNext[slot];
-    else idNext[before] = idNext[slot];
-    ids.count--;
-    if (ids.sparse) ids.shrink(idNext);
+    ids.unlink(idNext, idBucket, slot, before);
     const storedType = this.typeOf[slot];
     const storedSize = this.sizeOf[slot];
     if (storedType !== memoryType || (sizeBytes >= 0 && storedSize !== sizeBytes)) {
@@ -295,7 +290,9 @@ export class Registry {
           `it was allocated as ${MEMORY_TYPE_NAMES[storedType]} ${storedSize} bytes`,
       );
     }
-    this.unlinkAddress(ledger, slot);
+    const addresses = ledger.byAddress;
+    const addressBucket = addressHash(this.addressOf[slot], storedType) & addresses.mask;
+    addresses.remove(this.addressNext, addressBucket, slot);
     this.releaseSlot(ledger, slot);
     return true;
   }
@@ -406,21 +403,6 @@ export class Registry {
   /** The next live slot of the ledger after `slot` in its `byId` chain, or NO_SLOT (LiveSlotCursor). */
   idChainNextAt(slot: number): number {
     return this.idNext[slot];
-  }
-
-  /** Removes the slot from its ledger's address chain. */
-  private unlinkAddress(ledger: Ledger, slot: number): void {
-    const addresses = ledger.byAddress;
-    const bucket = addressHash(this.addressOf[slot], this.typeOf[slot]) & addresses.mask;
-    const addressNext = this.addressNext;
-    let s = addresses.heads[bucket];
-    if (s === slot) addresses.heads[bucket] = addressNext[slot];
-    else {
-      while (addressNext[s] !== slot) s = addressNext[s];
-      addressNext[s] = addressNext[slot];
-    }
-    addresses.count--;
-    if (addresses.sparse) addresses.shrink(addressNext);
   }
 
   /** Subtracts the slot from the totals and puts it on the free list. */

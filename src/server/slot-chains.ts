@@ -37,21 +37,36 @@ export class SlotChains {
     return this.heads.byteLength;
   }
 
-  /** Whether the count has passed one slot per bucket (then `grow`). */
-  get full(): boolean {
-    return this.count > this.mask + 1;
+  /**
+   * Puts `slot` at the front of chain `bucket` (its key's hash & mask); past one slot per bucket, doubles
+   * the buckets (`hashOf(slot)`: a slot's key hash).
+   */
+  push(links: Int32Array, bucket: number, slot: number, hashOf: (slot: number) => number): void {
+    links[slot] = this.heads[bucket];
+    this.heads[bucket] = slot;
+    if (++this.count > this.mask + 1) this.grow(links, hashOf);
   }
 
-  /** Whether the table is under a quarter full above the minimum size (then `shrink`). */
-  get sparse(): boolean {
-    return this.mask >= MIN_BUCKETS && this.count < (this.mask + 1) >>> 2;
+  /** Removes `slot` from chain `bucket`, where it follows `before` (NO_SLOT: it is the head). */
+  unlink(links: Int32Array, bucket: number, slot: number, before: number): void {
+    if (before === NO_SLOT) this.heads[bucket] = links[slot];
+    else links[before] = links[slot];
+    this.count--;
+    if (this.mask >= MIN_BUCKETS && this.count < (this.mask + 1) >>> 2) this.shrink(links);
+  }
+
+  /** Removes `slot`, which must be on chain `bucket`, finding its predecessor first. */
+  remove(links: Int32Array, bucket: number, slot: number): void {
+    let before = NO_SLOT;
+    for (let s = this.heads[bucket]; s !== slot; s = links[s]) before = s;
+    this.unlink(links, bucket, slot, before);
   }
 
   /**
    * Doubles the buckets: each chain splits into two (bucket b and b + old size) in its order.
    * `hashOf(slot)` is the slot's key hash (the bits above the old mask pick the half).
    */
-  grow(links: Int32Array, hashOf: (slot: number) => number): void {
+  private grow(links: Int32Array, hashOf: (slot: number) => number): void {
     const oldBuckets = this.mask + 1;
     const buckets = oldBuckets * 2;
     if (buckets > MAX_BUCKETS) throw new RangeError(`SlotChains cannot grow beyond ${MAX_BUCKETS} buckets`);
@@ -80,7 +95,7 @@ export class SlotChains {
   }
 
   /** Halves the buckets: chain b + new size is appended to chain b (no hashing needed). */
-  shrink(links: Int32Array): void {
+  private shrink(links: Int32Array): void {
     const buckets = (this.mask + 1) >>> 1;
     const old = this.heads;
     const heads = old.slice(0, buckets);

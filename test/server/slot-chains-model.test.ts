@@ -61,24 +61,12 @@ class Harness {
   insert(key: number): number {
     const slot = this.free.pop()!;
     this.keys[slot] = key;
-    const bucket = this.hash(key) & this.chains.mask;
-    this.links[slot] = this.chains.heads[bucket];
-    this.chains.heads[bucket] = slot;
-    this.chains.count++;
-    if (this.chains.full) this.chains.grow(this.links, (s) => this.hash(this.keys[s]));
+    this.chains.push(this.links, this.hash(key) & this.chains.mask, slot, (s) => this.hash(this.keys[s]));
     return slot;
   }
 
   remove(slot: number): void {
-    const bucket = this.hash(this.keys[slot]) & this.chains.mask;
-    let s = this.chains.heads[bucket];
-    if (s === slot) this.chains.heads[bucket] = this.links[slot];
-    else {
-      while (this.links[s] !== slot) s = this.links[s];
-      this.links[s] = this.links[slot];
-    }
-    this.chains.count--;
-    if (this.chains.sparse) this.chains.shrink(this.links);
+    this.chains.remove(this.links, this.hash(this.keys[slot]) & this.chains.mask, slot);
     this.free.push(slot);
   }
 
