@@ -47,8 +47,12 @@ export class SessionAccount implements AnomalySubject {
 
 /** The live allocations of one session on one device, with their totals. */
 export class Ledger {
-  /** allocationId → slot: chains through the registry's `idNext` column (hashed by idHash). */
-  readonly byId = new SlotChains();
+  /**
+   * allocationId → slot: chains through the registry's `idNext` column (hashed by idHash). At most one
+   * slot per two buckets: every ALLOC walks a whole chain (the duplicate check), and at a million live
+   * allocations each slot on it is a cache miss; the spare heads cost 4 bytes per live allocation.
+   */
+  readonly byId = new SlotChains(1);
   /**
    * (memory type, start address) → slots: chains through the registry's `addressNext` column (hashed by
    * addressHash). Only the ADDRESS_OVERLAP check reads it.

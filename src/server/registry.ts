@@ -24,8 +24,8 @@ export { DeviceTotals, Ledger, SessionAccount };
  * the GC at a million live allocations. Instead a live allocation is a *slot* index into parallel typed
  * arrays (struct of arrays, 45 bytes per slot). Its ledger's two indexes (by id, by type and address) are
  * chained hash tables (SlotChains) whose links are two of those columns (`idNext`, `addressNext`), so
- * an index costs a 4-byte link per slot plus at most one 4-byte head per live allocation; an insert is a
- * push onto a chain and a delete an unlink, with no probing or shifting. Freed slots are chained into a
+ * an index costs a 4-byte link per slot plus 4-byte heads (at most two per live allocation for ids, one
+ * for addresses); an insert is a push onto a chain and a delete an unlink, with no probing or shifting. Freed slots are chained into a
  * free list through `idNext`, so no extra array is needed for it.
  *
  * Allocation times are whole milliseconds in a Uint32 column: `allocatedAtMsAt` reads them back relative

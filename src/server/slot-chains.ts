@@ -23,7 +23,11 @@ export class SlotChains {
   /** Slots held. */
   count = 0;
 
-  constructor() {
+  /**
+   * `loadShift`: the table keeps at most 2^-loadShift slots per bucket (0: one per bucket; 1: one per two
+   * buckets, shorter chains for 4 more bytes per slot) and shrinks below a quarter of that.
+   */
+  constructor(private readonly loadShift = 0) {
     this.heads = new Int32Array(MIN_BUCKETS).fill(NO_SLOT);
     this.mask = MIN_BUCKETS - 1;
   }
@@ -44,7 +48,7 @@ export class SlotChains {
   push(links: Int32Array, bucket: number, slot: number, hashOf: (slot: number) => number): void {
     links[slot] = this.heads[bucket];
     this.heads[bucket] = slot;
-    if (++this.count > this.mask + 1) this.grow(links, hashOf);
+    if (++this.count > (this.mask + 1) >>> this.loadShift) this.grow(links, hashOf);
   }
 
   /** Removes `slot` from chain `bucket`, where it follows `before` (NO_SLOT: it is the head). */
@@ -52,7 +56,7 @@ export class SlotChains {
     if (before === NO_SLOT) this.heads[bucket] = links[slot];
     else links[before] = links[slot];
     this.count--;
-    if (this.mask >= MIN_BUCKETS && this.count < (this.mask + 1) >>> 2) this.shrink(links);
+    if (this.mask >= MIN_BUCKETS && this.count < (this.mask + 1) >>> (2 + this.loadShift)) this.shrink(links);
   }
 
   /** Removes `slot`, which must be on chain `bucket`, finding its predecessor first. */
