@@ -1,5 +1,5 @@
 // The registry stays small per live allocation: struct-of-arrays slots (45 bytes) whose two link columns
-// thread its ledger's id and address indexes (SlotChains, at most one 4-byte head per live allocation each),
+// thread its ledger's id and address indexes (SlotChains; 4-byte heads, at most 2 per live allocation for ids, 1 for addresses),
 // no object per allocation. At 300k live the power-of-two columns are 57% used (2^19 slots), so the figure
 // here (~114 bytes) is above the ~60 bytes of the 1M-live benchmark (server_bytes_per_live_allocation <= 64);
 // two 12-byte open-addressing indexes per allocation, as before, measured ~151 here.
