@@ -17,8 +17,8 @@ export { DeviceTotals, Ledger, SessionAccount };
 
 /**
  * The live state of every device: the hot path of the server. Every applied ALLOC/FREE goes through
- * `allocate` / `free`, which are plain loops over typed arrays and open-addressing hash tables
- * (SlotIndex), with no allocation per event once the arrays have grown.
+ * `allocate` / `free`, which are plain loops over typed arrays and chained hash tables (SlotChains),
+ * with no allocation per event once the arrays have grown.
  *
  * Layout (why): one JS object per live allocation costs ~100+ bytes of headers and pointers and stresses
  * the GC at a million live allocations. Instead a live allocation is a *slot* index into parallel typed
