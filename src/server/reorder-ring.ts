@@ -1,3 +1,4 @@
+import { EventOp } from "../protocol/event.js";
 import { ReorderBudget } from "./reorder-budget.js";
 
 /** Slots a ring takes on its first `put` (at most twice its window); it doubles from here as events wait. */
@@ -29,6 +30,7 @@ const OVER_BUDGET: RingPut = RingPut.OVER_BUDGET;
 const SLOT_BYTES = RING_SLOT_BYTES;
 /** Op value of an empty slot (wire ops start at 1). */
 const EMPTY = 0;
+const FREE_OP: number = EventOp.FREE;
 
 /**
  * The events of one sequence domain that wait for a missing seq, in structure-of-arrays storage (38
@@ -112,6 +114,17 @@ export class ReorderRing {
     this.contexts![i] = contextId;
     this.count++;
     return HELD;
+  }
+
+  /**
+   * Adds the allocation id of every waiting FREE to `into`: frees the client made that an earlier,
+   * missing event holds back (a leak report must not count their allocations as held).
+   */
+  addWaitingFrees(into: Set<number>): void {
+    const ops = this.ops;
+    if (ops === undefined || this.count === 0) return;
+    const ids = this.ids!;
+    for (let i = 0; i < this.capacity; i++) if (ops[i] === FREE_OP) into.add(ids[i]);
   }
 
   /** The slot of the waiting event with `seq` (read it with `opAt` ..., then `remove` it); -1 when none. */

@@ -232,6 +232,11 @@ export class Sequencer {
   }
 
   /** The connection `source` closed: a snapshot it was sending can never complete. */
+  /** Adds the allocation ids of the FREEs waiting in the reorder buffer to `into`. */
+  addWaitingFrees(into: Set<number>): void {
+    this.ring.addWaitingFrees(into);
+  }
+
   sourceClosed(source: number): void {
     this.gapRule.connectionClosed(source);
     if (this.lane?.source === source) this.lane = undefined;

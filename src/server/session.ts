@@ -262,13 +262,17 @@ export class Session implements SessionLinks {
     this.sequencer(deviceId).endSnapshot(peer.id, watermarkSeq);
   }
 
-  /** An allocation from a source without sequence numbers, applied as it comes. */
+  /**
+   * An allocation from a source without sequence numbers, applied as it comes. `atMs`: when it arrived
+   * (a source that reads many at once passes one reading of the clock for all of them); default now.
+   */
   allocateUnsequenced(
     deviceId: number,
     memoryType: number,
     allocationId: number,
     address: number,
     sizeBytes: number,
+    atMs: number = this.deps.timers.nowMs(),
   ): boolean {
     if (this.released) return false;
     return this.deps.registry.allocate(
@@ -277,7 +281,7 @@ export class Session implements SessionLinks {
       allocationId,
       address,
       sizeBytes,
-      this.deps.timers.nowMs(),
+      atMs,
     );
   }
 
@@ -305,6 +309,16 @@ export class Session implements SessionLinks {
     }
     if (this.unanswered.has(deviceId)) return;
     this.ask(this.peers[this.nextPeer++ % this.peers.length], deviceId, reason);
+  }
+
+  /**
+   * Allocation ids of `deviceId` whose FREE the client sent but an earlier, missing event holds in the
+   * reorder buffer: still live in the registry, no longer held by the process.
+   */
+  waitingFrees(deviceId: number): Set<number> {
+    const ids = new Set<number>();
+    this.sequencers.get(deviceId)?.addWaitingFrees(ids);
+    return ids;
   }
 
   /** Releases all the session's memory and stops its timers. Idempotent. */

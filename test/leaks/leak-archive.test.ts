@@ -119,3 +119,48 @@ test("a server shutdown records no report (the processes did not end), nor does 
   await server.stop();
   assert.equal(archive.size, 0);
 });
+
+test("a FREE waiting behind a missing event is not a leak: the report leaves its allocation out", async () => {
+  const archive = new MemoryLeakArchive();
+  const server = await startTestServer({ leakArchive: archive });
+  try {
+    // Session A: ALLOC 1, ALLOC 2, (seq 3 lost), FREE 1 as seq 4: the FREE waits, allocation 1 stays live.
+    const a = await RawClient.handshake(server.socketPath);
+    const events = new EventBatchEncoder(3);
+    events.append(1, 0, 0, 1, 1, 0x10000, 4096, 0);
+    events.append(1, 0, 0, 2, 2, 0x20000, 8192, 0);
+    events.append(2, 0, 0, 4, 1, 0x10000, 4096, 0);
+    a.send(events.finish());
+    await waitFor(() => server.queries.summary().devices[0]?.memory.DRAM.used === 4096 + 8192, {
+      what: "both allocations live, the FREE waiting",
+    });
+    a.send(encodeGoodbye());
+    a.end();
+    const [leak] = await waitFor(() => (archive.size === 1 ? archive.list({ limit: 1 }) : undefined), {
+      what: "the report of session A",
+    });
+    assert.equal(leak!.allocations.DRAM, 1);
+    assert.equal(leak!.bytes.DRAM, 8192);
+    assert.deepEqual(
+      leak!.largest.map((x) => x.allocationId),
+      [2],
+    );
+    // Session B: its only allocation's FREE waits: it held nothing, so no report at all.
+    const b = await RawClient.handshake(server.socketPath);
+    const only = new EventBatchEncoder(2);
+    only.append(1, 0, 0, 1, 7, 0x30000, 4096, 0);
+    only.append(2, 0, 0, 3, 7, 0x30000, 4096, 0);
+    b.send(only.finish());
+    await waitFor(() => server.queries.summary().devices[0]?.memory.DRAM.used === 4096, {
+      what: "session B's allocation live, its FREE waiting",
+    });
+    b.send(encodeGoodbye());
+    b.end();
+    await b.closed;
+    // Released: its device, held by nobody any more, is forgotten.
+    await waitFor(() => server.queries.summary().processes.length === 0, { what: "session B released" });
+    assert.equal(archive.size, 1);
+  } finally {
+    await server.stop();
+  }
+});

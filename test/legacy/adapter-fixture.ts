@@ -15,7 +15,7 @@ import { Registry } from "../../src/server/registry.js";
 import { ReorderBudget } from "../../src/server/reorder-budget.js";
 import { SequencerCounters } from "../../src/server/sequencer.js";
 import { SessionTable } from "../../src/server/session-table.js";
-import { systemTimers } from "../../src/server/timers.js";
+import { systemTimers, type TimerScheduler } from "../../src/server/timers.js";
 import { RawLegacyClient } from "./legacy-server.js";
 
 export interface AdapterFixture {
@@ -29,8 +29,9 @@ export interface AdapterFixture {
 
 export async function startAdapter(
   options: Partial<LegacyOptions> = {},
-  extra: { discoveredDevices?: DiscoverLegacyDevices; stdout?: Writable } = {},
+  extra: { discoveredDevices?: DiscoverLegacyDevices; stdout?: Writable; timers?: TimerScheduler } = {},
 ): Promise<AdapterFixture> {
+  const { timers = systemTimers, ...hooks } = extra;
   const dir = mkdtempSync(join(tmpdir(), "aw-legacy-adapter-"));
   const anomalies = new AnomalyLog(256);
   const registry = new Registry(anomalies);
@@ -40,7 +41,7 @@ export async function startAdapter(
       registry,
       anomalies,
       counters: new SequencerCounters(),
-      timers: systemTimers,
+      timers,
       sequencerOptions: { reorderCapacity: 256, gapTimeoutMs: 100, maxSnapshotAllocations: 1000 },
       reorderBudget: new ReorderBudget(),
     },
@@ -51,10 +52,10 @@ export async function startAdapter(
     registry,
     anomalies,
     catalog,
-    timers: systemTimers,
+    timers,
     log: pino({ level: "silent" }),
     peerCredentials: kernelPeerCredentials(),
-    ...extra,
+    ...hooks,
   });
   await adapter.listen();
   return {

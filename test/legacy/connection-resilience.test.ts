@@ -61,6 +61,7 @@ test("a defect while handling a frame: logged, decoding stops, the socket stays 
   let messages = 0;
   let closed = false;
   const handler: LegacyConnectionHandler = {
+    received() {},
     message() {
       messages++;
       if (messages === 2) throw new Error("a defect in the adapter");

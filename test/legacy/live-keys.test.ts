@@ -98,3 +98,60 @@ test("LegacyLiveKeys reuses freed entries: a pair churn never grows it past the 
     if (entry !== NO_SLOT) assert.ok(entry < 16, `entry ${entry}`);
   }
 });
+
+test("insertIfAbsent and release (the one-probe ALLOC and FREE) keep what the Map model keeps", () => {
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+      const keys = new LegacyLiveKeys();
+      const model = new Map<string, Model>();
+      let nextId = 1;
+      for (const o of ops) {
+        const name = `${o.space}:${o.deviceId}:${o.bufferId}`;
+        const known = model.get(name);
+        if (o.alloc) {
+          const entry = keys.insertIfAbsent(
+            o.space,
+            o.deviceId,
+            o.bufferId,
+            nextId,
+            o.sizeBytes,
+            o.memoryType,
+          );
+          if (known === undefined) {
+            assert.equal(entry, NO_SLOT);
+            model.set(name, {
+              allocationId: nextId++,
+              sizeBytes: o.sizeBytes,
+              memoryType: o.memoryType,
+              refCount: 1,
+            });
+          } else {
+            // Live already: nothing changed, and the entry is the key's.
+            assert.equal(keys.allocationIdAt(entry), known.allocationId);
+            assert.equal(keys.addReference(entry), ++known.refCount);
+          }
+        } else {
+          const entry = keys.release(o.space, o.deviceId, o.bufferId);
+          if (known === undefined) {
+            assert.equal(entry, NO_SLOT);
+            continue;
+          }
+          assert.equal(keys.refCountAt(entry), --known.refCount);
+          // The released key's fields stay readable until the next insert.
+          assert.equal(keys.allocationIdAt(entry), known.allocationId);
+          assert.equal(keys.memoryTypeAt(entry), known.memoryType);
+          if (known.refCount === 0) model.delete(name);
+        }
+        assert.equal(keys.size, model.size);
+      }
+      for (const [name, m] of model) {
+        const [space, deviceId, bufferId] = name.split(":").map(Number) as [number, number, number];
+        const entry = keys.entryOf(space, deviceId, bufferId);
+        assert.notEqual(entry, NO_SLOT);
+        assert.equal(keys.allocationIdAt(entry), m.allocationId);
+        assert.equal(keys.refCountAt(entry), m.refCount);
+      }
+    }),
+    { numRuns: 300 },
+  );
+});

@@ -1,7 +1,6 @@
-import { readU32, readU64 } from "../little-endian.js";
 import { FrameBoundarySearch } from "./boundary-search.js";
 import { LegacyProtocolError, LegacyProtocolErrorCode } from "./errors.js";
-import { FrameVerdict, frameVerdict, offGridReason } from "./frame-check.js";
+import { FrameVerdict, frameVerdict, isCleanRequest, offGridReason } from "./frame-check.js";
 import {
   isLegacyFrameBytes,
   LEGACY_MAX_FRAME_BYTES,
@@ -68,6 +67,7 @@ export class LegacyFrameDecoder {
   private search: FrameBoundarySearch | undefined;
   /** Holds a partial frame while in sync. */
   private readonly pending = new Uint8Array(LEGACY_MAX_FRAME_BYTES);
+  private readonly pendingView = new DataView(this.pending.buffer);
   private pendingBytes = 0;
   /** Stream offset of the next frame to cut (in sync). */
   private gridOffset = 0;
@@ -283,18 +283,22 @@ export class LegacyFrameDecoder {
       position += take;
       if (this.pendingBytes < frame) return position;
       this.pendingBytes = 0;
-      if (!this.decodeFrame(this.pending, 0, frame)) {
+      if (!this.decodeFrame(this.pending, this.pendingView, 0, frame)) {
         this.quarantine(this.pending, 0, frame);
         return position;
       }
     }
-    // Whole frames are decoded in place from the chunk: no copy on the common path.
-    while (chunk.length - position >= frame) {
-      const ok = this.decodeFrame(chunk, position, frame);
-      position += frame;
-      if (!ok) {
-        this.quarantine(chunk, position - frame, frame);
-        return position;
+    // Whole frames are decoded in place from the chunk, through one view of it: no copy, and nothing
+    // allocated per frame.
+    if (chunk.length - position >= frame) {
+      const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      while (chunk.length - position >= frame) {
+        const ok = this.decodeFrame(chunk, view, position, frame);
+        position += frame;
+        if (!ok) {
+          this.quarantine(chunk, position - frame, frame);
+          return position;
+        }
       }
     }
     const rest = chunk.length - position;
@@ -305,8 +309,26 @@ export class LegacyFrameDecoder {
     return chunk.length;
   }
 
-  /** Decodes one frame; false when it is off the grid (the caller quarantines the stream). */
-  private decodeFrame(bytes: Uint8Array, at: number, frame: LegacyFrameBytes): boolean {
+  /**
+   * Decodes one frame (`view` covers the same bytes as `bytes`); false when it is off the grid (the
+   * caller quarantines the stream). The common case, a clean request, takes word-wide checks only.
+   */
+  private decodeFrame(bytes: Uint8Array, view: DataView, at: number, frame: LegacyFrameBytes): boolean {
+    if (isCleanRequest(view, at, frame)) {
+      this.gridOffset += frame;
+      this.deliver(view, at);
+      return true;
+    }
+    return this.decodeUnusualFrame(bytes, view, at, frame);
+  }
+
+  /** What `isCleanRequest` did not pass: judged byte by byte (frameVerdict) for the exact verdict. */
+  private decodeUnusualFrame(
+    bytes: Uint8Array,
+    view: DataView,
+    at: number,
+    frame: LegacyFrameBytes,
+  ): boolean {
     const streamOffset = this.gridOffset;
     const verdict = frameVerdict(bytes, at, frame);
     if (verdict === FrameVerdict.OFF_GRID) return false;
@@ -318,26 +340,30 @@ export class LegacyFrameDecoder {
         `${LEGACY_MESSAGE_TYPE_NAMES[type]} (${type}) is a server-to-client frame; skipped`,
         streamOffset,
       );
-      return true;
-    }
-    if (verdict === FrameVerdict.UNKNOWN_TYPE) {
+    } else if (verdict === FrameVerdict.UNKNOWN_TYPE) {
       this.badFrame(
         LegacyProtocolErrorCode.UNKNOWN_TYPE,
         `unknown message type ${bytes[at]}; frame skipped`,
         streamOffset,
       );
-      return true;
+    } else {
+      // Not reached while isCleanRequest and frameVerdict agree (test/legacy/decoder-fast-path.test.ts).
+      this.deliver(view, at);
     }
+    return true;
+  }
+
+  /** Hands the request at `at` to the sink in the reused message object. */
+  private deliver(view: DataView, at: number): void {
     const message = this.message;
-    message.type = bytes[at] as LegacyMessageType;
-    message.deviceId = readU32(bytes, at + LegacyOffset.DEVICE_ID) | 0;
-    message.sizeBytes = readU64(bytes, at + LegacyOffset.SIZE);
-    message.bufferType = bytes[at + LegacyOffset.BUFFER_TYPE]!;
-    message.processId = readU32(bytes, at + LegacyOffset.PROCESS_ID) | 0;
-    message.bufferId = readU64(bytes, at + LegacyOffset.BUFFER_ID);
+    message.type = view.getUint8(at) as LegacyMessageType;
+    message.deviceId = view.getInt32(at + LegacyOffset.DEVICE_ID, true);
+    message.sizeBytes = u64(view, at + LegacyOffset.SIZE);
+    message.bufferType = view.getUint8(at + LegacyOffset.BUFFER_TYPE);
+    message.processId = view.getInt32(at + LegacyOffset.PROCESS_ID, true);
+    message.bufferId = u64(view, at + LegacyOffset.BUFFER_ID);
     this.messageCount++;
     this.sink.onMessage(message);
-    return true;
   }
 
   private badFrame(code: LegacyProtocolErrorCode, text: string, streamOffset: number): void {
@@ -364,4 +390,13 @@ export class LegacyFrameDecoder {
     // cannot finish here, only with the bytes that follow.
     this.search.start(lostAt, bytes, at + 1, at + frame);
   }
+}
+
+const TWO_POW_32 = 4294967296;
+
+/** The u64 at `at`, or -1 when it is >= 2^53 (its high word >= 2^21), as readU64 reads it. */
+function u64(view: DataView, at: number): number {
+  const high = view.getUint32(at + 4, true);
+  if (high >= 0x200000) return -1;
+  return high * TWO_POW_32 + view.getUint32(at, true);
 }

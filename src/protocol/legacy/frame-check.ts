@@ -39,6 +39,24 @@ export function frameVerdict(bytes: Uint8Array, at: number, frame: LegacyFrameBy
   return FrameVerdict.REQUEST;
 }
 
+/**
+ * Whether `frameVerdict` would say REQUEST, read a 32-bit word at a time: the decoder's per-frame check
+ * (any other answer goes to `frameVerdict` for the exact verdict). `view` covers the same bytes as the
+ * Uint8Array the frame is in; a DataView reads any alignment, so socket chunks are read in place.
+ */
+export function isCleanRequest(view: DataView, at: number, frame: LegacyFrameBytes): boolean {
+  // Bytes 1..3 and 17..19 are the high 24 bits of the little-endian words at 0 and 16.
+  const type = view.getUint8(at);
+  if (type === 0 || type > LEGACY_MAX_MESSAGE_TYPE) return false;
+  if (type === LegacyMessageType.RESPONSE || type === LegacyMessageType.DEVICE_INFO_RESPONSE) return false;
+  let dirty = (view.getUint32(at, true) >>> 8) | (view.getUint32(at + 16, true) >>> 8);
+  // Every layout is a multiple of 8 bytes long, and the response fields start at 40: whole words.
+  for (let i = at + LEGACY_RESPONSE_FIELDS_OFFSET, end = at + frame; i < end; i += 8) {
+    dirty |= view.getInt32(i, true) | view.getInt32(i + 4, true);
+  }
+  return dirty === 0;
+}
+
 /** Whether the frame at `at` has its pad bytes (1..3 and 17..19, in every layout) zero. */
 export function padBytesClear(bytes: Uint8Array, at: number): boolean {
   return (

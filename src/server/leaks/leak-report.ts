@@ -29,7 +29,8 @@ export interface LeakClock {
 
 /**
  * The report of what `session` still holds, read from the registry before the session is released;
- * undefined when it holds nothing (a clean exit). Walks only the session's own ledgers: one pass that
+ * undefined when it holds nothing (a clean exit). Allocations whose FREE waits in the reorder buffer
+ * (sent by the client, held back by a missing earlier event) are not counted: the process let them go. Walks only the session's own ledgers: one pass that
  * sums per type and per context and keeps the largest and oldest few in SelectionHeaps (bounded work and
  * memory whatever the number of allocations; the context groups are bounded by the session's
  * ContextTable).
@@ -51,12 +52,17 @@ export function buildLeakReport(
   const oldest = new SelectionHeap(LEAK_REPORT_LIST_LIMIT);
   // Context id → [count per type..., bytes per type...].
   const byContextId = new Map<number, Float64Array>();
+  let held = 0;
   for (let owner = 0; owner < ledgers.length; owner++) {
+    // Frees the client sent that wait behind a missing event: not held by the process.
+    const freed = session.waitingFrees(ledgers[owner].deviceId);
     const cursor = new LiveSlotCursor(registry, ledgers[owner]);
     for (let slot = cursor.next(); slot !== NO_SLOT; slot = cursor.next()) {
+      const id = registry.allocationIdAt(slot);
+      if (freed.size > 0 && freed.has(id)) continue;
+      held++;
       const type = registry.memoryTypeAt(slot);
       const size = registry.sizeBytesAt(slot);
-      const id = registry.allocationIdAt(slot);
       largest.offer(-size, id, slot, owner);
       oldest.offer(registry.allocatedAtMsAt(slot), id, slot, owner);
       const contextId = registry.contextIdAt(slot);
@@ -69,6 +75,7 @@ export function buildLeakReport(
       sums[MEMORY_TYPE_COUNT + type] += size;
     }
   }
+  if (held === 0) return undefined;
   for (const sums of byContextId.values()) {
     for (let t = 0; t < MEMORY_TYPE_COUNT; t++) {
       allocations[API_MEMORY_TYPES[t]] += sums[t];

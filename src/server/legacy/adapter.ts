@@ -67,6 +67,13 @@ export class LegacyAdapter implements LegacyConnectionHandler {
   private readonly memory: LegacySessions;
   private readonly stdout: Writable;
   private stopped = false;
+  /**
+   * When the chunk being decoded was read, whole ms: the time of every allocation in it (one reading of
+   * the clock per chunk, not one per frame; the frames of a chunk arrived together). Whole, so that it
+   * travels down to the registry as a small integer: a fractional time is boxed anew (16 bytes) at every
+   * call it is passed through, the most garbage the firehose made per frame.
+   */
+  private chunkAtMs = 0;
 
   constructor(
     private readonly options: LegacyOptions,
@@ -177,13 +184,24 @@ export class LegacyAdapter implements LegacyConnectionHandler {
     }
   }
 
+  received(): void {
+    this.chunkAtMs = Math.floor(this.deps.timers.nowMs());
+  }
+
   message(connection: LegacyConnection, m: LegacyMessage): void {
     switch (m.type) {
       case LegacyMessageType.ALLOC:
         // Buffer type 0..4 is tt-metal's BufferType, numbered as our MemoryType.
         this.memory
           .processFor(connection, m, true)
-          ?.allocate(LegacyKeySpace.BUFFER, m.deviceId, m.bufferId, m.bufferType, m.sizeBytes);
+          ?.allocate(
+            LegacyKeySpace.BUFFER,
+            m.deviceId,
+            m.bufferId,
+            m.bufferType,
+            m.sizeBytes,
+            this.chunkAtMs,
+          );
         return;
       case LegacyMessageType.FREE:
         this.memory.processFor(connection, m, false)?.free(LegacyKeySpace.BUFFER, m.deviceId, m.bufferId, -1);
@@ -191,7 +209,7 @@ export class LegacyAdapter implements LegacyConnectionHandler {
       case LegacyMessageType.CB_ALLOC:
         this.memory
           .processFor(connection, m, true)
-          ?.allocate(LegacyKeySpace.CB, m.deviceId, m.bufferId, MemoryType.CB, m.sizeBytes);
+          ?.allocate(LegacyKeySpace.CB, m.deviceId, m.bufferId, MemoryType.CB, m.sizeBytes, this.chunkAtMs);
         return;
       case LegacyMessageType.CB_FREE:
         this.memory
@@ -201,7 +219,14 @@ export class LegacyAdapter implements LegacyConnectionHandler {
       case LegacyMessageType.KERNEL_LOAD:
         this.memory
           .processFor(connection, m, true)
-          ?.allocate(LegacyKeySpace.KERNEL, m.deviceId, m.bufferId, MemoryType.KERNEL, m.sizeBytes);
+          ?.allocate(
+            LegacyKeySpace.KERNEL,
+            m.deviceId,
+            m.bufferId,
+            MemoryType.KERNEL,
+            m.sizeBytes,
+            this.chunkAtMs,
+          );
         return;
       case LegacyMessageType.KERNEL_UNLOAD:
         this.memory

@@ -8,6 +8,8 @@ import type { LegacyConnectionIdentity } from "./connection-identity.js";
 
 /** What a legacy connection hands to the adapter. */
 export interface LegacyConnectionHandler {
+  /** A chunk of bytes arrived; its frames follow (`message` and the rest) before the next chunk. */
+  received(connection: LegacyConnection): void;
   message(connection: LegacyConnection, message: LegacyMessage): void;
   /** A frame on the grid was skipped (counted; the connection continues). */
   badFrame(connection: LegacyConnection, error: LegacyProtocolError): void;
@@ -131,6 +133,7 @@ export class LegacyConnection {
   private onData(chunk: Buffer): void {
     if (this.closing || this.broken) return;
     this.clearIdleTimer();
+    this.handler.received(this);
     this.safely(() => this.decoder.push(chunk));
     if (this.closing || this.broken) return;
     if (!this.paused && this.socket.writableLength > this.options.replyPauseBytes) {

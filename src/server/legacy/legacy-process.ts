@@ -105,39 +105,41 @@ export class LegacyProcess {
     bufferId: number,
     memoryType: number,
     sizeBytes: number,
+    /** When the frame arrived (the server's clock). */
+    atMs: number = this.deps.timers.nowMs(),
   ): void {
     if (this.released) return;
     if (this.held.size > 0 && this.cancelHeldFree(space, deviceId, bufferId)) return;
     const live = this.live;
-    const known = live.entryOf(space, deviceId, bufferId);
-    if (known !== NO_SLOT) {
-      const refCount = live.addReference(known);
-      this.deps.stats.sharedAllocations++;
-      const knownSize = live.sizeBytesAt(known);
-      const knownType = live.memoryTypeAt(known);
-      if (knownSize !== sizeBytes || knownType !== memoryType) {
-        this.deps.anomalies.record(
-          "DUPLICATE_ALLOCATION",
-          this.session.account,
-          deviceId,
-          `${KEY_SPACE_NAMES[space]} 0x${bufferId.toString(16)} allocated again as ${MEMORY_TYPE_NAMES[memoryType]} ` +
-            `${sizeBytes} bytes while live as ${MEMORY_TYPE_NAMES[knownType]} ${knownSize} bytes ` +
-            `(ref_count now ${refCount}; the first size is kept)`,
-        );
-      }
+    const allocationId = this.nextAllocationId;
+    const known = live.insertIfAbsent(space, deviceId, bufferId, allocationId, sizeBytes, memoryType);
+    if (known === NO_SLOT) {
+      this.nextAllocationId++;
+      this.deps.stats.allocations++;
+      this.session.allocateUnsequenced(deviceId, memoryType, allocationId, bufferId, sizeBytes, atMs);
       return;
     }
-    const allocationId = this.nextAllocationId++;
-    live.insert(space, deviceId, bufferId, allocationId, sizeBytes, memoryType);
-    this.deps.stats.allocations++;
-    this.session.allocateUnsequenced(deviceId, memoryType, allocationId, bufferId, sizeBytes);
+    const refCount = live.addReference(known);
+    this.deps.stats.sharedAllocations++;
+    const knownSize = live.sizeBytesAt(known);
+    const knownType = live.memoryTypeAt(known);
+    if (knownSize !== sizeBytes || knownType !== memoryType) {
+      this.deps.anomalies.record(
+        "DUPLICATE_ALLOCATION",
+        this.session.account,
+        deviceId,
+        `${KEY_SPACE_NAMES[space]} 0x${bufferId.toString(16)} allocated again as ${MEMORY_TYPE_NAMES[memoryType]} ` +
+          `${sizeBytes} bytes while live as ${MEMORY_TYPE_NAMES[knownType]} ${knownSize} bytes ` +
+          `(ref_count now ${refCount}; the first size is kept)`,
+      );
+    }
   }
 
   /** `sizeBytes` < 0 when the frame carries none (FREE sends 0; CB_FREE and KERNEL_UNLOAD send theirs). */
   free(space: LegacyKeySpace, deviceId: number, bufferId: number, sizeBytes: number): void {
     if (this.released) return;
     const live = this.live;
-    const known = live.entryOf(space, deviceId, bufferId);
+    const known = live.release(space, deviceId, bufferId);
     if (known === NO_SLOT) {
       if (this.deps.reorderWindowMs > 0 && this.heldTotal < this.deps.maxHeldFrees) {
         this.holdFree(space, deviceId, bufferId);
@@ -146,15 +148,13 @@ export class LegacyProcess {
       }
       return;
     }
-    if (live.dropReference(known) > 0) {
+    if (live.refCountAt(known) > 0) {
       this.deps.stats.sharedFrees++;
       return;
     }
-    const memoryType = live.memoryTypeAt(known);
-    const allocationId = live.allocationIdAt(known);
-    live.delete(space, deviceId, bufferId, known);
+    // The key is forgotten; its entry's fields are read before anything is inserted again.
     this.deps.stats.frees++;
-    this.session.freeUnsequenced(deviceId, memoryType, allocationId, sizeBytes);
+    this.session.freeUnsequenced(deviceId, live.memoryTypeAt(known), live.allocationIdAt(known), sizeBytes);
   }
 
   /** The session is gone: held FREEs never found their ALLOC. Idempotent. */

@@ -50,6 +50,16 @@ let nextPeerId = -1;
 export class LegacySessions {
   private readonly byConnection = new Map<LegacyConnection, Map<number, Binding>>();
   private readonly processes = new WeakMap<Session, LegacyProcess>();
+  /**
+   * The last frame's connection and process_id, when it named the connection's own process, and the
+   * process it resolved to: a process sends its frames in long runs, which then skip the pid checks
+   * and three map lookups. Forgotten when the connection closes; not used once the session is released.
+   */
+  private lastConnection: LegacyConnection | undefined;
+  private lastProcessId = 0;
+  private lastProcess: LegacyProcess | undefined;
+  /** A device id that was accepted (the device table never forgets one), or -1. */
+  private acceptedDeviceId = -1;
 
   constructor(private readonly deps: LegacySessionsDeps) {
     deps.sessions.listen({
@@ -67,6 +77,7 @@ export class LegacySessions {
 
   /** A connection closed: its sessions lose that link (the reaper decides what happens next). */
   closed(connection: LegacyConnection): void {
+    if (connection === this.lastConnection) this.forgetLast();
     const bindings = this.byConnection.get(connection);
     if (bindings === undefined) return;
     this.byConnection.delete(connection);
@@ -90,11 +101,19 @@ export class LegacySessions {
 
   /** The legacy process a memory frame changes, or undefined (the frame is counted and ignored). */
   processFor(connection: LegacyConnection, m: LegacyMessage, allocation: boolean): LegacyProcess | undefined {
+    const last = this.lastProcess;
+    if (
+      connection === this.lastConnection &&
+      m.processId === this.lastProcessId &&
+      last !== undefined &&
+      !last.session.isReleased
+    ) {
+      return this.validTarget(m, allocation) ? last : undefined;
+    }
     const bindings = this.byConnection.get(connection);
     if (bindings === undefined) return undefined;
-    const name = LEGACY_MESSAGE_TYPE_NAMES[m.type];
     if (!plausiblePid(m.processId)) {
-      this.anomaly("INVALID_PID", m, `${name} with process_id ${m.processId} (valid: 1..4194304)`);
+      this.anomaly("INVALID_PID", m, `${nameOf(m)} with process_id ${m.processId} (valid: 1..4194304)`);
       return undefined;
     }
     const identity = connection.identity;
@@ -105,14 +124,14 @@ export class LegacySessions {
         "LEGACY_PID_MISMATCH",
         m,
         owner === undefined
-          ? `${name} names process_id ${m.processId}, but the kernel named no process for legacy ` +
+          ? `${nameOf(m)} names process_id ${m.processId}, but the kernel named no process for legacy ` +
               `connection ${connection.id} (a peer outside the server's pid namespace?); ignored`
-          : `${name} names process_id ${m.processId}, but legacy connection ${connection.id} belongs to ` +
+          : `${nameOf(m)} names process_id ${m.processId}, but legacy connection ${connection.id} belongs to ` +
               `pid ${owner} (not one of its threads); ignored`,
       );
       return undefined;
     }
-    if (!this.validTarget(m, name, allocation)) return undefined;
+    if (!this.validTarget(m, allocation)) return undefined;
     let binding = bindings.get(pid);
     if (binding === undefined || binding.session.isReleased) {
       binding = this.bind(connection, bindings, pid);
@@ -130,26 +149,36 @@ export class LegacySessions {
       });
       this.processes.set(session, process);
     }
+    // Remembered only for the process itself: a thread id's answer comes from a cache that may forget.
+    if (pid === m.processId) {
+      this.lastConnection = connection;
+      this.lastProcessId = pid;
+      this.lastProcess = process;
+    }
     return process;
   }
 
-  private validTarget(m: LegacyMessage, name: string | undefined, allocation: boolean): boolean {
-    if (!this.deps.devices.accepts(m.deviceId)) {
-      this.anomaly(
-        "INVALID_DEVICE_ID",
-        m,
-        `${name} names device ${m.deviceId}: not configured or discovered, and not learnable ` +
-          `(ids 0..${LEGACY_MAX_DEVICE_ID}, at most ${MAX_LEARNED_DEVICES} learned from traffic)`,
-      );
-      return false;
+  private validTarget(m: LegacyMessage, allocation: boolean): boolean {
+    const deviceId = m.deviceId;
+    if (deviceId !== this.acceptedDeviceId) {
+      if (!this.deps.devices.accepts(deviceId)) {
+        this.anomaly(
+          "INVALID_DEVICE_ID",
+          m,
+          `${nameOf(m)} names device ${deviceId}: not configured or discovered, and not learnable ` +
+            `(ids 0..${LEGACY_MAX_DEVICE_ID}, at most ${MAX_LEARNED_DEVICES} learned from traffic)`,
+        );
+        return false;
+      }
+      this.acceptedDeviceId = deviceId;
     }
     if (m.bufferId < 0) {
-      this.anomaly("INVALID_BUFFER_ID", m, `${name} with a buffer id >= 2^53`);
+      this.anomaly("INVALID_BUFFER_ID", m, `${nameOf(m)} with a buffer id >= 2^53`);
       return false;
     }
     if (allocation && (m.sizeBytes <= 0 || m.sizeBytes > MAX_LEGACY_SIZE_BYTES)) {
       const size = m.sizeBytes < 0 ? ">= 2^53" : String(m.sizeBytes);
-      this.anomaly("INVALID_SIZE", m, `${name} of ${size} bytes (valid: 1 byte .. 100 GiB)`);
+      this.anomaly("INVALID_SIZE", m, `${nameOf(m)} of ${size} bytes (valid: 1 byte .. 100 GiB)`);
       return false;
     }
     if (m.type === LegacyMessageType.ALLOC && m.bufferType > LEGACY_MAX_BUFFER_TYPE) {
@@ -157,6 +186,12 @@ export class LegacySessions {
       return false;
     }
     return true;
+  }
+
+  private forgetLast(): void {
+    this.lastConnection = undefined;
+    this.lastProcessId = 0;
+    this.lastProcess = undefined;
   }
 
   /**
@@ -214,4 +249,8 @@ export class LegacySessions {
   private anomaly(kind: AnomalyKind, m: LegacyMessage, detail: string): void {
     this.deps.anomalies.record(kind, { sessionId: "", pid: m.processId }, m.deviceId, detail);
   }
+}
+
+function nameOf(m: LegacyMessage): string | undefined {
+  return LEGACY_MESSAGE_TYPE_NAMES[m.type];
 }

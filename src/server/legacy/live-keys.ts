@@ -27,6 +27,10 @@ export class LegacyLiveKeys {
   /** Entries [0, highWater) have been handed out at least once. */
   private highWater = 0;
   private count = 0;
+  /** The index last looked up: frames come in runs of one key space and device. */
+  private lastSpace = -1;
+  private lastDeviceId = -1;
+  private lastIndex: SlotIndex | undefined;
 
   /** Live keys over every key space and device. */
   get size(): number {
@@ -35,8 +39,52 @@ export class LegacyLiveKeys {
 
   /** The entry of a live key, or NO_SLOT. */
   entryOf(space: number, deviceId: number, bufferId: number): number {
-    const index = this.indexes[space]!.get(deviceId);
+    const index = this.indexOf(space, deviceId);
     return index === undefined ? NO_SLOT : index.get(bufferId);
+  }
+
+  /**
+   * Makes a key live with one reference and returns NO_SLOT; when it is live already, changes nothing
+   * and returns its entry. One probe of the buffer id index where entryOf + insert take two.
+   */
+  insertIfAbsent(
+    space: number,
+    deviceId: number,
+    bufferId: number,
+    allocationId: number,
+    sizeBytes: number,
+    memoryType: number,
+  ): number {
+    const index = this.indexOf(space, deviceId) ?? this.newIndex(space, deviceId);
+    const entry = this.takeEntry();
+    const known = index.insertIfAbsent(bufferId, entry);
+    if (known !== NO_SLOT) {
+      this.recycle(entry);
+      return known;
+    }
+    this.fill(entry, allocationId, sizeBytes, memoryType);
+    this.count++;
+    return NO_SLOT;
+  }
+
+  /**
+   * Drops one reference of a key; returns its entry, or NO_SLOT when the key is not live. When that was
+   * the last reference (refCountAt(entry) is then 0) the key is forgotten: the entry's fields stay
+   * readable until the next insert. One probe on the usual path (a key with one reference).
+   */
+  release(space: number, deviceId: number, bufferId: number): number {
+    const index = this.indexOf(space, deviceId);
+    if (index === undefined) return NO_SLOT;
+    const entry = index.delete(bufferId);
+    if (entry === NO_SLOT) return NO_SLOT;
+    if (--this.refCountOf[entry]! > 0) {
+      // Still referenced (a shared key: rare): back in the index.
+      index.set(bufferId, entry);
+      return entry;
+    }
+    this.recycle(entry);
+    this.count--;
+    return entry;
   }
 
   /** Makes a key live with one reference; the caller checked that it is not. */
@@ -48,26 +96,17 @@ export class LegacyLiveKeys {
     sizeBytes: number,
     memoryType: number,
   ): void {
-    const byDevice = this.indexes[space]!;
-    let index = byDevice.get(deviceId);
-    if (index === undefined) {
-      index = new SlotIndex();
-      byDevice.set(deviceId, index);
-    }
+    const index = this.indexOf(space, deviceId) ?? this.newIndex(space, deviceId);
     const entry = this.takeEntry();
-    this.allocationIdOf[entry] = allocationId;
-    this.sizeOf[entry] = sizeBytes;
-    this.refCountOf[entry] = 1;
-    this.typeOf[entry] = memoryType;
+    this.fill(entry, allocationId, sizeBytes, memoryType);
     index.set(bufferId, entry);
     this.count++;
   }
 
   /** Forgets a live key whose entry is `entry`. */
   delete(space: number, deviceId: number, bufferId: number, entry: number): void {
-    this.indexes[space]!.get(deviceId)?.delete(bufferId);
-    this.nextFree[entry] = this.freeHead;
-    this.freeHead = entry;
+    this.indexOf(space, deviceId)?.delete(bufferId);
+    this.recycle(entry);
     this.count--;
   }
 
@@ -100,6 +139,9 @@ export class LegacyLiveKeys {
   /** Forgets every key and gives the columns back. */
   clear(): void {
     for (const byDevice of this.indexes) byDevice.clear();
+    this.lastSpace = -1;
+    this.lastDeviceId = -1;
+    this.lastIndex = undefined;
     this.allocationIdOf = new Float64Array(INITIAL_ENTRIES);
     this.sizeOf = new Float64Array(INITIAL_ENTRIES);
     this.refCountOf = new Float64Array(INITIAL_ENTRIES);
@@ -108,6 +150,40 @@ export class LegacyLiveKeys {
     this.freeHead = NO_SLOT;
     this.highWater = 0;
     this.count = 0;
+  }
+
+  /** The buffer id index of (space, device), or undefined; remembers the last one asked for. */
+  private indexOf(space: number, deviceId: number): SlotIndex | undefined {
+    if (space === this.lastSpace && deviceId === this.lastDeviceId) return this.lastIndex;
+    const index = this.indexes[space]!.get(deviceId);
+    // Only an index that exists is remembered: one created later must be found.
+    if (index !== undefined) {
+      this.lastSpace = space;
+      this.lastDeviceId = deviceId;
+      this.lastIndex = index;
+    }
+    return index;
+  }
+
+  private newIndex(space: number, deviceId: number): SlotIndex {
+    const index = new SlotIndex();
+    this.indexes[space]!.set(deviceId, index);
+    this.lastSpace = space;
+    this.lastDeviceId = deviceId;
+    this.lastIndex = index;
+    return index;
+  }
+
+  private fill(entry: number, allocationId: number, sizeBytes: number, memoryType: number): void {
+    this.allocationIdOf[entry] = allocationId;
+    this.sizeOf[entry] = sizeBytes;
+    this.refCountOf[entry] = 1;
+    this.typeOf[entry] = memoryType;
+  }
+
+  private recycle(entry: number): void {
+    this.nextFree[entry] = this.freeHead;
+    this.freeHead = entry;
   }
 
   private takeEntry(): number {
