@@ -1,7 +1,7 @@
 import { MEMORY_TYPE_COUNT } from "../protocol/memory-type.js";
 import type { AnomalySubject } from "./anomaly-log.js";
 import type { UsageFigure } from "./series/usage-series.js";
-import { SlotIndex } from "./slot-index.js";
+import { SlotChains } from "./slot-chains.js";
 
 /**
  * The registry's bookkeeping objects (registry.ts): the totals of a device, a session's account and the
@@ -47,12 +47,17 @@ export class SessionAccount implements AnomalySubject {
 
 /** The live allocations of one session on one device, with their totals. */
 export class Ledger {
-  /** allocationId → slot. */
-  readonly byId = new SlotIndex();
-  /** Per memory type: start address → first slot of the chain of live slots starting there. */
-  readonly byAddress: (SlotIndex | undefined)[] = new Array(MEMORY_TYPE_COUNT).fill(undefined);
-  /** Live slots that are not the head of their address chain (0 unless ADDRESS_OVERLAP happened). */
-  chainedSlots = 0;
+  /**
+   * allocationId → slot: chains through the registry's `idNext` column (hashed by idHash). At most one
+   * slot per two buckets: every ALLOC walks a whole chain (the duplicate check), and at a million live
+   * allocations each slot on it is a cache miss; the spare heads cost 4 bytes per live allocation.
+   */
+  readonly byId = new SlotChains(1);
+  /**
+   * (memory type, start address) → slots: chains through the registry's `addressNext` column (hashed by
+   * addressHash). Only the ADDRESS_OVERLAP check reads it.
+   */
+  readonly byAddress = new SlotChains();
   /** Bytes held, indexed by MemoryType. */
   readonly usedBytes = new Float64Array(MEMORY_TYPE_COUNT);
   /** Highest usedBytes of this ledger, indexed by MemoryType. */
@@ -66,7 +71,7 @@ export class Ledger {
     readonly series: UsageFigure,
     /**
      * ≥ 1, unique among the registry's ledgers while this one holds allocations (reused after its
-     * session is released): what the registry's per-slot owner column stores (Registry.ownerColumns).
+     * session is released): what the registry's per-slot owner column stores (Registry.slotColumns).
      */
     readonly serial: number,
   ) {}
@@ -77,6 +82,6 @@ export class Ledger {
 
   /** Live allocations of this ledger. */
   get liveAllocations(): number {
-    return this.byId.size;
+    return this.byId.count;
   }
 }

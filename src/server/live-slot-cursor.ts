@@ -1,4 +1,4 @@
-import type { Ledger } from "./registry.js";
+import type { Ledger, Registry } from "./registry.js";
 import { NO_SLOT } from "./slot-index.js";
 
 /**
@@ -8,16 +8,18 @@ import { NO_SLOT } from "./slot-index.js";
  */
 export class LiveSlotCursor {
   private bucket = 0;
+  private slot = NO_SLOT;
 
-  constructor(private readonly ledger: Ledger) {}
+  constructor(
+    private readonly registry: Registry,
+    private readonly ledger: Ledger,
+  ) {}
 
   /** The next live slot, or NO_SLOT when the ledger has no more. */
   next(): number {
-    const byId = this.ledger.byId;
-    while (this.bucket < byId.bucketCount) {
-      const slot = byId.slotAt(this.bucket++);
-      if (slot !== NO_SLOT) return slot;
-    }
-    return NO_SLOT;
+    if (this.slot !== NO_SLOT) this.slot = this.registry.idChainNextAt(this.slot);
+    const heads = this.ledger.byId.heads;
+    while (this.slot === NO_SLOT && this.bucket < heads.length) this.slot = heads[this.bucket++];
+    return this.slot;
   }
 }

@@ -283,7 +283,7 @@ export function listAllocations(
     if (sessionId !== undefined && ledger.account.sessionId !== sessionId) continue;
     const owner = owners.length;
     owners.push(ledger);
-    const cursor = new LiveSlotCursor(ledger);
+    const cursor = new LiveSlotCursor(registry, ledger);
     for (let slot = cursor.next(); slot !== NO_SLOT; slot = cursor.next()) {
       total++;
       // Smaller key = listed first.

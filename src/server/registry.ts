@@ -2,8 +2,9 @@ import { MEMORY_TYPE_NAMES } from "../protocol/memory-type.js";
 import type { AnomalyLog } from "./anomaly-log.js";
 import { DeviceTotals, Ledger, SessionAccount } from "./ledger.js";
 import { DETACHED_FIGURE, type UsageSeries } from "./series/usage-series.js";
+import { addressHash, idHash } from "./slot-chains.js";
 import { DEFAULT_CHANGE_LOG_SLOTS, grownFloat64, SlotChangeLog, type SlotColumns } from "./slot-columns.js";
-import { NO_SLOT, SlotIndex } from "./slot-index.js";
+import { NO_SLOT } from "./slot-index.js";
 
 export type { SlotColumns };
 export { SlotChangeLog };
@@ -16,14 +17,20 @@ export { DeviceTotals, Ledger, SessionAccount };
 
 /**
  * The live state of every device: the hot path of the server. Every applied ALLOC/FREE goes through
- * `allocate` / `free`, which are plain loops over typed arrays and open-addressing hash tables
- * (SlotIndex), with no allocation per event once the arrays have grown.
+ * `allocate` / `free`, which are plain loops over typed arrays and chained hash tables (SlotChains),
+ * with no allocation per event once the arrays have grown.
  *
  * Layout (why): one JS object per live allocation costs ~100+ bytes of headers and pointers and stresses
  * the GC at a million live allocations. Instead a live allocation is a *slot* index into parallel typed
- * arrays (struct of arrays, 45 bytes per slot), plus one bucket in its ledger's `byId` index and one in
- * an address index (12 bytes per bucket, at most 5/8 full). Freed slots are chained into a free list through `sameAddressNext`, so no extra
- * array is needed for it.
+ * arrays (struct of arrays, 45 bytes per slot). Its ledger's two indexes (by id, by type and address) are
+ * chained hash tables (SlotChains) whose links are two of those columns (`idNext`, `addressNext`), so
+ * an index costs a 4-byte link per slot plus 4-byte heads (at most two per live allocation for ids, one
+ * for addresses); an insert is a push onto a chain and a delete an unlink, with no probing or shifting. Freed slots are chained into a
+ * free list through `idNext`, so no extra array is needed for it.
+ *
+ * Allocation times are whole milliseconds in a Uint32 column: `allocatedAtMsAt` reads them back relative
+ * to the latest time seen, so they are exact for allocations younger than 2^32 ms (~49.7 days); an older
+ * one reads as if it were that much younger (its age wraps).
  *
  * Totals are maintained incrementally per ledger (session × device × type), per device (× type) and
  * per session, so the summary never walks allocations (docs/DESIGN.md invariant 6). Every change of a
@@ -44,14 +51,19 @@ export class Registry {
   private allocationIdOf = new Float64Array(INITIAL_SLOTS);
   private addressOf = new Float64Array(INITIAL_SLOTS);
   private sizeOf = new Float64Array(INITIAL_SLOTS);
-  private allocatedAtMsOf = new Float64Array(INITIAL_SLOTS);
+  /** Whole ms, modulo 2^32 (see allocatedAtMsAt). */
+  private allocatedAtMsOf = new Uint32Array(INITIAL_SLOTS);
   private typeOf = new Uint8Array(INITIAL_SLOTS);
   /** Live slot: its ledger's serial (≥ 1). Free slot: 0. Lets a walk in slot order tell owners apart. */
   private ledgerOf = new Int32Array(INITIAL_SLOTS);
   /** The allocation's context id in its session's ContextTable (0 = none; protocol version 3). */
   private contextOf = new Uint32Array(INITIAL_SLOTS);
-  /** Live slot: next live slot with the same (ledger, type, address), or NO_SLOT. Free slot: next free slot. */
-  private sameAddressNext = new Int32Array(INITIAL_SLOTS);
+  /** Live slot: next slot in its ledger's `byId` chain, or NO_SLOT. Free slot: next free slot. */
+  private idNext = new Int32Array(INITIAL_SLOTS);
+  /** Live slot: next slot in its ledger's `byAddress` chain, or NO_SLOT. */
+  private addressNext = new Int32Array(INITIAL_SLOTS);
+  /** The latest time passed to `allocate` (ms), the reference that `allocatedAtMsAt` reads back from. */
+  private latestMs = 0;
   private freeHead = NO_SLOT;
   /** Slots [0, highWater) have been handed out at least once. */
   private highWater = 0;
@@ -62,6 +74,10 @@ export class Registry {
   /** Serials of released ledgers, reused first; `nextSerial` is one past the highest handed out. */
   private readonly freeSerials: number[] = [];
   private nextSerial = 1;
+  /** A slot's key hashes, for the indexes' resizes (made once: no closure per event). */
+  private readonly idHashOf = (slot: number): number => idHash(this.allocationIdOf[slot]);
+  private readonly addressHashOf = (slot: number): number =>
+    addressHash(this.addressOf[slot], this.typeOf[slot]);
   /** Slots allocated or released, newest last: what the memory map brings up to date between maps. */
   readonly changes: SlotChangeLog;
 
@@ -167,17 +183,19 @@ export class Registry {
       );
       return false;
     }
-    const slot = this.takeSlot();
-    const existing = ledger.byId.insertIfAbsent(allocationId, slot);
-    if (existing !== NO_SLOT) {
-      this.giveBackSlot(slot);
-      this.anomalies.record(
-        "DUPLICATE_ALLOCATION",
-        ledger.account,
-        ledger.deviceId,
-        `allocation ${allocationId} (${MEMORY_TYPE_NAMES[memoryType]}, ${sizeBytes} bytes at 0x${address.toString(16)}) is already live`,
-      );
-      return false;
+    const ids = ledger.byId;
+    const idBucket = idHash(allocationId) & ids.mask;
+    const allocationIds = this.allocationIdOf;
+    for (let s = ids.heads[idBucket]; s !== NO_SLOT; s = this.idNext[s]) {
+      if (allocationIds[s] === allocationId) {
+        this.anomalies.record(
+          "DUPLICATE_ALLOCATION",
+          ledger.account,
+          ledger.deviceId,
+          `allocation ${allocationId} (${MEMORY_TYPE_NAMES[memoryType]}, ${sizeBytes} bytes at 0x${address.toString(16)}) is already live`,
+        );
+        return false;
+      }
     }
     if (sizeBytes === 0) {
       this.anomalies.record(
@@ -187,33 +205,38 @@ export class Registry {
         `allocation ${allocationId} (${MEMORY_TYPE_NAMES[memoryType]} at 0x${address.toString(16)}) has 0 bytes`,
       );
     }
-    this.allocationIdOf[slot] = allocationId;
-    this.addressOf[slot] = address;
-    this.sizeOf[slot] = sizeBytes;
-    this.allocatedAtMsOf[slot] = nowMs;
-    this.typeOf[slot] = memoryType;
-    this.ledgerOf[slot] = ledger.serial;
-    this.changes.record(slot);
-    this.contextOf[slot] = contextId;
-
-    let index = ledger.byAddress[memoryType];
-    if (index === undefined) {
-      index = new SlotIndex();
-      ledger.byAddress[memoryType] = index;
+    // The newest live slot at this (type, address) is the first one on its chain.
+    const addresses = ledger.byAddress;
+    const addressBucket = addressHash(address, memoryType) & addresses.mask;
+    let overlapped = NO_SLOT;
+    for (let s = addresses.heads[addressBucket]; s !== NO_SLOT; s = this.addressNext[s]) {
+      if (this.addressOf[s] === address && this.typeOf[s] === memoryType) {
+        overlapped = s;
+        break;
+      }
     }
-    // The new slot becomes the head of the chain of live slots at this address.
-    const head = index.set(address, slot);
-    this.sameAddressNext[slot] = head;
-    if (head !== NO_SLOT) {
-      ledger.chainedSlots++;
+    if (overlapped !== NO_SLOT) {
       this.anomalies.record(
         "ADDRESS_OVERLAP",
         ledger.account,
         ledger.deviceId,
         `allocation ${allocationId} starts at 0x${address.toString(16)} (${MEMORY_TYPE_NAMES[memoryType]}), ` +
-          `where live allocation ${this.allocationIdOf[head]} starts`,
+          `where live allocation ${this.allocationIdOf[overlapped]} starts`,
       );
     }
+
+    const slot = this.takeSlot();
+    this.allocationIdOf[slot] = allocationId;
+    this.addressOf[slot] = address;
+    this.sizeOf[slot] = sizeBytes;
+    if (nowMs > this.latestMs) this.latestMs = nowMs;
+    this.allocatedAtMsOf[slot] = Math.floor(nowMs) % 4294967296;
+    this.typeOf[slot] = memoryType;
+    this.ledgerOf[slot] = ledger.serial;
+    this.contextOf[slot] = contextId;
+    this.changes.record(slot);
+    ids.push(this.idNext, idBucket, slot, this.idHashOf);
+    addresses.push(this.addressNext, addressBucket, slot, this.addressHashOf);
 
     const used = ledger.usedBytes[memoryType] + sizeBytes;
     ledger.usedBytes[memoryType] = used;
@@ -237,7 +260,15 @@ export class Registry {
    */
   free(ledger: Ledger, memoryType: number, allocationId: number, sizeBytes: number): boolean {
     this.applied++;
-    const slot = ledger.byId.delete(allocationId);
+    const ids = ledger.byId;
+    const idBucket = idHash(allocationId) & ids.mask;
+    const idNext = this.idNext;
+    let before = NO_SLOT;
+    let slot = ids.heads[idBucket];
+    while (slot !== NO_SLOT && this.allocationIdOf[slot] !== allocationId) {
+      before = slot;
+      slot = idNext[slot];
+    }
     if (slot === NO_SLOT) {
       this.anomalies.record(
         "UNKNOWN_FREE",
@@ -247,6 +278,7 @@ export class Registry {
       );
       return false;
     }
+    ids.unlink(idNext, idBucket, slot, before);
     const storedType = this.typeOf[slot];
     const storedSize = this.sizeOf[slot];
     if (storedType !== memoryType || (sizeBytes >= 0 && storedSize !== sizeBytes)) {
@@ -258,14 +290,20 @@ export class Registry {
           `it was allocated as ${MEMORY_TYPE_NAMES[storedType]} ${storedSize} bytes`,
       );
     }
-    this.unlinkAddress(ledger, slot);
+    const addresses = ledger.byAddress;
+    const addressBucket = addressHash(this.addressOf[slot], storedType) & addresses.mask;
+    addresses.remove(this.addressNext, addressBucket, slot);
     this.releaseSlot(ledger, slot);
     return true;
   }
 
   /** Whether `allocationId` is live in the ledger. */
   has(ledger: Ledger, allocationId: number): boolean {
-    return ledger.byId.has(allocationId);
+    const ids = ledger.byId;
+    for (let s = ids.heads[idHash(allocationId) & ids.mask]; s !== NO_SLOT; s = this.idNext[s]) {
+      if (this.allocationIdOf[s] === allocationId) return true;
+    }
+    return false;
   }
 
   /**
@@ -275,15 +313,17 @@ export class Registry {
   clearLedger(ledger: Ledger): void {
     ledger.series.pause();
     ledger.device.series.pause();
-    const byId = ledger.byId;
-    // The address indexes are dropped whole, so slots are not unlinked from them one by one.
-    for (let bucket = 0; bucket < byId.bucketCount; bucket++) {
-      const slot = byId.slotAt(bucket);
-      if (slot !== NO_SLOT) this.releaseSlot(ledger, slot);
+    const heads = ledger.byId.heads;
+    // Both indexes are dropped whole, so slots are not unlinked from them one by one.
+    for (let bucket = 0; bucket < heads.length; bucket++) {
+      for (let slot = heads[bucket]; slot !== NO_SLOT; ) {
+        const next = this.idNext[slot];
+        this.releaseSlot(ledger, slot);
+        slot = next;
+      }
     }
-    byId.clear();
-    ledger.byAddress.fill(undefined);
-    ledger.chainedSlots = 0;
+    ledger.byId.clear();
+    ledger.byAddress.clear();
   }
 
   /** After `clearLedger` and the allocations that replace it: records the settled totals. */
@@ -328,8 +368,10 @@ export class Registry {
     return this.typeOf[slot];
   }
 
+  /** When the slot was allocated, in whole ms (exact for allocations younger than 2^32 ms). */
   allocatedAtMsAt(slot: number): number {
-    return this.allocatedAtMsOf[slot];
+    const latest = Math.floor(this.latestMs);
+    return latest - ((((latest - this.allocatedAtMsOf[slot]) % 4294967296) + 4294967296) % 4294967296);
   }
 
   /** The slot's context id (its session's ContextTable resolves it; 0 = none). */
@@ -358,40 +400,9 @@ export class Registry {
     return this.nextSerial;
   }
 
-  /**
-   * The next live slot of the same (ledger, type, address) chain, or NO_SLOT: with the heads in
-   * `Ledger.byAddress`, a walk of one type's live slots that never looks at other types.
-   */
-  sameAddressNextAt(slot: number): number {
-    return this.sameAddressNext[slot];
-  }
-
-  /** Removes the slot from its (ledger, type, address) chain. */
-  private unlinkAddress(ledger: Ledger, slot: number): void {
-    const index = ledger.byAddress[this.typeOf[slot]];
-    if (index === undefined) return;
-    const address = this.addressOf[slot];
-    const next = this.sameAddressNext[slot];
-    const head = index.delete(address);
-    if (head === slot) {
-      if (next !== NO_SLOT) {
-        index.set(address, next);
-        ledger.chainedSlots--;
-      }
-      return;
-    }
-    if (head === NO_SLOT) return;
-    // Rare (only after an ADDRESS_OVERLAP): the slot sits further down the chain; put the head back
-    // and unlink the slot from the short chain.
-    index.set(address, head);
-    let prev = head;
-    while (this.sameAddressNext[prev] !== NO_SLOT && this.sameAddressNext[prev] !== slot) {
-      prev = this.sameAddressNext[prev];
-    }
-    if (this.sameAddressNext[prev] === slot) {
-      this.sameAddressNext[prev] = next;
-      ledger.chainedSlots--;
-    }
+  /** The next live slot of the ledger after `slot` in its `byId` chain, or NO_SLOT (LiveSlotCursor). */
+  idChainNextAt(slot: number): number {
+    return this.idNext[slot];
   }
 
   /** Subtracts the slot from the totals and puts it on the free list. */
@@ -413,14 +424,14 @@ export class Registry {
   }
 
   private giveBackSlot(slot: number): void {
-    this.sameAddressNext[slot] = this.freeHead;
+    this.idNext[slot] = this.freeHead;
     this.freeHead = slot;
   }
 
   private takeSlot(): number {
     const free = this.freeHead;
     if (free !== NO_SLOT) {
-      this.freeHead = this.sameAddressNext[free];
+      this.freeHead = this.idNext[free];
       return free;
     }
     if (this.highWater === this.capacity) this.grow();
@@ -432,16 +443,21 @@ export class Registry {
     this.allocationIdOf = grownFloat64(this.allocationIdOf, capacity);
     this.addressOf = grownFloat64(this.addressOf, capacity);
     this.sizeOf = grownFloat64(this.sizeOf, capacity);
-    this.allocatedAtMsOf = grownFloat64(this.allocatedAtMsOf, capacity);
+    const times = new Uint32Array(capacity);
+    times.set(this.allocatedAtMsOf);
+    this.allocatedAtMsOf = times;
     const types = new Uint8Array(capacity);
     types.set(this.typeOf);
     this.typeOf = types;
     const contexts = new Uint32Array(capacity);
     contexts.set(this.contextOf);
     this.contextOf = contexts;
-    const next = new Int32Array(capacity);
-    next.set(this.sameAddressNext);
-    this.sameAddressNext = next;
+    const idNext = new Int32Array(capacity);
+    idNext.set(this.idNext);
+    this.idNext = idNext;
+    const addressNext = new Int32Array(capacity);
+    addressNext.set(this.addressNext);
+    this.addressNext = addressNext;
     const owners = new Int32Array(capacity);
     owners.set(this.ledgerOf);
     this.ledgerOf = owners;

@@ -294,7 +294,7 @@ export class Session implements SessionLinks {
   /** Whether an allocation id is live on a device (lets adapters keep their own reference counts). */
   isLive(deviceId: number, allocationId: number): boolean {
     const ledger = this.account.ledgers.get(deviceId);
-    return ledger?.byId.has(allocationId) === true;
+    return ledger !== undefined && this.deps.registry.has(ledger, allocationId);
   }
 
   /**

@@ -24,7 +24,7 @@ test("bench/run.js --list names the seven required results with their targets", 
     .split("\n")
     .map((line) => line.split(/\s+/)[0]);
   for (const name of REQUIRED) assert.ok(names.includes(name), `${name} missing from:\n${stdout}`);
-  assert.match(stdout, /ingest_events_per_s\s+e2e\s+events\/s target >= 2,000,000/);
+  assert.match(stdout, /ingest_events_per_s\s+e2e\s+events\/s target >= 5,000,000/);
 });
 
 test("bench/run.js rejects an unknown --only name with exit code 2 and the known names", async () => {

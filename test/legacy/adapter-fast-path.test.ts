@@ -3,6 +3,7 @@
 // per frame); remembering the last (connection, pid) → process never lets another pid's frame through.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { LiveSlotCursor } from "../../src/server/live-slot-cursor.js";
 import type { Registry } from "../../src/server/registry.js";
 import type { Session } from "../../src/server/session.js";
 import { NO_SLOT } from "../../src/server/slot-index.js";
@@ -14,10 +15,9 @@ import { concat, request, TYPE } from "./wire.js";
 /** address → allocation time of every live allocation of the session on device 0. */
 function allocationTimes(registry: Registry, session: Session): Map<number, number> {
   const out = new Map<number, number>();
-  const byId = session.account.ledgers.get(0)!.byId;
-  for (let bucket = 0; bucket < byId.bucketCount; bucket++) {
-    const slot = byId.slotAt(bucket);
-    if (slot !== NO_SLOT) out.set(registry.addressAt(slot), registry.allocatedAtMsAt(slot));
+  const cursor = new LiveSlotCursor(registry, session.account.ledgers.get(0)!);
+  for (let slot = cursor.next(); slot !== NO_SLOT; slot = cursor.next()) {
+    out.set(registry.addressAt(slot), registry.allocatedAtMsAt(slot));
   }
   return out;
 }

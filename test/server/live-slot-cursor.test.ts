@@ -17,7 +17,7 @@ test("walks each live allocation of its ledger once, with its fields", () => {
   for (let id = 2; id <= 3000; id += 3) registry.free(ledger, id % 7, id, id * 2);
 
   const seen = new Map<number, { memoryType: number; address: number; sizeBytes: number; atMs: number }>();
-  const cursor = new LiveSlotCursor(ledger);
+  const cursor = new LiveSlotCursor(registry, ledger);
   for (let slot = cursor.next(); slot !== NO_SLOT; slot = cursor.next()) {
     const id = registry.allocationIdAt(slot);
     assert.ok(!seen.has(id), `allocation ${id} walked twice`);
@@ -37,7 +37,7 @@ test("walks each live allocation of its ledger once, with its fields", () => {
         memoryType: id % 7,
         address: id * 64,
         sizeBytes: id * 2,
-        atMs: id / 4,
+        atMs: Math.floor(id / 4),
       });
   }
 });
@@ -45,5 +45,5 @@ test("walks each live allocation of its ledger once, with its fields", () => {
 test("an empty ledger yields nothing", () => {
   const registry = new Registry(new AnomalyLog());
   const ledger = registry.ledger(registry.openAccount("c".repeat(32), 1), 3);
-  assert.equal(new LiveSlotCursor(ledger).next(), NO_SLOT);
+  assert.equal(new LiveSlotCursor(registry, ledger).next(), NO_SLOT);
 });

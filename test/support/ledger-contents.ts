@@ -1,3 +1,4 @@
+import { LiveSlotCursor } from "../../src/server/live-slot-cursor.js";
 import type { Ledger, Registry } from "../../src/server/registry.js";
 import { NO_SLOT } from "../../src/server/slot-index.js";
 
@@ -7,10 +8,8 @@ export function ledgerContents(
   ledger: Ledger,
 ): { allocationId: number; memoryType: number; address: number; sizeBytes: number }[] {
   const out = [];
-  const byId = ledger.byId;
-  for (let bucket = 0; bucket < byId.bucketCount; bucket++) {
-    const slot = byId.slotAt(bucket);
-    if (slot === NO_SLOT) continue;
+  const cursor = new LiveSlotCursor(registry, ledger);
+  for (let slot = cursor.next(); slot !== NO_SLOT; slot = cursor.next()) {
     out.push({
       allocationId: registry.allocationIdAt(slot),
       memoryType: registry.memoryTypeAt(slot),

@@ -56,7 +56,7 @@ export function buildLeakReport(
   for (let owner = 0; owner < ledgers.length; owner++) {
     // Frees the client sent that wait behind a missing event: not held by the process.
     const freed = session.waitingFrees(ledgers[owner].deviceId);
-    const cursor = new LiveSlotCursor(ledgers[owner]);
+    const cursor = new LiveSlotCursor(registry, ledgers[owner]);
     for (let slot = cursor.next(); slot !== NO_SLOT; slot = cursor.next()) {
       const id = registry.allocationIdAt(slot);
       if (freed.size > 0 && freed.has(id)) continue;

@@ -23,7 +23,6 @@ import type {
   MemoryMapType,
 } from "../api-types.js";
 import type { DeviceTotals, Ledger, Registry } from "../registry.js";
-import { NO_SLOT } from "../slot-index.js";
 import { CoverageAggregate, type CoverageAggregateOptions } from "./coverage-aggregate.js";
 import { ExtentTable } from "./extent-table.js";
 
@@ -195,8 +194,8 @@ export class MemoryMapBuilder {
   }
 
   /**
-   * Fills the table with the device's live extents of `types`, walking each ledger's address index of
-   * those types (keys are the addresses: one random read per extent, its size); returns the ledgers.
+   * Fills the table with the device's live extents of `types`, in one sequential walk of the registry's
+   * slot columns (a slot's ledger serial picks its owner); returns the ledgers.
    */
   private gather(
     device: DeviceTotals | undefined,
@@ -208,32 +207,21 @@ export class MemoryMapBuilder {
     table.reset(allocations, region.alignmentBytes, region.sizePerBankBytes);
     const owners: Ledger[] = [];
     if (device === undefined) return owners;
-    const base = region.baseAddressBytes;
+    // Serial → owner index + 1 (0: not this device's).
+    const ownerOfSerial = new Int32Array(registry.ledgerSerialLimit);
     for (const ledger of device.ledgers) {
-      const owner = owners.length;
       owners.push(ledger);
-      const chained = ledger.chainedSlots > 0;
-      for (const type of types) {
-        const index = ledger.byAddress[type];
-        if (index === undefined) continue;
-        const buckets = index.bucketCount;
-        for (let bucket = 0; bucket < buckets; bucket++) {
-          let slot = index.slotAt(bucket);
-          if (slot === NO_SLOT) continue;
-          const offset = index.keyAt(bucket) - base;
-          table.add(slot, owner, offset, offset + evenBankBytes(region, registry.sizeBytesAt(slot)));
-          // Chains (several live slots at one address) exist only after ADDRESS_OVERLAP anomalies.
-          if (chained) {
-            for (
-              slot = registry.sameAddressNextAt(slot);
-              slot !== NO_SLOT;
-              slot = registry.sameAddressNextAt(slot)
-            ) {
-              table.add(slot, owner, offset, offset + evenBankBytes(region, registry.sizeBytesAt(slot)));
-            }
-          }
-        }
-      }
+      ownerOfSerial[ledger.serial] = owners.length;
+    }
+    let typeMask = 0;
+    for (const type of types) typeMask |= 1 << type;
+    const base = region.baseAddressBytes;
+    const { slotCount, ledgerSerial, memoryType, address, sizeBytes } = registry.slotColumns();
+    for (let slot = 0; slot < slotCount; slot++) {
+      const owner = ownerOfSerial[ledgerSerial[slot]] - 1;
+      if (owner < 0 || ((typeMask >>> memoryType[slot]) & 1) === 0) continue;
+      const offset = address[slot] - base;
+      table.add(slot, owner, offset, offset + evenBankBytes(region, sizeBytes[slot]));
     }
     return owners;
   }
