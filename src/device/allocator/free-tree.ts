@@ -62,8 +62,8 @@ export class FreeTree {
   static byteLength(capacity: number): number {
     const nodes = nodesFor(capacity);
     const entries = nodes * FANOUT;
-    // 3 Float64 entry arrays; header, 2 Int32 node arrays, the Int32 entry array and the slots' leaves.
-    const ints = HEADER_INTS + 2 * nodes + entries + capacity;
+    // 3 Float64 entry arrays; header, 3 Int32 node arrays, the Int32 entry array and the slots' leaves.
+    const ints = HEADER_INTS + 3 * nodes + entries + capacity;
     return 3 * 8 * entries + Math.ceil((ints * 4) / 8) * 8;
   }
 
@@ -77,10 +77,17 @@ export class FreeTree {
   private readonly ref: Int32Array;
   private readonly fill: Int32Array;
   private readonly parent: Int32Array;
+  /** Per node: its entry in its parent (an index into the entry arrays), NIL for the root. */
+  private readonly entryOf: Int32Array;
   /** Per block slot: the leaf holding it, or NIL when the block is not free. */
   private readonly leafOf: Int32Array;
   private readonly nodes: number;
   private readonly bySize: boolean;
+  /**
+   * The leaf entry of the block the last search returned: the allocation that follows resizes or removes
+   * that very block. Only a hint (checked before use): another thread may have changed the tree since.
+   */
+  private foundEntry = 0;
 
   constructor(
     buffer: ArrayBufferLike,
@@ -107,6 +114,7 @@ export class FreeTree {
     this.header = ints(HEADER_INTS);
     this.fill = ints(nodes);
     this.parent = ints(nodes);
+    this.entryOf = ints(nodes);
     this.ref = ints(nodes * FANOUT);
     this.leafOf = ints(capacity);
     this.bySize = order === TreeOrder.BY_SIZE;
@@ -118,6 +126,7 @@ export class FreeTree {
     this.header[T_UNUSED] = 0;
     const root = this.takeNode();
     this.parent[root] = NIL;
+    this.entryOf[root] = NIL;
     this.header[T_ROOT] = root;
     this.header[T_HEIGHT] = 1;
     this.header[T_COUNT] = 0;
@@ -153,16 +162,16 @@ export class FreeTree {
    */
   resize(slot: number, address: number, sizeBytes: number): void {
     if (this.bySize) {
+      if (this.resizeInPlace(slot, address, sizeBytes)) return;
       this.delete(slot);
       this.add(slot, address, sizeBytes);
       return;
     }
     const x = this.leafOf[slot]!;
-    const base = x * FANOUT;
-    const e = this.indexOf(base, slot);
+    const e = this.entryOfSlot(x, slot);
     const old = this.max[e]!;
     this.max[e] = sizeBytes;
-    if (e === base && this.key[e] !== address) {
+    if (e === x * FANOUT && this.key[e] !== address) {
       this.key[e] = address;
       this.fixKey(x);
     } else {
@@ -170,6 +179,50 @@ export class FreeTree {
     }
     if (sizeBytes > old) this.raise(x, sizeBytes);
     else if (sizeBytes < old) this.lower(x, old);
+  }
+
+  /**
+   * BY_SIZE: resizes in place when the new key still falls between the entry's neighbours in its leaf
+   * (the last entry may only shrink, the first only grow: the neighbouring leaves bound them the other way);
+   * returns false (nothing changed) otherwise.
+   */
+  private resizeInPlace(slot: number, address: number, sizeBytes: number): boolean {
+    const key = this.key;
+    const key2 = this.key2;
+    const x = this.leafOf[slot]!;
+    const base = x * FANOUT;
+    const e = this.entryOfSlot(x, slot);
+    const last = base + this.fill[x]! - 1;
+    const old = key[e]!;
+    const oldAddress = key2[e]!;
+    const grows = sizeBytes > old || (sizeBytes === old && address > oldAddress);
+    if (e > base) {
+      const k = key[e - 1]!;
+      if (!(k < sizeBytes || (k === sizeBytes && key2[e - 1]! < address))) return false;
+    } else if (!grows) {
+      return false;
+    }
+    if (e < last) {
+      const k = key[e + 1]!;
+      if (!(sizeBytes < k || (sizeBytes === k && address < key2[e + 1]!))) return false;
+    } else if (grows) {
+      return false;
+    }
+    key[e] = sizeBytes;
+    key2[e] = address;
+    this.max[e] = sizeBytes;
+    if (e === base) this.fixKey(x);
+    if (sizeBytes > old) this.raise(x, sizeBytes);
+    else if (sizeBytes < old) this.lower(x, old);
+    return true;
+  }
+
+  /** The entry of `slot` in its leaf x: the last search's hint when it still holds, else a scan. */
+  private entryOfSlot(x: number, slot: number): number {
+    const base = x * FANOUT;
+    const e = this.foundEntry;
+    if (e >= base && e < base + this.fill[x]! && this.ref[e] === slot) return e;
+    return this.indexOf(base, slot);
   }
 
   /** BY_ADDRESS: the lowest-addressed (bottom-up) or highest-addressed free block of at least `n` bytes. */
@@ -185,7 +238,7 @@ export class FreeTree {
     const slot = this.firstFitting(n);
     if (slot === NIL || bottomUp) return slot;
     // Top-down: the last block of that size, i.e. the last key <= (size, +inf).
-    const s = this.max[this.indexOf(this.leafOf[slot]! * FANOUT, slot)]!;
+    const s = this.max[this.foundEntry]!;
     const key = this.key;
     const count = this.fill;
     const ref = this.ref;
@@ -195,7 +248,10 @@ export class FreeTree {
       // Entry 0's key is <= s on the whole path: the first fitting block has size s.
       let e = base + count[x]! - 1;
       while (key[e]! > s) e--;
-      if (level === 1) return ref[e]!;
+      if (level === 1) {
+        this.foundEntry = e;
+        return ref[e]!;
+      }
       x = ref[e]!;
     }
   }
@@ -222,7 +278,7 @@ export class FreeTree {
   /** Describes the first broken structural invariant, or returns undefined (for tests). */
   checkInvariants(): string | undefined {
     const root = this.header[T_ROOT]!;
-    if (this.parent[root] !== NIL) return `root ${root} has a parent`;
+    if (this.parent[root] !== NIL || this.entryOf[root] !== NIL) return `root ${root} has a parent`;
     let entries = 0;
     let reachable = 0;
     const check = (x: number, level: number): string | undefined => {
@@ -239,6 +295,7 @@ export class FreeTree {
           continue;
         }
         if (this.parent[r] !== x) return `node ${r}: parent ${this.parent[r]}, child of ${x}`;
+        if (this.entryOf[r] !== e) return `node ${r}: entry ${this.entryOf[r]} in its parent, at ${e}`;
         const first = r * FANOUT;
         if (this.key[e] !== this.key[first] || this.key2[e] !== this.key2[first]) return `node ${r}: key`;
         if (this.max[e] !== this.nodeMax(first, this.fill[r]!)) return `node ${r}: maximum`;
@@ -278,7 +335,10 @@ export class FreeTree {
       while (e < end && max[e]! < n) e++;
       // Only the root can lack a fitting entry: below it, the parent's maximum promised one.
       if (e === end) return NIL;
-      if (level === 1) return ref[e]!;
+      if (level === 1) {
+        this.foundEntry = e;
+        return ref[e]!;
+      }
       x = ref[e]!;
     }
   }
@@ -294,7 +354,10 @@ export class FreeTree {
       let e = base + count[x]! - 1;
       while (e >= base && max[e]! < n) e--;
       if (e < base) return NIL;
-      if (level === 1) return ref[e]!;
+      if (level === 1) {
+        this.foundEntry = e;
+        return ref[e]!;
+      }
       x = ref[e]!;
     }
   }
@@ -318,8 +381,9 @@ export class FreeTree {
   // ---- insertion ----
 
   private add(slot: number, address: number, sizeBytes: number): void {
-    const k = this.bySize ? sizeBytes : address;
-    const k2 = this.bySize ? address : 0;
+    const bySize = this.bySize;
+    const k = bySize ? sizeBytes : address;
+    const k2 = bySize ? address : 0;
     const key = this.key;
     const key2 = this.key2;
     const max = this.max;
@@ -330,7 +394,8 @@ export class FreeTree {
       const end = base + count[x]!;
       // The last child whose first key is <= the new key, or the first child (which then starts with it).
       let e = base + 1;
-      while (e < end && (key[e]! < k || (key[e] === k && key2[e]! < k2))) e++;
+      if (bySize) while (e < end && (key[e]! < k || (key[e] === k && key2[e]! < k2))) e++;
+      else while (e < end && key[e]! < k) e++;
       e--;
       if (e === base && (k < key[e]! || (k === key[e] && k2 < key2[e]!))) {
         key[e] = k;
@@ -342,7 +407,8 @@ export class FreeTree {
     const base = x * FANOUT;
     const end = base + count[x]!;
     let e = base;
-    while (e < end && (key[e]! < k || (key[e] === k && key2[e]! < k2))) e++;
+    if (bySize) while (e < end && (key[e]! < k || (key[e] === k && key2[e]! < k2))) e++;
+    else while (e < end && key[e]! < k) e++;
     this.place(x, 1, e - base, k, k2, sizeBytes, slot);
   }
 
@@ -374,7 +440,7 @@ export class FreeTree {
     if (q === NIL) {
       const root = this.takeNode();
       this.parent[root] = NIL;
-      this.fill[root] = 0;
+      this.entryOf[root] = NIL;
       this.header[T_ROOT] = root;
       this.header[T_HEIGHT]!++;
       const xBase = x * FANOUT;
@@ -383,7 +449,7 @@ export class FreeTree {
       return;
     }
     this.parent[y] = q;
-    const ex = this.indexOf(q * FANOUT, x);
+    const ex = this.entryOf[x]!;
     this.max[ex] = xMax;
     this.place(q, level + 1, ex - q * FANOUT + 1, this.key[yBase]!, this.key2[yBase]!, yMax, y);
   }
@@ -408,8 +474,12 @@ export class FreeTree {
     max[e] = m;
     ref[e] = r;
     this.fill[x] = c + 1;
-    if (level === 1) this.leafOf[r] = x;
-    else this.parent[r] = x;
+    if (level === 1) {
+      this.leafOf[r] = x;
+    } else {
+      this.parent[r] = x;
+      for (let f = e; f <= base + c; f++) this.entryOf[ref[f]!] = f;
+    }
   }
 
   /** Copies n entries from (x, i) to (y, j) and points their blocks or children at y. */
@@ -422,8 +492,12 @@ export class FreeTree {
       this.key2[to + d] = this.key2[from + d]!;
       this.max[to + d] = this.max[from + d]!;
       this.ref[to + d] = r;
-      if (level === 1) this.leafOf[r] = y;
-      else this.parent[r] = y;
+      if (level === 1) {
+        this.leafOf[r] = y;
+      } else {
+        this.parent[r] = y;
+        this.entryOf[r] = to + d;
+      }
     }
   }
 
@@ -432,9 +506,7 @@ export class FreeTree {
   private delete(slot: number): void {
     const x = this.leafOf[slot]!;
     this.leafOf[slot] = NIL;
-    const base = x * FANOUT;
-    const e = this.indexOf(base, slot);
-    this.removeEntry(x, 1, e - base);
+    this.removeEntry(x, 1, this.entryOfSlot(x, slot) - x * FANOUT);
   }
 
   /** Takes entry i out of node x (on `level`), then restores keys, maxima and fill above it. */
@@ -453,12 +525,14 @@ export class FreeTree {
       ref[e] = ref[e + 1]!;
     }
     this.fill[x] = c;
+    if (level > 1) for (let e = base + i; e < base + c; e++) this.entryOf[ref[e]!] = e;
     const q = this.parent[x]!;
     if (q === NIL) {
       if (level > 1 && c === 1) {
         // An inner root with one child: the child becomes the root.
         const child = ref[base]!;
         this.parent[child] = NIL;
+        this.entryOf[child] = NIL;
         this.header[T_ROOT] = child;
         this.header[T_HEIGHT]!--;
         this.releaseNode(x);
@@ -467,7 +541,7 @@ export class FreeTree {
     }
     if (i === 0) this.fixKey(x);
     if (c >= MIN_FILL) {
-      if (removedMax >= max[this.indexOf(q * FANOUT, x)]!) this.lower(x, removedMax);
+      if (removedMax >= max[this.entryOf[x]!]!) this.lower(x, removedMax);
       return;
     }
     this.rebalance(x, level, q);
@@ -476,7 +550,7 @@ export class FreeTree {
   /** Node x (not the root) fell below MIN_FILL: merge it with a sibling, or borrow one entry. */
   private rebalance(x: number, level: number, q: number): void {
     const qBase = q * FANOUT;
-    const ex = this.indexOf(qBase, x);
+    const ex = this.entryOf[x]!;
     // The sibling before x if there is one, else the one after (q has at least two children).
     const el = ex > qBase ? ex - 1 : ex;
     const l = this.ref[el]!;
@@ -520,6 +594,7 @@ export class FreeTree {
       this.fill[r] = cr + 1;
     }
     const rBase = r * FANOUT;
+    if (level > 1) for (let e = rBase; e < rBase + this.fill[r]!; e++) this.entryOf[this.ref[e]!] = e;
     this.key[el + 1] = this.key[rBase]!;
     this.key2[el + 1] = this.key2[rBase]!;
     this.max[el] = this.nodeMax(l * FANOUT, this.fill[l]!);
@@ -535,11 +610,10 @@ export class FreeTree {
     const k = this.key[xBase]!;
     const k2 = this.key2[xBase]!;
     for (let q = this.parent[x]!; q !== NIL; q = this.parent[q]!) {
-      const qBase = q * FANOUT;
-      const e = this.indexOf(qBase, x);
+      const e = this.entryOf[x]!;
       this.key[e] = k;
       this.key2[e] = k2;
-      if (e !== qBase) return;
+      if (e !== q * FANOUT) return;
       x = q;
     }
   }
@@ -547,7 +621,7 @@ export class FreeTree {
   /** An entry of node x grew to m: raise the maxima above x until one already covers m. */
   private raise(x: number, m: number): void {
     for (let q = this.parent[x]!; q !== NIL; q = this.parent[q]!) {
-      const e = this.indexOf(q * FANOUT, x);
+      const e = this.entryOf[x]!;
       if (this.max[e]! >= m) return;
       this.max[e] = m;
       x = q;
@@ -557,7 +631,7 @@ export class FreeTree {
   /** An entry of node x of size `old` shrank or left: recompute the maxima above while old was theirs. */
   private lower(x: number, old: number): void {
     for (let q = this.parent[x]!; q !== NIL; q = this.parent[q]!) {
-      const e = this.indexOf(q * FANOUT, x);
+      const e = this.entryOf[x]!;
       if (this.max[e]! > old) return;
       const m = this.nodeMax(x * FANOUT, this.fill[x]!);
       if (this.max[e] === m) return;
@@ -569,7 +643,7 @@ export class FreeTree {
   /** Node x's entries are right but its maximum may have changed: recompute upwards until one holds. */
   private lowerFrom(x: number): void {
     for (let q = this.parent[x]!; q !== NIL; q = this.parent[q]!) {
-      const e = this.indexOf(q * FANOUT, x);
+      const e = this.entryOf[x]!;
       const m = this.nodeMax(x * FANOUT, this.fill[x]!);
       if (this.max[e] === m) return;
       this.max[e] = m;
