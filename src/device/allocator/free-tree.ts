@@ -131,6 +131,8 @@ export class FreeTree {
     this.header[T_HEIGHT] = 1;
     this.header[T_COUNT] = 0;
     this.leafOf.fill(NIL);
+    // BY_ADDRESS never writes a second key but 0, nor moves one: they must start at 0.
+    this.key2.fill(0);
   }
 
   /** Free blocks in the tree. */
@@ -365,6 +367,8 @@ export class FreeTree {
   /** Largest size among the `c` entries at `base` (0 when none). */
   private nodeMax(base: number, c: number): number {
     const max = this.max;
+    // BY_SIZE: entries are in size order, so their maxima are too.
+    if (this.bySize) return c > 0 ? max[base + c - 1]! : 0;
     let m = 0;
     for (let e = base; e < base + c; e++) if (max[e]! > m) m = max[e]!;
     return m;
@@ -464,10 +468,11 @@ export class FreeTree {
     const ref = this.ref;
     for (let e = base + c; e > base + p; e--) {
       key[e] = key[e - 1]!;
-      key2[e] = key2[e - 1]!;
       max[e] = max[e - 1]!;
       ref[e] = ref[e - 1]!;
     }
+    // BY_ADDRESS leaves every second key 0: nothing to move.
+    if (this.bySize) for (let e = base + c; e > base + p; e--) key2[e] = key2[e - 1]!;
     const e = base + p;
     key[e] = k;
     key2[e] = k2;
@@ -489,7 +494,7 @@ export class FreeTree {
     for (let d = 0; d < n; d++) {
       const r = this.ref[from + d]!;
       this.key[to + d] = this.key[from + d]!;
-      this.key2[to + d] = this.key2[from + d]!;
+      if (this.bySize) this.key2[to + d] = this.key2[from + d]!;
       this.max[to + d] = this.max[from + d]!;
       this.ref[to + d] = r;
       if (level === 1) {
@@ -520,12 +525,12 @@ export class FreeTree {
     const ref = this.ref;
     for (let e = base + i; e < base + c; e++) {
       key[e] = key[e + 1]!;
-      key2[e] = key2[e + 1]!;
       max[e] = max[e + 1]!;
       ref[e] = ref[e + 1]!;
     }
+    if (this.bySize) for (let e = base + i; e < base + c; e++) key2[e] = key2[e + 1]!;
     this.fill[x] = c;
-    if (level > 1) for (let e = base + i; e < base + c; e++) this.entryOf[ref[e]!] = e;
+    if (level > 5) for (let e = base + i; e < base + c; e++) this.entryOf[ref[e]!] = e;
     const q = this.parent[x]!;
     if (q === NIL) {
       if (level > 1 && c === 1) {
@@ -655,6 +660,8 @@ export class FreeTree {
 
   private takeNode(): number {
     const x = this.header[T_UNUSED]!;
+    // nodesFor() bounds what a full tree needs: running out is a bug, never a workload's doing.
+    if (x === NIL) throw new Error("free tree: out of nodes");
     this.header[T_UNUSED] = this.parent[x]!;
     this.fill[x] = 0;
     return x;
