@@ -530,7 +530,7 @@ export class FreeTree {
     }
     if (this.bySize) for (let e = base + i; e < base + c; e++) key2[e] = key2[e + 1]!;
     this.fill[x] = c;
-    if (level > 5) for (let e = base + i; e < base + c; e++) this.entryOf[ref[e]!] = e;
+    if (level > 1) for (let e = base + i; e < base + c; e++) this.entryOf[ref[e]!] = e;
     const q = this.parent[x]!;
     if (q === NIL) {
       if (level > 1 && c === 1) {
