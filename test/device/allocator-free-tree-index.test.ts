@@ -120,7 +120,8 @@ function run(ops: Op[], capacity: number, order: TreeOrder, shared: boolean): vo
     .sort(([, a], [, b]) => (bySize ? a.size - b.size || a.address - b.address : a.address - b.address))
     .map(([slot]) => slot);
   assert.deepEqual(inOrder, sorted, "tree order");
-  for (const [slot, b] of model) assert.deepEqual(tree.viewOf(slot), { address: b.address, sizeBytes: b.size });
+  for (const [slot, b] of model)
+    assert.deepEqual(tree.viewOf(slot), { address: b.address, sizeBytes: b.size });
 }
 
 for (const [name, order] of [

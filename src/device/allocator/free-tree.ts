@@ -311,12 +311,14 @@ export class FreeTree {
     if (entries !== this.count) return `${entries} entries, ${this.count} counted`;
     let unused = 0;
     for (let x = this.header[T_UNUSED]!; x !== NIL && unused <= this.nodes; x = this.parent[x]!) unused++;
-    if (reachable + unused !== this.nodes) return `${reachable} nodes used + ${unused} unused != ${this.nodes}`;
+    if (reachable + unused !== this.nodes)
+      return `${reachable} nodes used + ${unused} unused != ${this.nodes}`;
     const slots = this.slotsInOrder();
     for (let i = 1; i < slots.length; i++) {
       const a = this.indexOf(this.leafOf[slots[i - 1]!]! * FANOUT, slots[i - 1]!);
       const b = this.indexOf(this.leafOf[slots[i]!]! * FANOUT, slots[i]!);
-      const ordered = this.key[a]! < this.key[b]! || (this.key[a] === this.key[b] && this.key2[a]! < this.key2[b]!);
+      const ordered =
+        this.key[a]! < this.key[b]! || (this.key[a] === this.key[b] && this.key2[a]! < this.key2[b]!);
       if (!ordered) return `slots ${slots[i - 1]}, ${slots[i]}: key order`;
     }
     return undefined;
@@ -459,7 +461,15 @@ export class FreeTree {
   }
 
   /** Inserts at position p of node x, which has room. */
-  private insertEntry(x: number, level: number, p: number, k: number, k2: number, m: number, r: number): void {
+  private insertEntry(
+    x: number,
+    level: number,
+    p: number,
+    k: number,
+    k2: number,
+    m: number,
+    r: number,
+  ): void {
     const base = x * FANOUT;
     const c = this.fill[x]!;
     const key = this.key;
