@@ -562,7 +562,7 @@ export class FreeTree {
     this.rebalance(x, level, q);
   }
 
-  /** Node x (not the root) fell below MIN_FILL: merge it with a sibling, or borrow one entry. */
+  /** Node x (not the root) fell below MIN_FILL: merge it with a sibling, or share their entries evenly. */
   private rebalance(x: number, level: number, q: number): void {
     const qBase = q * FANOUT;
     const ex = this.entryOf[x]!;
@@ -583,32 +583,33 @@ export class FreeTree {
       if (this.parent[l] === q) this.lowerFrom(q);
       return;
     }
-    if (x === l) {
-      // Borrow r's first entry.
-      this.moveEntries(r, 0, l, cl, 1, level);
-      this.fill[l] = cl + 1;
-      const rBase = r * FANOUT;
-      for (let e = rBase; e < rBase + cr - 1; e++) {
-        this.key[e] = this.key[e + 1]!;
-        this.key2[e] = this.key2[e + 1]!;
-        this.max[e] = this.max[e + 1]!;
-        this.ref[e] = this.ref[e + 1]!;
-      }
-      this.fill[r] = cr - 1;
-    } else {
-      // Borrow l's last entry.
-      const rBase = r * FANOUT;
-      for (let e = rBase + cr; e > rBase; e--) {
-        this.key[e] = this.key[e - 1]!;
-        this.key2[e] = this.key2[e - 1]!;
-        this.max[e] = this.max[e - 1]!;
-        this.ref[e] = this.ref[e - 1]!;
-      }
-      this.moveEntries(l, cl - 1, r, 0, 1, level);
-      this.fill[l] = cl - 1;
-      this.fill[r] = cr + 1;
-    }
+    // Share the entries evenly (not one borrowed entry): x then takes a few more removals before it
+    // falls short again.
     const rBase = r * FANOUT;
+    const half = (cl + cr) >> 1;
+    if (x === l) {
+      const k = half - cl;
+      this.moveEntries(r, 0, l, cl, k, level);
+      for (let e = rBase; e < rBase + cr - k; e++) {
+        this.key[e] = this.key[e + k]!;
+        this.key2[e] = this.key2[e + k]!;
+        this.max[e] = this.max[e + k]!;
+        this.ref[e] = this.ref[e + k]!;
+      }
+      this.fill[l] = half;
+      this.fill[r] = cr - k;
+    } else {
+      const k = cl - half;
+      for (let e = rBase + cr - 1; e >= rBase; e--) {
+        this.key[e + k] = this.key[e]!;
+        this.key2[e + k] = this.key2[e]!;
+        this.max[e + k] = this.max[e]!;
+        this.ref[e + k] = this.ref[e]!;
+      }
+      this.moveEntries(l, half, r, 0, k, level);
+      this.fill[l] = half;
+      this.fill[r] = cr + k;
+    }
     if (level > 1) for (let e = rBase; e < rBase + this.fill[r]!; e++) this.entryOf[this.ref[e]!] = e;
     this.key[el + 1] = this.key[rBase]!;
     this.key2[el + 1] = this.key2[rBase]!;
