@@ -400,8 +400,8 @@ export class FreeTree {
       const end = base + count[x]!;
       // The last child whose first key is <= the new key, or the first child (which then starts with it).
       let e = base + 1;
-      if (bySize) while (e < end && (key[e]! < k || (key[e] === k && key2[e]! < k2))) e++;
-      else while (e < end && key[e]! < k) e++;
+      while (e < end && key[e]! < k) e++;
+      if (bySize) while (e < end && key[e] === k && key2[e]! < k2) e++;
       e--;
       if (e === base && (k < key[e]! || (k === key[e] && k2 < key2[e]!))) {
         key[e] = k;
@@ -413,8 +413,8 @@ export class FreeTree {
     const base = x * FANOUT;
     const end = base + count[x]!;
     let e = base;
-    if (bySize) while (e < end && (key[e]! < k || (key[e] === k && key2[e]! < k2))) e++;
-    else while (e < end && key[e]! < k) e++;
+    while (e < end && key[e]! < k) e++;
+    if (bySize) while (e < end && key[e] === k && key2[e]! < k2) e++;
     this.place(x, 1, e - base, k, k2, sizeBytes, slot);
   }
 
