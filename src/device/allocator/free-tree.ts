@@ -1,20 +1,25 @@
 /**
- * The ordered index of a region's free blocks: a treap (binary search tree + heap of random priorities)
- * with parent pointers, kept in typed arrays over a caller-provided buffer (plain or shared).
+ * The ordered index of a region's free blocks: a B+ tree of fixed fan-out kept in typed arrays over a
+ * caller-provided buffer (plain or shared). Every entry carries the largest free size of what it covers,
+ * so a fitting block is found by scanning a few short arrays of maxima from the root down.
  *
- * Two orders, fixed when the list is built:
- * - BY_ADDRESS (first fit): keyed by address, each node carrying the largest free size of its subtree, so
- *   the lowest (or highest) fitting address is one descent and the largest free block is read at the root;
- * - BY_SIZE (best fit): keyed by (size, address), so the smallest fitting block with its address tie-break
- *   is one descent (two for the highest address among equal sizes).
+ * Two orders, fixed when the tree is built:
+ * - BY_ADDRESS (first fit): keyed by address; the lowest (highest) fitting address is the first (last)
+ *   entry whose maximum fits, at every level;
+ * - BY_SIZE (best fit): keyed by (size, address); the smallest fitting block with the lowest address is
+ *   found the same way (maxima in size order), the highest address among equal sizes by the keys.
  *
- * Why it is laid out this way: tree nodes are numbered apart from block slots and kept dense (node ids
- * 0 .. count-1; removing a node moves the last one into its place). A fragmented region has far fewer free
- * blocks than blocks, and their slots are scattered; dense nodes keep every descent inside a few small,
- * cache-resident arrays. Parent pointers let a changed node fix its ancestors bottom-up and stop as soon
- * as nothing changes, instead of descending from the root again.
+ * Why a B+ tree (issue 17 item 4): a binary tree pays a hard-to-predict branch and a dependent load per
+ * level (~14 levels at a thousand holes); here a level is a short, sequential scan of one node's entries,
+ * three levels cover thousands of holes, and a shrunk or grown block only rescans its own node unless its
+ * node's maximum changes. Placements do not depend on the index's shape: keys are unique, so any correct
+ * ordered index picks the same block (test/device/allocator-reference.test.ts checks it against the
+ * previous treap).
  *
- * Block slots are the caller's (FreeList's) numbering; the tree copies each free block's address and size.
+ * Layout: node x's entries are at x * FANOUT .. x * FANOUT + count - 1 of the entry arrays. A leaf's
+ * entry is a free block (its slot, key and size); an inner entry is a child (its node, the key of its
+ * first block and the largest size below it). Every node but the root holds at least FANOUT / 2 entries,
+ * which bounds the nodes a capacity needs (see nodesFor). Unused nodes are chained through `parent`.
  */
 
 /**
@@ -27,36 +32,62 @@ export const NONE = NIL;
 export const TreeOrder = { BY_ADDRESS: 0, BY_SIZE: 1 } as const;
 export type TreeOrder = (typeof TreeOrder)[keyof typeof TreeOrder];
 
+/** Entries per node. 16: a node's maxima fill two cache lines; splits and shifts stay short. */
+const FANOUT = 16;
+/** Entries every node but the root keeps (a node that falls below merges with or borrows from a sibling). */
+const MIN_FILL = FANOUT / 2;
+
 // Int32 header
 const T_ROOT = 0;
-const T_COUNT = 1;
-/** xorshift32 state for node priorities: lives in the buffer, so every thread draws from the same sequence. */
-const T_RANDOM = 2;
+/** Levels: 1 while the root is a leaf. */
+const T_HEIGHT = 1;
+const T_COUNT = 2;
+/** First unused node (the chain continues through `parent`). */
+const T_UNUSED = 3;
 const HEADER_INTS = 4;
+
+/** Nodes a tree of `capacity` entries can need: full-enough nodes at every level, the root, one spare. */
+function nodesFor(capacity: number): number {
+  let total = 2;
+  let n = Math.ceil(capacity / MIN_FILL);
+  while (n > 1) {
+    total += n;
+    n = Math.ceil(n / MIN_FILL);
+  }
+  return total;
+}
 
 export class FreeTree {
   /** Bytes of buffer a tree for `capacity` blocks needs (a multiple of 8). */
   static byteLength(capacity: number): number {
-    // 3 Float64 arrays, then the header and 6 Int32 arrays: 16 + 48 x capacity bytes, a multiple of 8.
-    return 3 * 8 * capacity + (HEADER_INTS + 6 * capacity) * 4;
+    const nodes = nodesFor(capacity);
+    const entries = nodes * FANOUT;
+    // 3 Float64 entry arrays; header, 3 Int32 node arrays, the Int32 entry array and the slots' leaves.
+    const ints = HEADER_INTS + 3 * nodes + entries + capacity;
+    return 3 * 8 * entries + Math.ceil((ints * 4) / 8) * 8;
   }
 
   private readonly header: Int32Array;
-  /** Per node: the free block's address, size and (BY_ADDRESS) the largest size in the node's subtree. */
+  /** Per entry: key (address BY_ADDRESS, size BY_SIZE) and second key (address BY_SIZE, else 0). */
   private readonly key: Float64Array;
-  private readonly size: Float64Array;
-  private readonly maxSize: Float64Array;
-  private readonly left: Int32Array;
-  private readonly right: Int32Array;
+  private readonly key2: Float64Array;
+  /** Per entry: the block's size (leaf) or the largest size below (inner). */
+  private readonly max: Float64Array;
+  /** Per entry: the block slot (leaf) or the child node (inner). */
+  private readonly ref: Int32Array;
+  private readonly fill: Int32Array;
   private readonly parent: Int32Array;
-  private readonly priority: Int32Array;
-  /** Per node: the block slot it stands for. */
-  private readonly slot: Int32Array;
-  /** Per block slot: its node, or NIL when the block is not free. */
-  private readonly nodeOf: Int32Array;
+  /** Per node: its entry in its parent (an index into the entry arrays), NIL for the root. */
+  private readonly entryOf: Int32Array;
+  /** Per block slot: the leaf holding it, or NIL when the block is not free. */
+  private readonly leafOf: Int32Array;
+  private readonly nodes: number;
   private readonly bySize: boolean;
-  // Scratch result of merge(): the deepest node whose children changed (one thread inside the lock).
-  private mergeBottom = NIL;
+  /**
+   * The leaf entry of the block the last search returned: the allocation that follows resizes or removes
+   * that very block. Only a hint (checked before use): another thread may have changed the tree since.
+   */
+  private foundEntry = 0;
 
   constructor(
     buffer: ArrayBufferLike,
@@ -64,10 +95,12 @@ export class FreeTree {
     readonly capacity: number,
     readonly order: TreeOrder,
   ) {
+    const nodes = nodesFor(capacity);
+    this.nodes = nodes;
     let at = byteOffset;
-    const doubles = (): Float64Array => {
-      const view = new Float64Array(buffer, at, capacity);
-      at += capacity * 8;
+    const doubles = (count: number): Float64Array => {
+      const view = new Float64Array(buffer, at, count);
+      at += count * 8;
       return view;
     };
     const ints = (count: number): Int32Array => {
@@ -75,25 +108,31 @@ export class FreeTree {
       at += count * 4;
       return view;
     };
-    this.key = doubles();
-    this.size = doubles();
-    this.maxSize = doubles();
+    this.key = doubles(nodes * FANOUT);
+    this.key2 = doubles(nodes * FANOUT);
+    this.max = doubles(nodes * FANOUT);
     this.header = ints(HEADER_INTS);
-    this.left = ints(capacity);
-    this.right = ints(capacity);
-    this.parent = ints(capacity);
-    this.priority = ints(capacity);
-    this.slot = ints(capacity);
-    this.nodeOf = ints(capacity);
+    this.fill = ints(nodes);
+    this.parent = ints(nodes);
+    this.entryOf = ints(nodes);
+    this.ref = ints(nodes * FANOUT);
+    this.leafOf = ints(capacity);
     this.bySize = order === TreeOrder.BY_SIZE;
   }
 
   /** Empties the tree. Only the creator of the buffer calls this. */
   format(): void {
-    this.header[T_ROOT] = NIL;
+    for (let x = 0; x < this.nodes; x++) this.parent[x] = x + 1 < this.nodes ? x + 1 : NIL;
+    this.header[T_UNUSED] = 0;
+    const root = this.takeNode();
+    this.parent[root] = NIL;
+    this.entryOf[root] = NIL;
+    this.header[T_ROOT] = root;
+    this.header[T_HEIGHT] = 1;
     this.header[T_COUNT] = 0;
-    this.header[T_RANDOM] = 0x2545f491;
-    this.nodeOf.fill(NIL);
+    this.leafOf.fill(NIL);
+    // BY_ADDRESS never writes a second key but 0, nor moves one: they must start at 0.
+    this.key2.fill(0);
   }
 
   /** Free blocks in the tree. */
@@ -103,39 +142,20 @@ export class FreeTree {
 
   /** Size of the largest free block, bytes (0 when there is none). */
   get largestBytes(): number {
-    let t = this.header[T_ROOT]!;
-    if (t === NIL) return 0;
-    if (!this.bySize) return this.maxSize[t]!;
-    while (this.right[t] !== NIL) t = this.right[t]!;
-    return this.size[t]!;
+    const root = this.header[T_ROOT]!;
+    return this.nodeMax(root * FANOUT, this.fill[root]!);
   }
 
   /** Adds the free block `slot` at `address` of `sizeBytes`. */
   insert(slot: number, address: number, sizeBytes: number): void {
-    const h = this.header;
-    const x = h[T_COUNT]!;
-    h[T_COUNT] = x + 1;
-    let r = h[T_RANDOM]!;
-    r ^= r << 13;
-    r ^= r >>> 17;
-    r ^= r << 5;
-    h[T_RANDOM] = r;
-    this.priority[x] = r;
-    this.slot[x] = slot;
-    this.nodeOf[slot] = x;
-    this.key[x] = address;
-    this.size[x] = sizeBytes;
-    this.attach(x);
+    this.header[T_COUNT]!++;
+    this.add(slot, address, sizeBytes);
   }
 
   /** Removes the free block `slot`. */
   remove(slot: number): void {
-    const x = this.nodeOf[slot]!;
-    this.detach(x);
-    this.nodeOf[slot] = NIL;
-    const last = this.header[T_COUNT]! - 1;
-    this.header[T_COUNT] = last;
-    if (x !== last) this.move(last, x);
+    this.header[T_COUNT]!--;
+    this.delete(slot);
   }
 
   /**
@@ -143,39 +163,73 @@ export class FreeTree {
    * guarantees the block did not move past another free block (address order holds).
    */
   resize(slot: number, address: number, sizeBytes: number): void {
-    const x = this.nodeOf[slot]!;
     if (this.bySize) {
-      this.detach(x);
-      this.key[x] = address;
-      this.size[x] = sizeBytes;
-      this.attach(x);
+      if (this.resizeInPlace(slot, address, sizeBytes)) return;
+      this.delete(slot);
+      this.add(slot, address, sizeBytes);
       return;
     }
-    const old = this.size[x]!;
-    this.key[x] = address;
-    this.size[x] = sizeBytes;
-    const maxSize = this.maxSize;
-    if (sizeBytes > old) {
-      // Growing: raise the ancestors' maxima until one already covers the new size.
-      for (let t = x; t !== NIL && maxSize[t]! < sizeBytes; t = this.parent[t]!) maxSize[t] = sizeBytes;
-    } else if (sizeBytes < old) {
-      this.fixUp(x);
+    const x = this.leafOf[slot]!;
+    const e = this.entryOfSlot(x, slot);
+    const old = this.max[e]!;
+    this.max[e] = sizeBytes;
+    if (e === x * FANOUT && this.key[e] !== address) {
+      this.key[e] = address;
+      this.fixKey(x);
+    } else {
+      this.key[e] = address;
     }
+    if (sizeBytes > old) this.raise(x, sizeBytes);
+    else if (sizeBytes < old) this.lower(x, old);
+  }
+
+  /**
+   * BY_SIZE: resizes in place when the new key still falls between the entry's neighbours in its leaf
+   * (the last entry may only shrink, the first only grow: the neighbouring leaves bound them the other way);
+   * returns false (nothing changed) otherwise.
+   */
+  private resizeInPlace(slot: number, address: number, sizeBytes: number): boolean {
+    const key = this.key;
+    const key2 = this.key2;
+    const x = this.leafOf[slot]!;
+    const base = x * FANOUT;
+    const e = this.entryOfSlot(x, slot);
+    const last = base + this.fill[x]! - 1;
+    const old = key[e]!;
+    const oldAddress = key2[e]!;
+    const grows = sizeBytes > old || (sizeBytes === old && address > oldAddress);
+    if (e > base) {
+      const k = key[e - 1]!;
+      if (!(k < sizeBytes || (k === sizeBytes && key2[e - 1]! < address))) return false;
+    } else if (!grows) {
+      return false;
+    }
+    if (e < last) {
+      const k = key[e + 1]!;
+      if (!(sizeBytes < k || (sizeBytes === k && address < key2[e + 1]!))) return false;
+    } else if (grows) {
+      return false;
+    }
+    key[e] = sizeBytes;
+    key2[e] = address;
+    this.max[e] = sizeBytes;
+    if (e === base) this.fixKey(x);
+    if (sizeBytes > old) this.raise(x, sizeBytes);
+    else if (sizeBytes < old) this.lower(x, old);
+    return true;
+  }
+
+  /** The entry of `slot` in its leaf x: the last search's hint when it still holds, else a scan. */
+  private entryOfSlot(x: number, slot: number): number {
+    const base = x * FANOUT;
+    const e = this.foundEntry;
+    if (e >= base && e < base + this.fill[x]! && this.ref[e] === slot) return e;
+    return this.indexOf(base, slot);
   }
 
   /** BY_ADDRESS: the lowest-addressed (bottom-up) or highest-addressed free block of at least `n` bytes. */
   findFirst(n: number, bottomUp: boolean): number {
-    let t = this.header[T_ROOT]!;
-    const maxSize = this.maxSize;
-    if (t === NIL || maxSize[t]! < n) return NIL;
-    const near = bottomUp ? this.left : this.right;
-    const far = bottomUp ? this.right : this.left;
-    for (;;) {
-      const c = near[t]!;
-      if (c !== NIL && maxSize[c]! >= n) t = c;
-      else if (this.size[t]! >= n) return this.slot[t]!;
-      else t = far[t]!;
-    }
+    return bottomUp ? this.firstFitting(n) : this.lastFitting(n);
   }
 
   /**
@@ -183,264 +237,449 @@ export class FreeTree {
    * (bottom-up) or the highest (top-down).
    */
   findBest(n: number, bottomUp: boolean): number {
-    const size = this.size;
-    let t = this.header[T_ROOT]!;
-    let best = NIL;
-    // Lower bound of (n, -inf): the first block in (size, address) order with size >= n.
-    while (t !== NIL) {
-      if (size[t]! >= n) {
-        best = t;
-        t = this.left[t]!;
-      } else {
-        t = this.right[t]!;
-      }
-    }
-    if (best === NIL || bottomUp) return best === NIL ? NIL : this.slot[best]!;
+    const slot = this.firstFitting(n);
+    if (slot === NIL || bottomUp) return slot;
     // Top-down: the last block of that size, i.e. the last key <= (size, +inf).
-    const s = size[best]!;
-    t = this.header[T_ROOT]!;
-    while (t !== NIL) {
-      if (size[t]! <= s) {
-        best = t;
-        t = this.right[t]!;
-      } else {
-        t = this.left[t]!;
+    const s = this.max[this.foundEntry]!;
+    const key = this.key;
+    const count = this.fill;
+    const ref = this.ref;
+    let x = this.header[T_ROOT]!;
+    for (let level = this.header[T_HEIGHT]!; ; level--) {
+      const base = x * FANOUT;
+      // Entry 0's key is <= s on the whole path: the first fitting block has size s.
+      let e = base + count[x]! - 1;
+      while (key[e]! > s) e--;
+      if (level === 1) {
+        this.foundEntry = e;
+        return ref[e]!;
       }
+      x = ref[e]!;
     }
-    return this.slot[best]!;
   }
 
   /** The address and size the tree holds for the free block `slot` (for invariant checks). */
   viewOf(slot: number): { address: number; sizeBytes: number } {
-    const x = this.nodeOf[slot]!;
-    return { address: this.key[x]!, sizeBytes: this.size[x]! };
+    const e = this.indexOf(this.leafOf[slot]! * FANOUT, slot);
+    return { address: this.bySize ? this.key2[e]! : this.key[e]!, sizeBytes: this.max[e]! };
   }
 
   /** Slots of the free blocks in tree order (for invariant checks). */
   slotsInOrder(): number[] {
     const out: number[] = [];
-    const stack: number[] = [];
-    let t = this.header[T_ROOT]!;
-    while (t !== NIL || stack.length > 0) {
-      while (t !== NIL) {
-        stack.push(t);
-        t = this.left[t]!;
+    const walk = (x: number, level: number): void => {
+      for (let e = x * FANOUT; e < x * FANOUT + this.fill[x]!; e++) {
+        if (level === 1) out.push(this.ref[e]!);
+        else walk(this.ref[e]!, level - 1);
       }
-      t = stack.pop()!;
-      out.push(this.slot[t]!);
-      t = this.right[t]!;
-    }
+    };
+    walk(this.header[T_ROOT]!, this.header[T_HEIGHT]!);
     return out;
   }
 
   /** Describes the first broken structural invariant, or returns undefined (for tests). */
   checkInvariants(): string | undefined {
-    const count = this.count;
     const root = this.header[T_ROOT]!;
-    if ((root === NIL) !== (count === 0)) return `root ${root} with ${count} nodes`;
-    if (root !== NIL && this.parent[root] !== NIL) return `root ${root} has a parent`;
-    let seen = 0;
-    const stack = root === NIL ? [] : [root];
-    while (stack.length > 0) {
-      const t = stack.pop()!;
-      seen++;
-      if (t < 0 || t >= count) return `node ${t} outside 0..${count - 1}`;
-      if (this.nodeOf[this.slot[t]!] !== t) return `node ${t}: nodeOf[slot] disagrees`;
-      let m = this.size[t]!;
-      for (const c of [this.left[t]!, this.right[t]!]) {
-        if (c === NIL) continue;
-        if (this.parent[c] !== t) return `node ${c}: parent pointer`;
-        if (this.priority[c]! > this.priority[t]!) return `node ${c}: heap order`;
-        if (this.maxSize[c]! > m) m = this.maxSize[c]!;
-        stack.push(c);
+    if (this.parent[root] !== NIL || this.entryOf[root] !== NIL) return `root ${root} has a parent`;
+    let entries = 0;
+    let reachable = 0;
+    const check = (x: number, level: number): string | undefined => {
+      reachable++;
+      const c = this.fill[x]!;
+      const least = x === root ? (level > 1 ? 2 : 0) : MIN_FILL;
+      if (c < least || c > FANOUT) return `node ${x}: ${c} entries`;
+      for (let e = x * FANOUT; e < x * FANOUT + c; e++) {
+        const r = this.ref[e]!;
+        if (level === 1) {
+          entries++;
+          if (this.leafOf[r] !== x) return `slot ${r}: leafOf ${this.leafOf[r]}, in leaf ${x}`;
+          if (this.bySize && this.key[e] !== this.max[e]) return `slot ${r}: key ${this.key[e]} != size`;
+          continue;
+        }
+        if (this.parent[r] !== x) return `node ${r}: parent ${this.parent[r]}, child of ${x}`;
+        if (this.entryOf[r] !== e) return `node ${r}: entry ${this.entryOf[r]} in its parent, at ${e}`;
+        const first = r * FANOUT;
+        if (this.key[e] !== this.key[first] || this.key2[e] !== this.key2[first]) return `node ${r}: key`;
+        if (this.max[e] !== this.nodeMax(first, this.fill[r]!)) return `node ${r}: maximum`;
+        const problem = check(r, level - 1);
+        if (problem !== undefined) return problem;
       }
-      if (!this.bySize && this.maxSize[t] !== m)
-        return `node ${t}: subtree maximum ${this.maxSize[t]} != ${m}`;
-    }
-    if (seen !== count) return `${seen} nodes reachable, ${count} counted`;
+      return undefined;
+    };
+    const problem = check(root, this.header[T_HEIGHT]!);
+    if (problem !== undefined) return problem;
+    if (entries !== this.count) return `${entries} entries, ${this.count} counted`;
+    let unused = 0;
+    for (let x = this.header[T_UNUSED]!; x !== NIL && unused <= this.nodes; x = this.parent[x]!) unused++;
+    if (reachable + unused !== this.nodes)
+      return `${reachable} nodes used + ${unused} unused != ${this.nodes}`;
     const slots = this.slotsInOrder();
     for (let i = 1; i < slots.length; i++) {
-      const a = this.nodeOf[slots[i - 1]!]!;
-      const b = this.nodeOf[slots[i]!]!;
-      if (!this.less(a, b)) return `nodes ${a}, ${b}: key order`;
+      const a = this.indexOf(this.leafOf[slots[i - 1]!]! * FANOUT, slots[i - 1]!);
+      const b = this.indexOf(this.leafOf[slots[i]!]! * FANOUT, slots[i]!);
+      const ordered =
+        this.key[a]! < this.key[b]! || (this.key[a] === this.key[b] && this.key2[a]! < this.key2[b]!);
+      if (!ordered) return `slots ${slots[i - 1]}, ${slots[i]}: key order`;
     }
     return undefined;
   }
 
-  // ---- structure ----
+  // ---- search ----
 
-  private less(a: number, b: number): boolean {
-    if (this.bySize && this.size[a] !== this.size[b]) return this.size[a]! < this.size[b]!;
-    return this.key[a]! < this.key[b]!;
+  /** The first block in tree order of at least `n` bytes, or NIL. */
+  private firstFitting(n: number): number {
+    const max = this.max;
+    const count = this.fill;
+    const ref = this.ref;
+    let x = this.header[T_ROOT]!;
+    for (let level = this.header[T_HEIGHT]!; ; level--) {
+      const base = x * FANOUT;
+      const end = base + count[x]!;
+      let e = base;
+      while (e < end && max[e]! < n) e++;
+      // Only the root can lack a fitting entry: below it, the parent's maximum promised one.
+      if (e === end) return NIL;
+      if (level === 1) {
+        this.foundEntry = e;
+        return ref[e]!;
+      }
+      x = ref[e]!;
+    }
   }
 
-  /** Puts node x (key and size set) into the tree: leaf insertion, then rotations up by priority. */
-  private attach(x: number): void {
-    const key = this.key;
-    const size = this.size;
-    const maxSize = this.maxSize;
-    const left = this.left;
-    const right = this.right;
-    const parent = this.parent;
-    const k = key[x]!;
-    const s = size[x]!;
-    let p = NIL;
-    let goLeft = false;
-    let t = this.header[T_ROOT]!;
-    if (this.bySize) {
-      while (t !== NIL) {
-        p = t;
-        const st = size[t]!;
-        goLeft = s < st || (s === st && k < key[t]!);
-        t = goLeft ? left[t]! : right[t]!;
+  /** The last block in tree order of at least `n` bytes, or NIL. */
+  private lastFitting(n: number): number {
+    const max = this.max;
+    const count = this.fill;
+    const ref = this.ref;
+    let x = this.header[T_ROOT]!;
+    for (let level = this.header[T_HEIGHT]!; ; level--) {
+      const base = x * FANOUT;
+      let e = base + count[x]! - 1;
+      while (e >= base && max[e]! < n) e--;
+      if (e < base) return NIL;
+      if (level === 1) {
+        this.foundEntry = e;
+        return ref[e]!;
       }
-    } else {
-      // Every node passed gains x in its subtree: raise its maximum on the way down.
-      while (t !== NIL) {
-        if (maxSize[t]! < s) maxSize[t] = s;
-        p = t;
-        goLeft = k < key[t]!;
-        t = goLeft ? left[t]! : right[t]!;
-      }
+      x = ref[e]!;
     }
-    left[x] = NIL;
-    right[x] = NIL;
-    maxSize[x] = s;
-    parent[x] = p;
-    if (p === NIL) {
-      this.header[T_ROOT] = x;
+  }
+
+  /** Largest size among the `c` entries at `base` (0 when none). */
+  private nodeMax(base: number, c: number): number {
+    const max = this.max;
+    // BY_SIZE: entries are in size order, so their maxima are too.
+    if (this.bySize) return c > 0 ? max[base + c - 1]! : 0;
+    let m = 0;
+    for (let e = base; e < base + c; e++) if (max[e]! > m) m = max[e]!;
+    return m;
+  }
+
+  /** The entry at or after `base` whose ref is `r` (r is there). */
+  private indexOf(base: number, r: number): number {
+    const ref = this.ref;
+    let e = base;
+    while (ref[e] !== r) e++;
+    return e;
+  }
+
+  // ---- insertion ----
+
+  private add(slot: number, address: number, sizeBytes: number): void {
+    const bySize = this.bySize;
+    const k = bySize ? sizeBytes : address;
+    const k2 = bySize ? address : 0;
+    const key = this.key;
+    const key2 = this.key2;
+    const max = this.max;
+    const count = this.fill;
+    let x = this.header[T_ROOT]!;
+    for (let level = this.header[T_HEIGHT]!; level > 1; level--) {
+      const base = x * FANOUT;
+      const end = base + count[x]!;
+      // The last child whose first key is <= the new key, or the first child (which then starts with it).
+      let e = base + 1;
+      while (e < end && key[e]! < k) e++;
+      if (bySize) while (e < end && key[e] === k && key2[e]! < k2) e++;
+      e--;
+      if (e === base && (k < key[e]! || (k === key[e] && k2 < key2[e]!))) {
+        key[e] = k;
+        key2[e] = k2;
+      }
+      if (max[e]! < sizeBytes) max[e] = sizeBytes;
+      x = this.ref[e]!;
+    }
+    const base = x * FANOUT;
+    const end = base + count[x]!;
+    let e = base;
+    while (e < end && key[e]! < k) e++;
+    if (bySize) while (e < end && key[e] === k && key2[e]! < k2) e++;
+    this.place(x, 1, e - base, k, k2, sizeBytes, slot);
+  }
+
+  /** Puts an entry at position p of node x (on `level`), splitting x when it is full. */
+  private place(x: number, level: number, p: number, k: number, k2: number, m: number, r: number): void {
+    const c = this.fill[x]!;
+    if (c < FANOUT) {
+      this.insertEntry(x, level, p, k, k2, m, r);
       return;
     }
-    if (goLeft) left[p] = x;
-    else right[p] = x;
-    const priority = this.priority;
-    const px = priority[x]!;
-    while (p !== NIL && priority[p]! < px) {
-      const g = parent[p]!;
-      if (left[p] === x) {
-        const b = right[x]!;
-        left[p] = b;
-        if (b !== NIL) parent[b] = p;
-        right[x] = p;
+    // Split: x keeps the first half of the FANOUT + 1 entries, a new node y takes the rest.
+    const y = this.takeNode();
+    const keep = (FANOUT + 2) >> 1;
+    if (p < keep) {
+      this.moveEntries(x, keep - 1, y, 0, FANOUT - keep + 1, level);
+      this.fill[x] = keep - 1;
+      this.fill[y] = FANOUT - keep + 1;
+      this.insertEntry(x, level, p, k, k2, m, r);
+    } else {
+      this.moveEntries(x, keep, y, 0, FANOUT - keep, level);
+      this.fill[x] = keep;
+      this.fill[y] = FANOUT - keep;
+      this.insertEntry(y, level, p - keep, k, k2, m, r);
+    }
+    const q = this.parent[x]!;
+    const yBase = y * FANOUT;
+    const yMax = this.nodeMax(yBase, this.fill[y]!);
+    const xMax = this.nodeMax(x * FANOUT, this.fill[x]!);
+    if (q === NIL) {
+      const root = this.takeNode();
+      this.parent[root] = NIL;
+      this.entryOf[root] = NIL;
+      this.header[T_ROOT] = root;
+      this.header[T_HEIGHT]!++;
+      const xBase = x * FANOUT;
+      this.insertEntry(root, level + 1, 0, this.key[xBase]!, this.key2[xBase]!, xMax, x);
+      this.insertEntry(root, level + 1, 1, this.key[yBase]!, this.key2[yBase]!, yMax, y);
+      return;
+    }
+    this.parent[y] = q;
+    const ex = this.entryOf[x]!;
+    this.max[ex] = xMax;
+    this.place(q, level + 1, ex - q * FANOUT + 1, this.key[yBase]!, this.key2[yBase]!, yMax, y);
+  }
+
+  /** Inserts at position p of node x, which has room. */
+  private insertEntry(
+    x: number,
+    level: number,
+    p: number,
+    k: number,
+    k2: number,
+    m: number,
+    r: number,
+  ): void {
+    const base = x * FANOUT;
+    const c = this.fill[x]!;
+    const key = this.key;
+    const key2 = this.key2;
+    const max = this.max;
+    const ref = this.ref;
+    for (let e = base + c; e > base + p; e--) {
+      key[e] = key[e - 1]!;
+      max[e] = max[e - 1]!;
+      ref[e] = ref[e - 1]!;
+    }
+    // BY_ADDRESS leaves every second key 0: nothing to move.
+    if (this.bySize) for (let e = base + c; e > base + p; e--) key2[e] = key2[e - 1]!;
+    const e = base + p;
+    key[e] = k;
+    key2[e] = k2;
+    max[e] = m;
+    ref[e] = r;
+    this.fill[x] = c + 1;
+    if (level === 1) {
+      this.leafOf[r] = x;
+    } else {
+      this.parent[r] = x;
+      for (let f = e; f <= base + c; f++) this.entryOf[ref[f]!] = f;
+    }
+  }
+
+  /** Copies n entries from (x, i) to (y, j) and points their blocks or children at y. */
+  private moveEntries(x: number, i: number, y: number, j: number, n: number, level: number): void {
+    const from = x * FANOUT + i;
+    const to = y * FANOUT + j;
+    for (let d = 0; d < n; d++) {
+      const r = this.ref[from + d]!;
+      this.key[to + d] = this.key[from + d]!;
+      if (this.bySize) this.key2[to + d] = this.key2[from + d]!;
+      this.max[to + d] = this.max[from + d]!;
+      this.ref[to + d] = r;
+      if (level === 1) {
+        this.leafOf[r] = y;
       } else {
-        const b = left[x]!;
-        right[p] = b;
-        if (b !== NIL) parent[b] = p;
-        left[x] = p;
+        this.parent[r] = y;
+        this.entryOf[r] = to + d;
       }
-      parent[p] = x;
-      parent[x] = g;
-      if (g === NIL) this.header[T_ROOT] = x;
-      else if (left[g] === p) left[g] = x;
-      else right[g] = x;
-      if (!this.bySize) {
-        this.recompute(p);
-        this.recompute(x);
-      }
-      p = g;
     }
   }
 
-  /** Takes node x out of the tree (its id stays allocated). */
-  private detach(x: number): void {
-    const l = this.left[x]!;
-    const r = this.right[x]!;
-    const p = this.parent[x]!;
-    let m: number;
-    if (l === NIL) m = r;
-    else if (r === NIL) m = l;
-    else m = this.merge(l, r);
-    if (p === NIL) this.header[T_ROOT] = m;
-    else if (this.left[p] === x) this.left[p] = m;
-    else this.right[p] = m;
-    if (m !== NIL) this.parent[m] = p;
-    if (this.bySize) return;
-    if (l !== NIL && r !== NIL) {
-      // Every node on the merge path got new children: recompute them all, up to the merged root.
-      for (let t = this.mergeBottom; t !== p; t = this.parent[t]!) this.recompute(t);
+  // ---- removal ----
+
+  private delete(slot: number): void {
+    const x = this.leafOf[slot]!;
+    this.leafOf[slot] = NIL;
+    this.removeEntry(x, 1, this.entryOfSlot(x, slot) - x * FANOUT);
+  }
+
+  /** Takes entry i out of node x (on `level`), then restores keys, maxima and fill above it. */
+  private removeEntry(x: number, level: number, i: number): void {
+    const base = x * FANOUT;
+    const c = this.fill[x]! - 1;
+    const removedMax = this.max[base + i]!;
+    const key = this.key;
+    const key2 = this.key2;
+    const max = this.max;
+    const ref = this.ref;
+    for (let e = base + i; e < base + c; e++) {
+      key[e] = key[e + 1]!;
+      max[e] = max[e + 1]!;
+      ref[e] = ref[e + 1]!;
     }
-    if (p !== NIL) this.fixUp(p);
-  }
-
-  /**
-   * Joins subtrees a and b (every key of a below every key of b) along a's right spine and b's left
-   * spine; returns the new root (its parent is the caller's to set) and leaves the deepest changed node
-   * in mergeBottom.
-   */
-  private merge(a: number, b: number): number {
-    const left = this.left;
-    const right = this.right;
-    const parent = this.parent;
-    const priority = this.priority;
-    let root = NIL;
-    let top = NIL;
-    let hangLeft = false;
-    while (a !== NIL && b !== NIL) {
-      let pick: number;
-      let pickLeft: boolean;
-      if (priority[a]! > priority[b]!) {
-        pick = a;
-        a = right[a]!;
-        pickLeft = false;
-      } else {
-        pick = b;
-        b = left[b]!;
-        pickLeft = true;
+    if (this.bySize) for (let e = base + i; e < base + c; e++) key2[e] = key2[e + 1]!;
+    this.fill[x] = c;
+    if (level > 1) for (let e = base + i; e < base + c; e++) this.entryOf[ref[e]!] = e;
+    const q = this.parent[x]!;
+    if (q === NIL) {
+      if (level > 1 && c === 1) {
+        // An inner root with one child: the child becomes the root.
+        const child = ref[base]!;
+        this.parent[child] = NIL;
+        this.entryOf[child] = NIL;
+        this.header[T_ROOT] = child;
+        this.header[T_HEIGHT]!--;
+        this.releaseNode(x);
       }
-      if (top === NIL) root = pick;
-      else {
-        if (hangLeft) left[top] = pick;
-        else right[top] = pick;
-        parent[pick] = top;
-      }
-      top = pick;
-      hangLeft = pickLeft;
+      return;
     }
-    const rest = a !== NIL ? a : b;
-    if (hangLeft) left[top] = rest;
-    else right[top] = rest;
-    if (rest !== NIL) parent[rest] = top;
-    this.mergeBottom = top;
-    return root;
+    if (i === 0) this.fixKey(x);
+    if (c >= MIN_FILL) {
+      if (removedMax >= max[this.entryOf[x]!]!) this.lower(x, removedMax);
+      return;
+    }
+    this.rebalance(x, level, q);
   }
 
-  /** Moves node `from` (the last one) into the free id `to`. */
-  private move(from: number, to: number): void {
-    const l = this.left[from]!;
-    const r = this.right[from]!;
-    const p = this.parent[from]!;
-    const s = this.slot[from]!;
-    this.key[to] = this.key[from]!;
-    this.size[to] = this.size[from]!;
-    this.maxSize[to] = this.maxSize[from]!;
-    this.priority[to] = this.priority[from]!;
-    this.left[to] = l;
-    this.right[to] = r;
-    this.parent[to] = p;
-    this.slot[to] = s;
-    this.nodeOf[s] = to;
-    if (p === NIL) this.header[T_ROOT] = to;
-    else if (this.left[p] === from) this.left[p] = to;
-    else this.right[p] = to;
-    if (l !== NIL) this.parent[l] = to;
-    if (r !== NIL) this.parent[r] = to;
+  /** Node x (not the root) fell below MIN_FILL: merge it with a sibling, or share their entries evenly. */
+  private rebalance(x: number, level: number, q: number): void {
+    const qBase = q * FANOUT;
+    const ex = this.entryOf[x]!;
+    // The sibling before x if there is one, else the one after (q has at least two children).
+    const el = ex > qBase ? ex - 1 : ex;
+    const l = this.ref[el]!;
+    const r = this.ref[el + 1]!;
+    const cl = this.fill[l]!;
+    const cr = this.fill[r]!;
+    if (cl + cr <= FANOUT) {
+      this.moveEntries(r, 0, l, cl, cr, level);
+      this.fill[l] = cl + cr;
+      this.fill[r] = 0;
+      this.max[el] = this.nodeMax(l * FANOUT, cl + cr);
+      this.releaseNode(r);
+      // q loses r's entry (not its first): that fixes q's fill; its maximum may have dropped too.
+      this.removeEntry(q, level + 1, el + 1 - qBase);
+      if (this.parent[l] === q) this.lowerFrom(q);
+      return;
+    }
+    // Share the entries evenly (not one borrowed entry): x then takes a few more removals before it
+    // falls short again.
+    const rBase = r * FANOUT;
+    const half = (cl + cr) >> 1;
+    if (x === l) {
+      const k = half - cl;
+      this.moveEntries(r, 0, l, cl, k, level);
+      for (let e = rBase; e < rBase + cr - k; e++) {
+        this.key[e] = this.key[e + k]!;
+        this.key2[e] = this.key2[e + k]!;
+        this.max[e] = this.max[e + k]!;
+        this.ref[e] = this.ref[e + k]!;
+      }
+      this.fill[l] = half;
+      this.fill[r] = cr - k;
+    } else {
+      const k = cl - half;
+      for (let e = rBase + cr - 1; e >= rBase; e--) {
+        this.key[e + k] = this.key[e]!;
+        this.key2[e + k] = this.key2[e]!;
+        this.max[e + k] = this.max[e]!;
+        this.ref[e + k] = this.ref[e]!;
+      }
+      this.moveEntries(l, half, r, 0, k, level);
+      this.fill[l] = half;
+      this.fill[r] = cr + k;
+    }
+    if (level > 1) for (let e = rBase; e < rBase + this.fill[r]!; e++) this.entryOf[this.ref[e]!] = e;
+    this.key[el + 1] = this.key[rBase]!;
+    this.key2[el + 1] = this.key2[rBase]!;
+    this.max[el] = this.nodeMax(l * FANOUT, this.fill[l]!);
+    this.max[el + 1] = this.nodeMax(rBase, this.fill[r]!);
+    this.lowerFrom(q);
   }
 
-  /** Recomputes maxima from t upwards while they change (BY_ADDRESS). */
-  private fixUp(t: number): void {
-    while (t !== NIL && this.recompute(t)) t = this.parent[t]!;
+  // ---- keys and maxima above a node ----
+
+  /** Node x's first key changed: copy it into its parent's entry, and on up while it is a first entry. */
+  private fixKey(x: number): void {
+    const xBase = x * FANOUT;
+    const k = this.key[xBase]!;
+    const k2 = this.key2[xBase]!;
+    for (let q = this.parent[x]!; q !== NIL; q = this.parent[q]!) {
+      const e = this.entryOf[x]!;
+      this.key[e] = k;
+      this.key2[e] = k2;
+      if (e !== q * FANOUT) return;
+      x = q;
+    }
   }
 
-  /** Recomputes t's subtree maximum from its children; returns whether it changed. */
-  private recompute(t: number): boolean {
-    const maxSize = this.maxSize;
-    let m = this.size[t]!;
-    const l = this.left[t]!;
-    const r = this.right[t]!;
-    if (l !== NIL && maxSize[l]! > m) m = maxSize[l]!;
-    if (r !== NIL && maxSize[r]! > m) m = maxSize[r]!;
-    if (maxSize[t] === m) return false;
-    maxSize[t] = m;
-    return true;
+  /** An entry of node x grew to m: raise the maxima above x until one already covers m. */
+  private raise(x: number, m: number): void {
+    for (let q = this.parent[x]!; q !== NIL; q = this.parent[q]!) {
+      const e = this.entryOf[x]!;
+      if (this.max[e]! >= m) return;
+      this.max[e] = m;
+      x = q;
+    }
+  }
+
+  /** An entry of node x of size `old` shrank or left: recompute the maxima above while old was theirs. */
+  private lower(x: number, old: number): void {
+    for (let q = this.parent[x]!; q !== NIL; q = this.parent[q]!) {
+      const e = this.entryOf[x]!;
+      if (this.max[e]! > old) return;
+      const m = this.nodeMax(x * FANOUT, this.fill[x]!);
+      if (this.max[e] === m) return;
+      this.max[e] = m;
+      x = q;
+    }
+  }
+
+  /** Node x's entries are right but its maximum may have changed: recompute upwards until one holds. */
+  private lowerFrom(x: number): void {
+    for (let q = this.parent[x]!; q !== NIL; q = this.parent[q]!) {
+      const e = this.entryOf[x]!;
+      const m = this.nodeMax(x * FANOUT, this.fill[x]!);
+      if (this.max[e] === m) return;
+      this.max[e] = m;
+      x = q;
+    }
+  }
+
+  // ---- nodes ----
+
+  private takeNode(): number {
+    const x = this.header[T_UNUSED]!;
+    // nodesFor() bounds what a full tree needs: running out is a bug, never a workload's doing.
+    if (x === NIL) throw new Error("free tree: out of nodes");
+    this.header[T_UNUSED] = this.parent[x]!;
+    this.fill[x] = 0;
+    return x;
+  }
+
+  private releaseNode(x: number): void {
+    this.parent[x] = this.header[T_UNUSED]!;
+    this.header[T_UNUSED] = x;
   }
 }

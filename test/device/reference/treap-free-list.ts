@@ -1,0 +1,395 @@
+/**
+ * Reference model: the free list and treap of src/device/allocator as of issue 17, frozen. A faster
+ * index in src/ (issue 17 item 4: a segregated size-class index, a different node layout) must place
+ * every block exactly where this one does; test/device/allocator-reference.test.ts runs both side by side.
+ */
+/**
+ * The free list of one allocator region (offsets relative to the region base, per bank: the region's
+ * banks move in lockstep, so one list serves them all, as in tt-metal's BankManager).
+ *
+ * Like tt-metal's FreeListOpt it keeps its blocks as a struct of arrays, here typed arrays over one
+ * caller-provided buffer, so the very same code works on an ArrayBuffer (one thread) or a
+ * SharedArrayBuffer (worker threads behind an Atomics lock). No per-call allocation: every structure is
+ * preallocated to `capacity` blocks.
+ *
+ * Structures, all indexed by block slot:
+ * - every block (free or allocated) sits in a doubly linked list in address order (coalescing is O(1));
+ * - free blocks also sit in a FreeTree, ordered by address (first fit) or by size (best fit), chosen when
+ *   the list is built;
+ * - allocated blocks sit in an open-addressing hash table keyed by address (deallocation by address).
+ * Unused slots are chained through `next`.
+ */
+
+import { FreeTree, NONE, TreeOrder } from "./treap-free-tree.js";
+
+export { NONE, TreeOrder };
+
+// Private copies of the exported constants for the hot paths (see NIL in free-tree.ts: V8 re-reads an
+// exported binding from its module cell at every use).
+const NIL = -1;
+const NO_FIT_RESULT = -1;
+const TABLE_FULL_RESULT = -2;
+const UNUSED = 0;
+const FREE = 1;
+const ALLOCATED = 2;
+
+/** allocate() result: no free block is large enough. */
+export const NO_FIT = NO_FIT_RESULT;
+/** allocate() result: a new block was needed but every slot is in use. */
+export const TABLE_FULL = TABLE_FULL_RESULT;
+
+export const SlotState = { UNUSED, FREE, ALLOCATED } as const;
+
+// Int32 header
+const H_HEAD = 0;
+const H_UNUSED = 1;
+const H_ALLOCATED_BLOCKS = 2;
+const HEADER_INTS = 4;
+// Float64 header
+const F_FREE_BYTES = 0;
+const HEADER_DOUBLES = 2;
+
+function tableSizeFor(capacity: number): number {
+  let size = 16;
+  while (size < capacity * 2) size *= 2;
+  return size;
+}
+
+function roundUp8(bytes: number): number {
+  return Math.ceil(bytes / 8) * 8;
+}
+
+export class FreeList {
+  /** Bytes of buffer a list of `capacity` blocks needs (a multiple of 8). */
+  static byteLength(capacity: number): number {
+    const doubles = HEADER_DOUBLES + 4 * capacity;
+    const ints = HEADER_INTS + 2 * capacity + tableSizeFor(capacity);
+    return FreeTree.byteLength(capacity) + roundUp8(doubles * 8 + ints * 4 + 2 * capacity);
+  }
+
+  private readonly header: Int32Array;
+  private readonly headerF: Float64Array;
+  private readonly address: Float64Array;
+  private readonly size: Float64Array;
+  private readonly allocationIds: Float64Array;
+  private readonly requested: Float64Array;
+  private readonly prev: Int32Array;
+  private readonly next: Int32Array;
+  private readonly table: Int32Array;
+  private readonly state: Uint8Array;
+  private readonly tags: Uint8Array;
+  private readonly tableMask: number;
+  private readonly tableShift: number;
+  private readonly tree: FreeTree;
+  private readonly bestFit: boolean;
+
+  /**
+   * @param buffer shared or plain; the list lives at [byteOffset, byteOffset + byteLength(capacity)),
+   *   byteOffset a multiple of 8.
+   * @param sizeBytes size of the region in each bank.
+   * @param order BY_ADDRESS for first fit, BY_SIZE for best fit: every thread sharing the buffer must agree.
+   */
+  constructor(
+    buffer: ArrayBufferLike,
+    byteOffset: number,
+    readonly capacity: number,
+    readonly sizeBytes: number,
+    order: TreeOrder,
+  ) {
+    this.tree = new FreeTree(buffer, byteOffset, capacity, order);
+    this.bestFit = order === TreeOrder.BY_SIZE;
+    let at = byteOffset + FreeTree.byteLength(capacity);
+    const doubles = (count: number): Float64Array => {
+      const view = new Float64Array(buffer, at, count);
+      at += count * 8;
+      return view;
+    };
+    const ints = (count: number): Int32Array => {
+      const view = new Int32Array(buffer, at, count);
+      at += count * 4;
+      return view;
+    };
+    this.headerF = doubles(HEADER_DOUBLES);
+    this.address = doubles(capacity);
+    this.size = doubles(capacity);
+    this.allocationIds = doubles(capacity);
+    this.requested = doubles(capacity);
+    this.header = ints(HEADER_INTS);
+    this.prev = ints(capacity);
+    this.next = ints(capacity);
+    const tableSize = tableSizeFor(capacity);
+    this.table = ints(tableSize);
+    this.tableMask = tableSize - 1;
+    this.tableShift = 32 - Math.log2(tableSize);
+    this.state = new Uint8Array(buffer, at, capacity);
+    this.tags = new Uint8Array(buffer, at + capacity, capacity);
+  }
+
+  /** Initialises an empty region (one free block spanning it). Only the creator of the buffer calls this. */
+  format(): void {
+    const h = this.header;
+    for (let i = 0; i < this.capacity; i++) {
+      this.next[i] = i + 1 < this.capacity ? i + 1 : NIL;
+      this.state[i] = UNUSED;
+    }
+    this.table.fill(0);
+    this.tree.format();
+    h[H_HEAD] = NIL;
+    h[H_UNUSED] = this.capacity > 0 ? 0 : NIL;
+    h[H_ALLOCATED_BLOCKS] = 0;
+    this.headerF[F_FREE_BYTES] = 0;
+    if (this.sizeBytes > 0 && this.capacity > 0) {
+      const s = this.takeSlot();
+      this.address[s] = 0;
+      this.size[s] = this.sizeBytes;
+      this.prev[s] = NIL;
+      this.next[s] = NIL;
+      this.state[s] = FREE;
+      this.tree.insert(s, 0, this.sizeBytes);
+      h[H_HEAD] = s;
+      this.headerF[F_FREE_BYTES] = this.sizeBytes;
+    }
+  }
+
+  get freeBytes(): number {
+    return this.headerF[F_FREE_BYTES]!;
+  }
+  get freeBlocks(): number {
+    return this.tree.count;
+  }
+  get allocatedBlocks(): number {
+    return this.header[H_ALLOCATED_BLOCKS]!;
+  }
+  get largestFreeBytes(): number {
+    return this.tree.largestBytes;
+  }
+  /** First block in address order, or NONE. Walk with nextOf(). */
+  get firstBlock(): number {
+    return this.header[H_HEAD]!;
+  }
+  nextOf(slot: number): number {
+    return this.next[slot]!;
+  }
+  stateOf(slot: number): number {
+    return this.state[slot]!;
+  }
+  offsetOf(slot: number): number {
+    return this.address[slot]!;
+  }
+  sizeOf(slot: number): number {
+    return this.size[slot]!;
+  }
+  /** The caller's tag byte of an allocated block. */
+  tagOf(slot: number): number {
+    return this.tags[slot]!;
+  }
+  allocationIdOf(slot: number): number {
+    return this.allocationIds[slot]!;
+  }
+  requestedBytesOf(slot: number): number {
+    return this.requested[slot]!;
+  }
+
+  /**
+   * Allocates `sizeBytes` (already aligned and at least the minimum) and labels the block with the
+   * caller's tag byte, allocation id and requested size.
+   * @returns the allocated block's slot, NO_FIT or TABLE_FULL (state unchanged on failure).
+   */
+  allocate(
+    sizeBytes: number,
+    bottomUp: boolean,
+    tag: number,
+    allocationId: number,
+    requestedBytes: number,
+  ): number {
+    const tree = this.tree;
+    const f = this.bestFit ? tree.findBest(sizeBytes, bottomUp) : tree.findFirst(sizeBytes, bottomUp);
+    if (f === NIL) return NO_FIT_RESULT;
+    const freeSize = this.size[f]!;
+    let a: number;
+    if (freeSize === sizeBytes) {
+      tree.remove(f);
+      a = f;
+    } else {
+      a = this.takeSlot();
+      if (a === NIL) return TABLE_FULL_RESULT;
+      const start = this.address[f]!;
+      let rest = start;
+      if (bottomUp) {
+        this.address[a] = start;
+        rest = start + sizeBytes;
+        this.address[f] = rest;
+        this.linkBefore(a, f);
+      } else {
+        this.address[a] = start + freeSize - sizeBytes;
+        this.linkAfter(a, f);
+      }
+      const restSize = freeSize - sizeBytes;
+      this.size[f] = restSize;
+      // The free block's start may have moved up, but no other free block lies in between: order holds.
+      tree.resize(f, rest, restSize);
+    }
+    this.size[a] = sizeBytes;
+    this.state[a] = ALLOCATED;
+    this.tags[a] = tag;
+    this.allocationIds[a] = allocationId;
+    this.requested[a] = requestedBytes;
+    this.header[H_ALLOCATED_BLOCKS]!++;
+    this.headerF[F_FREE_BYTES]! -= sizeBytes;
+    this.tableInsert(a);
+    return a;
+  }
+
+  /** Slot of the allocated block at `offset`, or NONE. */
+  find(offset: number): number {
+    let i = this.hash(offset);
+    for (;;) {
+      const v = this.table[i]!;
+      if (v === 0) return NIL;
+      if (this.address[v - 1] === offset) return v - 1;
+      i = (i + 1) & this.tableMask;
+    }
+  }
+
+  /** Frees an allocated block (from find()) and merges it with free neighbours. */
+  release(a: number): void {
+    const tree = this.tree;
+    this.tableRemove(a);
+    const blockSize = this.size[a]!;
+    this.headerF[F_FREE_BYTES]! += blockSize;
+    this.header[H_ALLOCATED_BLOCKS]!--;
+    const p = this.prev[a]!;
+    const n = this.next[a]!;
+    const prevFree = p !== NIL && this.state[p] === FREE;
+    const nextFree = n !== NIL && this.state[n] === FREE;
+    if (prevFree && nextFree) {
+      tree.remove(n);
+      const merged = this.size[p]! + blockSize + this.size[n]!;
+      this.size[p] = merged;
+      this.unlink(a);
+      this.unlink(n);
+      this.releaseSlot(a);
+      this.releaseSlot(n);
+      tree.resize(p, this.address[p]!, merged);
+    } else if (prevFree) {
+      const merged = this.size[p]! + blockSize;
+      this.size[p] = merged;
+      this.unlink(a);
+      this.releaseSlot(a);
+      tree.resize(p, this.address[p]!, merged);
+    } else if (nextFree) {
+      // Moving the next block's start down to ours keeps the address order: `a` was allocated, not free.
+      const start = this.address[a]!;
+      const merged = this.size[n]! + blockSize;
+      this.address[n] = start;
+      this.size[n] = merged;
+      this.unlink(a);
+      this.releaseSlot(a);
+      tree.resize(n, start, merged);
+    } else {
+      this.state[a] = FREE;
+      tree.insert(a, this.address[a]!, blockSize);
+    }
+  }
+
+  /**
+   * Describes the first broken invariant of the list, or returns undefined (for tests): the tree's own
+   * structure, and that it holds exactly the free blocks of the block list with their addresses and sizes.
+   */
+  checkInvariants(): string | undefined {
+    const problem = this.tree.checkInvariants();
+    if (problem !== undefined) return `tree: ${problem}`;
+    const free: number[] = [];
+    for (let s = this.firstBlock; s !== NIL; s = this.next[s]!) {
+      if (this.state[s] === FREE) free.push(s);
+    }
+    const inTree = this.tree.slotsInOrder();
+    if (inTree.length !== free.length) return `${inTree.length} blocks in the tree, ${free.length} free`;
+    const expected = this.bestFit
+      ? free.slice().sort((a, b) => this.size[a]! - this.size[b]! || this.address[a]! - this.address[b]!)
+      : free;
+    for (let i = 0; i < expected.length; i++) {
+      if (inTree[i] !== expected[i]) return `tree position ${i}: slot ${inTree[i]}, expected ${expected[i]}`;
+    }
+    for (const s of free) {
+      const view = this.tree.viewOf(s);
+      if (view.address !== this.address[s] || view.sizeBytes !== this.size[s]) {
+        return `slot ${s}: tree holds ${view.address}+${view.sizeBytes}, list ${this.address[s]}+${this.size[s]}`;
+      }
+    }
+    return undefined;
+  }
+
+  // ---- block list and slots ----
+
+  private takeSlot(): number {
+    const s = this.header[H_UNUSED]!;
+    if (s !== NIL) this.header[H_UNUSED] = this.next[s]!;
+    return s;
+  }
+
+  private releaseSlot(s: number): void {
+    this.state[s] = UNUSED;
+    this.next[s] = this.header[H_UNUSED]!;
+    this.header[H_UNUSED] = s;
+  }
+
+  private linkBefore(a: number, f: number): void {
+    const p = this.prev[f]!;
+    this.prev[a] = p;
+    this.next[a] = f;
+    if (p === NIL) this.header[H_HEAD] = a;
+    else this.next[p] = a;
+    this.prev[f] = a;
+  }
+
+  private linkAfter(a: number, f: number): void {
+    const n = this.next[f]!;
+    this.next[a] = n;
+    this.prev[a] = f;
+    if (n !== NIL) this.prev[n] = a;
+    this.next[f] = a;
+  }
+
+  private unlink(x: number): void {
+    const p = this.prev[x]!;
+    const n = this.next[x]!;
+    if (p === NIL) this.header[H_HEAD] = n;
+    else this.next[p] = n;
+    if (n !== NIL) this.prev[n] = p;
+  }
+
+  // ---- hash table of allocated blocks, keyed by address (linear probing, backward-shift deletion) ----
+
+  private hash(key: number): number {
+    // Fibonacci hashing on the low 32 bits xor the high bits; addresses are multiples of the alignment.
+    const x = (key >>> 0) ^ ((key / 4294967296) >>> 0);
+    return Math.imul(x, 0x9e3779b1) >>> this.tableShift;
+  }
+
+  private tableInsert(s: number): void {
+    let i = this.hash(this.address[s]!);
+    while (this.table[i] !== 0) i = (i + 1) & this.tableMask;
+    this.table[i] = s + 1;
+  }
+
+  private tableRemove(s: number): void {
+    const mask = this.tableMask;
+    let i = this.hash(this.address[s]!);
+    while (this.table[i] !== s + 1) i = (i + 1) & mask;
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const v = this.table[j]!;
+      if (v === 0) break;
+      const home = this.hash(this.address[v - 1]!);
+      // The entry at j may move back to the hole at i unless its home lies cyclically in (i, j].
+      const stays = i <= j ? i < home && home <= j : i < home || home <= j;
+      if (!stays) {
+        this.table[i] = v;
+        i = j;
+      }
+    }
+    this.table[i] = 0;
+  }
+}
