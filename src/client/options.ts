@@ -8,7 +8,7 @@ import { resolveSocketPath } from "./socket-path.js";
 import type { AllocationClientOptions, ClientState, FlushOptions, SnapshotSource } from "./types.js";
 
 export const DEFAULT_MAX_QUEUE_BYTES = 4 * 1024 * 1024;
-export const DEFAULT_FLUSH_INTERVAL_MS = 2;
+export const DEFAULT_FLUSH_INTERVAL_MS = 1;
 export const DEFAULT_BATCH_MAX_EVENTS = 2048;
 export const DEFAULT_RECONNECT_INITIAL_MS = 50;
 export const DEFAULT_RECONNECT_MAX_MS = 2000;

@@ -118,7 +118,7 @@ export interface AllocationClientOptions {
    * for the default).
    */
   maxQueueBytes?: number;
-  /** Longest time an event waits in a partial batch before it is written, ms; default 2. */
+  /** Longest time an event waits in a partial batch before it is written, ms; default 1. */
   flushIntervalMs?: number;
   /** Events per EVENTS frame; default 2048, at most what fits in the server's frame limit. */
   batchMaxEvents?: number;
