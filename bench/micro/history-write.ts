@@ -27,21 +27,27 @@ export const historyWrite: Benchmark = {
   description:
     "HistoryRecorder.write (one 1-s transaction into SQLite, WAL) for 27 series (1 device, 8 processes) " +
     "and 792 series (8 devices × 32 processes × 3 types); median of 60 writes per run; then the " +
-    "once-a-minute downsampling of those 60 s (1-s rows → 1-min rows) for 792 series",
+    "once-a-minute downsampling of those 60 s (1-s rows → 1-min rows) for 792 series: total, and the " +
+    "longest single call (the stall; the work is spread over calls a second apart)",
   metrics: [
     { name: "history_write_ms", unit: "ms/s", target: 20, comparison: "<=" },
     { name: "history_write_ms_792_series", unit: "ms/s", target: 20, comparison: "<=" },
     { name: "history_downsample_ms_792_series", unit: "ms/min", comparison: "<=" },
+    { name: "history_downsample_stall_ms_792_series", unit: "ms", comparison: "<=" },
   ],
   async open() {
     const small = HistoryHost.open(1, 8);
     const large = HistoryHost.open(8, 32);
     return {
       async runOnce() {
+        const writeMs = small.medianWriteMs();
+        const writeLargeMs = large.medianWriteMs();
+        const downsample = large.downsample();
         return {
-          history_write_ms: small.medianWriteMs(),
-          history_write_ms_792_series: large.medianWriteMs(),
-          history_downsample_ms_792_series: large.downsampleMs(),
+          history_write_ms: writeMs,
+          history_write_ms_792_series: writeLargeMs,
+          history_downsample_ms_792_series: downsample.totalMs,
+          history_downsample_stall_ms_792_series: downsample.longestCallMs,
         };
       },
       async close() {
@@ -104,13 +110,25 @@ class HistoryHost {
   }
 
   /**
-   * Downsampling as it runs once a minute, an hour later: the minutes written since the previous call
-   * (one run: 60 s) become 1-min rows, ms.
+   * Downsampling as it runs once a minute, an hour later: the minute written since the previous call
+   * (one run: 60 s) becomes 1-min rows, over as many `maintain` calls (one a second in the server) as the
+   * per-call budget needs. Total ms, and the longest call (what the server's thread stalls for).
    */
-  downsampleMs(): number {
-    const started = process.hrtime.bigint();
-    this.store.write(() => this.store.maintain(this.clock.ms + 3_600_000));
-    return Number(process.hrtime.bigint() - started) / 1e6;
+  downsample(): { totalMs: number; longestCallMs: number } {
+    let totalMs = 0;
+    let longestCallMs = 0;
+    for (let call = 0; call < 1000; call++) {
+      const started = process.hrtime.bigint();
+      this.store.write(() => this.store.maintain(this.clock.ms + 3_600_000));
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      totalMs += ms;
+      longestCallMs = Math.max(longestCallMs, ms);
+      const oldest = this.store.samples.oldestFineSecond();
+      // What maintain merges: seconds before the minute an hour before its clock (the clock + 1 h).
+      const cutoff = Math.floor(this.clock.ms / 60_000) * 60;
+      if (oldest === undefined || oldest >= cutoff) break;
+    }
+    return { totalMs, longestCallMs };
   }
 
   close(): void {

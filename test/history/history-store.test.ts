@@ -315,3 +315,36 @@ test("unusable files are typed errors with stable codes, and are left as they we
     remove();
   }
 });
+
+test("a minute merged in several ranges reads the same at every step: half merged, and merged", () => {
+  const { path, remove } = tempHistoryDir();
+  const store = HistoryStore.open(path, 7 * 24 * HOUR_MS, T0 * 1000);
+  try {
+    writeTwoMinutes(store);
+    const later = (T0 + 3600 + 180) * 1000;
+    const from = String(T0 * 1000);
+    const to = String((T0 + 119) * 1000);
+    const coarse = () => query(store, later, { from, to, step: "60000" }).series[0]!.points;
+    const expected = [
+      { t: T0 * 1000, min: 0, max: 10_000_000, last: 59 },
+      { t: (T0 + 60) * 1000, min: 60, max: 119, last: 119 },
+    ];
+    assert.deepEqual(coarse(), expected, "from the 1-s rows alone");
+    // The first minute merged in three ranges (the burst in the second), the second minute not yet.
+    store.write(() => store.samples.downsample(T0, T0 + 25));
+    assert.deepEqual(coarse(), expected, "a quarter merged");
+    store.write(() => store.samples.downsample(T0 + 25, T0 + 40));
+    store.write(() => store.samples.downsample(T0 + 40, T0 + 60));
+    assert.deepEqual(coarse(), expected, "one minute merged");
+    assert.equal(store.samples.oldestFineSecond(), T0 + 60);
+    // maintain finishes the rest (a few ranges within its budget, or over several calls).
+    for (let call = 0; call < 100 && store.samples.oldestFineSecond() !== undefined; call++) {
+      store.write(() => store.maintain(later));
+    }
+    assert.equal(store.samples.oldestFineSecond(), undefined);
+    assert.deepEqual(coarse(), expected, "both minutes merged");
+  } finally {
+    store.close();
+    remove();
+  }
+});

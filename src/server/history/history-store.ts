@@ -8,6 +8,19 @@ import { LifetimeStore } from "./lifetime-store.js";
 import { MAX_HISTORY_POINTS, SampleQuery } from "./sample-query.js";
 import { COARSE_STEP_S, FINE_SAMPLES_S, SampleStore } from "./sample-store.js";
 
+/**
+ * Seconds of 1-s rows merged by one downsampling statement: 5 (at 792 series ~4k rows, ~6 ms on the
+ * reference machine, where a whole minute at once held the server's thread 21 ms; docs/PERFORMANCE.md
+ * "History").
+ */
+export const DOWNSAMPLE_RANGE_S = 5;
+/**
+ * Downsampling work per `maintain` call, ms of wall time: ranges are merged until this is spent (at least
+ * one), the rest in the next call (the recorder calls once a second), so a minute's merge is spread over
+ * a few seconds instead of stalling the server once a minute.
+ */
+export const DOWNSAMPLE_BUDGET_MS = 4;
+
 /** How long history is kept unless told (`--history-retention`), ms: 7 days. */
 export const DEFAULT_HISTORY_RETENTION_MS = 7 * 86_400_000;
 
@@ -23,8 +36,6 @@ export class HistoryStore {
   /** The LeakArchive of the server (leak reports survive restarts). */
   readonly leaks: LeakStore;
   private readonly query: SampleQuery;
-  /** Minutes before this second are downsampled (a multiple of 60). */
-  private downsampledBefore = 0;
   private prunedMinute = 0;
   private closed = false;
 
@@ -71,16 +82,21 @@ export class HistoryStore {
   }
 
   /**
-   * Downsampling and retention as of `nowMs` (whole minutes only: a no-op within the same minute):
-   * 1-s samples older than an hour become 1-min samples; everything older than the retention goes.
-   * Call inside `write`.
+   * Downsampling and retention as of `nowMs`: 1-s samples older than an hour (whole minutes) become 1-min
+   * samples, DOWNSAMPLE_RANGE_S seconds at a time until DOWNSAMPLE_BUDGET_MS is spent (the rest in later
+   * calls; a minute half merged reads the same, since queries of 1-min steps merge both tables);
+   * everything older than the retention goes (once a minute). Call inside `write`.
    */
   maintain(nowMs: number): void {
     const nowSecond = Math.floor(nowMs / 1000);
     const fineCutoff = floorTo(nowSecond - FINE_SAMPLES_S, COARSE_STEP_S);
-    if (fineCutoff > this.downsampledBefore) {
-      this.samples.downsample(fineCutoff);
-      this.downsampledBefore = fineCutoff;
+    const started = performance.now();
+    for (;;) {
+      const oldest = this.samples.oldestFineSecond();
+      if (oldest === undefined || oldest >= fineCutoff) break;
+      const from = floorTo(oldest, DOWNSAMPLE_RANGE_S);
+      this.samples.downsample(from, Math.min(from + DOWNSAMPLE_RANGE_S, fineCutoff));
+      if (performance.now() - started >= DOWNSAMPLE_BUDGET_MS) break;
     }
     const minute = floorTo(nowSecond, COARSE_STEP_S);
     if (minute > this.prunedMinute) {

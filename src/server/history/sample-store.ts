@@ -33,7 +33,9 @@ export class SampleStore {
     { id: number; last_s: number | null }
   >;
   private readonly insertSubject: Statement<[number, number, number, string, string]>;
-  private readonly downsampleFine: Statement<[number]>;
+  private readonly downsampleFine: Statement<[number, number]>;
+  private readonly deleteFineRange: Statement<[number, number]>;
+  private readonly oldestFine: Statement<[], { t: number | null }>;
   private readonly deleteFine: Statement<[number]>;
   private readonly deleteCoarse: Statement<[number]>;
   private readonly deleteEndedSubjects: Statement<[number]>;
@@ -52,14 +54,24 @@ export class SampleStore {
     this.insertSubject = db.prepare(
       "INSERT INTO subjects (device, type, pid, session, name) VALUES (?, ?, ?, ?, ?)",
     );
-    // Each minute's lowest min, highest max and the `last` of its latest second (looked up by key: a
-    // GROUP BY and one index probe per minute cost less than window functions' two sorts).
+    // Each minute's lowest min, highest max and the `last` of its latest second, for the 1-s rows of
+    // [from, to) (looked up by key: a GROUP BY and one index probe per minute cost less than window
+    // functions' two sorts). A minute is merged in several ranges, oldest first, so a range merges into
+    // the row the earlier ones made: lower min, higher max, its own (later) last. (`WHERE true`: SQLite's
+    // UPSERT after a SELECT needs a WHERE to parse.)
     this.downsampleFine = db.prepare(`
-      INSERT OR REPLACE INTO samples_1m (t, subject, min, max, last)
+      INSERT INTO samples_1m (t, subject, min, max, last)
       SELECT g.m, g.subject, g.mn, g.mx, s.last FROM (
         SELECT (t / 60) * 60 AS m, subject, MIN(min) AS mn, MAX(max) AS mx, MAX(t) AS lt
-        FROM samples_1s WHERE t < ? GROUP BY subject, t / 60
-      ) AS g JOIN samples_1s AS s ON s.t = g.lt AND s.subject = g.subject`);
+        FROM samples_1s WHERE t >= ? AND t < ? GROUP BY subject, t / 60
+      ) AS g JOIN samples_1s AS s ON s.t = g.lt AND s.subject = g.subject
+      WHERE true
+      ON CONFLICT (t, subject) DO UPDATE SET
+        min = min(samples_1m.min, excluded.min),
+        max = max(samples_1m.max, excluded.max),
+        last = excluded.last`);
+    this.deleteFineRange = db.prepare("DELETE FROM samples_1s WHERE t >= ? AND t < ?");
+    this.oldestFine = db.prepare("SELECT MIN(t) AS t FROM samples_1s");
     this.deleteFine = db.prepare("DELETE FROM samples_1s WHERE t < ?");
     this.deleteCoarse = db.prepare("DELETE FROM samples_1m WHERE t < ?");
     this.deleteEndedSubjects = db.prepare("DELETE FROM subjects WHERE last_s < ?");
@@ -94,10 +106,18 @@ export class SampleStore {
     this.insertFine.run(second, subject, min, max, last);
   }
 
-  /** Merges every whole minute before `beforeSecond` (a multiple of 60) into 1-min rows. */
-  downsample(beforeSecond: number): void {
-    this.downsampleFine.run(beforeSecond);
-    this.deleteFine.run(beforeSecond);
+  /**
+   * Merges the 1-s rows of seconds [fromSecond, toSecond) into 1-min rows and deletes them. Ranges of one
+   * minute must come oldest first (each merges into what the earlier ones left).
+   */
+  downsample(fromSecond: number, toSecond: number): void {
+    this.downsampleFine.run(fromSecond, toSecond);
+    this.deleteFineRange.run(fromSecond, toSecond);
+  }
+
+  /** The oldest second with a 1-s row, or undefined. */
+  oldestFineSecond(): number | undefined {
+    return this.oldestFine.get()?.t ?? undefined;
   }
 
   /** Deletes samples older than `beforeSecond`. */
