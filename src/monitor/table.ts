@@ -1,3 +1,5 @@
+import { columns } from "./terminal-text.js";
+
 export type Align = "left" | "right";
 
 export interface Column {
@@ -8,9 +10,9 @@ export interface Column {
 // SGR colour sequences take no room on screen; widths must ignore them.
 const SGR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 
-/** Width of a cell on the terminal (every character we print is one column wide). */
+/** Width of a cell on the terminal: its columns (wide CJK characters count two), colour codes none. */
 export function visibleWidth(text: string): number {
-  return text.replace(SGR, "").length;
+  return columns(text.replace(SGR, ""));
 }
 
 function pad(text: string, width: number, align: Align): string {

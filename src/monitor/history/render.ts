@@ -1,5 +1,5 @@
 import type { HistoryPoint, HistoryResponse, HistorySeries } from "../../server/api-types.js";
-import { terminalSafe } from "../terminal-text.js";
+import { columns, fit, terminalSafe } from "../terminal-text.js";
 import { formatBytes } from "../units.js";
 
 /** Block characters of a sparkline, lowest to highest. */
@@ -35,7 +35,7 @@ export function renderHistory(history: HistoryResponse, options: HistoryRenderOp
     const peak = Math.max(0, ...points.map((p) => p.max));
     const latest = points.at(-1)?.last ?? 0;
     lines.push(
-      `  ${label(series).padEnd(28)} ${sparkline(points, history.fromMs, history.toMs, width, peak)}  ` +
+      `  ${padColumns(label(series), 28)} ${sparkline(points, history.fromMs, history.toMs, width, peak)}  ` +
         `now ${formatBytes(latest).padStart(10)}  peak ${formatBytes(peak).padStart(10)}`,
     );
   }
@@ -47,7 +47,7 @@ export function renderHistory(history: HistoryResponse, options: HistoryRenderOp
     for (const l of history.lifetimes.slice(0, LISTED)) {
       const leaked = Object.entries(l.leakedBytes).filter(([, bytes]) => bytes > 0);
       lines.push(
-        `  pid ${String(l.pid).padEnd(8)} ${terminalSafe(l.processName).slice(0, 24).padEnd(24)} ${time(l.startedAtMs)} → ` +
+        `  pid ${String(l.pid).padEnd(8)} ${fit(terminalSafe(l.processName), 24)} ${time(l.startedAtMs)} → ` +
           (l.endedAtMs === null ? "running" : `${time(l.endedAtMs)} (${l.endReason})`) +
           (leaked.length > 0
             ? `  leaked ${leaked.map(([type, bytes]) => `${type} ${formatBytes(bytes)}`).join(", ")}`
@@ -108,4 +108,9 @@ function time(ms: number): string {
   return date.toDateString() === new Date().toDateString()
     ? clock
     : `${date.toISOString().slice(0, 10)} ${clock}`;
+}
+
+/** `text` padded to `width` columns (wide characters count two), never cut. */
+function padColumns(text: string, width: number): string {
+  return text + " ".repeat(Math.max(0, width - columns(text)));
 }

@@ -1,6 +1,8 @@
 // A screen line of top as plain data: segments of text, each with its style. The screen is built from
 // these by pure functions (tested without a terminal); the Ink app only draws them.
 
+import { columns, takeColumns } from "../terminal-text.js";
+
 export type Colour = "green" | "yellow" | "red" | "cyan" | "gray" | "magenta";
 
 export interface Segment {
@@ -26,11 +28,12 @@ export function clip(line: Line, width: number): Line {
   let left = width;
   for (const segment of line) {
     if (left <= 0) break;
-    if (segment.text.length <= left) {
+    const segmentColumns = columns(segment.text);
+    if (segmentColumns <= left) {
       out.push(segment);
-      left -= segment.text.length;
+      left -= segmentColumns;
     } else {
-      out.push({ ...segment, text: segment.text.slice(0, left) });
+      out.push({ ...segment, text: takeColumns(segment.text, left) });
       left = 0;
     }
   }
