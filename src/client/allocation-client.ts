@@ -1,5 +1,6 @@
-// record(), the pump and the connection callbacks share the ring, resync and connection state, so they
-// stay together (a split would put a hop on record()'s per-event path). The connection life cycle (HELLO,
+// Size (why ~530 lines in one file): record(), the pump and the connection callbacks share the ring,
+// resync and connection state, so they stay together (a split would put a hop on record()'s per-event
+// path). The connection life cycle (HELLO,
 // version fallback, reconnect backoff: client-link.ts), the writer thread (writer-thread.ts, which
 // encodes and owns the socket), resync state, flush waiters, snapshot sending and the workload's
 // callbacks live apart.

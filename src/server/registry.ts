@@ -3,17 +3,17 @@ import type { AnomalyLog } from "./anomaly-log.js";
 import { DeviceTotals, Ledger, SessionAccount } from "./ledger.js";
 import { DETACHED_FIGURE, type UsageSeries } from "./series/usage-series.js";
 import { addressHash, idHash } from "./slot-chains.js";
-import { DEFAULT_CHANGE_LOG_SLOTS, grownFloat64, SlotChangeLog, type SlotColumns } from "./slot-columns.js";
+import {
+  DEFAULT_CHANGE_LOG_SLOTS,
+  grown,
+  type RegistryOptions,
+  SlotChangeLog,
+  type SlotColumns,
+} from "./slot-columns.js";
 import { NO_SLOT } from "./slot-index.js";
 
-export type { SlotColumns };
-export { SlotChangeLog };
-
-export interface RegistryOptions {
-  /** Entries of the change log (a power of two; default DEFAULT_CHANGE_LOG_SLOTS). */
-  changeLogSlots?: number;
-}
-export { DeviceTotals, Ledger, SessionAccount };
+export type { RegistryOptions, SlotColumns };
+export { DeviceTotals, Ledger, SessionAccount, SlotChangeLog };
 
 /**
  * The live state of every device: the hot path of the server. Every applied ALLOC/FREE goes through
@@ -25,17 +25,18 @@ export { DeviceTotals, Ledger, SessionAccount };
  * arrays (struct of arrays, 45 bytes per slot). Its ledger's two indexes (by id, by type and address) are
  * chained hash tables (SlotChains) whose links are two of those columns (`idNext`, `addressNext`), so
  * an index costs a 4-byte link per slot plus 4-byte heads (at most two per live allocation for ids, one
- * for addresses); an insert is a push onto a chain and a delete an unlink, with no probing or shifting. Freed slots are chained into a
- * free list through `idNext`, so no extra array is needed for it.
- *
- * Allocation times are whole milliseconds in a Uint32 column: `allocatedAtMsAt` reads them back relative
- * to the latest time seen, so they are exact for allocations younger than 2^32 ms (~49.7 days); an older
- * one reads as if it were that much younger (its age wraps).
+ * for addresses); an insert is a push onto a chain and a delete an unlink, with no probing or shifting.
+ * Freed slots are chained into a free list through `idNext`, so no extra array is needed for it.
  *
  * Totals are maintained incrementally per ledger (session × device × type), per device (× type) and
  * per session, so the summary never walks allocations (docs/DESIGN.md invariant 6). Every change of a
  * device's or a ledger's total is also recorded in its UsageFigure (1-s min/max/last buckets), so that a
  * burst inside a second shows even when nothing is in use when the second ends.
+ *
+ * Size (why ~450 lines in one file): `allocate`, `free`, the slot free list and column growth all write
+ * the same private columns on the hot path; the read-only pieces already live beside it (`SlotColumns`,
+ * `SlotChangeLog` and column growth in slot-columns.ts, the chains in slot-chains.ts, the bookkeeping
+ * objects in ledger.ts).
  */
 
 const INITIAL_SLOTS = 1024;
@@ -368,7 +369,11 @@ export class Registry {
     return this.typeOf[slot];
   }
 
-  /** When the slot was allocated, in whole ms (exact for allocations younger than 2^32 ms). */
+  /**
+   * When the slot was allocated, in whole ms: kept modulo 2^32 in a Uint32 column and read back relative
+   * to the latest time seen, so exact for allocations younger than 2^32 ms (~49.7 days); an older one
+   * reads as if it were that much younger (its age wraps).
+   */
   allocatedAtMsAt(slot: number): number {
     const latest = Math.floor(this.latestMs);
     return latest - ((((latest - this.allocatedAtMsOf[slot]) % 4294967296) + 4294967296) % 4294967296);
@@ -440,27 +445,15 @@ export class Registry {
 
   private grow(): void {
     const capacity = this.capacity * 2;
-    this.allocationIdOf = grownFloat64(this.allocationIdOf, capacity);
-    this.addressOf = grownFloat64(this.addressOf, capacity);
-    this.sizeOf = grownFloat64(this.sizeOf, capacity);
-    const times = new Uint32Array(capacity);
-    times.set(this.allocatedAtMsOf);
-    this.allocatedAtMsOf = times;
-    const types = new Uint8Array(capacity);
-    types.set(this.typeOf);
-    this.typeOf = types;
-    const contexts = new Uint32Array(capacity);
-    contexts.set(this.contextOf);
-    this.contextOf = contexts;
-    const idNext = new Int32Array(capacity);
-    idNext.set(this.idNext);
-    this.idNext = idNext;
-    const addressNext = new Int32Array(capacity);
-    addressNext.set(this.addressNext);
-    this.addressNext = addressNext;
-    const owners = new Int32Array(capacity);
-    owners.set(this.ledgerOf);
-    this.ledgerOf = owners;
+    this.allocationIdOf = grown(this.allocationIdOf, capacity);
+    this.addressOf = grown(this.addressOf, capacity);
+    this.sizeOf = grown(this.sizeOf, capacity);
+    this.allocatedAtMsOf = grown(this.allocatedAtMsOf, capacity);
+    this.typeOf = grown(this.typeOf, capacity);
+    this.contextOf = grown(this.contextOf, capacity);
+    this.idNext = grown(this.idNext, capacity);
+    this.addressNext = grown(this.addressNext, capacity);
+    this.ledgerOf = grown(this.ledgerOf, capacity);
     this.capacity = capacity;
   }
 }

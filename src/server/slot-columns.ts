@@ -16,11 +16,18 @@ export interface SlotColumns {
   readonly sizeBytes: Float64Array;
 }
 
-/** A copy of `array` in a new column of `capacity` entries. */
-export function grownFloat64(array: Float64Array, capacity: number): Float64Array<ArrayBuffer> {
-  const grown = new Float64Array(capacity);
-  grown.set(array);
-  return grown;
+/** A typed column of the registry or of a reader's per-slot state. */
+export type Column =
+  | Float64Array<ArrayBuffer>
+  | Uint32Array<ArrayBuffer>
+  | Int32Array<ArrayBuffer>
+  | Uint8Array<ArrayBuffer>;
+
+/** A copy of `column` in a new column of the same kind with `capacity` entries (the rest zero). */
+export function grown<T extends Column>(column: T, capacity: number): T {
+  const next = new (column.constructor as new (length: number) => T)(capacity);
+  next.set(column as never);
+  return next;
 }
 
 /**
@@ -28,6 +35,12 @@ export function grownFloat64(array: Float64Array, capacity: number): Float64Arra
  * this (more allocations and frees between two memory maps) starts again from the slot columns.
  */
 export const DEFAULT_CHANGE_LOG_SLOTS = 2 ** 20;
+
+/** What a Registry is built with. */
+export interface RegistryOptions {
+  /** Entries of the change log (a power of two; default DEFAULT_CHANGE_LOG_SLOTS). */
+  changeLogSlots?: number;
+}
 
 /**
  * The slots the registry changed (allocated into or released), in order, in a ring: readers that keep

@@ -20,6 +20,12 @@
  * entry is a free block (its slot, key and size); an inner entry is a child (its node, the key of its
  * first block and the largest size below it). Every node but the root holds at least FANOUT / 2 entries,
  * which bounds the nodes a capacity needs (see nodesFor). Unused nodes are chained through `parent`.
+ *
+ * Size (why ~690 lines in one file): search, insertion with splits, removal with merges and the upward
+ * fixes of keys and maxima all read and write the same private node layout, on the allocator's hot path;
+ * split across modules, the layout would have to become public and its constants cross a module
+ * boundary, which V8 re-reads at every use (see NIL below). The one separable part, the inspection
+ * helpers for tests (`viewOf`, `slotsInOrder`, `checkInvariants`, ~70 lines), reads that layout too.
  */
 
 /**

@@ -10,6 +10,7 @@
  */
 import { evenBankBytes, type MemoryRegion } from "../../device/layout.js";
 import type { DeviceTotals, Registry, SlotColumns } from "../registry.js";
+import { grown } from "../slot-columns.js";
 import { CoverageCounts } from "./coverage-counts.js";
 
 /** Outcome of bringing a state up to date. */
@@ -201,13 +202,8 @@ export class CoverageState {
     if (slots <= this.countedSerial.length) return;
     let size = Math.max(1024, this.countedSerial.length);
     while (size < slots) size *= 2;
-    const grow = (array: Int32Array): Int32Array<ArrayBuffer> => {
-      const grown = new Int32Array(size);
-      grown.set(array);
-      return grown;
-    };
-    this.countedSerial = grow(this.countedSerial);
-    this.countedFrom = grow(this.countedFrom);
-    this.countedTo = grow(this.countedTo);
+    this.countedSerial = grown(this.countedSerial, size);
+    this.countedFrom = grown(this.countedFrom, size);
+    this.countedTo = grown(this.countedTo, size);
   }
 }
