@@ -7,7 +7,7 @@
  * Bit i of the bitmap is unit i: word i >>> 5, bit i & 31, so the lowest address is the lowest bit.
  */
 export class CoverageBitmap {
-  /** The bits; callers on a hot loop may set bits themselves (as `cover` does) between reset and reads. */
+  /** The bits; CoverageCounts sets them itself (word-wide, on its hot loop) between reset and reads. */
   words = new Int32Array(1024);
   /** Units of the current region. */
   private units = 0;
@@ -20,24 +20,6 @@ export class CoverageBitmap {
     if (wordCount > this.words.length) this.words = new Int32Array(wordCount);
     else this.words.fill(0, 0, wordCount);
     this.units = units;
-  }
-
-  /** Marks units [from, to) covered; 0 ≤ from ≤ to ≤ units. */
-  cover(from: number, to: number): void {
-    if (from >= to) return;
-    const words = this.words;
-    const first = from >>> 5;
-    const last = (to - 1) >>> 5;
-    const headMask = -1 << (from & 31);
-    // Bits at or below (to - 1) & 31: shifting -1 right by 31 - that keeps them.
-    const tailMask = -1 >>> (31 - ((to - 1) & 31));
-    if (first === last) {
-      words[first] |= headMask & tailMask;
-      return;
-    }
-    words[first] |= headMask;
-    for (let w = first + 1; w < last; w++) words[w] = -1;
-    words[last] |= tailMask;
   }
 
   /** Whether unit `unit` is covered. */

@@ -54,7 +54,8 @@ export class CoverageCounts {
   }
 
   /**
-   * Counts one more extent over units [from, to). False when a limit (MAX_OVERLAP_BLOCKS,
+   * Counts one more extent over units [from, to), from < to (the caller drops empty extents: they cover
+   * nothing, and an empty range would run the word loop from `from` to the top of the address space). False when a limit (MAX_OVERLAP_BLOCKS,
    * MAX_UNIT_COVERAGE) would be passed: the counts are then unusable until `reset`.
    */
   add(from: number, to: number): boolean {
