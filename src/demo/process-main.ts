@@ -18,6 +18,8 @@ const { values } = parseArgs({
   options: {
     index: { type: "string", default: "0" },
     devices: { type: "string", default: "1" },
+    // The id of the first device: a fleet gives each process its own chips, as a host's runtimes own theirs.
+    "first-device": { type: "string", default: "0" },
     preset: { type: "string", default: "wormhole_b0_n150" },
     workers: { type: "string", default: "2" },
     "step-ms": { type: "string", default: "200" },
@@ -46,6 +48,13 @@ function count(name: string, value: string | undefined, min: number): number | u
 
 const index = count("index", values.index, 0)!;
 const deviceCount = count("devices", values.devices, 1)!;
+const firstDevice = count("first-device", values["first-device"], 0)!;
+if (!Number.isInteger(firstDevice) || firstDevice + deviceCount > 0x10000) {
+  process.stderr.write(
+    `demo process: --first-device must be an integer with --first-device + --devices <= 65536, got ${firstDevice}\n`,
+  );
+  process.exit(2);
+}
 const workerCount = count("workers", values.workers, 0)!;
 const stepMs = count("step-ms", values["step-ms"], 0)!;
 const durationMs = (count("duration", values.duration, 0) ?? Number.POSITIVE_INFINITY) * 1000;
@@ -67,8 +76,8 @@ const socketPath = values.socket;
 const originNs = process.hrtime.bigint();
 const clock = monotonicClock(originNs);
 
-const devices = Array.from({ length: deviceCount }, (_, id) =>
-  Device.create(preset, { id, shared: workerCount > 0, clock }),
+const devices = Array.from({ length: deviceCount }, (_, k) =>
+  Device.create(preset, { id: firstDevice + k, shared: workerCount > 0, clock }),
 );
 // Client errors once per cause ("cannot reach ...: permission denied"), not a silent "dropped N". A
 // milestone like the others: `allocwatch demo` shows it on its stderr.

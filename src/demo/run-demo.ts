@@ -3,7 +3,11 @@ import { Fleet, type FleetOptions } from "./fleet.js";
 export interface DemoOptions {
   /** Workload processes to start. */
   processes: number;
-  /** Simulated devices per process (ids 0 .. devices-1, the same ids in every process). */
+  /**
+   * Simulated devices per process. Each process has its own: process i reports ids i × devices ..
+   * (i + 1) × devices − 1 (`firstDeviceOf`). Processes on one id would each run their own simulated
+   * allocator over the same memory, and the server would show usage past capacity.
+   */
   devices: number;
   /** Indexes (0-based) of the processes that leak. */
   leak: readonly number[];
@@ -22,6 +26,11 @@ export interface DemoOptions {
 
 const processEntry = new URL("./process-main.js", import.meta.url);
 
+/** The first device id of demo process `index` (0-based) when every process has `devices` of its own. */
+export function firstDeviceOf(index: number, devices: number): number {
+  return index * devices;
+}
+
 /** Starts the demo's workload processes (see process-main.ts); stop them with `fleet.stop()`. */
 export function startDemo(options: DemoOptions): Fleet {
   return new Fleet({
@@ -34,6 +43,8 @@ export function startDemo(options: DemoOptions): Fleet {
       String(index),
       "--devices",
       String(options.devices),
+      "--first-device",
+      String(firstDeviceOf(index, options.devices)),
       "--preset",
       options.preset,
       "--workers",

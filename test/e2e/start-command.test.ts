@@ -62,6 +62,10 @@ test("start runs a server and the demo, says where to look, and stops cleanly", 
     return s.processes.length === 2 && s.processes.every((p) => p.devices.length > 0) ? s : undefined;
   });
   assert.deepEqual(summary.processes.map((p) => p.name).sort(), ["bert-encoder-leaky", "llama-decoder"]);
+  // Each process on chips of its own (simulated allocators over one id would overlay each other).
+  assert.match(directions, /1 device each \(ids 0-1\)/);
+  const chips = summary.processes.map((p) => p.devices.map((d) => d.id));
+  assert.deepEqual(chips.flat().sort(), [0, 1], `devices per process: ${JSON.stringify(chips)}`);
 
   start.kill("SIGINT");
   const exit = await start.exited;

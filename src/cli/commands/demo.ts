@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { resolveSocketPath } from "../../client/socket-path.js";
 import type { ChildExit, ChildStream } from "../../demo/fleet.js";
 import { describeDemoLine } from "../../demo/progress-line.js";
-import { type DemoOptions, startDemo } from "../../demo/run-demo.js";
+import { type DemoOptions, firstDeviceOf, startDemo } from "../../demo/run-demo.js";
 import { DEVICE_PRESETS } from "../../device/presets.js";
 import { stopRequests } from "../stop-requests.js";
 
@@ -35,11 +35,22 @@ function seconds(value: string): number {
   return n;
 }
 
+/** "2 devices each (ids 0-5)": what the fleet's processes report on, for the directions. */
+export function devicesEach(options: Pick<DemoCliOptions, "processes" | "devices">): string {
+  const last = firstDeviceOf(options.processes - 1, options.devices) + options.devices - 1;
+  return `${options.devices} device${options.devices === 1 ? "" : "s"} each (ids 0-${last})`;
+}
+
 /** The demo's options, shared by `allocwatch demo` and `allocwatch start`. */
 export function addDemoOptions(command: Command): Command {
   return command
     .option("-p, --processes <n>", "workload processes", integer(1, 64), 3)
-    .option("-d, --devices <n>", "simulated devices per process", integer(1, 8), 2)
+    .option(
+      "-d, --devices <n>",
+      "simulated devices per process, each process its own (process i: ids i×n .. i×n+n-1)",
+      integer(1, 8),
+      2,
+    )
     .option(
       "--leak <index>",
       "make process <index> (0-based) leak its outputs and end holding them (a leak report); repeatable",
@@ -114,7 +125,7 @@ export function demoCommand(): Command {
     try {
       const pids = fleet.children.map((c) => c.pid).join(", ");
       process.stdout.write(
-        `allocwatch demo: ${options.processes} processes (pids ${pids}), ${options.devices} device(s) each` +
+        `allocwatch demo: ${options.processes} processes (pids ${pids}), ${devicesEach(options)}` +
           `${options.leak.length > 0 ? `, leaking: process ${options.leak.join(", ")}` : ""}. ` +
           "Watch them with `allocwatch smi --watch`; Ctrl+C stops.\n",
       );

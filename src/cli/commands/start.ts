@@ -8,7 +8,7 @@ import { ApiRoute, DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from "../../server/api
 import { ServerError } from "../../server/errors.js";
 import { type RunningServer, startServer } from "../../server/server.js";
 import { stopRequests } from "../stop-requests.js";
-import { addDemoOptions, type DemoCliOptions, demoOptions, printDemoLine } from "./demo.js";
+import { addDemoOptions, type DemoCliOptions, demoOptions, devicesEach, printDemoLine } from "./demo.js";
 
 interface StartOptions extends DemoCliOptions {
   http?: string;
@@ -86,7 +86,7 @@ function directions(options: StartOptions, server: RunningServer, fleet: Fleet):
     `  summary        ${url}${ApiRoute.SUMMARY}`,
     `  history        ${url}${ApiRoute.HISTORY} (\`allocwatch history\`; a temporary file, removed at exit)`,
     `  demo           ${options.processes} processes (pids ${fleet.children.map((c) => c.pid).join(", ")}), ` +
-      `${options.devices} simulated ${options.preset} device(s) each${leak}`,
+      `simulated ${options.preset}, ${devicesEach(options)}${leak}`,
     `Run \`allocwatch top${flag}\` (live) or \`allocwatch smi${flag}\` in another terminal. Ctrl+C stops everything.`,
     "",
   ].join("\n");
