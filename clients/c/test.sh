@@ -10,6 +10,8 @@ mkdir -p "$build"
 CC="${CC:-gcc}"
 CXX="${CXX:-g++}"
 strict=(-std=c11 -Wall -Wextra -Werror -pthread)
+# The wire bytes every client's tests share (tests/check.h golden_hex).
+golden=(-DALLOCWATCH_GOLDEN_FRAMES="\"$here/../../test/protocol/golden-frames.txt\"")
 
 echo "== build: allocwatch.h (C11) and churn"
 "$CC" "${strict[@]}" -O2 "$here/examples/churn.c" -o "$build/churn"
@@ -31,7 +33,7 @@ for sanitizer in tsan asan; do
     name="$(basename "$test" .c)"
     echo "== $sanitizer: $name"
     # shellcheck disable=SC2086
-    "$CC" "${strict[@]}" ${flags[$sanitizer]} "$test" -o "$build/$name-$sanitizer"
+    "$CC" "${strict[@]}" "${golden[@]}" ${flags[$sanitizer]} "$test" -o "$build/$name-$sanitizer"
     TSAN_OPTIONS="halt_on_error=1" ASAN_OPTIONS="detect_leaks=1" timeout 120 "$build/$name-$sanitizer"
   done
   echo "== $sanitizer: churn without a server"

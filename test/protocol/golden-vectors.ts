@@ -1,7 +1,8 @@
 // Hand-written wire bytes (not produced by our encoder) with the frames or error they must decode to.
 // The HELLO (version 2) and EVENTS examples are the worked examples of docs/PROTOCOL.md.
 import { FrameType } from "../../src/protocol/frames.js";
-import { fromHex, type PlainFrame } from "./wire-fixtures.js";
+import { goldenHex } from "./golden-frames.js";
+import { fromHex, hex, type PlainFrame } from "./wire-fixtures.js";
 
 export interface GoldenVector {
   name: string;
@@ -11,28 +12,7 @@ export interface GoldenVector {
   code: string | undefined;
 }
 
-export const HELLO_HEX = `
-8b000000                          # length 139
-01                                # type HELLO
-41574348                          # magic "AWCH"
-0200                              # version 2
-00112233445566778899aabbccddeeff  # session id
-0f1e2d3c4b5a69788796a5b4c3d2e1f0  # resume secret
-d2040000                          # pid 1234
-2e16000000000000                  # process start ticks 5678
-0700 707974686f6e33               # process name "python3"
-0100                              # 1 device
-0000                              #   device id 0
-0400 6e313530                     #   name "n150"
-0b00 776f726d686f6c655f6230       #   architecture "wormhole_b0"
-0000000003000000                  #   DRAM 12884901888
-00e0160000000000                  #   L1 1499136
-0000000000000000                  #   SYSTEM_MEMORY 0
-0000010000000000                  #   L1_SMALL 65536
-0000000000000000                  #   TRACE 0
-0000000000000000                  #   CB 0
-0000000000000000                  #   KERNEL 0
-`;
+export const HELLO_HEX = goldenHex("hello");
 
 export const HELLO_FRAME: PlainFrame = {
   type: FrameType.HELLO,
@@ -53,27 +33,7 @@ export const HELLO_FRAME: PlainFrame = {
 };
 
 /** The same HELLO in protocol version 1: no resume secret (still decoded and, with conditions, accepted). */
-export const HELLO_V1_HEX = `
-7b000000                          # length 123
-01                                # type HELLO
-41574348                          # magic "AWCH"
-0100                              # version 1
-00112233445566778899aabbccddeeff  # session id
-d2040000                          # pid 1234
-2e16000000000000                  # process start ticks 5678
-0700 707974686f6e33               # process name "python3"
-0100                              # 1 device
-0000                              #   device id 0
-0400 6e313530                     #   name "n150"
-0b00 776f726d686f6c655f6230       #   architecture "wormhole_b0"
-0000000003000000                  #   DRAM 12884901888
-00e0160000000000                  #   L1 1499136
-0000000000000000                  #   SYSTEM_MEMORY 0
-0000010000000000                  #   L1_SMALL 65536
-0000000000000000                  #   TRACE 0
-0000000000000000                  #   CB 0
-0000000000000000                  #   KERNEL 0
-`;
+export const HELLO_V1_HEX = goldenHex("hello-v1");
 
 export const HELLO_V1_FRAME: PlainFrame = {
   type: FrameType.HELLO,
@@ -92,46 +52,24 @@ export const HELLO_V1_FRAME: PlainFrame = {
   ],
 };
 
-const EVENT_1 = `
-01 00 0000 00000000               # ALLOC, DRAM, device 0, reserved
-0100000000000000                  # seq 1
-0100000000000000                  # allocation id 1
-0010000000000000                  # address 0x1000
-0010000000000000                  # size 4096
-7b00000000000000                  # timestamp 123 ns`;
-const EVENT_2 = `
-02 00 0000 00000000               # FREE, DRAM, device 0, reserved
-0200000000000000                  # seq 2
-0100000000000000                  # allocation id 1
-0010000000000000                  # address 0x1000
-0010000000000000                  # size 4096
-c801000000000000                  # timestamp 456 ns`;
-
-export const EVENTS_HEX = `
-65000000                          # length 101 = 1 + 4 + 2 * 48
-03                                # type EVENTS
-02000000                          # count 2
-${EVENT_1}
-${EVENT_2}
-`;
+export const EVENTS_HEX = goldenHex("events");
+/** The two 48-byte records of EVENTS_HEX (after its 9-byte header). */
+const EVENT_RECORDS = fromHex(EVENTS_HEX).subarray(9);
+const EVENT_1 = hex(EVENT_RECORDS.subarray(0, 48));
+const EVENT_2 = hex(EVENT_RECORDS.subarray(48));
 
 const EVENTS_FRAME: PlainFrame = {
   type: FrameType.EVENTS,
   count: 2,
-  records: Array.from(fromHex(EVENT_1 + EVENT_2), (b) => b.toString(16).padStart(2, "0")).join(""),
+  records: EVENT_1 + EVENT_2,
 };
 
 const WELCOME_HEX = "0b000000 02 41574348 0200 00001000"; // version 2, maxFrameBytes 1 MiB
 const WELCOME_V1_HEX = "0b000000 02 41574348 0100 00001000"; // the answer to a version 1 HELLO
-const SNAPSHOT_HEX = `
-0f000000 04 0300 0900000000000000 01000000          # BEGIN device 3, watermark 9, 1 allocation
-27000000 05 0300 01000000                           # CHUNK device 3, 1 record
-  01 00000000000000 0700000000000000 0000200000000000 0004000000000000  # L1, id 7, addr 0x200000, 1 KiB
-0b000000 06 0300 0900000000000000                   # END device 3, watermark 9
-`;
+const SNAPSHOT_HEX = goldenHex("snapshot");
 const RESYNC_HEX = "0a000000 07 ffff 0500 676170203f"; // all devices, "gap ?"
 const ERROR_HEX = "0a000000 08 0300 4f4f4d 0200 6869"; // code "OOM", message "hi"
-const GOODBYE_HEX = "01000000 09";
+const GOODBYE_HEX = goldenHex("goodbye");
 
 // Version 3 (allocation contexts): the same HELLO with version 3, a CONTEXT frame, an ALLOC citing it.
 export const HELLO_V3_HEX = HELLO_HEX.replace(
@@ -139,26 +77,15 @@ export const HELLO_V3_HEX = HELLO_HEX.replace(
   "41574348 0300",
 );
 const HELLO_V3_FRAME: PlainFrame = { ...HELLO_FRAME, version: 3 };
-export const CONTEXT_HEX = `
-12000000                          # length 18 = 1 + 4 + 2 + 11
-0a                                # type CONTEXT
-01000000                          # context id 1
-0b00 74746e6e2e6d61746d756c       # text "ttnn.matmul"
-`;
+export const CONTEXT_HEX = goldenHex("context");
 const CONTEXT_FRAME: PlainFrame = { type: FrameType.CONTEXT, contextId: 1, text: "ttnn.matmul" };
-const EVENT_1_IN_CONTEXT = EVENT_1.replace("01 00 0000 00000000", "01 00 0000 01000000");
-const EVENTS_V3_HEX = `65000000 03 02000000 ${EVENT_1_IN_CONTEXT} ${EVENT_2}`;
+const EVENTS_V3_HEX = goldenHex("events-v3");
 const EVENTS_V3_FRAME: PlainFrame = {
   type: FrameType.EVENTS,
   count: 2,
-  records: Array.from(fromHex(EVENT_1_IN_CONTEXT + EVENT_2), (b) => b.toString(16).padStart(2, "0")).join(""),
+  records: hex(fromHex(EVENTS_V3_HEX).subarray(9)),
 };
-const SNAPSHOT_V3_HEX = `
-0f000000 04 0300 0900000000000000 01000000          # BEGIN device 3, watermark 9, 1 allocation
-27000000 05 0300 01000000                           # CHUNK device 3, 1 record
-  01 000000 01000000 0700000000000000 0000200000000000 0004000000000000  # L1, context 1, id 7
-0b000000 06 0300 0900000000000000                   # END device 3, watermark 9
-`;
+const SNAPSHOT_V3_HEX = goldenHex("snapshot-v3");
 const SNAPSHOT_V3_FRAMES: PlainFrame[] = [
   { type: FrameType.SNAPSHOT_BEGIN, deviceId: 3, watermarkSeq: 9, totalAllocations: 1 },
   {
@@ -266,7 +193,7 @@ export const GOLDEN_VECTORS: GoldenVector[] = [
   ),
   v(
     "version 3: a FREE with a context id",
-    `${HELLO_V3_HEX} 65000000 03 02000000 ${EVENT_1} ${EVENT_2.replace("02 00 0000 00000000", "02 00 0000 01000000")}`,
+    `${HELLO_V3_HEX} 65000000 03 02000000 ${EVENT_1} ${EVENT_2.replace(/^0200000000000000/, "0200000001000000")}`,
     [HELLO_V3_FRAME],
     "PROTO_RESERVED_NOT_ZERO",
   ),

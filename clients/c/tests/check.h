@@ -40,6 +40,38 @@ static inline size_t check_hex(const char *text, unsigned char *out, size_t cap)
   return n;
 }
 
+#ifndef ALLOCWATCH_GOLDEN_FRAMES /* test.sh passes the path; a build from elsewhere can too (-D) */
+#define ALLOCWATCH_GOLDEN_FRAMES "test/protocol/golden-frames.txt"
+#endif
+
+/* The bytes of section [name] of the shared golden frames (test/protocol/golden-frames.txt, which the
+ * TypeScript and Python tests read too) into out; returns the length, 0 (and a failed CHECK) when the file
+ * or the section cannot be read. */
+static inline size_t golden_hex(const char *name, unsigned char *out, size_t cap) {
+  static char text[16384];
+  FILE *file = fopen(ALLOCWATCH_GOLDEN_FRAMES, "r");
+  if (file == NULL) {
+    fprintf(stderr, "cannot open %s (run from the repository root)\n", ALLOCWATCH_GOLDEN_FRAMES);
+    check_failures++;
+    return 0;
+  }
+  size_t length = fread(text, 1, sizeof text - 1, file);
+  fclose(file);
+  text[length] = '\0';
+  char header[64];
+  snprintf(header, sizeof header, "\n[%s]\n", name);
+  char *start = strstr(text, header);
+  if (start == NULL) {
+    fprintf(stderr, "%s has no [%s] section\n", ALLOCWATCH_GOLDEN_FRAMES, name);
+    check_failures++;
+    return 0;
+  }
+  start += strlen(header);
+  char *end = strstr(start, "\n[");
+  if (end != NULL) *end = '\0';
+  return check_hex(start, out, cap);
+}
+
 static inline void check_bytes(const char *what, const unsigned char *got, size_t got_n, const unsigned char *want,
                         size_t want_n) {
   if (got_n == want_n && memcmp(got, want, want_n) == 0) return;

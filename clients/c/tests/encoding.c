@@ -1,36 +1,13 @@
-/* Byte-exact encoding against docs/PROTOCOL.md section 8 and test/protocol/golden-vectors.ts: HELLO,
+/* Byte-exact encoding against docs/PROTOCOL.md section 8 and test/protocol/golden-frames.txt: HELLO,
  * EVENTS, the snapshot frames (taken through the snapshot API, as the writer does), GOODBYE; the snapshot
  * API's misuse errors; UTF-8 validation; /proc/self/stat field 22. */
 #define ALLOCWATCH_IMPLEMENTATION
 #include "../allocwatch.h"
 #include "check.h"
 
-static const char HELLO_HEX[] =
-    "8b000000 01 41574348 0200 00112233445566778899aabbccddeeff 0f1e2d3c4b5a69788796a5b4c3d2e1f0\n"
-    "d2040000 2e16000000000000 0700 707974686f6e33 0100 0000 0400 6e313530 0b00 776f726d686f6c655f6230\n"
-    "0000000003000000 00e0160000000000 0000000000000000 0000010000000000\n"
-    "0000000000000000 0000000000000000 0000000000000000\n";
-
-static const char EVENTS_HEX[] =
-    "65000000 03 02000000\n"
-    "01 00 0000 00000000 0100000000000000 0100000000000000 0010000000000000 0010000000000000 7b00000000000000\n"
-    "02 00 0000 00000000 0200000000000000 0100000000000000 0010000000000000 0010000000000000 c801000000000000\n";
-
-static const char SNAPSHOT_HEX[] =
-    "0f000000 04 0300 0900000000000000 01000000\n"
-    "27000000 05 0300 01000000\n"
-    "  01 00000000000000 0700000000000000 0000200000000000 0004000000000000\n"
-    "0b000000 06 0300 0900000000000000\n";
-
-static const char CONTEXT_EVENTS_HEX[] =
-    "12000000 0a 01000000 0b00 74746e6e2e6d61746d756c\n"
-    "65000000 03 02000000\n"
-    "01 00 0000 01000000 0100000000000000 0100000000000000 0010000000000000 0010000000000000 7b00000000000000\n"
-    "02 00 0000 00000000 0200000000000000 0100000000000000 0010000000000000 0010000000000000 c801000000000000\n";
-
 static void test_hello(void) {
   unsigned char want[512], got[512];
-  size_t want_n = check_hex(HELLO_HEX, want, sizeof want);
+  size_t want_n = golden_hex("hello", want, sizeof want);
   CHECK(want_n == 143);
   allocwatch__device d;
   memset(&d, 0, sizeof d);
@@ -53,7 +30,7 @@ static void test_hello(void) {
 
 static void test_events(void) {
   unsigned char want[256], got[256];
-  size_t want_n = check_hex(EVENTS_HEX, want, sizeof want);
+  size_t want_n = golden_hex("events", want, sizeof want);
   CHECK(want_n == 105);
   size_t n = allocwatch__encode_events_header(got, 2);
   allocwatch__encode_record(got + n, ALLOCWATCH__OP_ALLOC, ALLOCWATCH_DRAM, 0, 1, 1, 0x1000, 4096, 123, 0);
@@ -61,7 +38,8 @@ static void test_events(void) {
   check_bytes("EVENTS", got, n + 96, want, want_n);
   /* Version 3 (docs/PROTOCOL.md section 8): CONTEXT 1 "ttnn.matmul", then the ALLOC citing it. */
   unsigned char want_v3[256], got_v3[256];
-  size_t want_v3_n = check_hex(CONTEXT_EVENTS_HEX, want_v3, sizeof want_v3);
+  size_t want_v3_n = golden_hex("context", want_v3, sizeof want_v3);
+  want_v3_n += golden_hex("events-v3", want_v3 + want_v3_n, sizeof want_v3 - want_v3_n);
   CHECK(want_v3_n == 22 + 105);
   size_t m = allocwatch__encode_context(got_v3, 1, "ttnn.matmul", 11);
   m += allocwatch__encode_events_header(got_v3 + m, 2);
@@ -69,7 +47,7 @@ static void test_events(void) {
   allocwatch__encode_record(got_v3 + m + 48, ALLOCWATCH__OP_FREE, ALLOCWATCH_DRAM, 0, 2, 1, 0x1000, 4096, 456, 0);
   check_bytes("CONTEXT + EVENTS (version 3)", got_v3, m + 96, want_v3, want_v3_n);
   unsigned char goodbye[8], want_goodbye[8];
-  check_hex("01000000 09", want_goodbye, 8);
+  golden_hex("goodbye", want_goodbye, 8);
   check_bytes("GOODBYE", goodbye, allocwatch__encode_goodbye(goodbye), want_goodbye, 5);
 }
 
@@ -142,7 +120,7 @@ static void setup(fake *f, uint32_t max_frame) {
 static void test_snapshot_frames(void) {
   static fake f;
   unsigned char want[256];
-  size_t want_n = check_hex(SNAPSHOT_HEX, want, sizeof want);
+  size_t want_n = golden_hex("snapshot", want, sizeof want);
   setup(&f, ALLOCWATCH__DEFAULT_MAX_FRAME);
   mode = 0;
   atomic_store(&f.device.gated, 1);

@@ -19,6 +19,26 @@ def from_hex(text: str) -> bytes:
     return bytes.fromhex("".join(line.split("#")[0] for line in text.splitlines()).replace(" ", ""))
 
 
+GOLDEN_FRAMES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "test", "protocol",
+                             "golden-frames.txt")
+
+
+def golden(name: str) -> bytes:
+    """Section `[name]` of test/protocol/golden-frames.txt: the wire bytes every client's tests share."""
+    sections, current = {}, None
+    with open(GOLDEN_FRAMES, encoding="utf-8") as file:
+        for line in file:
+            stripped = line.strip()
+            if stripped.startswith("[") and stripped.endswith("]"):
+                current = stripped[1:-1]
+                sections[current] = ""
+            elif current is not None:
+                sections[current] += line
+    if name not in sections:
+        raise KeyError(f"{GOLDEN_FRAMES} has no [{name}] section")
+    return from_hex(sections[name])
+
+
 def wait_for(predicate, timeout_s=10.0, what="a condition"):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

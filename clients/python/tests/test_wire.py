@@ -1,52 +1,18 @@
-"""Frames byte-exact against docs/PROTOCOL.md section 8 and test/protocol/golden-vectors.ts."""
+"""Frames byte-exact against docs/PROTOCOL.md section 8 and test/protocol/golden-frames.txt."""
 
 import unittest
 
-from support import from_hex  # noqa: F401 (also puts the package on sys.path)
+from support import from_hex, golden  # noqa: F401 (also puts the package on sys.path)
 
 from allocwatch import Device, MemoryType, ProtocolError, wire
 
-HELLO_HEX = """
-8b000000                          # length 139
-01                                # type HELLO
-41574348                          # magic "AWCH"
-0200                              # version 2
-00112233445566778899aabbccddeeff  # session id
-0f1e2d3c4b5a69788796a5b4c3d2e1f0  # resume secret
-d2040000                          # pid 1234
-2e16000000000000                  # process start ticks 5678
-0700 707974686f6e33               # process name "python3"
-0100                              # 1 device
-0000                              #   device id 0
-0400 6e313530                     #   name "n150"
-0b00 776f726d686f6c655f6230       #   architecture "wormhole_b0"
-0000000003000000                  #   DRAM 12884901888
-00e0160000000000                  #   L1 1499136
-0000000000000000                  #   SYSTEM_MEMORY 0
-0000010000000000                  #   L1_SMALL 65536
-0000000000000000                  #   TRACE 0
-0000000000000000                  #   CB 0
-0000000000000000                  #   KERNEL 0
-"""
-
-CONTEXT_HEX = "12000000 0a 01000000 0b00 74746e6e2e6d61746d756c"
-EVENTS_V3_HEX = """
-65000000 03 02000000
-01 00 0000 01000000 0100000000000000 0100000000000000 0010000000000000 0010000000000000 7b00000000000000
-02 00 0000 00000000 0200000000000000 0100000000000000 0010000000000000 0010000000000000 c801000000000000
-"""
-EVENTS_HEX = """
-65000000 03 02000000
-01 00 0000 00000000 0100000000000000 0100000000000000 0010000000000000 0010000000000000 7b00000000000000
-02 00 0000 00000000 0200000000000000 0100000000000000 0010000000000000 0010000000000000 c801000000000000
-"""
-
-SNAPSHOT_HEX = """
-0f000000 04 0300 0900000000000000 01000000
-27000000 05 0300 01000000
-  01 00000000000000 0700000000000000 0000200000000000 0004000000000000
-0b000000 06 0300 0900000000000000
-"""
+# The shared wire bytes (docs/PROTOCOL.md section 8), the same file the TypeScript and C tests read.
+HELLO = golden("hello")
+CONTEXT = golden("context")
+EVENTS_V3 = golden("events-v3")
+EVENTS = golden("events")
+SNAPSHOT = golden("snapshot")
+GOODBYE = golden("goodbye")
 
 
 class EncodeTest(unittest.TestCase):
@@ -55,7 +21,7 @@ class EncodeTest(unittest.TestCase):
             bytes.fromhex("00112233445566778899aabbccddeeff"), bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0"),
             1234, 5678, "python3", [Device(0, "n150", "wormhole_b0", (12884901888, 1499136, 0, 65536))],
             version=2)
-        self.assertEqual(frame.hex(), from_hex(HELLO_HEX).hex())
+        self.assertEqual(frame.hex(), HELLO.hex())
         self.assertEqual(len(frame), 143)
         # The client says version 3 first: the same layout.
         v3 = wire.encode_hello(
@@ -70,7 +36,7 @@ class EncodeTest(unittest.TestCase):
             (wire.OP_ALLOC, MemoryType.DRAM, 0, 1, 1, 0x1000, 4096, 123, 1),
             (wire.OP_FREE, MemoryType.DRAM, 0, 2, 1, 0x1000, 4096, 456),
         ])
-        self.assertEqual(frame.hex(), from_hex(CONTEXT_HEX + EVENTS_V3_HEX).hex())
+        self.assertEqual(frame.hex(), (CONTEXT + EVENTS_V3).hex())
         for text, code in ((0, "PROTO_INVALID_FIELD"), (1 << 32, "PROTO_INVALID_FIELD")):
             with self.assertRaises(wire.ProtocolError) as raised:
                 wire.encode_context(text, "x")
@@ -89,16 +55,16 @@ class EncodeTest(unittest.TestCase):
             (wire.OP_ALLOC, MemoryType.DRAM, 0, 1, 1, 0x1000, 4096, 123),
             (wire.OP_FREE, MemoryType.DRAM, 0, 2, 1, 0x1000, 4096, 456),
         ])
-        self.assertEqual(frame.hex(), from_hex(EVENTS_HEX).hex())
+        self.assertEqual(frame.hex(), EVENTS.hex())
         self.assertEqual(len(frame), 105)
 
     def test_snapshot_frames_are_the_golden_vector(self):
         frames = (wire.encode_snapshot_begin(3, 9, 1) + wire.encode_snapshot_chunk(3, [(1, 7, 0x200000, 1024)])
                   + wire.encode_snapshot_end(3, 9))
-        self.assertEqual(frames.hex(), from_hex(SNAPSHOT_HEX).hex())
+        self.assertEqual(frames.hex(), SNAPSHOT.hex())
 
     def test_goodbye_and_empty_events(self):
-        self.assertEqual(wire.encode_goodbye().hex(), "0100000009")
+        self.assertEqual(wire.encode_goodbye().hex(), GOODBYE.hex())
         self.assertEqual(wire.encode_events([]).hex(), "050000000300000000")
 
     def test_client_snapshot_chunks_and_frames_match_the_encoders(self):
@@ -106,7 +72,7 @@ class EncodeTest(unittest.TestCase):
         snap = Snapshot(3)
         snap.begin(9, 1)
         snap.add(MemoryType.L1, 7, 0x200000, 1024)
-        self.assertEqual(b"".join(snap.frames(1 << 20)).hex(), from_hex(SNAPSHOT_HEX).hex())
+        self.assertEqual(b"".join(snap.frames(1 << 20)).hex(), SNAPSHOT.hex())
 
     def test_values_the_wire_cannot_carry_are_refused_with_the_decoders_code(self):
         sid = bytes(16)
