@@ -40,7 +40,10 @@ export const AnomalyKind = {
    * keeps its meaning for readers of older counts.
    */
   REORDER_OVERFLOW: "REORDER_OVERFLOW",
-  /** A snapshot that disagrees with itself (count, watermark) or was cut off. */
+  /**
+   * A snapshot that disagrees with itself (count, watermark, more than the server takes). One cut off by
+   * its connection closing is not one: that is the recovery SNAPSHOT_INTERRUPTED.
+   */
   SNAPSHOT_INVALID: "SNAPSHOT_INVALID",
   /** A connection sent bytes the protocol refuses; it got an ERROR frame and was closed. */
   PROTOCOL_ERROR: "PROTOCOL_ERROR",

@@ -22,5 +22,11 @@ export const RecoveryKind = {
   FAR_AHEAD: "FAR_AHEAD",
   /** The server-wide reorder budget was full: the event was dropped and a resync requested at once. */
   REORDER_OVERFLOW: "REORDER_OVERFLOW",
+  /**
+   * The connection sending a snapshot closed before its SNAPSHOT_END (the client died, was stopped, or
+   * its connection was dropped): the part received was discarded and a new snapshot requested. The
+   * client sent nothing wrong, so it is not a SNAPSHOT_INVALID anomaly.
+   */
+  SNAPSHOT_INTERRUPTED: "SNAPSHOT_INTERRUPTED",
 } as const;
 export type RecoveryKind = (typeof RecoveryKind)[keyof typeof RecoveryKind];

@@ -240,9 +240,12 @@ export class Sequencer {
   sourceClosed(source: number): void {
     this.gapRule.connectionClosed(source);
     if (this.lane?.source === source) this.lane = undefined;
+    if (this.snapshot?.source === source) {
+      this.deps.counters.recoveries.record(RecoveryKind.SNAPSHOT_INTERRUPTED);
+      this.abortSnapshot("the connection closed in the middle of a snapshot", false);
+    }
+    // After the abort: a closed source is never heard from again, so it need not be ignored either.
     this.intake.ignoredSources.delete(source);
-    if (this.snapshot?.source === source)
-      this.abortSnapshot("the connection closed in the middle of a snapshot");
   }
 
   /** Stops timers and gives the ring's bytes back; the sequencer is never used again. */
@@ -341,12 +344,19 @@ export class Sequencer {
     this.deps.anomalies.record("DUPLICATE_SEQ", this.deps.ledger.account, this.deviceId, `seq ${seq} ${why}`);
   }
 
-  private abortSnapshot(reason: string): void {
+  /**
+   * Drops the snapshot being received and asks for a new one. `invalid`: the client sent something wrong
+   * (a SNAPSHOT_INVALID anomaly, and the rest of that connection's snapshot frames are ignored); otherwise
+   * it was cut off (its connection closed; the caller counts the recovery).
+   */
+  private abortSnapshot(reason: string, invalid = true): void {
     const snapshot = this.snapshot!;
     this.snapshot = undefined;
-    this.intake.ignoredSources.add(snapshot.source);
     this.deps.counters.snapshotsAborted++;
-    this.deps.anomalies.record("SNAPSHOT_INVALID", this.deps.ledger.account, this.deviceId, reason);
+    if (invalid) {
+      this.intake.ignoredSources.add(snapshot.source);
+      this.deps.anomalies.record("SNAPSHOT_INVALID", this.deps.ledger.account, this.deviceId, reason);
+    }
     // Events up to the watermark were discarded and everything buffered sits in a window that no longer
     // matches nextSeq: forget it all and ask for a new snapshot that covers what we saw.
     this.ring.clear();

@@ -51,14 +51,17 @@ test("a snapshot older than the applied state is ignored (with its chunks and EN
   assert.equal(h.anomalies.total, 0);
 });
 
-test("a snapshot cut off by its connection closing is an anomaly and asks for a new one", () => {
+test("a snapshot cut off by its connection closing is a recovery, not an anomaly, and asks for a new one", () => {
   const h = makeSequencer();
   h.push(alloc(1, 1));
   h.sequencer.beginSnapshot(4, 3, 3);
   h.push(alloc(2, 2)); // stale for the cut snapshot: discarded, so now lost
   h.sequencer.snapshotChunk(4, [live(1)]);
   h.sequencer.sourceClosed(4);
-  assert.equal(h.anomalies.count("SNAPSHOT_INVALID"), 1);
+  // The client sent nothing wrong: no anomaly, one recovery, one resync request.
+  assert.equal(h.anomalies.total, 0);
+  assert.equal(h.recoveries.count("SNAPSHOT_INTERRUPTED"), 1);
+  assert.equal(h.counters.snapshotsAborted, 1);
   assert.equal(h.resyncs.length, 1);
   assert.deepEqual(
     h.liveSet().map((a) => a.allocationId),
