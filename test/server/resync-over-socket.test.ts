@@ -92,3 +92,52 @@ test("conflicting device descriptors from two sessions: an anomaly, both served,
   a.destroy();
   b.destroy();
 });
+
+test("a snapshot cut off by its connection closing: a recovery, no anomaly; the other connection is asked and heals it", async () => {
+  const sessionId = newSessionId();
+  const a = await RawClient.handshake(server.socketPath, { sessionId });
+  const b = await RawClient.handshake(server.socketPath, { sessionId });
+  const summary = () => server.queries.summary();
+  const live = () => summary().processes.find((p) => p.sessionId === sessionId)?.devices[0];
+  const before = summary();
+  a.send(encodeEvents([event(1), event(2)]));
+  await waitFor(() => live()?.allocations === 2, { what: "seq 1 and 2 to be applied" });
+  a.send(encodeSnapshotBegin({ deviceId: 0, watermarkSeq: 2, totalAllocations: 2 }));
+  a.send(
+    encodeSnapshotChunk({
+      deviceId: 0,
+      allocations: [{ allocationId: 1, memoryType: 0, address: 4096, sizeBytes: 4096 }],
+    }),
+  );
+  a.destroy(); // before SNAPSHOT_END
+  const request = (await b.waitFor((f) => f.type === FrameType.RESYNC_REQUEST)) as ResyncRequestFrame;
+  assert.match(request.reason, /closed in the middle of a snapshot/);
+  const after = summary();
+  assert.equal(
+    (after.recoveries.byKind.SNAPSHOT_INTERRUPTED ?? 0) -
+      (before.recoveries.byKind.SNAPSHOT_INTERRUPTED ?? 0),
+    1,
+  );
+  assert.equal(after.anomalies.total, before.anomalies.total, "the client sent nothing wrong");
+  // The surviving connection answers with a whole snapshot: exact again.
+  b.send(encodeSnapshotBegin({ deviceId: 0, watermarkSeq: 2, totalAllocations: 2 }));
+  b.send(
+    encodeSnapshotChunk({
+      deviceId: 0,
+      allocations: [1, 2].map((id) => ({
+        allocationId: id,
+        memoryType: 0,
+        address: id * 4096,
+        sizeBytes: 4096,
+      })),
+    }),
+  );
+  b.send(encodeSnapshotEnd({ deviceId: 0, watermarkSeq: 2 }));
+  b.send(encodeEvents([{ ...event(1, 2), seq: 3 }]));
+  await waitFor(() => live()?.allocations === 1, {
+    what: "the snapshot and seq 3 (FREE of id 1) to be applied",
+  });
+  assert.equal(live()!.used.DRAM, 4096);
+  assert.equal(summary().anomalies.total, before.anomalies.total);
+  b.destroy();
+});
