@@ -178,6 +178,39 @@ export interface ServerInfo {
   reorderBytes: number;
   /** The server-wide limit on `reorderBytes`, bytes (`serve --reorder-budget-bytes`). */
   reorderBudgetBytes: number;
+  /** The legacy adapter (tt-metal's original protocol); absent when the server does not run it. */
+  legacy?: LegacyInfo;
+}
+
+/**
+ * The legacy adapter's connections and traffic since the server started (counts). Its frames name
+ * buffers by address, so these say how often that went wrong in the ways the original server could not
+ * tell: FREEs of addresses not live, FREEs that waited for their ALLOC, bytes that lost the frame grid.
+ */
+export interface LegacyInfo {
+  socketPath: string;
+  /** Open legacy connections. */
+  connections: number;
+  /** Connections closed at once because `--legacy-max-connections` were open. */
+  refusedConnections: number;
+  /** Connections closed because their unsent replies passed `--legacy-max-reply-bytes`. */
+  budgetClosures: number;
+  /** Times a connection lost the frame grid and skipped bytes to a plausible frame. */
+  quarantines: number;
+  /** ALLOC / CB_ALLOC / KERNEL_LOAD frames that made a live allocation. */
+  allocations: number;
+  /** ALLOCs of a key already live (its reference count raised, no bytes added). */
+  sharedAllocations: number;
+  /** FREEs that released an allocation. */
+  frees: number;
+  /** FREEs that dropped a reference and left the allocation live. */
+  sharedFrees: number;
+  /** FREEs of keys not live (after the reorder window): an UNKNOWN_FREE anomaly each. */
+  unknownFrees: number;
+  /** FREEs held by the reorder window because their ALLOC had not arrived. */
+  heldFrees: number;
+  /** Held FREEs that their late ALLOC then matched (the race the window absorbs). */
+  reorderedFrees: number;
 }
 
 export interface SummaryResponse {

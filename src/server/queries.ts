@@ -10,6 +10,7 @@ import {
   type DeviceSummary,
   type HistoryResponse,
   type LeaksResponse,
+  type LegacyInfo,
   type MemoryMapResponse,
   type MemoryMapType,
   type MemoryUsage,
@@ -59,6 +60,8 @@ export interface QuerySources {
   history?: HistoryStore;
   /** The wall clock, ms since the epoch (history ranges default to "up to now"). Default Date.now. */
   epochMs?: () => number;
+  /** The legacy adapter's figures, when the server runs it (the summary's `server.legacy`). */
+  legacy?: () => LegacyInfo;
 }
 
 /**
@@ -254,6 +257,7 @@ export class ServerQueries {
       protocolErrors: connectionCounters.protocolErrors,
       reorderBytes: reorderBudget.usedBytes,
       reorderBudgetBytes: reorderBudget.limitBytes,
+      ...(this.sources.legacy !== undefined ? { legacy: this.sources.legacy() } : {}),
     };
   }
 }

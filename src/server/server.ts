@@ -276,6 +276,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     leakArchive,
     history: historyStore,
     epochMs: resolved.epochMs,
+    ...(legacy !== undefined ? { legacy: () => legacy!.info() } : {}),
   });
   if (httpAddress !== undefined) {
     try {

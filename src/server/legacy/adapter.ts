@@ -7,6 +7,7 @@ import { LEGACY_DEVICE_COUNT_QUERY, LegacyMessageType } from "../../protocol/leg
 import type { LegacyMessage } from "../../protocol/legacy/message.js";
 import { MemoryType } from "../../protocol/memory-type.js";
 import { type AnomalyLog, NO_SESSION } from "../anomaly-log.js";
+import type { LegacyInfo } from "../api-types.js";
 import type { ConnectionCounters } from "../connection.js";
 import type { DeviceCatalog } from "../device-catalog.js";
 import { listenUnixSocket, type UnixListener } from "../listener.js";
@@ -118,6 +119,25 @@ export class LegacyAdapter implements LegacyConnectionHandler {
       },
       "legacy tt-metal protocol listening",
     );
+  }
+
+  /** The summary's `server.legacy`: connections and traffic counts. */
+  info(): LegacyInfo {
+    const stats = this.stats;
+    return {
+      socketPath: this.options.socketPath,
+      connections: this.connections.size,
+      refusedConnections: stats.refusedConnections,
+      budgetClosures: stats.budgetClosures,
+      quarantines: stats.quarantines,
+      allocations: stats.allocations,
+      sharedAllocations: stats.sharedAllocations,
+      frees: stats.frees,
+      sharedFrees: stats.sharedFrees,
+      unknownFrees: stats.unknownFrees,
+      heldFrees: stats.heldFrees,
+      reorderedFrees: stats.reorderedFrees,
+    };
   }
 
   get socketPath(): string {

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { AnomalyKind } from "../anomaly-kind.js";
-import { API_MEMORY_TYPES, type MemoryUsage, type SummaryResponse } from "../api-types.js";
+import { API_MEMORY_TYPES, type LegacyInfo, type MemoryUsage, type SummaryResponse } from "../api-types.js";
 import { RecoveryKind } from "../recovery-kind.js";
 import { CollectedMetric, type Sample, sample, unlabelled } from "./collected-metric.js";
 import type { LargestFreeBlock } from "./largest-free-blocks.js";
@@ -211,6 +211,52 @@ export class PrometheusMetrics {
         (s) => s.server.sessions,
       ),
       one("allocwatch_connections", "Open client connections.", "gauge", (s) => s.server.connections),
+      ...this.legacyMetrics(),
+    ];
+  }
+
+  /** The legacy adapter's figures; no samples when the server does not run it. */
+  private legacyMetrics(): CollectedMetric[] {
+    const legacy = (pick: (l: LegacyInfo) => Sample[]) => () => {
+      const info = this.summary().server.legacy;
+      return info === undefined ? [] : pick(info);
+    };
+    return [
+      new CollectedMetric(
+        "allocwatch_legacy_connections",
+        "Open connections of the legacy adapter (tt-metal's original protocol).",
+        "gauge",
+        legacy((l) => [unlabelled(l.connections)]),
+      ),
+      new CollectedMetric(
+        "allocwatch_legacy_connections_closed_total",
+        "Legacy connections the server closed, by reason: refused (--legacy-max-connections open), budget (unsent replies).",
+        "counter",
+        legacy((l) => [
+          sample({ reason: "refused" }, l.refusedConnections),
+          sample({ reason: "budget" }, l.budgetClosures),
+        ]),
+      ),
+      new CollectedMetric(
+        "allocwatch_legacy_quarantines_total",
+        "Times a legacy connection lost the frame grid and skipped bytes to a plausible frame.",
+        "counter",
+        legacy((l) => [unlabelled(l.quarantines)]),
+      ),
+      new CollectedMetric(
+        "allocwatch_legacy_frames_total",
+        "Legacy ALLOC/FREE frames by outcome (docs/METRICS.md).",
+        "counter",
+        legacy((l) => [
+          sample({ outcome: "allocated" }, l.allocations),
+          sample({ outcome: "shared_allocation" }, l.sharedAllocations),
+          sample({ outcome: "freed" }, l.frees),
+          sample({ outcome: "shared_free" }, l.sharedFrees),
+          sample({ outcome: "unknown_free" }, l.unknownFrees),
+          sample({ outcome: "held_free" }, l.heldFrees),
+          sample({ outcome: "reordered_free" }, l.reorderedFrees),
+        ]),
+      ),
     ];
   }
 }
