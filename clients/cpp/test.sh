@@ -8,7 +8,7 @@ build="$here/build"
 mkdir -p "$build"
 CXX="${CXX:-g++}"
 CC="${CC:-gcc}"
-cxxflags=(-std=c++17 -Wall -Wextra -Werror -pthread -I "$here/tt_metal/standin")
+cxxflags=(-std=c++20 -Wall -Wextra -Werror -pthread -I "$here/tt_metal/standin")
 cflags=(-std=c11 -Wall -Wextra -Werror -pthread)
 adapter=("$here/tt_metal/allocwatch_processor.cpp" "$here/tt_metal/standin/standin.cpp")
 
