@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <new>
 
 namespace allocwatch::tt_metal {
 
@@ -116,7 +117,11 @@ std::uint32_t AllocwatchProcessor::context_of(std::string_view name) {
   // would cost its mutex and a walk of its texts each time.
   if (contexts_.size() >= kMaxContexts) return kNoContext;
   const std::uint32_t id = client_.define_context(name);
-  contexts_.emplace(std::string(name), id);  // a refusal too (not UTF-8, client full): asked once
+  try {
+    contexts_.emplace(std::string(name), id);  // a refusal too (not UTF-8, client full): asked once
+  } catch (const std::bad_alloc&) {
+    // Not cached: asked again next time (the client gives the same id). Never thrown into TT-NN.
+  }
   return id;
 }
 
@@ -139,7 +144,6 @@ void AllocwatchProcessor::track_function_start(std::string_view function_name,
     functions_past_depth_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  // Named before the push: a throw (out of memory caching the name) leaves the stack as it was.
   const std::uint32_t id = context_of(function_name);
   if (id == kNoContext) unnamed_functions_.fetch_add(1, std::memory_order_relaxed);
   stack->ids[stack->depth++] = id;
