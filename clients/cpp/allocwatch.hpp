@@ -6,15 +6,20 @@
 //   std::uint64_t seq = client.stamp(device);
 //   // then, lock released:
 //   client.record_alloc(device, seq, allocwatch::MemoryType::DRAM, id, address, bytes);
+//   // naming what an allocation is for (docs/INTEGRATION.md section 7): define once, pass the id
+//   std::uint32_t matmul = client.define_context("ttnn.matmul");
+//   client.record_alloc(device, seq, allocwatch::MemoryType::DRAM, id, address, bytes, matmul);
 #pragma once
 
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,6 +39,12 @@ enum class MemoryType : int {
 };
 
 constexpr int kMemoryTypeCount = ALLOCWATCH_MEMORY_TYPE_COUNT;
+
+/** Context ids (allocwatch.h "Contexts"): 0 is none; a client defines at most kMaxContexts texts. */
+constexpr std::uint32_t kNoContext = 0;
+constexpr std::uint32_t kMaxContexts = ALLOCWATCH_MAX_CONTEXTS;
+/** Longest context text, bytes of UTF-8. */
+constexpr std::size_t kMaxContextBytes = ALLOCWATCH_MAX_CONTEXT_BYTES;
 
 /** A C client call that failed: `status()` is the allocwatch_status code (ALLOCWATCH_EINVAL, ...). */
 class Error : public std::runtime_error {
@@ -63,6 +74,13 @@ class Snapshot {
   }
   void add(MemoryType type, std::uint64_t allocation_id, std::uint64_t address, std::uint64_t size_bytes) {
     check(allocwatch_snapshot_add(native_, static_cast<int>(type), allocation_id, address, size_bytes),
+          "snapshot add");
+  }
+  /** add() with the context the allocation was made under (an id from Client::define_context; 0 = none). */
+  void add(MemoryType type, std::uint64_t allocation_id, std::uint64_t address, std::uint64_t size_bytes,
+           std::uint32_t context_id) {
+    check(allocwatch_snapshot_add_ctx(native_, static_cast<int>(type), allocation_id, address, size_bytes,
+                                      context_id),
           "snapshot add");
   }
 
@@ -150,9 +168,32 @@ class Client {
                     std::uint64_t address, std::uint64_t size_bytes) noexcept {
     allocwatch_record_alloc(client_, device_id, seq, static_cast<int>(type), allocation_id, address, size_bytes);
   }
+  /** record_alloc() with the allocation's context (an id from define_context; 0 = none). */
+  void record_alloc(std::uint16_t device_id, std::uint64_t seq, MemoryType type, std::uint64_t allocation_id,
+                    std::uint64_t address, std::uint64_t size_bytes, std::uint32_t context_id) noexcept {
+    allocwatch_record_alloc_ctx(client_, device_id, seq, static_cast<int>(type), allocation_id, address,
+                                size_bytes, context_id);
+  }
   void record_free(std::uint16_t device_id, std::uint64_t seq, MemoryType type, std::uint64_t allocation_id,
                    std::uint64_t address, std::uint64_t size_bytes) noexcept {
     allocwatch_record_free(client_, device_id, seq, static_cast<int>(type), allocation_id, address, size_bytes);
+  }
+
+  /**
+   * The id (1, 2, ...) of a context text, defined on first use; the same text gives the same id from any
+   * thread. kNoContext when it cannot be defined: empty, longer than kMaxContextBytes, holding a NUL, not
+   * UTF-8, kMaxContexts defined already, or the client closed. It takes the C client's mutex and compares
+   * with every text defined so far: call it once per text and keep the id. Allocates nothing.
+   */
+  std::uint32_t define_context(std::string_view text) noexcept {
+    if (client_ == nullptr || text.empty() || text.size() > kMaxContextBytes ||
+        std::memchr(text.data(), '\0', text.size()) != nullptr) {
+      return kNoContext;
+    }
+    char terminated[kMaxContextBytes + 1];  // the C side takes a NUL-terminated text
+    std::memcpy(terminated, text.data(), text.size());
+    terminated[text.size()] = '\0';
+    return allocwatch_define_context(client_, terminated);
   }
 
   /** Waits until everything recorded so far was sent; throws Error (ALLOCWATCH_ETIMEDOUT) if not in time. */

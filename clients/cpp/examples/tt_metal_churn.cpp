@@ -4,6 +4,10 @@
 //   tt_metal_churn --socket PATH --threads T --ops N --devices D --hold-ms H
 // prints ONE JSON line {"pid": P, "events": E, "live": {"<device>": {"<MEMORY_TYPE>": bytes}}} with the
 // live set it holds (computed from the stand-in's buffers, not from the adapter), holds it H ms, exits 0.
+// Its work runs inside TT-NN-like functions (GraphTracker::track_function_start/end), so the server sees
+// every allocation's context: each thread's loop is "churn.thread"; about half the buffers are created
+// inside a nested "churn.create"; circular buffers are placed inside "churn.program" (a last placement on
+// chip 0 after the loop, so a CB footprint is live at the end).
 #include <unistd.h>
 
 #include <array>
@@ -100,24 +104,30 @@ int main(int argc, char** argv) {
   for (int t = 0; t < args.threads; ++t) {
     threads.emplace_back([&, t] {
       allocwatch::tt_metal::register_on_this_thread(processor);  // tt-metal's list is per thread
+      auto& tracker = ttm::GraphTracker::instance();
       std::mt19937_64 random(static_cast<std::uint64_t>(t) * 7919 + 1);
       ttm::Program program;
       auto& mine = held[static_cast<std::size_t>(t)];
+      auto place_cbs = [&](int chip) {
+        tracker.track_function_start("churn.program", chip);
+        tracker.track_program(&program, chip_pointers[static_cast<std::size_t>(chip)]);
+        std::uint64_t bytes = 0;
+        const int count = 1 + static_cast<int>(random() % 4);
+        for (int cb = 0; cb < count; ++cb) {
+          const std::uint32_t cores = 1 + static_cast<std::uint32_t>(random() % 64);
+          const std::uint64_t size = 1024 * (1 + random() % 32);
+          tracker.track_allocate_cb(ttm::CoreRangeSet(cores), 0x10000 + 0x1000 * static_cast<std::uint64_t>(cb), size,
+                                    false, chip_pointers[static_cast<std::size_t>(chip)]);
+          bytes += size * cores;
+        }
+        cb_bytes[static_cast<std::size_t>(chip)] = bytes;
+        tracker.track_function_end();
+      };
+      tracker.track_function_start("churn.thread", t);
       for (int op = 0; op < args.ops; ++op) {
         const std::uint64_t roll = random() % 100;
         if (t == 0 && roll < 5) {
-          const int chip = static_cast<int>(random() % static_cast<std::uint64_t>(args.devices));
-          ttm::GraphTracker::instance().track_program(&program, chip_pointers[static_cast<std::size_t>(chip)]);
-          std::uint64_t bytes = 0;
-          const int count = 1 + static_cast<int>(random() % 4);
-          for (int cb = 0; cb < count; ++cb) {
-            const std::uint32_t cores = 1 + static_cast<std::uint32_t>(random() % 64);
-            const std::uint64_t size = 1024 * (1 + random() % 32);
-            ttm::GraphTracker::instance().track_allocate_cb(ttm::CoreRangeSet(cores), 0x10000 + 0x1000 * static_cast<std::uint64_t>(cb), size, false,
-                                                            chip_pointers[static_cast<std::size_t>(chip)]);
-            bytes += size * cores;
-          }
-          cb_bytes[static_cast<std::size_t>(chip)] = bytes;
+          place_cbs(static_cast<int>(random() % static_cast<std::uint64_t>(args.devices)));
         } else if (t == 0 && roll < 6) {
           const int chip = static_cast<int>(random() % static_cast<std::uint64_t>(args.devices));
           ttm::GraphTracker::instance().track_deallocate_cb(chip_pointers[static_cast<std::size_t>(chip)]);
@@ -127,10 +137,15 @@ int main(int argc, char** argv) {
           mine.back()->deallocate();
           mine.pop_back();
         } else {
+          const bool nested = random() % 2 == 0;
+          if (nested) tracker.track_function_start("churn.create");
           mine.push_back(ttm::Buffer::create(targets[random() % targets.size()], 1 + random() % 65536,
                                              types[random() % 5]));
+          if (nested) tracker.track_function_end(mine.back());
         }
       }
+      if (t == 0) place_cbs(0);
+      tracker.track_function_end();
     });
   }
   for (auto& thread : threads) thread.join();

@@ -406,6 +406,272 @@ void test_client_wrapper() {
   third.close();  // idempotent
 }
 
+std::string text_of(allocwatch::Client& client, std::uint32_t id) {
+  char text[allocwatch::kMaxContextBytes + 1] = {0};
+  return recording_context_text(client.native(), id, text, sizeof text) ? std::string(text) : std::string();
+}
+
+// The contexts of the recorded ALLOCs, in call order, as texts ("" = none), and of the FREEs (ids).
+std::vector<std::string> alloc_contexts(allocwatch::Client& client) {
+  std::vector<std::string> out;
+  for (const recorded_event& e : events_of(client)) {
+    if (e.op == RECORDED_ALLOC) out.push_back(text_of(client, e.context_id));
+  }
+  return out;
+}
+
+std::vector<recorded_event> snapshot_of(allocwatch::Client& client, std::uint16_t device) {
+  std::vector<recorded_event> entries(256);
+  std::uint64_t watermark = 0;
+  std::uint32_t count = 0;
+  CHECK(recording_snapshot(client.native(), device, &watermark, &count, entries.data(), entries.size()) == 0);
+  entries.resize(std::min<std::size_t>(count, entries.size()));
+  return entries;
+}
+
+// Nested functions: the innermost name wins, the outer one is back after its end, nothing outside any;
+// a FREE carries none; CBs carry the function placing them; each name is defined once; the snapshot
+// lists what each live allocation was made under.
+void test_function_contexts_nest() {
+  auto processor = make_processor(1);
+  auto& client = processor->client();
+  auto& tracker = ttm::GraphTracker::instance();
+  ttm::IDevice chip(0);
+  allocwatch::tt_metal::register_on_this_thread(processor);
+  const int arguments = 3;
+  tracker.track_function_start("ttnn.outer", arguments, std::string("tensor"));
+  auto a = ttm::Buffer::create(&chip, 64, ttm::BufferType::DRAM);
+  tracker.track_function_start("ttnn.inner");
+  auto b = ttm::Buffer::create(&chip, 64, ttm::BufferType::L1);
+  processor->track_program(nullptr, &chip);
+  processor->track_allocate_cb(ttm::CoreRangeSet(2), 0x100, 32, false, &chip);
+  a->deallocate();
+  tracker.track_function_end(arguments);  // with outputs
+  auto c = ttm::Buffer::create(&chip, 64, ttm::BufferType::DRAM);
+  tracker.track_function_start("ttnn.inner");  // again: cached, not defined twice
+  tracker.track_function_end();
+  tracker.track_function_end();
+  auto d = ttm::Buffer::create(&chip, 64, ttm::BufferType::DRAM);
+  const std::vector<std::string> expected = {"ttnn.outer", "ttnn.inner", "ttnn.inner", "ttnn.outer", ""};
+  CHECK(alloc_contexts(client) == expected);
+  for (const recorded_event& e : events_of(client)) {
+    if (e.op == RECORDED_FREE) CHECK(e.context_id == 0 && e.allocation_id == a->unique_id());
+  }
+  CHECK(recording_define_calls(client.native()) == 2);
+  CHECK(recording_context_count(client.native()) == 2);
+  std::map<std::uint64_t, std::string> under;
+  for (const recorded_event& e : snapshot_of(client, 0)) under[e.allocation_id] = text_of(client, e.context_id);
+  CHECK(under.size() == 4);
+  CHECK(under[b->unique_id()] == "ttnn.inner" && under[c->unique_id()] == "ttnn.outer");
+  CHECK(under.count(d->unique_id()) == 1 && under[d->unique_id()].empty());
+  const auto cb = std::find_if(under.begin(), under.end(), [](const auto& entry) {
+    return (entry.first & allocwatch::tt_metal::kCircularBufferIdBit) != 0;
+  });
+  CHECK(cb != under.end() && cb->second == "ttnn.inner");
+  CHECK(processor->counters().unmatched_function_ends == 0 && processor->counters().unnamed_functions == 0);
+  tracker.pop_processor();
+}
+
+// An end with no function open does nothing but count; the next function still works.
+void test_unmatched_function_end() {
+  auto processor = make_processor(1);
+  ttm::IDevice chip(0);
+  allocwatch::tt_metal::register_on_this_thread(processor);
+  auto& tracker = ttm::GraphTracker::instance();
+  tracker.track_function_end();
+  tracker.track_function_end(std::string("output"));
+  CHECK(processor->counters().unmatched_function_ends == 2);
+  CHECK(processor->current_context() == 0);
+  tracker.track_function_start("ttnn.add");
+  auto a = ttm::Buffer::create(&chip, 64, ttm::BufferType::DRAM);
+  tracker.track_function_end();
+  tracker.track_function_end();
+  auto b = ttm::Buffer::create(&chip, 64, ttm::BufferType::DRAM);
+  CHECK(alloc_contexts(processor->client()) == (std::vector<std::string>{"ttnn.add", ""}));
+  CHECK(processor->counters().unmatched_function_ends == 3);
+  tracker.pop_processor();
+}
+
+// Past kMaxFunctionDepth starts are counted, not named or defined: allocations carry the deepest kept
+// name, and the ends still match (the kept names come back one by one, then none).
+void test_function_depth_bound() {
+  using allocwatch::tt_metal::kMaxFunctionDepth;
+  auto processor = make_processor(1);
+  auto& client = processor->client();
+  ttm::IDevice chip(0);
+  allocwatch::tt_metal::register_on_this_thread(processor);
+  auto& tracker = ttm::GraphTracker::instance();
+  for (std::uint32_t level = 0; level < kMaxFunctionDepth + 10; ++level) {
+    tracker.track_function_start("level." + std::to_string(level));
+  }
+  CHECK(processor->counters().functions_past_depth == 10);
+  CHECK(recording_define_calls(client.native()) == kMaxFunctionDepth);
+  const std::string deepest = "level." + std::to_string(kMaxFunctionDepth - 1);
+  CHECK(text_of(client, processor->current_context()) == deepest);
+  for (int i = 0; i < 10; ++i) tracker.track_function_end();
+  CHECK(text_of(client, processor->current_context()) == deepest);
+  tracker.track_function_end();
+  CHECK(text_of(client, processor->current_context()) == "level." + std::to_string(kMaxFunctionDepth - 2));
+  for (std::uint32_t level = 1; level < kMaxFunctionDepth; ++level) tracker.track_function_end();
+  CHECK(processor->current_context() == 0);
+  CHECK(processor->counters().unmatched_function_ends == 0);
+  tracker.track_function_end();
+  CHECK(processor->counters().unmatched_function_ends == 1);
+  auto buffer = ttm::Buffer::create(&chip, 64, ttm::BufferType::DRAM);
+  CHECK(alloc_contexts(client) == std::vector<std::string>{""});
+  tracker.pop_processor();
+}
+
+// Stacks are per thread: 4 threads, released together, open their own and a shared name; every ALLOC
+// carries its own thread's innermost name, and a text shared by threads is one context.
+void test_function_stacks_per_thread() {
+  auto processor = make_processor(1);
+  auto& client = processor->client();
+  ttm::IDevice chip(0);
+  Gate go;
+  constexpr int kThreads = 4;
+  std::vector<std::map<std::uint64_t, std::string>> expected(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      allocwatch::tt_metal::register_on_this_thread(processor);
+      auto& tracker = ttm::GraphTracker::instance();
+      auto& mine = expected[static_cast<std::size_t>(t)];
+      const std::string own = "thread." + std::to_string(t);
+      go.wait();
+      for (int round = 0; round < 300; ++round) {
+        auto before = ttm::Buffer::create(&chip, 64, ttm::BufferType::DRAM);
+        mine[before->unique_id()] = "";
+        tracker.track_function_start(own);
+        auto outer = ttm::Buffer::create(&chip, 64, ttm::BufferType::L1);
+        mine[outer->unique_id()] = own;
+        tracker.track_function_start("ttnn.shared");
+        auto inner = ttm::Buffer::create(&chip, 64, ttm::BufferType::DRAM);
+        mine[inner->unique_id()] = "ttnn.shared";
+        tracker.track_function_end();
+        auto after = ttm::Buffer::create(&chip, 64, ttm::BufferType::L1);
+        mine[after->unique_id()] = own;
+        tracker.track_function_end();
+      }
+    });
+  }
+  go.open();
+  for (auto& thread : threads) thread.join();
+  std::map<std::uint64_t, std::string> all;
+  for (const auto& mine : expected) all.insert(mine.begin(), mine.end());
+  std::size_t alloc_count = 0, wrong = 0;
+  for (const recorded_event& e : events_of(client)) {
+    if (e.op != RECORDED_ALLOC) continue;
+    ++alloc_count;
+    if (all[e.allocation_id] != text_of(client, e.context_id)) ++wrong;
+  }
+  CHECK(alloc_count == kThreads * 300 * 4);
+  CHECK(wrong == 0);
+  CHECK(recording_context_count(client.native()) == kThreads + 1);
+  CHECK(processor->counters().unmatched_function_ends == 0);
+  CHECK(order_violations(events_of(client)).empty());
+}
+
+// Names the client refuses give 0 and are not asked about again: too long, holding a NUL or empty are
+// refused by the adapter without asking; not UTF-8 is asked once. The cache stops at kMaxContexts names.
+void test_refused_names() {
+  auto processor = make_processor(1);
+  auto& client = processor->client();
+  ttm::IDevice chip(0);
+  allocwatch::tt_metal::register_on_this_thread(processor);
+  auto& tracker = ttm::GraphTracker::instance();
+  const std::string too_long(allocwatch::kMaxContextBytes + 1, 'x');
+  const std::string longest(allocwatch::kMaxContextBytes, 'y');
+  const std::string not_utf8 = "ttnn.\xff\xfe";
+  const std::string with_nul("ttnn\0add", 8);
+  for (int i = 0; i < 50; ++i) {
+    for (const std::string& name : {too_long, not_utf8, with_nul, std::string()}) {
+      tracker.track_function_start(name);
+      ttm::Buffer::create(&chip, 64, ttm::BufferType::DRAM);
+      tracker.track_function_end();
+    }
+  }
+  CHECK(recording_define_calls(client.native()) == 1);  // the UTF-8 one, once
+  CHECK(processor->counters().unnamed_functions == 200);
+  for (const std::string& context : alloc_contexts(client)) CHECK(context.empty());
+  tracker.track_function_start(longest);
+  ttm::Buffer::create(&chip, 64, ttm::BufferType::DRAM);
+  tracker.track_function_end();
+  CHECK(alloc_contexts(client).back() == longest);
+  // The cache: kMaxContexts names (the refused UTF-8 one among them), then new names get 0 unasked.
+  for (std::uint32_t i = 0; i < allocwatch::kMaxContexts + 100; ++i) processor->context_of("name." + std::to_string(i));
+  CHECK(recording_define_calls(client.native()) == allocwatch::kMaxContexts);
+  CHECK(processor->context_of("name.0") != 0);
+  CHECK(processor->context_of("name." + std::to_string(allocwatch::kMaxContexts + 50)) == 0);
+  CHECK(processor->context_of(longest) != 0);
+  CHECK(recording_define_calls(client.native()) == allocwatch::kMaxContexts);
+  tracker.pop_processor();
+}
+
+// Several processors on one thread keep separate stacks; past kFunctionStacksPerThread open at once, the
+// extra processor's functions are counted and carry none (its ends are unmatched), the others unharmed.
+void test_function_stacks_per_processor() {
+  std::thread([] {
+    constexpr std::size_t kCount = allocwatch::tt_metal::kFunctionStacksPerThread + 1;
+    std::vector<std::shared_ptr<AllocwatchProcessor>> processors;
+    for (std::size_t i = 0; i < kCount; ++i) {
+      processors.push_back(make_processor(1));
+      allocwatch::tt_metal::register_on_this_thread(processors.back());
+    }
+    ttm::IDevice chip(0);
+    auto& tracker = ttm::GraphTracker::instance();
+    tracker.track_function_start("ttnn.matmul");
+    auto buffer = ttm::Buffer::create(&chip, 64, ttm::BufferType::DRAM);
+    for (std::size_t i = 0; i < kCount; ++i) {
+      const bool has_stack = i + 1 < kCount;
+      CHECK(alloc_contexts(processors[i]->client()) ==
+            std::vector<std::string>{has_stack ? "ttnn.matmul" : ""});
+      CHECK(processors[i]->counters().functions_without_stack == (has_stack ? 0u : 1u));
+    }
+    tracker.track_function_end();
+    CHECK(processors.back()->counters().unmatched_function_ends == 1);
+    CHECK(processors.front()->counters().unmatched_function_ends == 0);
+    // Closed stacks are free for any processor: the one that found none before takes one now.
+    for (std::size_t i = 0; i < kCount; ++i) tracker.pop_processor();
+    allocwatch::tt_metal::register_on_this_thread(processors.back());
+    tracker.track_function_start("ttnn.add");
+    CHECK(text_of(processors.back()->client(), processors.back()->current_context()) == "ttnn.add");
+    tracker.track_function_end();
+    CHECK(processors.back()->current_context() == 0);
+  }).join();
+}
+
+// The wrapper's context calls: same text, same id; what the C side refuses is 0; ALLOC and snapshot
+// entries carry the id.
+void test_client_contexts() {
+  allocwatch::Options options;
+  options.devices = chips(1);
+  options.snapshot = [](std::uint16_t, allocwatch::Snapshot& snapshot) {
+    snapshot.begin(1, 1);
+    snapshot.add(MemoryType::DRAM, 9, 0x40, 64, 2);
+    return true;
+  };
+  allocwatch::Client client(std::move(options));
+  const std::uint32_t matmul = client.define_context("ttnn.matmul");
+  CHECK(matmul == 1);
+  CHECK(client.define_context(std::string("ttnn.matmul")) == matmul);
+  CHECK(client.define_context("ttnn.conv2d") == 2);
+  CHECK(client.define_context("") == allocwatch::kNoContext);
+  CHECK(client.define_context(std::string(allocwatch::kMaxContextBytes + 1, 'x')) == allocwatch::kNoContext);
+  CHECK(client.define_context(std::string_view("a\0b", 3)) == allocwatch::kNoContext);
+  CHECK(client.define_context(std::string(allocwatch::kMaxContextBytes, 'z')) == 3);
+  const std::string_view prefix = std::string_view("ttnn.matmul.extra").substr(0, 11);  // not NUL-terminated
+  CHECK(client.define_context(prefix) == matmul);
+  client.record_alloc(0, client.stamp(0), MemoryType::DRAM, 1, 0x40, 64, matmul);
+  client.record_alloc(0, client.stamp(0), MemoryType::DRAM, 2, 0x80, 64);
+  auto events = events_of(client);
+  CHECK(events.size() == 2 && events[0].context_id == matmul && events[1].context_id == 0);
+  auto entries = snapshot_of(client, 0);
+  CHECK(entries.size() == 1 && entries[0].context_id == 2);
+  client.close();
+  CHECK(client.define_context("ttnn.matmul") == allocwatch::kNoContext);
+}
+
 }  // namespace
 
 int main() {
@@ -418,6 +684,13 @@ int main() {
       {"registration per thread", test_registration_per_thread},
       {"memory types and settings", test_memory_types_and_settings},
       {"client wrapper", test_client_wrapper},
+      {"function contexts nest (innermost wins)", test_function_contexts_nest},
+      {"an unmatched function end is harmless", test_unmatched_function_end},
+      {"function depth past the bound", test_function_depth_bound},
+      {"function stacks per thread (4 threads)", test_function_stacks_per_thread},
+      {"refused names give 0 and are not asked again", test_refused_names},
+      {"function stacks per processor", test_function_stacks_per_processor},
+      {"client contexts", test_client_contexts},
   };
   for (const auto& [name, run] : tests) {
     const int before = failures;

@@ -17,6 +17,9 @@ struct allocwatch_client {
   size_t capacity;
   allocwatch_snapshot_fn snapshot;
   void *snapshot_user;
+  char *contexts[ALLOCWATCH_MAX_CONTEXTS]; /* text of id i + 1, under mutex */
+  uint32_t context_count;
+  uint64_t define_calls;
 };
 
 struct allocwatch_snapshot {
@@ -58,7 +61,7 @@ uint64_t allocwatch_stamp_current(allocwatch_client *client, uint16_t device_id)
 }
 
 static void record(allocwatch_client *client, int op, uint16_t device_id, uint64_t seq, int memory_type,
-                   uint64_t allocation_id, uint64_t address, uint64_t size_bytes) {
+                   uint64_t allocation_id, uint64_t address, uint64_t size_bytes, uint32_t context_id) {
   if (((allocation_id | address | size_bytes | seq) >> 53) != 0) {
     fprintf(stderr, "recording client: a value at or above 2^53, which the wire refuses\n");
     abort();
@@ -71,19 +74,95 @@ static void record(allocwatch_client *client, int op, uint16_t device_id, uint64
     if (client->events == NULL) abort();
     client->capacity = capacity;
   }
-  recorded_event event = {op, device_id, seq, memory_type, allocation_id, address, size_bytes};
+  if (context_id > client->context_count) {
+    fprintf(stderr, "recording client: context %u was never defined\n", (unsigned)context_id);
+    abort();
+  }
+  recorded_event event = {op, device_id, seq, memory_type, allocation_id, address, size_bytes, context_id};
   client->events[client->count++] = event;
   pthread_mutex_unlock(&client->mutex);
 }
 
 void allocwatch_record_alloc(allocwatch_client *client, uint16_t device_id, uint64_t seq, int memory_type,
                              uint64_t allocation_id, uint64_t address, uint64_t size_bytes) {
-  record(client, RECORDED_ALLOC, device_id, seq, memory_type, allocation_id, address, size_bytes);
+  record(client, RECORDED_ALLOC, device_id, seq, memory_type, allocation_id, address, size_bytes, 0);
+}
+
+void allocwatch_record_alloc_ctx(allocwatch_client *client, uint16_t device_id, uint64_t seq, int memory_type,
+                                 uint64_t allocation_id, uint64_t address, uint64_t size_bytes,
+                                 uint32_t context_id) {
+  record(client, RECORDED_ALLOC, device_id, seq, memory_type, allocation_id, address, size_bytes, context_id);
 }
 
 void allocwatch_record_free(allocwatch_client *client, uint16_t device_id, uint64_t seq, int memory_type,
                             uint64_t allocation_id, uint64_t address, uint64_t size_bytes) {
-  record(client, RECORDED_FREE, device_id, seq, memory_type, allocation_id, address, size_bytes);
+  record(client, RECORDED_FREE, device_id, seq, memory_type, allocation_id, address, size_bytes, 0);
+}
+
+/* Well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF). */
+static int utf8_ok(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    size_t extra;
+    uint32_t min, code;
+    if (c < 0x80) { i++; continue; }
+    if ((c & 0xE0) == 0xC0) { extra = 1; min = 0x80; code = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { extra = 2; min = 0x800; code = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { extra = 3; min = 0x10000; code = c & 0x07; }
+    else return 0;
+    if (i + extra >= n) return 0; /* truncated sequence */
+    for (size_t k = 1; k <= extra; k++) {
+      if ((s[i + k] & 0xC0) != 0x80) return 0;
+      code = (code << 6) | (s[i + k] & 0x3F);
+    }
+    if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+    i += extra + 1;
+  }
+  return 1;
+}
+
+uint32_t allocwatch_define_context(allocwatch_client *client, const char *text) {
+  pthread_mutex_lock(&client->mutex);
+  client->define_calls++;
+  uint32_t id = 0;
+  size_t n = text == NULL ? 0 : strlen(text);
+  if (n > 0 && n <= ALLOCWATCH_MAX_CONTEXT_BYTES && utf8_ok((const unsigned char *)text, n)) {
+    for (uint32_t i = 0; i < client->context_count && id == 0; i++) {
+      if (strcmp(client->contexts[i], text) == 0) id = i + 1;
+    }
+    if (id == 0 && client->context_count < ALLOCWATCH_MAX_CONTEXTS) {
+      char *copy = malloc(n + 1);
+      if (copy == NULL) abort();
+      memcpy(copy, text, n + 1);
+      client->contexts[client->context_count++] = copy;
+      id = client->context_count;
+    }
+  }
+  pthread_mutex_unlock(&client->mutex);
+  return id;
+}
+
+uint64_t recording_define_calls(allocwatch_client *client) {
+  pthread_mutex_lock(&client->mutex);
+  uint64_t calls = client->define_calls;
+  pthread_mutex_unlock(&client->mutex);
+  return calls;
+}
+
+uint32_t recording_context_count(allocwatch_client *client) {
+  pthread_mutex_lock(&client->mutex);
+  uint32_t count = client->context_count;
+  pthread_mutex_unlock(&client->mutex);
+  return count;
+}
+
+int recording_context_text(allocwatch_client *client, uint32_t id, char *out, size_t capacity) {
+  pthread_mutex_lock(&client->mutex);
+  int known = id >= 1 && id <= client->context_count;
+  if (known && capacity > 0) snprintf(out, capacity, "%s", client->contexts[id - 1]);
+  pthread_mutex_unlock(&client->mutex);
+  return known;
 }
 
 int allocwatch_snapshot_begin(allocwatch_snapshot *snapshot, uint64_t watermark_seq, uint32_t allocations) {
@@ -96,10 +175,15 @@ int allocwatch_snapshot_begin(allocwatch_snapshot *snapshot, uint64_t watermark_
 
 int allocwatch_snapshot_add(allocwatch_snapshot *snapshot, int memory_type, uint64_t allocation_id,
                             uint64_t address, uint64_t size_bytes) {
+  return allocwatch_snapshot_add_ctx(snapshot, memory_type, allocation_id, address, size_bytes, 0);
+}
+
+int allocwatch_snapshot_add_ctx(allocwatch_snapshot *snapshot, int memory_type, uint64_t allocation_id,
+                                uint64_t address, uint64_t size_bytes, uint32_t context_id) {
   if (!snapshot->begun || snapshot->added == snapshot->announced) return ALLOCWATCH_ESNAPSHOT;
   if (((allocation_id | address | size_bytes) >> 53) != 0) return ALLOCWATCH_EINVAL;
   if (snapshot->added < snapshot->capacity) {
-    recorded_event entry = {0, 0, 0, memory_type, allocation_id, address, size_bytes};
+    recorded_event entry = {0, 0, 0, memory_type, allocation_id, address, size_bytes, context_id};
     snapshot->entries[snapshot->added] = entry;
   }
   snapshot->added++;
@@ -132,6 +216,7 @@ int allocwatch_flush(allocwatch_client *client, uint32_t timeout_ms) {
 void allocwatch_close(allocwatch_client *client, uint32_t timeout_ms) {
   (void)timeout_ms;
   pthread_mutex_destroy(&client->mutex);
+  for (uint32_t i = 0; i < client->context_count; i++) free(client->contexts[i]);
   free(client->events);
   free(client);
 }

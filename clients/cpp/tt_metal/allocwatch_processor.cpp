@@ -1,16 +1,59 @@
 // The tt-metal adapter (allocwatch_processor.hpp). Why a stamp taken here is exact: docs/INTEGRATION.md
 // "The order". Every stamp is taken inside a tt-metal callback, under the chip's own mutex together with
 // the table update, so snapshots (answered from that table) agree with the stamps.
+//
+// Contexts (docs/INTEGRATION.md section 7): each thread keeps, per processor, a stack of the context ids
+// of the functions TT-NN opened on it (track_function_start/end); an ALLOC carries the innermost one's.
+// The stacks are thread_local arrays (no lock, no allocation); a name is turned into an id once, under
+// contexts_mutex_, and looked up afterwards by string_view.
 #include "allocwatch_processor.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <new>
 
 namespace allocwatch::tt_metal {
 
 namespace ttm = ::tt::tt_metal;
+
+namespace {
+
+std::atomic<std::uint64_t> next_serial{1};
+
+// One processor's open functions on one thread. `depth` counts every start not yet ended, past the
+// bound too; ids[0..min(depth, kMaxFunctionDepth)) are the kept ones, innermost last. A stack whose
+// depth is 0 holds nothing and may be taken by any processor (its owner then finds it gone and takes
+// another), so a thread's kFunctionStacksPerThread stacks serve every processor that ever ran there.
+struct FunctionStack {
+  std::uint64_t owner;  // a processor's serial; 0 never was one
+  std::uint32_t depth;
+  std::uint32_t ids[kMaxFunctionDepth];
+};
+// Zero-initialised and trivial: no thread_local constructor runs, nothing to free at thread exit.
+thread_local FunctionStack function_stacks[kFunctionStacksPerThread];
+
+FunctionStack* open_stack_of(std::uint64_t serial) noexcept {
+  for (FunctionStack& stack : function_stacks) {
+    if (stack.owner == serial && stack.depth > 0) return &stack;
+  }
+  return nullptr;
+}
+
+FunctionStack* stack_to_push(std::uint64_t serial) noexcept {
+  if (FunctionStack* own = open_stack_of(serial)) return own;
+  for (FunctionStack& stack : function_stacks) {
+    if (stack.depth == 0) {
+      stack.owner = serial;
+      return &stack;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
 
 MemoryType memory_type_of(ttm::BufferType type) noexcept {
   switch (type) {
@@ -33,7 +76,8 @@ Settings settings_from_environment() {
 }
 
 AllocwatchProcessor::AllocwatchProcessor(Options options)
-    : client_([&] {
+    : serial_(next_serial.fetch_add(1, std::memory_order_relaxed)),
+      client_([&] {
         for (const Device& device : options.devices) {
           auto chip = std::make_unique<Chip>();
           chip->id = device.id;
@@ -46,8 +90,75 @@ AllocwatchProcessor::AllocwatchProcessor(Options options)
 AllocwatchProcessor::~AllocwatchProcessor() = default;
 
 AdapterCounters AllocwatchProcessor::counters() const noexcept {
-  return {unknown_device_events_.load(std::memory_order_relaxed), unknown_frees_.load(std::memory_order_relaxed)};
+  AdapterCounters out;
+  out.unknown_device_events = unknown_device_events_.load(std::memory_order_relaxed);
+  out.unknown_frees = unknown_frees_.load(std::memory_order_relaxed);
+  out.unnamed_functions = unnamed_functions_.load(std::memory_order_relaxed);
+  out.functions_past_depth = functions_past_depth_.load(std::memory_order_relaxed);
+  out.functions_without_stack = functions_without_stack_.load(std::memory_order_relaxed);
+  out.unmatched_function_ends = unmatched_function_ends_.load(std::memory_order_relaxed);
+  return out;
 }
+
+std::uint32_t AllocwatchProcessor::context_of(std::string_view name) {
+  // What the client refuses without looking (Client::define_context) is not worth a cache entry.
+  if (name.empty() || name.size() > kMaxContextBytes || name.find('\0') != std::string_view::npos) {
+    return kNoContext;
+  }
+  {
+    std::shared_lock<std::shared_mutex> lock(contexts_mutex_);
+    auto found = contexts_.find(name);
+    if (found != contexts_.end()) return found->second;
+  }
+  std::unique_lock<std::shared_mutex> lock(contexts_mutex_);
+  auto found = contexts_.find(name);  // another thread may have defined it meanwhile
+  if (found != contexts_.end()) return found->second;
+  // Full: the client could define no more than kMaxContexts anyway; asking it again for every new name
+  // would cost its mutex and a walk of its texts each time.
+  if (contexts_.size() >= kMaxContexts) return kNoContext;
+  const std::uint32_t id = client_.define_context(name);
+  try {
+    contexts_.emplace(std::string(name), id);  // a refusal too (not UTF-8, client full): asked once
+  } catch (const std::bad_alloc&) {
+    // Not cached: asked again next time (the client gives the same id). Never thrown into TT-NN.
+  }
+  return id;
+}
+
+std::uint32_t AllocwatchProcessor::current_context() const noexcept {
+  const FunctionStack* stack = open_stack_of(serial_);
+  if (stack == nullptr) return kNoContext;
+  return stack->ids[std::min(stack->depth, kMaxFunctionDepth) - 1];
+}
+
+void AllocwatchProcessor::track_function_start(std::string_view function_name,
+                                               std::span<FunctionArgument> /*input_parameters*/) {
+  FunctionStack* stack = stack_to_push(serial_);
+  if (stack == nullptr) {  // its end finds no stack either, and is counted as unmatched
+    functions_without_stack_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  if (stack->depth >= kMaxFunctionDepth) {
+    // Deeper than the bound: counted so the ends match, not named (allocations keep the deepest name).
+    if (stack->depth < std::numeric_limits<std::uint32_t>::max()) ++stack->depth;
+    functions_past_depth_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const std::uint32_t id = context_of(function_name);
+  if (id == kNoContext) unnamed_functions_.fetch_add(1, std::memory_order_relaxed);
+  stack->ids[stack->depth++] = id;
+}
+
+void AllocwatchProcessor::track_function_end() {
+  FunctionStack* stack = open_stack_of(serial_);
+  if (stack == nullptr) {
+    unmatched_function_ends_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  --stack->depth;
+}
+
+void AllocwatchProcessor::track_function_end(const std::any& /*output_tensors*/) { track_function_end(); }
 
 void AllocwatchProcessor::chips_of(const ttm::IDevice* device, std::vector<Chip*>& out) {
   out.clear();
@@ -72,10 +183,10 @@ void AllocwatchProcessor::append_chips(const ttm::IDevice* device, std::vector<C
 
 // Caller holds chip.mutex.
 void AllocwatchProcessor::allocate(Chip& chip, MemoryType type, std::uint64_t id, std::uint64_t address,
-                                   std::uint64_t size_bytes) {
-  if (!chip.live.emplace(id, Live{type, address, size_bytes}).second) return;  // already reported
+                                   std::uint64_t size_bytes, std::uint32_t context) {
+  if (!chip.live.emplace(id, Live{type, address, size_bytes, context}).second) return;  // already reported
   const std::uint64_t seq = client_.stamp(chip.id);
-  client_.record_alloc(chip.id, seq, type, id, address, size_bytes);
+  client_.record_alloc(chip.id, seq, type, id, address, size_bytes, context);
 }
 
 // Caller holds chip.mutex.
@@ -102,9 +213,10 @@ void AllocwatchProcessor::track_allocate(const ttm::Buffer* buffer) {
   thread_local std::vector<Chip*> chips;
   chips_of(buffer->device(), chips);
   const MemoryType type = memory_type_of(buffer->buffer_type());
+  const std::uint32_t context = current_context();
   for (Chip* chip : chips) {
     std::lock_guard<std::mutex> lock(chip->mutex);
-    allocate(*chip, type, buffer->unique_id(), buffer->address(), buffer->size());
+    allocate(*chip, type, buffer->unique_id(), buffer->address(), buffer->size(), context);
   }
 }
 
@@ -121,7 +233,8 @@ void AllocwatchProcessor::track_deallocate(ttm::Buffer* buffer) {
 // tt-metal reports each local CB once, when a program's CBs are placed, and no per-CB free. The adapter
 // keeps one CB allocation per chip: the bytes (per-core size x cores) of the CBs placed since the last
 // placement round began (the first CB after a track_program) or since track_deallocate_cb. A grown footprint is reported as
-// FREE of the old one then ALLOC of the new (new id, same chip mutex), so there is never an overlap.
+// FREE of the old one then ALLOC of the new (new id, same chip mutex), so there is never an overlap;
+// the new one carries the context of the function placing the latest CB.
 void AllocwatchProcessor::track_allocate_cb(const ttm::CoreRangeSet& core_range_set, std::uint64_t addr,
                                             std::uint64_t size, bool is_globally_allocated,
                                             const ttm::IDevice* device) {
@@ -130,6 +243,7 @@ void AllocwatchProcessor::track_allocate_cb(const ttm::CoreRangeSet& core_range_
   if (bytes == 0) return;
   thread_local std::vector<Chip*> chips;
   chips_of(device, chips);
+  const std::uint32_t context = current_context();
   for (Chip* chip : chips) {
     std::lock_guard<std::mutex> lock(chip->mutex);
     if (chip->cb_round_pending) reset_circular_buffers(*chip);
@@ -141,7 +255,7 @@ void AllocwatchProcessor::track_allocate_cb(const ttm::CoreRangeSet& core_range_
     chip->cb_id = id;
     chip->cb_bytes = total;
     chip->cb_address = address;
-    allocate(*chip, MemoryType::CB, id, address, total);
+    allocate(*chip, MemoryType::CB, id, address, total, context);
   }
 }
 
@@ -175,7 +289,7 @@ bool AllocwatchProcessor::snapshot(std::uint16_t device_id, Snapshot& out) {
   Chip& chip = *found->second;
   std::lock_guard<std::mutex> lock(chip.mutex);  // no stamp of this chip can be taken meanwhile
   out.begin(client_.stamp_current(chip.id), static_cast<std::uint32_t>(chip.live.size()));
-  for (const auto& [id, live] : chip.live) out.add(live.type, id, live.address, live.size_bytes);
+  for (const auto& [id, live] : chip.live) out.add(live.type, id, live.address, live.size_bytes, live.context);
   return true;
 }
 

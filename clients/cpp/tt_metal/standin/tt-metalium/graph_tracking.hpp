@@ -1,10 +1,18 @@
 // Stand-in for tt-metal's IGraphProcessor and GraphTracker: the callbacks the adapter overrides, with
 // tt-metal's newest signatures, and a per-thread processor list (thread_local, as in the newest
-// tt-metal): a processor pushed on one thread sees only that thread's calls.
+// tt-metal): a processor pushed on one thread sees only that thread's calls. TT-NN brackets each
+// operation with track_function_start / track_function_end, which GraphTracker hands to the thread's
+// processors (C++20: std::span, as tt-metal).
 #pragma once
 
+#include <any>
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "buffer.hpp"
@@ -13,6 +21,15 @@
 #include "program.hpp"
 
 namespace tt::tt_metal {
+
+/** One argument of a tracked function: the value (a reference to it, here) and how to print it. */
+struct TrackedArgument {
+  std::any value;
+  std::string (*to_string_fn)(const std::any&);
+};
+
+/** The stand-in prints no argument (the adapter never reads them). */
+inline std::string describe_argument(const std::any& /*value*/) { return "<argument>"; }
 
 class IGraphProcessor {
  public:
@@ -25,6 +42,10 @@ class IGraphProcessor {
                                  const IDevice* /*device*/) {}
   virtual void track_deallocate_cb(const IDevice* /*device*/) {}
   virtual void track_program(Program* /*program*/, const IDevice* /*device*/) {}
+  virtual void track_function_start(std::string_view /*function_name*/,
+                                    std::span<TrackedArgument> /*input_parameters*/) {}
+  virtual void track_function_end() {}
+  virtual void track_function_end(const std::any& /*output_tensors*/) {}
 };
 
 class GraphTracker {
@@ -40,6 +61,23 @@ class GraphTracker {
                          bool is_globally_allocated, const IDevice* device);
   void track_deallocate_cb(const IDevice* device);
   void track_program(Program* program, const IDevice* device);
+
+  /** Around a TT-NN operation: its name and arguments, then its end (with its outputs, or none). */
+  template <class... Arguments>
+  void track_function_start(std::string_view function_name, const Arguments&... arguments) {
+    std::array<TrackedArgument, sizeof...(Arguments)> tracked{
+        TrackedArgument{std::any(std::cref(arguments)), &describe_argument}...};
+    start_function(function_name, std::span<TrackedArgument>(tracked));
+  }
+  void track_function_end();
+  template <class Output>
+  void track_function_end(const Output& output) {
+    end_function(std::any(std::cref(output)));
+  }
+
+ private:
+  void start_function(std::string_view function_name, std::span<TrackedArgument> arguments);
+  void end_function(const std::any& output);
 };
 
 }  // namespace tt::tt_metal
