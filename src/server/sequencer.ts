@@ -173,6 +173,7 @@ export class Sequencer {
     }
     if (this.intake.refuseOversized(source, totalAllocations)) return;
     if (current !== undefined && current.source !== source) this.intake.ignoredSources.add(current.source);
+    current?.release();
     this.intake.ignoredSources.delete(source);
     this.clearGapTimer();
     // Everything up to the watermark is in the snapshot: drop it from the ring now.
@@ -181,7 +182,13 @@ export class Sequencer {
     this.deps.counters.staleDiscarded += held;
     const first = this.nextSeq === 1 && this.lastWatermark === 0;
     this.intake.countUnreceived(current !== undefined, watermarkSeq - from + 1 - held, first);
-    this.snapshot = new SnapshotCollector(source, watermarkSeq, totalAllocations);
+    this.snapshot = new SnapshotCollector(
+      source,
+      watermarkSeq,
+      totalAllocations,
+      this.deps.registry.limit.maxLivePerSession,
+      this.deps.intakeBudget,
+    );
   }
 
   /** SNAPSHOT_CHUNK from connection `source`. */
@@ -249,6 +256,7 @@ export class Sequencer {
   dispose(): void {
     this.disposed = true;
     this.clearGapTimer();
+    this.snapshot?.release();
     this.snapshot = undefined;
     this.ring.release();
   }
@@ -344,6 +352,7 @@ export class Sequencer {
   private abortSnapshot(reason: string): void {
     const snapshot = this.snapshot!;
     this.snapshot = undefined;
+    snapshot.release();
     this.intake.ignoredSources.add(snapshot.source);
     this.deps.counters.snapshotsAborted++;
     this.deps.anomalies.record("SNAPSHOT_INVALID", this.deps.ledger.account, this.deviceId, reason);
