@@ -27,10 +27,10 @@ import { Registry } from "./registry.js";
 import { ReorderBudget } from "./reorder-budget.js";
 import { DEFAULT_SEQUENCER_OPTIONS, SequencerCounters } from "./sequencer.js";
 import { SeriesIncrements } from "./series/series-view.js";
-import { SnapshotIntakeBudget } from "./snapshot-collector.js";
 import { UsageSeries } from "./series/usage-series.js";
 import type { SessionPeer } from "./session.js";
 import { SessionTable } from "./session-table.js";
+import { SnapshotIntakeBudget } from "./snapshot-collector.js";
 import { LiveStream } from "./stream/live-stream.js";
 import { TtShmSource } from "./tt-shm/tt-shm-source.js";
 

@@ -15,8 +15,8 @@ import { EVENT_RECORD_BYTES } from "../protocol/layout.js";
 import type { AnomalyLog } from "./anomaly-log.js";
 import { ContextTable } from "./contexts/context-table.js";
 import { ConnectionProtocolError, ServerErrorCode } from "./errors.js";
-import { RecoveryKind } from "./recovery-kind.js";
 import type { SessionLinks } from "./gap-rule.js";
+import { RecoveryKind } from "./recovery-kind.js";
 import type { Ledger, Registry, SessionAccount } from "./registry.js";
 import type { ReorderBudget } from "./reorder-budget.js";
 import { Sequencer, type SequencerCounters, type SequencerOptions } from "./sequencer.js";
@@ -115,7 +115,8 @@ export class Session implements SessionLinks {
     this.contexts = new ContextTable(this.account, deps.anomalies, deps.maxContextsPerSession);
     this.startedAtMs = deps.timers.nowMs();
     // Only sources that answer RESYNC_REQUEST with a snapshot can become exact again after a refusal.
-    if (identity.source === "native") this.account.onUnderLimit = (deviceId) => this.resyncUnderLimit(deviceId);
+    if (identity.source === "native")
+      this.account.onUnderLimit = (deviceId) => this.resyncUnderLimit(deviceId);
   }
 
   get sessionId(): string {

@@ -178,6 +178,8 @@ test("defaults fill every option left out", () => {
       reorderBudgetBytes: DEFAULT_REORDER_BUDGET_BYTES,
       maxDevicesPerSession: DEFAULT_MAX_DEVICES_PER_SESSION,
       maxContextsPerSession: 4096,
+      maxLiveAllocations: 8_388_608,
+      maxLiveAllocationsPerSession: 2_097_152,
       leakArchive: undefined,
       maxSessionsPerProcess: DEFAULT_MAX_SESSIONS_PER_PROCESS,
       maxSessions: DEFAULT_MAX_SESSIONS,
