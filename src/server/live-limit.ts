@@ -1,10 +1,11 @@
 import type { Ledger, SessionAccount } from "./ledger.js";
 
 /**
- * Most live allocations the registry holds over every session and device by default: 2^23. A slot costs
- * about 57 bytes (45 in the slot columns, ~12 in the two hash indexes' heads), so the registry stays under
- * ~480 MiB even at the limit (the columns grow by doubling and 2^23 is a power of two: no slack past it).
- * tt-metal programs hold thousands to tens of thousands of buffers per device; no real one comes near.
+ * Most live allocations the registry holds over every session and device by default: 2^23. A live
+ * allocation costs about 60 bytes (45 in the slot columns, the rest in the two hash indexes' heads; the
+ * `server_bytes_per_live_allocation` benchmark), so ~480 MiB at the limit (the columns grow by doubling and
+ * 2^23 is a power of two: no slack past it). tt-metal programs hold thousands to tens of thousands of
+ * buffers per device; no real one comes near.
  */
 export const DEFAULT_MAX_LIVE_ALLOCATIONS = 8_388_608;
 

@@ -72,7 +72,7 @@ export interface ServerOptions {
   /**
    * Most live allocations the server holds over every session and device; an ALLOC past it is not
    * stored, counted, and its (session, device) marked over the limit until a snapshot makes it exact
-   * again (docs/DESIGN.md "Live-allocation limits"). Default 8,388,608 (~480 MiB of registry at most).
+   * again (docs/DESIGN.md "Live-allocation limits"). Default 8,388,608 (~480 MiB of registry at ~60 bytes each).
    */
   maxLiveAllocations?: number;
   /**

@@ -19,10 +19,13 @@ test("serve --help lists both live-allocation limits with their defaults", () =>
   const help = spawnSync(process.execPath, [cli, "serve", "--help"], { encoding: "utf8" });
   assert.equal(help.status, 0, help.stderr);
   const text = help.stdout.replace(/\s+/g, " ");
-  assert.match(text, /--max-live-allocations <n> .*\(default 8388608, ~480 MiB of server memory at most\)/);
   assert.match(
     text,
-    /--max-live-allocations-per-session <n> .*\(default 2097152, ~120 MiB; at most --max-live-allocations\)/,
+    /--max-live-allocations <n> .*\(default 8388608: ~480 MiB of server memory at ~60 bytes each\)/,
+  );
+  assert.match(
+    text,
+    /--max-live-allocations-per-session <n> .*\(default 2097152: ~120 MiB; at most --max-live-allocations\)/,
   );
 });
 

@@ -163,13 +163,13 @@ export function serveCommand(): Command {
       "--max-live-allocations <n>",
       "most live allocations the server holds over every process and device; an allocation past it is not " +
         "stored, counted, and its process and device shown over the limit until a snapshot makes them exact " +
-        `again (default ${DEFAULT_MAX_LIVE_ALLOCATIONS}, ~480 MiB of server memory at most)`,
+        `again (default ${DEFAULT_MAX_LIVE_ALLOCATIONS}: ~480 MiB of server memory at ~60 bytes each)`,
       parseCount,
     )
     .option(
       "--max-live-allocations-per-session <n>",
       "most live allocations one client process holds over its devices, likewise " +
-        `(default ${DEFAULT_MAX_LIVE_ALLOCATIONS_PER_SESSION}, ~120 MiB; at most --max-live-allocations)`,
+        `(default ${DEFAULT_MAX_LIVE_ALLOCATIONS_PER_SESSION}: ~120 MiB; at most --max-live-allocations)`,
       parseCount,
     )
     .option(
