@@ -220,4 +220,24 @@ test("the server-wide limit: a second session's ALLOC past it is refused while t
   assert.equal(server.queries.summary().server.liveAllocations, 11);
   first.raw.destroy();
   second.raw.destroy();
+  await waitFor(() => server.queries.summary().server.liveAllocations === 0, {
+    what: "both sessions released",
+  });
+});
+
+test("a session that ends over its limit: the leak report holds what was stored, never the refused ones", async () => {
+  const client = await TruthfulClient.open();
+  client.allocate(range(1, 10)); // 8 stored, 2 refused
+  await waitFor(() => client.entry()?.refusedAllocations === 2, { what: "two refusals" });
+  client.raw.destroy(); // the session ends holding its allocations (grace 0)
+  await waitFor(
+    () => server.queries.leaks(undefined, 100).reports.some((r) => r.sessionId === client.sessionId),
+    {
+      what: "the leak report",
+    },
+  );
+  const report = server.queries.leaks(undefined, 100).reports.find((r) => r.sessionId === client.sessionId)!;
+  assert.equal(report.allocations.DRAM, PER_SESSION);
+  assert.equal(report.bytes.DRAM, PER_SESSION * 4096);
+  assert.equal(server.queries.summary().server.overLimit, 0, "the released session's mark is gone");
 });
