@@ -360,10 +360,12 @@ export class Session implements SessionLinks {
 
   /**
    * A device marked over a live-allocation limit is back under the low-water marks: asks for a snapshot
-   * (counted as a resync request) unless one is already asked for and unanswered.
+   * (counted as a resync request) unless one is already asked for and unanswered, or being received.
    */
   private resyncUnderLimit(deviceId: number): void {
     if (this.released || this.unanswered.has(deviceId) || this.pendingResyncs.has(deviceId)) return;
+    // One is on its way (it clears the mark, or marks the device again if it does not fit).
+    if (this.sequencers.get(deviceId)?.snapshotInProgress === true) return;
     this.deps.counters.resyncRequests++;
     this.deps.counters.recoveries.record(RecoveryKind.RESYNC_REQUESTED);
     this.requestResync(

@@ -16,7 +16,7 @@ import { FrameType, type ResyncRequestFrame } from "../../src/protocol/frames.js
 import type { ProcessDeviceUsage, SummaryResponse } from "../../src/server/api-types.js";
 import { parseExposition } from "../metrics/exposition.js";
 import { waitFor } from "../support/wait-for.js";
-import { newSessionId, RawClient } from "./raw-client.js";
+import { newSessionId, RawClient, TEST_DEVICE, testEvent } from "./raw-client.js";
 import { startTestServer, type TestServer } from "./test-server.js";
 
 const PER_SESSION = 8;
@@ -240,4 +240,40 @@ test("a session that ends over its limit: the leak report holds what was stored,
   assert.equal(report.allocations.DRAM, PER_SESSION);
   assert.equal(report.bytes.DRAM, PER_SESSION * 4096);
   assert.equal(server.queries.summary().server.overLimit, 0, "the released session's mark is gone");
+});
+
+test("no second request while the asked snapshot is being received, whatever the session frees meanwhile", async () => {
+  const sessionId = newSessionId();
+  const raw = await RawClient.handshake(server.socketPath, {
+    sessionId,
+    devices: [TEST_DEVICE, { ...TEST_DEVICE, deviceId: 1 }],
+  });
+  const devices = () =>
+    server.queries.summary().processes.find((p) => p.sessionId === sessionId)?.devices ?? [];
+  // Device 1 holds seq 1..2 (ids 1, 2); device 0 gets 8 ALLOCs (ids 1..8), of which 6 fit the session's 8.
+  raw.send(encodeEvents([testEvent(1, 1), testEvent(2, 1), ...range(1, 8).map((seq) => testEvent(seq, 0))]));
+  await waitFor(() => devices().find((d) => d.id === 0)?.refusedAllocations === 2, {
+    what: "device 0 marked",
+  });
+  const requests = () => raw.frames.filter((f) => f.type === FrameType.RESYNC_REQUEST).length;
+  const free = (seq: number, deviceId: number, id: number) => ({
+    ...testEvent(seq, deviceId, 2),
+    allocationId: id,
+    address: id * 4096,
+  });
+  raw.send(encodeEvents([free(9, 0, 1), free(10, 0, 2)])); // 6 left in the session: its low-water mark
+  await raw.waitFor((f) => f.type === FrameType.RESYNC_REQUEST, 10_000);
+  const asked = server.queries.summary().server.resyncRequests;
+  raw.send(encodeSnapshotBegin({ deviceId: 0, watermarkSeq: 10, totalAllocations: 8 }));
+  // Device 1 frees id 1 while the snapshot of device 0 is in progress: the session is under its low-water mark.
+  raw.send(encodeEvents([free(3, 1, 1)]));
+  await waitFor(() => devices().find((d) => d.id === 1)?.allocations === 1, {
+    what: "device 1's FREE applied",
+  });
+  assert.equal(server.queries.summary().server.resyncRequests, asked, "not asked again mid-snapshot");
+  assert.equal(requests(), 1);
+  raw.destroy();
+  await waitFor(() => server.queries.summary().server.liveAllocations === 0, {
+    what: "the session released",
+  });
 });
