@@ -34,10 +34,10 @@ export { DeviceTotals, Ledger, SessionAccount, SlotChangeLog };
  * device's or a ledger's total is also recorded in its UsageFigure (1-s min/max/last buckets), so that a
  * burst inside a second shows even when nothing is in use when the second ends.
  *
- * Size (why ~450 lines in one file): `allocate`, `free`, the slot free list and column growth all write
+ * Size (why ~500 lines in one file): `allocate`, `free`, the slot free list and column growth all write
  * the same private columns on the hot path; the read-only pieces already live beside it (`SlotColumns`,
  * `SlotChangeLog` and column growth in slot-columns.ts, the chains in slot-chains.ts, the bookkeeping
- * objects in ledger.ts).
+ * objects in ledger.ts, the live-allocation limits' cold side in live-limit.ts).
  */
 
 const INITIAL_SLOTS = 1024;
@@ -166,9 +166,10 @@ export class Registry {
   /**
    * Records a new live allocation. Returns false (and changes nothing) when the device's total of the
    * type would pass MAX_TOTAL_BYTES (TOTAL_OVERFLOW) or `allocationId` is already live in the ledger
-   * (DUPLICATE_ALLOCATION); also when the registry or the session holds as many live allocations as its
-   * limit allows: then the allocation is counted as refused and the ledger marked (LiveLimit), no anomaly. Recorded with an anomaly: an allocation of 0 bytes (ZERO_SIZE_ALLOCATION),
-   * one starting at the address of another live allocation of the same ledger and type (ADDRESS_OVERLAP).
+   * (DUPLICATE_ALLOCATION); also, with no anomaly, when the registry or the session already holds as many
+   * live allocations as its limit allows (counted as refused and the ledger marked: LiveLimit). Recorded
+   * with an anomaly: an allocation of 0 bytes (ZERO_SIZE_ALLOCATION), one starting at the address of
+   * another live allocation of the same ledger and type (ADDRESS_OVERLAP).
    */
   allocate(
     ledger: Ledger,
