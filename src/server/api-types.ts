@@ -109,6 +109,11 @@ export interface DeviceSummary {
   card?: string;
   /** Processes with the device open, from the driver (empty when the host shows no card for it). */
   holders: DeviceHolder[];
+  /**
+   * true: a live-allocation limit refused allocations of some process on this device that no snapshot has
+   * made up for yet, so `used`, `allocations` and the memory map are lower bounds (ProcessDeviceUsage).
+   */
+  overLimit: boolean;
 }
 
 export interface ProcessDeviceUsage {
@@ -117,6 +122,15 @@ export interface ProcessDeviceUsage {
   used: Record<ApiMemoryType, number>;
   /** Live allocations of this process on this device. */
   allocations: number;
+  /**
+   * true: the server's live-allocation limits (`serve --max-live-allocations`, `--max-live-allocations-
+   * per-session`) refused allocations of this process on this device since its last snapshot: `used` and
+   * `allocations` are lower bounds. Once the process is back under 3/4 of the limits the server asks it
+   * for a snapshot, which makes them exact again (native clients; a legacy process stays marked).
+   */
+  overLimit: boolean;
+  /** Allocations of this process on this device the limits refused, since its session began. */
+  refusedAllocations: number;
 }
 
 export interface ProcessSummary {
@@ -178,6 +192,18 @@ export interface ServerInfo {
   reorderBytes: number;
   /** The server-wide limit on `reorderBytes`, bytes (`serve --reorder-budget-bytes`). */
   reorderBudgetBytes: number;
+  /** Live allocations the server holds now, every session and device (native and legacy). */
+  liveAllocations: number;
+  /** The server-wide limit on `liveAllocations` (`serve --max-live-allocations`). */
+  maxLiveAllocations: number;
+  /** The limit on one session's live allocations (`serve --max-live-allocations-per-session`). */
+  maxLiveAllocationsPerSession: number;
+  /** Allocations (ALLOCs and snapshot entries) not stored because of those limits, since start. */
+  allocationsRefused: number;
+  /** FREEs of unknown ids not counted as UNKNOWN_FREE because their (session, device) was over a limit. */
+  freesExcused: number;
+  /** (session, device) pairs over a limit now (ProcessDeviceUsage.overLimit). */
+  overLimit: number;
   /** The legacy adapter (tt-metal's original protocol); absent when the server does not run it. */
   legacy?: LegacyInfo;
 }

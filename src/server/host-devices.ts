@@ -172,7 +172,7 @@ export class HostDevices {
         }
         const used = {} as Record<ApiMemoryType, number>;
         for (let t = 0; t < MEMORY_TYPE_COUNT; t++) used[API_MEMORY_TYPES[t]] = slot.usedBytes[t] ?? 0;
-        process.devices.push({ id, used, allocations: 0 });
+        process.devices.push({ id, used, allocations: 0, overLimit: false, refusedAllocations: 0 });
       }
       // Bytes in the totals that no slot accounts for (per-process tracking off, or a full slot table).
       for (let t = 0; t < MEMORY_TYPE_COUNT; t++) {
@@ -266,6 +266,7 @@ function emptyDevice(id: number): DeviceSummary {
     allocations: 0,
     sources: [],
     holders: [],
+    overLimit: false,
   };
 }
 

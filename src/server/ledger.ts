@@ -32,6 +32,15 @@ export class SessionAccount implements AnomalySubject {
   /** deviceId → ledger. */
   readonly ledgers = new Map<number, Ledger>();
   released = false;
+  /** Live allocations of the session across its devices (the registry keeps it; the per-session limit). */
+  live = 0;
+  /** Ledgers of the session marked over a live-allocation limit (LiveLimit). */
+  overLimitLedgers = 0;
+  /**
+   * Asks the session's client for a snapshot of a device that is back under the live-allocation limits
+   * (set by sessions whose source can send one; undefined: the mark stays until the session ends).
+   */
+  onUnderLimit: ((deviceId: number) => void) | undefined = undefined;
   constructor(
     readonly sessionId: string,
     readonly pid: number,
@@ -39,9 +48,7 @@ export class SessionAccount implements AnomalySubject {
 
   /** Live allocations of the session across its devices. */
   get liveAllocations(): number {
-    let n = 0;
-    for (const ledger of this.ledgers.values()) n += ledger.liveAllocations;
-    return n;
+    return this.live;
   }
 }
 
@@ -64,6 +71,15 @@ export class Ledger {
   readonly peakBytes = new Float64Array(MEMORY_TYPE_COUNT);
   /** Live allocation count, indexed by MemoryType. */
   readonly allocations = new Float64Array(MEMORY_TYPE_COUNT);
+  /**
+   * A live-allocation limit refused an allocation of this (session, device) since its last snapshot: its
+   * live set is a subset of the client's, until a snapshot swapped in under the limits (LiveLimit).
+   */
+  overLimit = false;
+  /** Allocations of this ledger a limit refused (ALLOCs and snapshot entries), since the session began. */
+  refusedAllocations = 0;
+  /** FREEs of ids not live excused while marked (likely of refused allocations), since the session began. */
+  excusedFrees = 0;
   constructor(
     readonly account: SessionAccount,
     readonly device: DeviceTotals,

@@ -4,6 +4,7 @@ import { DEFAULT_RECENT_ANOMALIES } from "./anomaly-log.js";
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_UID } from "./connection-admission.js";
 import { DEFAULT_MAX_CONTEXTS_PER_SESSION } from "./contexts/context-table.js";
 import { InvalidOptionError } from "./errors.js";
+import { DEFAULT_MAX_LIVE_ALLOCATIONS, DEFAULT_MAX_LIVE_ALLOCATIONS_PER_SESSION } from "./live-limit.js";
 import { nonNegativeInteger, positiveInteger } from "./option-checks.js";
 import type { ServerOptions } from "./options.js";
 import { DEFAULT_REAPER_OPTIONS } from "./reaper.js";
@@ -48,6 +49,8 @@ export interface ResolvedLimitOptions {
   maxConnections: number;
   maxConnectionsPerUid: number;
   maxContextsPerSession: number;
+  maxLiveAllocations: number;
+  maxLiveAllocationsPerSession: number;
 }
 
 /** Checks the limits in a fixed order (one depends on another: bufferBudgetBytes on maxFrameBytes). */
@@ -178,6 +181,24 @@ export function resolveLimitOptions(options: ServerOptions): ResolvedLimitOption
     "maxContextsPerSession (--max-contexts-per-session)",
     "contexts",
   );
+  const maxLiveAllocations = positiveInteger(
+    options.maxLiveAllocations,
+    DEFAULT_MAX_LIVE_ALLOCATIONS,
+    "maxLiveAllocations (--max-live-allocations)",
+    "allocations",
+  );
+  const maxLiveAllocationsPerSession = positiveInteger(
+    options.maxLiveAllocationsPerSession,
+    Math.min(DEFAULT_MAX_LIVE_ALLOCATIONS_PER_SESSION, maxLiveAllocations),
+    "maxLiveAllocationsPerSession (--max-live-allocations-per-session)",
+    "allocations",
+  );
+  if (maxLiveAllocationsPerSession > maxLiveAllocations) {
+    throw new InvalidOptionError(
+      `maxLiveAllocationsPerSession (--max-live-allocations-per-session) ${maxLiveAllocationsPerSession} is ` +
+        `above maxLiveAllocations (--max-live-allocations) ${maxLiveAllocations}: lower it, or raise maxLiveAllocations`,
+    );
+  }
   return {
     graceMs,
     gapTimeoutMs,
@@ -195,5 +216,7 @@ export function resolveLimitOptions(options: ServerOptions): ResolvedLimitOption
     maxConnections,
     maxConnectionsPerUid,
     maxContextsPerSession,
+    maxLiveAllocations,
+    maxLiveAllocationsPerSession,
   };
 }

@@ -70,6 +70,17 @@ export interface ServerOptions {
    */
   maxContextsPerSession?: number;
   /**
+   * Most live allocations the server holds over every session and device; an ALLOC past it is not
+   * stored, counted, and its (session, device) marked over the limit until a snapshot makes it exact
+   * again (docs/DESIGN.md "Live-allocation limits"). Default 8,388,608 (~480 MiB of registry at ~60 bytes each).
+   */
+  maxLiveAllocations?: number;
+  /**
+   * Most live allocations one session holds over its devices, as maxLiveAllocations does server-wide;
+   * at most maxLiveAllocations. Default 2,097,152, or maxLiveAllocations when that is lower.
+   */
+  maxLiveAllocationsPerSession?: number;
+  /**
    * Where leak reports go (sessions that end holding allocations). Default: the history database's
    * (`history`), kept across restarts; without history a MemoryLeakArchive of the newest 256 reports.
    */
@@ -169,6 +180,8 @@ export interface ResolvedServerOptions {
   reorderBudgetBytes: number;
   maxDevicesPerSession: number;
   maxContextsPerSession: number;
+  maxLiveAllocations: number;
+  maxLiveAllocationsPerSession: number;
   /** Undefined: the history database's when there is one, else a MemoryLeakArchive (server.ts). */
   leakArchive: LeakArchive | undefined;
   maxSessionsPerProcess: number;

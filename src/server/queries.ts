@@ -119,6 +119,7 @@ export class ServerQueries {
         architecture: descriptor?.architecture ?? "unknown",
         memory,
         allocations: totals?.liveAllocations ?? 0,
+        overLimit: totals !== undefined && anyOverLimit(totals.ledgers),
         sources:
           configured && totals === undefined
             ? ["configured"]
@@ -143,7 +144,13 @@ export class ServerQueries {
           const ledger = session.account.ledgers.get(id)!;
           const used = {} as Record<ApiMemoryType, number>;
           for (let t = 0; t < MEMORY_TYPE_COUNT; t++) used[API_MEMORY_TYPES[t]] = ledger.usedBytes[t];
-          return { id, used, allocations: ledger.liveAllocations };
+          return {
+            id,
+            used,
+            allocations: ledger.liveAllocations,
+            overLimit: ledger.overLimit,
+            refusedAllocations: ledger.refusedAllocations,
+          };
         }),
       });
     }
@@ -257,9 +264,20 @@ export class ServerQueries {
       protocolErrors: connectionCounters.protocolErrors,
       reorderBytes: reorderBudget.usedBytes,
       reorderBudgetBytes: reorderBudget.limitBytes,
+      liveAllocations: registry.liveAllocations,
+      maxLiveAllocations: registry.limit.maxLive,
+      maxLiveAllocationsPerSession: registry.limit.maxLivePerSession,
+      allocationsRefused: registry.limit.refused,
+      freesExcused: registry.limit.excusedFrees,
+      overLimit: registry.limit.markedCount,
       ...(this.sources.legacy !== undefined ? { legacy: this.sources.legacy() } : {}),
     };
   }
+}
+
+function anyOverLimit(ledgers: Iterable<Ledger>): boolean {
+  for (const ledger of ledgers) if (ledger.overLimit) return true;
+  return false;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { MEMORY_TYPE_NAMES } from "../protocol/memory-type.js";
 import type { AnomalyLog } from "./anomaly-log.js";
 import { DeviceTotals, Ledger, SessionAccount } from "./ledger.js";
+import { LiveLimit } from "./live-limit.js";
 import { DETACHED_FIGURE, type UsageSeries } from "./series/usage-series.js";
 import { addressHash, idHash } from "./slot-chains.js";
 import {
@@ -33,10 +34,10 @@ export { DeviceTotals, Ledger, SessionAccount, SlotChangeLog };
  * device's or a ledger's total is also recorded in its UsageFigure (1-s min/max/last buckets), so that a
  * burst inside a second shows even when nothing is in use when the second ends.
  *
- * Size (why ~450 lines in one file): `allocate`, `free`, the slot free list and column growth all write
+ * Size (why ~500 lines in one file): `allocate`, `free`, the slot free list and column growth all write
  * the same private columns on the hot path; the read-only pieces already live beside it (`SlotColumns`,
  * `SlotChangeLog` and column growth in slot-columns.ts, the chains in slot-chains.ts, the bookkeeping
- * objects in ledger.ts).
+ * objects in ledger.ts, the live-allocation limits' cold side in live-limit.ts).
  */
 
 const INITIAL_SLOTS = 1024;
@@ -81,6 +82,10 @@ export class Registry {
     addressHash(this.addressOf[slot], this.typeOf[slot]);
   /** Slots allocated or released, newest last: what the memory map brings up to date between maps. */
   readonly changes: SlotChangeLog;
+  /** The live-allocation limits' counters and marks (the hot path compares with the two below). */
+  readonly limit: LiveLimit;
+  private readonly maxLive: number;
+  private readonly maxLivePerSession: number;
 
   /** `series`: where totals are recorded over time; without it nothing is (registry-only uses). */
   constructor(
@@ -89,6 +94,9 @@ export class Registry {
     options: RegistryOptions = {},
   ) {
     this.changes = new SlotChangeLog(options.changeLogSlots ?? DEFAULT_CHANGE_LOG_SLOTS);
+    this.limit = new LiveLimit(options.limits);
+    this.maxLive = this.limit.maxLive;
+    this.maxLivePerSession = this.limit.maxLivePerSession;
   }
 
   /** Live allocations over every device and session. */
@@ -158,8 +166,10 @@ export class Registry {
   /**
    * Records a new live allocation. Returns false (and changes nothing) when the device's total of the
    * type would pass MAX_TOTAL_BYTES (TOTAL_OVERFLOW) or `allocationId` is already live in the ledger
-   * (DUPLICATE_ALLOCATION). Recorded with an anomaly: an allocation of 0 bytes (ZERO_SIZE_ALLOCATION),
-   * one starting at the address of another live allocation of the same ledger and type (ADDRESS_OVERLAP).
+   * (DUPLICATE_ALLOCATION); also, with no anomaly, when the registry or the session already holds as many
+   * live allocations as its limit allows (counted as refused and the ledger marked: LiveLimit). Recorded
+   * with an anomaly: an allocation of 0 bytes (ZERO_SIZE_ALLOCATION), one starting at the address of
+   * another live allocation of the same ledger and type (ADDRESS_OVERLAP).
    */
   allocate(
     ledger: Ledger,
@@ -171,6 +181,11 @@ export class Registry {
     contextId = 0,
   ): boolean {
     this.applied++;
+    const account = ledger.account;
+    if (this.live >= this.maxLive || account.live >= this.maxLivePerSession) {
+      this.limit.refuse(ledger, 1);
+      return false;
+    }
     const device = ledger.device;
     // A ledger's total is part of its device's: checking the device's bounds both.
     const deviceUsed = device.usedBytes[memoryType] + sizeBytes;
@@ -247,6 +262,7 @@ export class Registry {
     if (deviceUsed > device.peakBytes[memoryType]) device.peakBytes[memoryType] = deviceUsed;
     device.allocations[memoryType]++;
     device.liveAllocations++;
+    account.live++;
     this.live++;
     // Device first: when the series budget is short, a device's figure is the one worth keeping.
     device.series.record(memoryType, deviceUsed);
@@ -271,6 +287,11 @@ export class Registry {
       slot = idNext[slot];
     }
     if (slot === NO_SLOT) {
+      // Marked: the id may be one the limit refused, so not a data error.
+      if (ledger.overLimit) {
+        this.limit.excuseFree(ledger);
+        return false;
+      }
       this.anomalies.record(
         "UNKNOWN_FREE",
         ledger.account,
@@ -295,7 +316,17 @@ export class Registry {
     const addressBucket = addressHash(this.addressOf[slot], storedType) & addresses.mask;
     addresses.remove(this.addressNext, addressBucket, slot);
     this.releaseSlot(ledger, slot);
+    if (this.limit.markedCount !== 0) this.limit.released(ledger.account, this.live);
     return true;
+  }
+
+  /**
+   * `count` allocations of the ledger that were not stored for want of room (a snapshot's entries past
+   * what snapshot intake could hold): counted as refused and the ledger marked, as a refused ALLOC is.
+   */
+  refuseUnstored(ledger: Ledger, count: number): void {
+    this.applied += count;
+    this.limit.refuse(ledger, count);
   }
 
   /** Whether `allocationId` is live in the ledger. */
@@ -310,8 +341,11 @@ export class Registry {
   /**
    * Releases every live allocation of the ledger (a snapshot is about to replace them). The ledger's and
    * its device's series record nothing until `settleLedger`: the totals on the way are not real usage.
+   * The ledger is no longer marked over a limit: what replaces it is the client's whole live set, and
+   * anything the limits refuse of it marks it again.
    */
   clearLedger(ledger: Ledger): void {
+    this.limit.unmark(ledger);
     ledger.series.pause();
     ledger.device.series.pause();
     const heads = ledger.byId.heads;
@@ -331,6 +365,7 @@ export class Registry {
   settleLedger(ledger: Ledger): void {
     ledger.series.resume(ledger.usedBytes);
     ledger.device.series.resume(ledger.device.usedBytes);
+    if (this.limit.markedCount !== 0) this.limit.released(undefined, this.live, ledger);
   }
 
   /**
@@ -349,6 +384,7 @@ export class Registry {
     }
     account.released = true;
     this.accounts.delete(account);
+    if (this.limit.markedCount !== 0) this.limit.released(undefined, this.live);
   }
 
   // Fields of a live slot (from a LiveSlotCursor), so that the queries build their answers outside the
@@ -420,6 +456,7 @@ export class Registry {
     device.usedBytes[memoryType] -= sizeBytes;
     device.allocations[memoryType]--;
     device.liveAllocations--;
+    ledger.account.live--;
     this.live--;
     device.series.record(memoryType, device.usedBytes[memoryType]);
     ledger.series.record(memoryType, ledger.usedBytes[memoryType]);

@@ -3,6 +3,7 @@ import type { SessionLinks } from "./gap-rule.js";
 import { RecoveryCounts } from "./recovery-counts.js";
 import type { Ledger, Registry } from "./registry.js";
 import type { ReorderBudget } from "./reorder-budget.js";
+import type { SnapshotIntakeBudget } from "./snapshot-collector.js";
 import type { TimerScheduler } from "./timers.js";
 
 /** Tunables of every sequencer, validated once at the edge (server options). */
@@ -64,6 +65,8 @@ export interface SequencerDeps {
   options: SequencerOptions;
   /** Server-wide bytes for reorder buffers. */
   budget: ReorderBudget;
+  /** Server-wide entries for snapshots in progress; absent: bounded only by the per-session limit. */
+  intakeBudget?: SnapshotIntakeBudget;
   /** The session's live connections, for the gap rule. */
   links: SessionLinks;
   /** Asks the session's client for a snapshot of this device (on any live connection). */

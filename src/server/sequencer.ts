@@ -173,6 +173,7 @@ export class Sequencer {
     }
     if (this.intake.refuseOversized(source, totalAllocations)) return;
     if (current !== undefined && current.source !== source) this.intake.ignoredSources.add(current.source);
+    current?.release();
     this.intake.ignoredSources.delete(source);
     this.clearGapTimer();
     // Everything up to the watermark is in the snapshot: drop it from the ring now.
@@ -181,7 +182,13 @@ export class Sequencer {
     this.deps.counters.staleDiscarded += held;
     const first = this.nextSeq === 1 && this.lastWatermark === 0;
     this.intake.countUnreceived(current !== undefined, watermarkSeq - from + 1 - held, first);
-    this.snapshot = new SnapshotCollector(source, watermarkSeq, totalAllocations);
+    this.snapshot = new SnapshotCollector(
+      source,
+      watermarkSeq,
+      totalAllocations,
+      this.deps.registry.limit.maxLivePerSession,
+      this.deps.intakeBudget,
+    );
   }
 
   /** SNAPSHOT_CHUNK from connection `source`. */
@@ -252,6 +259,7 @@ export class Sequencer {
   dispose(): void {
     this.disposed = true;
     this.clearGapTimer();
+    this.snapshot?.release();
     this.snapshot = undefined;
     this.ring.release();
   }
@@ -352,6 +360,7 @@ export class Sequencer {
   private abortSnapshot(reason: string, invalid = true): void {
     const snapshot = this.snapshot!;
     this.snapshot = undefined;
+    snapshot.release();
     this.deps.counters.snapshotsAborted++;
     if (invalid) {
       this.intake.ignoredSources.add(snapshot.source);

@@ -30,6 +30,7 @@ import { SeriesIncrements } from "./series/series-view.js";
 import { UsageSeries } from "./series/usage-series.js";
 import type { SessionPeer } from "./session.js";
 import { SessionTable } from "./session-table.js";
+import { SnapshotIntakeBudget } from "./snapshot-collector.js";
 import { LiveStream } from "./stream/live-stream.js";
 import { TtShmSource } from "./tt-shm/tt-shm-source.js";
 
@@ -88,7 +89,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const anomalies = new AnomalyLog(resolved.recentAnomalies);
   // Buckets are whole seconds of the wall clock; the scheduler's clock may be monotonic (or a test's).
   const series = new UsageSeries(timers, resolved.epochMs, resolved.seriesBudgetBytes);
-  const registry = new Registry(anomalies, series);
+  const registry = new Registry(anomalies, series, {
+    limits: {
+      maxLiveAllocations: resolved.maxLiveAllocations,
+      maxLiveAllocationsPerSession: resolved.maxLiveAllocationsPerSession,
+    },
+  });
   const catalog = new DeviceCatalog(anomalies);
   const sequencerCounters = new SequencerCounters();
   const connectionCounters = new ConnectionCounters();
@@ -106,6 +112,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       },
       reorderBudget,
       maxContextsPerSession: resolved.maxContextsPerSession,
+      // Snapshots in progress hold at most as many entries as the registry may hold allocations.
+      snapshotIntake: new SnapshotIntakeBudget(resolved.maxLiveAllocations),
     },
     catalog,
     {

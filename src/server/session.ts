@@ -16,9 +16,11 @@ import type { AnomalyLog } from "./anomaly-log.js";
 import { ContextTable } from "./contexts/context-table.js";
 import { ConnectionProtocolError, ServerErrorCode } from "./errors.js";
 import type { SessionLinks } from "./gap-rule.js";
+import { RecoveryKind } from "./recovery-kind.js";
 import type { Ledger, Registry, SessionAccount } from "./registry.js";
 import type { ReorderBudget } from "./reorder-budget.js";
 import { Sequencer, type SequencerCounters, type SequencerOptions } from "./sequencer.js";
+import type { SnapshotIntakeBudget } from "./snapshot-collector.js";
 import type { TimerScheduler } from "./timers.js";
 
 /**
@@ -56,6 +58,8 @@ export interface SessionDeps {
   reorderBudget: ReorderBudget;
   /** Most allocation contexts one session may define (default DEFAULT_MAX_CONTEXTS_PER_SESSION). */
   maxContextsPerSession?: number;
+  /** Server-wide entries every snapshot in progress may hold; absent: no server-wide bound. */
+  snapshotIntake?: SnapshotIntakeBudget;
 }
 
 /**
@@ -110,6 +114,9 @@ export class Session implements SessionLinks {
     this.account = deps.registry.openAccount(identity.sessionId, identity.pid);
     this.contexts = new ContextTable(this.account, deps.anomalies, deps.maxContextsPerSession);
     this.startedAtMs = deps.timers.nowMs();
+    // Only sources that answer RESYNC_REQUEST with a snapshot can become exact again after a refusal.
+    if (identity.source === "native")
+      this.account.onUnderLimit = (deviceId) => this.resyncUnderLimit(deviceId);
   }
 
   get sessionId(): string {
@@ -291,6 +298,25 @@ export class Session implements SessionLinks {
     return this.deps.registry.free(this.ledger(deviceId), memoryType, allocationId, sizeBytes);
   }
 
+  /**
+   * Whether a live-allocation limit refused an allocation of the device since its last snapshot (its
+   * view is a subset of the process's): adapters then excuse a FREE of an id they do not know.
+   */
+  isOverLimit(deviceId: number): boolean {
+    return this.account.ledgers.get(deviceId)?.overLimit === true;
+  }
+
+  /**
+   * A FREE of an id the adapter does not know: true (and counted as excused) when the device is over a
+   * live-allocation limit, so that the id may be one the limit refused; false: the caller reports it.
+   */
+  excuseUnknownFree(deviceId: number): boolean {
+    const ledger = this.account.ledgers.get(deviceId);
+    if (ledger === undefined || !ledger.overLimit) return false;
+    this.deps.registry.limit.excuseFree(ledger);
+    return true;
+  }
+
   /** Whether an allocation id is live on a device (lets adapters keep their own reference counts). */
   isLive(deviceId: number, allocationId: number): boolean {
     const ledger = this.account.ledgers.get(deviceId);
@@ -332,6 +358,22 @@ export class Session implements SessionLinks {
     this.deps.registry.releaseAccount(this.account);
   }
 
+  /**
+   * A device marked over a live-allocation limit is back under the low-water marks: asks for a snapshot
+   * (counted as a resync request) unless one is already asked for and unanswered, or being received.
+   */
+  private resyncUnderLimit(deviceId: number): void {
+    if (this.released || this.unanswered.has(deviceId) || this.pendingResyncs.has(deviceId)) return;
+    // One is on its way (it clears the mark, or marks the device again if it does not fit).
+    if (this.sequencers.get(deviceId)?.snapshotInProgress === true) return;
+    this.deps.counters.resyncRequests++;
+    this.deps.counters.recoveries.record(RecoveryKind.RESYNC_REQUESTED);
+    this.requestResync(
+      deviceId,
+      "back under the live-allocation limit after refusing allocations: a snapshot makes the view exact",
+    );
+  }
+
   private ask(peer: SessionPeer, deviceId: number, reason: string): void {
     this.unanswered.set(deviceId, peer);
     peer.requestResync(deviceId, reason);
@@ -363,6 +405,7 @@ export class Session implements SessionLinks {
         timers: this.deps.timers,
         options: this.deps.sequencerOptions,
         budget: this.deps.reorderBudget,
+        intakeBudget: this.deps.snapshotIntake,
         links: this,
         requestResync: (id, reason) => this.requestResync(id, reason),
       });

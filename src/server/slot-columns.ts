@@ -5,6 +5,7 @@
  */
 
 import { InvalidOptionError } from "./errors.js";
+import type { LiveLimits } from "./live-limit.js";
 
 /** Registry.slotColumns: read-only views of the slot columns. */
 export interface SlotColumns {
@@ -40,6 +41,8 @@ export const DEFAULT_CHANGE_LOG_SLOTS = 2 ** 20;
 export interface RegistryOptions {
   /** Entries of the change log (a power of two; default DEFAULT_CHANGE_LOG_SLOTS). */
   changeLogSlots?: number;
+  /** Live-allocation limits (checked by the server's options); default DEFAULT_LIVE_LIMITS. */
+  limits?: LiveLimits;
 }
 
 /**

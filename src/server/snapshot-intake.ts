@@ -56,11 +56,15 @@ export class SnapshotIntake {
     this.snapshotUnreceived = (replacing ? this.snapshotUnreceived : 0) + (first ? 0 : unreceived);
   }
 
-  /** Swaps a complete snapshot in for the ledger's allocations, stamped `nowMs`, and counts it. */
+  /**
+   * Swaps a complete snapshot in for the ledger's allocations, stamped `nowMs`, and counts it. Entries
+   * the collector had no room for, and those past a live-allocation limit, are counted as refused and
+   * leave the ledger marked (LiveLimit). Gives the collector's entries back.
+   */
   install(snapshot: SnapshotCollector, nowMs: number): void {
     const { registry, ledger, counters } = this.deps;
     registry.clearLedger(ledger);
-    for (let i = 0; i < snapshot.count; i++) {
+    for (let i = 0; i < snapshot.stored; i++) {
       registry.allocate(
         ledger,
         snapshot.types[i],
@@ -71,6 +75,8 @@ export class SnapshotIntake {
         snapshot.contexts[i],
       );
     }
+    if (snapshot.unstored > 0) registry.refuseUnstored(ledger, snapshot.unstored);
+    snapshot.release();
     registry.settleLedger(ledger);
     counters.snapshotsApplied++;
     counters.clientDropped += this.snapshotUnreceived;

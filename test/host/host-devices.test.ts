@@ -45,6 +45,7 @@ function sessionDevice(id: number, dram: number): DeviceSummary {
     allocations: 1,
     sources: ["reported"],
     holders: [],
+    overLimit: false,
   };
 }
 
@@ -60,7 +61,7 @@ function nativeProcess(pid: number, deviceId: number, dram: number): ProcessSumm
     state: "connected",
     connections: 1,
     source: "native",
-    devices: [{ id: deviceId, used, allocations: 1 }],
+    devices: [{ id: deviceId, used, allocations: 1, overLimit: false, refusedAllocations: 0 }],
   };
 }
 

@@ -20,7 +20,13 @@ function proc(pid: number, sessionId: string, devices: [number, PerMemoryType][]
     state: "connected",
     connections: 1,
     source: "native",
-    devices: devices.map(([id, u]) => ({ id, used: u, allocations: 1 })),
+    devices: devices.map(([id, u]) => ({
+      id,
+      used: u,
+      allocations: 1,
+      overLimit: false,
+      refusedAllocations: 0,
+    })),
   };
 }
 

@@ -37,6 +37,7 @@ export const fixtureSummary: SummaryResponse = {
       allocations: 40,
       sources: ["reported"],
       holders: [],
+      overLimit: false,
     },
     {
       id: 0,
@@ -54,6 +55,7 @@ export const fixtureSummary: SummaryResponse = {
       allocations: 160,
       sources: ["reported"],
       holders: [],
+      overLimit: false,
     },
   ],
   processes: [
@@ -65,11 +67,13 @@ export const fixtureSummary: SummaryResponse = {
       connections: 2,
       source: "native",
       devices: [
-        { id: 1, used: used({ DRAM: 11 * GiB }), allocations: 40 },
+        { id: 1, used: used({ DRAM: 11 * GiB }), allocations: 40, overLimit: false, refusedAllocations: 0 },
         {
           id: 0,
           used: used({ DRAM: 1 * GiB, L1: 4 * MiB, TRACE: 8 * MiB, CB: 900 * KiB, KERNEL: 300 }),
           allocations: 100,
+          overLimit: false,
+          refusedAllocations: 0,
         },
       ],
     },
@@ -85,6 +89,8 @@ export const fixtureSummary: SummaryResponse = {
           id: 0,
           used: used({ DRAM: 0.5 * GiB, L1: 8 * MiB + 512 * KiB, L1_SMALL: 64 * KiB }),
           allocations: 60,
+          overLimit: false,
+          refusedAllocations: 0,
         },
       ],
     },
@@ -105,5 +111,11 @@ export const fixtureSummary: SummaryResponse = {
     protocolErrors: 0,
     reorderBytes: 0,
     reorderBudgetBytes: 64 * MiB,
+    liveAllocations: 200,
+    maxLiveAllocations: 8_388_608,
+    maxLiveAllocationsPerSession: 2_097_152,
+    allocationsRefused: 0,
+    freesExcused: 0,
+    overLimit: 0,
   },
 };

@@ -172,3 +172,15 @@ test("the title carries the server version and the reading time when given", () 
   const text = renderSmi(fixtureSummary, { now: new Date(2026, 0, 2, 3, 4, 5) });
   assert.equal(text.split("\n")[0], "allocwatch smi  ·  server 0.1.0  ·  2026-01-02 03:04:05");
 });
+
+test("a (process, device) over the server's live-allocation limit gets a note naming it", () => {
+  const over: Summary = structuredClone(fixtureSummary);
+  over.processes[0]!.devices[1]!.overLimit = true;
+  over.processes[0]!.devices[1]!.refusedAllocations = 7;
+  const text = renderSmi(over, { columns: 100 });
+  assert.match(
+    text,
+    /! Over the server's live-allocation limit: pid 4242 device 0 \(7 refused\); their figures are lower bounds until a snapshot makes them exact\.\nAnomalies:/,
+  );
+  assert.doesNotMatch(renderSmi(fixtureSummary, { columns: 100 }), /live-allocation limit/);
+});

@@ -139,3 +139,19 @@ test("no server: says so, says it retries, shows no stale figures", () => {
   assert.ok(lines.includes("Retrying every second; q quits."));
   assert.ok(!lines.some((l) => /Device 0|llama-serve/.test(l)));
 });
+
+test("a (process, device) over the server's live-allocation limit is flagged beside the anomalies", () => {
+  const over: SummaryResponse = structuredClone(fixedSource().snapshot().summary!);
+  over.server.overLimit = 2;
+  const text = screen({}, over).map(lineText);
+  assert.ok(
+    text.includes("Anomalies: 3 (ADDRESS_OVERLAP 1, UNKNOWN_FREE 2)  ! 2 over alloc limit"),
+    text.join("\n"),
+  );
+  assert.ok(
+    !screen()
+      .map(lineText)
+      .some((l) => l.includes("over alloc limit")),
+    "nothing while none is",
+  );
+});

@@ -7,6 +7,7 @@ import type { SessionLinks } from "../../src/server/gap-rule.js";
 import { Registry } from "../../src/server/registry.js";
 import { ReorderBudget } from "../../src/server/reorder-budget.js";
 import { Sequencer, SequencerCounters } from "../../src/server/sequencer.js";
+import { SnapshotIntakeBudget } from "../../src/server/snapshot-collector.js";
 import { ManualTimers } from "../../src/server/timers.js";
 import { ledgerContents } from "../support/ledger-contents.js";
 
@@ -62,6 +63,8 @@ export function makeSequencer(
     gapTimeoutMs?: number;
     budgetBytes?: number;
     timers?: ManualTimers;
+    /** Entries every snapshot in progress may hold (SnapshotIntakeBudget); default no limit. */
+    intakeEntries?: number;
   } = {},
 ) {
   const anomalies = new AnomalyLog(64);
@@ -73,6 +76,7 @@ export function makeSequencer(
   const links = new TestLinks(timers);
   const budget = new ReorderBudget(options.budgetBytes ?? Number.POSITIVE_INFINITY);
   const resyncs: { deviceId: number; reason: string }[] = [];
+  const intakeBudget = new SnapshotIntakeBudget(options.intakeEntries ?? Number.POSITIVE_INFINITY);
   const sequencer = new Sequencer(0, {
     registry,
     ledger,
@@ -85,6 +89,7 @@ export function makeSequencer(
       maxSnapshotAllocations: 1_000_000,
     },
     budget,
+    intakeBudget,
     links,
     requestResync: (deviceId, reason) => resyncs.push({ deviceId, reason }),
   });
@@ -105,6 +110,7 @@ export function makeSequencer(
     timers,
     links,
     budget,
+    intakeBudget,
     resyncs,
     push,
     liveSet,

@@ -142,7 +142,28 @@ const invalid: [string, ServerOptions, RegExp][] = [
     { maxConnections: 8, maxConnectionsPerUid: 9 },
     /maxConnectionsPerUid \(--max-connections-per-uid\) 9 is above maxConnections \(--max-connections\) 8/,
   ],
+  [
+    "zero live allocations",
+    { maxLiveAllocations: 0 },
+    /maxLiveAllocations \(--max-live-allocations\) must be a whole number of allocations >= 1 .*got 0/,
+  ],
+  [
+    "fractional live allocations per session",
+    { maxLiveAllocationsPerSession: 1.5 },
+    /maxLiveAllocationsPerSession \(--max-live-allocations-per-session\) must be a whole number .*got 1\.5/,
+  ],
+  [
+    "more live allocations per session than in all",
+    { maxLiveAllocations: 100, maxLiveAllocationsPerSession: 101 },
+    /maxLiveAllocationsPerSession \(--max-live-allocations-per-session\) 101 is above maxLiveAllocations \(--max-live-allocations\) 100/,
+  ],
 ];
+
+test("a server-wide live-allocation limit below the per-session default lowers that default to it", () => {
+  const resolved = resolveServerOptions({ socketPath: "/tmp/x.sock", maxLiveAllocations: 1000 });
+  assert.equal(resolved.maxLiveAllocations, 1000);
+  assert.equal(resolved.maxLiveAllocationsPerSession, 1000);
+});
 
 for (const [name, options, message] of invalid) {
   test(`refused: ${name}`, () => {
@@ -178,6 +199,8 @@ test("defaults fill every option left out", () => {
       reorderBudgetBytes: DEFAULT_REORDER_BUDGET_BYTES,
       maxDevicesPerSession: DEFAULT_MAX_DEVICES_PER_SESSION,
       maxContextsPerSession: 4096,
+      maxLiveAllocations: 8_388_608,
+      maxLiveAllocationsPerSession: 2_097_152,
       leakArchive: undefined,
       maxSessionsPerProcess: DEFAULT_MAX_SESSIONS_PER_PROCESS,
       maxSessions: DEFAULT_MAX_SESSIONS,

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import type { LiveAllocation } from "../../src/protocol/event.js";
-import { SnapshotCollector } from "../../src/server/snapshot-collector.js";
+import { SnapshotCollector, SnapshotIntakeBudget } from "../../src/server/snapshot-collector.js";
 
 const allocationArb: fc.Arbitrary<LiveAllocation> = fc.record({
   allocationId: fc.nat(Number.MAX_SAFE_INTEGER),
@@ -65,4 +65,56 @@ test("an empty snapshot is complete at once; one chunk over the total is refused
   assert.equal(two.count, 1);
   assert.equal(two.add([a]), true);
   assert.equal(two.complete, true);
+});
+
+test("kept entries never pass the keep limit nor the shared intake budget; the rest is counted, not kept", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 600 }),
+      fc.integer({ min: 0, max: 700 }),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 700 }), fc.array(fc.nat(300), { maxLength: 6 })), {
+        minLength: 1,
+        maxLength: 4,
+      }),
+      (keepLimit, budgetEntries, snapshots) => {
+        const budget = new SnapshotIntakeBudget(budgetEntries);
+        const a = { allocationId: 7, memoryType: 0, address: 0, sizeBytes: 64 } as const;
+        const collectors = snapshots.map(([total, lengths], i) => {
+          const c = new SnapshotCollector(i, 0, total, keepLimit, budget);
+          for (const length of lengths) c.add(Array.from({ length }, () => a));
+          return c;
+        });
+        let held = 0;
+        for (const c of collectors) {
+          assert.ok(c.stored <= keepLimit && c.stored <= c.count, `${c.stored} kept of ${c.count}`);
+          assert.ok(c.ids.length <= keepLimit, `${c.ids.length} slots past the keep limit ${keepLimit}`);
+          assert.equal(c.unstored, c.count - c.stored);
+          held += c.ids.length;
+        }
+        assert.equal(budget.heldEntries, held, "the budget holds what the collectors hold");
+        assert.ok(held <= budgetEntries, `${held} held of a budget of ${budgetEntries}`);
+        for (const c of collectors) {
+          c.release();
+          c.release(); // idempotent
+        }
+        assert.equal(budget.heldEntries, 0, "released collectors give every entry back");
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test("a collector short of budget keeps what it can and counts the rest", () => {
+  const budget = new SnapshotIntakeBudget(300);
+  const a = { allocationId: 1, memoryType: 0, address: 0, sizeBytes: 64 } as const;
+  const first = new SnapshotCollector(1, 0, 1000, 1000, budget);
+  assert.equal(first.add(Array.from({ length: 1000 }, () => a)), true);
+  assert.deepEqual([first.count, first.stored, first.unstored, first.complete], [1000, 300, 700, true]);
+  const second = new SnapshotCollector(2, 0, 10, 1000, budget);
+  second.add(Array.from({ length: 10 }, () => a));
+  assert.equal(second.stored, 0, "nothing left in the budget");
+  first.release();
+  const third = new SnapshotCollector(3, 0, 10, 1000, budget);
+  third.add(Array.from({ length: 10 }, () => a));
+  assert.equal(third.stored, 10, "the released entries are free again");
 });

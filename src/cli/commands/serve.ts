@@ -28,6 +28,10 @@ import {
 } from "../../server/legacy/serve-flags.js";
 import { MAX_SOCKET_PATH_BYTES } from "../../server/listener.js";
 import {
+  DEFAULT_MAX_LIVE_ALLOCATIONS,
+  DEFAULT_MAX_LIVE_ALLOCATIONS_PER_SESSION,
+} from "../../server/live-limit.js";
+import {
   DEFAULT_BUFFER_BUDGET_BYTES,
   DEFAULT_HELLO_TIMEOUT_MS,
   DEFAULT_MAX_OUTBOUND_BYTES,
@@ -49,6 +53,8 @@ interface ServeOptions extends LegacyServeFlags, HostServeFlags, HistoryServeFla
   maxOutboundBytes?: number;
   maxDevicesPerSession?: number;
   maxContextsPerSession?: number;
+  maxLiveAllocations?: number;
+  maxLiveAllocationsPerSession?: number;
   maxSessionsPerProcess?: number;
   maxSessions?: number;
   reorderBudgetBytes?: number;
@@ -151,6 +157,19 @@ export function serveCommand(): Command {
     .option(
       "--max-contexts-per-session <n>",
       "most allocation contexts (operation names) one client process may define; past it a definition is dropped (default 4096)",
+      parseCount,
+    )
+    .option(
+      "--max-live-allocations <n>",
+      "most live allocations the server holds over every process and device; an allocation past it is not " +
+        "stored, counted, and its process and device shown over the limit until a snapshot makes them exact " +
+        `again (default ${DEFAULT_MAX_LIVE_ALLOCATIONS}: ~480 MiB of server memory at ~60 bytes each)`,
+      parseCount,
+    )
+    .option(
+      "--max-live-allocations-per-session <n>",
+      "most live allocations one client process holds over its devices, likewise " +
+        `(default ${DEFAULT_MAX_LIVE_ALLOCATIONS_PER_SESSION}: ~120 MiB; at most --max-live-allocations)`,
       parseCount,
     )
     .option(
@@ -259,6 +278,8 @@ export function serveCommand(): Command {
           maxOutboundBytes: options.maxOutboundBytes,
           maxDevicesPerSession: options.maxDevicesPerSession,
           maxContextsPerSession: options.maxContextsPerSession,
+          maxLiveAllocations: options.maxLiveAllocations,
+          maxLiveAllocationsPerSession: options.maxLiveAllocationsPerSession,
           maxSessionsPerProcess: options.maxSessionsPerProcess,
           maxSessions: options.maxSessions,
           reorderBudgetBytes: options.reorderBudgetBytes,

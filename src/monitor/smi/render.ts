@@ -63,6 +63,7 @@ export function renderSmi(summary: Summary, options: RenderOptions = {}): string
     ...processTable(shown.processes, layout),
     "",
     ...notes(shown.devices, layout),
+    ...limitLines(shown.processes),
     anomalyLine(summary),
   ];
   return lines.join("\n") + "\n";
@@ -216,6 +217,20 @@ function notes(devices: readonly DeviceSummary[], layout: SmiLayout): string[] {
     );
   }
   return lines;
+}
+
+/** (process, device) pairs over the server's live-allocation limits: their figures are lower bounds. */
+function limitLines(processes: readonly ProcessSummary[]): string[] {
+  const over = processes.flatMap((p) =>
+    p.devices
+      .filter((d) => d.overLimit === true)
+      .map((d) => `pid ${p.pid} device ${d.id} (${d.refusedAllocations ?? 0} refused)`),
+  );
+  if (over.length === 0) return [];
+  return [
+    `! Over the server's live-allocation limit: ${over.join("; ")}; their figures are lower bounds ` +
+      "until a snapshot makes them exact.",
+  ];
 }
 
 function anomalyLine(summary: Summary): string {

@@ -125,13 +125,24 @@ function footer(input: ScreenInput): Line {
 
 function anomalyLine(summary: SummaryResponse): Line {
   const { total, byKind } = summary.anomalies;
-  if (total === 0) return [seg("Anomalies: none", { color: "gray" })];
+  if (total === 0) return [seg("Anomalies: none", { color: "gray" }), ...limitSegments(summary)];
   const kinds = Object.entries(byKind)
     .filter(([, count]) => count > 0)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([kind, count]) => `${terminalSafe(kind)} ${count}`)
     .join(", ");
-  return [seg(`Anomalies: ${total}`, { color: "red", bold: true }), seg(kinds ? ` (${kinds})` : "")];
+  return [
+    seg(`Anomalies: ${total}`, { color: "red", bold: true }),
+    seg(kinds ? ` (${kinds})` : ""),
+    ...limitSegments(summary),
+  ];
+}
+
+/** (process, device) pairs over the server's live-allocation limits (older servers do not say). */
+function limitSegments(summary: SummaryResponse): Line {
+  const over = summary.server?.overLimit ?? 0;
+  if (over === 0) return [];
+  return [seg(`  ! ${over} over alloc limit`, { color: "yellow", bold: true })];
 }
 
 const HELP: Line[] = [

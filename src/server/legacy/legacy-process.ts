@@ -28,6 +28,10 @@ export class LegacyStats {
   unknownFrees = 0;
   /** FREEs held by the reorder window. */
   heldFrees = 0;
+  /** ALLOCs the server's live-allocation limits refused (the key is not kept either). */
+  refusedAllocations = 0;
+  /** FREEs of keys that were not live, excused because the device was over a live-allocation limit. */
+  excusedFrees = 0;
   /** Held FREEs matched by a late ALLOC (both dropped). */
   reorderedFrees = 0;
   /** Times a connection lost the frame grid and discarded bytes until a plausible boundary. */
@@ -115,8 +119,14 @@ export class LegacyProcess {
     const known = live.insertIfAbsent(space, deviceId, bufferId, allocationId, sizeBytes, memoryType);
     if (known === NO_SLOT) {
       this.nextAllocationId++;
-      this.deps.stats.allocations++;
-      this.session.allocateUnsequenced(deviceId, memoryType, allocationId, bufferId, sizeBytes, atMs);
+      if (this.session.allocateUnsequenced(deviceId, memoryType, allocationId, bufferId, sizeBytes, atMs)) {
+        this.deps.stats.allocations++;
+        return;
+      }
+      // Not recorded (a live-allocation limit, or a total past 2^53): the key goes too, so that this
+      // table never holds more keys than the registry holds allocations of the process.
+      live.delete(space, deviceId, bufferId, live.entryOf(space, deviceId, bufferId));
+      if (this.session.isOverLimit(deviceId)) this.deps.stats.refusedAllocations++;
       return;
     }
     const refCount = live.addReference(known);
@@ -219,6 +229,11 @@ export class LegacyProcess {
   }
 
   private unknownFree(space: LegacyKeySpace, deviceId: number, bufferId: number, why: string): void {
+    if (this.session.excuseUnknownFree(deviceId)) {
+      // The legacy protocol has no snapshots: the device stays marked until the process's session ends.
+      this.deps.stats.excusedFrees++;
+      return;
+    }
     this.deps.stats.unknownFrees++;
     this.deps.anomalies.record(
       "UNKNOWN_FREE",

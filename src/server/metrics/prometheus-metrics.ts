@@ -211,6 +211,36 @@ export class PrometheusMetrics {
         (s) => s.server.sessions,
       ),
       one("allocwatch_connections", "Open client connections.", "gauge", (s) => s.server.connections),
+      one(
+        "allocwatch_allocations_refused_total",
+        "Allocations (ALLOCs, snapshot entries) not stored because of the live-allocation limits since start.",
+        "counter",
+        (s) => s.server.allocationsRefused,
+      ),
+      one(
+        "allocwatch_frees_excused_total",
+        "FREEs of unknown ids not counted as UNKNOWN_FREE because their process and device were over a limit.",
+        "counter",
+        (s) => s.server.freesExcused,
+      ),
+      one(
+        "allocwatch_over_limit",
+        "(process, device) pairs over a live-allocation limit now: their figures are lower bounds.",
+        "gauge",
+        (s) => s.server.overLimit,
+      ),
+      one(
+        "allocwatch_live_allocations",
+        "Live allocations the daemon holds, every process and device (limit: allocwatch_live_allocations_limit).",
+        "gauge",
+        (s) => s.server.liveAllocations,
+      ),
+      one(
+        "allocwatch_live_allocations_limit",
+        "The daemon-wide limit on live allocations (serve --max-live-allocations).",
+        "gauge",
+        (s) => s.server.maxLiveAllocations,
+      ),
       ...this.legacyMetrics(),
     ];
   }
