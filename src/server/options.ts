@@ -223,11 +223,6 @@ export interface ResolvedServerOptions {
  * SERVER_INVALID_OPTION) naming the option, its CLI flag where it has one, what is allowed and what was
  * given.
  */
-/**
- * Checks every option once and fills the defaults. Throws InvalidOptionError (code
- * SERVER_INVALID_OPTION) naming the option, its CLI flag where it has one, what is allowed and what was
- * given.
- */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const limits = resolveLimitOptions(options);
   const endpoints = resolveEndpointOptions(options);
@@ -254,13 +249,13 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     seriesBudgetBytes: nonNegativeInteger(
       options.seriesBudgetBytes,
       DEFAULT_SERIES_BUDGET_BYTES,
-      "seriesBudgetBytes",
+      "seriesBudgetBytes (--series-budget-bytes)",
       "bytes",
     ),
     maxMetricsProcessSeries: positiveInteger(
       options.maxMetricsProcessSeries,
       DEFAULT_MAX_PROCESS_SERIES,
-      "maxMetricsProcessSeries",
+      "maxMetricsProcessSeries (--max-metrics-process-series)",
       "series",
     ),
     epochMs: options.epochMs ?? Date.now,
@@ -268,11 +263,20 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   };
 }
 
+/** The `serve` flags of the stream limits that have one. */
+const STREAM_LIMIT_FLAGS: Partial<Record<keyof StreamLimits, string>> = {
+  maxClients: "--max-stream-clients",
+  maxUnsentBytes: "--stream-max-unsent-bytes",
+};
+
 function resolveStreamLimits(limits: Partial<StreamLimits> | undefined): StreamLimits {
   const resolved = { ...DEFAULT_STREAM_LIMITS, ...limits };
   for (const [name, value] of Object.entries(resolved)) {
     if (!Number.isSafeInteger(value) || value < 1) {
-      throw new InvalidOptionError(`streamLimits.${name} must be a positive integer, got ${value}`);
+      const flag = STREAM_LIMIT_FLAGS[name as keyof StreamLimits];
+      throw new InvalidOptionError(
+        `streamLimits.${name}${flag === undefined ? "" : ` (${flag})`} must be a positive integer, got ${value}`,
+      );
     }
   }
   return resolved;

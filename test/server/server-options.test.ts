@@ -125,12 +125,12 @@ const invalid: [string, ServerOptions, RegExp][] = [
   [
     "a negative series budget",
     { seriesBudgetBytes: -1 },
-    /seriesBudgetBytes must be a whole number of bytes >= 0/,
+    /seriesBudgetBytes \(--series-budget-bytes\) must be a whole number of bytes >= 0/,
   ],
   [
     "a stream limit of 0",
     { streamLimits: { maxClients: 0 } },
-    /streamLimits\.maxClients must be a positive integer, got 0/,
+    /streamLimits\.maxClients \(--max-stream-clients\) must be a positive integer, got 0/,
   ],
   [
     "a fractional stream tick",

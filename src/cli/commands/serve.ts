@@ -31,12 +31,15 @@ import {
   DEFAULT_MAX_LIVE_ALLOCATIONS,
   DEFAULT_MAX_LIVE_ALLOCATIONS_PER_SESSION,
 } from "../../server/live-limit.js";
+import { DEFAULT_MAX_PROCESS_SERIES } from "../../server/metrics/prometheus-metrics.js";
 import {
   DEFAULT_BUFFER_BUDGET_BYTES,
   DEFAULT_HELLO_TIMEOUT_MS,
   DEFAULT_MAX_OUTBOUND_BYTES,
 } from "../../server/options.js";
+import { DEFAULT_SERIES_BUDGET_BYTES } from "../../server/series/usage-series.js";
 import { type RunningServer, startServer } from "../../server/server.js";
+import { DEFAULT_STREAM_LIMITS } from "../../server/stream/live-stream.js";
 import { stopRequests } from "../stop-requests.js";
 
 interface ServeOptions extends LegacyServeFlags, HostServeFlags, HistoryServeFlags {
@@ -58,6 +61,10 @@ interface ServeOptions extends LegacyServeFlags, HostServeFlags, HistoryServeFla
   maxSessionsPerProcess?: number;
   maxSessions?: number;
   reorderBudgetBytes?: number;
+  maxStreamClients?: number;
+  streamMaxUnsentBytes?: number;
+  seriesBudgetBytes?: number;
+  maxMetricsProcessSeries?: number;
   verbose?: boolean;
   quiet?: boolean;
 }
@@ -74,6 +81,13 @@ function parseCount(value: string): number {
   if (!Number.isSafeInteger(count) || count < 1)
     throw new InvalidArgumentError("use a whole number >= 1, e.g. 64");
   return count;
+}
+
+function parseBytesOrZero(value: string): number {
+  const bytes = Number(value);
+  if (!Number.isSafeInteger(bytes) || bytes < 0)
+    throw new InvalidArgumentError("use a whole number of bytes (0 turns it off), e.g. 67108864");
+  return bytes;
 }
 
 function parseBytes(value: string): number {
@@ -188,6 +202,29 @@ export function serveCommand(): Command {
       parseCount,
     )
     .option(
+      "--max-stream-clients <n>",
+      `most /api/v1/stream clients (dashboards, top) at once; one more is answered 503 (default ${DEFAULT_STREAM_LIMITS.maxClients})`,
+      parseCount,
+    )
+    .option(
+      "--stream-max-unsent-bytes <bytes>",
+      "bytes a stream client may leave untaken when its next message is due; a slower reader is dropped " +
+        `(default ${DEFAULT_STREAM_LIMITS.maxUnsentBytes} = 1 MiB)`,
+      parseBytes,
+    )
+    .option(
+      "--series-budget-bytes <bytes>",
+      "memory for the 15-min used-bytes series of devices and processes (21,600 bytes per memory type of each); " +
+        `past it a figure shows no buckets, devices served first; 0: no series (default ${DEFAULT_SERIES_BUDGET_BYTES} = 64 MiB)`,
+      parseBytesOrZero,
+    )
+    .option(
+      "--max-metrics-process-series <n>",
+      "most allocwatch_process_memory_used_bytes series one /metrics scrape answers; the processes holding the " +
+        `fewest bytes are left out past it (default ${DEFAULT_MAX_PROCESS_SERIES})`,
+      parseCount,
+    )
+    .option(
       "--legacy-socket [path]",
       "also accept the original tt-metal allocation protocol on this socket (default /tmp/tt_allocation_server.sock)",
     )
@@ -283,6 +320,14 @@ export function serveCommand(): Command {
           maxSessionsPerProcess: options.maxSessionsPerProcess,
           maxSessions: options.maxSessions,
           reorderBudgetBytes: options.reorderBudgetBytes,
+          streamLimits: {
+            ...(options.maxStreamClients !== undefined ? { maxClients: options.maxStreamClients } : {}),
+            ...(options.streamMaxUnsentBytes !== undefined
+              ? { maxUnsentBytes: options.streamMaxUnsentBytes }
+              : {}),
+          },
+          seriesBudgetBytes: options.seriesBudgetBytes,
+          maxMetricsProcessSeries: options.maxMetricsProcessSeries,
           verbose: options.verbose,
           legacy: legacyServeOptions(options),
           ...host,
