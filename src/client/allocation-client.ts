@@ -11,11 +11,12 @@ import { ClientContexts, MAX_CLIENT_CONTEXTS } from "./client-contexts.js";
 import { ClientLink } from "./client-link.js";
 import { ClientListeners } from "./client-listeners.js";
 import { DeviceResyncState, type DeviceTrack } from "./device-resync-state.js";
-import { type ClientError, ConnectionFailedError, ConnectionFailureReason } from "./errors.js";
+import { type ClientError, ConnectionFailedError, WriterFailedError } from "./errors.js";
 import { EventRing, EventRingWriter, RING_MARKER_ROOM } from "./event-ring.js";
 import { FlushWaiters } from "./flush-waiters.js";
 import { flushTimeoutMs, type ResolvedClientOptions, resolveClientOptions } from "./options.js";
 import { SnapshotSender } from "./snapshot-sender.js";
+import { clientTestHooks } from "./test-hooks.js";
 import type {
   AllocationClientOptions,
   ClientCounters,
@@ -38,6 +39,14 @@ const SNAPSHOT_ROOM_SLOTS = RING_MARKER_ROOM - MAX_CLIENT_CONTEXTS;
  * process may exit with the rest undelivered (a stalled server). ms.
  */
 export const EXIT_DELIVERY_STALL_MS = 1000;
+/**
+ * Writer threads started again after one failed, in a row, before the client gives up and turns tracking
+ * off (state "closed"): a thread that keeps failing (a bug, the process's thread limit) must not cost the
+ * workload a thread start and a snapshot of every device forever.
+ */
+export const MAX_WRITER_RESTARTS = 5;
+/** A writer thread that ran this long before it failed starts the count of failures in a row afresh. ms. */
+export const WRITER_STABLE_MS = 60_000;
 /** Most full batches record() lets accumulate before it wakes the writer thread. */
 const WAKE_BATCHES = 8;
 
@@ -73,7 +82,11 @@ export class AllocationClient implements EventRecorder {
   private contextsOn = true;
   private readonly ring: EventRing;
   private readonly writer: EventRingWriter;
-  private readonly thread: WriterThread;
+  /** The running writer thread; undefined before the first start and after one failed. */
+  private thread: WriterThread | undefined;
+  /** Writer failures in a row (WriterFailedError.failures) and when the latest writer was started. */
+  private writerFailuresInRow = 0;
+  private writerStartedAtMs = 0;
   /** Ordinal of the last frame handed to the writer thread for a ring marker (mod 2^32). */
   private frameOrdinal = 0;
   /** Ring position at the last wake of the writer for a full batch. */
@@ -118,6 +131,7 @@ export class AllocationClient implements EventRecorder {
     resyncRequests: 0,
     reconnects: 0,
     disconnects: 0,
+    writerFailures: 0,
   };
   private readonly tick = () => {
     this.flushTimerArmed = false;
@@ -146,7 +160,7 @@ export class AllocationClient implements EventRecorder {
     // The ring is the bounded queue: maxQueueBytes of 48-byte events, plus room for markers.
     const queueEvents = Math.max(1, Math.floor(this.options.maxQueueBytes / EVENT_RECORD_BYTES));
     this.ring = EventRing.create(queueEvents + RING_MARKER_ROOM);
-    this.writer = new EventRingWriter(this.ring, queueEvents);
+    this.writer = new EventRingWriter(this.ring, queueEvents, clientTestHooks.ringStartPosition);
     this.link = new ClientLink(
       this.options,
       this.contexts,
@@ -155,21 +169,15 @@ export class AllocationClient implements EventRecorder {
         onResyncRequest: (frame) => this.handleResyncRequest(frame),
         onClosed: (error) => this.handleClosed(error),
       },
+      // connect() starts the writer thread before it opens a connection.
       (greeting, events) =>
-        this.thread.open(
+        this.thread!.open(
           this.options.socketPath,
           greeting,
           this.options.handshakeTimeoutMs,
           this.writer.position,
           events,
         ),
-    );
-    // Started once nothing can throw any more (ClientLink encodes HELLO, which checks the options).
-    this.thread = new WriterThread(
-      this.ring,
-      this.options.batchMaxEvents,
-      (position) => this.handleSettled(position),
-      (error) => this.handleWriterFailed(error),
     );
     this.devices = new DeviceResyncState(
       this.options.devices.map((d) => d.deviceId),
@@ -191,6 +199,8 @@ export class AllocationClient implements EventRecorder {
         this.contextsOn ? this.contexts.contextOf(deviceId, allocationId) : 0,
     });
     if (this.options.initialSnapshot) this.devices.gateAll();
+    // The writer thread starts here, once nothing can throw any more (ClientLink encodes HELLO, which
+    // checks the options); a thread that cannot start is reported, never thrown.
     this.connect();
   }
 
@@ -336,6 +346,8 @@ export class AllocationClient implements EventRecorder {
   private async closeNow(timeoutMs: number): Promise<void> {
     const started = Date.now();
     await this.flush({ timeoutMs });
+    // Tracking was turned off (the writer thread kept failing): nothing is left to end.
+    if (this.currentState === "closed") return;
     this.setState("closing");
     this.cancelTimers();
     const connection = this.connection;
@@ -349,6 +361,14 @@ export class AllocationClient implements EventRecorder {
   // ---- connection life cycle ----
 
   private connect(): void {
+    if (this.thread === undefined && !this.startWriter()) {
+      // Reported; tried again after the reconnect backoff, unless tracking is off now.
+      if (this.currentState !== "closed") {
+        this.setState("backoff");
+        this.link.reconnectLater(() => this.connect(), false);
+      }
+      return;
+    }
     this.setState("connecting");
     let connection: LinkConnection;
     try {
@@ -393,15 +413,17 @@ export class AllocationClient implements EventRecorder {
     else if (error !== undefined && !closing) this.listeners.report(error);
     // What the kernel did not get is gone, and a new server may know nothing: resync every device. The
     // writer thread stopped reading the ring when the connection closed, so what it holds is lost.
+    // Frames the writer had taken but the kernel had not (settled < head) went with the connection too.
+    const unsettled = this.writer.settled < this.writer.head;
     const lost = this.writer.discardUnread();
     this.stats.dropped += lost;
-    this.devices.connectionLost(lost > 0);
+    this.devices.connectionLost(lost > 0 || unsettled);
     this.waiters.connectionLost();
     this.resyncAfter = undefined;
-    this.thread.unref();
+    this.thread?.unref();
     if (closing) {
       this.setState("closed");
-      this.thread.terminate();
+      this.thread?.terminate();
       return;
     }
     this.setState("backoff");
@@ -413,7 +435,7 @@ export class AllocationClient implements EventRecorder {
   /** Hands a frame (CONTEXT, snapshot) to the writer thread and marks its place among the events. */
   private pushFrame(frame: Uint8Array): void {
     this.frameOrdinal = (this.frameOrdinal + 1) >>> 0;
-    this.thread.postFrame(this.frameOrdinal, frame);
+    this.thread?.postFrame(this.frameOrdinal, frame);
     // Room for markers is kept apart from the events' bound (RING_MARKER_ROOM), and a snapshot is only
     // taken with room for its frames, so this holds; were it ever full, every device resyncs.
     if (!this.writer.appendMarker(this.frameOrdinal)) this.devices.loseOnEveryDevice(0);
@@ -432,12 +454,50 @@ export class AllocationClient implements EventRecorder {
     if (this.snapshotsWaitForRoom) this.pump();
   }
 
-  /** The writer thread died (it should not): nothing can be sent any more; the client closes. */
-  private handleWriterFailed(error: Error): void {
-    this.listeners.report(new ConnectionFailedError(this.socketPath, error, ConnectionFailureReason.OTHER));
-    this.setState("closing");
-    this.cancelTimers();
-    this.handleClosed(undefined);
+  /**
+   * Starts a writer thread; false when `new Worker` throws (reported as a writer failure). A thread that
+   * fails later, as it starts or as it runs, comes back through handleWriterFailed.
+   */
+  private startWriter(): boolean {
+    this.writerStartedAtMs = Date.now();
+    try {
+      const thread: WriterThread = new WriterThread(
+        this.ring,
+        this.options.batchMaxEvents,
+        (position) => this.handleSettled(position),
+        (error) => {
+          if (this.thread === thread) this.handleWriterFailed(error);
+        },
+      );
+      this.thread = thread;
+      return true;
+    } catch (error) {
+      this.handleWriterFailed(error);
+      return false;
+    }
+  }
+
+  /**
+   * The writer thread ended (it should not). The workload is not touched: record() only ever wrote into
+   * the ring. Every device is marked for a snapshot now (the thread's connection closes next, taking what
+   * the thread held: handleClosed), and a new thread is started at the next connection attempt, after
+   * the reconnect backoff; after MAX_WRITER_RESTARTS failures in a row tracking is off.
+   */
+  private handleWriterFailed(error: unknown): void {
+    this.thread = undefined;
+    this.stats.writerFailures++;
+    if (Date.now() - this.writerStartedAtMs >= WRITER_STABLE_MS) this.writerFailuresInRow = 0;
+    this.writerFailuresInRow++;
+    const closing = this.currentState === "closing" || this.currentState === "closed";
+    const restarting = !closing && this.writerFailuresInRow <= MAX_WRITER_RESTARTS;
+    this.devices.connectionLost(false);
+    if (!restarting && !closing) {
+      // Tracking off: handleClosed (the connection's end, if there was one) then finds the client closed.
+      this.setState("closed");
+      this.cancelTimers();
+      this.stats.dropped += this.writer.discardUnread();
+    }
+    this.listeners.report(new WriterFailedError(error, this.writerFailuresInRow, restarting));
   }
 
   /**

@@ -38,7 +38,8 @@ export type SnapshotSource = (deviceId: number) => DeviceSnapshot | undefined;
  * - `connecting`: the socket is opening or HELLO is waiting for WELCOME; events are queued.
  * - `ready`: WELCOME received; events flow.
  * - `backoff`: no server; events are dropped (devices marked dirty) until the next attempt.
- * - `closing` / `closed`: close() was called; events are dropped.
+ * - `closing` / `closed`: close() was called; events are dropped. `closed` also when tracking is off: the
+ *   writer thread failed more than MAX_WRITER_RESTARTS times in a row (WriterFailedError, `restarting` false).
  */
 export type ClientState = "connecting" | "ready" | "backoff" | "closing" | "closed";
 
@@ -78,6 +79,11 @@ export interface ClientCounters {
   queueBytes: number;
   /** Errors reported through onError (including those not delivered because onError is unset). */
   errors: number;
+  /**
+   * Writer threads that ended unexpectedly or could not start (each reported as a WriterFailedError; the
+   * client starts a new one, and every device resyncs).
+   */
+  writerFailures: number;
 }
 
 export interface AllocationClientOptions {
