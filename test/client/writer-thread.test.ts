@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { AllocationClient } from "../../src/client/allocation-client.js";
+import { clientTestHooks } from "../../src/client/test-hooks.js";
 import { waitFor } from "../support/wait-for.js";
 import { FixtureServer } from "./fixture-server.js";
 import { RECORDING_CHILD_MARKER } from "./recording-child.js";
@@ -179,6 +180,40 @@ test("events recorded but not yet published when the connection drops are droppe
     assert.equal(server.events.length, lap + 1);
   } finally {
     await client.close();
+    await server.close();
+  }
+});
+
+test("a client whose ring positions start just below 2^32: every event arrives once, in order, and flush() resolves across the wrap", async () => {
+  const server = await FixtureServer.start();
+  const start = 2 ** 32 - 5000;
+  clientTestHooks.ringStartPosition = start;
+  let client: AllocationClient;
+  try {
+    client = new AllocationClient({ socketPath: server.path, devices: [DEVICE] });
+  } finally {
+    clientTestHooks.ringStartPosition = 0;
+  }
+  try {
+    await waitFor(() => client.state === "ready", { what: "the client to be ready" });
+    const total = 60_000;
+    for (let seq = 1; seq <= total; seq++) {
+      client.record(seq % 2 === 1 ? 1 : 2, 0, 0, seq, (seq + 1) >> 1, 64 * ((seq + 1) >> 1), 64, seq);
+      // flush() now and then: its waiters compare ring positions on both sides of 2^32.
+      if (seq % 4000 === 0) await client.flush();
+    }
+    await client.flush();
+    assert.equal(client.counters.sent, total);
+    assert.equal(client.counters.dropped, 0);
+    assert.equal(client.counters.queueBytes, 0);
+    await server.waitFor(() => server.events.length === total, 10_000, "every event");
+    assert.deepEqual(
+      server.events.map((e) => e.seq),
+      Array.from({ length: total }, (_, i) => i + 1),
+      "every event, once, in order",
+    );
+  } finally {
+    await client!.close();
     await server.close();
   }
 });
