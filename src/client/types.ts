@@ -61,8 +61,9 @@ export interface ClientCounters {
    */
   invalid: number;
   /**
-   * Events sent with timestamp 0 because theirs was outside [0, 2^53) ns or not an integer (counted by the
-   * writer thread, as `invalid`).
+   * Events sent with timestamp 0 because theirs was outside [0, 2^53) ns or not an integer, or rounded
+   * down. Counted by the writer thread as it encodes, as `invalid`'s u64 part: exact for what was recorded
+   * before a flush() once it resolves, and may lag record() until then.
    */
   repairedTimestamps: number;
   /** Device snapshots sent (SNAPSHOT_BEGIN .. SNAPSHOT_END). */
