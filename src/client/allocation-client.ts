@@ -1,9 +1,9 @@
-// Size (why ~530 lines in one file): record(), the pump and the connection callbacks share the ring,
+// Size (why ~580 lines in one file): record(), the pump and the connection callbacks share the ring,
 // resync and connection state, so they stay together (a split would put a hop on record()'s per-event
 // path). The connection life cycle (HELLO,
 // version fallback, reconnect backoff: client-link.ts), the writer thread (writer-thread.ts, which
-// encodes and owns the socket), resync state, flush waiters, snapshot sending and the workload's
-// callbacks live apart.
+// encodes and owns the socket; writer-restarts.ts: what follows its failure), resync state, flush
+// waiters, snapshot sending and the workload's callbacks live apart.
 import { DEFAULT_MAX_FRAME_BYTES, type ResyncRequestFrame, type WelcomeFrame } from "../protocol/frames.js";
 import { EVENT_RECORD_BYTES, maxEventsPerFrame } from "../protocol/layout.js";
 import { MEMORY_TYPE_COUNT } from "../protocol/memory-type.js";
@@ -24,6 +24,7 @@ import type {
   EventRecorder,
   FlushOptions,
 } from "./types.js";
+import { WriterRestarts } from "./writer-restarts.js";
 import { type LinkConnection, WriterThread } from "./writer-thread.js";
 
 // Private copies for record(): V8 re-reads an imported binding from its module cell at every use.
@@ -39,14 +40,6 @@ const SNAPSHOT_ROOM_SLOTS = RING_MARKER_ROOM - MAX_CLIENT_CONTEXTS;
  * process may exit with the rest undelivered (a stalled server). ms.
  */
 export const EXIT_DELIVERY_STALL_MS = 1000;
-/**
- * Writer threads started again after one failed, in a row, before the client gives up and turns tracking
- * off (state "closed"): a thread that keeps failing (a bug, the process's thread limit) must not cost the
- * workload a thread start and a snapshot of every device forever.
- */
-export const MAX_WRITER_RESTARTS = 5;
-/** A writer thread that ran this long before it failed starts the count of failures in a row afresh. ms. */
-export const WRITER_STABLE_MS = 60_000;
 /** Most full batches record() lets accumulate before it wakes the writer thread. */
 const WAKE_BATCHES = 8;
 
@@ -84,9 +77,7 @@ export class AllocationClient implements EventRecorder {
   private readonly writer: EventRingWriter;
   /** The running writer thread; undefined before the first start and after one failed. */
   private thread: WriterThread | undefined;
-  /** Writer failures in a row (WriterFailedError.failures) and when the latest writer was started. */
-  private writerFailuresInRow = 0;
-  private writerStartedAtMs = 0;
+  private readonly restarts = new WriterRestarts();
   /** Ordinal of the last frame handed to the writer thread for a ring marker (mod 2^32). */
   private frameOrdinal = 0;
   /** Ring position at the last wake of the writer for a full batch. */
@@ -131,7 +122,6 @@ export class AllocationClient implements EventRecorder {
     resyncRequests: 0,
     reconnects: 0,
     disconnects: 0,
-    writerFailures: 0,
   };
   private readonly tick = () => {
     this.flushTimerArmed = false;
@@ -217,6 +207,7 @@ export class AllocationClient implements EventRecorder {
       repairedTimestamps: this.ring.repairedTimestamps,
       resyncs: this.snapshots.sent,
       errors: this.listeners.errors,
+      writerFailures: this.restarts.total,
       queueBytes: this.writer.eventsQueued * EVENT_RECORD_BYTES,
     };
   }
@@ -459,7 +450,7 @@ export class AllocationClient implements EventRecorder {
    * fails later, as it starts or as it runs, comes back through handleWriterFailed.
    */
   private startWriter(): boolean {
-    this.writerStartedAtMs = Date.now();
+    this.restarts.starting(Date.now());
     try {
       const thread: WriterThread = new WriterThread(
         this.ring,
@@ -481,23 +472,20 @@ export class AllocationClient implements EventRecorder {
    * The writer thread ended (it should not). The workload is not touched: record() only ever wrote into
    * the ring. Every device is marked for a snapshot now (the thread's connection closes next, taking what
    * the thread held: handleClosed), and a new thread is started at the next connection attempt, after
-   * the reconnect backoff; after MAX_WRITER_RESTARTS failures in a row tracking is off.
+   * the reconnect backoff; after MAX_WRITER_RESTARTS restarts in a row (writer-restarts.ts) tracking is off.
    */
   private handleWriterFailed(error: unknown): void {
     this.thread = undefined;
-    this.stats.writerFailures++;
-    if (Date.now() - this.writerStartedAtMs >= WRITER_STABLE_MS) this.writerFailuresInRow = 0;
-    this.writerFailuresInRow++;
     const closing = this.currentState === "closing" || this.currentState === "closed";
-    const restarting = !closing && this.writerFailuresInRow <= MAX_WRITER_RESTARTS;
+    const { failures, restart } = this.restarts.failed(Date.now(), closing);
     this.devices.connectionLost(false);
-    if (!restarting && !closing) {
+    if (!restart && !closing) {
       // Tracking off: handleClosed (the connection's end, if there was one) then finds the client closed.
       this.setState("closed");
       this.cancelTimers();
       this.stats.dropped += this.writer.discardUnread();
     }
-    this.listeners.report(new WriterFailedError(error, this.writerFailuresInRow, restarting));
+    this.listeners.report(new WriterFailedError(error, failures, restart));
   }
 
   /**
