@@ -1,9 +1,9 @@
-// Size (why ~530 lines in one file): record(), the pump and the connection callbacks share the ring,
+// Size (why ~580 lines in one file): record(), the pump and the connection callbacks share the ring,
 // resync and connection state, so they stay together (a split would put a hop on record()'s per-event
 // path). The connection life cycle (HELLO,
 // version fallback, reconnect backoff: client-link.ts), the writer thread (writer-thread.ts, which
-// encodes and owns the socket), resync state, flush waiters, snapshot sending and the workload's
-// callbacks live apart.
+// encodes and owns the socket; writer-restarts.ts: what follows its failure), resync state, flush
+// waiters, snapshot sending and the workload's callbacks live apart.
 import { DEFAULT_MAX_FRAME_BYTES, type ResyncRequestFrame, type WelcomeFrame } from "../protocol/frames.js";
 import { EVENT_RECORD_BYTES, maxEventsPerFrame } from "../protocol/layout.js";
 import { MEMORY_TYPE_COUNT } from "../protocol/memory-type.js";
@@ -11,11 +11,12 @@ import { ClientContexts, MAX_CLIENT_CONTEXTS } from "./client-contexts.js";
 import { ClientLink } from "./client-link.js";
 import { ClientListeners } from "./client-listeners.js";
 import { DeviceResyncState, type DeviceTrack } from "./device-resync-state.js";
-import { type ClientError, ConnectionFailedError, ConnectionFailureReason } from "./errors.js";
+import { type ClientError, ConnectionFailedError, WriterFailedError } from "./errors.js";
 import { EventRing, EventRingWriter, RING_MARKER_ROOM } from "./event-ring.js";
 import { FlushWaiters } from "./flush-waiters.js";
 import { flushTimeoutMs, type ResolvedClientOptions, resolveClientOptions } from "./options.js";
 import { SnapshotSender } from "./snapshot-sender.js";
+import { clientTestHooks } from "./test-hooks.js";
 import type {
   AllocationClientOptions,
   ClientCounters,
@@ -23,6 +24,7 @@ import type {
   EventRecorder,
   FlushOptions,
 } from "./types.js";
+import { WriterRestarts } from "./writer-restarts.js";
 import { type LinkConnection, WriterThread } from "./writer-thread.js";
 
 // Private copies for record(): V8 re-reads an imported binding from its module cell at every use.
@@ -73,7 +75,9 @@ export class AllocationClient implements EventRecorder {
   private contextsOn = true;
   private readonly ring: EventRing;
   private readonly writer: EventRingWriter;
-  private readonly thread: WriterThread;
+  /** The running writer thread; undefined before the first start and after one failed. */
+  private thread: WriterThread | undefined;
+  private readonly restarts = new WriterRestarts();
   /** Ordinal of the last frame handed to the writer thread for a ring marker (mod 2^32). */
   private frameOrdinal = 0;
   /** Ring position at the last wake of the writer for a full batch. */
@@ -146,7 +150,7 @@ export class AllocationClient implements EventRecorder {
     // The ring is the bounded queue: maxQueueBytes of 48-byte events, plus room for markers.
     const queueEvents = Math.max(1, Math.floor(this.options.maxQueueBytes / EVENT_RECORD_BYTES));
     this.ring = EventRing.create(queueEvents + RING_MARKER_ROOM);
-    this.writer = new EventRingWriter(this.ring, queueEvents);
+    this.writer = new EventRingWriter(this.ring, queueEvents, clientTestHooks.ringStartPosition);
     this.link = new ClientLink(
       this.options,
       this.contexts,
@@ -155,21 +159,15 @@ export class AllocationClient implements EventRecorder {
         onResyncRequest: (frame) => this.handleResyncRequest(frame),
         onClosed: (error) => this.handleClosed(error),
       },
+      // connect() starts the writer thread before it opens a connection.
       (greeting, events) =>
-        this.thread.open(
+        this.thread!.open(
           this.options.socketPath,
           greeting,
           this.options.handshakeTimeoutMs,
           this.writer.position,
           events,
         ),
-    );
-    // Started once nothing can throw any more (ClientLink encodes HELLO, which checks the options).
-    this.thread = new WriterThread(
-      this.ring,
-      this.options.batchMaxEvents,
-      (position) => this.handleSettled(position),
-      (error) => this.handleWriterFailed(error),
     );
     this.devices = new DeviceResyncState(
       this.options.devices.map((d) => d.deviceId),
@@ -191,6 +189,8 @@ export class AllocationClient implements EventRecorder {
         this.contextsOn ? this.contexts.contextOf(deviceId, allocationId) : 0,
     });
     if (this.options.initialSnapshot) this.devices.gateAll();
+    // The writer thread starts here, once nothing can throw any more (ClientLink encodes HELLO, which
+    // checks the options); a thread that cannot start is reported, never thrown.
     this.connect();
   }
 
@@ -207,6 +207,7 @@ export class AllocationClient implements EventRecorder {
       repairedTimestamps: this.ring.repairedTimestamps,
       resyncs: this.snapshots.sent,
       errors: this.listeners.errors,
+      writerFailures: this.restarts.total,
       queueBytes: this.writer.eventsQueued * EVENT_RECORD_BYTES,
     };
   }
@@ -336,6 +337,8 @@ export class AllocationClient implements EventRecorder {
   private async closeNow(timeoutMs: number): Promise<void> {
     const started = Date.now();
     await this.flush({ timeoutMs });
+    // Tracking was turned off (the writer thread kept failing): nothing is left to end.
+    if (this.currentState === "closed") return;
     this.setState("closing");
     this.cancelTimers();
     const connection = this.connection;
@@ -349,6 +352,14 @@ export class AllocationClient implements EventRecorder {
   // ---- connection life cycle ----
 
   private connect(): void {
+    if (this.thread === undefined && !this.startWriter()) {
+      // Reported; tried again after the reconnect backoff, unless tracking is off now.
+      if (this.currentState !== "closed") {
+        this.setState("backoff");
+        this.link.reconnectLater(() => this.connect(), false);
+      }
+      return;
+    }
     this.setState("connecting");
     let connection: LinkConnection;
     try {
@@ -393,15 +404,17 @@ export class AllocationClient implements EventRecorder {
     else if (error !== undefined && !closing) this.listeners.report(error);
     // What the kernel did not get is gone, and a new server may know nothing: resync every device. The
     // writer thread stopped reading the ring when the connection closed, so what it holds is lost.
+    // Frames the writer had taken but the kernel had not (settled < head) went with the connection too.
+    const unsettled = this.writer.settled < this.writer.head;
     const lost = this.writer.discardUnread();
     this.stats.dropped += lost;
-    this.devices.connectionLost(lost > 0);
+    this.devices.connectionLost(lost > 0 || unsettled);
     this.waiters.connectionLost();
     this.resyncAfter = undefined;
-    this.thread.unref();
+    this.thread?.unref();
     if (closing) {
       this.setState("closed");
-      this.thread.terminate();
+      this.thread?.terminate();
       return;
     }
     this.setState("backoff");
@@ -413,7 +426,7 @@ export class AllocationClient implements EventRecorder {
   /** Hands a frame (CONTEXT, snapshot) to the writer thread and marks its place among the events. */
   private pushFrame(frame: Uint8Array): void {
     this.frameOrdinal = (this.frameOrdinal + 1) >>> 0;
-    this.thread.postFrame(this.frameOrdinal, frame);
+    this.thread?.postFrame(this.frameOrdinal, frame);
     // Room for markers is kept apart from the events' bound (RING_MARKER_ROOM), and a snapshot is only
     // taken with room for its frames, so this holds; were it ever full, every device resyncs.
     if (!this.writer.appendMarker(this.frameOrdinal)) this.devices.loseOnEveryDevice(0);
@@ -432,12 +445,47 @@ export class AllocationClient implements EventRecorder {
     if (this.snapshotsWaitForRoom) this.pump();
   }
 
-  /** The writer thread died (it should not): nothing can be sent any more; the client closes. */
-  private handleWriterFailed(error: Error): void {
-    this.listeners.report(new ConnectionFailedError(this.socketPath, error, ConnectionFailureReason.OTHER));
-    this.setState("closing");
-    this.cancelTimers();
-    this.handleClosed(undefined);
+  /**
+   * Starts a writer thread; false when `new Worker` throws (reported as a writer failure). A thread that
+   * fails later, as it starts or as it runs, comes back through handleWriterFailed.
+   */
+  private startWriter(): boolean {
+    this.restarts.starting(Date.now());
+    try {
+      const thread: WriterThread = new WriterThread(
+        this.ring,
+        this.options.batchMaxEvents,
+        (position) => this.handleSettled(position),
+        (error) => {
+          if (this.thread === thread) this.handleWriterFailed(error);
+        },
+      );
+      this.thread = thread;
+      return true;
+    } catch (error) {
+      this.handleWriterFailed(error);
+      return false;
+    }
+  }
+
+  /**
+   * The writer thread ended (it should not). The workload is not touched: record() only ever wrote into
+   * the ring. Every device is marked for a snapshot now (the thread's connection closes next, taking what
+   * the thread held: handleClosed), and a new thread is started at the next connection attempt, after
+   * the reconnect backoff; after MAX_WRITER_RESTARTS restarts in a row (writer-restarts.ts) tracking is off.
+   */
+  private handleWriterFailed(error: unknown): void {
+    this.thread = undefined;
+    const closing = this.currentState === "closing" || this.currentState === "closed";
+    const { failures, restart } = this.restarts.failed(Date.now(), closing);
+    this.devices.connectionLost(false);
+    if (!restart && !closing) {
+      // Tracking off: handleClosed (the connection's end, if there was one) then finds the client closed.
+      this.setState("closed");
+      this.cancelTimers();
+      this.stats.dropped += this.writer.discardUnread();
+    }
+    this.listeners.report(new WriterFailedError(error, failures, restart));
   }
 
   /**

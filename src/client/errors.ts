@@ -18,6 +18,11 @@ export const ClientErrorCode = {
   SNAPSHOT_FAILED: "AWC_SNAPSHOT_FAILED",
   /** A user callback (onError, onStateChange) threw; the client swallowed it. */
   CALLBACK_FAILED: "AWC_CALLBACK_FAILED",
+  /**
+   * The client's writer thread ended unexpectedly (an uncaught exception on it, it exited, or it could not
+   * start). The client restarts it, or after too many failures in a row turns tracking off.
+   */
+  WRITER_FAILED: "AWC_WRITER_FAILED",
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 
@@ -150,5 +155,27 @@ export class CallbackFailedError extends ClientError {
     const reason = cause instanceof Error ? cause.message : String(cause);
     super(ClientErrorCode.CALLBACK_FAILED, `the ${callback} callback threw: ${reason}`, { cause });
     this.name = "CallbackFailedError";
+  }
+}
+
+export class WriterFailedError extends ClientError {
+  /** Failures in a row, this one included (the count starts afresh after a writer ran a while). */
+  readonly failures: number;
+  /**
+   * True: the client starts a new writer thread after its reconnect backoff, and every device resyncs on
+   * the new connection. False: it gave up; tracking is off (state "closed", events dropped and counted).
+   */
+  readonly restarting: boolean;
+  constructor(cause: unknown, failures: number, restarting: boolean) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    const next = restarting
+      ? "restarting it; every device resyncs"
+      : `${failures} failures in a row: tracking is off (events are dropped and counted)`;
+    super(ClientErrorCode.WRITER_FAILED, `the allocwatch client's writer thread failed: ${reason}; ${next}`, {
+      cause,
+    });
+    this.name = "WriterFailedError";
+    this.failures = failures;
+    this.restarting = restarting;
   }
 }

@@ -128,21 +128,30 @@ function ahead(to: number, from: number): number {
 export class EventRingWriter {
   private tail = 0;
   private headSeen = 0;
+  /** Markers stored so far, mod 2^32 (as the consumer's MARKERS_TAKEN word counts them). */
   private markersPut = 0;
   private readonly mask: number;
   private readonly words: Int32Array;
   private readonly values: Float64Array;
   private readonly control: Int32Array;
 
-  /** `eventLimit`: most slots in use (events and markers) at which append() still takes an event. */
+  /**
+   * `eventLimit`: most slots in use (events and markers) at which append() still takes an event.
+   * `startPosition`: the first slot's position (0; tests start just below 2^32 to run the shared words
+   * across their wrap). Set before the consumer attaches: it starts reading there (EventRingReader.resetTo).
+   */
   constructor(
     readonly ring: EventRing,
     readonly eventLimit: number,
+    startPosition = 0,
   ) {
     this.mask = ring.mask;
     this.words = ring.words;
     this.values = ring.values;
     this.control = ring.control;
+    this.tail = startPosition;
+    this.headSeen = startPosition;
+    for (const word of [TAIL, HEAD, SETTLED, PARTIAL]) Atomics.store(this.control, word, startPosition);
   }
 
   /** Slots written so far (markers included): the position of the next one. */
@@ -163,8 +172,9 @@ export class EventRingWriter {
 
   /** Slots in use that hold events (not markers), bytes-worth: what ClientCounters.queueBytes shows. */
   get eventsQueued(): number {
-    const markers = this.markersPut - (Atomics.load(this.control, MARKERS_TAKEN) >>> 0);
-    return Math.max(0, this.used - (markers >>> 0));
+    // Both counts are u32 (the shared word wraps): their difference modulo 2^32 is the markers in use.
+    const markers = (this.markersPut - Atomics.load(this.control, MARKERS_TAKEN)) >>> 0;
+    return Math.max(0, this.used - markers);
   }
 
   /** Stores one event; false (nothing stored) when `eventLimit` slots are in use. Fields must be valid. */
@@ -211,7 +221,7 @@ export class EventRingWriter {
     const w = (t & this.mask) * SLOT_WORDS;
     this.words[w] = MARKER_OP;
     this.words[w + 1] = ordinal;
-    this.markersPut++;
+    this.markersPut = (this.markersPut + 1) >>> 0;
     this.tail = t + 1;
     Atomics.store(this.control, TAIL, t + 1);
     return true;
@@ -223,12 +233,15 @@ export class EventRingWriter {
    */
   discardUnread(): number {
     let events = 0;
-    let markers = 0;
     for (let p = this.head; p < this.tail; p++) {
-      if ((this.words[(p & this.mask) * SLOT_WORDS] & 0xff) === MARKER_OP) markers++;
-      else events++;
+      if ((this.words[(p & this.mask) * SLOT_WORDS] & 0xff) !== MARKER_OP) events++;
     }
-    Atomics.add(this.control, MARKERS_TAKEN, markers);
+    // Every marker put is now taken: stored, not added, so that a writer thread that died between counting
+    // a marker and moving its head (docs/ARCHITECTURE.md, client: a failed writer) leaves no error behind.
+    Atomics.store(this.control, MARKERS_TAKEN, this.markersPut);
+    // The tail too: a shared tail left behind the new head (events appended but not yet published when the
+    // connection closed) would read as ~2^32 slots available to the next connection's writer.
+    Atomics.store(this.control, TAIL, this.tail);
     Atomics.store(this.control, HEAD, this.tail);
     Atomics.store(this.control, SETTLED, this.tail);
     this.headSeen = this.tail;

@@ -114,6 +114,9 @@ export class RingWriter {
       case "destroy":
         if (message.id === this.connectionId) this.connection?.destroy();
         return;
+      case "fault":
+        // The thread's entry acts on it (ring-writer-worker.ts); the writer itself never fails on purpose.
+        return;
     }
   }
 

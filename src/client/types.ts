@@ -38,7 +38,8 @@ export type SnapshotSource = (deviceId: number) => DeviceSnapshot | undefined;
  * - `connecting`: the socket is opening or HELLO is waiting for WELCOME; events are queued.
  * - `ready`: WELCOME received; events flow.
  * - `backoff`: no server; events are dropped (devices marked dirty) until the next attempt.
- * - `closing` / `closed`: close() was called; events are dropped.
+ * - `closing` / `closed`: close() was called; events are dropped. `closed` also when tracking is off: the
+ *   writer thread failed more than MAX_WRITER_RESTARTS times in a row (WriterFailedError, `restarting` false).
  */
 export type ClientState = "connecting" | "ready" | "backoff" | "closing" | "closed";
 
@@ -60,8 +61,9 @@ export interface ClientCounters {
    */
   invalid: number;
   /**
-   * Events sent with timestamp 0 because theirs was outside [0, 2^53) ns or not an integer (counted by the
-   * writer thread, as `invalid`).
+   * Events sent with timestamp 0 because theirs was outside [0, 2^53) ns or not an integer, or rounded
+   * down. Counted by the writer thread as it encodes, as `invalid`'s u64 part: exact for what was recorded
+   * before a flush() once it resolves, and may lag record() until then.
    */
   repairedTimestamps: number;
   /** Device snapshots sent (SNAPSHOT_BEGIN .. SNAPSHOT_END). */
@@ -78,6 +80,11 @@ export interface ClientCounters {
   queueBytes: number;
   /** Errors reported through onError (including those not delivered because onError is unset). */
   errors: number;
+  /**
+   * Writer threads that ended unexpectedly or could not start (each reported as a WriterFailedError; the
+   * client starts a new one, and every device resyncs).
+   */
+  writerFailures: number;
 }
 
 export interface AllocationClientOptions {

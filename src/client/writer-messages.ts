@@ -27,7 +27,9 @@ export type ToWriter =
   /** A frame to write at the ring's marker `ordinal` (CONTEXT, snapshot frames). */
   | { type: "frame"; ordinal: number; frame: Uint8Array }
   | { type: "end"; id: number; frame: Uint8Array }
-  | { type: "destroy"; id: number };
+  | { type: "destroy"; id: number }
+  /** Test only (test-hooks.ts): the thread throws an uncaught exception or calls process.exit(). */
+  | { type: "fault"; how: "throw" | "exit" };
 
 export type FromWriter =
   | { type: "welcome"; id: number; frame: WelcomeFrame }

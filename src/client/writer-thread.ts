@@ -3,7 +3,11 @@ import type { ResyncRequestFrame, WelcomeFrame } from "../protocol/frames.js";
 import type { ClientError } from "./errors.js";
 import type { EventRing } from "./event-ring.js";
 import type { RingWriterData } from "./ring-writer-worker.js";
+import { clientTestHooks, type WriterFault } from "./test-hooks.js";
 import { type FromWriter, fromWire, type ToWriter } from "./writer-messages.js";
+
+/** An exec argument Node refuses: `new Worker` throws (test-hooks.ts "spawn"). */
+const REFUSED_EXEC_ARGUMENT = "--allocwatch-writer-start-fault";
 
 /** What a connection tells the client (on the workload's thread). */
 export interface LinkEvents {
@@ -29,33 +33,51 @@ export interface LinkConnection {
  * The writer thread (ring-writer-worker.ts) as the client sees it: opens connections there, hands it
  * frames for the ring's markers, and passes its reports on. The thread is unref'd: it never keeps the
  * process alive, except while ref() holds it (flush() and close() waiting).
+ *
+ * A thread that ends without terminate() (an uncaught exception on it, process.exit() there, an outside
+ * terminate(), a failed start) calls `onFailed` once, then closes its current connection (onClosed(undefined):
+ * the failure was reported), and ignores everything after. The client decides what follows.
  */
 export class WriterThread {
   private readonly worker: Worker;
   private nextId = 0;
   private current: { id: number; events: LinkEvents; welcome: (frame: WelcomeFrame) => void } | undefined;
   private terminated = false;
+  private dead = false;
 
-  /** `onSettled`: the writer settled everything before a ring position (only while the ring asks). */
+  /**
+   * `onSettled`: the writer settled everything before a ring position (only while the ring asks).
+   * Throws what `new Worker` throws (a thread Node cannot create).
+   */
   constructor(
     ring: EventRing,
     batchMaxEvents: number,
     private readonly onSettled: (position: number) => void,
-    onFailed: (error: Error) => void,
+    private readonly onFailed: (error: Error) => void,
   ) {
-    const workerData: RingWriterData = { buffer: ring.buffer, batchMaxEvents };
+    const startFault = clientTestHooks.writerStartFaults.shift();
+    const workerData: RingWriterData = {
+      buffer: ring.buffer,
+      batchMaxEvents,
+      failAtStart: startFault === "throw",
+    };
     // No inherited flags: those of the workload's entry (--input-type, -e, --test, --cpu-prof ...) are not
     // the writer's, and some refuse to start a thread that runs a file.
     this.worker = new Worker(new URL("./ring-writer-worker.js", import.meta.url), {
       workerData,
-      execArgv: [],
+      execArgv: startFault === "spawn" ? [REFUSED_EXEC_ARGUMENT] : [],
     });
     this.worker.on("message", (message: FromWriter) => this.received(message));
-    this.worker.on("error", (error) => {
-      if (!this.terminated) onFailed(error);
-    });
+    this.worker.on("error", (error) => this.died(error));
+    this.worker.on("exit", (code) => this.died(new Error(`the writer thread exited with code ${code}`)));
     // After the listeners: adding a 'message' listener refs the thread's port again.
     this.worker.unref();
+    clientTestHooks.onWriterStarted?.(this);
+  }
+
+  /** False once the thread has ended (terminate(), or a failure). */
+  get alive(): boolean {
+    return !this.dead && !this.terminated;
   }
 
   /** Opens a connection on the writer thread that reads the ring from position `head`. */
@@ -106,11 +128,30 @@ export class WriterThread {
     void this.worker.terminate();
   }
 
+  /** Test only (test-hooks.ts): makes the running thread fail. */
+  inject(fault: WriterFault): void {
+    if (fault === "terminate") void this.worker.terminate();
+    else this.post({ type: "fault", how: fault });
+  }
+
   private post(message: ToWriter): void {
-    if (!this.terminated) this.worker.postMessage(message);
+    if (this.alive) this.worker.postMessage(message);
+  }
+
+  /** The thread ended without terminate(): reported once; its connection closes with it. */
+  private died(error: Error): void {
+    if (!this.alive) return;
+    this.dead = true;
+    // An 'error' comes before the thread's 'exit': make sure it is gone (a no-op once it is).
+    void this.worker.terminate();
+    this.onFailed(error);
+    const current = this.current;
+    this.current = undefined;
+    current?.events.onClosed(undefined);
   }
 
   private received(message: FromWriter): void {
+    if (!this.alive) return;
     if (message.type === "settled") {
       this.onSettled(message.position);
       return;

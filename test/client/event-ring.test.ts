@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { Worker } from "node:worker_threads";
 import fc from "fast-check";
 import { EventRing, EventRingReader, EventRingWriter, RingItem } from "../../src/client/event-ring.js";
-import type { RingConsumerReport } from "./ring-consumer-worker.js";
+import type { RingConsumerData, RingConsumerReport } from "./ring-consumer-worker.js";
 
 type Fields = [number, number, number, number, number, number, number, number, number];
 
@@ -89,6 +89,128 @@ test("ring: wraps around many times, takes events up to its bound and markers up
   );
 });
 
+type WrapAction =
+  | { kind: "event" }
+  | { kind: "marker" }
+  | { kind: "take"; count: number }
+  | { kind: "partial" }
+  | { kind: "settle" }
+  | { kind: "discard" };
+const wrapActionArb: fc.Arbitrary<WrapAction> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant({ kind: "event" as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "marker" as const }) },
+  {
+    weight: 4,
+    arbitrary: fc.integer({ min: 1, max: 12 }).map((count) => ({ kind: "take" as const, count })),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: "partial" as const }) },
+  { weight: 2, arbitrary: fc.constant({ kind: "settle" as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "discard" as const }) },
+);
+/** Where positions start: 0, and just below the words' sign bit (2^31), their wrap (2^32) and 2^33. */
+const startArb = fc.oneof(
+  fc.constant(0),
+  fc.integer({ min: 2 ** 31 - 40, max: 2 ** 31 - 1 }),
+  fc.integer({ min: 2 ** 32 - 40, max: 2 ** 32 - 1 }),
+  fc.integer({ min: 2 ** 33 - 40, max: 2 ** 33 }),
+);
+
+test("ring: space, full, empty, settled and partial-due arithmetic is exact across 2^31, 2^32 and beyond (positions as u32 words)", () => {
+  fc.assert(
+    fc.property(
+      startArb,
+      fc.integer({ min: 1, max: 8 }),
+      fc.array(wrapActionArb, { maxLength: 300 }),
+      (start, eventLimit, actions) => {
+        const ring = EventRing.create(8);
+        const writer = new EventRingWriter(ring, eventLimit, start);
+        const reader = new EventRingReader(ring);
+        reader.resetTo(start);
+        // The model: plain integer positions and what lies between head and tail.
+        let tail = start;
+        let head = start;
+        let published = start;
+        let settled = start;
+        let partialAt = start;
+        const items: ("event" | "marker")[] = [];
+        let ordinal = 0;
+        for (const action of actions) {
+          switch (action.kind) {
+            case "event": {
+              const fits = tail - head < eventLimit;
+              assert.equal(
+                writer.append(1, 0, 0, tail + 1, 1, 0, 64, 0, 0),
+                fits,
+                "full exactly at the bound",
+              );
+              if (fits) {
+                items.push("event");
+                tail++;
+              }
+              break;
+            }
+            case "marker": {
+              const fits = tail - head < ring.slotCount;
+              assert.equal(writer.appendMarker(++ordinal), fits, "markers fill the whole ring");
+              if (fits) {
+                items.push("marker");
+                tail++;
+                published = tail;
+              }
+              break;
+            }
+            case "take":
+              writer.publish();
+              published = tail;
+              assert.equal(reader.available(), published - head);
+              for (let i = 0; i < action.count && items.length > 0; i++) {
+                const item = items.shift()!;
+                if (item === "marker") {
+                  assert.equal(reader.itemAt(0), RingItem.MARKER);
+                  reader.takeMarker();
+                } else {
+                  assert.equal(reader.itemAt(0), RingItem.EVENT);
+                  assert.equal(takeOne(reader)[3], head + 1, "the event stored at this position");
+                }
+                head++;
+              }
+              if (items.length === 0) assert.equal(reader.available(), 0, "empty");
+              break;
+            case "partial":
+              writer.requestPartial();
+              published = tail;
+              partialAt = tail;
+              break;
+            case "settle":
+              reader.settle(reader.head);
+              settled = head;
+              break;
+            case "discard": {
+              const events = items.filter((item) => item === "event").length;
+              assert.equal(writer.discardUnread(), events);
+              items.length = 0;
+              head = tail;
+              settled = tail;
+              published = tail;
+              reader.resetTo(writer.position);
+              break;
+            }
+          }
+          assert.equal(writer.position, tail);
+          assert.equal(reader.head, head);
+          assert.equal(writer.head, head);
+          assert.equal(writer.used, tail - head);
+          assert.equal(writer.settled, settled);
+          assert.equal(reader.available(), published - head);
+          assert.equal(reader.partialDue(), partialAt > head);
+          assert.equal(writer.eventsQueued, items.filter((item) => item === "event").length);
+        }
+      },
+    ),
+    { numRuns: 400 },
+  );
+});
+
 test("ring: eventRun stops at the first marker and at the limit; discardUnread counts events and frees the ring", () => {
   const ring = EventRing.create(16);
   const writer = new EventRingWriter(ring, 16);
@@ -127,11 +249,19 @@ test("ring: a partial batch is due only up to the position the producer asked fo
   assert.equal(reader.partialDue(), false, "everything asked for is taken");
 });
 
-test("ring across real threads: a consumer thread sees every accepted event once, in order, and accepted + dropped = recorded", async () => {
+/**
+ * Records `total` events on this thread into a ring whose positions start at `startPosition`, while a
+ * consumer thread drains it (test/client/ring-consumer-worker.ts checks each event's fields and order);
+ * the ring both fills and drains, wrapping many times. Returns the consumer's report and the drops.
+ */
+async function produceAgainstConsumerThread(
+  startPosition: number,
+  total: number,
+): Promise<{ report: RingConsumerReport; dropped: number; position: number }> {
   const ring = EventRing.create(1024);
-  const writer = new EventRingWriter(ring, 1000);
+  const writer = new EventRingWriter(ring, 1000, startPosition);
   const worker = new Worker(new URL("./ring-consumer-worker.js", import.meta.url), {
-    workerData: ring.buffer,
+    workerData: { buffer: ring.buffer, startPosition } satisfies RingConsumerData,
   });
   try {
     const messages: unknown[] = [];
@@ -147,7 +277,6 @@ test("ring across real threads: a consumer thread sees every accepted event once
         worker.once("error", reject);
       });
     assert.equal(await nextMessage(), "ready");
-    const total = 300_000;
     let dropped = 0;
     for (let seq = 1; seq <= total; seq++) {
       if (
@@ -171,12 +300,31 @@ test("ring across real threads: a consumer thread sees every accepted event once
     }
     writer.appendMarker(0xffffffff);
     writer.wake();
-    const result = (await nextMessage()) as RingConsumerReport;
-    assert.equal(result.faults, 0, result.firstFault);
-    assert.equal(result.events + dropped, total);
-    assert.ok(result.events > 10_000, `the consumer read ${result.events} events (the ring wrapped)`);
-    assert.equal(result.lastSeq > 0, true);
+    const report = (await nextMessage()) as RingConsumerReport;
+    return { report, dropped, position: writer.position };
   } finally {
     await worker.terminate();
   }
+}
+
+test("ring across real threads: a consumer thread sees every accepted event once, in order, and accepted + dropped = recorded", async () => {
+  const total = 300_000;
+  const { report, dropped } = await produceAgainstConsumerThread(0, total);
+  assert.equal(report.faults, 0, report.firstFault);
+  assert.equal(report.events + dropped, total);
+  assert.ok(report.events > 10_000, `the consumer read ${report.events} events (the ring wrapped)`);
+  assert.equal(report.lastSeq > 0, true);
+});
+
+test("ring across real threads and across 2^32: positions start just below the u32 words' wrap; every event once, in order", async () => {
+  const start = 2 ** 32 - 20_000;
+  const total = 200_000;
+  const { report, dropped, position } = await produceAgainstConsumerThread(start, total);
+  assert.equal(report.faults, 0, report.firstFault);
+  assert.equal(report.events + dropped, total);
+  assert.ok(report.events > 10_000, `the consumer read ${report.events} events`);
+  // Every slot (events and the end marker) was produced and consumed: both sides crossed 2^32 together.
+  assert.equal(position, start + report.events + 1);
+  assert.equal(report.head, position);
+  assert.ok(report.head > 2 ** 32, "the consumer's head passed 2^32");
 });

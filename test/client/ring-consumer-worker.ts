@@ -6,8 +6,16 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { EventRing, EventRingReader, RingItem } from "../../src/client/event-ring.js";
 
+/** What the test hands the worker: the ring, and the position its producer started at. */
+export interface RingConsumerData {
+  buffer: SharedArrayBuffer;
+  startPosition: number;
+}
+
 export interface RingConsumerReport {
   events: number;
+  /** The consumer's head when it met the end marker (a position: past 2^32 when the ring wrapped there). */
+  head: number;
   lastSeq: number;
   faults: number;
   firstFault: string;
@@ -17,8 +25,10 @@ const END_MARKER = 0xffffffff;
 
 if (parentPort !== null) {
   const port = parentPort;
-  const reader = new EventRingReader(EventRing.attach(workerData as SharedArrayBuffer));
-  const report: RingConsumerReport = { events: 0, lastSeq: 0, faults: 0, firstFault: "" };
+  const data = workerData as RingConsumerData;
+  const reader = new EventRingReader(EventRing.attach(data.buffer));
+  reader.resetTo(data.startPosition);
+  const report: RingConsumerReport = { events: 0, head: 0, lastSeq: 0, faults: 0, firstFault: "" };
   const check = (
     op: number,
     deviceId: number,
@@ -57,6 +67,7 @@ if (parentPort !== null) {
         const ordinal = reader.markerOrdinal();
         reader.takeMarker();
         if (ordinal === END_MARKER) {
+          report.head = reader.head;
           port.postMessage(report);
           return;
         }

@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { AllocationClient } from "../../src/client/allocation-client.js";
+import { clientTestHooks } from "../../src/client/test-hooks.js";
 import { waitFor } from "../support/wait-for.js";
 import { FixtureServer } from "./fixture-server.js";
 import { RECORDING_CHILD_MARKER } from "./recording-child.js";
@@ -135,6 +136,84 @@ test("values the wire cannot carry are refused (counted invalid) and bad timesta
     );
   } finally {
     await client.close();
+    await server.close();
+  }
+});
+
+test("events recorded but not yet published when the connection drops are dropped once, never re-sent by the next connection's writer", async () => {
+  const server = await FixtureServer.start();
+  // No flush tick within the test: the ring's shared tail moves only when record() wakes the writer.
+  const client = new AllocationClient({
+    socketPath: server.path,
+    devices: [DEVICE],
+    flushIntervalMs: 60_000,
+    // 1000 events (+ room for markers): a ring of 16384 slots.
+    maxQueueBytes: 48_000,
+    reconnectInitialMs: 5,
+    reconnectMaxMs: 20,
+  });
+  try {
+    await waitFor(() => client.state === "ready", { what: "the client to be ready" });
+    // First a lap and more around the ring (16384 slots), so that every slot holds an old event.
+    const lap = 17_000;
+    for (let seq = 1; seq <= lap; seq++) {
+      client.record(1, 0, 0, seq, seq, seq * 64, 64, seq);
+      if (seq % 1000 === 0) await client.flush();
+    }
+    assert.equal(client.counters.dropped, 0);
+    await server.waitFor(() => server.events.length === lap, 5000, "the first lap");
+    // Fewer than a batch: stored in the ring, not published to the writer.
+    for (let seq = lap + 1; seq <= lap + 10; seq++) client.record(1, 0, 0, seq, seq, seq * 64, 64, seq);
+    server.destroyConnections();
+    await waitFor(() => client.counters.disconnects === 1, { what: "the client to see the drop" });
+    assert.equal(client.counters.dropped, 10, "the unsent events were taken back and counted");
+    await waitFor(() => client.state === "ready", { what: "the client to reconnect" });
+    client.record(1, 0, 0, lap + 11, lap + 11, 64, 64, lap + 11);
+    await client.flush();
+    await server.waitFor(() => server.events.length >= lap + 1, 5000, "the event after the reconnect");
+    await client.flush();
+    assert.deepEqual(
+      server.events.slice(lap).map((e) => e.seq),
+      [lap + 11],
+      "only the event recorded after the reconnect (no old slot before the new head was read)",
+    );
+    assert.equal(server.events.length, lap + 1);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+test("a client whose ring positions start just below 2^32: every event arrives once, in order, and flush() resolves across the wrap", async () => {
+  const server = await FixtureServer.start();
+  const start = 2 ** 32 - 5000;
+  clientTestHooks.ringStartPosition = start;
+  let client: AllocationClient;
+  try {
+    client = new AllocationClient({ socketPath: server.path, devices: [DEVICE] });
+  } finally {
+    clientTestHooks.ringStartPosition = 0;
+  }
+  try {
+    await waitFor(() => client.state === "ready", { what: "the client to be ready" });
+    const total = 60_000;
+    for (let seq = 1; seq <= total; seq++) {
+      client.record(seq % 2 === 1 ? 1 : 2, 0, 0, seq, (seq + 1) >> 1, 64 * ((seq + 1) >> 1), 64, seq);
+      // flush() now and then: its waiters compare ring positions on both sides of 2^32.
+      if (seq % 4000 === 0) await client.flush();
+    }
+    await client.flush();
+    assert.equal(client.counters.sent, total);
+    assert.equal(client.counters.dropped, 0);
+    assert.equal(client.counters.queueBytes, 0);
+    await server.waitFor(() => server.events.length === total, 10_000, "every event");
+    assert.deepEqual(
+      server.events.map((e) => e.seq),
+      Array.from({ length: total }, (_, i) => i + 1),
+      "every event, once, in order",
+    );
+  } finally {
+    await client!.close();
     await server.close();
   }
 });
