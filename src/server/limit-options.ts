@@ -163,18 +163,13 @@ export function resolveLimitOptions(options: ServerOptions): ResolvedLimitOption
     "maxConnections (--max-connections)",
     "connections",
   );
-  const maxConnectionsPerUid = positiveInteger(
+  const maxConnectionsPerUid = limitWithin(
     options.maxConnectionsPerUid,
-    Math.min(DEFAULT_MAX_CONNECTIONS_PER_UID, maxConnections),
+    DEFAULT_MAX_CONNECTIONS_PER_UID,
     "maxConnectionsPerUid (--max-connections-per-uid)",
+    { value: maxConnections, name: "maxConnections (--max-connections)" },
     "connections",
   );
-  if (maxConnectionsPerUid > maxConnections) {
-    throw new InvalidOptionError(
-      `maxConnectionsPerUid (--max-connections-per-uid) ${maxConnectionsPerUid} is above maxConnections ` +
-        `(--max-connections) ${maxConnections}: lower it, or raise maxConnections`,
-    );
-  }
   const maxContextsPerSession = positiveInteger(
     options.maxContextsPerSession,
     DEFAULT_MAX_CONTEXTS_PER_SESSION,
@@ -187,18 +182,13 @@ export function resolveLimitOptions(options: ServerOptions): ResolvedLimitOption
     "maxLiveAllocations (--max-live-allocations)",
     "allocations",
   );
-  const maxLiveAllocationsPerSession = positiveInteger(
+  const maxLiveAllocationsPerSession = limitWithin(
     options.maxLiveAllocationsPerSession,
-    Math.min(DEFAULT_MAX_LIVE_ALLOCATIONS_PER_SESSION, maxLiveAllocations),
+    DEFAULT_MAX_LIVE_ALLOCATIONS_PER_SESSION,
     "maxLiveAllocationsPerSession (--max-live-allocations-per-session)",
+    { value: maxLiveAllocations, name: "maxLiveAllocations (--max-live-allocations)" },
     "allocations",
   );
-  if (maxLiveAllocationsPerSession > maxLiveAllocations) {
-    throw new InvalidOptionError(
-      `maxLiveAllocationsPerSession (--max-live-allocations-per-session) ${maxLiveAllocationsPerSession} is ` +
-        `above maxLiveAllocations (--max-live-allocations) ${maxLiveAllocations}: lower it, or raise maxLiveAllocations`,
-    );
-  }
   return {
     graceMs,
     gapTimeoutMs,
@@ -219,4 +209,24 @@ export function resolveLimitOptions(options: ServerOptions): ResolvedLimitOption
     maxLiveAllocations,
     maxLiveAllocationsPerSession,
   };
+}
+
+/**
+ * A share of a larger limit (per uid of the connections, per session of the live allocations): by
+ * default `defaultValue`, or the whole when that is lower; never above the whole.
+ */
+function limitWithin(
+  value: number | undefined,
+  defaultValue: number,
+  name: string,
+  whole: { value: number; name: string },
+  unit: string,
+): number {
+  const resolved = positiveInteger(value, Math.min(defaultValue, whole.value), name, unit);
+  if (resolved > whole.value) {
+    throw new InvalidOptionError(
+      `${name} ${resolved} is above ${whole.name} ${whole.value}: lower it, or raise ${whole.name.split(" ")[0]}`,
+    );
+  }
+  return resolved;
 }

@@ -11,9 +11,9 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { SummaryResponse } from "../../src/server/api-types.js";
 import { startTestServer } from "../server/test-server.js";
+import { type ServerChild, serveChild } from "../support/serve-child.js";
 import { waitFor } from "../support/wait-for.js";
 import { type ChurnReport, expectExact, startChurn } from "./churn-harness.js";
-import { type ServerChild, serveChild } from "./serve-child.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const CHURN_SOURCE = join(ROOT, "clients", "c", "examples", "churn.c");

@@ -10,9 +10,9 @@ import { promisify } from "node:util";
 import type { SummaryResponse } from "../../src/server/api-types.js";
 import { startTestServer, tempSocketPath } from "../server/test-server.js";
 import { repoRoot } from "../support/repo-files.js";
+import { type ServerChild, serveChild, stopChild } from "../support/serve-child.js";
 import { waitFor } from "../support/wait-for.js";
 import { expectExact, nonZero, startChurn } from "./churn-harness.js";
-import { type ServerChild, serveChild, stopChild } from "./serve-child.js";
 
 const ROOT = repoRoot(import.meta.url);
 const PACKAGE_DIR = join(ROOT, "clients", "python");

@@ -2,13 +2,14 @@
 // --series-budget-bytes and --max-metrics-process-series are in --help with their defaults, refuse what
 // they cannot be before starting (exit 2 or the flag parser's error), and are what the running server applies.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { encodeEvents } from "../../src/protocol/encode-frame.js";
-import type { SeriesResponse, SummaryResponse } from "../../src/server/api-types.js";
+import type { SeriesResponse } from "../../src/server/api-types.js";
+import { serveChild, stopChild } from "../support/serve-child.js";
 import { waitFor } from "../support/wait-for.js";
 import { RawClient, testEvent } from "./raw-client.js";
 import { tempSocketPath } from "./test-server.js";
@@ -44,28 +45,14 @@ test("serve refuses 0 stream clients, a negative series budget and 0 metrics ser
 
 test("serve --max-stream-clients 1: a second stream client is answered 503 by the running server", async (t) => {
   const { dir, path } = tempSocketPath();
-  const args = [cli, "serve", "--socket", path, "--http", "127.0.0.1:0", "--no-history"];
-  args.push("--no-tt-shm", "--no-hardware", "--max-stream-clients", "1", "--series-budget-bytes", "0");
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (d) => {
-    output += d;
-  });
-  child.stderr!.on("data", (d) => {
-    output += d;
-  });
-  const exited = new Promise((resolve) => child.once("exit", resolve));
   const aborter = new AbortController();
+  const server = await serveChild(path, ["--max-stream-clients", "1", "--series-budget-bytes", "0"]);
   t.after(async () => {
     aborter.abort();
-    child.kill("SIGTERM");
-    await exited;
+    await stopChild(server);
     rmSync(dir, { recursive: true, force: true });
   });
-  const url = await waitFor(() => /http:\/\/127\.0\.0\.1:\d+/.exec(output)?.[0], {
-    what: "the HTTP address in serve's output",
-    timeoutMs: 15_000,
-  });
+  const url = server.url;
   const first = await fetch(`${url}/api/v1/stream`, { signal: aborter.signal });
   assert.equal(first.status, 200);
   const second = await fetch(`${url}/api/v1/stream`, { signal: aborter.signal });
@@ -78,8 +65,7 @@ test("serve --max-stream-clients 1: a second stream client is answered 503 by th
   client.send(encodeEvents([testEvent(1), testEvent(2)]));
   await waitFor(
     async () => {
-      const summary = (await (await fetch(`${url}/api/v1/summary`)).json()) as SummaryResponse;
-      return summary.server.eventsApplied >= 2 ? true : undefined;
+      return (await server.summary()).server.eventsApplied >= 2 ? true : undefined;
     },
     { what: "two events applied" },
   );

@@ -1,13 +1,13 @@
 // `allocwatch serve` exposes the connection limits of issue 9 (findings 4, 5): --help names each flag with
 // its default, a value the server refuses exits 1 with the option's message, and a given value is used.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type ErrorFrame, FrameType } from "../../src/protocol/frames.js";
-import { waitFor } from "../support/wait-for.js";
+import { serveChild, stopChild } from "../support/serve-child.js";
 import { RawClient } from "./raw-client.js";
 import { tempSocketPath } from "./test-server.js";
 
@@ -36,25 +36,12 @@ test("serve refuses a buffer budget smaller than a frame, with exit 2 (a usage e
 
 test("serve --hello-timeout-ms is the deadline a silent connection gets", async (t) => {
   const { dir, path } = tempSocketPath();
-  const args = [cli, "serve", "--socket", path, "--http", "127.0.0.1:0", "--quiet", "--no-history"];
-  args.push("--hello-timeout-ms", "200", "--buffer-budget-bytes", "2097152", "--max-outbound-bytes", "4096");
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (d) => {
-    output += d;
-  });
-  child.stderr!.on("data", (d) => {
-    output += d;
-  });
-  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const server = await serveChild(path, [
+    ...["--hello-timeout-ms", "200", "--buffer-budget-bytes", "2097152", "--max-outbound-bytes", "4096"],
+  ]);
   t.after(async () => {
-    child.kill("SIGTERM");
-    await exited;
+    await stopChild(server);
     rmSync(dir, { recursive: true, force: true });
-  });
-  await waitFor(() => output.includes("allocwatch server ready"), {
-    what: "serve to start",
-    detail: () => output,
   });
   const silent = await RawClient.connect(path);
   const frame = (await silent.waitFor((f) => f.type === FrameType.ERROR, 10_000)) as ErrorFrame;

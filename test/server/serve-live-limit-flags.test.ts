@@ -2,13 +2,13 @@
 // with its default and the memory it bounds, an impossible pair exits 2 (a usage error) with the fix, 0
 // is refused by the flag parser, and given values are the limits the running server reports and applies.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { encodeEvents } from "../../src/protocol/encode-frame.js";
-import type { SummaryResponse } from "../../src/server/api-types.js";
+import { serveChild, stopChild } from "../support/serve-child.js";
 import { waitFor } from "../support/wait-for.js";
 import { RawClient, testEvent } from "./raw-client.js";
 import { tempSocketPath } from "./test-server.js";
@@ -65,28 +65,12 @@ test("serve refuses --max-live-allocations 0 before starting", () => {
 
 test("serve --max-live-allocations-per-session is the limit the server applies and reports", async (t) => {
   const { dir, path } = tempSocketPath();
-  const args = [cli, "serve", "--socket", path, "--http", "127.0.0.1:0", "--quiet", "--no-history"];
-  args.push("--no-tt-shm", "--no-hardware", "--max-live-allocations-per-session", "3");
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (d) => {
-    output += d;
-  });
-  child.stderr!.on("data", (d) => {
-    output += d;
-  });
-  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const server = await serveChild(path, ["--max-live-allocations-per-session", "3"]);
   t.after(async () => {
-    child.kill("SIGTERM");
-    await exited;
+    await stopChild(server);
     rmSync(dir, { recursive: true, force: true });
   });
-  await waitFor(() => /HTTP API +(\S+)\/api\/v1\/summary/.test(output), {
-    what: "serve to start",
-    detail: () => output,
-  });
-  const url = /HTTP API +(\S+)\/api\/v1\/summary/.exec(output)![1];
-  const summary = async () => (await (await fetch(`${url}/api/v1/summary`)).json()) as SummaryResponse;
+  const summary = () => server.summary();
   const client = await RawClient.handshake(path);
   client.send(encodeEvents([1, 2, 3, 4, 5].map((seq) => testEvent(seq))));
   await waitFor(async () => (await summary()).server.allocationsRefused === 2, { what: "two refusals" });

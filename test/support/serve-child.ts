@@ -16,8 +16,11 @@ export interface ServerChild {
   summary(): Promise<SummaryResponse>;
 }
 
-/** Starts `serve` on `socket` (reading nothing of the host); resolves once it prints its HTTP address. */
-export async function serveChild(socket: string): Promise<ServerChild> {
+/**
+ * Starts `serve` on `socket` (reading nothing of the host) with `flags` added; resolves once it prints its
+ * HTTP address.
+ */
+export async function serveChild(socket: string, flags: readonly string[] = []): Promise<ServerChild> {
   const child = spawn(
     process.execPath,
     [
@@ -31,6 +34,7 @@ export async function serveChild(socket: string): Promise<ServerChild> {
       "--no-tt-shm",
       "--no-hardware",
       "--no-history",
+      ...flags,
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
