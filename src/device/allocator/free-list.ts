@@ -46,23 +46,6 @@ const F_FREE_BYTES = 0;
 const HEADER_DOUBLES = 2;
 
 /**
- * One 64-byte record per block slot (a cache line when the buffer is 64-byte aligned): a release touches
- * most of a block's fields, and its slot is random, so one line per block beats one line per field.
- * Float64 fields at record * 8 + ..., Int32 fields at record * 16 + ... (the upper half of the record).
- */
-const RECORD_BYTES = 64;
-const RECORD_DOUBLES = RECORD_BYTES / 8;
-const RECORD_INTS = RECORD_BYTES / 4;
-const R_ADDRESS = 0;
-const R_SIZE = 1;
-const R_ALLOCATION_ID = 2;
-const R_REQUESTED = 3;
-const R_PREV = 8;
-const R_NEXT = 9;
-const R_STATE = 10;
-const R_TAG = 11;
-
-/**
  * Hash table entries for `capacity` blocks: a power of two at least 4/3 of the capacity, so the table is
  * at most 3/4 full even with every slot allocated, and stays small (it is probed at random: its size is
  * what the cache has to hold).
@@ -78,21 +61,24 @@ function roundUp8(bytes: number): number {
 }
 
 export class FreeList {
-  /** Bytes of buffer a list of `capacity` blocks needs (a multiple of 64: lists placed back to back keep
-   * their records on cache lines). */
+  /** Bytes of buffer a list of `capacity` blocks needs (a multiple of 8). */
   static byteLength(capacity: number): number {
-    const headers = HEADER_DOUBLES * 8 + HEADER_INTS * 4;
-    const table = tableSizeFor(capacity) * 4;
-    const bytes = capacity * RECORD_BYTES + headers + roundUp8(table) + FreeTree.byteLength(capacity);
-    return Math.ceil(bytes / 64) * 64;
+    const doubles = HEADER_DOUBLES + 4 * capacity;
+    const ints = HEADER_INTS + 2 * capacity + tableSizeFor(capacity);
+    return FreeTree.byteLength(capacity) + roundUp8(doubles * 8 + ints * 4 + 2 * capacity);
   }
 
   private readonly header: Int32Array;
   private readonly headerF: Float64Array;
-  /** Block records: the same bytes seen as Float64 (`rf`) and Int32 (`ri`). */
-  private readonly rf: Float64Array;
-  private readonly ri: Int32Array;
+  private readonly address: Float64Array;
+  private readonly size: Float64Array;
+  private readonly allocationIds: Float64Array;
+  private readonly requested: Float64Array;
+  private readonly prev: Int32Array;
+  private readonly next: Int32Array;
   private readonly table: Int32Array;
+  private readonly state: Uint8Array;
+  private readonly tags: Uint8Array;
   private readonly tableMask: number;
   private readonly tableShift: number;
   private readonly tree: FreeTree;
@@ -100,7 +86,7 @@ export class FreeList {
 
   /**
    * @param buffer shared or plain; the list lives at [byteOffset, byteOffset + byteLength(capacity)),
-   *   byteOffset a multiple of 8 (of 64 to keep each block record in one cache line).
+   *   byteOffset a multiple of 8.
    * @param sizeBytes size of the region in each bank.
    * @param order BY_ADDRESS for first fit, BY_SIZE for best fit: every thread sharing the buffer must agree.
    */
@@ -111,28 +97,41 @@ export class FreeList {
     readonly sizeBytes: number,
     order: TreeOrder,
   ) {
+    this.tree = new FreeTree(buffer, byteOffset, capacity, order);
     this.bestFit = order === TreeOrder.BY_SIZE;
-    this.rf = new Float64Array(buffer, byteOffset, capacity * RECORD_DOUBLES);
-    this.ri = new Int32Array(buffer, byteOffset, capacity * RECORD_INTS);
-    let at = byteOffset + capacity * RECORD_BYTES;
-    this.headerF = new Float64Array(buffer, at, HEADER_DOUBLES);
-    at += HEADER_DOUBLES * 8;
-    this.header = new Int32Array(buffer, at, HEADER_INTS);
-    at += HEADER_INTS * 4;
+    let at = byteOffset + FreeTree.byteLength(capacity);
+    const doubles = (count: number): Float64Array => {
+      const view = new Float64Array(buffer, at, count);
+      at += count * 8;
+      return view;
+    };
+    const ints = (count: number): Int32Array => {
+      const view = new Int32Array(buffer, at, count);
+      at += count * 4;
+      return view;
+    };
+    this.headerF = doubles(HEADER_DOUBLES);
+    this.address = doubles(capacity);
+    this.size = doubles(capacity);
+    this.allocationIds = doubles(capacity);
+    this.requested = doubles(capacity);
+    this.header = ints(HEADER_INTS);
+    this.prev = ints(capacity);
+    this.next = ints(capacity);
     const tableSize = tableSizeFor(capacity);
-    this.table = new Int32Array(buffer, at, tableSize);
+    this.table = ints(tableSize);
     this.tableMask = tableSize - 1;
     this.tableShift = 32 - Math.log2(tableSize);
-    at += roundUp8(tableSize * 4);
-    this.tree = new FreeTree(buffer, at, capacity, order);
+    this.state = new Uint8Array(buffer, at, capacity);
+    this.tags = new Uint8Array(buffer, at + capacity, capacity);
   }
 
   /** Initialises an empty region (one free block spanning it). Only the creator of the buffer calls this. */
   format(): void {
     const h = this.header;
     for (let i = 0; i < this.capacity; i++) {
-      this.ri[i * RECORD_INTS + R_NEXT] = i + 1 < this.capacity ? i + 1 : NIL;
-      this.ri[i * RECORD_INTS + R_STATE] = UNUSED;
+      this.next[i] = i + 1 < this.capacity ? i + 1 : NIL;
+      this.state[i] = UNUSED;
     }
     this.table.fill(0);
     this.tree.format();
@@ -142,11 +141,11 @@ export class FreeList {
     this.headerF[F_FREE_BYTES] = 0;
     if (this.sizeBytes > 0 && this.capacity > 0) {
       const s = this.takeSlot();
-      this.rf[s * RECORD_DOUBLES + R_ADDRESS] = 0;
-      this.rf[s * RECORD_DOUBLES + R_SIZE] = this.sizeBytes;
-      this.ri[s * RECORD_INTS + R_PREV] = NIL;
-      this.ri[s * RECORD_INTS + R_NEXT] = NIL;
-      this.ri[s * RECORD_INTS + R_STATE] = FREE;
+      this.address[s] = 0;
+      this.size[s] = this.sizeBytes;
+      this.prev[s] = NIL;
+      this.next[s] = NIL;
+      this.state[s] = FREE;
       this.tree.insert(s, 0, this.sizeBytes);
       h[H_HEAD] = s;
       this.headerF[F_FREE_BYTES] = this.sizeBytes;
@@ -170,26 +169,26 @@ export class FreeList {
     return this.header[H_HEAD]!;
   }
   nextOf(slot: number): number {
-    return this.ri[slot * RECORD_INTS + R_NEXT]!;
+    return this.next[slot]!;
   }
   stateOf(slot: number): number {
-    return this.ri[slot * RECORD_INTS + R_STATE]!;
+    return this.state[slot]!;
   }
   offsetOf(slot: number): number {
-    return this.rf[slot * RECORD_DOUBLES + R_ADDRESS]!;
+    return this.address[slot]!;
   }
   sizeOf(slot: number): number {
-    return this.rf[slot * RECORD_DOUBLES + R_SIZE]!;
+    return this.size[slot]!;
   }
   /** The caller's tag byte of an allocated block. */
   tagOf(slot: number): number {
-    return this.ri[slot * RECORD_INTS + R_TAG]!;
+    return this.tags[slot]!;
   }
   allocationIdOf(slot: number): number {
-    return this.rf[slot * RECORD_DOUBLES + R_ALLOCATION_ID]!;
+    return this.allocationIds[slot]!;
   }
   requestedBytesOf(slot: number): number {
-    return this.rf[slot * RECORD_DOUBLES + R_REQUESTED]!;
+    return this.requested[slot]!;
   }
 
   /**
@@ -207,7 +206,7 @@ export class FreeList {
     const tree = this.tree;
     const f = this.bestFit ? tree.findBest(sizeBytes, bottomUp) : tree.findFirst(sizeBytes, bottomUp);
     if (f === NIL) return NO_FIT_RESULT;
-    const freeSize = this.rf[f * RECORD_DOUBLES + R_SIZE]!;
+    const freeSize = this.size[f]!;
     let a: number;
     if (freeSize === sizeBytes) {
       tree.remove(f);
@@ -215,27 +214,27 @@ export class FreeList {
     } else {
       a = this.takeSlot();
       if (a === NIL) return TABLE_FULL_RESULT;
-      const start = this.rf[f * RECORD_DOUBLES + R_ADDRESS]!;
+      const start = this.address[f]!;
       let rest = start;
       if (bottomUp) {
-        this.rf[a * RECORD_DOUBLES + R_ADDRESS] = start;
+        this.address[a] = start;
         rest = start + sizeBytes;
-        this.rf[f * RECORD_DOUBLES + R_ADDRESS] = rest;
+        this.address[f] = rest;
         this.linkBefore(a, f);
       } else {
-        this.rf[a * RECORD_DOUBLES + R_ADDRESS] = start + freeSize - sizeBytes;
+        this.address[a] = start + freeSize - sizeBytes;
         this.linkAfter(a, f);
       }
       const restSize = freeSize - sizeBytes;
-      this.rf[f * RECORD_DOUBLES + R_SIZE] = restSize;
+      this.size[f] = restSize;
       // The free block's start may have moved up, but no other free block lies in between: order holds.
       tree.resize(f, rest, restSize);
     }
-    this.rf[a * RECORD_DOUBLES + R_SIZE] = sizeBytes;
-    this.ri[a * RECORD_INTS + R_STATE] = ALLOCATED;
-    this.ri[a * RECORD_INTS + R_TAG] = tag;
-    this.rf[a * RECORD_DOUBLES + R_ALLOCATION_ID] = allocationId;
-    this.rf[a * RECORD_DOUBLES + R_REQUESTED] = requestedBytes;
+    this.size[a] = sizeBytes;
+    this.state[a] = ALLOCATED;
+    this.tags[a] = tag;
+    this.allocationIds[a] = allocationId;
+    this.requested[a] = requestedBytes;
     this.header[H_ALLOCATED_BLOCKS]!++;
     this.headerF[F_FREE_BYTES]! -= sizeBytes;
     this.tableInsert(a);
@@ -248,7 +247,7 @@ export class FreeList {
     for (;;) {
       const v = this.table[i]!;
       if (v === 0) return NIL;
-      if (this.rf[(v - 1) * RECORD_DOUBLES + R_ADDRESS] === offset) return v - 1;
+      if (this.address[v - 1] === offset) return v - 1;
       i = (i + 1) & this.tableMask;
     }
   }
@@ -257,41 +256,40 @@ export class FreeList {
   release(a: number): void {
     const tree = this.tree;
     this.tableRemove(a);
-    const blockSize = this.rf[a * RECORD_DOUBLES + R_SIZE]!;
+    const blockSize = this.size[a]!;
     this.headerF[F_FREE_BYTES]! += blockSize;
     this.header[H_ALLOCATED_BLOCKS]!--;
-    const p = this.ri[a * RECORD_INTS + R_PREV]!;
-    const n = this.ri[a * RECORD_INTS + R_NEXT]!;
-    const prevFree = p !== NIL && this.ri[p * RECORD_INTS + R_STATE] === FREE;
-    const nextFree = n !== NIL && this.ri[n * RECORD_INTS + R_STATE] === FREE;
+    const p = this.prev[a]!;
+    const n = this.next[a]!;
+    const prevFree = p !== NIL && this.state[p] === FREE;
+    const nextFree = n !== NIL && this.state[n] === FREE;
     if (prevFree && nextFree) {
       tree.remove(n);
-      const merged =
-        this.rf[p * RECORD_DOUBLES + R_SIZE]! + blockSize + this.rf[n * RECORD_DOUBLES + R_SIZE]!;
-      this.rf[p * RECORD_DOUBLES + R_SIZE] = merged;
+      const merged = this.size[p]! + blockSize + this.size[n]!;
+      this.size[p] = merged;
       this.unlink(a);
       this.unlink(n);
       this.releaseSlot(a);
       this.releaseSlot(n);
-      tree.resize(p, this.rf[p * RECORD_DOUBLES + R_ADDRESS]!, merged);
+      tree.resize(p, this.address[p]!, merged);
     } else if (prevFree) {
-      const merged = this.rf[p * RECORD_DOUBLES + R_SIZE]! + blockSize;
-      this.rf[p * RECORD_DOUBLES + R_SIZE] = merged;
+      const merged = this.size[p]! + blockSize;
+      this.size[p] = merged;
       this.unlink(a);
       this.releaseSlot(a);
-      tree.resize(p, this.rf[p * RECORD_DOUBLES + R_ADDRESS]!, merged);
+      tree.resize(p, this.address[p]!, merged);
     } else if (nextFree) {
       // Moving the next block's start down to ours keeps the address order: `a` was allocated, not free.
-      const start = this.rf[a * RECORD_DOUBLES + R_ADDRESS]!;
-      const merged = this.rf[n * RECORD_DOUBLES + R_SIZE]! + blockSize;
-      this.rf[n * RECORD_DOUBLES + R_ADDRESS] = start;
-      this.rf[n * RECORD_DOUBLES + R_SIZE] = merged;
+      const start = this.address[a]!;
+      const merged = this.size[n]! + blockSize;
+      this.address[n] = start;
+      this.size[n] = merged;
       this.unlink(a);
       this.releaseSlot(a);
       tree.resize(n, start, merged);
     } else {
-      this.ri[a * RECORD_INTS + R_STATE] = FREE;
-      tree.insert(a, this.rf[a * RECORD_DOUBLES + R_ADDRESS]!, blockSize);
+      this.state[a] = FREE;
+      tree.insert(a, this.address[a]!, blockSize);
     }
   }
 
@@ -303,30 +301,21 @@ export class FreeList {
     const problem = checkFreeTree(this.tree);
     if (problem !== undefined) return `tree: ${problem}`;
     const free: number[] = [];
-    for (let s = this.firstBlock; s !== NIL; s = this.ri[s * RECORD_INTS + R_NEXT]!) {
-      if (this.ri[s * RECORD_INTS + R_STATE] === FREE) free.push(s);
+    for (let s = this.firstBlock; s !== NIL; s = this.next[s]!) {
+      if (this.state[s] === FREE) free.push(s);
     }
     const inTree = freeTreeSlots(this.tree);
     if (inTree.length !== free.length) return `${inTree.length} blocks in the tree, ${free.length} free`;
     const expected = this.bestFit
-      ? free
-          .slice()
-          .sort(
-            (a, b) =>
-              this.rf[a * RECORD_DOUBLES + R_SIZE]! - this.rf[b * RECORD_DOUBLES + R_SIZE]! ||
-              this.rf[a * RECORD_DOUBLES + R_ADDRESS]! - this.rf[b * RECORD_DOUBLES + R_ADDRESS]!,
-          )
+      ? free.slice().sort((a, b) => this.size[a]! - this.size[b]! || this.address[a]! - this.address[b]!)
       : free;
     for (let i = 0; i < expected.length; i++) {
       if (inTree[i] !== expected[i]) return `tree position ${i}: slot ${inTree[i]}, expected ${expected[i]}`;
     }
     for (const s of free) {
       const view = freeTreeView(this.tree, s);
-      if (
-        view.address !== this.rf[s * RECORD_DOUBLES + R_ADDRESS] ||
-        view.sizeBytes !== this.rf[s * RECORD_DOUBLES + R_SIZE]
-      ) {
-        return `slot ${s}: tree holds ${view.address}+${view.sizeBytes}, list ${this.rf[s * RECORD_DOUBLES + R_ADDRESS]}+${this.rf[s * RECORD_DOUBLES + R_SIZE]}`;
+      if (view.address !== this.address[s] || view.sizeBytes !== this.size[s]) {
+        return `slot ${s}: tree holds ${view.address}+${view.sizeBytes}, list ${this.address[s]}+${this.size[s]}`;
       }
     }
     return undefined;
@@ -336,39 +325,39 @@ export class FreeList {
 
   private takeSlot(): number {
     const s = this.header[H_UNUSED]!;
-    if (s !== NIL) this.header[H_UNUSED] = this.ri[s * RECORD_INTS + R_NEXT]!;
+    if (s !== NIL) this.header[H_UNUSED] = this.next[s]!;
     return s;
   }
 
   private releaseSlot(s: number): void {
-    this.ri[s * RECORD_INTS + R_STATE] = UNUSED;
-    this.ri[s * RECORD_INTS + R_NEXT] = this.header[H_UNUSED]!;
+    this.state[s] = UNUSED;
+    this.next[s] = this.header[H_UNUSED]!;
     this.header[H_UNUSED] = s;
   }
 
   private linkBefore(a: number, f: number): void {
-    const p = this.ri[f * RECORD_INTS + R_PREV]!;
-    this.ri[a * RECORD_INTS + R_PREV] = p;
-    this.ri[a * RECORD_INTS + R_NEXT] = f;
+    const p = this.prev[f]!;
+    this.prev[a] = p;
+    this.next[a] = f;
     if (p === NIL) this.header[H_HEAD] = a;
-    else this.ri[p * RECORD_INTS + R_NEXT] = a;
-    this.ri[f * RECORD_INTS + R_PREV] = a;
+    else this.next[p] = a;
+    this.prev[f] = a;
   }
 
   private linkAfter(a: number, f: number): void {
-    const n = this.ri[f * RECORD_INTS + R_NEXT]!;
-    this.ri[a * RECORD_INTS + R_NEXT] = n;
-    this.ri[a * RECORD_INTS + R_PREV] = f;
-    if (n !== NIL) this.ri[n * RECORD_INTS + R_PREV] = a;
-    this.ri[f * RECORD_INTS + R_NEXT] = a;
+    const n = this.next[f]!;
+    this.next[a] = n;
+    this.prev[a] = f;
+    if (n !== NIL) this.prev[n] = a;
+    this.next[f] = a;
   }
 
   private unlink(x: number): void {
-    const p = this.ri[x * RECORD_INTS + R_PREV]!;
-    const n = this.ri[x * RECORD_INTS + R_NEXT]!;
+    const p = this.prev[x]!;
+    const n = this.next[x]!;
     if (p === NIL) this.header[H_HEAD] = n;
-    else this.ri[p * RECORD_INTS + R_NEXT] = n;
-    if (n !== NIL) this.ri[n * RECORD_INTS + R_PREV] = p;
+    else this.next[p] = n;
+    if (n !== NIL) this.prev[n] = p;
   }
 
   // ---- hash table of allocated blocks, keyed by address (linear probing, backward-shift deletion) ----
@@ -380,21 +369,21 @@ export class FreeList {
   }
 
   private tableInsert(s: number): void {
-    let i = this.hash(this.rf[s * RECORD_DOUBLES + R_ADDRESS]!);
+    let i = this.hash(this.address[s]!);
     while (this.table[i] !== 0) i = (i + 1) & this.tableMask;
     this.table[i] = s + 1;
   }
 
   private tableRemove(s: number): void {
     const mask = this.tableMask;
-    let i = this.hash(this.rf[s * RECORD_DOUBLES + R_ADDRESS]!);
+    let i = this.hash(this.address[s]!);
     while (this.table[i] !== s + 1) i = (i + 1) & mask;
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
       const v = this.table[j]!;
       if (v === 0) break;
-      const home = this.hash(this.rf[(v - 1) * RECORD_DOUBLES + R_ADDRESS]!);
+      const home = this.hash(this.address[v - 1]!);
       // The entry at j may move back to the hole at i unless its home lies cyclically in (i, j].
       const stays = i <= j ? i < home && home <= j : i < home || home <= j;
       if (!stays) {
