@@ -28,6 +28,7 @@ const TABLE_FULL_RESULT = -2;
 const UNUSED = 0;
 const FREE = 1;
 const ALLOCATED = 2;
+const TWO_TO_MINUS_32 = 2 ** -32;
 
 /** allocate() result: no free block is large enough. */
 export const NO_FIT = NO_FIT_RESULT;
@@ -364,7 +365,8 @@ export class FreeList {
 
   private hash(key: number): number {
     // Fibonacci hashing on the low 32 bits xor the high bits; addresses are multiples of the alignment.
-    const x = (key >>> 0) ^ ((key / 4294967296) >>> 0);
+    // (Multiplying by 2^-32 is exact, like the division it replaces, and cheaper.)
+    const x = (key >>> 0) ^ ((key * TWO_TO_MINUS_32) >>> 0);
     return Math.imul(x, 0x9e3779b1) >>> this.tableShift;
   }
 
