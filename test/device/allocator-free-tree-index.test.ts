@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { FreeTree, NONE, TreeOrder } from "../../src/device/allocator/free-tree.js";
+import { checkFreeTree, freeTreeSlots, freeTreeView } from "../../src/device/allocator/free-tree-check.js";
 
 // The free tree on its own against a plain model (a map of the free blocks, searched linearly), with
 // enough blocks for the B+ tree to split, merge, borrow and change height many times.
@@ -114,14 +115,14 @@ function run(ops: Op[], capacity: number, order: TreeOrder, shared: boolean): vo
     for (const b of model.values()) largest = Math.max(largest, b.size);
     assert.equal(tree.largestBytes, largest, "largest");
   }
-  assert.equal(tree.checkInvariants(), undefined);
-  const inOrder = tree.slotsInOrder();
+  assert.equal(checkFreeTree(tree), undefined);
+  const inOrder = freeTreeSlots(tree);
   const sorted = [...model.entries()]
     .sort(([, a], [, b]) => (bySize ? a.size - b.size || a.address - b.address : a.address - b.address))
     .map(([slot]) => slot);
   assert.deepEqual(inOrder, sorted, "tree order");
   for (const [slot, b] of model)
-    assert.deepEqual(tree.viewOf(slot), { address: b.address, sizeBytes: b.size });
+    assert.deepEqual(freeTreeView(tree, slot), { address: b.address, sizeBytes: b.size });
 }
 
 for (const [name, order] of [
@@ -167,7 +168,7 @@ for (const [name, order] of [
             const got = bySize ? tree.findBest(op.n, op.bottomUp) : tree.findFirst(op.n, op.bottomUp);
             assert.equal(got, expected(model, op.n, op.bottomUp, bySize));
           }
-          assert.equal(tree.checkInvariants(), undefined);
+          assert.equal(checkFreeTree(tree), undefined);
         }
       }),
       { numRuns: 100 },
@@ -184,14 +185,14 @@ for (const [name, order] of [
         tree.insert(slot, slot * SPAN, 1 + (slot % 5));
       }
       assert.equal(tree.count, capacity);
-      assert.equal(tree.checkInvariants(), undefined, `full at capacity ${capacity}`);
+      assert.equal(checkFreeTree(tree), undefined, `full at capacity ${capacity}`);
       for (let i = 0; i < capacity; i++) {
         tree.remove((i * b!) % capacity);
-        if (i % 97 === 0) assert.equal(tree.checkInvariants(), undefined, `removing at capacity ${capacity}`);
+        if (i % 97 === 0) assert.equal(checkFreeTree(tree), undefined, `removing at capacity ${capacity}`);
       }
       assert.equal(tree.count, 0);
       assert.equal(tree.largestBytes, 0);
-      assert.equal(tree.checkInvariants(), undefined, `emptied at capacity ${capacity}`);
+      assert.equal(checkFreeTree(tree), undefined, `emptied at capacity ${capacity}`);
     }
   });
 }

@@ -17,7 +17,7 @@ import {
   ReentrantCallError,
   UnknownAllocationError,
 } from "../errors.js";
-import { bankBytes, type MemoryLayout, type MemoryRegion } from "../layout.js";
+import type { MemoryLayout, MemoryRegion } from "../layout.js";
 import { MEMORY_TYPES, type MemoryType } from "../memory-type.js";
 import { FreeList, NONE, SlotState, TABLE_FULL, TreeOrder } from "./free-list.js";
 import type { CriticalSection } from "./lock.js";
@@ -89,6 +89,10 @@ export class Allocator {
   // Per memory type, resolved once so the hot path does plain array reads.
   private readonly listOfType: FreeList[];
   private readonly regionOfType: MemoryRegion[];
+  /** Per memory type: the last page size seen and its size aligned to the region (see bankBytesOf). */
+  private readonly pageCache: Float64Array;
+  /** Per memory type: the region's minimum allocation, aligned (the least any allocation reserves). */
+  private readonly leastOfType: Float64Array;
   /** True while this thread runs an inCriticalSection callback (the lock is held: re-entry would deadlock). */
   private inCallback = false;
 
@@ -110,6 +114,12 @@ export class Allocator {
     );
     this.listOfType = layout.regionOfType.map((r) => this.lists[r]!);
     this.regionOfType = layout.regionOfType.map((r) => layout.regions[r]!);
+    // Page size 0 is never valid, so no request hits the empty cache.
+    this.pageCache = new Float64Array(2 * this.regionOfType.length);
+    this.leastOfType = Float64Array.from(
+      this.regionOfType,
+      (region) => Math.ceil(region.minAllocationBytes / region.alignmentBytes) * region.alignmentBytes,
+    );
     if (options.format) {
       for (const list of this.lists) list.format();
       this.counters.fill(0);
@@ -159,11 +169,14 @@ export class Allocator {
     const sizeBytes = request.sizeBytes;
     const pageSizeBytes = request.pageSizeBytes;
     if (!(Number.isSafeInteger(sizeBytes) && sizeBytes > 0)) throw new InvalidSizeError(sizeBytes);
-    if (!(Number.isSafeInteger(pageSizeBytes) && pageSizeBytes > 0 && sizeBytes % pageSizeBytes === 0)) {
+    // For safe integers the quotient is an integer exactly when the page size divides the size (its
+    // rounding error is below 1 / pageSizeBytes): one division instead of a remainder and a division.
+    const pages = sizeBytes / pageSizeBytes;
+    if (!(Number.isSafeInteger(pageSizeBytes) && pageSizeBytes > 0 && Number.isInteger(pages))) {
       throw new InvalidPageSizeError(sizeBytes, pageSizeBytes);
     }
     const bankCount = request.interleaved === false ? 1 : region.bankCount;
-    const sizePerBankBytes = bankBytes(region, sizeBytes, pageSizeBytes, bankCount);
+    const sizePerBankBytes = this.bankBytesOf(memoryType, pages, pageSizeBytes, bankCount);
     const bottomUp = request.bottomUp ?? this.layout.bottomUpByDefault[memoryType]!;
 
     const counters = this.counters;
@@ -252,6 +265,26 @@ export class Allocator {
     } finally {
       this.lock.leave();
     }
+  }
+
+  /**
+   * `bankBytes` (layout.ts) for a request of `pages` pages, with the page size's aligned size remembered
+   * per memory type: a buffer's pages are mostly one size, so the usual cost is one division.
+   * The allocator tests hold the two equal.
+   */
+  private bankBytesOf(memoryType: number, pages: number, pageSizeBytes: number, bankCount: number): number {
+    const cache = this.pageCache;
+    const at = memoryType * 2;
+    let alignedPageBytes = cache[at + 1]!;
+    if (cache[at] !== pageSizeBytes) {
+      const alignment = this.regionOfType[memoryType]!.alignmentBytes;
+      alignedPageBytes = Math.ceil(pageSizeBytes / alignment) * alignment;
+      cache[at] = pageSizeBytes;
+      cache[at + 1] = alignedPageBytes;
+    }
+    const perBank = Math.ceil(pages / bankCount) * alignedPageBytes;
+    const least = this.leastOfType[memoryType]!;
+    return Math.max(perBank, least);
   }
 
   private runCallback(callback: InCriticalSection, change: Allocation): void {

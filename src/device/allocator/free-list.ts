@@ -16,6 +16,7 @@
  */
 
 import { FreeTree, NONE, TreeOrder } from "./free-tree.js";
+import { checkFreeTree, freeTreeSlots, freeTreeView } from "./free-tree-check.js";
 
 export { NONE, TreeOrder };
 
@@ -27,6 +28,7 @@ const TABLE_FULL_RESULT = -2;
 const UNUSED = 0;
 const FREE = 1;
 const ALLOCATED = 2;
+const TWO_TO_MINUS_32 = 2 ** -32;
 
 /** allocate() result: no free block is large enough. */
 export const NO_FIT = NO_FIT_RESULT;
@@ -44,9 +46,14 @@ const HEADER_INTS = 4;
 const F_FREE_BYTES = 0;
 const HEADER_DOUBLES = 2;
 
+/**
+ * Hash table entries for `capacity` blocks: a power of two at least 4/3 of the capacity, so the table is
+ * at most 3/4 full even with every slot allocated, and stays small (it is probed at random: its size is
+ * what the cache has to hold).
+ */
 function tableSizeFor(capacity: number): number {
   let size = 16;
-  while (size < capacity * 2) size *= 2;
+  while (size * 3 < capacity * 4) size *= 2;
   return size;
 }
 
@@ -292,13 +299,13 @@ export class FreeList {
    * structure, and that it holds exactly the free blocks of the block list with their addresses and sizes.
    */
   checkInvariants(): string | undefined {
-    const problem = this.tree.checkInvariants();
+    const problem = checkFreeTree(this.tree);
     if (problem !== undefined) return `tree: ${problem}`;
     const free: number[] = [];
     for (let s = this.firstBlock; s !== NIL; s = this.next[s]!) {
       if (this.state[s] === FREE) free.push(s);
     }
-    const inTree = this.tree.slotsInOrder();
+    const inTree = freeTreeSlots(this.tree);
     if (inTree.length !== free.length) return `${inTree.length} blocks in the tree, ${free.length} free`;
     const expected = this.bestFit
       ? free.slice().sort((a, b) => this.size[a]! - this.size[b]! || this.address[a]! - this.address[b]!)
@@ -307,7 +314,7 @@ export class FreeList {
       if (inTree[i] !== expected[i]) return `tree position ${i}: slot ${inTree[i]}, expected ${expected[i]}`;
     }
     for (const s of free) {
-      const view = this.tree.viewOf(s);
+      const view = freeTreeView(this.tree, s);
       if (view.address !== this.address[s] || view.sizeBytes !== this.size[s]) {
         return `slot ${s}: tree holds ${view.address}+${view.sizeBytes}, list ${this.address[s]}+${this.size[s]}`;
       }
@@ -358,7 +365,8 @@ export class FreeList {
 
   private hash(key: number): number {
     // Fibonacci hashing on the low 32 bits xor the high bits; addresses are multiples of the alignment.
-    const x = (key >>> 0) ^ ((key / 4294967296) >>> 0);
+    // (Multiplying by 2^-32 is exact, like the division it replaces, and cheaper.)
+    const x = (key >>> 0) ^ ((key * TWO_TO_MINUS_32) >>> 0);
     return Math.imul(x, 0x9e3779b1) >>> this.tableShift;
   }
 

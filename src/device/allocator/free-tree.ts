@@ -21,12 +21,14 @@
  * first block and the largest size below it). Every node but the root holds at least FANOUT / 2 entries,
  * which bounds the nodes a capacity needs (see nodesFor). Unused nodes are chained through `parent`.
  *
- * Size (why ~690 lines in one file): search, insertion with splits, removal with merges and the upward
+ * Size (why ~620 lines in one file): search, insertion with splits, removal with merges and the upward
  * fixes of keys and maxima all read and write the same private node layout, on the allocator's hot path;
  * split across modules, the layout would have to become public and its constants cross a module
- * boundary, which V8 re-reads at every use (see NIL below). The one separable part, the inspection
- * helpers for tests (`viewOf`, `slotsInOrder`, `checkInvariants`, ~70 lines), reads that layout too.
+ * boundary, which V8 re-reads at every use (see NIL below). The inspection for tests, which reads the
+ * layout but is not on the hot path, is free-tree-check.ts.
  */
+
+import type { FreeTreeArrays } from "./free-tree-check.js";
 
 /**
  * "No node / no slot". Hot code reads the private NIL instead: V8 keeps an exported binding in a module
@@ -42,6 +44,9 @@ export type TreeOrder = (typeof TreeOrder)[keyof typeof TreeOrder];
 const FANOUT = 16;
 /** Entries every node but the root keeps (a node that falls below merges with or borrows from a sibling). */
 const MIN_FILL = FANOUT / 2;
+/** The node geometry, for free-tree-check.ts (hot code here reads the private constants above). */
+export const TREE_FANOUT = FANOUT;
+export const TREE_MIN_FILL = MIN_FILL;
 
 // Int32 header
 const T_ROOT = 0;
@@ -264,70 +269,24 @@ export class FreeTree {
     }
   }
 
-  /** The address and size the tree holds for the free block `slot` (for invariant checks). */
-  viewOf(slot: number): { address: number; sizeBytes: number } {
-    const e = this.indexOf(this.leafOf[slot]! * FANOUT, slot);
-    return { address: this.bySize ? this.key2[e]! : this.key[e]!, sizeBytes: this.max[e]! };
-  }
-
-  /** Slots of the free blocks in tree order (for invariant checks). */
-  slotsInOrder(): number[] {
-    const out: number[] = [];
-    const walk = (x: number, level: number): void => {
-      for (let e = x * FANOUT; e < x * FANOUT + this.fill[x]!; e++) {
-        if (level === 1) out.push(this.ref[e]!);
-        else walk(this.ref[e]!, level - 1);
-      }
+  /** The tree's arrays and header, read-only by contract: for the checks in free-tree-check.ts. */
+  inspect(): FreeTreeArrays {
+    return {
+      root: this.header[T_ROOT]!,
+      height: this.header[T_HEIGHT]!,
+      count: this.header[T_COUNT]!,
+      firstUnused: this.header[T_UNUSED]!,
+      nodes: this.nodes,
+      bySize: this.bySize,
+      key: this.key,
+      key2: this.key2,
+      max: this.max,
+      ref: this.ref,
+      fill: this.fill,
+      parent: this.parent,
+      entryOf: this.entryOf,
+      leafOf: this.leafOf,
     };
-    walk(this.header[T_ROOT]!, this.header[T_HEIGHT]!);
-    return out;
-  }
-
-  /** Describes the first broken structural invariant, or returns undefined (for tests). */
-  checkInvariants(): string | undefined {
-    const root = this.header[T_ROOT]!;
-    if (this.parent[root] !== NIL || this.entryOf[root] !== NIL) return `root ${root} has a parent`;
-    let entries = 0;
-    let reachable = 0;
-    const check = (x: number, level: number): string | undefined => {
-      reachable++;
-      const c = this.fill[x]!;
-      const least = x === root ? (level > 1 ? 2 : 0) : MIN_FILL;
-      if (c < least || c > FANOUT) return `node ${x}: ${c} entries`;
-      for (let e = x * FANOUT; e < x * FANOUT + c; e++) {
-        const r = this.ref[e]!;
-        if (level === 1) {
-          entries++;
-          if (this.leafOf[r] !== x) return `slot ${r}: leafOf ${this.leafOf[r]}, in leaf ${x}`;
-          if (this.bySize && this.key[e] !== this.max[e]) return `slot ${r}: key ${this.key[e]} != size`;
-          continue;
-        }
-        if (this.parent[r] !== x) return `node ${r}: parent ${this.parent[r]}, child of ${x}`;
-        if (this.entryOf[r] !== e) return `node ${r}: entry ${this.entryOf[r]} in its parent, at ${e}`;
-        const first = r * FANOUT;
-        if (this.key[e] !== this.key[first] || this.key2[e] !== this.key2[first]) return `node ${r}: key`;
-        if (this.max[e] !== this.nodeMax(first, this.fill[r]!)) return `node ${r}: maximum`;
-        const problem = check(r, level - 1);
-        if (problem !== undefined) return problem;
-      }
-      return undefined;
-    };
-    const problem = check(root, this.header[T_HEIGHT]!);
-    if (problem !== undefined) return problem;
-    if (entries !== this.count) return `${entries} entries, ${this.count} counted`;
-    let unused = 0;
-    for (let x = this.header[T_UNUSED]!; x !== NIL && unused <= this.nodes; x = this.parent[x]!) unused++;
-    if (reachable + unused !== this.nodes)
-      return `${reachable} nodes used + ${unused} unused != ${this.nodes}`;
-    const slots = this.slotsInOrder();
-    for (let i = 1; i < slots.length; i++) {
-      const a = this.indexOf(this.leafOf[slots[i - 1]!]! * FANOUT, slots[i - 1]!);
-      const b = this.indexOf(this.leafOf[slots[i]!]! * FANOUT, slots[i]!);
-      const ordered =
-        this.key[a]! < this.key[b]! || (this.key[a] === this.key[b] && this.key2[a]! < this.key2[b]!);
-      if (!ordered) return `slots ${slots[i - 1]}, ${slots[i]}: key order`;
-    }
-    return undefined;
   }
 
   // ---- search ----
@@ -675,10 +634,17 @@ export class FreeTree {
 
   // ---- nodes ----
 
+  /**
+   * A node from the unused chain. It cannot be empty, so there is no check: the tree never holds more
+   * than `capacity` entries (one per free block, each its own slot), every node but the root keeps at
+   * least MIN_FILL entries (a split leaves two halves of at least MIN_FILL; a node below it merges or
+   * shares with a sibling, after which both hold at least MIN_FILL), and a split takes its node(s) only
+   * for the state it leaves, which obeys both rules. So level 1 needs at most ceil(capacity / MIN_FILL)
+   * nodes, each level above at most ceil(below / MIN_FILL), plus the root: what nodesFor() reserves,
+   * with one spare. allocator-free-tree-index.test.ts fills trees of many capacities to the last slot.
+   */
   private takeNode(): number {
     const x = this.header[T_UNUSED]!;
-    // nodesFor() bounds what a full tree needs: running out is a bug, never a workload's doing.
-    if (x === NIL) throw new Error("free tree: out of nodes");
     this.header[T_UNUSED] = this.parent[x]!;
     this.fill[x] = 0;
     return x;
