@@ -1,6 +1,6 @@
 /**
  * The allocation server's public HTTP/JSON API: every response body, documented. Monitors (smi, top,
- * dashboard, demo) import ONLY this file from the server. All byte counts are JSON numbers (exact below
+ * dashboard, demo) import ONLY this file from the server (so it stays one file). All byte counts are JSON numbers (exact below
  * 2^53); times are milliseconds.
  *
  * Routes (all GET, on the `--http` address, default 127.0.0.1:7477):
@@ -15,7 +15,6 @@
  * - `/api/v1/series`                    → SeriesResponse (query: `device`, `since`)
  * - `/api/v1/history`                   → HistoryResponse (query: `device`, `type`, `pid`, `from`, `to`, `step`)
  * - `/api/v1/stream`                    → Server-Sent Events (StreamEventType)
- * - `/api/v1/devices/:id/memory-map`    → MemoryMapResponse
  * - `/api/v1/leaks`                     → LeaksResponse (query: `pid`, `limit` 1..1000, default 100)
  * The whole API, with units and limits: docs/API.md.
  * Any refused request answers 4xx (a failure 500) with ApiErrorResponse.
