@@ -89,3 +89,32 @@ test("the document conforms to the published schema, and the checker catches wha
   for (const doc of broken)
     assert.notDeepEqual(schemaProblems(schema, doc), [], JSON.stringify(doc).slice(0, 80));
 });
+
+test("over the server's live-allocation limit: the device and the process's device say so; absent reads false", () => {
+  const over: SummaryResponse = structuredClone(fixtureSummary);
+  over.devices.find((d) => d.id === 1)!.overLimit = true;
+  const row = over.processes.find((p) => p.pid === 4242)!.devices.find((d) => d.id === 1)!;
+  row.overLimit = true;
+  row.refusedAllocations = 5;
+  const json = toSmiJson(over, context);
+  assert.deepEqual(
+    json.devices.map((d) => [d.id, d.overLimit]),
+    [
+      [0, false],
+      [1, true],
+    ],
+  );
+  assert.deepEqual(
+    json.processes.flatMap((p) => p.devices.map((d) => [p.pid, d.id, d.overLimit])),
+    [
+      [77, 0, false],
+      [4242, 0, false],
+      [4242, 1, true],
+    ],
+  );
+  assert.deepEqual(schemaProblems(schema, json), []);
+  // A server older than the limits sends no flag: nothing was refused there.
+  const older = structuredClone(fixtureSummary) as unknown as { devices: Record<string, unknown>[] };
+  for (const d of older.devices) delete d["overLimit"];
+  assert.equal(toSmiJson(older as unknown as SummaryResponse, context).devices[0]!.overLimit, false);
+});

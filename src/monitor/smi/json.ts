@@ -34,6 +34,8 @@ export interface SmiJson {
     asicId?: string;
     card?: string;
     holders: { pid: number; name: string; reporting: boolean }[];
+    /** Some process's figures here are lower bounds: the server's live-allocation limits refused some. */
+    overLimit: boolean;
   }[];
   processes: {
     pid: number;
@@ -41,7 +43,8 @@ export interface SmiJson {
     sessionId?: string;
     state?: string;
     source?: string;
-    devices: { id: number; used: Record<string, number>; allocations: number }[];
+    /** overLimit: this process's figures on the device are lower bounds (refused by the server's limits). */
+    devices: { id: number; used: Record<string, number>; allocations: number; overLimit: boolean }[];
   }[];
   anomalies: { total: number; byKind: Record<string, number> };
 }
@@ -87,6 +90,8 @@ export function toSmiJson(summary: Summary, context: SmiJsonContext): SmiJson {
       ...(d.asicId !== undefined ? { asicId: d.asicId } : {}),
       ...(d.card !== undefined ? { card: d.card } : {}),
       holders: (d.holders ?? []).map((h) => ({ pid: h.pid, name: h.name, reporting: h.reporting })),
+      // A server older than the limits sends no flag: nothing was refused there.
+      overLimit: d.overLimit === true,
     })),
     processes: processes.map((p) => ({
       pid: p.pid,
@@ -94,7 +99,12 @@ export function toSmiJson(summary: Summary, context: SmiJsonContext): SmiJson {
       ...(p.sessionId !== undefined ? { sessionId: p.sessionId } : {}),
       ...(p.state !== undefined ? { state: p.state } : {}),
       ...(p.source !== undefined ? { source: p.source } : {}),
-      devices: p.devices.map((d) => ({ id: d.id, used: { ...d.used }, allocations: d.allocations })),
+      devices: p.devices.map((d) => ({
+        id: d.id,
+        used: { ...d.used },
+        allocations: d.allocations,
+        overLimit: d.overLimit === true,
+      })),
     })),
     anomalies: { total: summary.anomalies.total, byKind: { ...summary.anomalies.byKind } },
   };
