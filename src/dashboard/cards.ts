@@ -67,11 +67,29 @@ function heading(device: DeviceSummary, anomalies: number): (Node | string)[] {
     },
     `${anomalies} anomal${anomalies === 1 ? "y" : "ies"}`,
   );
-  return [
+  const parts: (Node | string)[] = [
     `Device ${device.id}`,
     el("span", { class: "muted" }, `${device.name} · ${device.architecture}`),
     badge,
   ];
+  // The server's live-allocation limits refused some allocations here: the numbers are lower bounds
+  // until a snapshot makes them exact (a server older than the limits sends no flag).
+  if (device.overLimit === true) {
+    parts.push(
+      el(
+        "span",
+        {
+          class: "badge alert",
+          "data-testid": "over-limit-badge",
+          title:
+            "The server's live-allocation limit refused allocations of a process on this device: " +
+            "used bytes, counts and the map are lower bounds until its next snapshot.",
+        },
+        "over limit",
+      ),
+    );
+  }
+  return parts;
 }
 
 function usageRows(device: DeviceSummary, summary: SummaryResponse): HTMLElement[] {
