@@ -239,6 +239,7 @@ test("a session that ends over its limit: the leak report holds what was stored,
   const report = server.queries.leaks(undefined, 100).reports.find((r) => r.sessionId === client.sessionId)!;
   assert.equal(report.allocations.DRAM, PER_SESSION);
   assert.equal(report.bytes.DRAM, PER_SESSION * 4096);
+  assert.equal(report.overLimit, true, "the report says it is a lower bound");
   assert.equal(server.queries.summary().server.overLimit, 0, "the released session's mark is gone");
 });
 

@@ -17,7 +17,8 @@ export function renderLeaks(reports: readonly LeakReport[]): string {
     terminalSafe(r.processName),
     new Date(r.endedAtMs).toISOString().replace("T", " ").slice(0, 19),
     r.reason,
-    bytesPerType(r.bytes),
+    // Over the server's limits: the refused allocations are not counted, so at least this much leaked.
+    r.overLimit === true ? `at least ${bytesPerType(r.bytes)}` : bytesPerType(r.bytes),
     topContexts(r),
   ]);
   const lines = layoutTable(

@@ -51,6 +51,13 @@ export interface LeakReport {
   oldest: LeakedAllocation[];
   /** Every context that leaked, most bytes first (at most 64; the rest summed into context "(other)"). */
   byContext: LeakContextGroup[];
+  /**
+   * Present (true) when the server's live-allocation limits had refused allocations of the session on
+   * some device and no snapshot had made up for them by its end: what the report counts is a lower bound
+   * (the refused allocations are not known to the server). Absent otherwise, and in reports of servers
+   * older than the limits.
+   */
+  overLimit?: true;
 }
 
 /** `GET /api/v1/leaks?pid=&limit=` (limit 1..1000, default 100): newest first. */

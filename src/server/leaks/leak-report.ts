@@ -42,8 +42,10 @@ export function buildLeakReport(
   clock: LeakClock,
 ): LeakReport | undefined {
   const ledgers: Ledger[] = [];
+  let overLimit = false;
   for (const ledger of session.account.ledgers.values()) {
     if (ledger.liveAllocations > 0) ledgers.push(ledger);
+    if (ledger.overLimit) overLimit = true;
   }
   if (ledgers.length === 0) return undefined;
   const allocations = perMemoryType();
@@ -108,6 +110,7 @@ export function buildLeakReport(
     largest: listed(largest),
     oldest: listed(oldest),
     byContext: contextGroups(session, byContextId),
+    ...(overLimit ? { overLimit: true as const } : {}),
   };
 }
 
