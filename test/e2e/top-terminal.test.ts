@@ -59,8 +59,10 @@ test("in tmux at 80×24: device names and the process row, q exits 0, the termin
     );
 
     tmux("send-keys", "-t", "top", "q");
-    await waitFor(() => /^top exited \d+$/m.test(screen()), {
-      what: "top to exit after q",
+    // Until stty's line: the shell prints it after "top exited", and under load a read in between sees
+    // the one without the other.
+    await waitFor(() => /^top exited \d+$/m.test(screen()) && /^-?icanon$/m.test(screen()), {
+      what: "top to exit after q, and stty to report",
       timeoutMs: 15_000,
       intervalMs: 100,
       detail: screen,
@@ -101,12 +103,15 @@ test("in tmux: Ctrl+C ends top with exit 0 and the terminal restored; q ends `sm
         detail: screen,
       });
       tmux("send-keys", "-t", name, key);
-      await waitFor(() => new RegExp(`^${name} exited \\d+$`, "m").test(screen()), {
-        what: `${name} to exit after ${key}`,
-        timeoutMs: 15_000,
-        intervalMs: 100,
-        detail: screen,
-      });
+      await waitFor(
+        () => new RegExp(`^${name} exited \\d+$`, "m").test(screen()) && /^-?icanon$/m.test(screen()),
+        {
+          what: `${name} to exit after ${key}, and stty to report`,
+          timeoutMs: 15_000,
+          intervalMs: 100,
+          detail: screen,
+        },
+      );
       assert.match(screen(), new RegExp(`^${name} exited 0$`, "m"));
       assert.match(screen(), /^icanon$/m, `${name}: line mode back`);
       assert.equal(tmux("display", "-p", "-t", name, "#{alternate_on} #{cursor_flag}").trim(), "0 1");
