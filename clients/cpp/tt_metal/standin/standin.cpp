@@ -98,7 +98,7 @@ void GraphTracker::track_deallocate_cb(const IDevice* device) {
 void GraphTracker::track_program(Program* program, const IDevice* device) {
   for (auto& processor : processors) processor->track_program(program, device);
 }
-void GraphTracker::start_function(std::string_view function_name, std::span<TrackedArgument> arguments) {
+void GraphTracker::start_function(std::string_view function_name, std::span<StandinArgument> arguments) {
   for (auto& processor : processors) processor->track_function_start(function_name, arguments);
 }
 void GraphTracker::track_function_end() {

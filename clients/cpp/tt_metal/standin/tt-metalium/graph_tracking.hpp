@@ -31,6 +31,16 @@ struct TrackedArgument {
 /** The stand-in prints no argument (the adapter never reads them). */
 inline std::string describe_argument(const std::any& /*value*/) { return "<argument>"; }
 
+// The element of track_function_start's argument span. With ALLOCWATCH_TT_METAL_ANY_ARGUMENTS the
+// stand-in is an older tt-metal tree, whose span held std::any (clients/cpp/test.sh builds both).
+#ifdef ALLOCWATCH_TT_METAL_ANY_ARGUMENTS
+using StandinArgument = std::any;
+inline StandinArgument standin_argument(std::any value) { return value; }
+#else
+using StandinArgument = TrackedArgument;
+inline StandinArgument standin_argument(std::any value) { return TrackedArgument{std::move(value), &describe_argument}; }
+#endif
+
 class IGraphProcessor {
  public:
   virtual ~IGraphProcessor() = default;
@@ -43,7 +53,7 @@ class IGraphProcessor {
   virtual void track_deallocate_cb(const IDevice* /*device*/) {}
   virtual void track_program(Program* /*program*/, const IDevice* /*device*/) {}
   virtual void track_function_start(std::string_view /*function_name*/,
-                                    std::span<TrackedArgument> /*input_parameters*/) {}
+                                    std::span<StandinArgument> /*input_parameters*/) {}
   virtual void track_function_end() {}
   virtual void track_function_end(const std::any& /*output_tensors*/) {}
 };
@@ -65,9 +75,8 @@ class GraphTracker {
   /** Around a TT-NN operation: its name and arguments, then its end (with its outputs, or none). */
   template <class... Arguments>
   void track_function_start(std::string_view function_name, const Arguments&... arguments) {
-    std::array<TrackedArgument, sizeof...(Arguments)> tracked{
-        TrackedArgument{std::any(std::cref(arguments)), &describe_argument}...};
-    start_function(function_name, std::span<TrackedArgument>(tracked));
+    std::array<StandinArgument, sizeof...(Arguments)> tracked{standin_argument(std::any(std::cref(arguments)))...};
+    start_function(function_name, std::span<StandinArgument>(tracked));
   }
   void track_function_end();
   template <class Output>
@@ -76,7 +85,7 @@ class GraphTracker {
   }
 
  private:
-  void start_function(std::string_view function_name, std::span<TrackedArgument> arguments);
+  void start_function(std::string_view function_name, std::span<StandinArgument> arguments);
   void end_function(const std::any& output);
 };
 
