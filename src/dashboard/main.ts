@@ -83,7 +83,30 @@ function showSummary(next: SummaryResponse): void {
     void refreshAnomalies();
   }
   cards.render(next, anomaliesByDevice, deviceId);
+  showLegacy(next);
   showSeries();
+}
+
+/**
+ * The legacy adapter's line, when the server runs it: its connections, and what went wrong that only the
+ * server can see (a refused tt-metal client dies of SIGPIPE; quarantines and unknown FREEs mean frames
+ * that could not be trusted).
+ */
+function showLegacy(next: SummaryResponse): void {
+  const legacy = next.server.legacy;
+  const line = byId("legacy");
+  line.hidden = legacy === undefined;
+  if (legacy === undefined) return;
+  const trouble =
+    legacy.refusedConnections + legacy.budgetClosures + legacy.quarantines + legacy.unknownFrees;
+  line.className = trouble > 0 ? "badge alert" : "badge";
+  line.textContent =
+    `legacy: ${legacy.connections} connected · ${legacy.refusedConnections} refused · ` +
+    `${legacy.quarantines} quarantined · ${legacy.unknownFrees} unknown frees`;
+  line.title =
+    `tt-metal's original protocol on ${legacy.socketPath}: ${legacy.allocations} allocations, ` +
+    `${legacy.frees} frees, ${legacy.heldFrees} frees held for their allocation, ` +
+    `${legacy.budgetClosures} closed for unread replies`;
 }
 
 function showSeries(): void {
