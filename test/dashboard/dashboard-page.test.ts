@@ -5,11 +5,11 @@
 // follows a restarted server, shows an inexact map's reason and both themes. Screenshots go
 // to test-output/dashboard/ (ALLOCWATCH_TEST_OUTPUT overrides). Without Chromium the tests are skipped.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import type { AllocationsResponse, MemoryMapResponse, SummaryResponse } from "../../src/server/api-types.js";
 import {
   freePort,
@@ -22,11 +22,9 @@ import {
   waitFor,
 } from "../e2e/harness.js";
 import { writeRegionFile } from "../tt-shm/region-writer.js";
+import { chromiumMissing, launchChromium } from "./browser.js";
 
-const CHROMIUM = process.env["ALLOCWATCH_CHROMIUM"] ?? "/usr/bin/chromium";
-const missing = existsSync(CHROMIUM)
-  ? false
-  : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set ALLOCWATCH_CHROMIUM): browser tests skipped`;
+const missing = chromiumMissing;
 if (missing) console.log(`# ${missing}`);
 
 const OUTPUT =
@@ -62,7 +60,7 @@ before(async () => {
   ]);
   procs.push(first);
   await first.milestone("finished", 20_000);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on("console", (message) => {
     if (message.type() === "error") consoleErrors.push(message.text());

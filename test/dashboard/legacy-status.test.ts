@@ -2,17 +2,14 @@
 // connections and what only the server sees go wrong, a refused tt-metal client first (it dies of
 // SIGPIPE). In a real browser (Chromium through playwright-core); skipped without Chromium.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { freePort, processScope, startServerProcess, summaryOf, waitFor } from "../e2e/harness.js";
 import { RawLegacyClient } from "../legacy/legacy-server.js";
+import { chromiumMissing, launchChromium } from "./browser.js";
 
-const CHROMIUM = process.env["ALLOCWATCH_CHROMIUM"] ?? "/usr/bin/chromium";
-const missing = existsSync(CHROMIUM)
-  ? false
-  : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set ALLOCWATCH_CHROMIUM): browser tests skipped`;
+const missing = chromiumMissing;
 
 const { dir, procs } = processScope();
 let browser: Browser | undefined;
@@ -35,7 +32,7 @@ test("the legacy line counts connections and a refused one, marked as trouble", 
   );
   const refused = await RawLegacyClient.connect(legacyPath);
   await refused.closed;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.goto(`${server.url}/`);
   const line = page.locator('[data-testid="legacy-status"]');

@@ -2,18 +2,15 @@
 // live-allocation limit there (`serve --max-live-allocations-per-session`), in a real browser (Chromium
 // through playwright-core) against `allocwatch serve`. Without Chromium the test is skipped.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { encodeEvents } from "../../src/protocol/encode-frame.js";
 import { freePort, processScope, startServerProcess, summaryOf, waitFor } from "../e2e/harness.js";
 import { RawClient, TEST_DEVICE, testEvent } from "../server/raw-client.js";
+import { chromiumMissing, launchChromium } from "./browser.js";
 
-const CHROMIUM = process.env["ALLOCWATCH_CHROMIUM"] ?? "/usr/bin/chromium";
-const missing = existsSync(CHROMIUM)
-  ? false
-  : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set ALLOCWATCH_CHROMIUM): browser tests skipped`;
+const missing = chromiumMissing;
 
 const { dir, procs } = processScope();
 let browser: Browser | undefined;
@@ -41,7 +38,7 @@ test("a device over the live-allocation limit carries an 'over limit' badge; one
     const d2 = s.devices.find((d) => d.id === 2);
     return d0?.overLimit === true && d2 !== undefined && d2.memory.DRAM.allocations === 1 ? s : undefined;
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.goto(`${server.url}/`);
   const badge = page.locator(
