@@ -138,11 +138,27 @@ function anomalyLine(summary: SummaryResponse): Line {
   ];
 }
 
-/** (process, device) pairs over the server's live-allocation limits (older servers do not say). */
+/**
+ * (process, device) pairs over the server's live-allocation limits (older servers do not say), and what
+ * went wrong on the legacy adapter's connections, when it runs: a refused tt-metal client dies of SIGPIPE.
+ */
 function limitSegments(summary: SummaryResponse): Line {
+  const out: Line = [];
   const over = summary.server?.overLimit ?? 0;
-  if (over === 0) return [];
-  return [seg(`  ! ${over} over alloc limit`, { color: "yellow", bold: true })];
+  if (over > 0) out.push(seg(`  ! ${over} over alloc limit`, { color: "yellow", bold: true }));
+  const legacy = summary.server?.legacy;
+  if (legacy !== undefined) {
+    const trouble = [
+      [legacy.refusedConnections, "refused"],
+      [legacy.quarantines, "quarantined"],
+      [legacy.unknownFrees, "unknown frees"],
+    ]
+      .filter(([count]) => (count as number) > 0)
+      .map(([count, what]) => `${count} ${what}`);
+    if (trouble.length > 0)
+      out.push(seg(`  ! legacy: ${trouble.join(", ")}`, { color: "yellow", bold: true }));
+  }
+  return out;
 }
 
 const HELP: Line[] = [
