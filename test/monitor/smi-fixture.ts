@@ -2,6 +2,7 @@
 import {
   API_MEMORY_TYPES,
   type ApiMemoryType,
+  type LegacyInfo,
   type MemoryUsage,
   type SummaryResponse,
 } from "../../src/server/api-types.js";
@@ -118,4 +119,20 @@ export const fixtureSummary: SummaryResponse = {
     freesExcused: 0,
     overLimit: 0,
   },
+};
+
+/** The legacy adapter's block of a summary (`server.legacy`): one refused connection, four quarantines, three unknown FREEs. */
+export const legacyFixture: LegacyInfo = {
+  socketPath: "/tmp/tt_allocation_server.sock",
+  connections: 2,
+  refusedConnections: 1,
+  budgetClosures: 0,
+  quarantines: 4,
+  allocations: 10,
+  sharedAllocations: 0,
+  frees: 9,
+  sharedFrees: 0,
+  unknownFrees: 3,
+  heldFrees: 0,
+  reorderedFrees: 0,
 };

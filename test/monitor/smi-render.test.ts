@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { renderSmi } from "../../src/monitor/smi/render.js";
 import type { SummaryResponse as Summary } from "../../src/server/api-types.js";
-import { fixtureSummary } from "./smi-fixture.js";
+import { fixtureSummary, legacyFixture } from "./smi-fixture.js";
 
 const SERVER = "http://127.0.0.1:7477";
 
@@ -183,4 +183,18 @@ test("a (process, device) over the server's live-allocation limit gets a note na
     /! Over the server's live-allocation limit: pid 4242 device 0 \(7 refused\); their figures are lower bounds until a snapshot makes them exact\.\nAnomalies:/,
   );
   assert.doesNotMatch(renderSmi(fixtureSummary, { columns: 100 }), /live-allocation limit/);
+});
+
+test("the legacy adapter's trouble gets a note; a clean or absent adapter none", () => {
+  const legacy = legacyFixture;
+  const troubled: Summary = structuredClone(fixtureSummary);
+  troubled.server.legacy = legacy;
+  assert.match(
+    renderSmi(troubled, { columns: 100 }),
+    /! Legacy adapter \(2 connected\): 1 connections refused \(--legacy-max-connections\), 4 quarantines, 3 FREEs of unknown addresses\.\nAnomalies:/,
+  );
+  const clean: Summary = structuredClone(fixtureSummary);
+  clean.server.legacy = { ...legacy, refusedConnections: 0, quarantines: 0, unknownFrees: 0 };
+  assert.doesNotMatch(renderSmi(clean, { columns: 100 }), /Legacy adapter/);
+  assert.doesNotMatch(renderSmi(fixtureSummary, { columns: 100 }), /Legacy adapter/);
 });

@@ -6,6 +6,7 @@ import { type Line, lineText } from "../../src/monitor/top/line.js";
 import { type ScreenInput, topScreen } from "../../src/monitor/top/screen.js";
 import { INITIAL_UI } from "../../src/monitor/top/ui-state.js";
 import type { SummaryResponse } from "../../src/server/api-types.js";
+import { legacyFixture } from "./smi-fixture.js";
 import { fixedSource, NOW } from "./top-fixture.js";
 
 const GOLDEN_80x24 = [
@@ -158,29 +159,18 @@ test("a (process, device) over the server's live-allocation limit is flagged bes
 
 test("the legacy adapter's trouble is flagged beside the anomalies; a clean legacy adapter adds nothing", () => {
   const base = fixedSource().snapshot().summary!;
-  const legacy = {
-    socketPath: "/tmp/tt_allocation_server.sock",
-    connections: 1,
-    refusedConnections: 2,
-    budgetClosures: 0,
-    quarantines: 0,
-    allocations: 10,
-    sharedAllocations: 0,
-    frees: 9,
-    sharedFrees: 0,
-    unknownFrees: 3,
-    heldFrees: 0,
-    reorderedFrees: 0,
-  };
+  const legacy = legacyFixture;
   const troubled: SummaryResponse = structuredClone(base);
   troubled.server.legacy = legacy;
   const text = screen({ columns: 120 }, troubled).map(lineText);
   assert.ok(
-    text.includes("Anomalies: 3 (ADDRESS_OVERLAP 1, UNKNOWN_FREE 2)  ! legacy: 2 refused, 3 unknown frees"),
+    text.includes(
+      "Anomalies: 3 (ADDRESS_OVERLAP 1, UNKNOWN_FREE 2)  ! legacy: 1 refused, 4 quarantined, 3 unknown frees",
+    ),
     text.join("\n"),
   );
   const clean: SummaryResponse = structuredClone(base);
-  clean.server.legacy = { ...legacy, refusedConnections: 0, unknownFrees: 0 };
+  clean.server.legacy = { ...legacy, refusedConnections: 0, quarantines: 0, unknownFrees: 0 };
   assert.ok(
     !screen({}, clean)
       .map(lineText)

@@ -64,6 +64,7 @@ export function renderSmi(summary: Summary, options: RenderOptions = {}): string
     "",
     ...notes(shown.devices, layout),
     ...limitLines(shown.processes),
+    ...legacyLines(summary),
     anomalyLine(summary),
   ];
   return lines.join("\n") + "\n";
@@ -231,6 +232,25 @@ function limitLines(processes: readonly ProcessSummary[]): string[] {
     `! Over the server's live-allocation limit: ${over.join("; ")}; their figures are lower bounds ` +
       "until a snapshot makes them exact.",
   ];
+}
+
+/**
+ * What went wrong on the legacy adapter's connections, when it runs and anything did: a refused tt-metal
+ * client dies of SIGPIPE; quarantined bytes and FREEs of unknown addresses are frames not trusted.
+ */
+function legacyLines(summary: Summary): string[] {
+  const legacy = summary.server?.legacy;
+  if (legacy === undefined) return [];
+  const trouble = [
+    [legacy.refusedConnections, "connections refused (--legacy-max-connections)"],
+    [legacy.budgetClosures, "closed for unread replies"],
+    [legacy.quarantines, "quarantines"],
+    [legacy.unknownFrees, "FREEs of unknown addresses"],
+  ]
+    .filter(([count]) => (count as number) > 0)
+    .map(([count, what]) => `${count} ${what}`);
+  if (trouble.length === 0) return [];
+  return [`! Legacy adapter (${legacy.connections} connected): ${trouble.join(", ")}.`];
 }
 
 function anomalyLine(summary: Summary): string {
