@@ -21,7 +21,7 @@
  * first block and the largest size below it). Every node but the root holds at least FANOUT / 2 entries,
  * which bounds the nodes a capacity needs (see nodesFor). Unused nodes are chained through `parent`.
  *
- * Size (why ~620 lines in one file): search, insertion with splits, removal with merges and the upward
+ * Size (why ~660 lines in one file): search, insertion with splits, removal with merges and the upward
  * fixes of keys and maxima all read and write the same private node layout, on the allocator's hot path;
  * split across modules, the layout would have to become public and its constants cross a module
  * boundary, which V8 re-reads at every use (see NIL below). The inspection for tests, which reads the
