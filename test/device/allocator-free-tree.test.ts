@@ -2,11 +2,17 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { FreeList, NO_FIT, NONE, SlotState, TreeOrder } from "../../src/device/allocator/free-list.js";
+import { Recency } from "./best-fit-recency.js";
 
 const UNIT_BYTES = 32;
 const REGION_UNITS = 256;
 // Every block spans at least one unit: the slots never run out.
 const CAPACITY = REGION_UNITS;
+/**
+ * Granules for best fit's size lists: every size listed (32), multiples of 3 units listed and the rest in
+ * the tree as odd sizes (96), sizes below 4096 B listed and larger ones in the tree (1).
+ */
+const GRANULES = [UNIT_BYTES, 3 * UNIT_BYTES, 1];
 
 type Op = { kind: "alloc"; units: number; bottomUp: boolean } | { kind: "free"; pick: number };
 
@@ -23,8 +29,17 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("free" as const), pick: fc.nat() }) },
 );
 
-/** The block a linear scan of the address-ordered block list picks: the specification of both trees. */
-function expectedOffset(list: FreeList, sizeBytes: number, bottomUp: boolean, bestFit: boolean): number {
+/**
+ * The block a linear scan of the address-ordered block list picks: the specification of both indexes
+ * (best fit: the smallest fitting size; among equal sizes the latest to take its size).
+ */
+function expectedOffset(
+  list: FreeList,
+  sizeBytes: number,
+  bottomUp: boolean,
+  bestFit: boolean,
+  recency: Recency,
+): number {
   let chosen = NONE;
   for (let s = list.firstBlock; s !== NONE; s = list.nextOf(s)) {
     if (list.stateOf(s) !== SlotState.FREE || list.sizeOf(s) < sizeBytes) continue;
@@ -34,19 +49,30 @@ function expectedOffset(list: FreeList, sizeBytes: number, bottomUp: boolean, be
     }
     const smaller = list.sizeOf(s) < list.sizeOf(chosen);
     const tie = list.sizeOf(s) === list.sizeOf(chosen);
-    // Later in the scan = higher address: it wins only top-down.
-    if (bestFit ? smaller || (tie && !bottomUp) : !bottomUp) chosen = s;
+    const later = (x: number) => recency.stampOf(0, list.offsetOf(x), list.sizeOf(x));
+    // First fit: later in the scan = higher address: it wins only top-down.
+    if (bestFit ? smaller || (tie && later(s) > later(chosen)) : !bottomUp) chosen = s;
   }
   if (chosen === NONE) return -1;
   return bottomUp ? list.offsetOf(chosen) : list.offsetOf(chosen) + list.sizeOf(chosen) - sizeBytes;
 }
 
-function run(ops: Op[], order: TreeOrder, shared: boolean): void {
+function run(ops: Op[], order: TreeOrder, shared: boolean, granuleBytes: number): void {
   const bytes = FreeList.byteLength(CAPACITY);
   const buffer = shared ? new SharedArrayBuffer(bytes + 8) : new ArrayBuffer(bytes + 8);
-  const list = new FreeList(buffer, 8, CAPACITY, REGION_UNITS * UNIT_BYTES, order);
+  const list = new FreeList(buffer, 8, CAPACITY, REGION_UNITS * UNIT_BYTES, order, granuleBytes);
   list.format();
   const bestFit = order === TreeOrder.BY_SIZE;
+  const recency = new Recency();
+  const observe = () => {
+    const free: { address: number; sizeBytes: number }[] = [];
+    for (let s = list.firstBlock; s !== NONE; s = list.nextOf(s)) {
+      if (list.stateOf(s) === SlotState.FREE)
+        free.push({ address: list.offsetOf(s), sizeBytes: list.sizeOf(s) });
+    }
+    recency.observe(0, free);
+  };
+  observe();
   const live: number[] = [];
   let nextId = 1;
   for (const op of ops) {
@@ -59,7 +85,7 @@ function run(ops: Op[], order: TreeOrder, shared: boolean): void {
       assert.equal(list.find(offset!), NONE, "a freed block is no longer found");
     } else {
       const sizeBytes = op.units * UNIT_BYTES;
-      const expected = expectedOffset(list, sizeBytes, op.bottomUp, bestFit);
+      const expected = expectedOffset(list, sizeBytes, op.bottomUp, bestFit, recency);
       const slot = list.allocate(sizeBytes, op.bottomUp, 1, nextId, sizeBytes);
       if (expected < 0) {
         assert.equal(slot, NO_FIT, "no fitting free block");
@@ -72,6 +98,7 @@ function run(ops: Op[], order: TreeOrder, shared: boolean): void {
       }
     }
     assert.equal(list.checkInvariants(), undefined);
+    observe();
     let largest = 0;
     let freeBlocks = 0;
     for (let s = list.firstBlock; s !== NONE; s = list.nextOf(s)) {
@@ -91,8 +118,11 @@ for (const [name, order] of [
 ] as const) {
   test(`free tree ${name} agrees with a linear scan of the free blocks and keeps its invariants`, () => {
     fc.assert(
-      fc.property(fc.array(opArb, { maxLength: 250, size: "max" }), fc.boolean(), (ops, shared) =>
-        run(ops, order, shared),
+      fc.property(
+        fc.array(opArb, { maxLength: 250, size: "max" }),
+        fc.boolean(),
+        fc.constantFrom(...GRANULES),
+        (ops, shared, granuleBytes) => run(ops, order, shared, granuleBytes),
       ),
       { numRuns: 150 },
     );

@@ -7,6 +7,7 @@ import { DeviceError } from "../../src/device/errors.js";
 import { MemoryType } from "../../src/device/memory-type.js";
 import { TINY } from "../../src/device/presets.js";
 import { checkAllocatorState } from "./allocator-checks.js";
+import { Recency } from "./best-fit-recency.js";
 
 type Op =
   | {
@@ -53,11 +54,21 @@ function runSequence(ops: Op[], policy: "first-fit" | "best-fit", shared: boolea
   const live: Allocation[] = [];
   const seenIds = new Set<number>();
   let seq = 0;
+  const recency = new Recency();
+  const observe = (memoryType: MemoryType) => {
+    const free = allocator.blocks(memoryType).filter((b) => b.free);
+    recency.observe(
+      layout.regionOfType[memoryType]!,
+      free.map((b) => ({ address: b.address, sizeBytes: b.sizePerBankBytes })),
+    );
+  };
+  for (const region of layout.regions) observe(region.memoryTypes[0]!);
   for (const op of ops) {
     if (op.kind === "free") {
       if (live.length === 0) continue;
       const [victim] = live.splice(op.pick % live.length, 1);
       const freed = allocator.deallocate(victim!.memoryType, victim!.address);
+      observe(victim!.memoryType);
       seq++;
       assert.equal(freed.seq, seq, "a free takes the next sequence number");
       assert.equal(freed.allocationId, victim!.allocationId);
@@ -77,13 +88,16 @@ function runSequence(ops: Op[], policy: "first-fit" | "best-fit", shared: boolea
       const bottomUp = op.bottomUp ?? layout.bottomUpByDefault[op.memoryType]!;
       const candidates = allocator.blocks(op.memoryType).filter((b) => b.free && b.sizePerBankBytes >= need);
       let chosen = candidates[0];
+      const r = layout.regionOfType[op.memoryType]!;
+      // Best fit: among equal sizes, the latest to take its size (either direction).
+      const later = (c: { address: number; sizePerBankBytes: number }) =>
+        recency.stampOf(r, c.address, c.sizePerBankBytes);
       for (const c of candidates) {
         if (chosen === undefined) break;
         const better =
           policy === "best-fit"
             ? c.sizePerBankBytes < chosen.sizePerBankBytes ||
-              (c.sizePerBankBytes === chosen.sizePerBankBytes &&
-                (bottomUp ? c.address < chosen.address : c.address > chosen.address))
+              (c.sizePerBankBytes === chosen.sizePerBankBytes && later(c) > later(chosen))
             : bottomUp
               ? c.address < chosen.address
               : c.address > chosen.address;
@@ -104,6 +118,7 @@ function runSequence(ops: Op[], policy: "first-fit" | "best-fit", shared: boolea
         assert.equal(allocator.lastSeq, seq, "a failed allocation takes no sequence number");
       } else {
         const a = allocator.allocate(request);
+        observe(op.memoryType);
         seq++;
         assert.equal(a.seq, seq, "an allocation takes the next sequence number");
         assert.equal(a.sizePerBankBytes, need, "size per bank = ceil(pages / banks) x aligned page");

@@ -31,9 +31,22 @@ interface Pair {
   live: number[];
 }
 
-function pair(order: TreeOrder, capacity: number, regionBytes: number, shared: boolean): Pair {
+function pair(
+  order: TreeOrder,
+  capacity: number,
+  regionBytes: number,
+  shared: boolean,
+  granuleBytes = UNIT_BYTES,
+): Pair {
   const make = (bytes: number) => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
-  const list = new FreeList(make(FreeList.byteLength(capacity)), 0, capacity, regionBytes, order);
+  const list = new FreeList(
+    make(FreeList.byteLength(capacity)),
+    0,
+    capacity,
+    regionBytes,
+    order,
+    granuleBytes,
+  );
   const reference = new ReferenceFreeList(
     make(ReferenceFreeList.byteLength(capacity)),
     0,
@@ -83,12 +96,19 @@ for (const [name, order] of [
 ] as const) {
   test(`${name}: the same placements as the reference treap on random workloads`, () => {
     fc.assert(
-      fc.property(fc.array(opArb(64), { maxLength: 400, size: "max" }), fc.boolean(), (ops, shared) => {
-        // A small region and few slots: NO_FIT and TABLE_FULL both happen.
-        const p = pair(order, 96, 512 * UNIT_BYTES, shared);
-        for (let i = 0; i < ops.length; i++) step(p, ops[i]!, i + 1);
-        assert.equal(p.list.checkInvariants(), undefined);
-      }),
+      fc.property(
+        fc.array(opArb(64), { maxLength: 400, size: "max" }),
+        fc.boolean(),
+        // Best fit's size lists: all sizes listed (32), some odd sizes in the tree (96), sizes from
+        // 4096 B in the tree (1).
+        fc.constantFrom(UNIT_BYTES, 3 * UNIT_BYTES, 1),
+        (ops, shared, granuleBytes) => {
+          // A small region and few slots: NO_FIT and TABLE_FULL both happen.
+          const p = pair(order, 96, 512 * UNIT_BYTES, shared, granuleBytes);
+          for (let i = 0; i < ops.length; i++) step(p, ops[i]!, i + 1);
+          assert.equal(p.list.checkInvariants(), undefined);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -97,7 +117,8 @@ for (const [name, order] of [
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), (seed) => {
         // Thousands of holes: deep trees, many rotations and node moves.
-        const p = pair(order, 20_000, 1 << 26, false);
+        // Granule 1: best fit lists sizes below 4 KiB (every request's), merged holes above go to its tree.
+        const p = pair(order, 20_000, 1 << 26, false, 1);
         let state = seed;
         const random = (): number => {
           state ^= state << 13;

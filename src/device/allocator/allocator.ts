@@ -110,7 +110,14 @@ export class Allocator {
     const order = this.bestFit ? TreeOrder.BY_SIZE : TreeOrder.BY_ADDRESS;
     this.lists = layout.regions.map(
       (region, i) =>
-        new FreeList(buffer, REGIONS_OFFSET + i * listBytes, capacity, region.sizePerBankBytes, order),
+        new FreeList(
+          buffer,
+          REGIONS_OFFSET + i * listBytes,
+          capacity,
+          region.sizePerBankBytes,
+          order,
+          region.alignmentBytes,
+        ),
     );
     this.listOfType = layout.regionOfType.map((r) => this.lists[r]!);
     this.regionOfType = layout.regionOfType.map((r) => layout.regions[r]!);

@@ -9,14 +9,16 @@
  *
  * Structures, all indexed by block slot:
  * - every block (free or allocated) sits in a doubly linked list in address order (coalescing is O(1));
- * - free blocks also sit in a FreeTree, ordered by address (first fit) or by size (best fit), chosen when
- *   the list is built;
+ * - free blocks also sit in an index chosen when the list is built: for first fit a FreeTree ordered by
+ *   address; for best fit SizeBuckets (one list per exact size up to its limit) and, for larger or odd
+ *   sizes, a FreeTree ordered by (size, recency);
  * - allocated blocks sit in an open-addressing hash table keyed by address (deallocation by address).
  * Unused slots are chained through `next`.
  */
 
 import { FreeTree, NONE, TreeOrder } from "./free-tree.js";
 import { checkFreeTree, freeTreeSlots, freeTreeView } from "./free-tree-check.js";
+import { SizeBuckets } from "./size-buckets.js";
 
 export { NONE, TreeOrder };
 
@@ -41,9 +43,13 @@ export const SlotState = { UNUSED, FREE, ALLOCATED } as const;
 const H_HEAD = 0;
 const H_UNUSED = 1;
 const H_ALLOCATED_BLOCKS = 2;
+/** Best fit: free blocks in the tree smaller than the buckets' limit (odd sizes; normally none). */
+const H_SMALL_IN_TREE = 3;
 const HEADER_INTS = 4;
 // Float64 header
 const F_FREE_BYTES = 0;
+/** Best fit: the last recency stamp given (a block's stamp orders it among equal sizes in the tree). */
+const F_STAMP = 1;
 const HEADER_DOUBLES = 2;
 
 /**
@@ -66,7 +72,11 @@ export class FreeList {
   static byteLength(capacity: number): number {
     const doubles = HEADER_DOUBLES + 4 * capacity;
     const ints = HEADER_INTS + 2 * capacity + tableSizeFor(capacity);
-    return FreeTree.byteLength(capacity) + roundUp8(doubles * 8 + ints * 4 + 2 * capacity);
+    return (
+      FreeTree.byteLength(capacity) +
+      SizeBuckets.byteLength(capacity) +
+      roundUp8(doubles * 8 + ints * 4 + 2 * capacity)
+    );
   }
 
   private readonly header: Int32Array;
@@ -83,6 +93,7 @@ export class FreeList {
   private readonly tableMask: number;
   private readonly tableShift: number;
   private readonly tree: FreeTree;
+  private readonly buckets: SizeBuckets;
   private readonly bestFit: boolean;
 
   /**
@@ -90,6 +101,8 @@ export class FreeList {
    *   byteOffset a multiple of 8.
    * @param sizeBytes size of the region in each bank.
    * @param order BY_ADDRESS for first fit, BY_SIZE for best fit: every thread sharing the buffer must agree.
+   * @param granuleBytes the region's alignment: every size handed to allocate() is a multiple of it
+   *   (best fit lists blocks by size in granules).
    */
   constructor(
     buffer: ArrayBufferLike,
@@ -97,10 +110,13 @@ export class FreeList {
     readonly capacity: number,
     readonly sizeBytes: number,
     order: TreeOrder,
+    granuleBytes: number,
   ) {
     this.tree = new FreeTree(buffer, byteOffset, capacity, order);
     this.bestFit = order === TreeOrder.BY_SIZE;
     let at = byteOffset + FreeTree.byteLength(capacity);
+    this.buckets = new SizeBuckets(buffer, at, capacity, granuleBytes);
+    at += SizeBuckets.byteLength(capacity);
     const doubles = (count: number): Float64Array => {
       const view = new Float64Array(buffer, at, count);
       at += count * 8;
@@ -136,10 +152,13 @@ export class FreeList {
     }
     this.table.fill(0);
     this.tree.format();
+    this.buckets.format();
     h[H_HEAD] = NIL;
     h[H_UNUSED] = this.capacity > 0 ? 0 : NIL;
     h[H_ALLOCATED_BLOCKS] = 0;
+    h[H_SMALL_IN_TREE] = 0;
     this.headerF[F_FREE_BYTES] = 0;
+    this.headerF[F_STAMP] = 0;
     if (this.sizeBytes > 0 && this.capacity > 0) {
       const s = this.takeSlot();
       this.address[s] = 0;
@@ -147,7 +166,7 @@ export class FreeList {
       this.prev[s] = NIL;
       this.next[s] = NIL;
       this.state[s] = FREE;
-      this.tree.insert(s, 0, this.sizeBytes);
+      this.indexInsert(s, 0, this.sizeBytes);
       h[H_HEAD] = s;
       this.headerF[F_FREE_BYTES] = this.sizeBytes;
     }
@@ -157,13 +176,13 @@ export class FreeList {
     return this.headerF[F_FREE_BYTES]!;
   }
   get freeBlocks(): number {
-    return this.tree.count;
+    return this.tree.count + this.buckets.count;
   }
   get allocatedBlocks(): number {
     return this.header[H_ALLOCATED_BLOCKS]!;
   }
   get largestFreeBytes(): number {
-    return this.tree.largestBytes;
+    return Math.max(this.tree.largestBytes, this.buckets.largestBytes);
   }
   /** First block in address order, or NONE. Walk with nextOf(). */
   get firstBlock(): number {
@@ -205,12 +224,13 @@ export class FreeList {
     requestedBytes: number,
   ): number {
     const tree = this.tree;
-    const f = this.bestFit ? tree.findBest(sizeBytes, bottomUp) : tree.findFirst(sizeBytes, bottomUp);
+    const f = this.bestFit ? this.findBest(sizeBytes) : tree.findFirst(sizeBytes, bottomUp);
     if (f === NIL) return NO_FIT_RESULT;
     const freeSize = this.size[f]!;
     let a: number;
     if (freeSize === sizeBytes) {
-      tree.remove(f);
+      if (this.bestFit) this.indexRemove(f, freeSize);
+      else tree.remove(f);
       a = f;
     } else {
       a = this.takeSlot();
@@ -229,7 +249,8 @@ export class FreeList {
       const restSize = freeSize - sizeBytes;
       this.size[f] = restSize;
       // The free block's start may have moved up, but no other free block lies in between: order holds.
-      tree.resize(f, rest, restSize);
+      if (this.bestFit) this.indexResize(f, freeSize, restSize);
+      else tree.resize(f, rest, restSize);
     }
     this.size[a] = sizeBytes;
     this.state[a] = ALLOCATED;
@@ -265,38 +286,49 @@ export class FreeList {
     const prevFree = p !== NIL && this.state[p] === FREE;
     const nextFree = n !== NIL && this.state[n] === FREE;
     if (prevFree && nextFree) {
-      tree.remove(n);
-      const merged = this.size[p]! + blockSize + this.size[n]!;
+      const nextSize = this.size[n]!;
+      if (this.bestFit) this.indexRemove(n, nextSize);
+      else tree.remove(n);
+      const old = this.size[p]!;
+      const merged = old + blockSize + nextSize;
       this.size[p] = merged;
       this.unlink(a);
       this.unlink(n);
       this.releaseSlot(a);
       this.releaseSlot(n);
-      tree.resize(p, this.address[p]!, merged);
+      if (this.bestFit) this.indexResize(p, old, merged);
+      else tree.resize(p, this.address[p]!, merged);
     } else if (prevFree) {
-      const merged = this.size[p]! + blockSize;
+      const old = this.size[p]!;
+      const merged = old + blockSize;
       this.size[p] = merged;
       this.unlink(a);
       this.releaseSlot(a);
-      tree.resize(p, this.address[p]!, merged);
+      if (this.bestFit) this.indexResize(p, old, merged);
+      else tree.resize(p, this.address[p]!, merged);
     } else if (nextFree) {
       // Moving the next block's start down to ours keeps the address order: `a` was allocated, not free.
       const start = this.address[a]!;
-      const merged = this.size[n]! + blockSize;
+      const old = this.size[n]!;
+      const merged = old + blockSize;
       this.address[n] = start;
       this.size[n] = merged;
       this.unlink(a);
       this.releaseSlot(a);
-      tree.resize(n, start, merged);
+      if (this.bestFit) this.indexResize(n, old, merged);
+      else tree.resize(n, start, merged);
     } else {
       this.state[a] = FREE;
-      tree.insert(a, this.address[a]!, blockSize);
+      if (this.bestFit) this.indexInsert(a, this.address[a]!, blockSize);
+      else tree.insert(a, this.address[a]!, blockSize);
     }
   }
 
   /**
-   * Describes the first broken invariant of the list, or returns undefined (for tests): the tree's own
-   * structure, and that it holds exactly the free blocks of the block list with their addresses and sizes.
+   * Describes the first broken invariant of the list, or returns undefined (for tests): the index's own
+   * structure, and that it holds exactly the free blocks of the block list with their addresses and sizes
+   * (first fit: the tree, in address order; best fit: each block in the list of its size, or in the tree
+   * when its size has no list, in size order).
    */
   checkInvariants(): string | undefined {
     const problem = checkFreeTree(this.tree);
@@ -306,20 +338,111 @@ export class FreeList {
       if (this.state[s] === FREE) free.push(s);
     }
     const inTree = freeTreeSlots(this.tree);
-    if (inTree.length !== free.length) return `${inTree.length} blocks in the tree, ${free.length} free`;
-    const expected = this.bestFit
-      ? free.slice().sort((a, b) => this.size[a]! - this.size[b]! || this.address[a]! - this.address[b]!)
-      : free;
-    for (let i = 0; i < expected.length; i++) {
-      if (inTree[i] !== expected[i]) return `tree position ${i}: slot ${inTree[i]}, expected ${expected[i]}`;
+    if (!this.bestFit) {
+      if (this.buckets.count !== 0) return `${this.buckets.count} blocks listed by size under first fit`;
+      if (inTree.length !== free.length) return `${inTree.length} blocks in the tree, ${free.length} free`;
+      for (let i = 0; i < free.length; i++) {
+        if (inTree[i] !== free[i]) return `tree position ${i}: slot ${inTree[i]}, expected ${free[i]}`;
+      }
+      for (const s of free) {
+        const view = freeTreeView(this.tree, s);
+        if (view.address !== this.address[s] || view.sizeBytes !== this.size[s]) {
+          return `slot ${s}: tree holds ${view.address}+${view.sizeBytes}, list ${this.address[s]}+${this.size[s]}`;
+        }
+      }
+      return undefined;
     }
-    for (const s of free) {
-      const view = freeTreeView(this.tree, s);
-      if (view.address !== this.address[s] || view.sizeBytes !== this.size[s]) {
-        return `slot ${s}: tree holds ${view.address}+${view.sizeBytes}, list ${this.address[s]}+${this.size[s]}`;
+    const bitmap = this.buckets.checkBitmap();
+    if (bitmap !== undefined) return `buckets: ${bitmap}`;
+    const where = new Map<number, string>();
+    for (const list of this.buckets.lists()) {
+      for (const s of list.slots) {
+        if (where.has(s)) return `slot ${s} indexed twice`;
+        where.set(s, "list");
+        if (this.size[s] !== list.sizeBytes)
+          return `slot ${s} of ${this.size[s]} B in the ${list.sizeBytes} B list`;
       }
     }
+    let smallInTree = 0;
+    for (let i = 0; i < inTree.length; i++) {
+      const s = inTree[i]!;
+      if (where.has(s)) return `slot ${s} indexed twice`;
+      where.set(s, "tree");
+      const view = freeTreeView(this.tree, s);
+      if (view.sizeBytes !== this.size[s])
+        return `slot ${s}: tree holds ${view.sizeBytes} B, list ${this.size[s]}`;
+      if (this.buckets.listOf(this.size[s]!) >= 0)
+        return `slot ${s} of ${this.size[s]} B in the tree, not its list`;
+      if (this.size[s]! < this.buckets.limitBytes) smallInTree++;
+    }
+    if (smallInTree !== this.header[H_SMALL_IN_TREE]) {
+      return `${smallInTree} small blocks in the tree, counted ${this.header[H_SMALL_IN_TREE]}`;
+    }
+    if (where.size !== free.length) return `${where.size} blocks indexed, ${free.length} free`;
+    for (const s of free) if (!where.has(s)) return `free slot ${s} is not indexed`;
     return undefined;
+  }
+
+  // ---- best fit's index: SizeBuckets, and the tree for sizes without a list ----
+
+  /**
+   * The smallest free block of at least `n` bytes; among equal sizes, the one that took its size most
+   * recently (the first of its list, or the tree's least key (size, -stamp)).
+   */
+  private findBest(n: number): number {
+    const listed = this.buckets.smallestFitting(n);
+    if (listed === NIL) return this.tree.findBest(n, true);
+    // Odd sizes below the lists' limit sit in the tree: one of them may be smaller than the listed block.
+    if (this.header[H_SMALL_IN_TREE] !== 0) {
+      const t = this.tree.findBest(n, true);
+      if (t !== NIL && this.size[t]! < this.size[listed]!) return t;
+    }
+    return listed;
+  }
+
+  /** Indexes free block `s` (first fit: by address; best fit: by size, as the most recent of its size). */
+  private indexInsert(s: number, address: number, sizeBytes: number): void {
+    if (!this.bestFit) {
+      this.tree.insert(s, address, sizeBytes);
+      return;
+    }
+    const b = this.buckets.listOf(sizeBytes);
+    if (b >= 0) {
+      this.buckets.insert(s, b);
+      return;
+    }
+    if (sizeBytes < this.buckets.limitBytes) this.header[H_SMALL_IN_TREE]!++;
+    this.tree.insert(s, this.nextRecency(), sizeBytes);
+  }
+
+  /** Best fit: takes free block `s` of `sizeBytes` out of the index. */
+  private indexRemove(s: number, sizeBytes: number): void {
+    const b = this.buckets.listOf(sizeBytes);
+    if (b >= 0) {
+      this.buckets.remove(s, b);
+      return;
+    }
+    if (sizeBytes < this.buckets.limitBytes) this.header[H_SMALL_IN_TREE]!--;
+    this.tree.remove(s);
+  }
+
+  /** Best fit: free block `s` changed from `oldBytes` to `sizeBytes` (it becomes the most recent of its size). */
+  private indexResize(s: number, oldBytes: number, sizeBytes: number): void {
+    const limit = this.buckets.limitBytes;
+    if (this.buckets.listOf(oldBytes) < 0 && this.buckets.listOf(sizeBytes) < 0) {
+      this.header[H_SMALL_IN_TREE]! += (sizeBytes < limit ? 1 : 0) - (oldBytes < limit ? 1 : 0);
+      this.tree.resize(s, this.nextRecency(), sizeBytes);
+      return;
+    }
+    this.indexRemove(s, oldBytes);
+    this.indexInsert(s, 0, sizeBytes);
+  }
+
+  /** The tree's second key for a block taking its size now: -stamp, so the latest sorts first. */
+  private nextRecency(): number {
+    const stamp = this.headerF[F_STAMP]! + 1;
+    this.headerF[F_STAMP] = stamp;
+    return -stamp;
   }
 
   // ---- block list and slots ----

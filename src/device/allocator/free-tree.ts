@@ -6,8 +6,9 @@
  * Two orders, fixed when the tree is built:
  * - BY_ADDRESS (first fit): keyed by address; the lowest (highest) fitting address is the first (last)
  *   entry whose maximum fits, at every level;
- * - BY_SIZE (best fit): keyed by (size, address); the smallest fitting block with the lowest address is
- *   found the same way (maxima in size order), the highest address among equal sizes by the keys.
+ * - BY_SIZE (best fit): keyed by (size, second key), the second key the caller's (FreeList passes minus a
+ *   recency stamp; the tree tests pass addresses); the smallest fitting block with the least second key
+ *   is found the same way (maxima in size order), the greatest second key among equal sizes by the keys.
  *
  * Why a B+ tree (issue 17 item 4): a binary tree pays a hard-to-predict branch and a dependent load per
  * level (~14 levels at a thousand holes); here a level is a short, sequential scan of one node's entries,
@@ -79,7 +80,7 @@ export class FreeTree {
   }
 
   private readonly header: Int32Array;
-  /** Per entry: key (address BY_ADDRESS, size BY_SIZE) and second key (address BY_SIZE, else 0). */
+  /** Per entry: key (address BY_ADDRESS, size BY_SIZE) and second key (the caller's BY_SIZE, else 0). */
   private readonly key: Float64Array;
   private readonly key2: Float64Array;
   /** Per entry: the block's size (leaf) or the largest size below (inner). */
@@ -157,7 +158,7 @@ export class FreeTree {
     return this.nodeMax(root * FANOUT, this.fill[root]!);
   }
 
-  /** Adds the free block `slot` at `address` of `sizeBytes`. */
+  /** Adds the free block `slot` at `address` (BY_SIZE: its second key) of `sizeBytes`. */
   insert(slot: number, address: number, sizeBytes: number): void {
     this.header[T_COUNT]!++;
     this.add(slot, address, sizeBytes);
@@ -170,8 +171,9 @@ export class FreeTree {
   }
 
   /**
-   * The free block `slot` now starts at `address` and spans `sizeBytes`. BY_ADDRESS: the caller
-   * guarantees the block did not move past another free block (address order holds).
+   * The free block `slot` now starts at `address` (BY_SIZE: has second key `address`) and spans
+   * `sizeBytes`. BY_ADDRESS: the caller guarantees the block did not move past another free block
+   * (address order holds).
    */
   resize(slot: number, address: number, sizeBytes: number): void {
     if (this.bySize) {
@@ -209,16 +211,18 @@ export class FreeTree {
     const old = key[e]!;
     const oldAddress = key2[e]!;
     const grows = sizeBytes > old || (sizeBytes === old && address > oldAddress);
+    // A root leaf has no neighbouring leaves: only its own entries bound the key.
+    const root = this.parent[x] === NIL;
     if (e > base) {
       const k = key[e - 1]!;
       if (!(k < sizeBytes || (k === sizeBytes && key2[e - 1]! < address))) return false;
-    } else if (!grows) {
+    } else if (!grows && !root) {
       return false;
     }
     if (e < last) {
       const k = key[e + 1]!;
       if (!(sizeBytes < k || (sizeBytes === k && address < key2[e + 1]!))) return false;
-    } else if (grows) {
+    } else if (grows && !root) {
       return false;
     }
     key[e] = sizeBytes;
@@ -244,13 +248,13 @@ export class FreeTree {
   }
 
   /**
-   * BY_SIZE: the smallest free block of at least `n` bytes; among equal sizes the lowest address
-   * (bottom-up) or the highest (top-down).
+   * BY_SIZE: the smallest free block of at least `n` bytes; among equal sizes the least second key
+   * (`leastKey`) or the greatest.
    */
-  findBest(n: number, bottomUp: boolean): number {
+  findBest(n: number, leastKey: boolean): number {
     const slot = this.firstFitting(n);
-    if (slot === NIL || bottomUp) return slot;
-    // Top-down: the last block of that size, i.e. the last key <= (size, +inf).
+    if (slot === NIL || leastKey) return slot;
+    // The last block of that size, i.e. the last key <= (size, +inf).
     const s = this.max[this.foundEntry]!;
     const key = this.key;
     const count = this.fill;

@@ -5,7 +5,11 @@ import type { MemoryType } from "../memory-type.js";
 export const FitPolicy = {
   /** Lowest fitting address bottom-up, highest top-down (tt-metal's BankManager: FreeListOpt FIRST). */
   FIRST_FIT: "first-fit",
-  /** Smallest fitting block; ties to the lowest (bottom-up) or highest (top-down) address. */
+  /**
+   * Smallest fitting block; among blocks of that size, the one that took its size most recently (freed,
+   * merged or split), in either direction (like tt-metal's unordered size bins, not by address).
+   * Bottom-up then takes the block's start, top-down its end.
+   */
   BEST_FIT: "best-fit",
 } as const;
 export type FitPolicy = (typeof FitPolicy)[keyof typeof FitPolicy];

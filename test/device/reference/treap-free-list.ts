@@ -2,6 +2,11 @@
  * Reference model: the free list and treap of src/device/allocator as of issue 17, frozen. A faster
  * index in src/ (issue 17 item 4: a segregated size-class index, a different node layout) must place
  * every block exactly where this one does; test/device/allocator-reference.test.ts runs both side by side.
+ *
+ * One change since (session 7): best fit's tie-break among equal sizes is the block that took its size
+ * most recently (freed, merged or split), for both directions, instead of the lowest (highest) address.
+ * Here every block gets a stamp from a counter whenever it enters the tree or changes size, and the
+ * treap's second key is -stamp, so the least key of the smallest fitting size is the latest.
  */
 /**
  * The free list of one allocator region (offsets relative to the region base, per bank: the region's
@@ -82,6 +87,9 @@ export class FreeList {
   private readonly tableShift: number;
   private readonly tree: FreeTree;
   private readonly bestFit: boolean;
+  /** Best fit: the last stamp given, and each free block's (its tree key is -stamp). */
+  private recency = 0;
+  private readonly stampOf = new Map<number, number>();
 
   /**
    * @param buffer shared or plain; the list lives at [byteOffset, byteOffset + byteLength(capacity)),
@@ -134,6 +142,8 @@ export class FreeList {
     }
     this.table.fill(0);
     this.tree.format();
+    this.recency = 0;
+    this.stampOf.clear();
     h[H_HEAD] = NIL;
     h[H_UNUSED] = this.capacity > 0 ? 0 : NIL;
     h[H_ALLOCATED_BLOCKS] = 0;
@@ -145,7 +155,7 @@ export class FreeList {
       this.prev[s] = NIL;
       this.next[s] = NIL;
       this.state[s] = FREE;
-      this.tree.insert(s, 0, this.sizeBytes);
+      this.tree.insert(s, this.keyOf(s, 0), this.sizeBytes);
       h[H_HEAD] = s;
       this.headerF[F_FREE_BYTES] = this.sizeBytes;
     }
@@ -203,7 +213,7 @@ export class FreeList {
     requestedBytes: number,
   ): number {
     const tree = this.tree;
-    const f = this.bestFit ? tree.findBest(sizeBytes, bottomUp) : tree.findFirst(sizeBytes, bottomUp);
+    const f = this.bestFit ? tree.findBest(sizeBytes, true) : tree.findFirst(sizeBytes, bottomUp);
     if (f === NIL) return NO_FIT_RESULT;
     const freeSize = this.size[f]!;
     let a: number;
@@ -227,7 +237,7 @@ export class FreeList {
       const restSize = freeSize - sizeBytes;
       this.size[f] = restSize;
       // The free block's start may have moved up, but no other free block lies in between: order holds.
-      tree.resize(f, rest, restSize);
+      tree.resize(f, this.keyOf(f, rest), restSize);
     }
     this.size[a] = sizeBytes;
     this.state[a] = ALLOCATED;
@@ -270,13 +280,13 @@ export class FreeList {
       this.unlink(n);
       this.releaseSlot(a);
       this.releaseSlot(n);
-      tree.resize(p, this.address[p]!, merged);
+      tree.resize(p, this.keyOf(p, this.address[p]!), merged);
     } else if (prevFree) {
       const merged = this.size[p]! + blockSize;
       this.size[p] = merged;
       this.unlink(a);
       this.releaseSlot(a);
-      tree.resize(p, this.address[p]!, merged);
+      tree.resize(p, this.keyOf(p, this.address[p]!), merged);
     } else if (nextFree) {
       // Moving the next block's start down to ours keeps the address order: `a` was allocated, not free.
       const start = this.address[a]!;
@@ -285,10 +295,10 @@ export class FreeList {
       this.size[n] = merged;
       this.unlink(a);
       this.releaseSlot(a);
-      tree.resize(n, start, merged);
+      tree.resize(n, this.keyOf(n, start), merged);
     } else {
       this.state[a] = FREE;
-      tree.insert(a, this.address[a]!, blockSize);
+      tree.insert(a, this.keyOf(a, this.address[a]!), blockSize);
     }
   }
 
@@ -306,18 +316,29 @@ export class FreeList {
     const inTree = this.tree.slotsInOrder();
     if (inTree.length !== free.length) return `${inTree.length} blocks in the tree, ${free.length} free`;
     const expected = this.bestFit
-      ? free.slice().sort((a, b) => this.size[a]! - this.size[b]! || this.address[a]! - this.address[b]!)
+      ? free
+          .slice()
+          .sort((a, b) => this.size[a]! - this.size[b]! || this.stampOf.get(b)! - this.stampOf.get(a)!)
       : free;
     for (let i = 0; i < expected.length; i++) {
       if (inTree[i] !== expected[i]) return `tree position ${i}: slot ${inTree[i]}, expected ${expected[i]}`;
     }
     for (const s of free) {
       const view = this.tree.viewOf(s);
-      if (view.address !== this.address[s] || view.sizeBytes !== this.size[s]) {
+      const key = this.bestFit ? -this.stampOf.get(s)! : this.address[s];
+      if (view.address !== key || view.sizeBytes !== this.size[s]) {
         return `slot ${s}: tree holds ${view.address}+${view.sizeBytes}, list ${this.address[s]}+${this.size[s]}`;
       }
     }
     return undefined;
+  }
+
+  /** The tree's second key for free block `s` taking its size now: its address, or best fit's -stamp. */
+  private keyOf(s: number, address: number): number {
+    if (!this.bestFit) return address;
+    this.recency++;
+    this.stampOf.set(s, this.recency);
+    return -this.recency;
   }
 
   // ---- block list and slots ----
