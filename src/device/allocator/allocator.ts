@@ -192,7 +192,10 @@ export class Allocator {
       if (this.control[CONTROL_CLOSED] !== 0) throw new DeviceClosedError(this.deviceId, "allocate");
       const allocationId = counters[C_NEXT_ID]!;
       const tag = bankCount === 1 && region.bankCount !== 1 ? memoryType | TAG_ONE_BANK : memoryType;
-      const slot = list.allocate(sizePerBankBytes, bottomUp, tag, allocationId, sizeBytes);
+      // Each policy's own method (see free-list.ts: first fit's inlining budget stays as it was).
+      const slot = this.bestFit
+        ? list.allocateBestFit(sizePerBankBytes, bottomUp, tag, allocationId, sizeBytes)
+        : list.allocateFirstFit(sizePerBankBytes, bottomUp, tag, allocationId, sizeBytes);
       if (slot < 0) {
         if (slot === TABLE_FULL) throw new BlockTableFullError(memoryType, this.capacity);
         throw new OutOfMemoryError({
@@ -250,7 +253,8 @@ export class Allocator {
       const allocationId = list.allocationIdOf(slot);
       const sizeBytes = list.requestedBytesOf(slot);
       const sizePerBankBytes = list.sizeOf(slot);
-      list.release(slot);
+      if (this.bestFit) list.releaseBestFit(slot);
+      else list.releaseFirstFit(slot);
       const seq = counters[C_SEQ]! + 1;
       counters[C_SEQ] = seq;
       counters[C_ALLOCATED + memoryType]! -= sizePerBankBytes;

@@ -10,15 +10,19 @@
  * Structures, all indexed by block slot:
  * - every block (free or allocated) sits in a doubly linked list in address order (coalescing is O(1));
  * - free blocks also sit in an index chosen when the list is built: for first fit a FreeTree ordered by
- *   address; for best fit SizeBuckets (one list per exact size up to its limit) and, for larger or odd
- *   sizes, a FreeTree ordered by (size, recency);
+ *   address; for best fit a BestFitIndex (a list per exact size, and the FreeTree ordered by size for
+ *   larger or odd sizes);
  * - allocated blocks sit in an open-addressing hash table keyed by address (deallocation by address).
  * Unused slots are chained through `next`.
+ *
+ * Each policy has its own allocate and release (the Allocator calls them directly): first fit's are the
+ * code it had before best fit got its own index, so V8's inlining budget for the Allocator's hot path
+ * (which first fit filled to the brim) is spent exactly as before.
  */
 
+import { BestFitIndex } from "./best-fit-index.js";
 import { FreeTree, NONE, TreeOrder } from "./free-tree.js";
 import { checkFreeTree, freeTreeSlots, freeTreeView } from "./free-tree-check.js";
-import { SizeBuckets } from "./size-buckets.js";
 
 export { NONE, TreeOrder };
 
@@ -43,13 +47,9 @@ export const SlotState = { UNUSED, FREE, ALLOCATED } as const;
 const H_HEAD = 0;
 const H_UNUSED = 1;
 const H_ALLOCATED_BLOCKS = 2;
-/** Best fit: free blocks in the tree smaller than the buckets' limit (odd sizes; normally none). */
-const H_SMALL_IN_TREE = 3;
 const HEADER_INTS = 4;
 // Float64 header
 const F_FREE_BYTES = 0;
-/** Best fit: the last recency stamp given (a block's stamp orders it among equal sizes in the tree). */
-const F_STAMP = 1;
 const HEADER_DOUBLES = 2;
 
 /**
@@ -74,8 +74,8 @@ export class FreeList {
     const ints = HEADER_INTS + 2 * capacity + tableSizeFor(capacity);
     return (
       FreeTree.byteLength(capacity) +
-      SizeBuckets.byteLength(capacity) +
-      roundUp8(doubles * 8 + ints * 4 + 2 * capacity)
+      roundUp8(doubles * 8 + ints * 4 + 2 * capacity) +
+      BestFitIndex.byteLength(capacity)
     );
   }
 
@@ -93,7 +93,7 @@ export class FreeList {
   private readonly tableMask: number;
   private readonly tableShift: number;
   private readonly tree: FreeTree;
-  private readonly buckets: SizeBuckets;
+  private readonly best: BestFitIndex;
   private readonly bestFit: boolean;
 
   /**
@@ -101,8 +101,8 @@ export class FreeList {
    *   byteOffset a multiple of 8.
    * @param sizeBytes size of the region in each bank.
    * @param order BY_ADDRESS for first fit, BY_SIZE for best fit: every thread sharing the buffer must agree.
-   * @param granuleBytes the region's alignment: every size handed to allocate() is a multiple of it
-   *   (best fit lists blocks by size in granules).
+   * @param granuleBytes the region's alignment (the Allocator's sizes are multiples of it): best fit lists
+   *   free blocks by size in granules; a size that is not a whole number of granules goes to the tree.
    */
   constructor(
     buffer: ArrayBufferLike,
@@ -115,8 +115,6 @@ export class FreeList {
     this.tree = new FreeTree(buffer, byteOffset, capacity, order);
     this.bestFit = order === TreeOrder.BY_SIZE;
     let at = byteOffset + FreeTree.byteLength(capacity);
-    this.buckets = new SizeBuckets(buffer, at, capacity, granuleBytes);
-    at += SizeBuckets.byteLength(capacity);
     const doubles = (count: number): Float64Array => {
       const view = new Float64Array(buffer, at, count);
       at += count * 8;
@@ -141,6 +139,9 @@ export class FreeList {
     this.tableShift = 32 - Math.log2(tableSize);
     this.state = new Uint8Array(buffer, at, capacity);
     this.tags = new Uint8Array(buffer, at + capacity, capacity);
+    // Last: first fit never touches it, and its arrays keep the offsets they had without it.
+    at = roundUp8(at + 2 * capacity);
+    this.best = new BestFitIndex(buffer, at, capacity, granuleBytes, this.tree, this.size);
   }
 
   /** Initialises an empty region (one free block spanning it). Only the creator of the buffer calls this. */
@@ -152,13 +153,11 @@ export class FreeList {
     }
     this.table.fill(0);
     this.tree.format();
-    this.buckets.format();
+    this.best.format();
     h[H_HEAD] = NIL;
     h[H_UNUSED] = this.capacity > 0 ? 0 : NIL;
     h[H_ALLOCATED_BLOCKS] = 0;
-    h[H_SMALL_IN_TREE] = 0;
     this.headerF[F_FREE_BYTES] = 0;
-    this.headerF[F_STAMP] = 0;
     if (this.sizeBytes > 0 && this.capacity > 0) {
       const s = this.takeSlot();
       this.address[s] = 0;
@@ -166,7 +165,8 @@ export class FreeList {
       this.prev[s] = NIL;
       this.next[s] = NIL;
       this.state[s] = FREE;
-      this.indexInsert(s, 0, this.sizeBytes);
+      if (this.bestFit) this.best.insert(s, this.sizeBytes);
+      else this.tree.insert(s, 0, this.sizeBytes);
       h[H_HEAD] = s;
       this.headerF[F_FREE_BYTES] = this.sizeBytes;
     }
@@ -176,13 +176,13 @@ export class FreeList {
     return this.headerF[F_FREE_BYTES]!;
   }
   get freeBlocks(): number {
-    return this.tree.count + this.buckets.count;
+    return this.bestFit ? this.best.count : this.tree.count;
   }
   get allocatedBlocks(): number {
     return this.header[H_ALLOCATED_BLOCKS]!;
   }
   get largestFreeBytes(): number {
-    return Math.max(this.tree.largestBytes, this.buckets.largestBytes);
+    return this.bestFit ? this.best.largestBytes : this.tree.largestBytes;
   }
   /** First block in address order, or NONE. Walk with nextOf(). */
   get firstBlock(): number {
@@ -223,14 +223,26 @@ export class FreeList {
     allocationId: number,
     requestedBytes: number,
   ): number {
+    return this.bestFit
+      ? this.allocateBestFit(sizeBytes, bottomUp, tag, allocationId, requestedBytes)
+      : this.allocateFirstFit(sizeBytes, bottomUp, tag, allocationId, requestedBytes);
+  }
+
+  /** allocate() of a first-fit list: the lowest (bottom-up) or highest fitting address. */
+  allocateFirstFit(
+    sizeBytes: number,
+    bottomUp: boolean,
+    tag: number,
+    allocationId: number,
+    requestedBytes: number,
+  ): number {
     const tree = this.tree;
-    const f = this.bestFit ? this.findBest(sizeBytes) : tree.findFirst(sizeBytes, bottomUp);
+    const f = tree.findFirst(sizeBytes, bottomUp);
     if (f === NIL) return NO_FIT_RESULT;
     const freeSize = this.size[f]!;
     let a: number;
     if (freeSize === sizeBytes) {
-      if (this.bestFit) this.indexRemove(f, freeSize);
-      else tree.remove(f);
+      tree.remove(f);
       a = f;
     } else {
       a = this.takeSlot();
@@ -249,8 +261,50 @@ export class FreeList {
       const restSize = freeSize - sizeBytes;
       this.size[f] = restSize;
       // The free block's start may have moved up, but no other free block lies in between: order holds.
-      if (this.bestFit) this.indexResize(f, freeSize, restSize);
-      else tree.resize(f, rest, restSize);
+      tree.resize(f, rest, restSize);
+    }
+    this.size[a] = sizeBytes;
+    this.state[a] = ALLOCATED;
+    this.tags[a] = tag;
+    this.allocationIds[a] = allocationId;
+    this.requested[a] = requestedBytes;
+    this.header[H_ALLOCATED_BLOCKS]!++;
+    this.headerF[F_FREE_BYTES]! -= sizeBytes;
+    this.tableInsert(a);
+    return a;
+  }
+
+  /** allocate() of a best-fit list: the smallest fitting block, the latest of its size (BestFitIndex). */
+  allocateBestFit(
+    sizeBytes: number,
+    bottomUp: boolean,
+    tag: number,
+    allocationId: number,
+    requestedBytes: number,
+  ): number {
+    const best = this.best;
+    const f = best.find(sizeBytes);
+    if (f === NIL) return NO_FIT_RESULT;
+    const freeSize = this.size[f]!;
+    let a: number;
+    if (freeSize === sizeBytes) {
+      best.remove(f, freeSize);
+      a = f;
+    } else {
+      a = this.takeSlot();
+      if (a === NIL) return TABLE_FULL_RESULT;
+      const start = this.address[f]!;
+      if (bottomUp) {
+        this.address[a] = start;
+        this.address[f] = start + sizeBytes;
+        this.linkBefore(a, f);
+      } else {
+        this.address[a] = start + freeSize - sizeBytes;
+        this.linkAfter(a, f);
+      }
+      const restSize = freeSize - sizeBytes;
+      this.size[f] = restSize;
+      best.resize(f, freeSize, restSize);
     }
     this.size[a] = sizeBytes;
     this.state[a] = ALLOCATED;
@@ -276,6 +330,12 @@ export class FreeList {
 
   /** Frees an allocated block (from find()) and merges it with free neighbours. */
   release(a: number): void {
+    if (this.bestFit) this.releaseBestFit(a);
+    else this.releaseFirstFit(a);
+  }
+
+  /** release() of a first-fit list. */
+  releaseFirstFit(a: number): void {
     const tree = this.tree;
     this.tableRemove(a);
     const blockSize = this.size[a]!;
@@ -286,9 +346,49 @@ export class FreeList {
     const prevFree = p !== NIL && this.state[p] === FREE;
     const nextFree = n !== NIL && this.state[n] === FREE;
     if (prevFree && nextFree) {
+      tree.remove(n);
+      const merged = this.size[p]! + blockSize + this.size[n]!;
+      this.size[p] = merged;
+      this.unlink(a);
+      this.unlink(n);
+      this.releaseSlot(a);
+      this.releaseSlot(n);
+      tree.resize(p, this.address[p]!, merged);
+    } else if (prevFree) {
+      const merged = this.size[p]! + blockSize;
+      this.size[p] = merged;
+      this.unlink(a);
+      this.releaseSlot(a);
+      tree.resize(p, this.address[p]!, merged);
+    } else if (nextFree) {
+      // Moving the next block's start down to ours keeps the address order: `a` was allocated, not free.
+      const start = this.address[a]!;
+      const merged = this.size[n]! + blockSize;
+      this.address[n] = start;
+      this.size[n] = merged;
+      this.unlink(a);
+      this.releaseSlot(a);
+      tree.resize(n, start, merged);
+    } else {
+      this.state[a] = FREE;
+      tree.insert(a, this.address[a]!, blockSize);
+    }
+  }
+
+  /** release() of a best-fit list: the merged or freed block becomes the latest of its size. */
+  releaseBestFit(a: number): void {
+    const best = this.best;
+    this.tableRemove(a);
+    const blockSize = this.size[a]!;
+    this.headerF[F_FREE_BYTES]! += blockSize;
+    this.header[H_ALLOCATED_BLOCKS]!--;
+    const p = this.prev[a]!;
+    const n = this.next[a]!;
+    const prevFree = p !== NIL && this.state[p] === FREE;
+    const nextFree = n !== NIL && this.state[n] === FREE;
+    if (prevFree && nextFree) {
       const nextSize = this.size[n]!;
-      if (this.bestFit) this.indexRemove(n, nextSize);
-      else tree.remove(n);
+      best.remove(n, nextSize);
       const old = this.size[p]!;
       const merged = old + blockSize + nextSize;
       this.size[p] = merged;
@@ -296,31 +396,25 @@ export class FreeList {
       this.unlink(n);
       this.releaseSlot(a);
       this.releaseSlot(n);
-      if (this.bestFit) this.indexResize(p, old, merged);
-      else tree.resize(p, this.address[p]!, merged);
+      best.resize(p, old, merged);
     } else if (prevFree) {
       const old = this.size[p]!;
       const merged = old + blockSize;
       this.size[p] = merged;
       this.unlink(a);
       this.releaseSlot(a);
-      if (this.bestFit) this.indexResize(p, old, merged);
-      else tree.resize(p, this.address[p]!, merged);
+      best.resize(p, old, merged);
     } else if (nextFree) {
-      // Moving the next block's start down to ours keeps the address order: `a` was allocated, not free.
-      const start = this.address[a]!;
       const old = this.size[n]!;
       const merged = old + blockSize;
-      this.address[n] = start;
+      this.address[n] = this.address[a]!;
       this.size[n] = merged;
       this.unlink(a);
       this.releaseSlot(a);
-      if (this.bestFit) this.indexResize(n, old, merged);
-      else tree.resize(n, start, merged);
+      best.resize(n, old, merged);
     } else {
       this.state[a] = FREE;
-      if (this.bestFit) this.indexInsert(a, this.address[a]!, blockSize);
-      else tree.insert(a, this.address[a]!, blockSize);
+      best.insert(a, blockSize);
     }
   }
 
@@ -339,7 +433,8 @@ export class FreeList {
     }
     const inTree = freeTreeSlots(this.tree);
     if (!this.bestFit) {
-      if (this.buckets.count !== 0) return `${this.buckets.count} blocks listed by size under first fit`;
+      if (this.best.buckets.count !== 0)
+        return `${this.best.buckets.count} blocks listed by size under first fit`;
       if (inTree.length !== free.length) return `${inTree.length} blocks in the tree, ${free.length} free`;
       for (let i = 0; i < free.length; i++) {
         if (inTree[i] !== free[i]) return `tree position ${i}: slot ${inTree[i]}, expected ${free[i]}`;
@@ -352,10 +447,10 @@ export class FreeList {
       }
       return undefined;
     }
-    const bitmap = this.buckets.checkBitmap();
+    const bitmap = this.best.buckets.checkBitmap();
     if (bitmap !== undefined) return `buckets: ${bitmap}`;
     const where = new Map<number, string>();
-    for (const list of this.buckets.lists()) {
+    for (const list of this.best.buckets.lists()) {
       for (const s of list.slots) {
         if (where.has(s)) return `slot ${s} indexed twice`;
         where.set(s, "list");
@@ -371,78 +466,16 @@ export class FreeList {
       const view = freeTreeView(this.tree, s);
       if (view.sizeBytes !== this.size[s])
         return `slot ${s}: tree holds ${view.sizeBytes} B, list ${this.size[s]}`;
-      if (this.buckets.listOf(this.size[s]!) >= 0)
+      if (this.best.buckets.listOf(this.size[s]!) >= 0)
         return `slot ${s} of ${this.size[s]} B in the tree, not its list`;
-      if (this.size[s]! < this.buckets.limitBytes) smallInTree++;
+      if (this.size[s]! < this.best.buckets.limitBytes) smallInTree++;
     }
-    if (smallInTree !== this.header[H_SMALL_IN_TREE]) {
-      return `${smallInTree} small blocks in the tree, counted ${this.header[H_SMALL_IN_TREE]}`;
+    if (smallInTree !== this.best.smallInTree) {
+      return `${smallInTree} small blocks in the tree, counted ${this.best.smallInTree}`;
     }
     if (where.size !== free.length) return `${where.size} blocks indexed, ${free.length} free`;
     for (const s of free) if (!where.has(s)) return `free slot ${s} is not indexed`;
     return undefined;
-  }
-
-  // ---- best fit's index: SizeBuckets, and the tree for sizes without a list ----
-
-  /**
-   * The smallest free block of at least `n` bytes; among equal sizes, the one that took its size most
-   * recently (the first of its list, or the tree's least key (size, -stamp)).
-   */
-  private findBest(n: number): number {
-    const listed = this.buckets.smallestFitting(n);
-    if (listed === NIL) return this.tree.findBest(n, true);
-    // Odd sizes below the lists' limit sit in the tree: one of them may be smaller than the listed block.
-    if (this.header[H_SMALL_IN_TREE] !== 0) {
-      const t = this.tree.findBest(n, true);
-      if (t !== NIL && this.size[t]! < this.size[listed]!) return t;
-    }
-    return listed;
-  }
-
-  /** Indexes free block `s` (first fit: by address; best fit: by size, as the most recent of its size). */
-  private indexInsert(s: number, address: number, sizeBytes: number): void {
-    if (!this.bestFit) {
-      this.tree.insert(s, address, sizeBytes);
-      return;
-    }
-    const b = this.buckets.listOf(sizeBytes);
-    if (b >= 0) {
-      this.buckets.insert(s, b);
-      return;
-    }
-    if (sizeBytes < this.buckets.limitBytes) this.header[H_SMALL_IN_TREE]!++;
-    this.tree.insert(s, this.nextRecency(), sizeBytes);
-  }
-
-  /** Best fit: takes free block `s` of `sizeBytes` out of the index. */
-  private indexRemove(s: number, sizeBytes: number): void {
-    const b = this.buckets.listOf(sizeBytes);
-    if (b >= 0) {
-      this.buckets.remove(s, b);
-      return;
-    }
-    if (sizeBytes < this.buckets.limitBytes) this.header[H_SMALL_IN_TREE]!--;
-    this.tree.remove(s);
-  }
-
-  /** Best fit: free block `s` changed from `oldBytes` to `sizeBytes` (it becomes the most recent of its size). */
-  private indexResize(s: number, oldBytes: number, sizeBytes: number): void {
-    const limit = this.buckets.limitBytes;
-    if (this.buckets.listOf(oldBytes) < 0 && this.buckets.listOf(sizeBytes) < 0) {
-      this.header[H_SMALL_IN_TREE]! += (sizeBytes < limit ? 1 : 0) - (oldBytes < limit ? 1 : 0);
-      this.tree.resize(s, this.nextRecency(), sizeBytes);
-      return;
-    }
-    this.indexRemove(s, oldBytes);
-    this.indexInsert(s, 0, sizeBytes);
-  }
-
-  /** The tree's second key for a block taking its size now: -stamp, so the latest sorts first. */
-  private nextRecency(): number {
-    const stamp = this.headerF[F_STAMP]! + 1;
-    this.headerF[F_STAMP] = stamp;
-    return -stamp;
   }
 
   // ---- block list and slots ----
