@@ -21,8 +21,8 @@
  */
 
 import { BestFitIndex } from "./best-fit-index.js";
+import { checkFreeIndex } from "./free-list-check.js";
 import { FreeTree, NONE, TreeOrder } from "./free-tree.js";
-import { checkFreeTree, freeTreeSlots, freeTreeView } from "./free-tree-check.js";
 
 export { NONE, TreeOrder };
 
@@ -420,62 +420,14 @@ export class FreeList {
 
   /**
    * Describes the first broken invariant of the list, or returns undefined (for tests): the index's own
-   * structure, and that it holds exactly the free blocks of the block list with their addresses and sizes
-   * (first fit: the tree, in address order; best fit: each block in the list of its size, or in the tree
-   * when its size has no list, in size order).
+   * structure, and that it holds exactly the free blocks of the block list (free-list-check.ts).
    */
   checkInvariants(): string | undefined {
-    const problem = checkFreeTree(this.tree);
-    if (problem !== undefined) return `tree: ${problem}`;
     const free: number[] = [];
     for (let s = this.firstBlock; s !== NIL; s = this.next[s]!) {
       if (this.state[s] === FREE) free.push(s);
     }
-    const inTree = freeTreeSlots(this.tree);
-    if (!this.bestFit) {
-      if (this.best.buckets.count !== 0)
-        return `${this.best.buckets.count} blocks listed by size under first fit`;
-      if (inTree.length !== free.length) return `${inTree.length} blocks in the tree, ${free.length} free`;
-      for (let i = 0; i < free.length; i++) {
-        if (inTree[i] !== free[i]) return `tree position ${i}: slot ${inTree[i]}, expected ${free[i]}`;
-      }
-      for (const s of free) {
-        const view = freeTreeView(this.tree, s);
-        if (view.address !== this.address[s] || view.sizeBytes !== this.size[s]) {
-          return `slot ${s}: tree holds ${view.address}+${view.sizeBytes}, list ${this.address[s]}+${this.size[s]}`;
-        }
-      }
-      return undefined;
-    }
-    const bitmap = this.best.buckets.checkBitmap();
-    if (bitmap !== undefined) return `buckets: ${bitmap}`;
-    const where = new Map<number, string>();
-    for (const list of this.best.buckets.lists()) {
-      for (const s of list.slots) {
-        if (where.has(s)) return `slot ${s} indexed twice`;
-        where.set(s, "list");
-        if (this.size[s] !== list.sizeBytes)
-          return `slot ${s} of ${this.size[s]} B in the ${list.sizeBytes} B list`;
-      }
-    }
-    let smallInTree = 0;
-    for (let i = 0; i < inTree.length; i++) {
-      const s = inTree[i]!;
-      if (where.has(s)) return `slot ${s} indexed twice`;
-      where.set(s, "tree");
-      const view = freeTreeView(this.tree, s);
-      if (view.sizeBytes !== this.size[s])
-        return `slot ${s}: tree holds ${view.sizeBytes} B, list ${this.size[s]}`;
-      if (this.best.buckets.listOf(this.size[s]!) >= 0)
-        return `slot ${s} of ${this.size[s]} B in the tree, not its list`;
-      if (this.size[s]! < this.best.buckets.limitBytes) smallInTree++;
-    }
-    if (smallInTree !== this.best.smallInTree) {
-      return `${smallInTree} small blocks in the tree, counted ${this.best.smallInTree}`;
-    }
-    if (where.size !== free.length) return `${where.size} blocks indexed, ${free.length} free`;
-    for (const s of free) if (!where.has(s)) return `free slot ${s} is not indexed`;
-    return undefined;
+    return checkFreeIndex(free, this.address, this.size, this.tree, this.bestFit ? this.best : undefined);
   }
 
   // ---- block list and slots ----
