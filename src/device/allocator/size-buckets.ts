@@ -7,7 +7,8 @@
  * one size takes the same path: the bitmap names the smallest non-empty list at or above the request's
  * size, its first block is the answer, and taking it, adding a freed block or unlinking a merged
  * neighbour are each a few array writes. An ordered index pays a descent, entry shifts and key fixes for
- * each. (tt-metal's FreeListOpt also keeps per-size-class lists whose blocks are not ordered by address.)
+ * each. Keeping each list in address order would bring those costs back, so a list is unordered:
+ * placements among equal sizes differ from the address order used before (see FitPolicy.BEST_FIT).
  *
  * Order within a list: a block joins at the front when it becomes free or changes size, so the first
  * block of a list is the one that took its size most recently (FitPolicy.BEST_FIT's tie-break).

@@ -7,8 +7,11 @@ export const FitPolicy = {
   FIRST_FIT: "first-fit",
   /**
    * Smallest fitting block; among blocks of that size, the one that took its size most recently (freed,
-   * merged or split), in either direction (like tt-metal's unordered size bins, not by address).
-   * Bottom-up then takes the block's start, top-down its end.
+   * merged or split), in either direction, not the lowest (highest) address as before session 7 (an
+   * address order per size would cost what a tree costs). Bottom-up then takes the block's start,
+   * top-down its end. (tt-metal's FreeListOpt best fit differs from both: it scans power-of-two size
+   * classes kept in address order and takes the first exact fit, else the smallest block of the first
+   * class holding a fitting one.)
    */
   BEST_FIT: "best-fit",
 } as const;
