@@ -1,19 +1,16 @@
 import type { Socket } from "node:net";
 import pino, { type Logger } from "pino";
 import { VERSION } from "../version.js";
-import { AnomalyLog } from "./anomaly-log.js";
 import { AnomalyLogRateLimit } from "./anomaly-log-rate-limit.js";
-import { ByteBudget } from "./byte-budget.js";
-import { Connection, ConnectionCounters } from "./connection.js";
+import type { ByteBudget } from "./byte-budget.js";
 import { ConnectionAdmission } from "./connection-admission.js";
-import { DeviceCatalog } from "./device-catalog.js";
-import { ServerErrorCode } from "./errors.js";
 import { HardwareDevices } from "./hardware/hardware-devices.js";
 import { HistoryOpenError } from "./history/history-errors.js";
 import { HistoryRecorder } from "./history/history-recorder.js";
 import { HistoryStore } from "./history/history-store.js";
 import { HostDevices } from "./host-devices.js";
 import { type HttpAddress, type HttpApi, startHttpApi } from "./http-api.js";
+import { CLOSE_TIMEOUT_MS, Ingest } from "./ingest.js";
 import { recordLeaks } from "./leaks/leak-recorder.js";
 import { MemoryLeakArchive } from "./leaks/memory-leak-archive.js";
 import { LegacyAdapter } from "./legacy/adapter.js";
@@ -21,16 +18,10 @@ import { listenUnixSocket } from "./listener.js";
 import { LargestFreeBlocks } from "./metrics/largest-free-blocks.js";
 import { PrometheusMetrics } from "./metrics/prometheus-metrics.js";
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from "./options.js";
-import { ServerQueries } from "./queries.js";
-import { DEFAULT_REAPER_OPTIONS, Reaper } from "./reaper.js";
-import { Registry } from "./registry.js";
-import { ReorderBudget } from "./reorder-budget.js";
-import { DEFAULT_SEQUENCER_OPTIONS, SequencerCounters } from "./sequencer.js";
+import { RegistryAllocations, ServerQueries } from "./queries.js";
 import { SeriesIncrements } from "./series/series-view.js";
 import { UsageSeries } from "./series/usage-series.js";
-import type { SessionPeer } from "./session.js";
-import { SessionTable } from "./session-table.js";
-import { SnapshotIntakeBudget } from "./snapshot-collector.js";
+import type { SessionTable } from "./session-table.js";
 import { LiveStream } from "./stream/live-stream.js";
 import { TtShmSource } from "./tt-shm/tt-shm-source.js";
 
@@ -77,7 +68,7 @@ export interface RunningServer {
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const resolved = resolveServerOptions(options);
-  const { socketPath, httpAddress, verbose, timers, liveness } = resolved;
+  const { socketPath, httpAddress, timers, liveness } = resolved;
   const log =
     resolved.logger ??
     pino(
@@ -86,42 +77,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       pino.destination({ dest: 2, sync: true }),
     );
 
-  const anomalies = new AnomalyLog(resolved.recentAnomalies);
   // Buckets are whole seconds of the wall clock; the scheduler's clock may be monotonic (or a test's).
   const series = new UsageSeries(timers, resolved.epochMs, resolved.seriesBudgetBytes);
-  const registry = new Registry(anomalies, series, {
-    limits: {
-      maxLiveAllocations: resolved.maxLiveAllocations,
-      maxLiveAllocationsPerSession: resolved.maxLiveAllocationsPerSession,
-    },
-  });
-  const catalog = new DeviceCatalog(anomalies);
-  const sequencerCounters = new SequencerCounters();
-  const connectionCounters = new ConnectionCounters();
-  const reorderBudget = new ReorderBudget(resolved.reorderBudgetBytes);
-  const sessions = new SessionTable(
-    {
-      registry,
-      anomalies,
-      counters: sequencerCounters,
-      timers,
-      sequencerOptions: {
-        reorderCapacity: resolved.reorderCapacity,
-        gapTimeoutMs: resolved.gapTimeoutMs,
-        maxSnapshotAllocations: DEFAULT_SEQUENCER_OPTIONS.maxSnapshotAllocations,
-      },
-      reorderBudget,
-      maxContextsPerSession: resolved.maxContextsPerSession,
-      // Snapshots in progress hold at most as many entries as the registry may hold allocations.
-      snapshotIntake: new SnapshotIntakeBudget(resolved.maxLiveAllocations),
-    },
-    catalog,
-    {
-      maxDevicesPerSession: resolved.maxDevicesPerSession,
-      maxSessionsPerProcess: resolved.maxSessionsPerProcess,
-      maxSessions: resolved.maxSessions,
-    },
-  );
+  const ingest = new Ingest(resolved, { log, timers, liveness, figures: series });
+  const { anomalies, registry, catalog, sessions, sequencerCounters, connectionCounters, reorderBudget } =
+    ingest;
   const anomalyLines = new AnomalyLogRateLimit(log, timers);
   anomalies.onRecord((a) => anomalyLines.write(a));
   sessions.listen({
@@ -139,25 +99,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     released: (s, reason, allocations) =>
       log.info({ sessionId: s.sessionId, clientPid: s.pid, reason, allocations }, "session released"),
   });
-  const reaper = new Reaper(sessions, liveness, timers, {
-    graceMs: resolved.graceMs,
-    sweepIntervalMs: resolved.sweepIntervalMs,
-    firstRecheckMs: DEFAULT_REAPER_OPTIONS.firstRecheckMs,
-  });
+  const reaper = ingest.reaper;
 
-  const closeTimeoutMs = 2000;
   const admission = new ConnectionAdmission(
     {
       maxConnections: resolved.maxConnections,
       maxConnectionsPerUid: resolved.maxConnectionsPerUid,
-      closeTimeoutMs,
+      closeTimeoutMs: CLOSE_TIMEOUT_MS,
     },
     resolved.peerCredentials,
     log,
   );
-  const bufferBudget = new ByteBudget(resolved.bufferBudgetBytes);
-  const connections = new Set<Connection>();
-  const closedSockets = new Set<Promise<void>>();
+  const bufferBudget = ingest.bufferBudget;
   let shuttingDown = false;
   const onSocket = (socket: Socket) => {
     if (shuttingDown) {
@@ -166,29 +119,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
     const admitted = admission.admit(socket);
     if (admitted === undefined) return;
-    const connection = new Connection(socket, {
-      sessions,
-      anomalies,
-      counters: connectionCounters,
-      log,
-      maxFrameBytes: resolved.maxFrameBytes,
-      logEvents: verbose,
-      closeTimeoutMs,
-      helloTimeoutMs: resolved.helloTimeoutMs,
-      timers,
-      peer: admitted.peer,
-      budget: bufferBudget,
-      maxOutboundBytes: resolved.maxOutboundBytes,
-    });
-    connections.add(connection);
-    const closed = new Promise<void>((resolve) =>
-      socket.once("close", () => {
-        connections.delete(connection);
-        closedSockets.delete(closed);
-        resolve();
-      }),
-    );
-    closedSockets.add(closed);
+    ingest.accept(socket, admitted.peer);
   };
 
   const hardware =
@@ -266,8 +197,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let stream: LiveStream | undefined;
   let metrics: PrometheusMetrics | undefined;
   let freeBlocks: LargestFreeBlocks | undefined;
-  const queries = new ServerQueries({
+  const queries: ServerQueries = new ServerQueries({
     registry,
+    allocationQueries: new RegistryAllocations(
+      registry,
+      catalog,
+      sessions,
+      host.enabled ? (id) => queries.deviceSummary(id) : undefined,
+    ),
     catalog,
     sessions,
     anomalies,
@@ -352,14 +289,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       hardware?.stop();
       ttShm?.stop();
       const stopped = Promise.all([listener.close(), http?.close(), legacy?.close()]);
-      for (const connection of [...connections]) {
-        (connection as SessionPeer).close(
-          ServerErrorCode.SHUTTING_DOWN,
-          "the allocation server is shutting down",
-        );
-      }
-      await Promise.all([stopped, ...closedSockets]);
-      for (const session of [...sessions.values()]) sessions.release(session, "server-shutdown");
+      await Promise.all([stopped, ingest.closeConnections()]);
+      ingest.releaseAll();
       // After the releases: their lifetimes (and leak reports) are written before the database closes.
       historyRecorder?.close();
       log.info("allocwatch server stopped");
