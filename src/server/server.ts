@@ -18,7 +18,15 @@ import { listenUnixSocket } from "./listener.js";
 import { LargestFreeBlocks } from "./metrics/largest-free-blocks.js";
 import { PrometheusMetrics } from "./metrics/prometheus-metrics.js";
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from "./options.js";
-import { RegistryAllocations, ServerQueries } from "./queries.js";
+import { RegistryAllocations, type RegistryTotals, ServerQueries, type SessionList } from "./queries.js";
+import type { FigureHolders } from "./series/series-view.js";
+import type { SessionView } from "./session.js";
+import type { SessionTableHooks } from "./session-table.js";
+import type { LeakArchive } from "./leaks/leak-archive.js";
+import { LocalShards } from "./shards/shard-host.js";
+import { ingestLimitsOf, shardLimits } from "./shards/shard-limits.js";
+import { ShardedIngest } from "./shards/sharded-ingest.js";
+import { startWorkerShards } from "./shards/worker-shards.js";
 import { SeriesIncrements } from "./series/series-view.js";
 import { UsageSeries } from "./series/usage-series.js";
 import type { SessionTable } from "./session-table.js";
@@ -79,12 +87,34 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   // Buckets are whole seconds of the wall clock; the scheduler's clock may be monotonic (or a test's).
   const series = new UsageSeries(timers, resolved.epochMs, resolved.seriesBudgetBytes);
-  const ingest = new Ingest(resolved, { log, timers, liveness, figures: series });
-  const { anomalies, registry, catalog, sessions, sequencerCounters, connectionCounters, reorderBudget } =
-    ingest;
+  // With --ingest-threads N > 1 the sessions live in shards; `ingest` is then the main thread's own
+  // shard, which serves the legacy adapter (shards/sharded-ingest.ts).
+  let leakArchive: LeakArchive = resolved.leakArchive ?? new MemoryLeakArchive();
+  const sharded =
+    resolved.ingestThreads > 1 ? await startShards(resolved, log, series, () => leakArchive) : undefined;
+  const ingest = sharded?.ingest ?? new Ingest(resolved, { log, timers, liveness, figures: series });
+  const anomalies = sharded?.anomalies ?? ingest.anomalies;
+  const mirror = sharded?.mirror;
+  const totals: RegistryTotals & FigureHolders = mirror ?? ingest.registry;
+  const sessionList: SessionList = mirror ?? ingest.sessions;
+  const listenSessions = (hooks: SessionTableHooks<SessionView>) =>
+    mirror === undefined ? ingest.sessions.listen(hooks) : mirror.listen(hooks);
+  const catalog = mirror?.catalog ?? ingest.catalog;
+  const sequencerCounters = mirror?.sequencerCounters ?? ingest.sequencerCounters;
+  const connectionCounters = mirror?.connectionCounters ?? ingest.connectionCounters;
+  const reorderBudget =
+    mirror === undefined
+      ? ingest.reorderBudget
+      : {
+          get usedBytes() {
+            return mirror.reorderBytes;
+          },
+          limitBytes: resolved.reorderBudgetBytes,
+        };
+  const { registry, sessions } = ingest;
   const anomalyLines = new AnomalyLogRateLimit(log, timers);
   anomalies.onRecord((a) => anomalyLines.write(a));
-  sessions.listen({
+  listenSessions({
     opened: (s, reattached) =>
       log.info(
         {
@@ -99,7 +129,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     released: (s, reason, allocations) =>
       log.info({ sessionId: s.sessionId, clientPid: s.pid, reason, allocations }, "session released"),
   });
-  const reaper = ingest.reaper;
 
   const admission = new ConnectionAdmission(
     {
@@ -119,7 +148,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
     const admitted = admission.admit(socket);
     if (admitted === undefined) return;
-    ingest.accept(socket, admitted.peer);
+    if (sharded === undefined) ingest.accept(socket, admitted.peer);
+    else {
+      const host = sharded.host;
+      host.accept(socket, host.shardFor(admitted.peer?.pid), admitted.peer, () => {});
+    }
   };
 
   const hardware =
@@ -157,17 +190,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       ? undefined
       : new HistoryRecorder({
           store: historyStore,
-          registry,
+          registry: totals,
           series,
           timers,
           epochMs: resolved.epochMs,
           log,
         });
   // Leak reports outlive the server in the history database when there is one.
-  const leakArchive = resolved.leakArchive ?? historyStore?.leaks ?? new MemoryLeakArchive();
-  recordLeaks(sessions, registry, leakArchive, { timers, epochMs: resolved.epochMs }, log);
+  leakArchive = resolved.leakArchive ?? historyStore?.leaks ?? leakArchive;
+  // Sharded, the main thread's shard and the workers build their reports and the mirror saves them.
+  if (sharded === undefined) {
+    recordLeaks(sessions, registry, leakArchive, { timers, epochMs: resolved.epochMs }, log);
+  }
   if (historyRecorder !== undefined) {
-    sessions.listen(historyRecorder.sessionHooks());
+    listenSessions(historyRecorder.sessionHooks());
     anomalies.onRecord((a) => historyRecorder.anomaly(a));
   }
   let legacy: LegacyAdapter | undefined;
@@ -175,11 +211,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     legacy = new LegacyAdapter(resolved.legacy, {
       sessions,
       registry,
-      anomalies,
-      catalog,
+      anomalies: ingest.anomalies,
+      catalog: ingest.catalog,
       timers,
       log,
-      counters: connectionCounters,
+      counters: ingest.connectionCounters,
       peerCredentials: resolved.peerCredentials,
       stdout: resolved.stdout,
       // Cards and shared-memory regions count as devices for DEVICE_INFO and may be named in frames.
@@ -198,15 +234,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let metrics: PrometheusMetrics | undefined;
   let freeBlocks: LargestFreeBlocks | undefined;
   const queries: ServerQueries = new ServerQueries({
-    registry,
-    allocationQueries: new RegistryAllocations(
-      registry,
-      catalog,
-      sessions,
-      host.enabled ? (id) => queries.deviceSummary(id) : undefined,
-    ),
+    registry: totals,
+    allocationQueries:
+      sharded?.allocations ??
+      new RegistryAllocations(
+        registry,
+        catalog,
+        sessions,
+        host.enabled ? (id) => queries.deviceSummary(id) : undefined,
+      ),
     catalog,
-    sessions,
+    sessions: sessionList,
     anomalies,
     sequencerCounters,
     connectionCounters,
@@ -225,7 +263,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   if (httpAddress !== undefined) {
     try {
-      const increments = new SeriesIncrements(registry, series);
+      const increments = new SeriesIncrements(totals, series);
       stream = new LiveStream(
         {
           summary: () => queries.summary(),
@@ -238,9 +276,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       );
       freeBlocks = new LargestFreeBlocks(
         {
-          deviceIds: () => new Set([...catalog.ids(), ...[...registry.devices()].map((d) => d.deviceId)]),
-          changeMark: () =>
-            `${registry.eventsApplied}/${registry.liveAllocations}/${[...catalog.ids()].length}`,
+          deviceIds: () => new Set([...catalog.ids(), ...[...totals.devices()].map((d) => d.deviceId)]),
+          changeMark: () => `${totals.eventsApplied}/${totals.liveAllocations}/${[...catalog.ids()].length}`,
           memoryMap: (deviceId, type) => queries.memoryMap(deviceId, type, 1),
         },
         timers,
@@ -264,7 +301,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       throw error;
     }
   }
-  reaper.start();
+  if (sharded === undefined) ingest.reaper.start();
+  else sharded.start();
   series.start();
   freeBlocks?.start();
   historyRecorder?.start();
@@ -283,14 +321,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const close = (): Promise<void> => {
     closing ??= (async () => {
       shuttingDown = true;
-      reaper.stop();
       series.stop();
       freeBlocks?.stop();
       hardware?.stop();
       ttShm?.stop();
       const stopped = Promise.all([listener.close(), http?.close(), legacy?.close()]);
-      await Promise.all([stopped, ingest.closeConnections()]);
-      ingest.releaseAll();
+      if (sharded === undefined) {
+        ingest.reaper.stop();
+        await Promise.all([stopped, ingest.closeConnections()]);
+        ingest.releaseAll();
+      } else {
+        await Promise.all([stopped, sharded.close()]);
+      }
       // After the releases: their lifetimes (and leak reports) are written before the database closes.
       historyRecorder?.close();
       log.info("allocwatch server stopped");
@@ -335,4 +377,20 @@ function openHistory(
     log.warn({ code: error.code, path: options.path }, `${error.message}; running without history`);
     return undefined;
   }
+}
+
+/** The shards of `--ingest-threads` N > 1 and the main thread's side of them. */
+async function startShards(
+  resolved: ResolvedServerOptions,
+  log: Logger,
+  series: UsageSeries,
+  archive: () => LeakArchive,
+): Promise<ShardedIngest> {
+  const { timers, liveness, epochMs } = resolved;
+  // The workers and the main thread's own shard (legacy) share the server-wide limits.
+  const limits = shardLimits(ingestLimitsOf(resolved), resolved.ingestThreads + 1);
+  const host = resolved.shardsOnMainThread
+    ? new LocalShards(resolved.ingestThreads, limits, { log, timers, liveness, epochMs })
+    : await startWorkerShards(resolved.ingestThreads, limits, { log, logLevel: resolved.logLevel });
+  return new ShardedIngest(host, limits, { log, timers, liveness, epochMs, series, archive });
 }

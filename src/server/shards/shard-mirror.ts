@@ -74,7 +74,8 @@ export interface ShardMirrorDeps {
   series: UsageSeries;
   /** The server's anomaly log: shards' records are relayed into it, their counts added. */
   anomalies: AnomalyLog;
-  archive: LeakArchive;
+  /** Where leak reports go (known once the history database is open). */
+  archive(): LeakArchive;
   log: Logger;
   /** Server-wide limits, as configured (each shard holds a share). */
   maxLive: number;
@@ -204,7 +205,7 @@ export class ShardMirror {
           for (const record of note.records) this.deps.anomalies.relay(record);
           break;
         case "leak":
-          saveLeakReport(note.report, this.deps.archive, this.deps.log);
+          saveLeakReport(note.report, this.deps.archive(), this.deps.log);
           break;
       }
     }
