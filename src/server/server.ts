@@ -11,6 +11,7 @@ import { HistoryStore } from "./history/history-store.js";
 import { HostDevices } from "./host-devices.js";
 import { type HttpAddress, type HttpApi, startHttpApi } from "./http-api.js";
 import { CLOSE_TIMEOUT_MS, Ingest } from "./ingest.js";
+import type { LeakArchive } from "./leaks/leak-archive.js";
 import { recordLeaks } from "./leaks/leak-recorder.js";
 import { MemoryLeakArchive } from "./leaks/memory-leak-archive.js";
 import { LegacyAdapter } from "./legacy/adapter.js";
@@ -20,16 +21,14 @@ import { PrometheusMetrics } from "./metrics/prometheus-metrics.js";
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from "./options.js";
 import { RegistryAllocations, type RegistryTotals, ServerQueries, type SessionList } from "./queries.js";
 import type { FigureHolders } from "./series/series-view.js";
+import { SeriesIncrements } from "./series/series-view.js";
+import { UsageSeries } from "./series/usage-series.js";
 import type { SessionView } from "./session.js";
-import type { SessionTableHooks } from "./session-table.js";
-import type { LeakArchive } from "./leaks/leak-archive.js";
+import type { SessionTable, SessionTableHooks } from "./session-table.js";
 import { LocalShards } from "./shards/shard-host.js";
 import { ingestLimitsOf, shardLimits } from "./shards/shard-limits.js";
 import { ShardedIngest } from "./shards/sharded-ingest.js";
 import { startWorkerShards } from "./shards/worker-shards.js";
-import { SeriesIncrements } from "./series/series-view.js";
-import { UsageSeries } from "./series/usage-series.js";
-import type { SessionTable } from "./session-table.js";
 import { LiveStream } from "./stream/live-stream.js";
 import { TtShmSource } from "./tt-shm/tt-shm-source.js";
 
@@ -146,13 +145,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       socket.destroy();
       return;
     }
-    const admitted = admission.admit(socket);
+    // Sharded, a connection counts until its shard says it closed (the socket may move to a worker).
+    const admitted = admission.admit(socket, sharded === undefined ? {} : { releaseOn: "manual" });
     if (admitted === undefined) return;
     if (sharded === undefined) ingest.accept(socket, admitted.peer);
-    else {
-      const host = sharded.host;
-      host.accept(socket, host.shardFor(admitted.peer?.pid), admitted.peer, () => {});
-    }
+    else sharded.accept(socket, admitted.peer, admitted.release);
   };
 
   const hardware =
@@ -175,7 +172,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         });
   const host = new HostDevices({ hardware, ttShm });
 
-  const listener = await listenUnixSocket(socketPath, onSocket);
+  // Sockets handed to worker threads must not be read here first (shards/shard-pool.ts).
+  const listener = await listenUnixSocket(socketPath, onSocket, {
+    pauseOnConnect: sharded !== undefined && !resolved.shardsOnMainThread,
+  });
   // Opened once the socket is ours (a second server is refused for its socket first), before any
   // connection is read: this runs synchronously after the bind.
   let historyStore: HistoryStore | undefined;

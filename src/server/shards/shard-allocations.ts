@@ -1,9 +1,9 @@
+import { AnomalyLog } from "../anomaly-log.js";
 import type { AllocationSort, AllocationView, MemoryMapResponse } from "../api-types.js";
 import { inexactMemoryMap, liveOfMapType, type MemoryMapRequest } from "../memory-map/memory-map.js";
 import { MemoryMapQuery } from "../memory-map/memory-map-query.js";
 import type { AllocationQueries } from "../queries.js";
 import { Registry } from "../registry.js";
-import { AnomalyLog } from "../anomaly-log.js";
 import type { ShardQuestion } from "./shard-core.js";
 import type { ShardMirror } from "./shard-mirror.js";
 

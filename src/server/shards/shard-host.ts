@@ -5,6 +5,7 @@ import type { PeerCredentials } from "../peer-credentials.js";
 import type { ProcessLiveness } from "../process-liveness.js";
 import type { TimerScheduler } from "../timers.js";
 import { ShardCore, type ShardQuestion } from "./shard-core.js";
+import { ShardPlacement } from "./shard-placement.js";
 import type { ShardUpdate } from "./shard-update.js";
 
 /**
@@ -22,48 +23,10 @@ export interface ShardHost {
   ask(shard: number, question: ShardQuestion): unknown;
   /** Where updates go; set once, before any connection. */
   onUpdate(listener: (shard: number, update: ShardUpdate) => void): void;
+  /** `shard` died and is being replaced: what the main thread knew of it is gone. */
+  onShardRestart?(listener: (shard: number) => void): void;
   /** Stops every shard: connections closed (SHUTTING_DOWN), sessions released, last updates sent. */
   close(): Promise<void>;
-}
-
-/**
- * Connections per pid and per shard, for sticky placement: every connection of a process goes to one
- * shard (so does its session: a FREE on another connection than its ALLOC stays within one sequencer).
- */
-export class ShardPlacement {
-  private readonly open: number[];
-  private readonly byPid = new Map<number, { shard: number; connections: number }>();
-
-  constructor(readonly size: number) {
-    this.open = new Array<number>(size).fill(0);
-  }
-
-  shardFor(pid: number | undefined): number {
-    const held = pid === undefined ? undefined : this.byPid.get(pid);
-    if (held !== undefined) return held.shard;
-    let best = 0;
-    for (let s = 1; s < this.size; s++) if (this.open[s]! < this.open[best]!) best = s;
-    return best;
-  }
-
-  /** A connection of `pid` opened on `shard`; the returned function marks it closed (once). */
-  opened(pid: number | undefined, shard: number): () => void {
-    this.open[shard]!++;
-    if (pid !== undefined) {
-      const held = this.byPid.get(pid);
-      if (held === undefined) this.byPid.set(pid, { shard, connections: 1 });
-      else held.connections++;
-    }
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.open[shard]!--;
-      if (pid === undefined) return;
-      const held = this.byPid.get(pid);
-      if (held !== undefined && --held.connections === 0) this.byPid.delete(pid);
-    };
-  }
 }
 
 export interface LocalShardsDeps {
@@ -97,13 +60,13 @@ export class LocalShards implements ShardHost {
   }
 
   shardFor(pid: number | undefined): number {
-    return this.placement.shardFor(pid);
+    return this.placement.stuck(pid) ?? this.placement.leastLoaded(() => true);
   }
 
   accept(socket: Socket, shard: number, peer: PeerCredentials | undefined, closed: () => void): void {
-    const done = this.placement.opened(peer?.pid, shard);
+    this.placement.add(shard, peer?.pid);
     socket.once("close", () => {
-      done();
+      this.placement.remove(shard, peer?.pid);
       closed();
     });
     this.cores[shard]!.accept(socket, peer);

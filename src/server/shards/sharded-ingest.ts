@@ -1,7 +1,9 @@
+import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { AnomalyLog } from "../anomaly-log.js";
 import type { Ingest, IngestLimits } from "../ingest.js";
 import type { LeakArchive } from "../leaks/leak-archive.js";
+import type { PeerCredentials } from "../peer-credentials.js";
 import type { ProcessLiveness } from "../process-liveness.js";
 import type { UsageSeries } from "../series/usage-series.js";
 import type { TimerScheduler } from "../timers.js";
@@ -30,12 +32,14 @@ export class ShardedIngest {
   readonly allocations: ShardAllocations;
   /** The main thread's own shard (legacy sessions), index `host.size`. */
   readonly local: ShardCore;
+  private readonly log: Logger;
 
   constructor(
     readonly host: ShardHost,
     limits: IngestLimits,
     deps: ShardedIngestDeps,
   ) {
+    this.log = deps.log;
     this.anomalies = new AnomalyLog(limits.recentAnomalies);
     this.mirror = new ShardMirror({
       series: deps.series,
@@ -46,6 +50,7 @@ export class ShardedIngest {
       maxLivePerSession: limits.maxLiveAllocationsPerSession,
     });
     host.onUpdate((shard, update) => this.mirror.apply(shard, update));
+    host.onShardRestart?.((shard) => this.mirror.dropShard(shard));
     const localIndex = host.size;
     this.local = new ShardCore(limits, {
       log: deps.log,
@@ -62,6 +67,20 @@ export class ShardedIngest {
   /** The main thread's shard's ingest (the legacy adapter feeds it). */
   get ingest(): Ingest {
     return this.local.ingest;
+  }
+
+  /** Serves an admitted socket on its process's shard; `closed` runs once, when the connection is over. */
+  accept(socket: Socket, peer: PeerCredentials | undefined, closed: () => void): void {
+    let shard: number;
+    try {
+      shard = this.host.shardFor(peer?.pid);
+    } catch (error) {
+      this.log.warn({ err: error }, "no ingest shard can take the connection: closed");
+      socket.destroy();
+      closed();
+      return;
+    }
+    this.host.accept(socket, shard, peer, closed);
   }
 
   start(): void {
