@@ -1,9 +1,14 @@
 import { AnomalyLog } from "../anomaly-log.js";
-import type { AllocationSort, AllocationView, MemoryMapResponse } from "../api-types.js";
-import { inexactMemoryMap, liveOfMapType, type MemoryMapRequest } from "../memory-map/memory-map.js";
+import {
+  type AllocationSort,
+  type AllocationView,
+  API_MEMORY_TYPES,
+  type MemoryMapResponse,
+} from "../api-types.js";
+import { inexactMemoryMap, MAX_MEMORY_MAP_BUCKETS, type MemoryMapRequest } from "../memory-map/memory-map.js";
 import { MemoryMapQuery } from "../memory-map/memory-map-query.js";
 import type { AllocationQueries } from "../queries.js";
-import { Registry } from "../registry.js";
+import { Registry, type SessionAccount } from "../registry.js";
 import type { ShardQuestion } from "./shard-core.js";
 import type { ShardMirror } from "./shard-mirror.js";
 
@@ -14,11 +19,9 @@ export type AskShards = (shards: readonly number[], question: ShardQuestion) => 
  * The allocation lists and memory maps of a sharded server: the shards that hold a ledger of the device
  * answer from their registries, and this merges.
  * - Lists: each shard's best `limit` in the list's order, merged; the total is the sum.
- * - Maps: a device held by one shard is that shard's map. A device whose allocations are spread over
- *   several shards (processes routed to different ingest threads share it) gets a map with `exact: false`
- *   and the totals: its extents would have to be merged across threads, which is not built
- *   (docs/ARCHITECTURE.md). A device no shard holds a ledger of has nothing allocated: its map is drawn
- *   from the descriptions alone.
+ * - Maps: a device held by one shard is that shard's map; one spread over several shards (processes on
+ *   different ingest threads share it) is drawn from all their extents (`mergedMap`). A device no shard
+ *   holds a ledger of has nothing allocated: its map is drawn from the descriptions alone.
  */
 export class ShardAllocations implements AllocationQueries {
   /** Maps of devices no shard holds: an empty registry over the mirror's descriptions. */
@@ -71,14 +74,61 @@ export class ShardAllocations implements AllocationQueries {
       const { deviceId, memoryType, buckets } = request;
       return this.ask(shards, { op: "memory-map", deviceId, memoryType, buckets })[0] as MemoryMapResponse;
     }
-    const device = this.mirror.findDevice(request.deviceId);
-    return inexactMemoryMap(
-      request,
-      device,
-      `device ${request.deviceId} is used by processes on ${shards.length} ingest threads (serve ` +
-        "--ingest-threads): its allocations are not merged into one map, only the totals are",
-      liveOfMapType(device, request.memoryType).usedBytes,
-    );
+    return this.mergedMap(request, shards);
+  }
+
+  /**
+   * The map of a device whose allocations are spread over several shards: each shard lists its extents
+   * (up to MAX_MEMORY_MAP_BUCKETS), and they are put into a scratch registry that the one map builder
+   * draws, so that the answer is exactly what one registry holding them all would give. A shard with more
+   * extents than that can only send its aggregate: the map is then `exact: false` with the totals.
+   */
+  private mergedMap(request: MemoryMapRequest, shards: readonly number[]): MemoryMapResponse {
+    const { deviceId, memoryType } = request;
+    const answers = this.ask(shards, {
+      op: "memory-map",
+      deviceId,
+      memoryType,
+      buckets: MAX_MEMORY_MAP_BUCKETS,
+    }) as MemoryMapResponse[];
+    const inexact = answers.find((a) => !a.exact);
+    if (inexact !== undefined) return inexact;
+    if (answers.some((a) => a.extents.length < a.allocations)) {
+      return inexactMemoryMap(
+        request,
+        this.mirror.findDevice(deviceId),
+        `device ${deviceId} is used by processes on ${shards.length} ingest threads (serve --ingest-threads) ` +
+          `and one of them holds more than ${MAX_MEMORY_MAP_BUCKETS} of its ${memoryType} allocations: ` +
+          "they are not merged into one map, only the totals are",
+        answers.reduce((sum, a) => sum + (a.usedBytes ?? 0), 0),
+      );
+    }
+    const scratch = new Registry(new AnomalyLog(0));
+    const names = new Map<string, string>();
+    const accounts = new Map<string, SessionAccount>();
+    for (const answer of answers) {
+      for (const extent of answer.extents) {
+        let account = accounts.get(extent.sessionId);
+        if (account === undefined) {
+          account = scratch.openAccount(extent.sessionId, extent.pid);
+          accounts.set(extent.sessionId, account);
+          names.set(extent.sessionId, extent.processName);
+        }
+        scratch.allocate(
+          scratch.ledger(account, deviceId),
+          API_MEMORY_TYPES.indexOf(extent.memoryType ?? memoryType),
+          extent.allocationId,
+          extent.address,
+          extent.sizeBytes,
+          request.nowMs - extent.ageMs,
+        );
+      }
+    }
+    return new MemoryMapQuery({
+      registry: scratch,
+      catalog: this.mirror.catalog,
+      processNameOf: (sessionId) => names.get(sessionId) ?? "",
+    }).answer(request);
   }
 }
 

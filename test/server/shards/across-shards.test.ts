@@ -86,8 +86,23 @@ for (const where of ["worker threads", "the main thread"] as const) {
     // The device's series ends at what is used now.
     const series = server.queries.series(0, 0)!;
     assert.equal(series.devices[0]!.used.DRAM.at(-1)!.last, bytes);
-    // Spread over shards, the device's map says so rather than guess.
-    assert.equal(server.queries.memoryMap(0, "DRAM", 64)!.exact, false);
+    // The map of the device spread over 4 shards lists every allocation of every shard, once.
+    const map = server.queries.memoryMap(0, "DRAM", 65_536)!;
+    assert.equal(map.exact, true, map.reason);
+    assert.equal(map.allocations, allocations);
+    assert.equal(map.usedBytes, bytes);
+    const key = (a: { sessionId: string; allocationId: number; address: number }) =>
+      `${a.sessionId}/${a.allocationId}/${a.address}`;
+    assert.deepEqual(
+      map.extents.map(key).sort(),
+      list.allocations.map(key).sort(),
+      "the map's extents are the listed allocations",
+    );
+    assert.deepEqual(
+      map.extents.map((e) => e.address),
+      [...map.extents.map((e) => e.address)].sort((a, b) => a - b),
+      "in address order",
+    );
 
     // The processes leave: their sessions are released, their allocations reported as leaks.
     for (const child of children) child.stdin!.end();

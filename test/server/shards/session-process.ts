@@ -1,6 +1,9 @@
 // A child process for the sharded-ingest tests: one session on several connections of its own pid, every
 // FREE on another connection than its ALLOC, frames interleaved at random. Prints the live set it leaves
 // as one JSON line, then holds its connections until stdin closes.
+import { describeDevice } from "../../../src/client/device-description.js";
+import { Device } from "../../../src/device/device.js";
+import { WORMHOLE_B0_N150 } from "../../../src/device/presets.js";
 import { EventOp } from "../../../src/protocol/event.js";
 import { EventBatchEncoder } from "../../../src/protocol/event-batch-encoder.js";
 import { newSessionId, RawClient } from "../raw-client.js";
@@ -18,8 +21,11 @@ const next = (bound: number): number => {
 };
 
 const sessionId = newSessionId();
+// A device of a known preset, so that its memory map can be drawn.
+const devices = [describeDevice(Device.create(WORMHOLE_B0_N150, { id: 0 }))];
 const clients: RawClient[] = [];
-for (let c = 0; c < connections; c++) clients.push(await RawClient.handshake(socketPath!, { sessionId }));
+for (let c = 0; c < connections; c++)
+  clients.push(await RawClient.handshake(socketPath!, { sessionId, devices }));
 
 interface Planned {
   op: number;
