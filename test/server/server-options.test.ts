@@ -167,7 +167,11 @@ test("a server-wide live-allocation limit below the per-session default lowers t
 
 invalid.push(
   ["ingest threads 0", { ingestThreads: 0 }, /ingestThreads \(--ingest-threads\)/],
-  ["ingest threads past the most", { ingestThreads: 65 }, /ingestThreads \(--ingest-threads\) must be at most 64/],
+  [
+    "ingest threads past the most",
+    { ingestThreads: 65 },
+    /ingestThreads \(--ingest-threads\) must be at most 64/,
+  ],
 );
 
 for (const [name, options, message] of invalid) {
