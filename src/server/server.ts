@@ -90,7 +90,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // shard, which serves the legacy adapter (shards/sharded-ingest.ts).
   let leakArchive: LeakArchive = resolved.leakArchive ?? new MemoryLeakArchive();
   const sharded =
-    resolved.ingestThreads > 1 ? await startShards(resolved, log, series, () => leakArchive) : undefined;
+    resolved.ingestThreads > 1 && shardable(resolved, log)
+      ? await startShards(resolved, log, series, () => leakArchive)
+      : undefined;
   const ingest = sharded?.ingest ?? new Ingest(resolved, { log, timers, liveness, figures: series });
   const anomalies = sharded?.anomalies ?? ingest.anomalies;
   const mirror = sharded?.mirror;
@@ -379,6 +381,20 @@ function openHistory(
   }
 }
 
+/**
+ * Whether `--ingest-threads` N > 1 can be honoured: shards are chosen by the kernel's pid of each peer
+ * (all connections of a process on one shard), and sockets move to worker threads by a descriptor copy;
+ * both need the native addon. Without peer credentials the server runs on one thread, and says so.
+ */
+function shardable(resolved: ResolvedServerOptions, log: Logger): boolean {
+  if (resolved.peerCredentials.available) return true;
+  log.warn(
+    { ingestThreads: resolved.ingestThreads, reason: resolved.peerCredentials.unavailableReason },
+    "--ingest-threads needs peer credentials (a process's connections must share a shard): ingesting on one thread",
+  );
+  return false;
+}
+
 /** The shards of `--ingest-threads` N > 1 and the main thread's side of them. */
 async function startShards(
   resolved: ResolvedServerOptions,
@@ -391,6 +407,10 @@ async function startShards(
   const limits = shardLimits(ingestLimitsOf(resolved), resolved.ingestThreads + 1);
   const host = resolved.shardsOnMainThread
     ? new LocalShards(resolved.ingestThreads, limits, { log, timers, liveness, epochMs })
-    : await startWorkerShards(resolved.ingestThreads, limits, { log, logLevel: resolved.logLevel });
+    : await startWorkerShards(resolved.ingestThreads, limits, {
+        log,
+        logLevel: resolved.logLevel,
+        credentials: resolved.peerCredentials,
+      });
   return new ShardedIngest(host, limits, { log, timers, liveness, epochMs, series, archive });
 }

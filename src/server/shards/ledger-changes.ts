@@ -27,6 +27,8 @@ export class LedgerFigure extends UsageFigure {
   touched = 0;
   /** On LedgerChanges' list since the last update. */
   listed = false;
+  /** Bit t: type t was ever recorded (what `resume` records again, as UsageFigure's rings do). */
+  private seen = 0;
   private paused = false;
 
   constructor(
@@ -39,6 +41,7 @@ export class LedgerFigure extends UsageFigure {
   override record(memoryType: number, bytes: number): void {
     if (this.paused) return;
     const bit = 1 << memoryType;
+    this.seen |= bit;
     if ((this.touched & bit) === 0) {
       if (!this.listed) this.changes.dirty(this);
       this.touched |= bit;
@@ -61,7 +64,9 @@ export class LedgerFigure extends UsageFigure {
 
   override resume(usedBytes: Float64Array): void {
     this.paused = false;
-    for (let t = 0; t < MEMORY_TYPE_COUNT; t++) this.record(t, usedBytes[t]);
+    for (let t = 0; t < MEMORY_TYPE_COUNT; t++) {
+      if ((this.seen & (1 << t)) !== 0 || usedBytes[t] !== 0) this.record(t, usedBytes[t]);
+    }
   }
 
   override carryOver(): void {}
@@ -81,8 +86,15 @@ export class LedgerChanges implements FigureSource {
     return new LedgerFigure(owner, this);
   }
 
+  /**
+   * The ledger's session is released: its totals (0 by now) were recorded while the figure was paused
+   * (Registry.releaseAccount clears the ledger first), so they are recorded once more before it stops.
+   */
   close(figure: UsageFigure): void {
-    if (figure instanceof LedgerFigure) figure.pause();
+    if (!(figure instanceof LedgerFigure)) return;
+    const ledger = figure.owner.account.ledgers.get(figure.owner.deviceId);
+    if (ledger !== undefined) figure.resume(ledger.usedBytes);
+    figure.pause();
   }
 
   /** Called by a figure on its first change since the last `take`. */

@@ -220,11 +220,10 @@ export class ShardMirror {
   dropShard(shard: number): void {
     for (const session of [...this.sessionsById.values()]) {
       if (session.shard !== shard) continue;
-      for (const ledger of session.account.ledgers.values()) {
-        this.applyLedger(emptied(ledger as MirroredLedger));
-      }
       this.each(session.sessionId, (h, s) => h.releasing?.(s, "server-shutdown"));
-      this.released(session.sessionId, "server-shutdown", 0);
+      // What it described leaves with it (its shard's "forgotten" note will not come).
+      this.catalog.forget(this.subjectOf(session.sessionId), [...this.catalog.ids()]);
+      this.released(session.sessionId, "server-shutdown", session.account.liveAllocations);
     }
     const before = this.latest[shard];
     if (before !== undefined) {
@@ -253,12 +252,18 @@ export class ShardMirror {
     const session = this.sessionsById.get(sessionId);
     this.subjects.delete(sessionId);
     if (session === undefined) return;
-    this.sessionsById.delete(sessionId);
     for (const ledger of session.account.ledgers.values()) {
+      // The shard's last update emptied the ledger; should it never come (a dead shard), the totals leave.
+      if (ledger.liveAllocations !== 0 || ledger.usedBytes.some((b) => b !== 0)) {
+        this.applyLedger(emptied(ledger as MirroredLedger));
+      }
       ledger.device.ledgers.delete(ledger);
       this.deps.series.close(ledger.series);
-      this.forgetDeviceIfUnused(ledger.deviceId);
     }
+    this.sessionsById.delete(sessionId);
+    // As SessionTable.release: devices no live session describes or holds are forgotten (the session may
+    // have described some it never allocated on).
+    for (const deviceId of [...this.devicesById.keys()]) this.forgetDeviceIfUnused(deviceId);
     session.account.released = true;
     for (const h of this.hooks) h.released?.(session, reason, allocations);
   }
@@ -329,6 +334,7 @@ export class ShardMirror {
       ledger.peakBytes[t] = update.peak[t];
     }
     device.liveAllocations += update.live - ledger.live;
+    account.live += update.live - ledger.live;
     ledger.live = update.live;
     ledger.overLimit = update.overLimit;
     ledger.refusedAllocations = update.refused;

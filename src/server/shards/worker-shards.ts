@@ -2,7 +2,7 @@ import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import type { IngestLimits } from "../ingest.js";
 import type { LogLevel } from "../options.js";
-import type { PeerCredentials } from "../peer-credentials.js";
+import type { PeerCredentialSource, PeerCredentials } from "../peer-credentials.js";
 import type { ShardQuestion } from "./shard-core.js";
 import type { ShardHost } from "./shard-host.js";
 import { ShardPool } from "./shard-pool.js";
@@ -76,7 +76,7 @@ class WorkerShards implements ShardHost {
 export async function startWorkerShards(
   shards: number,
   limits: IngestLimits,
-  options: { log: Logger; logLevel: LogLevel },
+  options: { log: Logger; logLevel: LogLevel; credentials: PeerCredentialSource },
 ): Promise<ShardHost> {
   const pool = await ShardPool.start({
     shards,
@@ -84,6 +84,8 @@ export async function startWorkerShards(
     workerData: { limits, logLevel: options.logLevel } satisfies ShardEntryData,
     callTimeoutMs: SHARD_ANSWER_TIMEOUT_MS,
     log: options.log,
+    // The pid that places a connection is the one the server admitted it with.
+    credentials: options.credentials,
   });
   return new WorkerShards(pool, options.log);
 }

@@ -180,3 +180,74 @@ test("the mirror's totals are the shards' sums; ledger figures exact; device pea
     { numRuns: 60 },
   );
 });
+
+test("a shard that dies takes its sessions' totals and present figures with it, without leak reports", () => {
+  const timers = new ManualTimers();
+  const series = new UsageSeries(timers, () => 1_000_000);
+  const archive = new MemoryLeakArchive();
+  const anomalies = new AnomalyLog();
+  const mirror = new ShardMirror({
+    series,
+    anomalies,
+    archive: () => archive,
+    log: pino({ level: "silent" }),
+    maxLive: 1000,
+    maxLivePerSession: 1000,
+  });
+  const limits = shardLimits(TEST_INGEST_LIMITS, 1);
+  const cores = [0, 1].map(
+    (s) =>
+      new ShardCore(limits, {
+        log: pino({ level: "silent" }),
+        timers,
+        liveness: ALIVE,
+        epochMs: () => 1_000_000,
+        send: (update) => mirror.apply(s, update),
+        defer: () => {},
+      }),
+  );
+  const released: string[] = [];
+  mirror.listen({ released: (s) => released.push(s.sessionId) });
+  const ledgers = cores.map((core, s) => {
+    const session = core.ingest.sessions.attach(
+      {
+        sessionId: `${s}`.repeat(32),
+        pid: 10 + s,
+        processStartTicks: 0,
+        processName: `p${s}`,
+        source: "native",
+      },
+      [],
+      peer,
+    );
+    return core.ingest.registry.ledger(session.account, 7);
+  });
+  cores[0]!.ingest.registry.allocate(ledgers[0]!, 0, 1, 0x1000, 100, 0);
+  cores[1]!.ingest.registry.allocate(ledgers[1]!, 0, 1, 0x1000, 30, 0);
+  cores[1]!.ingest.registry.free(ledgers[1]!, 0, 7, 1); // unknown: an anomaly, counted on shard 1
+  for (const core of cores) core.flush();
+  assert.equal(mirror.findDevice(7)!.usedBytes[0], 130);
+  assert.equal(mirror.liveAllocations, 2);
+  assert.equal(anomalies.count("UNKNOWN_FREE"), 1);
+  assert.equal(anomalies.recent()[0]!.pid, 11, "the record is relayed with its session");
+
+  mirror.dropShard(1);
+  assert.deepEqual(released, ["1".repeat(32)]);
+  assert.equal(mirror.get("1".repeat(32)), undefined);
+  assert.equal(mirror.findDevice(7)!.usedBytes[0], 100, "shard 1's bytes left the device");
+  assert.equal(mirror.findDevice(7)!.peakBytes[0], 130, "the peak it saw stays");
+  assert.equal(mirror.liveAllocations, 1);
+  assert.equal(mirror.eventsApplied, 3, "events applied stay counted");
+  assert.equal(anomalies.count("UNKNOWN_FREE"), 1, "so do anomalies");
+  assert.equal(archive.list({ limit: 10 }).length, 0, "no leak report: the process did not end");
+
+  // Shard 0's session ends holding its allocation: released, the device forgotten, a leak report saved.
+  cores[0]!.ingest.sessions.release(cores[0]!.ingest.sessions.get("0".repeat(32))!, "process-exited");
+  cores[0]!.flush();
+  assert.equal(mirror.size, 0);
+  assert.equal(mirror.findDevice(7), undefined, "no session holds or describes device 7 any more");
+  assert.equal(mirror.liveAllocations, 0);
+  const [report] = archive.list({ limit: 10 });
+  assert.equal(report?.pid, 10);
+  assert.equal(report?.bytes.DRAM, 100);
+});
