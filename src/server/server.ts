@@ -46,6 +46,10 @@ export interface RunningServer {
   readonly httpUrl: string | undefined;
   /** In-process access to the same answers the HTTP API gives. */
   readonly queries: ServerQueries;
+  /**
+   * The sessions applied on the main thread: all of them, or with `ingestThreads` > 1 only the legacy
+   * adapter's (the others live in the shards; `queries` sees every one).
+   */
   readonly sessions: SessionTable;
   readonly log: Logger;
   /** The legacy tt-metal protocol adapter, when `legacy` was given. */
