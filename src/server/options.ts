@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import type { Writable } from "node:stream";
 import type { Logger } from "pino";
 import { resolveEndpointOptions } from "./endpoint-options.js";
@@ -151,9 +152,9 @@ export interface ServerOptions {
   /**
    * Ingest shards (docs/ARCHITECTURE.md "Ingest on more than one core"): 1 (default) applies every event
    * on the main thread; N > 1 runs N shards, each owning whole processes' sessions, on worker threads.
-   * At most MAX_INGEST_THREADS.
+   * "auto": one fewer than the cores (at least 1). At most MAX_INGEST_THREADS.
    */
-  ingestThreads?: number;
+  ingestThreads?: number | "auto";
   /**
    * With ingestThreads > 1: run the shards on the main thread instead of worker threads (the same
    * routing and merging, no parallelism; tests of the merging, and hosts where sockets cannot move).
@@ -273,11 +274,14 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
       "seriesBudgetBytes (--series-budget-bytes)",
       "bytes",
     ),
-    ingestThreads: atMost(
-      positiveInteger(options.ingestThreads, 1, "ingestThreads (--ingest-threads)", "threads"),
-      MAX_INGEST_THREADS,
-      "ingestThreads (--ingest-threads)",
-    ),
+    ingestThreads:
+      options.ingestThreads === "auto"
+        ? Math.min(MAX_INGEST_THREADS, Math.max(1, availableParallelism() - 1))
+        : atMost(
+            positiveInteger(options.ingestThreads, 1, "ingestThreads (--ingest-threads)", "threads"),
+            MAX_INGEST_THREADS,
+            "ingestThreads (--ingest-threads)",
+          ),
     shardsOnMainThread: options.shardsOnMainThread === true,
     maxMetricsProcessSeries: positiveInteger(
       options.maxMetricsProcessSeries,

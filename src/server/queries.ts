@@ -103,6 +103,8 @@ export interface QuerySources {
   history?: HistoryStore;
   /** The wall clock, ms since the epoch (history ranges default to "up to now"). Default Date.now. */
   epochMs?: () => number;
+  /** Ingest threads (shards) the server runs; default 1 (the main thread). */
+  ingestThreads?: number;
   /** The legacy adapter's figures, when the server runs it (the summary's `server.legacy`). */
   legacy?: () => LegacyInfo;
 }
@@ -295,6 +297,7 @@ export class ServerQueries {
       sessions: sessions.size,
       connections: connectionCounters.open,
       eventsApplied: registry.eventsApplied,
+      ingestThreads: this.sources.ingestThreads ?? 1,
       socketPath: this.sources.socketPath,
       eventsStale: sequencerCounters.staleDiscarded,
       clientDroppedEvents: sequencerCounters.clientDropped,

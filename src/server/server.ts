@@ -265,6 +265,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     leakArchive,
     history: historyStore,
     epochMs: resolved.epochMs,
+    ingestThreads: sharded?.host.size ?? 1,
     ...(legacy !== undefined ? { legacy: () => legacy!.info() } : {}),
   });
   if (httpAddress !== undefined) {

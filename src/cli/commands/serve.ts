@@ -65,7 +65,7 @@ interface ServeOptions extends LegacyServeFlags, HostServeFlags, HistoryServeFla
   maxStreamClients?: number;
   streamMaxUnsentBytes?: number;
   seriesBudgetBytes?: number;
-  ingestThreads?: number;
+  ingestThreads?: number | "auto";
   maxMetricsProcessSeries?: number;
   verbose?: boolean;
   quiet?: boolean;
@@ -82,6 +82,14 @@ function parseCount(value: string): number {
   const count = Number(value);
   if (!Number.isSafeInteger(count) || count < 1)
     throw new InvalidArgumentError("use a whole number >= 1, e.g. 64");
+  return count;
+}
+
+function parseThreads(value: string): number | "auto" {
+  if (value === "auto") return "auto";
+  const count = Number(value);
+  if (!Number.isSafeInteger(count) || count < 1)
+    throw new InvalidArgumentError("use a whole number >= 1, or auto (one fewer than the cores), e.g. 4");
   return count;
 }
 
@@ -221,10 +229,11 @@ export function serveCommand(): Command {
       parseBytesOrZero,
     )
     .option(
-      "--ingest-threads <n>",
+      "--ingest-threads <n|auto>",
       "apply client events on n worker threads, each owning whole processes (sticky by pid); 1 applies them on " +
-        `the main thread. More threads help only with many busy processes on a many-core host (default 1, at most ${MAX_INGEST_THREADS})`,
-      parseCount,
+        "the main thread; auto: one fewer than the cores. Server-wide limits are shared out among the threads. " +
+        `More threads help only with many busy processes on a many-core host (default 1, at most ${MAX_INGEST_THREADS})`,
+      parseThreads,
     )
     .option(
       "--max-metrics-process-series <n>",
