@@ -1,4 +1,4 @@
-// Builds the peer-credentials addon (native/peercred/peercred.c → native/build/peercred.node) with the C
+// Builds the peer-credentials addon (SO_PEERCRED, and the descriptor dup that ingest shards use) (native/peercred/peercred.c → native/build/peercred.node) with the C
 // compiler alone: no node-gyp, so no download of Node's headers (the Node-API headers come from the
 // node-api-headers package, or from the Node installation). Run by `npm ci` / `npm install` (the
 // "install" script) and by `npm run build`. It never fails the install: the server works without the
@@ -60,6 +60,7 @@ function build() {
     try {
       const addon = require(partial);
       if (typeof addon.peerCredentials !== "function") throw new Error("no peerCredentials export");
+      if (typeof addon.dupDescriptor !== "function") throw new Error("no dupDescriptor export");
     } catch (error) {
       return warn(`the built addon does not load: ${error.message}`);
     }

@@ -57,21 +57,34 @@ export class AnomalyLog {
   }
 
   record(kind: AnomalyKind, subject: AnomalySubject, deviceId: number | null, detail: string): void {
-    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
-    this.totalCount++;
-    const record: AnomalyRecord = {
+    this.addCounts(kind, 1);
+    this.relay({
       kind,
       sessionId: subject.sessionId,
       pid: subject.pid,
       deviceId,
       detail,
       timeMs: this.wallClockMs(),
-    };
+    });
+  }
+
+  /**
+   * A record another log counted (an ingest shard's): listed and passed to the listeners, not counted
+   * here; its shard's counts arrive through `addCounts`.
+   */
+  relay(record: AnomalyRecord): void {
     if (this.capacity > 0) {
       this.ring[this.next] = record;
       this.next = (this.next + 1) % this.capacity;
     }
     for (const listener of this.listeners) listener(record);
+  }
+
+  /** Adds `n` to the count of `kind` (a shard's anomalies since its previous update). */
+  addCounts(kind: AnomalyKind, n: number): void {
+    if (n === 0) return;
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + n);
+    this.totalCount += n;
   }
 
   byKind(): Record<string, number> {

@@ -172,6 +172,8 @@ export interface ServerInfo {
   connections: number;
   /** Alloc/free events applied to the live state since start. */
   eventsApplied: number;
+  /** Threads applying them (`serve --ingest-threads`; 1: the main thread). */
+  ingestThreads: number;
   socketPath: string;
   /** Events discarded because a snapshot already covered them (expected during resyncs). */
   eventsStale: number;

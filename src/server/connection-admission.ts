@@ -32,10 +32,21 @@ export interface Admitted {
 }
 
 /**
+ * When an admitted connection stops counting against the caps. "socket-close" (the default): when its
+ * socket closes. "manual": when the caller says (`release()`), for a socket whose handle closes while the
+ * connection lives on elsewhere (handed to an ingest shard, src/server/shards/shard-pool.ts).
+ */
+export type AdmissionRelease = "socket-close" | "manual";
+
+/** An admitted connection and the way to stop counting it (idempotent; also run on close by default). */
+export type AdmittedConnection = Admitted & { release(): void };
+
+/**
  * Decides, before a byte is read, whether a new socket may become a Connection: its peer credentials
  * must be readable where the kernel can give them, and its uid and the server must be under their caps.
  * A refused socket gets one ERROR frame (codes SERVER_TOO_MANY_CONNECTIONS[_FOR_UID],
- * SERVER_PEER_UNVERIFIED) and is closed; an admitted one is counted until its socket closes.
+ * SERVER_PEER_UNVERIFIED) and is closed; an admitted one is counted until its socket closes (or, with
+ * `releaseOn: "manual"`, until the caller releases it).
  */
 export class ConnectionAdmission {
   /** Sockets refused since start. */
@@ -50,7 +61,7 @@ export class ConnectionAdmission {
   ) {}
 
   /** The admitted socket's peer, or undefined after refusing (and closing) it. */
-  admit(socket: Socket): Admitted | undefined {
+  admit(socket: Socket, options: { releaseOn?: AdmissionRelease } = {}): AdmittedConnection | undefined {
     const peer = this.credentials.of(socket);
     if (peer === undefined && this.credentials.available) {
       this.refuse(socket, ServerErrorCode.PEER_UNVERIFIED, "the kernel did not say who is connecting", -1);
@@ -81,13 +92,22 @@ export class ConnectionAdmission {
     }
     this.open++;
     this.openByUid.set(uid, ofUid + 1);
-    socket.once("close", () => {
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
       this.open--;
       const left = (this.openByUid.get(uid) ?? 1) - 1;
       if (left === 0) this.openByUid.delete(uid);
       else this.openByUid.set(uid, left);
-    });
-    return { peer };
+    };
+    if ((options.releaseOn ?? "socket-close") === "socket-close") socket.once("close", release);
+    return { peer, release };
+  }
+
+  /** Admitted connections counted now. */
+  get openConnections(): number {
+    return this.open;
   }
 
   private refuse(socket: Socket, code: string, message: string, uid: number): void {

@@ -37,6 +37,15 @@ export interface UnixListener {
   close(): Promise<void>;
 }
 
+export interface UnixListenerOptions {
+  /**
+   * Accepted sockets start paused: nothing is read until someone resumes them. Required where connections
+   * are handed to ingest shards (src/server/shards/shard-pool.ts): a byte read on the main thread would
+   * never reach the shard, so ShardPool.handOver refuses a socket that has started reading.
+   */
+  pauseOnConnect?: boolean;
+}
+
 const PROBE_TIMEOUT_MS = 1000;
 /** Temporary names tried before giving up (each is random; a clash means another file holds the name). */
 const TEMPORARY_NAME_ATTEMPTS = 5;
@@ -62,12 +71,16 @@ interface SocketFile {
 export async function listenUnixSocket(
   path: string,
   onConnection: (socket: Socket) => void,
+  options: UnixListenerOptions = {},
 ): Promise<UnixListener> {
   const tooLong = socketPathTooLong(path);
   if (tooLong !== undefined) throw new ListenError(tooLong);
   await clearStaleSocket(path);
   // allowHalfOpen: when a peer half-closes mid-frame we still answer with an ERROR frame.
-  const server = createServer({ allowHalfOpen: true }, onConnection);
+  const server = createServer(
+    { allowHalfOpen: true, pauseOnConnect: options.pauseOnConnect ?? false },
+    onConnection,
+  );
   const file = await bindOnto(server, path);
   let closed = false;
   return {

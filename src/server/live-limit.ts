@@ -66,6 +66,7 @@ export class LiveLimit {
     this.refused += count;
     ledger.refusedAllocations += count;
     this.mark(ledger);
+    ledger.series.touch();
   }
 
   /** A FREE of an id not live in a marked ledger: most likely one the limit refused; no anomaly. */
@@ -78,6 +79,7 @@ export class LiveLimit {
   unmark(ledger: Ledger): void {
     if (!ledger.overLimit) return;
     ledger.overLimit = false;
+    ledger.series.touch();
     ledger.account.overLimitLedgers--;
     this.marked.delete(ledger);
     this.markedCount--;

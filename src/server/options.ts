@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import type { Writable } from "node:stream";
 import type { Logger } from "pino";
 import { resolveEndpointOptions } from "./endpoint-options.js";
@@ -149,6 +150,17 @@ export interface ServerOptions {
    */
   seriesBudgetBytes?: number;
   /**
+   * Ingest shards (docs/ARCHITECTURE.md "Ingest on more than one core"): 1 (default) applies every event
+   * on the main thread; N > 1 runs N shards, each owning whole processes' sessions, on worker threads.
+   * "auto": one fewer than the cores (at least 1). At most MAX_INGEST_THREADS.
+   */
+  ingestThreads?: number | "auto";
+  /**
+   * With ingestThreads > 1: run the shards on the main thread instead of worker threads (the same
+   * routing and merging, no parallelism; tests of the merging, and hosts where sockets cannot move).
+   */
+  shardsOnMainThread?: boolean;
+  /**
    * Most `allocwatch_process_memory_used_bytes` series one `/metrics` scrape answers (7 per process and
    * device); past it the pairs holding the fewest bytes are left out. Default 10,000.
    */
@@ -211,6 +223,8 @@ export interface ResolvedServerOptions {
   liveness: ProcessLiveness;
   timers: TimerScheduler;
   seriesBudgetBytes: number;
+  ingestThreads: number;
+  shardsOnMainThread: boolean;
   streamLimits: StreamLimits;
   maxMetricsProcessSeries: number;
   epochMs: () => number;
@@ -223,6 +237,14 @@ export interface ResolvedServerOptions {
  * SERVER_INVALID_OPTION) naming the option, its CLI flag where it has one, what is allowed and what was
  * given.
  */
+/** Most ingest shards (`--ingest-threads`): far above the cores of the hosts this runs on. */
+export const MAX_INGEST_THREADS = 64;
+
+function atMost(value: number, most: number, name: string): number {
+  if (value > most) throw new InvalidOptionError(`${name} must be at most ${most}, got ${value}`);
+  return value;
+}
+
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const limits = resolveLimitOptions(options);
   const endpoints = resolveEndpointOptions(options);
@@ -252,6 +274,15 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
       "seriesBudgetBytes (--series-budget-bytes)",
       "bytes",
     ),
+    ingestThreads:
+      options.ingestThreads === "auto"
+        ? Math.min(MAX_INGEST_THREADS, Math.max(1, availableParallelism() - 1))
+        : atMost(
+            positiveInteger(options.ingestThreads, 1, "ingestThreads (--ingest-threads)", "threads"),
+            MAX_INGEST_THREADS,
+            "ingestThreads (--ingest-threads)",
+          ),
+    shardsOnMainThread: options.shardsOnMainThread === true,
     maxMetricsProcessSeries: positiveInteger(
       options.maxMetricsProcessSeries,
       DEFAULT_MAX_PROCESS_SERIES,

@@ -38,8 +38,11 @@ export function noPeerCredentials(reason: string): PeerCredentialSource {
   return { available: false, unavailableReason: reason, of: () => undefined };
 }
 
-interface PeercredAddon {
+/** The native addon's functions (native/peercred/peercred.c). */
+export interface PeercredAddon {
   peerCredentials(fd: number): { pid: number; uid: number; gid: number };
+  /** Absent from an addon built before it existed (a stale native/build): descriptor-dup.ts says so. */
+  dupDescriptor?(fd: number): number;
 }
 
 // Built by scripts/build-native.mjs into <package>/native/build; this file is <package>/dist/src/server.
@@ -47,8 +50,11 @@ const ADDON_PATH = fileURLToPath(new URL("../../../native/build/peercred.node", 
 
 let loaded: { addon: PeercredAddon } | { problem: string } | undefined;
 
-/** Loads the addon once (lazily: a server that never starts never loads it). */
-function loadAddon(): { addon: PeercredAddon } | { problem: string } {
+/**
+ * Loads the addon once (lazily: a server that never starts never loads it); the one loader for every
+ * user of the addon (peer credentials here, descriptor copies in descriptor-dup.ts).
+ */
+export function loadPeercredAddon(): { addon: PeercredAddon } | { problem: string } {
   if (loaded !== undefined) return loaded;
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as PeercredAddon;
@@ -67,7 +73,7 @@ export function kernelPeerCredentials(
 ): PeerCredentialSource {
   if (env[PEER_CREDENTIALS_ENV] === "off")
     return noPeerCredentials(`turned off by ${PEER_CREDENTIALS_ENV}=off`);
-  const result = loadAddon();
+  const result = loadPeercredAddon();
   if ("problem" in result) return noPeerCredentials(result.problem);
   const { addon } = result;
   return {

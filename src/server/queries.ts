@@ -25,25 +25,68 @@ import type { HistoryStore } from "./history/history-store.js";
 import type { HostDevices } from "./host-devices.js";
 import type { LeakArchive } from "./leaks/leak-archive.js";
 import { LiveSlotCursor } from "./live-slot-cursor.js";
+import type { MemoryMapRequest } from "./memory-map/memory-map.js";
 import { MemoryMapQuery } from "./memory-map/memory-map-query.js";
-import type { Ledger, Registry } from "./registry.js";
-import type { ReorderBudget } from "./reorder-budget.js";
+import type { DeviceTotals, Ledger, Registry } from "./registry.js";
 import { SelectionHeap } from "./selection-heap.js";
 import type { SequencerCounters } from "./sequencer.js";
 import { emptySeriesByType, secondAtOrAfter, seriesResponse } from "./series/series-view.js";
 import { SERIES_BUCKET_MS, SERIES_WINDOW_MS, type UsageSeries } from "./series/usage-series.js";
+import type { SessionView } from "./session.js";
 import type { SessionTable } from "./session-table.js";
 import { NO_SLOT } from "./slot-index.js";
 import type { TimerScheduler } from "./timers.js";
 
+/**
+ * The totals the summary reads: a Registry, or the main thread's ShardMirror of every ingest shard
+ * (shards/shard-mirror.ts).
+ */
+export interface RegistryTotals {
+  devices(): Iterable<DeviceTotals>;
+  findDevice(deviceId: number): DeviceTotals | undefined;
+  readonly eventsApplied: number;
+  readonly liveAllocations: number;
+  readonly limit: {
+    readonly maxLive: number;
+    readonly maxLivePerSession: number;
+    readonly refused: number;
+    readonly excusedFrees: number;
+    readonly markedCount: number;
+  };
+}
+
+/** The sessions the summary lists: a SessionTable, or the ShardMirror. */
+export interface SessionList {
+  values(): Iterable<SessionView>;
+  readonly size: number;
+}
+
+/**
+ * What needs single allocations: the allocation lists and the memory maps. One registry answers them
+ * (RegistryAllocations), or every ingest shard's together (shards/shard-allocations.ts).
+ */
+export interface AllocationQueries {
+  /** `listAllocations` of the device (`sessionId`: of that session only). */
+  list(
+    deviceId: number,
+    sort: AllocationSort,
+    limit: number,
+    sessionId: string | undefined,
+    nowMs: number,
+  ): { total: number; allocations: AllocationView[] };
+  memoryMap(request: MemoryMapRequest): MemoryMapResponse;
+}
+
 export interface QuerySources {
-  registry: Registry;
+  registry: RegistryTotals;
   catalog: DeviceCatalog;
-  sessions: SessionTable;
+  sessions: SessionList;
+  /** Answers what needs single allocations. */
+  allocationQueries: AllocationQueries;
   anomalies: AnomalyLog;
   sequencerCounters: SequencerCounters;
   connectionCounters: ConnectionCounters;
-  reorderBudget: ReorderBudget;
+  reorderBudget: { readonly usedBytes: number; readonly limitBytes: number };
   timers: TimerScheduler;
   version: string;
   socketPath: string;
@@ -60,6 +103,8 @@ export interface QuerySources {
   history?: HistoryStore;
   /** The wall clock, ms since the epoch (history ranges default to "up to now"). Default Date.now. */
   epochMs?: () => number;
+  /** Ingest threads (shards) the server runs; default 1 (the main thread). */
+  ingestThreads?: number;
   /** The legacy adapter's figures, when the server runs it (the summary's `server.legacy`). */
   legacy?: () => LegacyInfo;
 }
@@ -69,17 +114,11 @@ export interface QuerySources {
  * costs O(devices × types + sessions × devices), whatever the number of live allocations.
  */
 export class ServerQueries {
-  private readonly maps: MemoryMapQuery;
+  constructor(private readonly sources: QuerySources) {}
 
-  constructor(private readonly sources: QuerySources) {
-    const host = sources.host;
-    this.maps = new MemoryMapQuery({
-      registry: sources.registry,
-      catalog: sources.catalog,
-      processNameOf: (sessionId) => sources.sessions.get(sessionId)?.identity.processName ?? "",
-      hostSummaryOf:
-        host?.enabled === true ? (id) => this.summary().devices.find((d) => d.id === id) : undefined,
-    });
+  /** The summary's entry of a device (RegistryAllocations' hostSummaryOf, with host sources). */
+  deviceSummary(deviceId: number): DeviceSummary | undefined {
+    return this.summary().devices.find((d) => d.id === deviceId);
   }
 
   /** The wall clock now, ms since the epoch. */
@@ -176,16 +215,13 @@ export class ServerQueries {
     limit: number,
     sessionId: string | undefined,
   ): AllocationsResponse | undefined {
-    const { registry, timers } = this.sources;
     if (!this.knowsDevice(deviceId)) return undefined;
-    const { total, allocations } = listAllocations(
-      registry,
+    const { total, allocations } = this.sources.allocationQueries.list(
       deviceId,
       sort,
       limit,
-      timers.nowMs(),
       sessionId,
-      (owner, contextId) => this.sources.sessions.get(owner)?.contexts.text(contextId) ?? "",
+      this.sources.timers.nowMs(),
     );
     return { deviceId, sort, limit, total, allocations };
   }
@@ -229,7 +265,12 @@ export class ServerQueries {
   /** The live memory map (memory-map/); undefined when the device is unknown. */
   memoryMap(deviceId: number, memoryType: MemoryMapType, buckets: number): MemoryMapResponse | undefined {
     if (!this.knowsDevice(deviceId)) return undefined;
-    return this.maps.answer({ deviceId, memoryType, buckets, nowMs: this.sources.timers.nowMs() });
+    return this.sources.allocationQueries.memoryMap({
+      deviceId,
+      memoryType,
+      buckets,
+      nowMs: this.sources.timers.nowMs(),
+    });
   }
 
   /** The newest leak reports (of `pid` only, when given), at most `limit`. */
@@ -256,6 +297,7 @@ export class ServerQueries {
       sessions: sessions.size,
       connections: connectionCounters.open,
       eventsApplied: registry.eventsApplied,
+      ingestThreads: this.sources.ingestThreads ?? 1,
       socketPath: this.sources.socketPath,
       eventsStale: sequencerCounters.staleDiscarded,
       clientDroppedEvents: sequencerCounters.clientDropped,
@@ -278,6 +320,47 @@ export class ServerQueries {
 function anyOverLimit(ledgers: Iterable<Ledger>): boolean {
   for (const ledger of ledgers) if (ledger.overLimit) return true;
   return false;
+}
+
+/** AllocationQueries of one registry (the single-thread server's, or one shard's). */
+export class RegistryAllocations implements AllocationQueries {
+  private readonly maps: MemoryMapQuery;
+
+  constructor(
+    private readonly registry: Registry,
+    catalog: DeviceCatalog,
+    private readonly sessions: SessionTable,
+    hostSummaryOf?: (deviceId: number) => DeviceSummary | undefined,
+  ) {
+    this.maps = new MemoryMapQuery({
+      registry,
+      catalog,
+      processNameOf: (sessionId) => sessions.get(sessionId)?.identity.processName ?? "",
+      hostSummaryOf,
+    });
+  }
+
+  list(
+    deviceId: number,
+    sort: AllocationSort,
+    limit: number,
+    sessionId: string | undefined,
+    nowMs: number,
+  ): { total: number; allocations: AllocationView[] } {
+    return listAllocations(
+      this.registry,
+      deviceId,
+      sort,
+      limit,
+      nowMs,
+      sessionId,
+      (owner, contextId) => this.sessions.get(owner)?.contexts.text(contextId) ?? "",
+    );
+  }
+
+  memoryMap(request: MemoryMapRequest): MemoryMapResponse {
+    return this.maps.answer(request);
+  }
 }
 
 /**

@@ -17,8 +17,14 @@ export class RecoveryCounts {
   }
 
   record(kind: RecoveryKind): void {
-    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
-    this.totalCount++;
+    this.add(kind, 1);
+  }
+
+  /** Adds `n` recoveries of `kind` (a shard's, since its previous update). */
+  add(kind: RecoveryKind, n: number): void {
+    if (n === 0) return;
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + n);
+    this.totalCount += n;
   }
 
   /** Count per kind; kinds never seen are absent. */

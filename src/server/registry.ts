@@ -2,7 +2,7 @@ import { MEMORY_TYPE_NAMES } from "../protocol/memory-type.js";
 import type { AnomalyLog } from "./anomaly-log.js";
 import { DeviceTotals, Ledger, SessionAccount } from "./ledger.js";
 import { LiveLimit } from "./live-limit.js";
-import { DETACHED_FIGURE, type UsageSeries } from "./series/usage-series.js";
+import { DETACHED_FIGURE, type FigureSource } from "./series/usage-series.js";
 import { addressHash, idHash } from "./slot-chains.js";
 import {
   DEFAULT_CHANGE_LOG_SLOTS,
@@ -90,7 +90,7 @@ export class Registry {
   /** `series`: where totals are recorded over time; without it nothing is (registry-only uses). */
   constructor(
     private readonly anomalies: AnomalyLog,
-    private readonly series?: UsageSeries,
+    private readonly series?: FigureSource,
     options: RegistryOptions = {},
   ) {
     this.changes = new SlotChangeLog(options.changeLogSlots ?? DEFAULT_CHANGE_LOG_SLOTS);
@@ -156,7 +156,8 @@ export class Registry {
     if (ledger === undefined) {
       const device = this.device(deviceId);
       const serial = this.freeSerials.pop() ?? this.nextSerial++;
-      ledger = new Ledger(account, device, this.series?.open() ?? DETACHED_FIGURE, serial);
+      const figure = this.series?.open({ account, deviceId }) ?? DETACHED_FIGURE;
+      ledger = new Ledger(account, device, figure, serial);
       account.ledgers.set(deviceId, ledger);
       device.ledgers.add(ledger);
     }

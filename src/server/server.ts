@@ -1,19 +1,17 @@
 import type { Socket } from "node:net";
 import pino, { type Logger } from "pino";
 import { VERSION } from "../version.js";
-import { AnomalyLog } from "./anomaly-log.js";
 import { AnomalyLogRateLimit } from "./anomaly-log-rate-limit.js";
-import { ByteBudget } from "./byte-budget.js";
-import { Connection, ConnectionCounters } from "./connection.js";
+import type { ByteBudget } from "./byte-budget.js";
 import { ConnectionAdmission } from "./connection-admission.js";
-import { DeviceCatalog } from "./device-catalog.js";
-import { ServerErrorCode } from "./errors.js";
 import { HardwareDevices } from "./hardware/hardware-devices.js";
 import { HistoryOpenError } from "./history/history-errors.js";
 import { HistoryRecorder } from "./history/history-recorder.js";
 import { HistoryStore } from "./history/history-store.js";
 import { HostDevices } from "./host-devices.js";
 import { type HttpAddress, type HttpApi, startHttpApi } from "./http-api.js";
+import { CLOSE_TIMEOUT_MS, Ingest } from "./ingest.js";
+import type { LeakArchive } from "./leaks/leak-archive.js";
 import { recordLeaks } from "./leaks/leak-recorder.js";
 import { MemoryLeakArchive } from "./leaks/memory-leak-archive.js";
 import { LegacyAdapter } from "./legacy/adapter.js";
@@ -21,16 +19,16 @@ import { listenUnixSocket } from "./listener.js";
 import { LargestFreeBlocks } from "./metrics/largest-free-blocks.js";
 import { PrometheusMetrics } from "./metrics/prometheus-metrics.js";
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from "./options.js";
-import { ServerQueries } from "./queries.js";
-import { DEFAULT_REAPER_OPTIONS, Reaper } from "./reaper.js";
-import { Registry } from "./registry.js";
-import { ReorderBudget } from "./reorder-budget.js";
-import { DEFAULT_SEQUENCER_OPTIONS, SequencerCounters } from "./sequencer.js";
+import { RegistryAllocations, type RegistryTotals, ServerQueries, type SessionList } from "./queries.js";
+import type { FigureHolders } from "./series/series-view.js";
 import { SeriesIncrements } from "./series/series-view.js";
 import { UsageSeries } from "./series/usage-series.js";
-import type { SessionPeer } from "./session.js";
-import { SessionTable } from "./session-table.js";
-import { SnapshotIntakeBudget } from "./snapshot-collector.js";
+import type { SessionView } from "./session.js";
+import type { SessionTable, SessionTableHooks } from "./session-table.js";
+import { LocalShards } from "./shards/shard-host.js";
+import { ingestLimitsOf, shardLimits } from "./shards/shard-limits.js";
+import { ShardedIngest } from "./shards/sharded-ingest.js";
+import { startWorkerShards } from "./shards/worker-shards.js";
 import { LiveStream } from "./stream/live-stream.js";
 import { TtShmSource } from "./tt-shm/tt-shm-source.js";
 
@@ -48,6 +46,10 @@ export interface RunningServer {
   readonly httpUrl: string | undefined;
   /** In-process access to the same answers the HTTP API gives. */
   readonly queries: ServerQueries;
+  /**
+   * The sessions applied on the main thread: all of them, or with `ingestThreads` > 1 only the legacy
+   * adapter's (the others live in the shards; `queries` sees every one).
+   */
   readonly sessions: SessionTable;
   readonly log: Logger;
   /** The legacy tt-metal protocol adapter, when `legacy` was given. */
@@ -77,7 +79,7 @@ export interface RunningServer {
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const resolved = resolveServerOptions(options);
-  const { socketPath, httpAddress, verbose, timers, liveness } = resolved;
+  const { socketPath, httpAddress, timers, liveness } = resolved;
   const log =
     resolved.logger ??
     pino(
@@ -86,45 +88,38 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       pino.destination({ dest: 2, sync: true }),
     );
 
-  const anomalies = new AnomalyLog(resolved.recentAnomalies);
   // Buckets are whole seconds of the wall clock; the scheduler's clock may be monotonic (or a test's).
   const series = new UsageSeries(timers, resolved.epochMs, resolved.seriesBudgetBytes);
-  const registry = new Registry(anomalies, series, {
-    limits: {
-      maxLiveAllocations: resolved.maxLiveAllocations,
-      maxLiveAllocationsPerSession: resolved.maxLiveAllocationsPerSession,
-    },
-  });
-  const catalog = new DeviceCatalog(anomalies);
-  const sequencerCounters = new SequencerCounters();
-  const connectionCounters = new ConnectionCounters();
-  const reorderBudget = new ReorderBudget(resolved.reorderBudgetBytes);
-  const sessions = new SessionTable(
-    {
-      registry,
-      anomalies,
-      counters: sequencerCounters,
-      timers,
-      sequencerOptions: {
-        reorderCapacity: resolved.reorderCapacity,
-        gapTimeoutMs: resolved.gapTimeoutMs,
-        maxSnapshotAllocations: DEFAULT_SEQUENCER_OPTIONS.maxSnapshotAllocations,
-      },
-      reorderBudget,
-      maxContextsPerSession: resolved.maxContextsPerSession,
-      // Snapshots in progress hold at most as many entries as the registry may hold allocations.
-      snapshotIntake: new SnapshotIntakeBudget(resolved.maxLiveAllocations),
-    },
-    catalog,
-    {
-      maxDevicesPerSession: resolved.maxDevicesPerSession,
-      maxSessionsPerProcess: resolved.maxSessionsPerProcess,
-      maxSessions: resolved.maxSessions,
-    },
-  );
+  // With --ingest-threads N > 1 the sessions live in shards; `ingest` is then the main thread's own
+  // shard, which serves the legacy adapter (shards/sharded-ingest.ts).
+  let leakArchive: LeakArchive = resolved.leakArchive ?? new MemoryLeakArchive();
+  const sharded =
+    resolved.ingestThreads > 1 && shardable(resolved, log)
+      ? await startShards(resolved, log, series, () => leakArchive)
+      : undefined;
+  const ingest = sharded?.ingest ?? new Ingest(resolved, { log, timers, liveness, figures: series });
+  const anomalies = sharded?.anomalies ?? ingest.anomalies;
+  const mirror = sharded?.mirror;
+  const totals: RegistryTotals & FigureHolders = mirror ?? ingest.registry;
+  const sessionList: SessionList = mirror ?? ingest.sessions;
+  const listenSessions = (hooks: SessionTableHooks<SessionView>) =>
+    mirror === undefined ? ingest.sessions.listen(hooks) : mirror.listen(hooks);
+  const catalog = mirror?.catalog ?? ingest.catalog;
+  const sequencerCounters = mirror?.sequencerCounters ?? ingest.sequencerCounters;
+  const connectionCounters = mirror?.connectionCounters ?? ingest.connectionCounters;
+  const reorderBudget =
+    mirror === undefined
+      ? ingest.reorderBudget
+      : {
+          get usedBytes() {
+            return mirror.reorderBytes;
+          },
+          limitBytes: resolved.reorderBudgetBytes,
+        };
+  const { registry, sessions } = ingest;
   const anomalyLines = new AnomalyLogRateLimit(log, timers);
   anomalies.onRecord((a) => anomalyLines.write(a));
-  sessions.listen({
+  listenSessions({
     opened: (s, reattached) =>
       log.info(
         {
@@ -139,56 +134,28 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     released: (s, reason, allocations) =>
       log.info({ sessionId: s.sessionId, clientPid: s.pid, reason, allocations }, "session released"),
   });
-  const reaper = new Reaper(sessions, liveness, timers, {
-    graceMs: resolved.graceMs,
-    sweepIntervalMs: resolved.sweepIntervalMs,
-    firstRecheckMs: DEFAULT_REAPER_OPTIONS.firstRecheckMs,
-  });
 
-  const closeTimeoutMs = 2000;
   const admission = new ConnectionAdmission(
     {
       maxConnections: resolved.maxConnections,
       maxConnectionsPerUid: resolved.maxConnectionsPerUid,
-      closeTimeoutMs,
+      closeTimeoutMs: CLOSE_TIMEOUT_MS,
     },
     resolved.peerCredentials,
     log,
   );
-  const bufferBudget = new ByteBudget(resolved.bufferBudgetBytes);
-  const connections = new Set<Connection>();
-  const closedSockets = new Set<Promise<void>>();
+  const bufferBudget = ingest.bufferBudget;
   let shuttingDown = false;
   const onSocket = (socket: Socket) => {
     if (shuttingDown) {
       socket.destroy();
       return;
     }
-    const admitted = admission.admit(socket);
+    // Sharded, a connection counts until its shard says it closed (the socket may move to a worker).
+    const admitted = admission.admit(socket, sharded === undefined ? {} : { releaseOn: "manual" });
     if (admitted === undefined) return;
-    const connection = new Connection(socket, {
-      sessions,
-      anomalies,
-      counters: connectionCounters,
-      log,
-      maxFrameBytes: resolved.maxFrameBytes,
-      logEvents: verbose,
-      closeTimeoutMs,
-      helloTimeoutMs: resolved.helloTimeoutMs,
-      timers,
-      peer: admitted.peer,
-      budget: bufferBudget,
-      maxOutboundBytes: resolved.maxOutboundBytes,
-    });
-    connections.add(connection);
-    const closed = new Promise<void>((resolve) =>
-      socket.once("close", () => {
-        connections.delete(connection);
-        closedSockets.delete(closed);
-        resolve();
-      }),
-    );
-    closedSockets.add(closed);
+    if (sharded === undefined) ingest.accept(socket, admitted.peer);
+    else sharded.accept(socket, admitted.peer, admitted.release);
   };
 
   const hardware =
@@ -211,7 +178,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         });
   const host = new HostDevices({ hardware, ttShm });
 
-  const listener = await listenUnixSocket(socketPath, onSocket);
+  // Sockets handed to worker threads must not be read here first (shards/shard-pool.ts).
+  const listener = await listenUnixSocket(socketPath, onSocket, {
+    pauseOnConnect: sharded !== undefined && !resolved.shardsOnMainThread,
+  });
   // Opened once the socket is ours (a second server is refused for its socket first), before any
   // connection is read: this runs synchronously after the bind.
   let historyStore: HistoryStore | undefined;
@@ -226,17 +196,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       ? undefined
       : new HistoryRecorder({
           store: historyStore,
-          registry,
+          registry: totals,
           series,
           timers,
           epochMs: resolved.epochMs,
           log,
         });
   // Leak reports outlive the server in the history database when there is one.
-  const leakArchive = resolved.leakArchive ?? historyStore?.leaks ?? new MemoryLeakArchive();
-  recordLeaks(sessions, registry, leakArchive, { timers, epochMs: resolved.epochMs }, log);
+  leakArchive = resolved.leakArchive ?? historyStore?.leaks ?? leakArchive;
+  // Sharded, the main thread's shard and the workers build their reports and the mirror saves them.
+  if (sharded === undefined) {
+    recordLeaks(sessions, registry, leakArchive, { timers, epochMs: resolved.epochMs }, log);
+  }
   if (historyRecorder !== undefined) {
-    sessions.listen(historyRecorder.sessionHooks());
+    listenSessions(historyRecorder.sessionHooks());
     anomalies.onRecord((a) => historyRecorder.anomaly(a));
   }
   let legacy: LegacyAdapter | undefined;
@@ -244,11 +217,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     legacy = new LegacyAdapter(resolved.legacy, {
       sessions,
       registry,
-      anomalies,
-      catalog,
+      anomalies: ingest.anomalies,
+      catalog: ingest.catalog,
       timers,
       log,
-      counters: connectionCounters,
+      counters: ingest.connectionCounters,
       peerCredentials: resolved.peerCredentials,
       stdout: resolved.stdout,
       // Cards and shared-memory regions count as devices for DEVICE_INFO and may be named in frames.
@@ -266,10 +239,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let stream: LiveStream | undefined;
   let metrics: PrometheusMetrics | undefined;
   let freeBlocks: LargestFreeBlocks | undefined;
-  const queries = new ServerQueries({
-    registry,
+  const queries: ServerQueries = new ServerQueries({
+    registry: totals,
+    allocationQueries:
+      sharded?.allocations ??
+      new RegistryAllocations(
+        registry,
+        catalog,
+        sessions,
+        host.enabled ? (id) => queries.deviceSummary(id) : undefined,
+      ),
     catalog,
-    sessions,
+    sessions: sessionList,
     anomalies,
     sequencerCounters,
     connectionCounters,
@@ -284,11 +265,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     leakArchive,
     history: historyStore,
     epochMs: resolved.epochMs,
+    ingestThreads: sharded?.host.size ?? 1,
     ...(legacy !== undefined ? { legacy: () => legacy!.info() } : {}),
   });
   if (httpAddress !== undefined) {
     try {
-      const increments = new SeriesIncrements(registry, series);
+      const increments = new SeriesIncrements(totals, series);
       stream = new LiveStream(
         {
           summary: () => queries.summary(),
@@ -301,9 +283,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       );
       freeBlocks = new LargestFreeBlocks(
         {
-          deviceIds: () => new Set([...catalog.ids(), ...[...registry.devices()].map((d) => d.deviceId)]),
-          changeMark: () =>
-            `${registry.eventsApplied}/${registry.liveAllocations}/${[...catalog.ids()].length}`,
+          deviceIds: () => new Set([...catalog.ids(), ...[...totals.devices()].map((d) => d.deviceId)]),
+          changeMark: () => `${totals.eventsApplied}/${totals.liveAllocations}/${[...catalog.ids()].length}`,
           memoryMap: (deviceId, type) => queries.memoryMap(deviceId, type, 1),
         },
         timers,
@@ -327,7 +308,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       throw error;
     }
   }
-  reaper.start();
+  if (sharded === undefined) ingest.reaper.start();
+  else sharded.start();
   series.start();
   freeBlocks?.start();
   historyRecorder?.start();
@@ -346,20 +328,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const close = (): Promise<void> => {
     closing ??= (async () => {
       shuttingDown = true;
-      reaper.stop();
       series.stop();
       freeBlocks?.stop();
       hardware?.stop();
       ttShm?.stop();
       const stopped = Promise.all([listener.close(), http?.close(), legacy?.close()]);
-      for (const connection of [...connections]) {
-        (connection as SessionPeer).close(
-          ServerErrorCode.SHUTTING_DOWN,
-          "the allocation server is shutting down",
-        );
+      if (sharded === undefined) {
+        ingest.reaper.stop();
+        await Promise.all([stopped, ingest.closeConnections()]);
+        ingest.releaseAll();
+      } else {
+        await Promise.all([stopped, sharded.close()]);
       }
-      await Promise.all([stopped, ...closedSockets]);
-      for (const session of [...sessions.values()]) sessions.release(session, "server-shutdown");
       // After the releases: their lifetimes (and leak reports) are written before the database closes.
       historyRecorder?.close();
       log.info("allocwatch server stopped");
@@ -404,4 +384,38 @@ function openHistory(
     log.warn({ code: error.code, path: options.path }, `${error.message}; running without history`);
     return undefined;
   }
+}
+
+/**
+ * Whether `--ingest-threads` N > 1 can be honoured: shards are chosen by the kernel's pid of each peer
+ * (all connections of a process on one shard), and sockets move to worker threads by a descriptor copy;
+ * both need the native addon. Without peer credentials the server runs on one thread, and says so.
+ */
+function shardable(resolved: ResolvedServerOptions, log: Logger): boolean {
+  if (resolved.peerCredentials.available) return true;
+  log.warn(
+    { ingestThreads: resolved.ingestThreads, reason: resolved.peerCredentials.unavailableReason },
+    "--ingest-threads needs peer credentials (a process's connections must share a shard): ingesting on one thread",
+  );
+  return false;
+}
+
+/** The shards of `--ingest-threads` N > 1 and the main thread's side of them. */
+async function startShards(
+  resolved: ResolvedServerOptions,
+  log: Logger,
+  series: UsageSeries,
+  archive: () => LeakArchive,
+): Promise<ShardedIngest> {
+  const { timers, liveness, epochMs } = resolved;
+  // The workers and the main thread's own shard (legacy) share the server-wide limits.
+  const limits = shardLimits(ingestLimitsOf(resolved), resolved.ingestThreads + 1);
+  const host = resolved.shardsOnMainThread
+    ? new LocalShards(resolved.ingestThreads, limits, { log, timers, liveness, epochMs })
+    : await startWorkerShards(resolved.ingestThreads, limits, {
+        log,
+        logLevel: resolved.logLevel,
+        credentials: resolved.peerCredentials,
+      });
+  return new ShardedIngest(host, limits, { log, timers, liveness, epochMs, series, archive });
 }

@@ -2,7 +2,13 @@ import type { DeviceDescriptor } from "../protocol/frames.js";
 import type { DeviceCatalog } from "./device-catalog.js";
 import { ConnectionProtocolError, ServerErrorCode } from "./errors.js";
 import type { PeerCredentials } from "./peer-credentials.js";
-import { Session, type SessionDeps, type SessionIdentity, type SessionPeer } from "./session.js";
+import {
+  Session,
+  type SessionDeps,
+  type SessionIdentity,
+  type SessionPeer,
+  type SessionView,
+} from "./session.js";
 
 /**
  * What a native HELLO brings besides its claims (docs/PROTOCOL.md §3.1, "Who may join a session").
@@ -43,19 +49,21 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
 export type ReleaseReason = "goodbye" | "process-exited" | "grace-expired" | "superseded" | "server-shutdown";
 
 /** What the table tells the rest of the server (reaper, logs). */
-export interface SessionTableHooks {
-  opened?(session: Session, reattached: boolean): void;
+export interface SessionTableHooks<S extends SessionView = Session> {
+  opened?(session: S, reattached: boolean): void;
+  /** One of the session's connections closed (before `idle`, when it was the last). */
+  detached?(session: S): void;
   /** The session's last connection closed (the reaper decides what happens next). */
-  idle?(session: Session): void;
+  idle?(session: S): void;
   /** A connection came back to an idle session. */
-  reattached?(session: Session): void;
+  reattached?(session: S): void;
   /**
    * About to release the session: its allocations are still live in the registry (leak reports and
    * history read them here). Runs synchronously; it must not change the table.
    */
-  releasing?(session: Session, reason: ReleaseReason): void;
+  releasing?(session: S, reason: ReleaseReason): void;
   /** `allocationsReleased`: live allocations the session held when it was released. */
-  released?(session: Session, reason: ReleaseReason, allocationsReleased: number): void;
+  released?(session: S, reason: ReleaseReason, allocationsReleased: number): void;
 }
 
 /**
@@ -212,6 +220,7 @@ export class SessionTable {
   /** A peer's link closed. */
   detach(session: Session, peer: SessionPeer): void {
     const left = session.detach(peer);
+    for (const h of this.hooks) h.detached?.(session);
     if (left === 0 && !session.isReleased) for (const h of this.hooks) h.idle?.(session);
   }
 

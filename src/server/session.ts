@@ -48,6 +48,21 @@ export interface SessionIdentity {
   source: string;
 }
 
+/**
+ * What the summary, the history and the logs read of a session: a Session, or its mirror on the main
+ * thread when the session lives in an ingest shard (shards/shard-mirror.ts).
+ */
+export interface SessionView {
+  readonly identity: SessionIdentity;
+  readonly sessionId: string;
+  readonly pid: number;
+  readonly state: SessionState;
+  readonly connectionCount: number;
+  readonly account: SessionAccount;
+  /** When the session began, ms (the server's clock). */
+  readonly startedAtMs: number;
+}
+
 export interface SessionDeps {
   registry: Registry;
   anomalies: AnomalyLog;
@@ -78,7 +93,7 @@ export type SessionState = "connected" | "disconnected";
  * (`announce`); any other device id is refused with SERVER_UNKNOWN_DEVICE, so that a client cannot make
  * the server keep state for ids it never described.
  */
-export class Session implements SessionLinks {
+export class Session implements SessionLinks, SessionView {
   readonly account: SessionAccount;
   /** Allocation contexts the session defined (protocol version 3); registry slots cite them by id. */
   readonly contexts: ContextTable;

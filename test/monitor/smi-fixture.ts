@@ -104,6 +104,7 @@ export const fixtureSummary: SummaryResponse = {
     sessions: 2,
     connections: 3,
     eventsApplied: 1000,
+    ingestThreads: 1,
     socketPath: "/run/user/1000/allocwatch.sock",
     eventsStale: 0,
     clientDroppedEvents: 0,

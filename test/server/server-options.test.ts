@@ -165,6 +165,15 @@ test("a server-wide live-allocation limit below the per-session default lowers t
   assert.equal(resolved.maxLiveAllocationsPerSession, 1000);
 });
 
+invalid.push(
+  ["ingest threads 0", { ingestThreads: 0 }, /ingestThreads \(--ingest-threads\)/],
+  [
+    "ingest threads past the most",
+    { ingestThreads: 65 },
+    /ingestThreads \(--ingest-threads\) must be at most 64/,
+  ],
+);
+
 for (const [name, options, message] of invalid) {
   test(`refused: ${name}`, () => {
     assert.throws(
@@ -212,6 +221,8 @@ test("defaults fill every option left out", () => {
       recentAnomalies: 256,
       maxConnections: DEFAULT_MAX_CONNECTIONS,
       maxConnectionsPerUid: DEFAULT_MAX_CONNECTIONS_PER_UID,
+      ingestThreads: 1,
+      shardsOnMainThread: false,
       peerCredentials: undefined,
       logLevel: "info",
       verbose: false,

@@ -31,6 +31,10 @@ export async function startTestServer(options: ServerOptions = {}): Promise<Test
     socketPath: path,
     http: "127.0.0.1:0",
     logger: pino({ level: "silent" }),
+    // ALLOCWATCH_TEST_INGEST_THREADS=N runs these servers sharded (a check of the mirror, by hand).
+    ...(process.env["ALLOCWATCH_TEST_INGEST_THREADS"] === undefined
+      ? {}
+      : { ingestThreads: Number(process.env["ALLOCWATCH_TEST_INGEST_THREADS"]) }),
     ...options,
   });
   return {

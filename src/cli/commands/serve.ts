@@ -36,6 +36,7 @@ import {
   DEFAULT_BUFFER_BUDGET_BYTES,
   DEFAULT_HELLO_TIMEOUT_MS,
   DEFAULT_MAX_OUTBOUND_BYTES,
+  MAX_INGEST_THREADS,
 } from "../../server/options.js";
 import { DEFAULT_SERIES_BUDGET_BYTES } from "../../server/series/usage-series.js";
 import { type RunningServer, startServer } from "../../server/server.js";
@@ -64,6 +65,7 @@ interface ServeOptions extends LegacyServeFlags, HostServeFlags, HistoryServeFla
   maxStreamClients?: number;
   streamMaxUnsentBytes?: number;
   seriesBudgetBytes?: number;
+  ingestThreads?: number | "auto";
   maxMetricsProcessSeries?: number;
   verbose?: boolean;
   quiet?: boolean;
@@ -80,6 +82,14 @@ function parseCount(value: string): number {
   const count = Number(value);
   if (!Number.isSafeInteger(count) || count < 1)
     throw new InvalidArgumentError("use a whole number >= 1, e.g. 64");
+  return count;
+}
+
+function parseThreads(value: string): number | "auto" {
+  if (value === "auto") return "auto";
+  const count = Number(value);
+  if (!Number.isSafeInteger(count) || count < 1)
+    throw new InvalidArgumentError("use a whole number >= 1, or auto (one fewer than the cores), e.g. 4");
   return count;
 }
 
@@ -219,6 +229,13 @@ export function serveCommand(): Command {
       parseBytesOrZero,
     )
     .option(
+      "--ingest-threads <n|auto>",
+      "apply client events on n worker threads, each owning whole processes (sticky by pid); 1 applies them on " +
+        "the main thread; auto: one fewer than the cores. Server-wide limits are shared out among the threads. " +
+        `More threads help only with many busy processes on a many-core host (default 1, at most ${MAX_INGEST_THREADS})`,
+      parseThreads,
+    )
+    .option(
       "--max-metrics-process-series <n>",
       "most allocwatch_process_memory_used_bytes series one /metrics scrape answers; the processes holding the " +
         `fewest bytes are left out past it (default ${DEFAULT_MAX_PROCESS_SERIES})`,
@@ -327,6 +344,7 @@ export function serveCommand(): Command {
               : {}),
           },
           seriesBudgetBytes: options.seriesBudgetBytes,
+          ingestThreads: options.ingestThreads,
           maxMetricsProcessSeries: options.maxMetricsProcessSeries,
           verbose: options.verbose,
           legacy: legacyServeOptions(options),

@@ -2,14 +2,14 @@ import type { Logger } from "pino";
 import { MEMORY_TYPE_COUNT } from "../../protocol/memory-type.js";
 import type { AnomalyRecord } from "../anomaly-log.js";
 import { API_MEMORY_TYPES, type HistoryLifetimeDevice, type PerMemoryType } from "../api-types.js";
-import type { Registry } from "../registry.js";
+import type { FigureHolders } from "../series/series-view.js";
 import {
   SERIES_BUCKETS,
   type SeriesClock,
   type UsageFigure,
   type UsageSeries,
 } from "../series/usage-series.js";
-import type { Session } from "../session.js";
+import type { SessionView } from "../session.js";
 import type { SessionTableHooks } from "../session-table.js";
 import type { TimerScheduler } from "../timers.js";
 import type { HistoryStore } from "./history-store.js";
@@ -28,7 +28,7 @@ const FAILURE_LOG_PERIOD = 60;
 
 export interface HistoryRecorderDeps {
   store: HistoryStore;
-  registry: Registry;
+  registry: FigureHolders;
   series: UsageSeries;
   timers: TimerScheduler;
   /** The wall clock, ms since the epoch (the series' clock). */
@@ -65,7 +65,7 @@ export class HistoryRecorder {
   }
 
   /** Session hooks: lifetimes begin at a session's first attach and end as it is released. */
-  sessionHooks(): SessionTableHooks {
+  sessionHooks(): SessionTableHooks<SessionView> {
     return {
       opened: (session, reattached) => {
         if (!reattached) this.sessionStarted(session);
@@ -199,7 +199,7 @@ export class HistoryRecorder {
   /** Process names of live sessions (a series is named when first written). */
   private readonly processNames = new Map<string, string>();
 
-  private sessionStarted(session: Session): void {
+  private sessionStarted(session: SessionView): void {
     this.processNames.set(session.sessionId, session.identity.processName);
     if (this.starts.length >= MAX_PENDING_RECORDS) {
       this.droppedRecords++;
@@ -218,7 +218,7 @@ export class HistoryRecorder {
    * The seconds of `session`'s figures not written yet, the current one included: its figures leave with
    * it, and a process that lived less than a second would otherwise leave no sample at all.
    */
-  private keepLastSeconds(session: Session): void {
+  private keepLastSeconds(session: SessionView): void {
     const series = this.deps.series;
     series.catchUp();
     const clock = series.clock;
@@ -256,7 +256,7 @@ export class HistoryRecorder {
     }
   }
 
-  private sessionEnding(session: Session, reason: string): void {
+  private sessionEnding(session: SessionView, reason: string): void {
     this.processNames.delete(session.sessionId);
     if (this.ends.length >= MAX_PENDING_RECORDS) {
       this.droppedRecords++;

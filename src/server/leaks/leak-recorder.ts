@@ -27,25 +27,31 @@ export function recordLeaks(
         nowMs: clocks.timers.nowMs(),
         epochMs: clocks.epochMs(),
       });
-      if (report === undefined) return;
-      let saved: LeakReport;
-      try {
-        saved = archive.save(report);
-      } catch (error) {
-        // A failing store (a history database) must not stop the release.
-        log.error({ err: error, sessionId: session.sessionId }, "leak report not stored");
-        return;
-      }
-      log.warn(
-        {
-          sessionId: session.sessionId,
-          clientPid: session.pid,
-          reason,
-          reportId: saved.id,
-          bytes: saved.bytes,
-        },
-        "session ended holding allocations: leak report recorded",
-      );
+      if (report !== undefined) saveLeakReport(report, archive, log);
     },
   });
+}
+
+/**
+ * Saves a leak report and logs it; a failing store (a history database) is logged and must not stop the
+ * session's release. Also what the main thread does with a shard's reports (shards/shard-mirror.ts).
+ */
+export function saveLeakReport(report: LeakReport, archive: LeakArchive, log: Logger): void {
+  let saved: LeakReport;
+  try {
+    saved = archive.save(report);
+  } catch (error) {
+    log.error({ err: error, sessionId: report.sessionId }, "leak report not stored");
+    return;
+  }
+  log.warn(
+    {
+      sessionId: saved.sessionId,
+      clientPid: saved.pid,
+      reason: saved.reason,
+      reportId: saved.id,
+      bytes: saved.bytes,
+    },
+    "session ended holding allocations: leak report recorded",
+  );
 }

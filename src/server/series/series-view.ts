@@ -1,6 +1,6 @@
 import { MEMORY_TYPE_COUNT } from "../../protocol/memory-type.js";
 import { API_MEMORY_TYPES, type SeriesBucket, type SeriesByType, type SeriesResponse } from "../api-types.js";
-import type { Registry } from "../registry.js";
+import type { DeviceTotals } from "../registry.js";
 import {
   SERIES_BUCKET_MS,
   SERIES_BUCKETS,
@@ -40,6 +40,12 @@ export function secondAtOrAfter(sinceMs: number): number {
   return Math.ceil(sinceMs / SERIES_BUCKET_MS);
 }
 
+/** Whose figures a SeriesResponse lists: a Registry's devices and ledgers, or the ShardMirror's. */
+export interface FigureHolders {
+  devices(): Iterable<DeviceTotals>;
+  findDevice(deviceId: number): DeviceTotals | undefined;
+}
+
 /** Which figures a SeriesResponse lists. */
 export interface SeriesSelection {
   /** Only this device (and its sessions); undefined: every device. */
@@ -52,7 +58,7 @@ export interface SeriesSelection {
 
 /** The SeriesResponse of the registry's figures (devices, then each device's sessions). */
 export function seriesResponse(
-  registry: Registry,
+  registry: FigureHolders,
   clock: SeriesClock,
   selection: SeriesSelection,
 ): SeriesResponse {
@@ -87,7 +93,7 @@ export function seriesResponse(
 }
 
 /** Clears every figure's `changed` mark (after the stream sent them). */
-export function clearChangeMarks(registry: Registry): void {
+export function clearChangeMarks(registry: FigureHolders): void {
   for (const device of registry.devices()) {
     device.series.changed = false;
     for (const ledger of device.ledgers) ledger.series.changed = false;
@@ -106,7 +112,7 @@ export class SeriesIncrements {
   private sinceSecond: number;
 
   constructor(
-    private readonly registry: Registry,
+    private readonly registry: FigureHolders,
     private readonly series: UsageSeries,
   ) {
     this.sinceSecond = series.clock.second;

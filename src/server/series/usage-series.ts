@@ -1,4 +1,5 @@
 import { MEMORY_TYPE_COUNT } from "../../protocol/memory-type.js";
+import type { SessionAccount } from "../ledger.js";
 import type { TimerScheduler } from "../timers.js";
 
 /** Width of one bucket, ms. */
@@ -71,6 +72,9 @@ export class UsageFigure {
     ring[i + 2] = bytes;
     this.changed = true;
   }
+
+  /** Something of the owner other than its totals changed (shards/ledger-changes.ts listens; here nothing). */
+  touch(): void {}
 
   /** Stops recording until `resume` (intermediate totals of a whole replacement are not real usage). */
   pause(): void {
@@ -145,7 +149,23 @@ export const DETACHED_FIGURE = new UsageFigure(new SeriesClock(), false);
  * the live devices and (session, device) ledgers, which the session table bounds; a figure is dropped
  * with its session (or device).
  */
-export class UsageSeries {
+/**
+ * Where the registry gets the figure of a device (`owner` undefined) or of a session on a device: the
+ * server's UsageSeries, or an ingest shard's LedgerChanges (shards/ledger-changes.ts), which keeps no
+ * buckets and only remembers what changed until the shard's next update to the main thread.
+ */
+export interface FigureSource {
+  open(owner?: FigureOwner): UsageFigure;
+  close(figure: UsageFigure): void;
+}
+
+/** The (session, device) a ledger's figure belongs to. */
+export interface FigureOwner {
+  readonly account: SessionAccount;
+  readonly deviceId: number;
+}
+
+export class UsageSeries implements FigureSource {
   readonly clock = new SeriesClock();
   private readonly figures = new Set<UsageFigure>();
   private timer: unknown;
