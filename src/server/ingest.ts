@@ -5,6 +5,7 @@ import { ByteBudget } from "./byte-budget.js";
 import { Connection, ConnectionCounters } from "./connection.js";
 import { DeviceCatalog } from "./device-catalog.js";
 import { ServerErrorCode } from "./errors.js";
+import type { ResolvedServerOptions } from "./options.js";
 import type { PeerCredentials } from "./peer-credentials.js";
 import type { ProcessLiveness } from "./process-liveness.js";
 import { DEFAULT_REAPER_OPTIONS, Reaper } from "./reaper.js";
@@ -18,25 +19,26 @@ import { SnapshotIntakeBudget } from "./snapshot-collector.js";
 import type { TimerScheduler } from "./timers.js";
 
 /** The limits of one ingest (the whole server's, or one shard's share: shards/shard-limits.ts). Plain data. */
-export interface IngestLimits {
-  graceMs: number;
-  sweepIntervalMs: number;
-  gapTimeoutMs: number;
-  reorderCapacity: number;
-  reorderBudgetBytes: number;
-  maxDevicesPerSession: number;
-  maxContextsPerSession: number;
-  maxLiveAllocations: number;
-  maxLiveAllocationsPerSession: number;
-  maxSessionsPerProcess: number;
-  maxSessions: number;
-  maxFrameBytes: number;
-  helloTimeoutMs: number;
-  bufferBudgetBytes: number;
-  maxOutboundBytes: number;
-  recentAnomalies: number;
-  verbose: boolean;
-}
+export type IngestLimits = Pick<
+  ResolvedServerOptions,
+  | "graceMs"
+  | "sweepIntervalMs"
+  | "gapTimeoutMs"
+  | "reorderCapacity"
+  | "reorderBudgetBytes"
+  | "maxDevicesPerSession"
+  | "maxContextsPerSession"
+  | "maxLiveAllocations"
+  | "maxLiveAllocationsPerSession"
+  | "maxSessionsPerProcess"
+  | "maxSessions"
+  | "maxFrameBytes"
+  | "helloTimeoutMs"
+  | "bufferBudgetBytes"
+  | "maxOutboundBytes"
+  | "recentAnomalies"
+  | "verbose"
+>;
 
 export interface IngestDeps {
   log: Logger;
