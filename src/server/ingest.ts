@@ -15,6 +15,7 @@ import { DEFAULT_SEQUENCER_OPTIONS, SequencerCounters } from "./sequencer.js";
 import type { FigureSource } from "./series/usage-series.js";
 import type { SessionPeer } from "./session.js";
 import { SessionTable } from "./session-table.js";
+import type { LivePool } from "./shards/live-pool.js";
 import { SnapshotIntakeBudget } from "./snapshot-collector.js";
 import type { TimerScheduler } from "./timers.js";
 
@@ -50,6 +51,8 @@ export interface IngestDeps {
   anomalies?: AnomalyLog;
   /** The device catalog; default a new one recording into `anomalies`. */
   catalog?: DeviceCatalog;
+  /** With ingest shards: the server-wide live-allocation limit, shared (shards/live-pool.ts). */
+  livePool?: LivePool;
 }
 
 /** How long a refused or shut-down peer may take to close after our ERROR frame, ms. */
@@ -84,6 +87,7 @@ export class Ingest {
         maxLiveAllocations: limits.maxLiveAllocations,
         maxLiveAllocationsPerSession: limits.maxLiveAllocationsPerSession,
       },
+      ...(deps.livePool === undefined ? {} : { livePool: deps.livePool }),
     });
     this.catalog = deps.catalog ?? new DeviceCatalog(this.anomalies);
     this.reorderBudget = new ReorderBudget(limits.reorderBudgetBytes);

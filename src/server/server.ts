@@ -25,6 +25,7 @@ import { SeriesIncrements } from "./series/series-view.js";
 import { UsageSeries } from "./series/usage-series.js";
 import type { SessionView } from "./session.js";
 import type { SessionTable, SessionTableHooks } from "./session-table.js";
+import { LivePool } from "./shards/live-pool.js";
 import { LocalShards } from "./shards/shard-host.js";
 import { ingestLimitsOf, shardLimits } from "./shards/shard-limits.js";
 import { ShardedIngest } from "./shards/sharded-ingest.js";
@@ -409,13 +410,18 @@ async function startShards(
 ): Promise<ShardedIngest> {
   const { timers, liveness, epochMs } = resolved;
   // The workers and the main thread's own shard (legacy) share the server-wide limits.
-  const limits = shardLimits(ingestLimitsOf(resolved), resolved.ingestThreads + 1);
+  const shards = resolved.ingestThreads + 1;
+  const limits = shardLimits(ingestLimitsOf(resolved), shards);
+  // One live-allocation count for them all (zeroed shared memory; every shard maps the same buffer).
+  const livePoolBuffer = new SharedArrayBuffer(LivePool.BYTES);
+  const livePool = new LivePool(livePoolBuffer, resolved.maxLiveAllocations, shards);
   const host = resolved.shardsOnMainThread
-    ? new LocalShards(resolved.ingestThreads, limits, { log, timers, liveness, epochMs })
+    ? new LocalShards(resolved.ingestThreads, limits, { log, timers, liveness, epochMs, livePool })
     : await startWorkerShards(resolved.ingestThreads, limits, {
         log,
         logLevel: resolved.logLevel,
         credentials: resolved.peerCredentials,
+        livePool: { buffer: livePoolBuffer, shards },
       });
-  return new ShardedIngest(host, limits, { log, timers, liveness, epochMs, series, archive });
+  return new ShardedIngest(host, limits, { log, timers, liveness, epochMs, series, archive, livePool });
 }

@@ -4,6 +4,7 @@ import type { IngestLimits } from "../ingest.js";
 import type { PeerCredentials } from "../peer-credentials.js";
 import type { ProcessLiveness } from "../process-liveness.js";
 import type { TimerScheduler } from "../timers.js";
+import type { LivePool } from "./live-pool.js";
 import { ShardCore, type ShardQuestion } from "./shard-core.js";
 import { ShardPlacement } from "./shard-placement.js";
 import type { ShardUpdate } from "./shard-update.js";
@@ -34,6 +35,7 @@ export interface LocalShardsDeps {
   timers: TimerScheduler;
   liveness: ProcessLiveness;
   epochMs: () => number;
+  livePool?: LivePool;
 }
 
 /** Ingest shards on the main thread (see ShardHost). */

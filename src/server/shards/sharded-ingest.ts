@@ -7,6 +7,7 @@ import type { PeerCredentials } from "../peer-credentials.js";
 import type { ProcessLiveness } from "../process-liveness.js";
 import type { UsageSeries } from "../series/usage-series.js";
 import type { TimerScheduler } from "../timers.js";
+import type { LivePool } from "./live-pool.js";
 import { ShardAllocations } from "./shard-allocations.js";
 import { ShardCore } from "./shard-core.js";
 import type { ShardHost } from "./shard-host.js";
@@ -19,6 +20,7 @@ export interface ShardedIngestDeps {
   epochMs: () => number;
   series: UsageSeries;
   archive(): LeakArchive;
+  livePool?: LivePool;
 }
 
 /**
@@ -58,6 +60,7 @@ export class ShardedIngest {
       liveness: deps.liveness,
       epochMs: deps.epochMs,
       send: (update) => this.mirror.apply(localIndex, update),
+      ...(deps.livePool === undefined ? {} : { livePool: deps.livePool }),
     });
     this.allocations = new ShardAllocations(this.mirror, (shards, question) =>
       shards.map((s) => (s === localIndex ? this.local.answer(question) : host.ask(s, question))),

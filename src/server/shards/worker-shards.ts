@@ -15,6 +15,8 @@ export const SHARD_ANSWER_TIMEOUT_MS = 2000;
 export interface ShardEntryData {
   limits: IngestLimits;
   logLevel: LogLevel;
+  /** The shared live-allocation count (live-pool.ts) and how many shards reserve from it. */
+  livePool: { buffer: SharedArrayBuffer; shards: number };
 }
 
 /** A handed-over connection's metadata. */
@@ -76,12 +78,17 @@ class WorkerShards implements ShardHost {
 export async function startWorkerShards(
   shards: number,
   limits: IngestLimits,
-  options: { log: Logger; logLevel: LogLevel; credentials: PeerCredentialSource },
+  options: {
+    log: Logger;
+    logLevel: LogLevel;
+    credentials: PeerCredentialSource;
+    livePool: ShardEntryData["livePool"];
+  },
 ): Promise<ShardHost> {
   const pool = await ShardPool.start({
     shards,
     workerUrl: new URL("./shard-entry.js", import.meta.url),
-    workerData: { limits, logLevel: options.logLevel } satisfies ShardEntryData,
+    workerData: { limits, logLevel: options.logLevel, livePool: options.livePool } satisfies ShardEntryData,
     callTimeoutMs: SHARD_ANSWER_TIMEOUT_MS,
     log: options.log,
     // The pid that places a connection is the one the server admitted it with.
