@@ -14,7 +14,7 @@ import {
 import { ShardPool } from "../../../src/server/shards/shard-pool.js";
 import { waitFor } from "../../support/wait-for.js";
 import { patternChunks, patternHash } from "./byte-pattern.js";
-import { connectPair, listen, startTestPool, TEST_SHARD_URL } from "./shard-harness.js";
+import { connectPair, listen, startTestPool, TEST_SHARD_URL } from "./transport-harness.js";
 
 const duplication = kernelDescriptorDuplication();
 const needsAddon = duplication.available ? {} : { skip: `addon not built: ${duplication.unavailableReason}` };
