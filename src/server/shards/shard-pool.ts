@@ -289,7 +289,8 @@ export class ShardPool {
     shard.worker = worker;
     return ready.then(
       () => {
-        if (shard.state === "closed") return;
+        // A thread that exited right after its "ready" emits both in one turn: the exit came first here.
+        if (shard.state === "closed" || shard.worker !== worker || worker!.hasExited) return;
         shard.state = "up";
       },
       (error: unknown) => {
