@@ -87,10 +87,13 @@ export async function listen(options: { pauseOnConnect?: boolean } = {}): Promis
   };
 }
 
-/** A connected client socket. */
-export function connectClient(path: string): Promise<Socket> {
+/**
+ * A connected client socket. `allowHalfOpen` for a client that writes while the shard may finish
+ * writing first (else Node ends the client's side on the shard's end).
+ */
+export function connectClient(path: string, allowHalfOpen = false): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect(path);
+    const socket = connect({ path, allowHalfOpen });
     socket.once("connect", () => {
       socket.off("error", reject);
       resolve(socket);
@@ -100,9 +103,12 @@ export function connectClient(path: string): Promise<Socket> {
 }
 
 /** A client connected and its server side accepted (both ends). */
-export async function connectPair(listener: TestListener): Promise<{ client: Socket; server: Socket }> {
+export async function connectPair(
+  listener: TestListener,
+  allowHalfOpen = false,
+): Promise<{ client: Socket; server: Socket }> {
   const accepted = listener.next();
-  const client = await connectClient(listener.path);
+  const client = await connectClient(listener.path, allowHalfOpen);
   return { client, server: await accepted };
 }
 
