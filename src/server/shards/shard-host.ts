@@ -24,8 +24,8 @@ export interface ShardHost {
   ask(shard: number, question: ShardQuestion): unknown;
   /** Where updates go; set once, before any connection. */
   onUpdate(listener: (shard: number, update: ShardUpdate) => void): void;
-  /** `shard` died and is being replaced: what the main thread knew of it is gone. */
-  onShardRestart?(listener: (shard: number) => void): void;
+  /** `shard` died (it is replaced, or given up): what the main thread knew of it is gone. */
+  onShardExit?(listener: (shard: number) => void): void;
   /** Stops every shard: connections closed (SHUTTING_DOWN), sessions released, last updates sent. */
   close(): Promise<void>;
 }

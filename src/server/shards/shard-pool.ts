@@ -68,6 +68,7 @@ export class ShardPool {
   private readonly placement: ShardPlacement;
   private readonly messageListeners: Array<(shard: number, message: unknown) => void> = [];
   private readonly restartListeners: Array<(shard: number) => void> = [];
+  private readonly exitListeners: Array<(shard: number) => void> = [];
   private nextConnectionId = 1;
   private closing: Promise<void> | undefined;
 
@@ -239,6 +240,14 @@ export class ShardPool {
   }
 
   /**
+   * A worker exited unexpectedly: runs after its connections' `onClosed`, before any respawn (and also
+   * when the shard is given up), so that what the main thread kept of its state can go at once.
+   */
+  onShardExit(listener: (shard: number) => void): void {
+    this.exitListeners.push(listener);
+  }
+
+  /**
    * A shard's worker exited unexpectedly and its replacement is now ready (its state starts empty: its
    * connections were closed, each with its onClosed, when the old one died).
    */
@@ -357,6 +366,8 @@ export class ShardPool {
       "shard worker exited unexpectedly; its connections are closed",
     );
     this.dropConnections(shard);
+    for (const listener of this.exitListeners)
+      this.guard(() => listener(shard.index), "onShardExit listener");
     shard.failures = ranMs >= this.settings.stableAfterMs ? 1 : shard.failures + 1;
     this.scheduleRespawn(shard);
   }

@@ -27,15 +27,17 @@ export interface ShardConnectionMeta {
 /** The ShardHost of worker threads (shard-entry.ts on the far side of a ShardPool). */
 class WorkerShards implements ShardHost {
   private listener: ((shard: number, update: ShardUpdate) => void) | undefined;
-  private readonly restartListeners: ((shard: number) => void)[] = [];
+  private readonly exitListeners: ((shard: number) => void)[] = [];
 
   constructor(
     private readonly pool: ShardPool,
     private readonly log: Logger,
   ) {
     pool.onMessage((shard, message) => this.listener?.(shard, message as ShardUpdate));
-    pool.onShardRestart((shard) => {
-      for (const listener of this.restartListeners) listener(shard);
+    // What the main thread knew of a dead worker's sessions goes when it dies, not when it is replaced
+    // (a shard given up is never replaced).
+    pool.onShardExit((shard) => {
+      for (const listener of this.exitListeners) listener(shard);
     });
   }
 
@@ -65,8 +67,8 @@ class WorkerShards implements ShardHost {
     this.listener = listener;
   }
 
-  onShardRestart(listener: (shard: number) => void): void {
-    this.restartListeners.push(listener);
+  onShardExit(listener: (shard: number) => void): void {
+    this.exitListeners.push(listener);
   }
 
   close(): Promise<void> {

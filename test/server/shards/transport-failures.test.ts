@@ -32,6 +32,15 @@ for (const how of ["exit", "throw"] as const) {
       try {
         const restarted: number[] = [];
         pool.onShardRestart((shard) => restarted.push(shard));
+        // onShardExit: once per death, after the connections' onClosed, before the restart.
+        const exited: { shard: number; closedBefore: number; restartedBefore: number }[] = [];
+        pool.onShardExit((shard) =>
+          exited.push({
+            shard,
+            closedBefore: closedCalls[0]! + closedCalls[1]!,
+            restartedBefore: restarted.length,
+          }),
+        );
         const onDying: Socket[] = [];
         const closedCalls = [0, 0, 0];
         for (let i = 0; i < 2; i++) {
@@ -62,6 +71,7 @@ for (const how of ["exit", "throw"] as const) {
         }
         await waitFor(() => restarted.length === 1, { what: "shard 1 to restart" });
         assert.deepEqual(restarted, [1]);
+        assert.deepEqual(exited, [{ shard: 1, closedBefore: 2, restartedBefore: 0 }]);
         assert.deepEqual(pool.call(1, { echo: "back" }), { echo: "back", shard: 1 });
         // The other shard's connection was not touched.
         assert.equal(await survivor.roundTrip("ping"), "pong");
