@@ -5,6 +5,7 @@ import { ByteBudget } from "./byte-budget.js";
 import { Connection, ConnectionCounters } from "./connection.js";
 import { DeviceCatalog } from "./device-catalog.js";
 import { ServerErrorCode } from "./errors.js";
+import type { ResolvedServerOptions } from "./options.js";
 import type { PeerCredentials } from "./peer-credentials.js";
 import type { ProcessLiveness } from "./process-liveness.js";
 import { DEFAULT_REAPER_OPTIONS, Reaper } from "./reaper.js";
@@ -14,29 +15,31 @@ import { DEFAULT_SEQUENCER_OPTIONS, SequencerCounters } from "./sequencer.js";
 import type { FigureSource } from "./series/usage-series.js";
 import type { SessionPeer } from "./session.js";
 import { SessionTable } from "./session-table.js";
+import type { LivePool } from "./shards/live-pool.js";
 import { SnapshotIntakeBudget } from "./snapshot-collector.js";
 import type { TimerScheduler } from "./timers.js";
 
 /** The limits of one ingest (the whole server's, or one shard's share: shards/shard-limits.ts). Plain data. */
-export interface IngestLimits {
-  graceMs: number;
-  sweepIntervalMs: number;
-  gapTimeoutMs: number;
-  reorderCapacity: number;
-  reorderBudgetBytes: number;
-  maxDevicesPerSession: number;
-  maxContextsPerSession: number;
-  maxLiveAllocations: number;
-  maxLiveAllocationsPerSession: number;
-  maxSessionsPerProcess: number;
-  maxSessions: number;
-  maxFrameBytes: number;
-  helloTimeoutMs: number;
-  bufferBudgetBytes: number;
-  maxOutboundBytes: number;
-  recentAnomalies: number;
-  verbose: boolean;
-}
+export type IngestLimits = Pick<
+  ResolvedServerOptions,
+  | "graceMs"
+  | "sweepIntervalMs"
+  | "gapTimeoutMs"
+  | "reorderCapacity"
+  | "reorderBudgetBytes"
+  | "maxDevicesPerSession"
+  | "maxContextsPerSession"
+  | "maxLiveAllocations"
+  | "maxLiveAllocationsPerSession"
+  | "maxSessionsPerProcess"
+  | "maxSessions"
+  | "maxFrameBytes"
+  | "helloTimeoutMs"
+  | "bufferBudgetBytes"
+  | "maxOutboundBytes"
+  | "recentAnomalies"
+  | "verbose"
+>;
 
 export interface IngestDeps {
   log: Logger;
@@ -48,6 +51,8 @@ export interface IngestDeps {
   anomalies?: AnomalyLog;
   /** The device catalog; default a new one recording into `anomalies`. */
   catalog?: DeviceCatalog;
+  /** With ingest shards: the server-wide live-allocation limit, shared (shards/live-pool.ts). */
+  livePool?: LivePool;
 }
 
 /** How long a refused or shut-down peer may take to close after our ERROR frame, ms. */
@@ -82,6 +87,7 @@ export class Ingest {
         maxLiveAllocations: limits.maxLiveAllocations,
         maxLiveAllocationsPerSession: limits.maxLiveAllocationsPerSession,
       },
+      ...(deps.livePool === undefined ? {} : { livePool: deps.livePool }),
     });
     this.catalog = deps.catalog ?? new DeviceCatalog(this.anomalies);
     this.reorderBudget = new ReorderBudget(limits.reorderBudgetBytes);

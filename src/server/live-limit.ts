@@ -1,4 +1,5 @@
 import type { Ledger, SessionAccount } from "./ledger.js";
+import type { LivePool } from "./shards/live-pool.js";
 
 /**
  * Most live allocations the registry holds over every session and device by default: 2^23. A live
@@ -54,11 +55,33 @@ export class LiveLimit {
   private readonly marked = new Set<Ledger>();
   markedCount = 0;
 
-  constructor(limits: LiveLimits = DEFAULT_LIVE_LIMITS) {
+  /**
+   * `pool`: with ingest shards, the server-wide limit is a reservation from shared memory (LivePool); the
+   * registry holds what it reserved (`widen`, `giveBack`). Without, the registry may hold `maxLive`.
+   */
+  constructor(
+    limits: LiveLimits = DEFAULT_LIVE_LIMITS,
+    private readonly pool?: LivePool,
+  ) {
     this.maxLive = limits.maxLiveAllocations;
     this.maxLivePerSession = limits.maxLiveAllocationsPerSession;
     this.lowWater = Math.floor(this.maxLive * LIVE_LIMIT_LOW_WATER);
     this.lowWaterPerSession = Math.floor(this.maxLivePerSession * LIVE_LIMIT_LOW_WATER);
+  }
+
+  /** Live allocations the registry may hold before it asks again (`widen`): its first quota. */
+  get firstQuota(): number {
+    return this.pool === undefined ? this.maxLive : 0;
+  }
+
+  /** The registry holds `quota` and needs one more: its new quota (the same: refuse). */
+  widen(quota: number): number {
+    return this.pool === undefined ? quota : this.pool.reserve(quota);
+  }
+
+  /** After a shard's update: the quota it keeps with `live` allocations (spare reservations go back). */
+  giveBack(quota: number, live: number): number {
+    return this.pool === undefined ? quota : this.pool.giveBack(quota, live);
   }
 
   /** `count` allocations of the ledger were not stored: counted, and the ledger marked. */
@@ -93,8 +116,12 @@ export class LiveLimit {
    * `except` (a snapshot just swapped in short of room asks again at its next FREE, not in a loop).
    */
   released(account: SessionAccount | undefined, live: number, except?: Ledger): void {
-    if (live > this.lowWater) return;
-    if (account === undefined || live === this.lowWater) {
+    // Sharded, the server-wide count is the shards' reservations (at least their live allocations), read
+    // from shared memory; it moves by chunks, so every release under the mark checks (a request already
+    // on its way is not sent twice: Session.resyncUnderLimit).
+    const total = this.pool?.total ?? live;
+    if (total > this.lowWater) return;
+    if (account === undefined || total === this.lowWater || this.pool !== undefined) {
       for (const ledger of [...this.marked]) if (ledger !== except) this.askIfUnder(ledger);
       return;
     }

@@ -84,7 +84,11 @@ export class Registry {
   readonly changes: SlotChangeLog;
   /** The live-allocation limits' counters and marks (the hot path compares with the two below). */
   readonly limit: LiveLimit;
-  private readonly maxLive: number;
+  /**
+   * Live allocations this registry may hold before asking LiveLimit for more: the server-wide limit, or
+   * with ingest shards what this shard has reserved of it (shards/live-pool.ts).
+   */
+  private liveQuota: number;
   private readonly maxLivePerSession: number;
 
   /** `series`: where totals are recorded over time; without it nothing is (registry-only uses). */
@@ -94,8 +98,8 @@ export class Registry {
     options: RegistryOptions = {},
   ) {
     this.changes = new SlotChangeLog(options.changeLogSlots ?? DEFAULT_CHANGE_LOG_SLOTS);
-    this.limit = new LiveLimit(options.limits);
-    this.maxLive = this.limit.maxLive;
+    this.limit = new LiveLimit(options.limits, options.livePool);
+    this.liveQuota = this.limit.firstQuota;
     this.maxLivePerSession = this.limit.maxLivePerSession;
   }
 
@@ -183,9 +187,11 @@ export class Registry {
   ): boolean {
     this.applied++;
     const account = ledger.account;
-    if (this.live >= this.maxLive || account.live >= this.maxLivePerSession) {
-      this.limit.refuse(ledger, 1);
-      return false;
+    if (this.live >= this.liveQuota || account.live >= this.maxLivePerSession) {
+      if (account.live >= this.maxLivePerSession || !this.widenQuota()) {
+        this.limit.refuse(ledger, 1);
+        return false;
+      }
     }
     const device = ledger.device;
     // A ledger's total is part of its device's: checking the device's bounds both.
@@ -319,6 +325,17 @@ export class Registry {
     this.releaseSlot(ledger, slot);
     if (this.limit.markedCount !== 0) this.limit.released(ledger.account, this.live);
     return true;
+  }
+
+  /** At the quota: asks for more (a shard's reservation); true when one more allocation fits. */
+  private widenQuota(): boolean {
+    this.liveQuota = this.limit.widen(this.liveQuota);
+    return this.live < this.liveQuota;
+  }
+
+  /** A shard's update went out: reservations beyond what it needs soon go back to the others. */
+  giveBackQuota(): void {
+    this.liveQuota = this.limit.giveBack(this.liveQuota, this.live);
   }
 
   /**

@@ -25,10 +25,7 @@ import { SeriesIncrements } from "./series/series-view.js";
 import { UsageSeries } from "./series/usage-series.js";
 import type { SessionView } from "./session.js";
 import type { SessionTable, SessionTableHooks } from "./session-table.js";
-import { LocalShards } from "./shards/shard-host.js";
-import { ingestLimitsOf, shardLimits } from "./shards/shard-limits.js";
-import { ShardedIngest } from "./shards/sharded-ingest.js";
-import { startWorkerShards } from "./shards/worker-shards.js";
+import { startShardedIngest } from "./shards/sharded-ingest.js";
 import { LiveStream } from "./stream/live-stream.js";
 import { TtShmSource } from "./tt-shm/tt-shm-source.js";
 
@@ -94,8 +91,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // shard, which serves the legacy adapter (shards/sharded-ingest.ts).
   let leakArchive: LeakArchive = resolved.leakArchive ?? new MemoryLeakArchive();
   const sharded =
-    resolved.ingestThreads > 1 && shardable(resolved, log)
-      ? await startShards(resolved, log, series, () => leakArchive)
+    resolved.ingestThreads > 1
+      ? await startShardedIngest(resolved, log, series, () => leakArchive)
       : undefined;
   const ingest = sharded?.ingest ?? new Ingest(resolved, { log, timers, liveness, figures: series });
   const anomalies = sharded?.anomalies ?? ingest.anomalies;
@@ -384,38 +381,4 @@ function openHistory(
     log.warn({ code: error.code, path: options.path }, `${error.message}; running without history`);
     return undefined;
   }
-}
-
-/**
- * Whether `--ingest-threads` N > 1 can be honoured: shards are chosen by the kernel's pid of each peer
- * (all connections of a process on one shard), and sockets move to worker threads by a descriptor copy;
- * both need the native addon. Without peer credentials the server runs on one thread, and says so.
- */
-function shardable(resolved: ResolvedServerOptions, log: Logger): boolean {
-  if (resolved.peerCredentials.available) return true;
-  log.warn(
-    { ingestThreads: resolved.ingestThreads, reason: resolved.peerCredentials.unavailableReason },
-    "--ingest-threads needs peer credentials (a process's connections must share a shard): ingesting on one thread",
-  );
-  return false;
-}
-
-/** The shards of `--ingest-threads` N > 1 and the main thread's side of them. */
-async function startShards(
-  resolved: ResolvedServerOptions,
-  log: Logger,
-  series: UsageSeries,
-  archive: () => LeakArchive,
-): Promise<ShardedIngest> {
-  const { timers, liveness, epochMs } = resolved;
-  // The workers and the main thread's own shard (legacy) share the server-wide limits.
-  const limits = shardLimits(ingestLimitsOf(resolved), resolved.ingestThreads + 1);
-  const host = resolved.shardsOnMainThread
-    ? new LocalShards(resolved.ingestThreads, limits, { log, timers, liveness, epochMs })
-    : await startWorkerShards(resolved.ingestThreads, limits, {
-        log,
-        logLevel: resolved.logLevel,
-        credentials: resolved.peerCredentials,
-      });
-  return new ShardedIngest(host, limits, { log, timers, liveness, epochMs, series, archive });
 }

@@ -6,6 +6,7 @@
 
 import { InvalidOptionError } from "./errors.js";
 import type { LiveLimits } from "./live-limit.js";
+import type { LivePool } from "./shards/live-pool.js";
 
 /** Registry.slotColumns: read-only views of the slot columns. */
 export interface SlotColumns {
@@ -43,6 +44,8 @@ export interface RegistryOptions {
   changeLogSlots?: number;
   /** Live-allocation limits (checked by the server's options); default DEFAULT_LIVE_LIMITS. */
   limits?: LiveLimits;
+  /** With ingest shards: where the server-wide limit is reserved from (shards/live-pool.ts). */
+  livePool?: LivePool;
 }
 
 /**

@@ -160,42 +160,46 @@ test("without history: 404 that says why, and startServer writes no file", async
   }
 });
 
-test("a clean stop ends the live lifetimes and keeps the samples for the next start", async () => {
-  const other = tempHistoryDir();
-  const first = await startTestServer({ history: { path: other.path } });
-  const c = await RawClient.handshake(first.socketPath, { name: "short-lived" });
-  c.send(
-    encodeEvents([
-      {
-        op: 1,
-        seq: 1,
-        memoryType: 1,
-        allocationId: 1,
-        sizeBytes: 2048,
-        deviceId: 0,
-        timestampNs: 0,
-        address: 0,
-      },
-    ]),
-  );
-  await waitFor(
-    async () =>
-      ((await first.get("/api/v1/history?type=L1&step=1000")).body as HistoryResponse).series.length > 0,
-    { what: "an L1 second written", timeoutMs: 20_000 },
-  );
-  c.destroy();
-  await first.stop();
-  const store = HistoryStore.open(other.path, 86_400_000, Date.now());
-  try {
-    const { parseHistoryRequest } = await import("../../src/server/history/history-request.js");
-    const h = store.history(parseHistoryRequest(new URLSearchParams("type=L1&step=1000"), Date.now()));
-    assert.equal(h.series[0]!.points.at(-1)!.last, 2048);
-    assert.deepEqual(
-      h.lifetimes.map((l) => l.endReason),
-      ["server-shutdown"],
+// Also with ingest threads: the shards' last updates (their sessions released at shutdown) reach the
+// history before the database closes.
+for (const ingestThreads of [1, 2]) {
+  test(`a clean stop ends the live lifetimes and keeps the samples for the next start (${ingestThreads} ingest threads)`, async () => {
+    const other = tempHistoryDir();
+    const first = await startTestServer({ history: { path: other.path }, ingestThreads });
+    const c = await RawClient.handshake(first.socketPath, { name: "short-lived" });
+    c.send(
+      encodeEvents([
+        {
+          op: 1,
+          seq: 1,
+          memoryType: 1,
+          allocationId: 1,
+          sizeBytes: 2048,
+          deviceId: 0,
+          timestampNs: 0,
+          address: 0,
+        },
+      ]),
     );
-  } finally {
-    store.close();
-    other.remove();
-  }
-});
+    await waitFor(
+      async () =>
+        ((await first.get("/api/v1/history?type=L1&step=1000")).body as HistoryResponse).series.length > 0,
+      { what: "an L1 second written", timeoutMs: 20_000 },
+    );
+    c.destroy();
+    await first.stop();
+    const store = HistoryStore.open(other.path, 86_400_000, Date.now());
+    try {
+      const { parseHistoryRequest } = await import("../../src/server/history/history-request.js");
+      const h = store.history(parseHistoryRequest(new URLSearchParams("type=L1&step=1000"), Date.now()));
+      assert.equal(h.series[0]!.points.at(-1)!.last, 2048);
+      assert.deepEqual(
+        h.lifetimes.map((l) => l.endReason),
+        ["server-shutdown"],
+      );
+    } finally {
+      store.close();
+      other.remove();
+    }
+  });
+}

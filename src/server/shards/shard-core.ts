@@ -13,6 +13,7 @@ import { listAllocations } from "../queries.js";
 import type { Session } from "../session.js";
 import type { TimerScheduler } from "../timers.js";
 import { LedgerChanges, type LedgerFigure } from "./ledger-changes.js";
+import type { LivePool } from "./live-pool.js";
 import {
   ANOMALIES_PER_UPDATE,
   type LedgerUpdate,
@@ -43,6 +44,8 @@ export interface ShardCoreDeps {
   send(update: ShardUpdate): void;
   /** Runs `flush` later, once, after the current work (default setImmediate). */
   defer?: (flush: () => void) => void;
+  /** The server-wide live-allocation limit every shard reserves from; absent: this shard's limits alone. */
+  livePool?: LivePool;
 }
 
 /**
@@ -79,6 +82,7 @@ export class ShardCore {
       figures: this.changes,
       anomalies,
       catalog,
+      ...(deps.livePool === undefined ? {} : { livePool: deps.livePool }),
     });
     const { sessions, registry } = this.ingest;
     sessions.listen({
@@ -154,6 +158,7 @@ export class ShardCore {
   /** Sends what changed since the last update, if anything did. */
   flush(): void {
     this.scheduled = false;
+    this.ingest.registry.giveBackQuota();
     this.takeLedgers();
     if (this.anomalyRecords.length > 0) {
       this.notes.push({ kind: "anomalies", records: this.anomalyRecords });

@@ -5,6 +5,7 @@
 import pino from "pino";
 import { procLiveness } from "../process-liveness.js";
 import { systemTimers } from "../timers.js";
+import { LivePool } from "./live-pool.js";
 import { ShardCore, type ShardQuestion } from "./shard-core.js";
 import { connectShard, shardContext } from "./shard-port.js";
 import type { ShardConnectionMeta, ShardEntryData } from "./worker-shards.js";
@@ -23,6 +24,7 @@ const core = new ShardCore(data.limits, {
   liveness: procLiveness,
   epochMs: Date.now,
   send: (update) => port?.push(update),
+  livePool: new LivePool(data.livePool.buffer, data.limits.maxLiveAllocations, data.livePool.shards),
 });
 port = connectShard({
   connection: (_id, socket, meta) => core.accept(socket, (meta as ShardConnectionMeta).peer),

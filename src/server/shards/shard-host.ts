@@ -4,6 +4,7 @@ import type { IngestLimits } from "../ingest.js";
 import type { PeerCredentials } from "../peer-credentials.js";
 import type { ProcessLiveness } from "../process-liveness.js";
 import type { TimerScheduler } from "../timers.js";
+import type { LivePool } from "./live-pool.js";
 import { ShardCore, type ShardQuestion } from "./shard-core.js";
 import { ShardPlacement } from "./shard-placement.js";
 import type { ShardUpdate } from "./shard-update.js";
@@ -23,8 +24,8 @@ export interface ShardHost {
   ask(shard: number, question: ShardQuestion): unknown;
   /** Where updates go; set once, before any connection. */
   onUpdate(listener: (shard: number, update: ShardUpdate) => void): void;
-  /** `shard` died and is being replaced: what the main thread knew of it is gone. */
-  onShardRestart?(listener: (shard: number) => void): void;
+  /** `shard` died (it is replaced, or given up): what the main thread knew of it is gone. */
+  onShardExit?(listener: (shard: number) => void): void;
   /** Stops every shard: connections closed (SHUTTING_DOWN), sessions released, last updates sent. */
   close(): Promise<void>;
 }
@@ -34,6 +35,7 @@ export interface LocalShardsDeps {
   timers: TimerScheduler;
   liveness: ProcessLiveness;
   epochMs: () => number;
+  livePool?: LivePool;
 }
 
 /** Ingest shards on the main thread (see ShardHost). */

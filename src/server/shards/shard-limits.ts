@@ -1,20 +1,16 @@
 import type { IngestLimits } from "../ingest.js";
 
 /**
- * One shard's share of the server's limits, with `shards` ingest shards. Server-wide bounds (live
- * allocations, sessions, the byte budgets) are split evenly, rounded down, at least 1 each: the sum
- * never passes what the server was given, at the cost of a shard refusing while another has room.
- * Bounds of one session or process are kept whole: its connections all land on one shard.
+ * One shard's share of the server's limits, with `shards` ingest shards. Sessions and the byte budgets
+ * are split evenly, rounded down, at least 1 each: the sum never passes what the server was given, at
+ * the cost of a shard refusing while another has room. Live allocations are not split: every shard
+ * reserves from one shared count (live-pool.ts). Bounds of one session or process are kept whole: its
+ * connections all land on one shard.
  */
 export function shardLimits(limits: IngestLimits, shards: number): IngestLimits {
   const share = (value: number) => Math.max(1, Math.floor(value / shards));
   return {
     ...limits,
-    maxLiveAllocations: share(limits.maxLiveAllocations),
-    maxLiveAllocationsPerSession: Math.min(
-      limits.maxLiveAllocationsPerSession,
-      share(limits.maxLiveAllocations),
-    ),
     maxSessions: share(limits.maxSessions),
     reorderBudgetBytes: share(limits.reorderBudgetBytes),
     bufferBudgetBytes: share(limits.bufferBudgetBytes),

@@ -1,60 +1,34 @@
 import { closeSync } from "node:fs";
 import type { Socket } from "node:net";
-import type { Logger } from "pino";
 import { type DescriptorDuplication, kernelDescriptorDuplication } from "../descriptor-dup.js";
 import { kernelPeerCredentials, type PeerCredentialSource } from "../peer-credentials.js";
 import {
   NoShardAvailableError,
   ShardHandOverError,
-  ShardOptionError,
   ShardTransportUnavailableError,
   ShardUnavailableError,
 } from "./errors.js";
 import { CLAIM_ABANDONED, CLAIM_POSTED, type FromShard, type ToShard } from "./messages.js";
 import type { ShardCallLane } from "./shard-calls.js";
 import { ShardPlacement } from "./shard-placement.js";
+import {
+  MAX_RESPAWN_DELAY_MS,
+  type ShardPoolOptions,
+  type ShardPoolSettings,
+  settleShardPoolOptions,
+} from "./shard-pool-options.js";
 import { ShardWorker } from "./shard-worker.js";
 
-/** Most shards a pool may have: far above any core count this server is run on. */
-export const MAX_SHARDS = 256;
-/** Delay before the first respawn of a shard whose worker exited, ms (doubled per failure in a row). */
-export const DEFAULT_RESPAWN_DELAY_MS = 1000;
-/** Longest delay before a respawn, ms, however many failures came before. */
-export const MAX_RESPAWN_DELAY_MS = 30_000;
-/** Failures in a row (each within stableAfterMs of its start) after which a shard stays down. */
-export const DEFAULT_MAX_RESTARTS = 5;
-/** A worker that ran this long before it exited had not been failing: the failure count starts over, ms. */
-export const DEFAULT_STABLE_AFTER_MS = 60_000;
-/** How long a starting worker may take to say it is ready, ms. */
-export const DEFAULT_READY_TIMEOUT_MS = 10_000;
-/** How long close() waits for a worker to end after asking it to stop before terminating it, ms. */
-export const DEFAULT_STOP_TIMEOUT_MS = 5000;
-
-export interface ShardPoolOptions {
-  /** Worker threads, 1..MAX_SHARDS. */
-  shards: number;
-  /** The worker's entry module; it calls connectShard (shard-port.ts) and then ready(). */
-  workerUrl: URL;
-  /** Cloned into each worker (shardContext().workerData / ShardPort.workerData). */
-  workerData: unknown;
-  /** How long call/callAll block for replies, ms. */
-  callTimeoutMs: number;
-  /** Default DEFAULT_RESPAWN_DELAY_MS. */
-  respawnDelayMs?: number;
-  /** Default DEFAULT_MAX_RESTARTS. */
-  maxRestarts?: number;
-  /** Default DEFAULT_STABLE_AFTER_MS. */
-  stableAfterMs?: number;
-  /** Default DEFAULT_READY_TIMEOUT_MS. */
-  readyTimeoutMs?: number;
-  /** Default DEFAULT_STOP_TIMEOUT_MS. */
-  stopTimeoutMs?: number;
-  log: Logger;
-  /** Where descriptor copies come from; default the native addon (kernelDescriptorDuplication). */
-  duplication?: DescriptorDuplication;
-  /** Where a handed-over socket's pid is read; default the kernel's (kernelPeerCredentials). */
-  credentials?: PeerCredentialSource;
-}
+export type { ShardPoolOptions } from "./shard-pool-options.js";
+export {
+  DEFAULT_MAX_RESTARTS,
+  DEFAULT_READY_TIMEOUT_MS,
+  DEFAULT_RESPAWN_DELAY_MS,
+  DEFAULT_STABLE_AFTER_MS,
+  DEFAULT_STOP_TIMEOUT_MS,
+  MAX_RESPAWN_DELAY_MS,
+  MAX_SHARDS,
+} from "./shard-pool-options.js";
 
 type ShardState = "up" | "restarting" | "down" | "closed";
 
@@ -94,6 +68,7 @@ export class ShardPool {
   private readonly placement: ShardPlacement;
   private readonly messageListeners: Array<(shard: number, message: unknown) => void> = [];
   private readonly restartListeners: Array<(shard: number) => void> = [];
+  private readonly exitListeners: Array<(shard: number) => void> = [];
   private nextConnectionId = 1;
   private closing: Promise<void> | undefined;
 
@@ -104,7 +79,7 @@ export class ShardPool {
    * its cause) after terminating the others.
    */
   static async start(options: ShardPoolOptions): Promise<ShardPool> {
-    const settings = settle(options);
+    const settings = settleShardPoolOptions(options);
     const duplication = options.duplication ?? kernelDescriptorDuplication();
     if (!duplication.available) throw new ShardTransportUnavailableError(duplication.unavailableReason!);
     const pool = new ShardPool(settings, duplication, options.credentials ?? kernelPeerCredentials());
@@ -118,7 +93,7 @@ export class ShardPool {
   }
 
   private constructor(
-    private readonly settings: Required<Omit<ShardPoolOptions, "duplication" | "credentials">>,
+    private readonly settings: ShardPoolSettings,
     private readonly duplication: DescriptorDuplication,
     private readonly credentials: PeerCredentialSource,
   ) {
@@ -265,6 +240,14 @@ export class ShardPool {
   }
 
   /**
+   * A worker exited unexpectedly: runs after its connections' `onClosed`, before any respawn (and also
+   * when the shard is given up), so that what the main thread kept of its state can go at once.
+   */
+  onShardExit(listener: (shard: number) => void): void {
+    this.exitListeners.push(listener);
+  }
+
+  /**
    * A shard's worker exited unexpectedly and its replacement is now ready (its state starts empty: its
    * connections were closed, each with its onClosed, when the old one died).
    */
@@ -315,7 +298,8 @@ export class ShardPool {
     shard.worker = worker;
     return ready.then(
       () => {
-        if (shard.state === "closed") return;
+        // A thread that exited right after its "ready" emits both in one turn: the exit came first here.
+        if (shard.state === "closed" || shard.worker !== worker || worker!.hasExited) return;
         shard.state = "up";
       },
       (error: unknown) => {
@@ -382,6 +366,8 @@ export class ShardPool {
       "shard worker exited unexpectedly; its connections are closed",
     );
     this.dropConnections(shard);
+    for (const listener of this.exitListeners)
+      this.guard(() => listener(shard.index), "onShardExit listener");
     shard.failures = ranMs >= this.settings.stableAfterMs ? 1 : shard.failures + 1;
     this.scheduleRespawn(shard);
   }
@@ -429,38 +415,4 @@ export class ShardPool {
       this.settings.log.error({ err: error }, `${what} threw`);
     }
   }
-}
-
-function settle(options: ShardPoolOptions): Required<Omit<ShardPoolOptions, "duplication" | "credentials">> {
-  const settings = {
-    shards: options.shards,
-    workerUrl: options.workerUrl,
-    workerData: options.workerData,
-    callTimeoutMs: options.callTimeoutMs,
-    respawnDelayMs: options.respawnDelayMs ?? DEFAULT_RESPAWN_DELAY_MS,
-    maxRestarts: options.maxRestarts ?? DEFAULT_MAX_RESTARTS,
-    stableAfterMs: options.stableAfterMs ?? DEFAULT_STABLE_AFTER_MS,
-    readyTimeoutMs: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
-    stopTimeoutMs: options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
-    log: options.log,
-  };
-  if (!Number.isInteger(settings.shards) || settings.shards < 1 || settings.shards > MAX_SHARDS) {
-    throw new ShardOptionError(`shards must be an integer from 1 to ${MAX_SHARDS}, not ${settings.shards}`);
-  }
-  for (const name of [
-    "callTimeoutMs",
-    "respawnDelayMs",
-    "stableAfterMs",
-    "readyTimeoutMs",
-    "stopTimeoutMs",
-  ]) {
-    const value = settings[name as keyof typeof settings];
-    if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-      throw new ShardOptionError(`${name} must be a positive number of milliseconds, not ${String(value)}`);
-    }
-  }
-  if (!Number.isInteger(settings.maxRestarts) || settings.maxRestarts < 0) {
-    throw new ShardOptionError(`maxRestarts must be a non-negative integer, not ${settings.maxRestarts}`);
-  }
-  return settings;
 }

@@ -15,6 +15,8 @@ export const SHARD_ANSWER_TIMEOUT_MS = 2000;
 export interface ShardEntryData {
   limits: IngestLimits;
   logLevel: LogLevel;
+  /** The shared live-allocation count (live-pool.ts) and how many shards reserve from it. */
+  livePool: { buffer: SharedArrayBuffer; shards: number };
 }
 
 /** A handed-over connection's metadata. */
@@ -25,15 +27,17 @@ export interface ShardConnectionMeta {
 /** The ShardHost of worker threads (shard-entry.ts on the far side of a ShardPool). */
 class WorkerShards implements ShardHost {
   private listener: ((shard: number, update: ShardUpdate) => void) | undefined;
-  private readonly restartListeners: ((shard: number) => void)[] = [];
+  private readonly exitListeners: ((shard: number) => void)[] = [];
 
   constructor(
     private readonly pool: ShardPool,
     private readonly log: Logger,
   ) {
     pool.onMessage((shard, message) => this.listener?.(shard, message as ShardUpdate));
-    pool.onShardRestart((shard) => {
-      for (const listener of this.restartListeners) listener(shard);
+    // What the main thread knew of a dead worker's sessions goes when it dies, not when it is replaced
+    // (a shard given up is never replaced).
+    pool.onShardExit((shard) => {
+      for (const listener of this.exitListeners) listener(shard);
     });
   }
 
@@ -63,8 +67,8 @@ class WorkerShards implements ShardHost {
     this.listener = listener;
   }
 
-  onShardRestart(listener: (shard: number) => void): void {
-    this.restartListeners.push(listener);
+  onShardExit(listener: (shard: number) => void): void {
+    this.exitListeners.push(listener);
   }
 
   close(): Promise<void> {
@@ -76,12 +80,17 @@ class WorkerShards implements ShardHost {
 export async function startWorkerShards(
   shards: number,
   limits: IngestLimits,
-  options: { log: Logger; logLevel: LogLevel; credentials: PeerCredentialSource },
+  options: {
+    log: Logger;
+    logLevel: LogLevel;
+    credentials: PeerCredentialSource;
+    livePool: ShardEntryData["livePool"];
+  },
 ): Promise<ShardHost> {
   const pool = await ShardPool.start({
     shards,
     workerUrl: new URL("./shard-entry.js", import.meta.url),
-    workerData: { limits, logLevel: options.logLevel } satisfies ShardEntryData,
+    workerData: { limits, logLevel: options.logLevel, livePool: options.livePool } satisfies ShardEntryData,
     callTimeoutMs: SHARD_ANSWER_TIMEOUT_MS,
     log: options.log,
     // The pid that places a connection is the one the server admitted it with.

@@ -50,32 +50,40 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 const ALIVE: ProcessLiveness = { isAlive: () => true };
 const peer: SessionPeer = { id: 1, requestResync: () => {}, close: () => {} };
 
+/** A mirror over `shards` ShardCores that send only when flushed by hand. */
+function setUp(shards: number) {
+  const timers = new ManualTimers();
+  const series = new UsageSeries(timers, () => 1_000_000);
+  const archive = new MemoryLeakArchive();
+  const anomalies = new AnomalyLog();
+  const mirror = new ShardMirror({
+    series,
+    anomalies,
+    archive: () => archive,
+    log: pino({ level: "silent" }),
+    maxLive: 1000,
+    maxLivePerSession: 1000,
+  });
+  const limits = shardLimits(TEST_INGEST_LIMITS, 1);
+  const cores = Array.from(
+    { length: shards },
+    (_, s) =>
+      new ShardCore(limits, {
+        log: pino({ level: "silent" }),
+        timers,
+        liveness: ALIVE,
+        epochMs: () => 1_000_000,
+        send: (update) => mirror.apply(s, update),
+        defer: () => {}, // updates go out only when a test flushes
+      }),
+  );
+  return { series, archive, anomalies, mirror, cores };
+}
+
 test("the mirror's totals are the shards' sums; ledger figures exact; device peaks within their bounds", () => {
   fc.assert(
     fc.property(fc.array(step, { maxLength: 300 }), fc.nat(SHARDS - 1), (steps, homeOfFirst) => {
-      const timers = new ManualTimers();
-      const series = new UsageSeries(timers, () => 1_000_000);
-      const mirror = new ShardMirror({
-        series,
-        anomalies: new AnomalyLog(),
-        archive: () => new MemoryLeakArchive(),
-        log: pino({ level: "silent" }),
-        maxLive: 1000,
-        maxLivePerSession: 1000,
-      });
-      const limits = shardLimits(TEST_INGEST_LIMITS, 1);
-      const cores = Array.from(
-        { length: SHARDS },
-        (_, s) =>
-          new ShardCore(limits, {
-            log: pino({ level: "silent" }),
-            timers,
-            liveness: ALIVE,
-            epochMs: () => 1_000_000,
-            send: (update) => mirror.apply(s, update),
-            defer: () => {}, // updates go out only at the steps' flushes
-          }),
-      );
+      const { series, mirror, cores } = setUp(SHARDS);
       // Session i lives on shard (i + homeOfFirst) % SHARDS.
       const ledgers: Ledger[][] = [];
       const live: { id: number; type: number; size: number }[][][] = [];
@@ -182,30 +190,7 @@ test("the mirror's totals are the shards' sums; ledger figures exact; device pea
 });
 
 test("a shard that dies takes its sessions' totals and present figures with it, without leak reports", () => {
-  const timers = new ManualTimers();
-  const series = new UsageSeries(timers, () => 1_000_000);
-  const archive = new MemoryLeakArchive();
-  const anomalies = new AnomalyLog();
-  const mirror = new ShardMirror({
-    series,
-    anomalies,
-    archive: () => archive,
-    log: pino({ level: "silent" }),
-    maxLive: 1000,
-    maxLivePerSession: 1000,
-  });
-  const limits = shardLimits(TEST_INGEST_LIMITS, 1);
-  const cores = [0, 1].map(
-    (s) =>
-      new ShardCore(limits, {
-        log: pino({ level: "silent" }),
-        timers,
-        liveness: ALIVE,
-        epochMs: () => 1_000_000,
-        send: (update) => mirror.apply(s, update),
-        defer: () => {},
-      }),
-  );
+  const { archive, anomalies, mirror, cores } = setUp(2);
   const released: string[] = [];
   mirror.listen({ released: (s) => released.push(s.sessionId) });
   const ledgers = cores.map((core, s) => {

@@ -1,15 +1,17 @@
-// What the shard transport tests share (not a test file): a pool of test-shard.ts workers with a log
+// What the shard transport tests share (not a test file): a pool of transport-shard.ts workers with a log
 // the test can read, and a real Unix socket listener (pauseOnConnect, as sharded mode requires).
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { listenUnixSocket, type UnixListener } from "../../../src/server/listener.js";
 import { ShardPool, type ShardPoolOptions } from "../../../src/server/shards/shard-pool.js";
-import type { TestShardData } from "./test-shard.js";
+import type { TestShardData } from "./transport-shard.js";
 
-export const TEST_SHARD_URL = new URL("./test-shard.js", import.meta.url);
+export const TEST_SHARD_URL = new URL("./transport-shard.js", import.meta.url);
 
 export interface TestPool {
   pool: ShardPool;
@@ -77,16 +79,21 @@ export async function listen(options: { pauseOnConnect?: boolean } = {}): Promis
       });
     },
     close: async () => {
+      // A socket the test did not hand over would keep the listener's close waiting.
+      for (const socket of accepted) socket.destroy();
       await listener.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
-/** A connected client socket. */
-export function connectClient(path: string): Promise<Socket> {
+/**
+ * A connected client socket. `allowHalfOpen` for a client that writes while the shard may finish
+ * writing first (else Node ends the client's side on the shard's end).
+ */
+export function connectClient(path: string, allowHalfOpen = false): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect(path);
+    const socket = connect({ path, allowHalfOpen });
     socket.once("connect", () => {
       socket.off("error", reject);
       resolve(socket);
@@ -96,8 +103,47 @@ export function connectClient(path: string): Promise<Socket> {
 }
 
 /** A client connected and its server side accepted (both ends). */
-export async function connectPair(listener: TestListener): Promise<{ client: Socket; server: Socket }> {
+export async function connectPair(
+  listener: TestListener,
+  allowHalfOpen = false,
+): Promise<{ client: Socket; server: Socket }> {
   const accepted = listener.next();
-  const client = await connectClient(listener.path);
+  const client = await connectClient(listener.path, allowHalfOpen);
   return { client, server: await accepted };
+}
+
+const RELAY_CLIENT = fileURLToPath(new URL("./relay-client.js", import.meta.url));
+
+/** A client connection from a child process (another pid), with the socket this side accepted. */
+export interface RelayClient {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly pid: number;
+  readonly server: Socket;
+  /** Writes `text` to the connection; resolves with what comes back first. */
+  roundTrip(text: string): Promise<string>;
+  /** Resolves when the child has exited (its connection closed). */
+  readonly exited: Promise<void>;
+}
+
+export async function relayClient(listener: TestListener): Promise<RelayClient> {
+  const accepted = listener.next();
+  const child = spawn(process.execPath, [RELAY_CLIENT, listener.path], { stdio: "pipe" });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const server = await Promise.race([
+    accepted,
+    exited.then(() => {
+      throw new Error("the relay client exited before it connected");
+    }),
+  ]);
+  return {
+    child,
+    pid: child.pid!,
+    server,
+    exited,
+    roundTrip: (text) =>
+      new Promise((resolve) => {
+        child.stdout.once("data", (chunk) => resolve(String(chunk)));
+        child.stdin.write(text);
+      }),
+  };
 }

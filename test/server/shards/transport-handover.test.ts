@@ -14,7 +14,7 @@ import {
 import { ShardPool } from "../../../src/server/shards/shard-pool.js";
 import { waitFor } from "../../support/wait-for.js";
 import { patternChunks, patternHash } from "./byte-pattern.js";
-import { connectPair, listen, startTestPool, TEST_SHARD_URL } from "./shard-harness.js";
+import { connectPair, listen, startTestPool, TEST_SHARD_URL } from "./transport-harness.js";
 
 const duplication = kernelDescriptorDuplication();
 const needsAddon = duplication.available ? {} : { skip: `addon not built: ${duplication.unavailableReason}` };
@@ -29,7 +29,16 @@ interface Received {
 /** Writes the pattern to `socket` with back-pressure, then half-closes. */
 async function writePattern(socket: Socket, seed: number, totalBytes: number): Promise<void> {
   for (const chunk of patternChunks(seed, totalBytes)) {
-    if (!socket.write(chunk)) await new Promise((resolve) => socket.once("drain", resolve));
+    if (socket.write(chunk)) continue;
+    // A connection that closes while we wait fails the test instead of hanging it.
+    await new Promise<void>((resolve, reject) => {
+      const onClose = () => reject(new Error("the connection closed while the client was writing"));
+      socket.once("close", onClose);
+      socket.once("drain", () => {
+        socket.off("close", onClose);
+        resolve();
+      });
+    });
   }
   socket.end();
 }
@@ -40,7 +49,8 @@ test("a handed-over connection carries 50+ MiB intact both ways", needsAddon, as
   try {
     const received: Received[] = [];
     pool.onMessage((_shard, message) => received.push(message as Received));
-    const { client, server } = await connectPair(listener);
+    // Half-open: the shard may finish writing its bytes before the client has written all of its own.
+    const { client, server } = await connectPair(listener, true);
     const upBytes = 50 * 1024 * 1024 + 12_345;
     const downBytes = 52 * 1024 * 1024 + 7;
     let closedCalls = 0;

@@ -13,7 +13,7 @@ export interface TestShardData {
   dieAfterReadyOnRestart?: boolean;
   /** stop() never settles, so the pool must terminate the thread. */
   ignoreStop?: boolean;
-  /** Int32Array(1) over a SharedArrayBuffer shared by every start of every shard: [0] counts starts. */
+  /** Int32Array over a SharedArrayBuffer shared by every start: [shard] counts that shard's starts. */
   starts?: SharedArrayBuffer;
 }
 
@@ -28,7 +28,7 @@ export interface TestConnectionMeta {
 
 const { shard, workerData } = shardContext();
 const data = (workerData ?? {}) as TestShardData;
-const startNumber = data.starts === undefined ? 1 : Atomics.add(new Int32Array(data.starts), 0, 1) + 1;
+const startNumber = data.starts === undefined ? 1 : Atomics.add(new Int32Array(data.starts), shard, 1) + 1;
 if (data.failStart === "always" || (data.failStart === "restarts" && startNumber > 1)) {
   throw new Error(`test shard ${shard} refuses to start`);
 }
