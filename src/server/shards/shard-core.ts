@@ -122,6 +122,9 @@ export class ShardCore {
 
   accept(socket: Socket, peer: PeerCredentials | undefined): void {
     this.ingest.accept(socket, peer);
+    // The open-connection count changes with no session note (before a HELLO, or without one).
+    this.schedule();
+    socket.once("close", () => this.schedule());
   }
 
   /** What the main thread asked: an answer built from this shard's registry alone. */
