@@ -20,6 +20,7 @@
  * (which first fit filled to the brim) is spent exactly as before.
  */
 
+import { AddressIndex } from "./address-index.js";
 import { BestFitIndex } from "./best-fit-index.js";
 import { checkFreeIndex } from "./free-list-check.js";
 import { FreeTree, NONE, TreeOrder } from "./free-tree.js";
@@ -63,6 +64,11 @@ function tableSizeFor(capacity: number): number {
   return size;
 }
 
+/** The index area: first fit's AddressIndex or best fit's FreeTree, whichever the list uses. */
+function indexBytes(capacity: number): number {
+  return Math.max(FreeTree.byteLength(capacity), AddressIndex.byteLength(capacity));
+}
+
 function roundUp8(bytes: number): number {
   return Math.ceil(bytes / 8) * 8;
 }
@@ -73,7 +79,7 @@ export class FreeList {
     const doubles = HEADER_DOUBLES + 4 * capacity;
     const ints = HEADER_INTS + 2 * capacity + tableSizeFor(capacity);
     return (
-      FreeTree.byteLength(capacity) +
+      indexBytes(capacity) +
       roundUp8(doubles * 8 + ints * 4 + 2 * capacity) +
       BestFitIndex.byteLength(capacity)
     );
@@ -93,6 +99,7 @@ export class FreeList {
   private readonly tableMask: number;
   private readonly tableShift: number;
   private readonly tree: FreeTree;
+  private readonly first: AddressIndex;
   private readonly best: BestFitIndex;
   private readonly bestFit: boolean;
 
@@ -112,9 +119,11 @@ export class FreeList {
     order: TreeOrder,
     granuleBytes: number,
   ) {
+    // Both views over the same index area: a list uses only its policy's (format() sets up only that one).
     this.tree = new FreeTree(buffer, byteOffset, capacity, order);
+    this.first = new AddressIndex(buffer, byteOffset, capacity);
     this.bestFit = order === TreeOrder.BY_SIZE;
-    let at = byteOffset + FreeTree.byteLength(capacity);
+    let at = byteOffset + indexBytes(capacity);
     const doubles = (count: number): Float64Array => {
       const view = new Float64Array(buffer, at, count);
       at += count * 8;
@@ -152,8 +161,12 @@ export class FreeList {
       this.state[i] = UNUSED;
     }
     this.table.fill(0);
-    this.tree.format();
-    this.best.format();
+    if (this.bestFit) {
+      this.tree.format();
+      this.best.format();
+    } else {
+      this.first.format();
+    }
     h[H_HEAD] = NIL;
     h[H_UNUSED] = this.capacity > 0 ? 0 : NIL;
     h[H_ALLOCATED_BLOCKS] = 0;
@@ -166,7 +179,7 @@ export class FreeList {
       this.next[s] = NIL;
       this.state[s] = FREE;
       if (this.bestFit) this.best.insert(s, this.sizeBytes);
-      else this.tree.insert(s, 0, this.sizeBytes);
+      else this.first.insert(s, 0, this.sizeBytes);
       h[H_HEAD] = s;
       this.headerF[F_FREE_BYTES] = this.sizeBytes;
     }
@@ -176,13 +189,13 @@ export class FreeList {
     return this.headerF[F_FREE_BYTES]!;
   }
   get freeBlocks(): number {
-    return this.bestFit ? this.best.count : this.tree.count;
+    return this.bestFit ? this.best.count : this.first.count;
   }
   get allocatedBlocks(): number {
     return this.header[H_ALLOCATED_BLOCKS]!;
   }
   get largestFreeBytes(): number {
-    return this.bestFit ? this.best.largestBytes : this.tree.largestBytes;
+    return this.bestFit ? this.best.largestBytes : this.first.largestBytes;
   }
   /** First block in address order, or NONE. Walk with nextOf(). */
   get firstBlock(): number {
@@ -236,7 +249,7 @@ export class FreeList {
     allocationId: number,
     requestedBytes: number,
   ): number {
-    const tree = this.tree;
+    const tree = this.first;
     const f = tree.findFirst(sizeBytes, bottomUp);
     if (f === NIL) return NO_FIT_RESULT;
     const freeSize = this.size[f]!;
@@ -336,7 +349,7 @@ export class FreeList {
 
   /** release() of a first-fit list. */
   releaseFirstFit(a: number): void {
-    const tree = this.tree;
+    const tree = this.first;
     this.tableRemove(a);
     const blockSize = this.size[a]!;
     this.headerF[F_FREE_BYTES]! += blockSize;
@@ -427,7 +440,8 @@ export class FreeList {
     for (let s = this.firstBlock; s !== NIL; s = this.next[s]!) {
       if (this.state[s] === FREE) free.push(s);
     }
-    return checkFreeIndex(free, this.address, this.size, this.tree, this.bestFit ? this.best : undefined);
+    const best = this.bestFit ? this.best : undefined;
+    return checkFreeIndex(free, this.address, this.size, this.tree, this.first, best);
   }
 
   // ---- block list and slots ----
