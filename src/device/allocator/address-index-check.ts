@@ -2,7 +2,7 @@
  * Inspection of an AddressIndex for tests: its structural rules, its blocks in order, one block's entry.
  * Off the hot path; reads the index's arrays through AddressIndex.inspect().
  */
-import { ADDRESS_GROUP, ADDRESS_MERGE_AT, type AddressIndex } from "./address-index.js";
+import { ADDRESS_GROUP, ADDRESS_MERGE_AT, ADDRESS_SPAN, type AddressIndex } from "./address-index.js";
 
 /** Describes the first broken rule of the index, or returns undefined. */
 export function checkAddressIndex(index: AddressIndex): string | undefined {
@@ -31,6 +31,8 @@ export function checkAddressIndex(index: AddressIndex): string | undefined {
       if (v.groupOf[v.ref[e]!] !== g) return `slot ${v.ref[e]} records group ${v.groupOf[v.ref[e]!]}, in ${g}`;
     }
     if (v.groupMax[p] !== m) return `group ${g}: maximum ${v.groupMax[p]}, entries ${m}`;
+    const span = Math.floor(p / ADDRESS_SPAN);
+    if (!(v.spanMax[span]! >= v.groupMax[p]!)) return `span ${span}: bound ${v.spanMax[span]} < ${v.groupMax[p]}`;
     if (c > 0 && v.groupFirst[p] !== v.address[base]) return `group ${g}: first ${v.groupFirst[p]}`;
     total += c;
   }

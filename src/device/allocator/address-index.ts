@@ -24,8 +24,12 @@ const NIL = -1;
 const GROUP = 32;
 /** Two neighbouring groups holding at most this many entries together are merged. */
 const MERGE_AT = GROUP / 2;
+/** Positions per span: each span of positions has an upper bound of its groups' maxima. */
+const SPAN = 32;
+const SPAN_SHIFT = 5;
 export const ADDRESS_GROUP = GROUP;
 export const ADDRESS_MERGE_AT = MERGE_AT;
+export const ADDRESS_SPAN = SPAN;
 
 // Int32 header
 const H_COUNT = 0;
@@ -43,6 +47,10 @@ function groupsFor(capacity: number): number {
   return Math.floor((2 * capacity) / (MERGE_AT + 1)) + 2;
 }
 
+function spansFor(groups: number): number {
+  return Math.ceil(groups / SPAN);
+}
+
 /** The index's arrays, read-only by contract: for the checks in address-index-check.ts. */
 export interface AddressIndexArrays {
   count: number;
@@ -55,6 +63,7 @@ export interface AddressIndexArrays {
   posOf: Int32Array;
   groupMax: Float64Array;
   groupFirst: Float64Array;
+  spanMax: Float64Array;
   groupOf: Int32Array;
 }
 
@@ -63,7 +72,7 @@ export class AddressIndex {
   static byteLength(capacity: number): number {
     const groups = groupsFor(capacity);
     const entries = groups * GROUP;
-    const doubles = 2 * entries + 2 * groups;
+    const doubles = 2 * entries + 2 * groups + spansFor(groups);
     const ints = HEADER_INTS + entries + 3 * groups + capacity;
     return doubles * 8 + Math.ceil((ints * 4) / 8) * 8;
   }
@@ -79,6 +88,13 @@ export class AddressIndex {
   private readonly groupAt: Int32Array;
   private readonly groupMax: Float64Array;
   private readonly groupFirst: Float64Array;
+  /**
+   * Upper bounds, not exact values: groupMax[p] is at least the largest size in the group at position p,
+   * spanMax[s] at least every groupMax of positions s * SPAN .. s * SPAN + SPAN - 1. A removal or a shrink
+   * leaves them as they are (no rescan); a search that finds no fit under a bound tightens it to the true
+   * value it has just scanned.
+   */
+  private readonly spanMax: Float64Array;
   /** Per group id: its position (unused groups: the next unused id). */
   private readonly posOf: Int32Array;
   /** Per block slot: the group holding it (meaningful only while the block is free). */
@@ -109,6 +125,7 @@ export class AddressIndex {
     this.size = doubles(groups * GROUP);
     this.groupMax = doubles(groups);
     this.groupFirst = doubles(groups);
+    this.spanMax = doubles(spansFor(groups));
     this.header = ints(HEADER_INTS);
     this.ref = ints(groups * GROUP);
     this.fill = ints(groups);
@@ -128,6 +145,7 @@ export class AddressIndex {
     this.posOf[g] = 0;
     this.groupMax[0] = 0;
     this.groupFirst[0] = 0;
+    this.spanMax.fill(0);
   }
 
   /** Free blocks in the index. */
@@ -144,27 +162,7 @@ export class AddressIndex {
 
   /** The lowest-addressed (bottom-up) or highest-addressed free block of at least `n` bytes, or NIL. */
   findFirst(n: number, bottomUp: boolean): number {
-    const groupMax = this.groupMax;
-    const size = this.size;
-    const positions = this.header[H_GROUPS]!;
-    if (bottomUp) {
-      let p = 0;
-      while (p < positions && groupMax[p]! < n) p++;
-      if (p === positions) return NIL;
-      // The group's maximum is exact: a fitting entry is there.
-      let e = this.groupAt[p]! * GROUP;
-      while (size[e]! < n) e++;
-      this.found = e;
-      return this.ref[e]!;
-    }
-    let p = positions - 1;
-    while (p >= 0 && groupMax[p]! < n) p--;
-    if (p < 0) return NIL;
-    const g = this.groupAt[p]!;
-    let e = g * GROUP + this.fill[g]! - 1;
-    while (size[e]! < n) e--;
-    this.found = e;
-    return this.ref[e]!;
+    return bottomUp ? this.lowestFitting(n) : this.highestFitting(n);
   }
 
   /** Adds the free block `slot` at `address` of `sizeBytes` (its address is not in the index). */
@@ -225,7 +223,7 @@ export class AddressIndex {
     this.size[e] = sizeBytes;
     if (e === g * GROUP) this.groupFirst[p] = address;
     const m = this.groupMax[p]!;
-    if (sizeBytes > m) this.groupMax[p] = sizeBytes;
+    if (sizeBytes > m) this.raise(p, sizeBytes);
     else if (old === m && sizeBytes < old) this.groupMax[p] = this.maxOf(g * GROUP, this.fill[g]!);
   }
 
@@ -242,8 +240,58 @@ export class AddressIndex {
       posOf: this.posOf,
       groupMax: this.groupMax,
       groupFirst: this.groupFirst,
+      spanMax: this.spanMax,
       groupOf: this.groupOf,
     };
+  }
+
+  // ---- search ----
+
+  private lowestFitting(n: number): number {
+    const spanMax = this.spanMax;
+    const groupMax = this.groupMax;
+    const size = this.size;
+    const positions = this.header[H_GROUPS]!;
+    for (let sp = 0; sp << SPAN_SHIFT < positions; sp++) {
+      if (spanMax[sp]! < n) continue;
+      const start = sp << SPAN_SHIFT;
+      const end = start + SPAN < positions ? start + SPAN : positions;
+      let p = start;
+      while (p < end && groupMax[p]! < n) p++;
+      if (p < end) {
+        // The group's maximum is exact: a fitting entry is there.
+        let e = this.groupAt[p]! * GROUP;
+        while (size[e]! < n) e++;
+        this.found = e;
+        return this.ref[e]!;
+      }
+      // The span's bound was stale (a group's maximum fell since): tighten it.
+      this.respanOne(sp, positions);
+    }
+    return NIL;
+  }
+
+  private highestFitting(n: number): number {
+    const spanMax = this.spanMax;
+    const groupMax = this.groupMax;
+    const size = this.size;
+    const positions = this.header[H_GROUPS]!;
+    for (let sp = (positions - 1) >> SPAN_SHIFT; sp >= 0; sp--) {
+      if (spanMax[sp]! < n) continue;
+      const start = sp << SPAN_SHIFT;
+      const end = start + SPAN < positions ? start + SPAN : positions;
+      let p = end - 1;
+      while (p >= start && groupMax[p]! < n) p--;
+      if (p >= start) {
+        const g = this.groupAt[p]!;
+        let e = g * GROUP + this.fill[g]! - 1;
+        while (size[e]! < n) e--;
+        this.found = e;
+        return this.ref[e]!;
+      }
+      this.respanOne(sp, positions);
+    }
+    return NIL;
   }
 
   // ---- entries ----
@@ -279,7 +327,30 @@ export class AddressIndex {
     this.fill[g]!++;
     this.groupOf[slot] = g;
     if (e === base) this.groupFirst[p] = address;
-    if (sizeBytes > this.groupMax[p]!) this.groupMax[p] = sizeBytes;
+    if (sizeBytes > this.groupMax[p]!) this.raise(p, sizeBytes);
+  }
+
+  /** The group at position p holds a block of m bytes, above its bound: raise its bounds. */
+  private raise(p: number, m: number): void {
+    this.groupMax[p] = m;
+    const sp = p >> SPAN_SHIFT;
+    if (m > this.spanMax[sp]!) this.spanMax[sp] = m;
+  }
+
+  /** Recomputes the span bounds from position p's span on (positions moved). */
+  private respan(p: number): void {
+    const positions = this.header[H_GROUPS]!;
+    for (let sp = p >> SPAN_SHIFT; sp << SPAN_SHIFT < positions; sp++) this.respanOne(sp, positions);
+  }
+
+  /** Sets span sp's bound to its groups' largest maximum. */
+  private respanOne(sp: number, positions: number): void {
+    const groupMax = this.groupMax;
+    const start = sp << SPAN_SHIFT;
+    const end = start + SPAN < positions ? start + SPAN : positions;
+    let m = 0;
+    for (let q = start; q < end; q++) if (groupMax[q]! > m) m = groupMax[q]!;
+    this.spanMax[sp] = m;
   }
 
   /** Largest size among the `c` entries at `base` (0 when none). */
@@ -303,6 +374,7 @@ export class AddressIndex {
     this.groupMax[p] = this.maxOf(g * GROUP, keep);
     this.groupMax[p + 1] = this.maxOf(h * GROUP, GROUP - keep);
     this.groupFirst[p + 1] = this.address[h * GROUP]!;
+    this.respan(p);
   }
 
   /**
@@ -314,6 +386,7 @@ export class AddressIndex {
     if (c === 0) {
       this.closePosition(p);
       this.releaseGroup(g);
+      this.respan(p);
       return;
     }
     if (p > 0) {
@@ -325,6 +398,7 @@ export class AddressIndex {
         if (this.groupMax[p]! > this.groupMax[p - 1]!) this.groupMax[p - 1] = this.groupMax[p]!;
         this.closePosition(p);
         this.releaseGroup(g);
+        this.respan(p - 1);
         return;
       }
     }
@@ -337,6 +411,7 @@ export class AddressIndex {
         if (this.groupMax[p + 1]! > this.groupMax[p]!) this.groupMax[p] = this.groupMax[p + 1]!;
         this.closePosition(p + 1);
         this.releaseGroup(r);
+        this.respan(p);
       }
     }
   }

@@ -249,13 +249,13 @@ export class FreeList {
     allocationId: number,
     requestedBytes: number,
   ): number {
-    const tree = this.first;
-    const f = tree.findFirst(sizeBytes, bottomUp);
+    const index = this.first;
+    const f = index.findFirst(sizeBytes, bottomUp);
     if (f === NIL) return NO_FIT_RESULT;
     const freeSize = this.size[f]!;
     let a: number;
     if (freeSize === sizeBytes) {
-      tree.remove(f);
+      index.remove(f);
       a = f;
     } else {
       a = this.takeSlot();
@@ -274,7 +274,7 @@ export class FreeList {
       const restSize = freeSize - sizeBytes;
       this.size[f] = restSize;
       // The free block's start may have moved up, but no other free block lies in between: order holds.
-      tree.resize(f, rest, restSize);
+      index.resize(f, rest, restSize);
     }
     this.size[a] = sizeBytes;
     this.state[a] = ALLOCATED;
@@ -349,7 +349,7 @@ export class FreeList {
 
   /** release() of a first-fit list. */
   releaseFirstFit(a: number): void {
-    const tree = this.first;
+    const index = this.first;
     this.tableRemove(a);
     const blockSize = this.size[a]!;
     this.headerF[F_FREE_BYTES]! += blockSize;
@@ -358,34 +358,37 @@ export class FreeList {
     const n = this.next[a]!;
     const prevFree = p !== NIL && this.state[p] === FREE;
     const nextFree = n !== NIL && this.state[n] === FREE;
-    if (prevFree && nextFree) {
-      tree.remove(n);
-      const merged = this.size[p]! + blockSize + this.size[n]!;
-      this.size[p] = merged;
-      this.unlink(a);
-      this.unlink(n);
-      this.releaseSlot(a);
-      this.releaseSlot(n);
-      tree.resize(p, this.address[p]!, merged);
-    } else if (prevFree) {
-      const merged = this.size[p]! + blockSize;
-      this.size[p] = merged;
-      this.unlink(a);
-      this.releaseSlot(a);
-      tree.resize(p, this.address[p]!, merged);
-    } else if (nextFree) {
-      // Moving the next block's start down to ours keeps the address order: `a` was allocated, not free.
-      const start = this.address[a]!;
-      const merged = this.size[n]! + blockSize;
-      this.address[n] = start;
-      this.size[n] = merged;
-      this.unlink(a);
-      this.releaseSlot(a);
-      tree.resize(n, start, merged);
-    } else {
+    if (!prevFree && !nextFree) {
       this.state[a] = FREE;
-      tree.insert(a, this.address[a]!, blockSize);
+      index.insert(a, this.address[a]!, blockSize);
+      return;
     }
+    // One call site per helper (not one per case): the fewer inlined copies, the more of V8's inlining
+    // budget is left for the rest of this function.
+    let keep: number;
+    let start: number;
+    let merged: number;
+    if (prevFree) {
+      keep = p;
+      start = this.address[p]!;
+      merged = this.size[p]! + blockSize;
+    } else {
+      // Moving the next block's start down to ours keeps the address order: `a` was allocated, not free.
+      keep = n;
+      start = this.address[a]!;
+      merged = this.size[n]! + blockSize;
+      this.address[n] = start;
+    }
+    this.unlink(a);
+    this.releaseSlot(a);
+    if (prevFree && nextFree) {
+      index.remove(n);
+      merged += this.size[n]!;
+      this.unlink(n);
+      this.releaseSlot(n);
+    }
+    this.size[keep] = merged;
+    index.resize(keep, start, merged);
   }
 
   /** release() of a best-fit list: the merged or freed block becomes the latest of its size. */
