@@ -21,7 +21,7 @@
 const NIL = -1;
 
 /** Entries per group: a group's sizes fill four cache lines; shifts stay short. */
-const GROUP = 32;
+const GROUP = 16;
 /** Two neighbouring groups holding at most this many entries together are merged. */
 const MERGE_AT = GROUP / 2;
 /** Positions per span: each span of positions has an upper bound of its groups' maxima. */
