@@ -28,11 +28,13 @@ export function checkAddressIndex(index: AddressIndex): string | undefined {
       if (!(v.address[e]! > previous)) return `address ${v.address[e]} after ${previous} (group ${g})`;
       previous = v.address[e]!;
       if (v.size[e]! > m) m = v.size[e]!;
-      if (v.groupOf[v.ref[e]!] !== g) return `slot ${v.ref[e]} records group ${v.groupOf[v.ref[e]!]}, in ${g}`;
+      if (v.groupOf[v.ref[e]!] !== g)
+        return `slot ${v.ref[e]} records group ${v.groupOf[v.ref[e]!]}, in ${g}`;
     }
     if (v.groupMax[p] !== m) return `group ${g}: maximum ${v.groupMax[p]}, entries ${m}`;
     const span = Math.floor(p / ADDRESS_SPAN);
-    if (!(v.spanMax[span]! >= v.groupMax[p]!)) return `span ${span}: bound ${v.spanMax[span]} < ${v.groupMax[p]}`;
+    if (!(v.spanMax[span]! >= v.groupMax[p]!))
+      return `span ${span}: bound ${v.spanMax[span]} < ${v.groupMax[p]}`;
     if (c > 0 && v.groupFirst[p] !== v.address[base]) return `group ${g}: first ${v.groupFirst[p]}`;
     total += c;
   }

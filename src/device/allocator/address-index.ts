@@ -2,11 +2,12 @@
  * First fit's index of a region's free blocks, in address order: the blocks sit in groups of at most
  * GROUP entries (address, size and slot in contiguous typed arrays over the caller's buffer, plain or
  * shared), and the groups in address order have their largest size and first address in two short
- * contiguous arrays. The lowest fitting block is one scan of the groups' maxima and one scan of a group;
- * an insertion is a binary search of the groups' first addresses and one shift within a group.
+ * contiguous arrays, with an upper bound of the maxima per span of SPAN groups above them. The lowest
+ * fitting block is a scan of span bounds, of one span's group maxima and of one group; an insertion is a
+ * binary search of the groups' first addresses and one shift within a group.
  *
  * Why not the B+ tree (issue 17 item 4, docs/PERFORMANCE.md "Allocator"): at the ~1k to ~10k holes of a
- * fragmented region, two levels keep every search, insertion and removal to a few sequential scans of
+ * fragmented region this keeps every search, insertion and removal to a few sequential scans of
  * contiguous memory, where the tree paid three descents, per-level maxima and fixes of keys above.
  * Placements do not depend on the index's shape: addresses are unique, so any correct ordered index picks
  * the same block (test/device/allocator-reference.test.ts).
@@ -20,11 +21,14 @@
 /** "No slot". Private: V8 re-reads an exported binding at every use (see NIL in free-tree.ts). */
 const NIL = -1;
 
-/** Entries per group: a group's sizes fill four cache lines; shifts stay short. */
+/** Entries per group: a group's sizes fill two cache lines; shifts stay short (32: no faster). */
 const GROUP = 16;
 /** Two neighbouring groups holding at most this many entries together are merged. */
 const MERGE_AT = GROUP / 2;
-/** Positions per span: each span of positions has an upper bound of its groups' maxima. */
+/**
+ * Groups per span (8 and 16 were no faster at ~1k holes and slower at ~10k). Without spans, ~10k holes
+ * were 20% slower than the B+ tree: the search scanned a few hundred group maxima.
+ */
 const SPAN = 32;
 const SPAN_SHIFT = 5;
 export const ADDRESS_GROUP = GROUP;
@@ -89,10 +93,9 @@ export class AddressIndex {
   private readonly groupMax: Float64Array;
   private readonly groupFirst: Float64Array;
   /**
-   * Upper bounds, not exact values: groupMax[p] is at least the largest size in the group at position p,
-   * spanMax[s] at least every groupMax of positions s * SPAN .. s * SPAN + SPAN - 1. A removal or a shrink
-   * leaves them as they are (no rescan); a search that finds no fit under a bound tightens it to the true
-   * value it has just scanned.
+   * Per span: an upper bound of groupMax over positions s * SPAN .. s * SPAN + SPAN - 1 (groupMax itself
+   * is exact). A group's maximum falling leaves it as it is; a search that finds no fit under it
+   * tightens it (respanOne), and moved positions recompute it (respan).
    */
   private readonly spanMax: Float64Array;
   /** Per group id: its position (unused groups: the next unused id). */
@@ -255,7 +258,7 @@ export class AddressIndex {
     for (let sp = 0; sp << SPAN_SHIFT < positions; sp++) {
       if (spanMax[sp]! < n) continue;
       const start = sp << SPAN_SHIFT;
-      const end = start + SPAN < positions ? start + SPAN : positions;
+      const end = Math.min(start + SPAN, positions);
       let p = start;
       while (p < end && groupMax[p]! < n) p++;
       if (p < end) {
@@ -279,7 +282,7 @@ export class AddressIndex {
     for (let sp = (positions - 1) >> SPAN_SHIFT; sp >= 0; sp--) {
       if (spanMax[sp]! < n) continue;
       const start = sp << SPAN_SHIFT;
-      const end = start + SPAN < positions ? start + SPAN : positions;
+      const end = Math.min(start + SPAN, positions);
       let p = end - 1;
       while (p >= start && groupMax[p]! < n) p--;
       if (p >= start) {
@@ -347,7 +350,7 @@ export class AddressIndex {
   private respanOne(sp: number, positions: number): void {
     const groupMax = this.groupMax;
     const start = sp << SPAN_SHIFT;
-    const end = start + SPAN < positions ? start + SPAN : positions;
+    const end = Math.min(start + SPAN, positions);
     let m = 0;
     for (let q = start; q < end; q++) if (groupMax[q]! > m) m = groupMax[q]!;
     this.spanMax[sp] = m;

@@ -9,15 +9,16 @@
  *
  * Structures, all indexed by block slot:
  * - every block (free or allocated) sits in a doubly linked list in address order (coalescing is O(1));
- * - free blocks also sit in an index chosen when the list is built: for first fit a FreeTree ordered by
- *   address; for best fit a BestFitIndex (a list per exact size, and the FreeTree ordered by size for
- *   larger or odd sizes);
+ * - free blocks also sit in an index chosen when the list is built: for first fit an AddressIndex (groups
+ *   of blocks in address order with their maxima); for best fit a BestFitIndex (a list per exact size, and
+ *   the FreeTree ordered by size for larger or odd sizes). The two share one area of the buffer;
+ *   format() sets up only the list's own;
  * - allocated blocks sit in an open-addressing hash table keyed by address (deallocation by address).
  * Unused slots are chained through `next`.
  *
- * Each policy has its own allocate and release (the Allocator calls them directly): first fit's are the
- * code it had before best fit got its own index, so V8's inlining budget for the Allocator's hot path
- * (which first fit filled to the brim) is spent exactly as before.
+ * Each policy has its own allocate and release (the Allocator calls them directly): first fit's hot path
+ * fills V8's cumulative inlining budget, and a branch on the policy there made it spill
+ * (docs/PERFORMANCE.md "Allocator").
  */
 
 import { AddressIndex } from "./address-index.js";
