@@ -4,6 +4,8 @@
  * addresses; best fit: each block in the list of its size, or in the tree when its size has no list).
  * Kept apart from free-list.ts, whose code runs on the allocator's hot path.
  */
+import type { AddressIndex } from "./address-index.js";
+import { addressIndexSlots, addressIndexView, checkAddressIndex } from "./address-index-check.js";
 import type { BestFitIndex } from "./best-fit-index.js";
 import type { FreeTree } from "./free-tree.js";
 import { checkFreeTree, freeTreeSlots, freeTreeView } from "./free-tree-check.js";
@@ -11,6 +13,7 @@ import { checkFreeTree, freeTreeSlots, freeTreeView } from "./free-tree-check.js
 /**
  * @param free the free blocks' slots in address order
  * @param address block offsets and sizes by slot
+ * @param first first fit's index (unused under best fit)
  * @param best best fit's index, or undefined under first fit
  */
 export function checkFreeIndex(
@@ -18,24 +21,28 @@ export function checkFreeIndex(
   address: Float64Array,
   size: Float64Array,
   tree: FreeTree,
+  first: AddressIndex,
   best: BestFitIndex | undefined,
 ): string | undefined {
-  const problem = checkFreeTree(tree);
-  if (problem !== undefined) return `tree: ${problem}`;
-  const inTree = freeTreeSlots(tree);
   if (best === undefined) {
-    if (inTree.length !== free.length) return `${inTree.length} blocks in the tree, ${free.length} free`;
+    const problem = checkAddressIndex(first);
+    if (problem !== undefined) return `address index: ${problem}`;
+    const indexed = addressIndexSlots(first);
+    if (indexed.length !== free.length) return `${indexed.length} blocks in the index, ${free.length} free`;
     for (let i = 0; i < free.length; i++) {
-      if (inTree[i] !== free[i]) return `tree position ${i}: slot ${inTree[i]}, expected ${free[i]}`;
+      if (indexed[i] !== free[i]) return `index position ${i}: slot ${indexed[i]}, expected ${free[i]}`;
     }
     for (const s of free) {
-      const view = freeTreeView(tree, s);
+      const view = addressIndexView(first, s);
       if (view.address !== address[s] || view.sizeBytes !== size[s]) {
-        return `slot ${s}: tree holds ${view.address}+${view.sizeBytes}, list ${address[s]}+${size[s]}`;
+        return `slot ${s}: index holds ${view.address}+${view.sizeBytes}, list ${address[s]}+${size[s]}`;
       }
     }
     return undefined;
   }
+  const problem = checkFreeTree(tree);
+  if (problem !== undefined) return `tree: ${problem}`;
+  const inTree = freeTreeSlots(tree);
   const buckets = best.buckets;
   const bitmap = buckets.checkBitmap();
   if (bitmap !== undefined) return `size lists: ${bitmap}`;

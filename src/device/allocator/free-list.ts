@@ -9,17 +9,19 @@
  *
  * Structures, all indexed by block slot:
  * - every block (free or allocated) sits in a doubly linked list in address order (coalescing is O(1));
- * - free blocks also sit in an index chosen when the list is built: for first fit a FreeTree ordered by
- *   address; for best fit a BestFitIndex (a list per exact size, and the FreeTree ordered by size for
- *   larger or odd sizes);
+ * - free blocks also sit in an index chosen when the list is built: for first fit an AddressIndex (groups
+ *   of blocks in address order with their maxima); for best fit a BestFitIndex (a list per exact size, and
+ *   the FreeTree ordered by size for larger or odd sizes). The two share one area of the buffer;
+ *   format() sets up only the list's own;
  * - allocated blocks sit in an open-addressing hash table keyed by address (deallocation by address).
  * Unused slots are chained through `next`.
  *
- * Each policy has its own allocate and release (the Allocator calls them directly): first fit's are the
- * code it had before best fit got its own index, so V8's inlining budget for the Allocator's hot path
- * (which first fit filled to the brim) is spent exactly as before.
+ * Each policy has its own allocate and release (the Allocator calls them directly): first fit's hot path
+ * fills V8's cumulative inlining budget, and a branch on the policy there made it spill
+ * (docs/PERFORMANCE.md "Allocator").
  */
 
+import { AddressIndex } from "./address-index.js";
 import { BestFitIndex } from "./best-fit-index.js";
 import { checkFreeIndex } from "./free-list-check.js";
 import { FreeTree, NONE, TreeOrder } from "./free-tree.js";
@@ -63,6 +65,11 @@ function tableSizeFor(capacity: number): number {
   return size;
 }
 
+/** The index area: first fit's AddressIndex or best fit's FreeTree, whichever the list uses. */
+function indexBytes(capacity: number): number {
+  return Math.max(FreeTree.byteLength(capacity), AddressIndex.byteLength(capacity));
+}
+
 function roundUp8(bytes: number): number {
   return Math.ceil(bytes / 8) * 8;
 }
@@ -73,7 +80,7 @@ export class FreeList {
     const doubles = HEADER_DOUBLES + 4 * capacity;
     const ints = HEADER_INTS + 2 * capacity + tableSizeFor(capacity);
     return (
-      FreeTree.byteLength(capacity) +
+      indexBytes(capacity) +
       roundUp8(doubles * 8 + ints * 4 + 2 * capacity) +
       BestFitIndex.byteLength(capacity)
     );
@@ -93,6 +100,7 @@ export class FreeList {
   private readonly tableMask: number;
   private readonly tableShift: number;
   private readonly tree: FreeTree;
+  private readonly first: AddressIndex;
   private readonly best: BestFitIndex;
   private readonly bestFit: boolean;
 
@@ -112,9 +120,11 @@ export class FreeList {
     order: TreeOrder,
     granuleBytes: number,
   ) {
+    // Both views over the same index area: a list uses only its policy's (format() sets up only that one).
     this.tree = new FreeTree(buffer, byteOffset, capacity, order);
+    this.first = new AddressIndex(buffer, byteOffset, capacity);
     this.bestFit = order === TreeOrder.BY_SIZE;
-    let at = byteOffset + FreeTree.byteLength(capacity);
+    let at = byteOffset + indexBytes(capacity);
     const doubles = (count: number): Float64Array => {
       const view = new Float64Array(buffer, at, count);
       at += count * 8;
@@ -152,8 +162,12 @@ export class FreeList {
       this.state[i] = UNUSED;
     }
     this.table.fill(0);
-    this.tree.format();
-    this.best.format();
+    if (this.bestFit) {
+      this.tree.format();
+      this.best.format();
+    } else {
+      this.first.format();
+    }
     h[H_HEAD] = NIL;
     h[H_UNUSED] = this.capacity > 0 ? 0 : NIL;
     h[H_ALLOCATED_BLOCKS] = 0;
@@ -166,7 +180,7 @@ export class FreeList {
       this.next[s] = NIL;
       this.state[s] = FREE;
       if (this.bestFit) this.best.insert(s, this.sizeBytes);
-      else this.tree.insert(s, 0, this.sizeBytes);
+      else this.first.insert(s, 0, this.sizeBytes);
       h[H_HEAD] = s;
       this.headerF[F_FREE_BYTES] = this.sizeBytes;
     }
@@ -176,13 +190,13 @@ export class FreeList {
     return this.headerF[F_FREE_BYTES]!;
   }
   get freeBlocks(): number {
-    return this.bestFit ? this.best.count : this.tree.count;
+    return this.bestFit ? this.best.count : this.first.count;
   }
   get allocatedBlocks(): number {
     return this.header[H_ALLOCATED_BLOCKS]!;
   }
   get largestFreeBytes(): number {
-    return this.bestFit ? this.best.largestBytes : this.tree.largestBytes;
+    return this.bestFit ? this.best.largestBytes : this.first.largestBytes;
   }
   /** First block in address order, or NONE. Walk with nextOf(). */
   get firstBlock(): number {
@@ -236,13 +250,13 @@ export class FreeList {
     allocationId: number,
     requestedBytes: number,
   ): number {
-    const tree = this.tree;
-    const f = tree.findFirst(sizeBytes, bottomUp);
+    const index = this.first;
+    const f = index.findFirst(sizeBytes, bottomUp);
     if (f === NIL) return NO_FIT_RESULT;
     const freeSize = this.size[f]!;
     let a: number;
     if (freeSize === sizeBytes) {
-      tree.remove(f);
+      index.remove(f);
       a = f;
     } else {
       a = this.takeSlot();
@@ -261,7 +275,7 @@ export class FreeList {
       const restSize = freeSize - sizeBytes;
       this.size[f] = restSize;
       // The free block's start may have moved up, but no other free block lies in between: order holds.
-      tree.resize(f, rest, restSize);
+      index.resize(f, rest, restSize);
     }
     this.size[a] = sizeBytes;
     this.state[a] = ALLOCATED;
@@ -336,7 +350,7 @@ export class FreeList {
 
   /** release() of a first-fit list. */
   releaseFirstFit(a: number): void {
-    const tree = this.tree;
+    const index = this.first;
     this.tableRemove(a);
     const blockSize = this.size[a]!;
     this.headerF[F_FREE_BYTES]! += blockSize;
@@ -345,34 +359,37 @@ export class FreeList {
     const n = this.next[a]!;
     const prevFree = p !== NIL && this.state[p] === FREE;
     const nextFree = n !== NIL && this.state[n] === FREE;
-    if (prevFree && nextFree) {
-      tree.remove(n);
-      const merged = this.size[p]! + blockSize + this.size[n]!;
-      this.size[p] = merged;
-      this.unlink(a);
-      this.unlink(n);
-      this.releaseSlot(a);
-      this.releaseSlot(n);
-      tree.resize(p, this.address[p]!, merged);
-    } else if (prevFree) {
-      const merged = this.size[p]! + blockSize;
-      this.size[p] = merged;
-      this.unlink(a);
-      this.releaseSlot(a);
-      tree.resize(p, this.address[p]!, merged);
-    } else if (nextFree) {
-      // Moving the next block's start down to ours keeps the address order: `a` was allocated, not free.
-      const start = this.address[a]!;
-      const merged = this.size[n]! + blockSize;
-      this.address[n] = start;
-      this.size[n] = merged;
-      this.unlink(a);
-      this.releaseSlot(a);
-      tree.resize(n, start, merged);
-    } else {
+    if (!prevFree && !nextFree) {
       this.state[a] = FREE;
-      tree.insert(a, this.address[a]!, blockSize);
+      index.insert(a, this.address[a]!, blockSize);
+      return;
     }
+    // One call site per helper (not one per case): the fewer inlined copies, the more of V8's inlining
+    // budget is left for the rest of this function.
+    let keep: number;
+    let start: number;
+    let merged: number;
+    if (prevFree) {
+      keep = p;
+      start = this.address[p]!;
+      merged = this.size[p]! + blockSize;
+    } else {
+      // Moving the next block's start down to ours keeps the address order: `a` was allocated, not free.
+      keep = n;
+      start = this.address[a]!;
+      merged = this.size[n]! + blockSize;
+      this.address[n] = start;
+    }
+    this.unlink(a);
+    this.releaseSlot(a);
+    if (prevFree && nextFree) {
+      index.remove(n);
+      merged += this.size[n]!;
+      this.unlink(n);
+      this.releaseSlot(n);
+    }
+    this.size[keep] = merged;
+    index.resize(keep, start, merged);
   }
 
   /** release() of a best-fit list: the merged or freed block becomes the latest of its size. */
@@ -427,7 +444,8 @@ export class FreeList {
     for (let s = this.firstBlock; s !== NIL; s = this.next[s]!) {
       if (this.state[s] === FREE) free.push(s);
     }
-    return checkFreeIndex(free, this.address, this.size, this.tree, this.bestFit ? this.best : undefined);
+    const best = this.bestFit ? this.best : undefined;
+    return checkFreeIndex(free, this.address, this.size, this.tree, this.first, best);
   }
 
   // ---- block list and slots ----
