@@ -8,49 +8,13 @@ import {
   checkAddressIndex,
 } from "../../src/device/allocator/address-index-check.js";
 import { NONE } from "../../src/device/allocator/free-list.js";
+import { type Op, opArb, SPAN } from "./index-ops.js";
+
+// Sizes 1..40: every group holds a mix.
+const OPS = { maxSize: 40, findWeight: 3 };
 
 // First fit's address index on its own against a plain model (a map of the free blocks, searched
 // linearly), with enough blocks for groups to split and merge many times and for several spans of groups.
-
-/** Addresses: slot s owns [s * SPAN, (s + 1) * SPAN), so any address in its own span keeps address order. */
-const SPAN = 1000;
-
-type Op =
-  | { kind: "insert"; slot: number; offset: number; size: number }
-  | { kind: "remove"; pick: number }
-  | { kind: "resize"; pick: number; offset: number; size: number }
-  | { kind: "find"; n: number; bottomUp: boolean };
-
-const opArb = (capacity: number, insertWeight: number): fc.Arbitrary<Op> =>
-  fc.oneof(
-    {
-      weight: insertWeight,
-      arbitrary: fc.record({
-        kind: fc.constant("insert" as const),
-        slot: fc.nat(capacity - 1),
-        offset: fc.nat(SPAN - 1),
-        size: fc.integer({ min: 1, max: 40 }),
-      }),
-    },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant("remove" as const), pick: fc.nat() }) },
-    {
-      weight: 2,
-      arbitrary: fc.record({
-        kind: fc.constant("resize" as const),
-        pick: fc.nat(),
-        offset: fc.nat(SPAN - 1),
-        size: fc.integer({ min: 1, max: 40 }),
-      }),
-    },
-    {
-      weight: 3,
-      arbitrary: fc.record({
-        kind: fc.constant("find" as const),
-        n: fc.integer({ min: 1, max: 42 }),
-        bottomUp: fc.boolean(),
-      }),
-    },
-  );
 
 interface Block {
   address: number;
@@ -135,7 +99,7 @@ test("address index: searches, counts and order agree with a model through split
     .chain(([capacity, insertWeight]) =>
       fc.tuple(
         fc.constant(capacity),
-        fc.array(opArb(capacity, insertWeight), { maxLength: 3000, size: "max" }),
+        fc.array(opArb(capacity, insertWeight, OPS), { maxLength: 3000, size: "max" }),
         fc.boolean(),
       ),
     );
@@ -155,7 +119,7 @@ test("address index: searches, counts and order agree with a model through split
 
 test("address index: checks its invariants after every step of a short run", () => {
   fc.assert(
-    fc.property(fc.array(opArb(200, 3), { maxLength: 400 }), (ops) => {
+    fc.property(fc.array(opArb(200, 3, OPS), { maxLength: 400 }), (ops) => {
       const index = newIndex(200, false);
       const model = new Map<number, Block>();
       for (const op of ops) {

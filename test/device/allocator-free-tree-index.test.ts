@@ -3,50 +3,13 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { FreeTree, NONE, TreeOrder } from "../../src/device/allocator/free-tree.js";
 import { checkFreeTree, freeTreeSlots, freeTreeView } from "../../src/device/allocator/free-tree-check.js";
+import { type Op, opArb, SPAN } from "./index-ops.js";
+
+// Few sizes: many ties for best fit.
+const OPS = { maxSize: 24, findWeight: 2 };
 
 // The free tree on its own against a plain model (a map of the free blocks, searched linearly), with
 // enough blocks for the B+ tree to split, merge, borrow and change height many times.
-
-/** Addresses: slot s owns [s * SPAN, (s + 1) * SPAN), so any address in its own span keeps address order. */
-const SPAN = 1000;
-
-type Op =
-  | { kind: "insert"; slot: number; offset: number; size: number }
-  | { kind: "remove"; pick: number }
-  | { kind: "resize"; pick: number; offset: number; size: number }
-  | { kind: "find"; n: number; bottomUp: boolean };
-
-const opArb = (capacity: number, insertWeight: number): fc.Arbitrary<Op> =>
-  fc.oneof(
-    {
-      weight: insertWeight,
-      arbitrary: fc.record({
-        kind: fc.constant("insert" as const),
-        slot: fc.nat(capacity - 1),
-        offset: fc.nat(SPAN - 1),
-        // Few sizes: many ties for best fit.
-        size: fc.integer({ min: 1, max: 24 }),
-      }),
-    },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant("remove" as const), pick: fc.nat() }) },
-    {
-      weight: 2,
-      arbitrary: fc.record({
-        kind: fc.constant("resize" as const),
-        pick: fc.nat(),
-        offset: fc.nat(SPAN - 1),
-        size: fc.integer({ min: 1, max: 24 }),
-      }),
-    },
-    {
-      weight: 2,
-      arbitrary: fc.record({
-        kind: fc.constant("find" as const),
-        n: fc.integer({ min: 1, max: 26 }),
-        bottomUp: fc.boolean(),
-      }),
-    },
-  );
 
 interface Block {
   address: number;
@@ -136,7 +99,7 @@ for (const [name, order] of [
       .chain(([capacity, insertWeight]) =>
         fc.tuple(
           fc.constant(capacity),
-          fc.array(opArb(capacity, insertWeight), { maxLength: 1500, size: "max" }),
+          fc.array(opArb(capacity, insertWeight, OPS), { maxLength: 1500, size: "max" }),
           fc.boolean(),
         ),
       );
@@ -148,7 +111,7 @@ for (const [name, order] of [
 
   test(`free tree ${name}: checks its invariants after every step of a short run`, () => {
     fc.assert(
-      fc.property(fc.array(opArb(64, 3), { maxLength: 300 }), (ops) => {
+      fc.property(fc.array(opArb(64, 3, OPS), { maxLength: 300 }), (ops) => {
         const bySize = order === TreeOrder.BY_SIZE;
         const tree = newTree(64, order, false);
         const model = new Map<number, Block>();
