@@ -17,6 +17,7 @@
  * other groups. Every group is non-empty unless it is the only one, and any two neighbouring groups hold
  * more than GROUP / 2 entries together, which bounds the groups a capacity needs (groupsFor).
  */
+import { BufferCarver } from "./buffer-carver.js";
 
 /** "No slot". Private: V8 re-reads an exported binding at every use (see NIL in free-tree.ts). */
 const NIL = -1;
@@ -113,28 +114,18 @@ export class AddressIndex {
   ) {
     const groups = groupsFor(capacity);
     this.groups = groups;
-    let at = byteOffset;
-    const doubles = (count: number): Float64Array => {
-      const view = new Float64Array(buffer, at, count);
-      at += count * 8;
-      return view;
-    };
-    const ints = (count: number): Int32Array => {
-      const view = new Int32Array(buffer, at, count);
-      at += count * 4;
-      return view;
-    };
-    this.address = doubles(groups * GROUP);
-    this.size = doubles(groups * GROUP);
-    this.groupMax = doubles(groups);
-    this.groupFirst = doubles(groups);
-    this.spanMax = doubles(spansFor(groups));
-    this.header = ints(HEADER_INTS);
-    this.ref = ints(groups * GROUP);
-    this.fill = ints(groups);
-    this.groupAt = ints(groups);
-    this.posOf = ints(groups);
-    this.groupOf = ints(capacity);
+    const carve = new BufferCarver(buffer, byteOffset);
+    this.address = carve.doubles(groups * GROUP);
+    this.size = carve.doubles(groups * GROUP);
+    this.groupMax = carve.doubles(groups);
+    this.groupFirst = carve.doubles(groups);
+    this.spanMax = carve.doubles(spansFor(groups));
+    this.header = carve.ints(HEADER_INTS);
+    this.ref = carve.ints(groups * GROUP);
+    this.fill = carve.ints(groups);
+    this.groupAt = carve.ints(groups);
+    this.posOf = carve.ints(groups);
+    this.groupOf = carve.ints(capacity);
   }
 
   /** Empties the index: one empty group. Only the creator of the buffer calls this. */

@@ -23,6 +23,7 @@
 
 import { AddressIndex } from "./address-index.js";
 import { BestFitIndex } from "./best-fit-index.js";
+import { BufferCarver } from "./buffer-carver.js";
 import { checkFreeIndex } from "./free-list-check.js";
 import { FreeTree, NONE, TreeOrder } from "./free-tree.js";
 
@@ -124,34 +125,30 @@ export class FreeList {
     this.tree = new FreeTree(buffer, byteOffset, capacity, order);
     this.first = new AddressIndex(buffer, byteOffset, capacity);
     this.bestFit = order === TreeOrder.BY_SIZE;
-    let at = byteOffset + indexBytes(capacity);
-    const doubles = (count: number): Float64Array => {
-      const view = new Float64Array(buffer, at, count);
-      at += count * 8;
-      return view;
-    };
-    const ints = (count: number): Int32Array => {
-      const view = new Int32Array(buffer, at, count);
-      at += count * 4;
-      return view;
-    };
-    this.headerF = doubles(HEADER_DOUBLES);
-    this.address = doubles(capacity);
-    this.size = doubles(capacity);
-    this.allocationIds = doubles(capacity);
-    this.requested = doubles(capacity);
-    this.header = ints(HEADER_INTS);
-    this.prev = ints(capacity);
-    this.next = ints(capacity);
+    const carve = new BufferCarver(buffer, byteOffset + indexBytes(capacity));
+    this.headerF = carve.doubles(HEADER_DOUBLES);
+    this.address = carve.doubles(capacity);
+    this.size = carve.doubles(capacity);
+    this.allocationIds = carve.doubles(capacity);
+    this.requested = carve.doubles(capacity);
+    this.header = carve.ints(HEADER_INTS);
+    this.prev = carve.ints(capacity);
+    this.next = carve.ints(capacity);
     const tableSize = tableSizeFor(capacity);
-    this.table = ints(tableSize);
+    this.table = carve.ints(tableSize);
     this.tableMask = tableSize - 1;
     this.tableShift = 32 - Math.log2(tableSize);
-    this.state = new Uint8Array(buffer, at, capacity);
-    this.tags = new Uint8Array(buffer, at + capacity, capacity);
+    this.state = new Uint8Array(buffer, carve.at, capacity);
+    this.tags = new Uint8Array(buffer, carve.at + capacity, capacity);
     // Last: first fit never touches it, and its arrays keep the offsets they had without it.
-    at = roundUp8(at + 2 * capacity);
-    this.best = new BestFitIndex(buffer, at, capacity, granuleBytes, this.tree, this.size);
+    this.best = new BestFitIndex(
+      buffer,
+      roundUp8(carve.at + 2 * capacity),
+      capacity,
+      granuleBytes,
+      this.tree,
+      this.size,
+    );
   }
 
   /** Initialises an empty region (one free block spanning it). Only the creator of the buffer calls this. */

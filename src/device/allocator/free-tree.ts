@@ -29,6 +29,7 @@
  * layout but is not on the hot path, is free-tree-check.ts.
  */
 
+import { BufferCarver } from "./buffer-carver.js";
 import type { FreeTreeArrays } from "./free-tree-check.js";
 
 /**
@@ -109,26 +110,16 @@ export class FreeTree {
   ) {
     const nodes = nodesFor(capacity);
     this.nodes = nodes;
-    let at = byteOffset;
-    const doubles = (count: number): Float64Array => {
-      const view = new Float64Array(buffer, at, count);
-      at += count * 8;
-      return view;
-    };
-    const ints = (count: number): Int32Array => {
-      const view = new Int32Array(buffer, at, count);
-      at += count * 4;
-      return view;
-    };
-    this.key = doubles(nodes * FANOUT);
-    this.key2 = doubles(nodes * FANOUT);
-    this.max = doubles(nodes * FANOUT);
-    this.header = ints(HEADER_INTS);
-    this.fill = ints(nodes);
-    this.parent = ints(nodes);
-    this.entryOf = ints(nodes);
-    this.ref = ints(nodes * FANOUT);
-    this.leafOf = ints(capacity);
+    const carve = new BufferCarver(buffer, byteOffset);
+    this.key = carve.doubles(nodes * FANOUT);
+    this.key2 = carve.doubles(nodes * FANOUT);
+    this.max = carve.doubles(nodes * FANOUT);
+    this.header = carve.ints(HEADER_INTS);
+    this.fill = carve.ints(nodes);
+    this.parent = carve.ints(nodes);
+    this.entryOf = carve.ints(nodes);
+    this.ref = carve.ints(nodes * FANOUT);
+    this.leafOf = carve.ints(capacity);
     this.bySize = order === TreeOrder.BY_SIZE;
   }
 

@@ -17,6 +17,7 @@
  * per slot, the next and previous slot in its list; the bitmap (bit b of word w: list 32 w + b is not
  * empty) and its summary (bit w: word w is not zero); a header with the number of blocks listed.
  */
+import { BufferCarver } from "./buffer-carver.js";
 
 /** "No slot" (a private constant: see NIL in free-tree.ts). */
 const NIL = -1;
@@ -53,18 +54,13 @@ export class SizeBuckets {
     readonly capacity: number,
     readonly granuleBytes: number,
   ) {
-    let at = byteOffset;
-    const ints = (count: number): Int32Array => {
-      const view = new Int32Array(buffer, at, count);
-      at += count * 4;
-      return view;
-    };
-    this.header = ints(HEADER_INTS);
-    this.first = ints(BUCKETS);
-    this.words = ints(WORDS);
-    this.summary = ints(SUMMARY_WORDS);
-    this.next = ints(capacity);
-    this.prev = ints(capacity);
+    const carve = new BufferCarver(buffer, byteOffset);
+    this.header = carve.ints(HEADER_INTS);
+    this.first = carve.ints(BUCKETS);
+    this.words = carve.ints(WORDS);
+    this.summary = carve.ints(SUMMARY_WORDS);
+    this.next = carve.ints(capacity);
+    this.prev = carve.ints(capacity);
     this.limitBytes = BUCKETS * granuleBytes;
   }
 
