@@ -166,13 +166,11 @@ export interface RecoveryCounts {
 export interface ServerInfo {
   version: string;
   uptimeMs: number;
-  /** Live sessions (connected or in their grace period). */
-  sessions: number;
+  sessions: number; // live: connected or in their grace period
   /** Open client connections. */
   connections: number;
-  /** Alloc/free events applied to the live state since start. */
+  /** Alloc/free events applied to the live state since start, by `ingestThreads` threads (1: main). */
   eventsApplied: number;
-  /** Threads applying them (`serve --ingest-threads`; 1: the main thread). */
   ingestThreads: number;
   socketPath: string;
   /** Events discarded because a snapshot already covered them (expected during resyncs). */

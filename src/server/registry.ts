@@ -34,7 +34,7 @@ export { DeviceTotals, Ledger, SessionAccount, SlotChangeLog };
  * device's or a ledger's total is also recorded in its UsageFigure (1-s min/max/last buckets), so that a
  * burst inside a second shows even when nothing is in use when the second ends.
  *
- * Size (why ~500 lines in one file): `allocate`, `free`, the slot free list and column growth all write
+ * Size (why ~515 lines in one file): `allocate`, `free`, the slot free list and column growth all write
  * the same private columns on the hot path; the read-only pieces already live beside it (`SlotColumns`,
  * `SlotChangeLog` and column growth in slot-columns.ts, the chains in slot-chains.ts, the bookkeeping
  * objects in ledger.ts, the live-allocation limits' cold side in live-limit.ts).
