@@ -166,7 +166,8 @@ export interface RecoveryCounts {
 export interface ServerInfo {
   version: string;
   uptimeMs: number;
-  sessions: number; // live: connected or in their grace period
+  /** Live sessions (connected or in their grace period). */
+  sessions: number;
   /** Open client connections. */
   connections: number;
   /** Alloc/free events applied to the live state since start, by `ingestThreads` threads (1: main). */
