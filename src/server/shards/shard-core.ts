@@ -2,7 +2,7 @@ import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import type { DeviceDescriptor } from "../../protocol/frames.js";
 import { AnomalyLog, type AnomalyRecord, type AnomalySubject } from "../anomaly-log.js";
-import type { AllocationSort, MemoryMapResponse, MemoryMapType } from "../api-types.js";
+import type { AllocationSort, MemoryMapType } from "../api-types.js";
 import { DeviceCatalog } from "../device-catalog.js";
 import { Ingest, type IngestLimits } from "../ingest.js";
 import { buildLeakReport } from "../leaks/leak-report.js";
@@ -141,13 +141,12 @@ export class ShardCore {
         (owner, contextId) => sessions.get(owner)?.contexts.text(contextId) ?? "",
       );
     }
-    const answer: MemoryMapResponse = this.maps.answer({
+    return this.maps.answer({
       deviceId: question.deviceId,
       memoryType: question.memoryType,
       buckets: question.buckets,
       nowMs: this.deps.timers.nowMs(),
     });
-    return answer;
   }
 
   /** Closes every connection (SHUTTING_DOWN), releases every session and sends the last update. */

@@ -103,7 +103,8 @@ export class ShardMirror {
   /** Sessions described before they opened (a HELLO describes, then attaches), by id. */
   private readonly subjects = new Map<string, AnomalySubject>();
   private readonly hooks: SessionTableHooks<MirroredSession>[] = [];
-  private readonly latest: ShardCounters[] = [];
+  /** Each shard's counters as of its latest update (what the next one's differences are taken from). */
+  private readonly latest = new Map<number, ShardCounters>();
   private applied = 0;
   private live = 0;
   private reorder = 0;
@@ -225,7 +226,7 @@ export class ShardMirror {
       this.catalog.forget(this.subjectOf(session.sessionId), [...this.catalog.ids()]);
       this.released(session.sessionId, "server-shutdown", session.account.liveAllocations);
     }
-    const before = this.latest[shard];
+    const before = this.latest.get(shard);
     if (before !== undefined) {
       this.count(shard, {
         ...before,
@@ -234,7 +235,7 @@ export class ShardMirror {
         reorderBytes: 0,
         connections: { ...before.connections, open: 0 },
       });
-      this.latest[shard] = undefined as unknown as ShardCounters;
+      this.latest.delete(shard);
     }
   }
 
@@ -342,8 +343,8 @@ export class ShardMirror {
 
   /** Adds what changed in `shard`'s counters since its previous update. */
   private count(shard: number, now: ShardCounters): void {
-    const before = this.latest[shard];
-    this.latest[shard] = now;
+    const before = this.latest.get(shard);
+    this.latest.set(shard, now);
     const d = (pick: (c: ShardCounters) => number) => pick(now) - (before === undefined ? 0 : pick(before));
     this.applied += d((c) => c.eventsApplied);
     this.live += d((c) => c.liveAllocations);
