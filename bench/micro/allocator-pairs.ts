@@ -1,5 +1,5 @@
 import type { AllocationRequest } from "../../src/device/allocator/types.js";
-import { FitPolicy } from "../../src/device/allocator/types.js";
+import { ChangeRecord, FitPolicy } from "../../src/device/allocator/types.js";
 import { Device } from "../../src/device/device.js";
 import { MemoryType } from "../../src/device/memory-type.js";
 import { WORMHOLE_B0_N150 } from "../../src/device/presets.js";
@@ -56,6 +56,8 @@ export class FragmentedDevice {
     private readonly liveBlocks: number,
     readonly targetHoles: number,
     private readonly pairsPerRun: number,
+    /** "record": allocateInto / deallocateInto with one ChangeRecord (DeviceBuffer's path); "objects": allocate / deallocate. */
+    private readonly results: "record" | "objects" = "record",
   ) {
     this.live = new Float64Array(liveBlocks);
     this.planLive = new Float64Array(liveBlocks);
@@ -140,12 +142,22 @@ export class FragmentedDevice {
     const shapes = this.shapeOfPair;
     const victims = this.victimOfPair;
     const pairs = this.pairsPerRun;
+    const grant = new ChangeRecord();
     const started = process.hrtime.bigint();
-    for (let i = 0; i < pairs; i++) {
-      const address = allocator.allocate(requests[shapes[i]!]!).address;
-      const v = victims[i]!;
-      allocator.deallocate(MemoryType.DRAM, live[v]!);
-      live[v] = address;
+    if (this.results === "record") {
+      for (let i = 0; i < pairs; i++) {
+        const address = allocator.allocateInto(requests[shapes[i]!]!, grant).address;
+        const v = victims[i]!;
+        allocator.deallocateInto(MemoryType.DRAM, live[v]!, grant);
+        live[v] = address;
+      }
+    } else {
+      for (let i = 0; i < pairs; i++) {
+        const address = allocator.allocate(requests[shapes[i]!]!).address;
+        const v = victims[i]!;
+        allocator.deallocate(MemoryType.DRAM, live[v]!);
+        live[v] = address;
+      }
     }
     const elapsedNs = Number(process.hrtime.bigint() - started);
     return (pairs / elapsedNs) * 1e9;
@@ -184,13 +196,22 @@ interface Workload {
   policy: FitPolicy;
   live: number;
   holes: number;
+  results: "record" | "objects";
 }
 
 const WORKLOADS: Workload[] = [
-  { suffix: "", policy: FitPolicy.FIRST_FIT, live: 10_000, holes: 1_000 },
-  { suffix: "_best_fit", policy: FitPolicy.BEST_FIT, live: 10_000, holes: 1_000 },
-  { suffix: "_10k_holes", policy: FitPolicy.FIRST_FIT, live: 20_000, holes: 10_000 },
-  { suffix: "_best_fit_10k_holes", policy: FitPolicy.BEST_FIT, live: 20_000, holes: 10_000 },
+  { suffix: "", policy: FitPolicy.FIRST_FIT, live: 10_000, holes: 1_000, results: "record" },
+  { suffix: "_best_fit", policy: FitPolicy.BEST_FIT, live: 10_000, holes: 1_000, results: "record" },
+  { suffix: "_10k_holes", policy: FitPolicy.FIRST_FIT, live: 20_000, holes: 10_000, results: "record" },
+  {
+    suffix: "_best_fit_10k_holes",
+    policy: FitPolicy.BEST_FIT,
+    live: 20_000,
+    holes: 10_000,
+    results: "record",
+  },
+  // The same first-fit pairs through allocate / deallocate, which return a new object per call.
+  { suffix: "_objects", policy: FitPolicy.FIRST_FIT, live: 10_000, holes: 1_000, results: "objects" },
 ];
 
 export const allocatorPairs: Benchmark = {
@@ -204,6 +225,7 @@ export const allocatorPairs: Benchmark = {
     { name: "allocator_pairs_per_s_best_fit", unit: "pairs/s", target: 4_120_000, comparison: ">=" },
     { name: "allocator_pairs_per_s_10k_holes", unit: "pairs/s", comparison: ">=" },
     { name: "allocator_pairs_per_s_best_fit_10k_holes", unit: "pairs/s", comparison: ">=" },
+    { name: "allocator_pairs_per_s_objects", unit: "pairs/s", comparison: ">=" },
     ...WORKLOADS.flatMap((w) => [
       { name: `allocator_holes_start${w.suffix || "_first_fit"}`, unit: "holes", comparison: ">=" as const },
       { name: `allocator_holes_end${w.suffix || "_first_fit"}`, unit: "holes", comparison: ">=" as const },
@@ -212,7 +234,7 @@ export const allocatorPairs: Benchmark = {
   warmupRuns: 2,
   async open(context) {
     const pairs = context.quick ? 50_000 : 1_000_000;
-    const devices = WORKLOADS.map((w) => new FragmentedDevice(w.policy, w.live, w.holes, pairs));
+    const devices = WORKLOADS.map((w) => new FragmentedDevice(w.policy, w.live, w.holes, pairs, w.results));
     context.progress(`free blocks at set-up: ${devices.map((d) => d.freeBlocks).join(", ")}`);
     return {
       async runOnce() {

@@ -4,7 +4,7 @@
  * that one import serves it. tt-metal's Buffer is exported as DeviceBuffer: a binding named Buffer would
  * shadow Node's global Buffer in every importer.
  */
-export { FitPolicy } from "../device/allocator/types.js";
+export { ChangeRecord, FitPolicy } from "../device/allocator/types.js";
 export { type AllocationChange, type AllocationProcessor, ChangeOp } from "../device/change.js";
 export {
   type Clock,

@@ -17,7 +17,12 @@
  * - Nothing when the device is no longer initialised: closing the device released its memory in bulk,
  *   so deallocation is only a state change here.
  */
-import type { Allocation, AllocationRequest, Deallocation } from "./allocator/types.js";
+import {
+  type Allocation,
+  type AllocationRequest,
+  ChangeRecord,
+  type Deallocation,
+} from "./allocator/types.js";
 import { ChangeOp } from "./change.js";
 import {
   BufferNotAllocatedError,
@@ -38,11 +43,16 @@ const DEALLOCATED = "DEALLOCATED";
 const OP_ALLOC: ChangeOp = ChangeOp.ALLOC;
 const OP_FREE: ChangeOp = ChangeOp.FREE;
 const MEMORY_TYPE_LIMIT = MEMORY_TYPES.length;
+/**
+ * The allocator's answer to this realm's buffers: one record, read right after each call (no object per
+ * allocation). Nothing runs between the allocator filling it and the buffer copying its fields out.
+ */
+const GRANT = new ChangeRecord();
 
 /** The part of an allocator a buffer uses (the device's Allocator). */
 export interface BufferAllocator {
-  allocate(request: AllocationRequest): Allocation;
-  deallocate(memoryType: MemoryType, address: number): Deallocation;
+  allocateInto(request: AllocationRequest, into: ChangeRecord): Allocation;
+  deallocateInto(memoryType: MemoryType, address: number, into: ChangeRecord): Deallocation;
   /** Sequence number of the allocator's latest change (0 before any). */
   readonly lastSeq: number;
 }
@@ -250,7 +260,7 @@ export class DeviceBuffer implements HookedBuffer {
         const lock = this.tracker.lifecycleLock(this.deviceId);
         lock.enter();
         try {
-          const grant = this.device.allocator.deallocate(this.memoryType, this.addressValue);
+          const grant = this.device.allocator.deallocateInto(this.memoryType, this.addressValue, GRANT);
           this.statusValue = DEALLOCATED;
           this.report(OP_FREE, grant.seq, grant.allocationId, grant.sizeBytes);
         } finally {
@@ -314,7 +324,7 @@ export class DeviceBuffer implements HookedBuffer {
     const lock = this.tracker.lifecycleLock(this.deviceId);
     lock.enter();
     try {
-      const grant = this.device.allocator.allocate(request);
+      const grant = this.device.allocator.allocateInto(request, GRANT);
       this.addressValue = grant.address;
       this.allocationIdValue = grant.allocationId;
       this.sizePerBankValue = grant.sizePerBankBytes;

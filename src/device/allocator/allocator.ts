@@ -27,6 +27,7 @@ import {
   type AllocatorSnapshot,
   type AllocatorStatistics,
   type BlockView,
+  ChangeRecord,
   type Deallocation,
   FitPolicy,
   type InCriticalSection,
@@ -168,6 +169,18 @@ export class Allocator {
    * `inCriticalSection` nothing changed and no sequence number was taken.
    */
   allocate(request: AllocationRequest, inCriticalSection?: InCriticalSection): Allocation {
+    return this.allocateInto(request, new ChangeRecord(), inCriticalSection);
+  }
+
+  /**
+   * allocate() that fills the caller's record instead of creating one (no object per call: the record
+   * is the one `inCriticalSection` sees, and it is returned). On a throw the record is unchanged.
+   */
+  allocateInto(
+    request: AllocationRequest,
+    into: ChangeRecord,
+    inCriticalSection?: InCriticalSection,
+  ): ChangeRecord {
     if (this.inCallback) throw new ReentrantCallError(this.deviceId, "allocate");
     const memoryType = request.memoryType;
     const list = this.listOfType[memoryType];
@@ -214,18 +227,16 @@ export class Allocator {
       counters[C_LIVE + memoryType]!++;
       counters[C_REQUESTED + memoryType]! += sizeBytes;
       // Math.trunc (an identity on these integers) hands V8 a small integer instead of a boxed double read
-      // from a Float64Array, so the result object's fields stay unboxed: no extra heap number per field.
-      const allocation: Allocation = {
-        allocationId: Math.trunc(allocationId),
-        address: Math.trunc(region.baseAddressBytes + list.offsetOf(slot)),
-        seq: Math.trunc(seq),
-        sizeBytes,
-        sizePerBankBytes,
-        bankCount,
-        memoryType,
-      };
-      if (inCriticalSection !== undefined) this.runCallback(inCriticalSection, allocation);
-      return allocation;
+      // from a Float64Array, so the record's fields stay unboxed: no extra heap number per field.
+      into.allocationId = Math.trunc(allocationId);
+      into.address = Math.trunc(region.baseAddressBytes + list.offsetOf(slot));
+      into.seq = Math.trunc(seq);
+      into.sizeBytes = sizeBytes;
+      into.sizePerBankBytes = sizePerBankBytes;
+      into.bankCount = bankCount;
+      into.memoryType = memoryType;
+      if (inCriticalSection !== undefined) this.runCallback(inCriticalSection, into);
+      return into;
     } finally {
       this.lock.leave();
     }
@@ -236,6 +247,16 @@ export class Allocator {
    * the memory can be handed out again. Throws UnknownAllocationError (nothing changed) if there is none.
    */
   deallocate(memoryType: MemoryType, address: number, inCriticalSection?: InCriticalSection): Deallocation {
+    return this.deallocateInto(memoryType, address, new ChangeRecord(), inCriticalSection);
+  }
+
+  /** deallocate() that fills the caller's record instead of creating one (see allocateInto). */
+  deallocateInto(
+    memoryType: MemoryType,
+    address: number,
+    into: ChangeRecord,
+    inCriticalSection?: InCriticalSection,
+  ): ChangeRecord {
     if (this.inCallback) throw new ReentrantCallError(this.deviceId, "deallocate");
     const list = this.listOfType[memoryType];
     if (list === undefined) throw new InvalidMemoryTypeError(memoryType);
@@ -262,17 +283,15 @@ export class Allocator {
       counters[C_REQUESTED + memoryType]! -= sizeBytes;
       const bankCount = (tag & TAG_ONE_BANK) !== 0 ? 1 : region.bankCount;
       // Math.trunc: see allocate(); `address` matched a block, so it is an integer.
-      const deallocation: Deallocation = {
-        allocationId: Math.trunc(allocationId),
-        address: Math.trunc(address),
-        seq: Math.trunc(seq),
-        sizeBytes: Math.trunc(sizeBytes),
-        sizePerBankBytes: Math.trunc(sizePerBankBytes),
-        bankCount,
-        memoryType,
-      };
-      if (inCriticalSection !== undefined) this.runCallback(inCriticalSection, deallocation);
-      return deallocation;
+      into.allocationId = Math.trunc(allocationId);
+      into.address = Math.trunc(address);
+      into.seq = Math.trunc(seq);
+      into.sizeBytes = Math.trunc(sizeBytes);
+      into.sizePerBankBytes = Math.trunc(sizePerBankBytes);
+      into.bankCount = bankCount;
+      into.memoryType = memoryType;
+      if (inCriticalSection !== undefined) this.runCallback(inCriticalSection, into);
+      return into;
     } finally {
       this.lock.leave();
     }

@@ -105,6 +105,8 @@ export class FreeList {
   private readonly first: AddressIndex;
   private readonly best: BestFitIndex;
   private readonly bestFit: boolean;
+  /** Table index of the entry the last successful find() returned: a checked hint for tableRemove. */
+  private foundAt = 0;
 
   /**
    * @param buffer shared or plain; the list lives at [byteOffset, byteOffset + byteLength(capacity)),
@@ -335,7 +337,10 @@ export class FreeList {
     for (;;) {
       const v = this.table[i]!;
       if (v === 0) return NIL;
-      if (this.address[v - 1] === offset) return v - 1;
+      if (this.address[v - 1] === offset) {
+        this.foundAt = i;
+        return v - 1;
+      }
       i = (i + 1) & this.tableMask;
     }
   }
@@ -502,8 +507,12 @@ export class FreeList {
 
   private tableRemove(s: number): void {
     const mask = this.tableMask;
-    let i = this.hash(this.address[s]!);
-    while (this.table[i] !== s + 1) i = (i + 1) & mask;
+    // A deallocation's find() just saw the entry: start there (checked) instead of hashing and probing again.
+    let i = this.foundAt;
+    if (this.table[i] !== s + 1) {
+      i = this.hash(this.address[s]!);
+      while (this.table[i] !== s + 1) i = (i + 1) & mask;
+    }
     let j = i;
     for (;;) {
       j = (j + 1) & mask;

@@ -50,6 +50,21 @@ export type Allocation = AllocatorChange;
 export type Deallocation = AllocatorChange;
 
 /**
+ * A change the caller owns and the allocator fills in place (`allocateInto` / `deallocateInto`): the form
+ * of allocate / deallocate that creates no object per call, for callers that read the fields at once (a
+ * buffer's own allocation path, benchmarks). Each call overwrites every field; keep a copy, not the record.
+ */
+export class ChangeRecord implements AllocatorChange {
+  allocationId = 0;
+  address = 0;
+  seq = 0;
+  sizeBytes = 0;
+  sizePerBankBytes = 0;
+  bankCount = 0;
+  memoryType = 0 as MemoryType;
+}
+
+/**
  * Called with the change while the allocator's lock is still held: whatever it does is ordered with the
  * allocator's own state changes. It must be short and must not call back into the allocator (the lock is
  * not re-entrant). If it throws, the change stays committed, the lock is released and the error propagates.
