@@ -1,5 +1,6 @@
 /**
- * Inspection of an AddressIndex for tests: its structural rules, its blocks in order, one block's entry.
+ * Inspection of an AddressIndex for tests: its structural rules, its blocks in address order, one block's
+ * entry.
  * Off the hot path; reads the index's arrays through AddressIndex.inspect().
  */
 import { ADDRESS_GROUP, ADDRESS_MERGE_AT, ADDRESS_SPAN, type AddressIndex } from "./address-index.js";
@@ -24,31 +25,45 @@ export function checkAddressIndex(index: AddressIndex): string | undefined {
     }
     const base = g * ADDRESS_GROUP;
     let m = 0;
+    let lowest = Infinity;
+    let highest = -Infinity;
+    const addresses = new Set<number>();
     for (let e = base; e < base + c; e++) {
-      if (!(v.address[e]! > previous)) return `address ${v.address[e]} after ${previous} (group ${g})`;
-      previous = v.address[e]!;
+      const address = v.address[e]!;
+      if (addresses.has(address)) return `address ${address} twice in group ${g}`;
+      addresses.add(address);
+      lowest = Math.min(lowest, address);
+      highest = Math.max(highest, address);
       if (v.size[e]! > m) m = v.size[e]!;
       if (v.groupOf[v.ref[e]!] !== g)
         return `slot ${v.ref[e]} records group ${v.groupOf[v.ref[e]!]}, in ${g}`;
     }
+    // Groups partition the addresses in order; within a group the entries are in any order.
+    if (c > 0 && !(lowest > previous))
+      return `group ${g} at position ${p} starts at ${lowest}, after ${previous}`;
+    if (c > 0) previous = highest;
     if (v.groupMax[p] !== m) return `group ${g}: maximum ${v.groupMax[p]}, entries ${m}`;
     const span = Math.floor(p / ADDRESS_SPAN);
     if (!(v.spanMax[span]! >= v.groupMax[p]!))
       return `span ${span}: bound ${v.spanMax[span]} < ${v.groupMax[p]}`;
-    if (c > 0 && v.groupFirst[p] !== v.address[base]) return `group ${g}: first ${v.groupFirst[p]}`;
+    if (c > 0 && v.groupFirst[p] !== lowest)
+      return `group ${g}: lowest ${v.groupFirst[p]}, entries ${lowest}`;
     total += c;
   }
   if (total !== v.count) return `${total} entries, count ${v.count}`;
   return undefined;
 }
 
-/** The index's blocks (slots) in address order. */
+/** The index's blocks (slots) in address order: groups by position, each group's entries sorted. */
 export function addressIndexSlots(index: AddressIndex): number[] {
   const v = index.inspect();
   const slots: number[] = [];
   for (let p = 0; p < v.groups; p++) {
     const g = v.groupAt[p]!;
-    for (let e = g * ADDRESS_GROUP; e < g * ADDRESS_GROUP + v.fill[g]!; e++) slots.push(v.ref[e]!);
+    const entries: number[] = [];
+    for (let e = g * ADDRESS_GROUP; e < g * ADDRESS_GROUP + v.fill[g]!; e++) entries.push(e);
+    entries.sort((a, b) => v.address[a]! - v.address[b]!);
+    for (const e of entries) slots.push(v.ref[e]!);
   }
   return slots;
 }

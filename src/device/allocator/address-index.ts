@@ -1,10 +1,16 @@
 /**
  * First fit's index of a region's free blocks, in address order: the blocks sit in groups of at most
  * GROUP entries (address, size and slot in contiguous typed arrays over the caller's buffer, plain or
- * shared), and the groups in address order have their largest size and first address in two short
+ * shared), and the groups in address order have their largest size and lowest address in two short
  * contiguous arrays, with an upper bound of the maxima per span of SPAN groups above them. The lowest
  * fitting block is a scan of span bounds, of one span's group maxima and of one group; an insertion is a
- * binary search of the groups' first addresses and one shift within a group.
+ * binary search of the groups' lowest addresses and an append to one group.
+ *
+ * Entries are unordered within a group (since session 8): every entry of group p lies between group p's
+ * lowest address and group p + 1's, so a search looks at each of a group's entries (at most GROUP), an
+ * insertion appends and a removal moves the group's last entry into the hole, where sorted groups shifted
+ * about half a group on each (docs/PERFORMANCE.md "Allocator": +3-6% a pair at ~1k holes, +8% at ~10k).
+ * Only a split sorts its group, to halve it by address.
  *
  * Why not the B+ tree (issue 17 item 4, docs/PERFORMANCE.md "Allocator"): at the ~1k to ~10k holes of a
  * fragmented region this keeps every search, insertion and removal to a few sequential scans of
@@ -92,7 +98,7 @@ export class AddressIndex {
   private readonly ref: Int32Array;
   /** Per group id: entries in use. */
   private readonly fill: Int32Array;
-  /** Per position: the group id there, its largest size and its first address. */
+  /** Per position: the group id there, its largest size and its lowest address. */
   private readonly groupAt: Int32Array;
   private readonly groupMax: Float64Array;
   private readonly groupFirst: Float64Array;
@@ -166,7 +172,7 @@ export class AddressIndex {
   insert(slot: number, address: number, sizeBytes: number): void {
     this.header[H_COUNT]!++;
     const groupFirst = this.groupFirst;
-    // The last group whose first address is below the new one, or the first group.
+    // The last group whose lowest address is below the new one, or the first group.
     let lo = 0;
     let hi = this.header[H_GROUPS]! - 1;
     while (lo < hi) {
@@ -194,14 +200,17 @@ export class AddressIndex {
     const size = this.size;
     const ref = this.ref;
     const removed = size[e0]!;
-    for (let e = e0; e < base + c; e++) {
-      address[e] = address[e + 1]!;
-      size[e] = size[e + 1]!;
-      ref[e] = ref[e + 1]!;
+    const removedAddress = address[e0]!;
+    // The group's last entry takes the hole (entries are unordered within a group).
+    const last = base + c;
+    if (e0 !== last) {
+      address[e0] = address[last]!;
+      size[e0] = size[last]!;
+      ref[e0] = ref[last]!;
     }
     this.fill[g] = c;
     const p = this.posOf[g]!;
-    if (e0 === base) this.groupFirst[p] = address[base]!;
+    if (removedAddress === this.groupFirst[p] && c > 0) this.groupFirst[p] = this.minAddressOf(base, c);
     if (removed === this.groupMax[p]) this.groupMax[p] = this.maxOf(base, c);
     const positions = this.header[H_GROUPS]!;
     if (positions > 1) this.rebalance(p, g, c, positions);
@@ -216,9 +225,10 @@ export class AddressIndex {
     const e = this.entryOf(g, slot);
     const p = this.posOf[g]!;
     const old = this.size[e]!;
+    // The lowest block stays the lowest: no other free block lies between its old and new start.
+    if (this.address[e] === this.groupFirst[p]) this.groupFirst[p] = address;
     this.address[e] = address;
     this.size[e] = sizeBytes;
-    if (e === g * GROUP) this.groupFirst[p] = address;
     const m = this.groupMax[p]!;
     if (sizeBytes > m) this.raise(p, sizeBytes);
     else if (old === m && sizeBytes < old) this.groupMax[p] = this.maxOf(g * GROUP, this.fill[g]!);
@@ -247,7 +257,6 @@ export class AddressIndex {
   private lowestFitting(n: number): number {
     const spanMax = this.spanMax;
     const groupMax = this.groupMax;
-    const size = this.size;
     const positions = this.header[H_GROUPS]!;
     for (let sp = 0; sp << SPAN_SHIFT < positions; sp++) {
       if (spanMax[sp]! < n) continue;
@@ -255,13 +264,7 @@ export class AddressIndex {
       const end = Math.min(start + SPAN, positions);
       let p = start;
       while (p < end && groupMax[p]! < n) p++;
-      if (p < end) {
-        // The group's maximum is exact: a fitting entry is there.
-        let e = this.groupAt[p]! * GROUP;
-        while (size[e]! < n) e++;
-        this.found = e;
-        return this.ref[e]!;
-      }
+      if (p < end) return this.lowestIn(this.groupAt[p]!, n);
       // The span's bound was stale (a group's maximum fell since): tighten it.
       this.respanOne(sp, positions);
     }
@@ -271,7 +274,6 @@ export class AddressIndex {
   private highestFitting(n: number): number {
     const spanMax = this.spanMax;
     const groupMax = this.groupMax;
-    const size = this.size;
     const positions = this.header[H_GROUPS]!;
     for (let sp = (positions - 1) >> SPAN_SHIFT; sp >= 0; sp--) {
       if (spanMax[sp]! < n) continue;
@@ -279,19 +281,52 @@ export class AddressIndex {
       const end = Math.min(start + SPAN, positions);
       let p = end - 1;
       while (p >= start && groupMax[p]! < n) p--;
-      if (p >= start) {
-        const g = this.groupAt[p]!;
-        let e = g * GROUP + this.fill[g]! - 1;
-        while (size[e]! < n) e--;
-        this.found = e;
-        return this.ref[e]!;
-      }
+      if (p >= start) return this.highestIn(this.groupAt[p]!, n);
       this.respanOne(sp, positions);
     }
     return NIL;
   }
 
   // ---- entries ----
+
+  /**
+   * The slot of group g's lowest-addressed entry of at least `n` bytes; the group's maximum is exact, so
+   * there is one. Entries are unordered within a group, so each is looked at (at most GROUP).
+   */
+  private lowestIn(g: number, n: number): number {
+    const size = this.size;
+    const address = this.address;
+    const end = g * GROUP + this.fill[g]!;
+    let best = g * GROUP;
+    while (size[best]! < n) best++;
+    let bestAddress = address[best]!;
+    for (let e = best + 1; e < end; e++) {
+      if (size[e]! >= n && address[e]! < bestAddress) {
+        best = e;
+        bestAddress = address[e]!;
+      }
+    }
+    this.found = best;
+    return this.ref[best]!;
+  }
+
+  /** lowestIn for the highest-addressed fitting entry. */
+  private highestIn(g: number, n: number): number {
+    const size = this.size;
+    const address = this.address;
+    const end = g * GROUP + this.fill[g]!;
+    let best = g * GROUP;
+    while (size[best]! < n) best++;
+    let bestAddress = address[best]!;
+    for (let e = best + 1; e < end; e++) {
+      if (size[e]! >= n && address[e]! > bestAddress) {
+        best = e;
+        bestAddress = address[e]!;
+      }
+    }
+    this.found = best;
+    return this.ref[best]!;
+  }
 
   /** The entry of `slot` in group g: the last search's hint when it still holds, else a scan. */
   private entryOf(g: number, slot: number): number {
@@ -304,26 +339,18 @@ export class AddressIndex {
     return f;
   }
 
-  /** Inserts into the group at position p, which has room, shifting the entries above the address. */
+  /** Appends to the group at position p, which has room and covers the address. */
   private insertInto(p: number, slot: number, address: number, sizeBytes: number): void {
     const g = this.groupAt[p]!;
-    const base = g * GROUP;
-    const addresses = this.address;
-    const size = this.size;
-    const ref = this.ref;
-    let e = base + this.fill[g]!;
-    while (e > base && addresses[e - 1]! > address) {
-      addresses[e] = addresses[e - 1]!;
-      size[e] = size[e - 1]!;
-      ref[e] = ref[e - 1]!;
-      e--;
-    }
-    addresses[e] = address;
-    size[e] = sizeBytes;
-    ref[e] = slot;
-    this.fill[g]!++;
+    const c = this.fill[g]!;
+    const e = g * GROUP + c;
+    this.address[e] = address;
+    this.size[e] = sizeBytes;
+    this.ref[e] = slot;
+    this.fill[g] = c + 1;
     this.groupOf[slot] = g;
-    if (e === base) this.groupFirst[p] = address;
+    // Only the first group can receive an address below its lowest (insert's search).
+    if (c === 0 || address < this.groupFirst[p]!) this.groupFirst[p] = address;
     if (sizeBytes > this.groupMax[p]!) this.raise(p, sizeBytes);
   }
 
@@ -350,6 +377,14 @@ export class AddressIndex {
     this.spanMax[sp] = m;
   }
 
+  /** Lowest address among the `c` (at least 1) entries at `base`. */
+  private minAddressOf(base: number, c: number): number {
+    const address = this.address;
+    let m = address[base]!;
+    for (let e = base + 1; e < base + c; e++) if (address[e]! < m) m = address[e]!;
+    return m;
+  }
+
   /** Largest size among the `c` entries at `base` (0 when none). */
   private maxOf(base: number, c: number): number {
     const size = this.size;
@@ -360,8 +395,9 @@ export class AddressIndex {
 
   // ---- groups ----
 
-  /** The full group g at position p gives its upper half to a new group at position p + 1. */
+  /** The full group g at position p gives its upper half (by address) to a new group at position p + 1. */
   private split(p: number, g: number): void {
+    this.sortByAddress(g);
     const h = this.takeGroup();
     const keep = GROUP >> 1;
     this.moveEntries(g, keep, h, 0, GROUP - keep);
@@ -410,6 +446,30 @@ export class AddressIndex {
         this.releaseGroup(r);
         this.respan(p);
       }
+    }
+  }
+
+  /** Sorts group g's entries by address (insertion sort of at most GROUP entries: only a split needs it). */
+  private sortByAddress(g: number): void {
+    const base = g * GROUP;
+    const end = base + this.fill[g]!;
+    const address = this.address;
+    const size = this.size;
+    const ref = this.ref;
+    for (let i = base + 1; i < end; i++) {
+      const a = address[i]!;
+      const z = size[i]!;
+      const r = ref[i]!;
+      let j = i;
+      while (j > base && address[j - 1]! > a) {
+        address[j] = address[j - 1]!;
+        size[j] = size[j - 1]!;
+        ref[j] = ref[j - 1]!;
+        j--;
+      }
+      address[j] = a;
+      size[j] = z;
+      ref[j] = r;
     }
   }
 
