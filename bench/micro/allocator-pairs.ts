@@ -218,8 +218,8 @@ export const allocatorPairs: Benchmark = {
   name: "allocator_pairs_per_s",
   tier: "micro",
   description:
-    "Allocator.allocate + deallocate pairs on a fragmented DRAM free list (10k live blocks; ~1k and " +
-    "~10k holes held steady), first-fit and best-fit",
+    "Allocator.allocateInto + deallocateInto pairs (one ChangeRecord) on a fragmented DRAM free list (10k " +
+    "live blocks; ~1k and ~10k holes held steady), first-fit and best-fit; _objects: allocate + deallocate",
   metrics: [
     { name: "allocator_pairs_per_s", unit: "pairs/s", target: 3_000_000, comparison: ">=" },
     { name: "allocator_pairs_per_s_best_fit", unit: "pairs/s", target: 4_120_000, comparison: ">=" },
