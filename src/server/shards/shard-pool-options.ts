@@ -12,7 +12,10 @@ export const DEFAULT_RESPAWN_DELAY_MS = 1000;
  * not shortened: every delay is then respawnDelayMs; see respawnDelayFor).
  */
 export const DEFAULT_MAX_RESPAWN_DELAY_MS = 30_000;
-/** Failures in a row (each within stableAfterMs of its start) after which a shard stays down. */
+/**
+ * Restarts in a row a shard gets: the failure after that many (each within stableAfterMs of its
+ * start) leaves it down.
+ */
 export const DEFAULT_MAX_RESTARTS = 5;
 /** A worker that ran this long before it exited had not been failing: the failure count starts over, ms. */
 export const DEFAULT_STABLE_AFTER_MS = 60_000;
