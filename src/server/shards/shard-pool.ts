@@ -12,7 +12,7 @@ import { CLAIM_ABANDONED, CLAIM_POSTED, type FromShard, type ToShard } from "./m
 import type { ShardCallLane } from "./shard-calls.js";
 import { ShardPlacement } from "./shard-placement.js";
 import {
-  MAX_RESPAWN_DELAY_MS,
+  respawnDelayFor,
   type ShardPoolOptions,
   type ShardPoolSettings,
   settleShardPoolOptions,
@@ -21,13 +21,14 @@ import { ShardWorker } from "./shard-worker.js";
 
 export type { ShardPoolOptions } from "./shard-pool-options.js";
 export {
+  DEFAULT_MAX_RESPAWN_DELAY_MS,
   DEFAULT_MAX_RESTARTS,
   DEFAULT_READY_TIMEOUT_MS,
   DEFAULT_RESPAWN_DELAY_MS,
   DEFAULT_STABLE_AFTER_MS,
   DEFAULT_STOP_TIMEOUT_MS,
-  MAX_RESPAWN_DELAY_MS,
   MAX_SHARDS,
+  MAX_TIMER_MS,
 } from "./shard-pool-options.js";
 
 type ShardState = "up" | "restarting" | "down" | "closed";
@@ -382,9 +383,10 @@ export class ShardPool {
       return;
     }
     shard.state = "restarting";
-    const delayMs = Math.min(
-      this.settings.respawnDelayMs * 2 ** (shard.failures - 1),
-      Math.max(MAX_RESPAWN_DELAY_MS, this.settings.respawnDelayMs),
+    const delayMs = respawnDelayFor(shard.failures, this.settings);
+    this.settings.log.warn(
+      { shard: shard.index, failures: shard.failures, delayMs },
+      `shard worker is restarted in ${delayMs} ms`,
     );
     shard.respawnTimer = setTimeout(() => {
       shard.respawnTimer = undefined;

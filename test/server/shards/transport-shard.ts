@@ -11,9 +11,14 @@ export interface TestShardData {
   failStart?: "always" | "restarts";
   /** Exit right after ready on restarts (the give-up bound). */
   dieAfterReadyOnRestart?: boolean;
+  /** Exit right after ready on these starts (1 is the first; counted in `starts`, which it needs). */
+  dieAfterReadyOnStarts?: number[];
   /** stop() never settles, so the pool must terminate the thread. */
   ignoreStop?: boolean;
-  /** Int32Array over a SharedArrayBuffer shared by every start: [shard] counts that shard's starts. */
+  /**
+   * Int32Array over a SharedArrayBuffer shared by every start: [shard] counts that shard's starts (each
+   * start notifies waiters on it, so a test can time starts with Atomics.waitAsync).
+   */
   starts?: SharedArrayBuffer;
 }
 
@@ -28,7 +33,13 @@ export interface TestConnectionMeta {
 
 const { shard, workerData } = shardContext();
 const data = (workerData ?? {}) as TestShardData;
-const startNumber = data.starts === undefined ? 1 : Atomics.add(new Int32Array(data.starts), shard, 1) + 1;
+const startNumber = data.starts === undefined ? 1 : countStart(new Int32Array(data.starts));
+
+function countStart(starts: Int32Array): number {
+  const before = Atomics.add(starts, shard, 1);
+  Atomics.notify(starts, shard);
+  return before + 1;
+}
 if (data.failStart === "always" || (data.failStart === "restarts" && startNumber > 1)) {
   throw new Error(`test shard ${shard} refuses to start`);
 }
@@ -87,7 +98,9 @@ const port = connectShard({
   },
 });
 port.ready();
-if (data.dieAfterReadyOnRestart && startNumber > 1) setImmediate(() => process.exit(9));
+if ((data.dieAfterReadyOnRestart && startNumber > 1) || data.dieAfterReadyOnStarts?.includes(startNumber)) {
+  setImmediate(() => process.exit(9));
+}
 
 async function writePattern(socket: Socket, seed: number, totalBytes: number): Promise<void> {
   for (const chunk of patternChunks(seed, totalBytes)) {
