@@ -20,7 +20,7 @@
  * the key of the last block below it). Every node but the root holds at least FANOUT / 2 entries, which
  * bounds the nodes a capacity needs (see nodesFor). Unused nodes are chained through `parent`.
  *
- * Size (why ~470 lines in one file): search, insertion with splits, removal with merges and the upward
+ * Size (why ~510 lines in one file): search, insertion with splits, removal with merges and the upward
  * fixes of last keys all read and write the same private node layout, on the allocator's hot path;
  * split across modules, the layout would have to become public and its constants cross a module
  * boundary, which V8 re-reads at every use (see NIL below). The inspection for tests, which reads the
