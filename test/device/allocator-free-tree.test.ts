@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { FreeList, NO_FIT, NONE, SlotState, TreeOrder } from "../../src/device/allocator/free-list.js";
+import { FreeList, NO_FIT, NONE, SlotState } from "../../src/device/allocator/free-list.js";
+import { FitPolicy } from "../../src/device/allocator/types.js";
 import { Recency } from "./best-fit-recency.js";
 
 const UNIT_BYTES = 32;
@@ -57,12 +58,12 @@ function expectedOffset(
   return bottomUp ? list.offsetOf(chosen) : list.offsetOf(chosen) + list.sizeOf(chosen) - sizeBytes;
 }
 
-function run(ops: Op[], order: TreeOrder, shared: boolean, granuleBytes: number): void {
+function run(ops: Op[], policy: FitPolicy, shared: boolean, granuleBytes: number): void {
   const bytes = FreeList.byteLength(CAPACITY);
   const buffer = shared ? new SharedArrayBuffer(bytes + 8) : new ArrayBuffer(bytes + 8);
-  const list = new FreeList(buffer, 8, CAPACITY, REGION_UNITS * UNIT_BYTES, order, granuleBytes);
+  const list = new FreeList(buffer, 8, CAPACITY, REGION_UNITS * UNIT_BYTES, policy, granuleBytes);
   list.format();
-  const bestFit = order === TreeOrder.BY_SIZE;
+  const bestFit = policy === FitPolicy.BEST_FIT;
   const recency = new Recency();
   const observe = () => {
     const free: { address: number; sizeBytes: number }[] = [];
@@ -112,17 +113,17 @@ function run(ops: Op[], order: TreeOrder, shared: boolean, granuleBytes: number)
   }
 }
 
-for (const [name, order] of [
-  ["by address (first fit)", TreeOrder.BY_ADDRESS],
-  ["by size (best fit)", TreeOrder.BY_SIZE],
+for (const [name, policy] of [
+  ["first fit (address index)", FitPolicy.FIRST_FIT],
+  ["best fit (size lists and tree)", FitPolicy.BEST_FIT],
 ] as const) {
-  test(`free tree ${name} agrees with a linear scan of the free blocks and keeps its invariants`, () => {
+  test(`free list, ${name}: agrees with a linear scan of the free blocks and keeps its invariants`, () => {
     fc.assert(
       fc.property(
         fc.array(opArb, { maxLength: 250, size: "max" }),
         fc.boolean(),
         fc.constantFrom(...GRANULES),
-        (ops, shared, granuleBytes) => run(ops, order, shared, granuleBytes),
+        (ops, shared, granuleBytes) => run(ops, policy, shared, granuleBytes),
       ),
       { numRuns: 150 },
     );

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { FreeList, NONE, TreeOrder } from "../../src/device/allocator/free-list.js";
-import { FreeList as ReferenceFreeList } from "./reference/treap-free-list.js";
+import { FreeList, NONE } from "../../src/device/allocator/free-list.js";
+import { FitPolicy } from "../../src/device/allocator/types.js";
+import { FreeList as ReferenceFreeList, TreeOrder } from "./reference/treap-free-list.js";
 
 // The allocator in src/ must place every block exactly where the frozen reference (issue 17) does:
 // the same requests on both, side by side, give the same addresses, failures and statistics.
@@ -32,7 +33,7 @@ interface Pair {
 }
 
 function pair(
-  order: TreeOrder,
+  policy: FitPolicy,
   capacity: number,
   regionBytes: number,
   shared: boolean,
@@ -44,7 +45,7 @@ function pair(
     0,
     capacity,
     regionBytes,
-    order,
+    policy,
     granuleBytes,
   );
   const reference = new ReferenceFreeList(
@@ -52,7 +53,8 @@ function pair(
     0,
     capacity,
     regionBytes,
-    order,
+    // The reference picks its policy by its tree's order.
+    policy === FitPolicy.BEST_FIT ? TreeOrder.BY_SIZE : TreeOrder.BY_ADDRESS,
   );
   list.format();
   reference.format();
@@ -90,9 +92,9 @@ function step(p: Pair, op: Op, id: number): void {
   assert.equal(list.freeBytes, reference.freeBytes, "free bytes");
 }
 
-for (const [name, order] of [
-  ["first fit", TreeOrder.BY_ADDRESS],
-  ["best fit", TreeOrder.BY_SIZE],
+for (const [name, policy] of [
+  ["first fit", FitPolicy.FIRST_FIT],
+  ["best fit", FitPolicy.BEST_FIT],
 ] as const) {
   test(`${name}: the same placements as the reference treap on random workloads`, () => {
     fc.assert(
@@ -104,7 +106,7 @@ for (const [name, order] of [
         fc.constantFrom(UNIT_BYTES, 3 * UNIT_BYTES, 1),
         (ops, shared, granuleBytes) => {
           // A small region and few slots: NO_FIT and TABLE_FULL both happen.
-          const p = pair(order, 96, 512 * UNIT_BYTES, shared, granuleBytes);
+          const p = pair(policy, 96, 512 * UNIT_BYTES, shared, granuleBytes);
           for (let i = 0; i < ops.length; i++) step(p, ops[i]!, i + 1);
           assert.equal(p.list.checkInvariants(), undefined);
         },
@@ -118,7 +120,7 @@ for (const [name, order] of [
       fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), (seed) => {
         // Thousands of holes: deep trees, many rotations and node moves.
         // Granule 1: best fit lists sizes below 4 KiB (every request's), merged holes above go to its tree.
-        const p = pair(order, 20_000, 1 << 26, false, 1);
+        const p = pair(policy, 20_000, 1 << 26, false, 1);
         let state = seed;
         const random = (): number => {
           state ^= state << 13;

@@ -19,7 +19,7 @@ import {
 } from "../errors.js";
 import type { MemoryLayout, MemoryRegion } from "../layout.js";
 import { MEMORY_TYPES, type MemoryType } from "../memory-type.js";
-import { FreeList, NONE, SlotState, TABLE_FULL, TreeOrder } from "./free-list.js";
+import { FreeList, NONE, SlotState, TABLE_FULL } from "./free-list.js";
 import type { CriticalSection } from "./lock.js";
 import {
   type Allocation,
@@ -108,7 +108,6 @@ export class Allocator {
     this.control = new Int32Array(buffer, 0, CONTROL_WORDS);
     this.counters = new Float64Array(buffer, COUNTERS_OFFSET, COUNTERS);
     const listBytes = FreeList.byteLength(capacity);
-    const order = this.bestFit ? TreeOrder.BY_SIZE : TreeOrder.BY_ADDRESS;
     this.lists = layout.regions.map(
       (region, i) =>
         new FreeList(
@@ -116,7 +115,7 @@ export class Allocator {
           REGIONS_OFFSET + i * listBytes,
           capacity,
           region.sizePerBankBytes,
-          order,
+          options.policy,
           region.alignmentBytes,
         ),
     );

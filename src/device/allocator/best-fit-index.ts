@@ -31,7 +31,7 @@ export class BestFitIndex {
   private readonly limitBytes: number;
 
   /**
-   * @param tree the region's FreeTree, ordered BY_SIZE (this index gives its second keys)
+   * @param tree the region's FreeTree (this index gives its second keys)
    * @param sizes the free list's block sizes, by slot (read only)
    */
   constructor(
@@ -72,10 +72,10 @@ export class BestFitIndex {
   /** The smallest free block of at least `n` bytes, the latest of its size; NIL when none fits. */
   find(n: number): number {
     const listed = this.buckets.smallestFitting(n);
-    if (listed === NIL) return this.tree.findBest(n, true);
+    if (listed === NIL) return this.tree.findBest(n);
     // Odd sizes below the lists' limit sit in the tree: one of them may be smaller than the listed block.
     if (this.header[H_SMALL_IN_TREE] !== 0) {
-      const t = this.tree.findBest(n, true);
+      const t = this.tree.findBest(n);
       if (t !== NIL && this.sizes[t]! < this.sizes[listed]!) return t;
     }
     return listed;

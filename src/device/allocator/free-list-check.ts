@@ -1,6 +1,6 @@
 /**
  * FreeList.checkInvariants, for tests: the index's own structure, and that it holds exactly the free
- * blocks of the block list with their sizes (first fit: the tree, in address order, with their
+ * blocks of the block list with their sizes (first fit: the address index, in address order, with their
  * addresses; best fit: each block in the list of its size, or in the tree when its size has no list).
  * Kept apart from free-list.ts, whose code runs on the allocator's hot path.
  */

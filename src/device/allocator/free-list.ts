@@ -26,9 +26,10 @@ import { AddressIndex } from "./address-index.js";
 import { BestFitIndex } from "./best-fit-index.js";
 import { BufferCarver } from "./buffer-carver.js";
 import { checkFreeIndex } from "./free-list-check.js";
-import { FreeTree, NONE, TreeOrder } from "./free-tree.js";
+import { FreeTree, NONE } from "./free-tree.js";
+import { FitPolicy } from "./types.js";
 
-export { NONE, TreeOrder };
+export { NONE };
 
 // Private copies of the exported constants for the hot paths (see NIL in free-tree.ts: V8 re-reads an
 // exported binding from its module cell at every use).
@@ -67,7 +68,7 @@ function tableSizeFor(capacity: number): number {
   return size;
 }
 
-/** The index area: first fit's AddressIndex or best fit's FreeTree, whichever the list uses. */
+/** The index area: first fit's AddressIndex or best fit's FreeTree, whichever the list uses (the larger). */
 function indexBytes(capacity: number): number {
   return Math.max(FreeTree.byteLength(capacity), AddressIndex.byteLength(capacity));
 }
@@ -112,7 +113,7 @@ export class FreeList {
    * @param buffer shared or plain; the list lives at [byteOffset, byteOffset + byteLength(capacity)),
    *   byteOffset a multiple of 8.
    * @param sizeBytes size of the region in each bank.
-   * @param order BY_ADDRESS for first fit, BY_SIZE for best fit: every thread sharing the buffer must agree.
+   * @param policy how a free block is chosen: every thread sharing the buffer must agree.
    * @param granuleBytes the region's alignment (the Allocator's sizes are multiples of it): best fit lists
    *   free blocks by size in granules; a size that is not a whole number of granules goes to the tree.
    */
@@ -121,13 +122,13 @@ export class FreeList {
     byteOffset: number,
     readonly capacity: number,
     readonly sizeBytes: number,
-    order: TreeOrder,
+    policy: FitPolicy,
     granuleBytes: number,
   ) {
     // Both views over the same index area: a list uses only its policy's (format() sets up only that one).
-    this.tree = new FreeTree(buffer, byteOffset, capacity, order);
+    this.tree = new FreeTree(buffer, byteOffset, capacity);
     this.first = new AddressIndex(buffer, byteOffset, capacity);
-    this.bestFit = order === TreeOrder.BY_SIZE;
+    this.bestFit = policy === FitPolicy.BEST_FIT;
     const carve = new BufferCarver(buffer, byteOffset + indexBytes(capacity));
     this.headerF = carve.doubles(HEADER_DOUBLES);
     this.address = carve.doubles(capacity);

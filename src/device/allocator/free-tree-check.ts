@@ -18,10 +18,9 @@ export interface FreeTreeArrays {
   firstUnused: number;
   /** Nodes the tree has room for. */
   nodes: number;
-  bySize: boolean;
+  /** Size (bytes), then second key: of the block (leaf entry) or of the last block below (inner entry). */
   key: Float64Array;
   key2: Float64Array;
-  max: Float64Array;
   ref: Int32Array;
   fill: Int32Array;
   parent: Int32Array;
@@ -43,11 +42,11 @@ export function freeTreeSlots(tree: FreeTree): number[] {
   return out;
 }
 
-/** The address and size the tree holds for the free block `slot`. */
-export function freeTreeView(tree: FreeTree, slot: number): { address: number; sizeBytes: number } {
+/** The second key and size the tree holds for the free block `slot`. */
+export function freeTreeView(tree: FreeTree, slot: number): { secondKey: number; sizeBytes: number } {
   const t = tree.inspect();
   const e = entryOf(t, slot);
-  return { address: t.bySize ? t.key2[e]! : t.key[e]!, sizeBytes: t.max[e]! };
+  return { secondKey: t.key2[e]!, sizeBytes: t.key[e]! };
 }
 
 /** Describes the first broken structural invariant of `tree`, or returns undefined. */
@@ -67,18 +66,15 @@ export function checkFreeTree(tree: FreeTree): string | undefined {
       if (level === 1) {
         entries++;
         if (t.leafOf[r] !== x) return `slot ${r}: leafOf ${t.leafOf[r]}, in leaf ${x}`;
-        if (t.bySize && t.key[e] !== t.max[e]) return `slot ${r}: key ${t.key[e]} != size`;
         continue;
       }
       if (t.parent[r] !== x) return `node ${r}: parent ${t.parent[r]}, child of ${x}`;
       if (t.entryOf[r] !== e) return `node ${r}: entry ${t.entryOf[r]} in its parent, at ${e}`;
-      const first = r * TREE_FANOUT;
-      if (t.key[e] !== t.key[first] || t.key2[e] !== t.key2[first]) return `node ${r}: key`;
-      let m = 0;
-      for (let f = first; f < first + t.fill[r]!; f++) m = Math.max(m, t.max[f]!);
-      if (t.max[e] !== m) return `node ${r}: maximum`;
       const problem = check(r, level - 1);
       if (problem !== undefined) return problem;
+      // The child's last key; with the key order checked below, the largest size below the entry.
+      const last = r * TREE_FANOUT + t.fill[r]! - 1;
+      if (t.key[e] !== t.key[last] || t.key2[e] !== t.key2[last]) return `node ${r}: last key`;
     }
     return undefined;
   };
