@@ -310,7 +310,10 @@ export class AddressIndex {
     return this.ref[best]!;
   }
 
-  /** lowestIn for the highest-addressed fitting entry. */
+  /**
+   * lowestIn for the highest-addressed fitting entry. A copy on purpose: one loop with the direction as a
+   * factor measured ~2% slower a first-fit pair (session 8).
+   */
   private highestIn(g: number, n: number): number {
     const size = this.size;
     const address = this.address;
