@@ -23,7 +23,7 @@
  * other groups. Every group is non-empty unless it is the only one, and any two neighbouring groups hold
  * more than GROUP / 2 entries together, which bounds the groups a capacity needs (groupsFor).
  *
- * Size (why ~470 lines): search, insertion with splits and removal with merges all keep the same group
+ * Size (why ~530 lines): search, insertion with splits and removal with merges all keep the same group
  * and span arrays consistent; the inspection for tests is in address-index-check.ts.
  */
 import { BufferCarver } from "./buffer-carver.js";
@@ -31,7 +31,7 @@ import { BufferCarver } from "./buffer-carver.js";
 /** "No slot". Private: V8 re-reads an exported binding at every use (see NIL in free-tree.ts). */
 const NIL = -1;
 
-/** Entries per group: a group's sizes fill two cache lines; shifts stay short (32: no faster). */
+/** Entries per group: a group's sizes fill two cache lines; a split sorts at most 16 (32: no faster, sorted or unordered). */
 const GROUP = 16;
 /** Two neighbouring groups holding at most this many entries together are merged. */
 const MERGE_AT = GROUP / 2;

@@ -18,7 +18,7 @@
  *
  * Each policy has its own allocate and release (the Allocator calls them directly): first fit's hot path
  * fills V8's cumulative inlining budget, and a branch on the policy there made it spill
- * (docs/PERFORMANCE.md "Allocator"). That is also why the file is ~520 lines: the two policies' paths
+ * (docs/PERFORMANCE.md "Allocator"). That is also why the file is ~530 lines: the two policies' paths
  * are written out side by side on purpose, and the inspection for tests is already in free-list-check.ts.
  */
 
