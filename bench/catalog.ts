@@ -2,6 +2,7 @@ import { e2eThroughput } from "./e2e/e2e-throughput.js";
 import { historyIngest } from "./e2e/history-ingest.js";
 import { hostileHealthz } from "./e2e/hostile-healthz.js";
 import { ingest } from "./e2e/ingest.js";
+import { ingestProcs } from "./e2e/ingest-procs.js";
 import { legacyFirehose } from "./e2e/legacy-firehose.js";
 import { metricsScrape } from "./e2e/metrics-scrape.js";
 import { serverMemory } from "./e2e/server-memory.js";
@@ -37,6 +38,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   ttShmScan,
   historyWrite,
   ingest,
+  ingestProcs,
   historyIngest,
   legacyFirehose,
   e2eThroughput,

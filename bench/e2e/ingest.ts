@@ -1,14 +1,16 @@
 import { availableParallelism } from "node:os";
 import { ChurnStream } from "../fixtures/churn.js";
+import {
+  assertCleanStream,
+  EVENTS_PER_FRAME,
+  eventsInAll,
+  ingestWorkload,
+} from "../fixtures/ingest-workload.js";
 import { RawSession } from "../fixtures/raw-session.js";
 import { SERVER_PROCESS_SCRIPT } from "../fixtures/scripts.js";
 import type { AppliedReport, ServerProcessInfo, ServerProcessReady } from "../fixtures/server-process.js";
 import type { Benchmark, OpenBenchmark } from "../harness/benchmark.js";
 import { BenchChild } from "../harness/child.js";
-import { BenchmarkFailedError } from "../harness/errors.js";
-
-/** Client library default batch: what real clients send. */
-const EVENTS_PER_FRAME = 2048;
 
 /**
  * One server process with `connections` raw sessions (one device each) holding `liveTotal` live
@@ -49,12 +51,7 @@ export class IngestRig {
     const perConnection = Math.ceil(events / this.sessions.length);
     const frames = this.streams.map((s) => s.churnFrames(perConnection));
     const { elapsedNs, count } = await this.send(frames);
-    const info = await this.server.request<ServerProcessInfo>({ type: "info" });
-    if (info.anomalies > 0 || info.protocolErrors > 0) {
-      throw new BenchmarkFailedError(
-        `the server recorded ${info.anomalies} anomalies and ${info.protocolErrors} protocol errors: the churn stream is wrong`,
-      );
-    }
+    assertCleanStream(await this.server.request<ServerProcessInfo>({ type: "info" }));
     return (count / elapsedNs) * 1e9;
   }
 
@@ -65,9 +62,7 @@ export class IngestRig {
 
   private async send(framesPerSession: Uint8Array[][]): Promise<{ elapsedNs: number; count: number }> {
     let count = 0;
-    for (const frames of framesPerSession) {
-      for (const frame of frames) count += eventsIn(frame);
-    }
+    for (const frames of framesPerSession) count += eventsInAll(frames);
     const target = this.applied + count;
     const started = Number(process.hrtime.bigint());
     const done = this.server.request<AppliedReport>({
@@ -80,11 +75,6 @@ export class IngestRig {
     this.applied = target;
     return { elapsedNs: report.appliedAtNs - started, count };
   }
-}
-
-/** Record count of an encoded EVENTS frame (u32 after length and type). */
-function eventsIn(frame: Uint8Array): number {
-  return (frame[5]! | (frame[6]! << 8) | (frame[7]! << 16) | (frame[8]! << 24)) >>> 0;
 }
 
 export const ingest: Benchmark = {
@@ -106,8 +96,7 @@ export const ingest: Benchmark = {
     },
   ],
   async open(context): Promise<OpenBenchmark> {
-    const live = context.quick ? 20_000 : 100_000;
-    const events = context.quick ? 200_000 : 2_000_000;
+    const { liveTotal: live, eventsPerRun: events } = ingestWorkload(context.quick);
     const connectionCounts = [1, 2, 4, 8] as const;
     context.progress(
       `prefilling ${live} live allocations on ${connectionCounts.length} servers (1, 2, 4, 8 connections)`,

@@ -27,6 +27,13 @@ test("bench/run.js --list names the seven required results with their targets", 
   assert.match(stdout, /ingest_events_per_s\s+e2e\s+events\/s target >= 5,000,000/);
 });
 
+test("bench/run.js --list names the multi-process ingest results and the thread count they ran with", async () => {
+  const { stdout } = await promisify(execFile)(process.execPath, [RUNNER, "--list"], { timeout: 10_000 });
+  for (const name of ["ingest_events_per_s_8proc", "ingest_events_per_s_4proc", "ingest_procs_threads"]) {
+    assert.match(stdout, new RegExp(`^${name}\\s+e2e\\s`, "m"), `${name} missing from:\n${stdout}`);
+  }
+});
+
 test("bench/run.js rejects an unknown --only name with exit code 2 and the known names", async () => {
   await assert.rejects(
     promisify(execFile)(process.execPath, [RUNNER, "--only", "no_such_benchmark"], { timeout: 10_000 }),
